@@ -1,0 +1,170 @@
+import type { z } from 'zod';
+import { ERRORS, type ErrorCode } from './errors.js';
+import { isValidId, type DeviceRef } from './ids.js';
+import { isKnownMetric } from './metrics.js';
+import { envelopeSchema, httpEnvelopeSchema, sampleSchema, METRIC_NAME_PATTERN, type Sample } from './payload.js';
+import { parseTopic } from './topic.js';
+
+export interface DecodeLimits {
+  /** Largest message or HTTP body, in bytes. */
+  maxBytes: number;
+  /** Most samples in one message; more rejects the whole message. */
+  maxSamples: number;
+  /** Most metrics in one sample. */
+  maxMetricsPerSample: number;
+  /** How far in the future (relative to the platform clock) a sample may be. */
+  maxFutureSkewMs: number;
+}
+
+export const DEFAULT_LIMITS: DecodeLimits = {
+  maxBytes: 1024 * 1024,
+  maxSamples: 10_000,
+  maxMetricsPerSample: 256,
+  maxFutureSkewMs: 5 * 60_000,
+};
+
+/** One problem, precisely: which sample (index), which field (path), why. */
+export interface Rejection {
+  code: ErrorCode;
+  /** JSON path of the offending part, e.g. `samples[3].m.temperature_c`, or `$` for the whole message. */
+  path: string;
+  /** Index of the rejected sample; absent when the whole message was rejected. */
+  sample?: number;
+  reason: string;
+}
+
+/** Validated samples of one device from one message: the internal form every source produces. */
+export interface TelemetryBatch extends DeviceRef {
+  /** Gateway sequence number; null when the source has none (HTTP scripts, line protocol). */
+  seq: number | null;
+  samples: Sample[];
+}
+
+export interface DecodeResult {
+  /** Null when the whole message was rejected (then `rejections` says why). */
+  batch: TelemetryBatch | null;
+  rejections: Rejection[];
+  /** Metric names outside the catalogue: kept, but flagged. */
+  unknownMetrics: string[];
+}
+
+function messageRejected(code: ErrorCode, reason?: string): DecodeResult {
+  return { batch: null, rejections: [{ code, path: '$', reason: reason ?? ERRORS[code].message }], unknownMetrics: [] };
+}
+
+function parseJson(raw: Buffer | string, limits: DecodeLimits): { ok: true; value: unknown } | { ok: false; result: DecodeResult } {
+  const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
+  if (size > limits.maxBytes) {
+    return { ok: false, result: messageRejected('PP_ERR_BODY_TOO_LARGE', `body is ${size} bytes; the limit is ${limits.maxBytes}`) };
+  }
+  try {
+    // `fatal` makes invalid UTF-8 an error instead of silently becoming U+FFFD.
+    const text = typeof raw === 'string' ? raw : new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    return { ok: true, value: JSON.parse(text) };
+  } catch (err) {
+    return { ok: false, result: messageRejected('PP_ERR_INVALID_JSON', `body is not valid UTF-8 JSON: ${(err as Error).message}`) };
+  }
+}
+
+function describeIssues(issues: z.core.$ZodIssue[]): string {
+  return issues.map((i) => `${i.path.length ? i.path.join('.') : '$'}: ${i.message}`).join('; ');
+}
+
+/** Validate samples one by one: bad ones become rejections, good ones are kept. */
+function decodeSamples(rawSamples: unknown[], limits: DecodeLimits, now: number, pathPrefix: string) {
+  const samples: Sample[] = [];
+  const rejections: Rejection[] = [];
+  const unknown = new Set<string>();
+  const latest = now + limits.maxFutureSkewMs;
+  rawSamples.forEach((raw, index) => {
+    const at = `${pathPrefix}[${index}]`;
+    const reject = (code: ErrorCode, path: string, reason: string) => rejections.push({ code, path, sample: index, reason });
+    const parsed = sampleSchema.safeParse(raw);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const [head, key] = issue.path;
+        const path = issue.path.length ? `${at}.${issue.path.map(String).join('.')}` : at;
+        if (head === 'ts') reject('PP_ERR_INVALID_TIMESTAMP', path, describeTs(raw));
+        else if (head === 'm' && key !== undefined && issue.code === 'invalid_key') reject('PP_ERR_INVALID_METRIC_NAME', path, `metric name ${JSON.stringify(String(key)).slice(0, 80)} must match ${METRIC_NAME_PATTERN.source}`);
+        else if (head === 'm' && key !== undefined) reject('PP_ERR_INVALID_VALUE', path, describeValue((raw as { m: Record<string, unknown> }).m[String(key)]));
+        else reject('PP_ERR_INVALID_SAMPLE', path, describeIssues([issue]));
+      }
+      return;
+    }
+    const sample = parsed.data;
+    const names = Object.keys(sample.m);
+    if (names.length === 0) return reject('PP_ERR_EMPTY_SAMPLE', `${at}.m`, 'sample has no metrics');
+    if (names.length > limits.maxMetricsPerSample) {
+      return reject('PP_ERR_TOO_MANY_METRICS', `${at}.m`, `sample has ${names.length} metrics; the limit is ${limits.maxMetricsPerSample}`);
+    }
+    if (sample.ts > latest) {
+      return reject('PP_ERR_FUTURE_TIMESTAMP', `${at}.ts`, `ts ${new Date(sample.ts).toISOString()} is ${sample.ts - now} ms ahead of the platform clock; the allowed skew is ${limits.maxFutureSkewMs} ms`);
+    }
+    for (const name of names) if (!isKnownMetric(name)) unknown.add(name);
+    samples.push({ ts: sample.ts, m: sample.m });
+  });
+  return { samples, rejections, unknownMetrics: [...unknown] };
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'number') return `value ${value} is not a finite number`;
+  if (typeof value === 'string') return `expected a number, got the string ${JSON.stringify(value).slice(0, 40)}`;
+  return `expected a number, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`;
+}
+
+function describeTs(sample: unknown): string {
+  const ts = (sample as { ts?: unknown } | null)?.ts;
+  if (ts === undefined) return 'ts is missing';
+  if (typeof ts !== 'number') return `ts must be a number of milliseconds, got ${typeof ts}`;
+  if (!Number.isInteger(ts)) return `ts ${ts} must be an integer number of milliseconds`;
+  return `ts ${ts} is before 2000-01-01 (seconds instead of milliseconds?)`;
+}
+
+function finish(ref: DeviceRef, seq: number | null, rawSamples: unknown[], limits: DecodeLimits, now: number): DecodeResult {
+  if (rawSamples.length > limits.maxSamples) {
+    return messageRejected('PP_ERR_TOO_MANY_SAMPLES', `message has ${rawSamples.length} samples; the limit is ${limits.maxSamples}`);
+  }
+  const { samples, rejections, unknownMetrics } = decodeSamples(rawSamples, limits, now, 'samples');
+  return { batch: { ...ref, seq, samples }, rejections, unknownMetrics };
+}
+
+/** Decode an MQTT `pp/v1/{site}/{line}/{device}/metrics` message. */
+export function decodeMqttMessage(topic: string, payload: Buffer, limits: DecodeLimits = DEFAULT_LIMITS, now = Date.now()): DecodeResult {
+  const parsedTopic = parseTopic(topic);
+  if (!parsedTopic.ok) return messageRejected('PP_ERR_INVALID_TOPIC', parsedTopic.reason);
+  if (parsedTopic.kind !== 'metrics') return messageRejected('PP_ERR_INVALID_TOPIC', `telemetry must be published on .../metrics, not .../${parsedTopic.kind}`);
+  const json = parseJson(payload, limits);
+  if (!json.ok) return json.result;
+  const envelope = envelopeSchema.safeParse(json.value);
+  if (!envelope.success) return messageRejected('PP_ERR_INVALID_ENVELOPE', describeIssues(envelope.error.issues));
+  return finish(parsedTopic.ref, envelope.data.seq, envelope.data.samples, limits, now);
+}
+
+/**
+ * Decode an HTTP ingest body. Ids come from the path (`pathRef`) or the body; when both are
+ * given they must agree.
+ */
+export function decodeHttpBody(raw: Buffer | string, pathRef: Partial<DeviceRef> = {}, limits: DecodeLimits = DEFAULT_LIMITS, now = Date.now()): DecodeResult {
+  const json = parseJson(raw, limits);
+  if (!json.ok) return json.result;
+  return decodeHttpValue(json.value, pathRef, limits, now);
+}
+
+export function decodeHttpValue(value: unknown, pathRef: Partial<DeviceRef> = {}, limits: DecodeLimits = DEFAULT_LIMITS, now = Date.now()): DecodeResult {
+  const ref: Partial<DeviceRef> = {};
+  for (const key of ['site', 'line', 'device'] as const) {
+    const fromPath = pathRef[key];
+    if (fromPath !== undefined && !isValidId(fromPath)) return messageRejected('PP_ERR_INVALID_ID', `${key} id in the path must match [A-Za-z0-9_-]{1,64}`);
+    const fromBody = (value as Record<string, unknown> | null)?.[key];
+    if (fromBody !== undefined && !isValidId(fromBody)) return messageRejected('PP_ERR_INVALID_ID', `${key} in the body must match [A-Za-z0-9_-]{1,64}`);
+    if (fromPath !== undefined && fromBody !== undefined && fromPath !== fromBody) {
+      return messageRejected('PP_ERR_INVALID_ID', `${key} in the body (${fromBody}) differs from the path (${fromPath})`);
+    }
+    const id = fromPath ?? (fromBody as string | undefined);
+    if (id === undefined) return messageRejected('PP_ERR_INVALID_ID', `${key} is required (in the path or the body)`);
+    ref[key] = id;
+  }
+  const envelope = httpEnvelopeSchema.safeParse(value);
+  if (!envelope.success) return messageRejected('PP_ERR_INVALID_ENVELOPE', describeIssues(envelope.error.issues));
+  return finish(ref as DeviceRef, envelope.data.seq ?? null, envelope.data.samples, limits, now);
+}

@@ -1,0 +1,42 @@
+/**
+ * Every error PlantPulse reports, with a stable code, HTTP status and retryability.
+ * Codes are part of the public contract (HTTP bodies, dead-letter messages, metrics labels):
+ * never rename one; add new ones. Documented in docs/errors.md (a test keeps both in step).
+ */
+export const ERRORS = {
+  PP_ERR_BODY_TOO_LARGE: { status: 413, retryable: false, message: 'body exceeds the size limit' },
+  PP_ERR_INVALID_JSON: { status: 400, retryable: false, message: 'body is not valid UTF-8 JSON' },
+  PP_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'content type must be application/json' },
+  PP_ERR_INVALID_TOPIC: { status: 400, retryable: false, message: 'topic does not match pp/v1/{site}/{line}/{device}/{kind}' },
+  PP_ERR_INVALID_ID: { status: 400, retryable: false, message: 'site, line and device ids must match [A-Za-z0-9_-]{1,64}' },
+  PP_ERR_INVALID_ENVELOPE: { status: 400, retryable: false, message: 'payload must be { seq: uint, samples: [...] }' },
+  PP_ERR_TOO_MANY_SAMPLES: { status: 400, retryable: false, message: 'too many samples in one message' },
+  PP_ERR_INVALID_SAMPLE: { status: 400, retryable: false, message: 'sample must be { ts, m }' },
+  PP_ERR_INVALID_TIMESTAMP: { status: 400, retryable: false, message: 'ts must be an integer epoch in milliseconds' },
+  PP_ERR_FUTURE_TIMESTAMP: { status: 400, retryable: false, message: 'ts is further in the future than the allowed clock skew' },
+  PP_ERR_INVALID_METRIC_NAME: { status: 400, retryable: false, message: 'metric names must match [A-Za-z][A-Za-z0-9_]{0,63}' },
+  PP_ERR_INVALID_VALUE: { status: 400, retryable: false, message: 'metric values must be finite JSON numbers' },
+  PP_ERR_EMPTY_SAMPLE: { status: 400, retryable: false, message: 'sample has no metrics' },
+  PP_ERR_TOO_MANY_METRICS: { status: 400, retryable: false, message: 'sample has too many metrics' },
+  PP_ERR_NO_VALID_SAMPLES: { status: 400, retryable: false, message: 'no sample in the message was valid' },
+  PP_ERR_NOT_FOUND: { status: 404, retryable: false, message: 'no such route' },
+  PP_ERR_STORAGE_UNAVAILABLE: { status: 503, retryable: true, message: 'storage is not accepting writes; retry later' },
+  PP_ERR_SHUTTING_DOWN: { status: 503, retryable: true, message: 'the platform is shutting down; retry later' },
+  PP_ERR_INTERNAL: { status: 500, retryable: true, message: 'internal error' },
+} as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error that carries a PlantPulse code; thrown by code that wants a coded HTTP answer. */
+export class PlantPulseError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  constructor(code: ErrorCode, detail?: string) {
+    super(detail ? `${ERRORS[code].message}: ${detail}` : ERRORS[code].message);
+    this.name = 'PlantPulseError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.retryable = ERRORS[code].retryable;
+  }
+}

@@ -1,0 +1,34 @@
+import { ID_PATTERN, type DeviceRef } from './ids.js';
+
+export const TOPIC_PREFIX = 'pp/v1';
+export const TOPIC_KINDS = ['metrics', 'status', 'alerts'] as const;
+export type TopicKind = (typeof TOPIC_KINDS)[number];
+
+/** Subscription filter for everything gateways publish. */
+export const TELEMETRY_FILTER = `${TOPIC_PREFIX}/+/+/+/metrics`;
+export const STATUS_FILTER = `${TOPIC_PREFIX}/+/+/+/status`;
+
+export type ParsedTopic = { ok: true; ref: DeviceRef; kind: TopicKind } | { ok: false; reason: string };
+
+/** `pp/v1/{site}/{line}/{device}/{kind}`; ids are validated, never escaped. */
+export function parseTopic(topic: string): ParsedTopic {
+  const parts = topic.split('/');
+  if (parts.length !== 6 || parts[0] !== 'pp' || parts[1] !== 'v1') {
+    return { ok: false, reason: `topic must be ${TOPIC_PREFIX}/{site}/{line}/{device}/{kind}` };
+  }
+  const [, , site, line, device, kind] = parts as [string, string, string, string, string, string];
+  for (const [name, value] of [['site', site], ['line', line], ['device', device]] as const) {
+    if (!ID_PATTERN.test(value)) return { ok: false, reason: `${name} id in topic must match [A-Za-z0-9_-]{1,64}` };
+  }
+  if (!(TOPIC_KINDS as readonly string[]).includes(kind)) {
+    return { ok: false, reason: `topic kind must be one of ${TOPIC_KINDS.join(', ')}` };
+  }
+  return { ok: true, ref: { site, line, device }, kind: kind as TopicKind };
+}
+
+export function deviceTopic(ref: DeviceRef, kind: TopicKind): string {
+  return `${TOPIC_PREFIX}/${ref.site}/${ref.line}/${ref.device}/${kind}`;
+}
+
+/** Where the platform republishes rejected messages, with the reason (never under pp/v1/). */
+export const DEAD_LETTER_PREFIX = 'pp/dead-letter/v1';

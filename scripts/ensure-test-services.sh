@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs when it is missing: the real Mosquitto, InfluxDB 1.x,
+# VictoriaMetrics (the InfluxDB 2.x write API) and Chromium, from Debian's packages.
+# The tests start their own processes on free ports; nothing here starts a service.
+set -euo pipefail
+need=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v influxd >/dev/null 2>&1 || need+=(influxdb)
+command -v victoria-metrics >/dev/null 2>&1 || need+=(victoria-metrics)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+if [ ${#need[@]} -eq 0 ]; then
+  echo "test services: mosquitto, influxd, victoria-metrics and chromium are installed"
+  exit 0
+fi
+echo "test services: installing ${need[*]} (Debian packages)"
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+  command -v sudo >/dev/null 2>&1 || { echo "need root (or sudo) to apt-get install ${need[*]}" >&2; exit 1; }
+else
+  SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
+# Debian's packages try to start their services; the tests run their own, so stop these.
+for svc in mosquitto influxdb victoria-metrics; do
+  $SUDO service "$svc" stop >/dev/null 2>&1 || true
+done

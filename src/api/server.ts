@@ -1,0 +1,35 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { DecodeLimits } from '../contract/index.js';
+import type { Logger, Metrics } from '../observability/index.js';
+import type { Pipeline } from '../pipeline/index.js';
+import { registerIngestRoutes } from '../sources/index.js';
+import { installErrorHandlers } from './error-handler.js';
+import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
+
+export interface ApiDeps {
+  logger: Logger;
+  metrics: Metrics;
+  pipeline: Pipeline;
+  limits: DecodeLimits;
+  readiness: ReadinessCheck[];
+}
+
+export function buildServer(deps: ApiDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    bodyLimit: deps.limits.maxBytes,
+    disableRequestLogging: true,
+    // Bounded resources against slow or idle clients.
+    requestTimeout: 120_000,
+    connectionTimeout: 130_000,
+    keepAliveTimeout: 10_000,
+  });
+  // Keep JSON bodies raw: the contract decoder parses them itself, so HTTP and MQTT share one
+  // decoder and its exact error reasons (e.g. 1e999 → Infinity is caught there).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  installErrorHandlers(app);
+  registerHealthRoutes(app, deps.readiness, deps.metrics);
+  registerIngestRoutes(app, deps.pipeline, deps.limits);
+  return app;
+}

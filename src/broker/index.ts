@@ -1,0 +1,1 @@
+export { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.js';

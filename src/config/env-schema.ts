@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable the platform reads, with its default and meaning. README's
+ * configuration table is generated from this list (`npm run docs:config`), and the compose test
+ * checks compose only sets variables named here, so this is the single source of truth.
+ */
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalString = z.string().min(1).optional();
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL with scheme ${protocols.join(' or ')}`);
+
+export const ENV_VARS = {
+  PP_HTTP_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Address the HTTP API listens on (0.0.0.0 in containers).' },
+  PP_HTTP_PORT: { schema: int(0, 65535).default(8080), doc: 'HTTP API port (0 = any free port).' },
+  PP_LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'pino log level.' },
+  PP_DATA_DIR: { schema: z.string().min(1).default('./data'), doc: 'Where the managed InfluxDB and other local state live.' },
+
+  PP_MQTT_URL: { schema: url(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'tls:']).optional(), doc: 'Broker to consume from. Unset: start the embedded broker (aedes).' },
+  PP_MQTT_USERNAME: { schema: optionalString, doc: 'Broker username.' },
+  PP_MQTT_PASSWORD: { schema: optionalString, doc: 'Broker password (secret).' },
+  PP_MQTT_CLIENT_ID: { schema: z.string().min(1).max(128).default('plantpulse-1'), doc: 'MQTT client id; must be stable across restarts so the persistent session resumes. Give each instance its own.' },
+  PP_MQTT_SHARED_GROUP: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(), doc: 'When set, subscribe as `$share/{group}/pp/v1/+/+/+/metrics` so N instances share the load (MQTT 5).' },
+  PP_MQTT_RECEIVE_MAXIMUM: { schema: int(1, 65535).default(2000), doc: 'MQTT 5 receive-maximum: messages the broker may have in flight to us unacknowledged. Acks are sent only once data is durable, so this bounds memory and sets throughput.' },
+  PP_MQTT_SESSION_EXPIRY_S: { schema: int(0, 4294967295).default(7 * 24 * 3600), doc: 'MQTT 5 session expiry: how long the broker keeps our session (and queues messages) while we are down.' },
+  PP_MQTT_DEAD_LETTER_PREFIX: { schema: z.string().min(1).default('pp/dead-letter/v1'), doc: 'Rejected MQTT messages are republished under this prefix + original topic, with the reasons.' },
+  PP_MQTT_EMBEDDED_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Address of the embedded broker (only when PP_MQTT_URL is unset).' },
+  PP_MQTT_EMBEDDED_PORT: { schema: int(0, 65535).default(1883), doc: 'Port of the embedded broker (0 = any free port).' },
+
+  PP_INFLUX_API: { schema: z.enum(['v1', 'v2']).default('v1'), doc: 'v1: InfluxDB 1.x /write + /query. v2: the 2.x write API via @influxdata/influxdb-client (2.x, 3.x, Cloud, 1.8+).' },
+  PP_INFLUX_URL: { schema: url(['http:', 'https:']).optional(), doc: 'InfluxDB base URL. Unset: start `influxd` from PATH with data under PP_DATA_DIR; none on PATH: run without history (loud warning).' },
+  PP_INFLUX_MANAGED: { schema: bool.default(true), doc: 'Allow starting a local influxd when PP_INFLUX_URL is unset.' },
+  PP_INFLUX_DATABASE: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('plantpulse'), doc: 'v1: database (created when missing).' },
+  PP_INFLUX_USERNAME: { schema: optionalString, doc: 'v1: username.' },
+  PP_INFLUX_PASSWORD: { schema: optionalString, doc: 'v1: password (secret).' },
+  PP_INFLUX_ORG: { schema: z.string().min(1).default('plantpulse'), doc: 'v2: organisation.' },
+  PP_INFLUX_BUCKET: { schema: z.string().min(1).default('plantpulse'), doc: 'v2: bucket.' },
+  PP_INFLUX_TOKEN: { schema: optionalString, doc: 'v2: API token (secret).' },
+  PP_INFLUX_TIMEOUT_MS: { schema: int(100, 600_000).default(10_000), doc: 'Timeout of one write or query request.' },
+
+  PP_WRITE_BATCH_LINES: { schema: int(1, 1_000_000).default(5000), doc: 'Flush a write batch at this many lines...' },
+  PP_WRITE_FLUSH_MS: { schema: int(1, 60_000).default(100), doc: '...or after this many milliseconds. MQTT acks wait for the flush, so keep it short.' },
+
+  PP_INGEST_MAX_BYTES: { schema: int(1024, 64 * 1024 * 1024).default(1024 * 1024), doc: 'Largest MQTT message or HTTP body (bytes); larger: rejected (HTTP 413).' },
+  PP_INGEST_MAX_SAMPLES: { schema: int(1, 1_000_000).default(10_000), doc: 'Most samples in one message.' },
+  PP_INGEST_MAX_METRICS: { schema: int(1, 10_000).default(256), doc: 'Most metrics in one sample.' },
+  PP_INGEST_MAX_FUTURE_SKEW_MS: { schema: int(0, 7 * 24 * 3600_000).default(5 * 60_000), doc: 'Samples further than this in the future are rejected.' },
+
+  PP_SIMULATOR: { schema: bool.optional(), doc: 'Run a simulated factory publishing to the broker. Default: on with the embedded broker, off otherwise.' },
+  PP_SIM_SITES: { schema: int(1, 100).default(1), doc: 'Simulated sites.' },
+  PP_SIM_LINES: { schema: int(1, 100).default(2), doc: 'Simulated lines per site.' },
+  PP_SIM_MACHINES: { schema: int(1, 1000).default(5), doc: 'Simulated machines per line.' },
+  PP_SIM_SEED: { schema: int(0, 2 ** 31 - 1).default(42), doc: 'Simulator seed (same seed, same factory).' },
+  PP_SIM_INTERVAL_MS: { schema: int(10, 3600_000).default(1000), doc: 'Simulated sampling interval.' },
+} as const;
+
+export type EnvVarName = keyof typeof ENV_VARS;
+
+/** Variables whose values must never be logged. */
+export const SECRET_ENV_VARS: readonly EnvVarName[] = ['PP_MQTT_PASSWORD', 'PP_INFLUX_PASSWORD', 'PP_INFLUX_TOKEN'];

@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { DEFAULT_LIMITS, type DecodeLimits } from '../contract/index.js';
+import { ENV_VARS, type EnvVarName } from './env-schema.js';
+
+type Env = { [K in EnvVarName]: z.output<(typeof ENV_VARS)[K]['schema']> };
+
+export type InfluxConfig =
+  | { kind: 'v1'; url: string; database: string; username?: string; password?: string; timeoutMs: number }
+  | { kind: 'v2'; url: string; org: string; bucket: string; token: string; timeoutMs: number };
+
+export interface Config {
+  http: { host: string; port: number };
+  logLevel: Env['PP_LOG_LEVEL'];
+  dataDir: string;
+  mqtt: {
+    /** Undefined: run the embedded broker. */
+    url?: string;
+    username?: string;
+    password?: string;
+    clientId: string;
+    sharedGroup?: string;
+    receiveMaximum: number;
+    sessionExpirySeconds: number;
+    deadLetterPrefix: string;
+    embedded: { host: string; port: number };
+  };
+  influx: {
+    api: 'v1' | 'v2';
+    /** Undefined: start a managed influxd when allowed and found, else run without storage. */
+    url?: string;
+    managed: boolean;
+    database: string;
+    username?: string;
+    password?: string;
+    org: string;
+    bucket: string;
+    token?: string;
+    timeoutMs: number;
+  };
+  writer: { maxBatchLines: number; flushIntervalMs: number };
+  limits: DecodeLimits;
+  simulator: { enabled: boolean; sites: number; lines: number; machines: number; seed: number; intervalMs: number };
+}
+
+/** A configuration problem, naming each variable at fault. Start-up stops with this message. */
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Read and validate configuration from environment variables (empty strings count as unset). */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const problems: { variable: string; message: string }[] = [];
+  const env: Record<string, unknown> = {};
+  for (const [name, { schema }] of Object.entries(ENV_VARS)) {
+    const raw = source[name];
+    const parsed = (schema as z.ZodType).safeParse(raw === '' ? undefined : raw);
+    if (parsed.success) env[name] = parsed.data;
+    else problems.push({ variable: name, message: `${parsed.error.issues.map((i) => i.message).join('; ')} (got ${JSON.stringify(raw)})` });
+  }
+  for (const name of Object.keys(source)) {
+    if (name.startsWith('PP_') && !(name in ENV_VARS)) problems.push({ variable: name, message: 'unknown variable (misspelt?)' });
+  }
+  const e = env as Env;
+  if (problems.length === 0 && e.PP_INFLUX_API === 'v2' && e.PP_INFLUX_URL && !e.PP_INFLUX_TOKEN) {
+    problems.push({ variable: 'PP_INFLUX_TOKEN', message: 'required when PP_INFLUX_API=v2' });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    http: { host: e.PP_HTTP_HOST, port: e.PP_HTTP_PORT },
+    logLevel: e.PP_LOG_LEVEL,
+    dataDir: e.PP_DATA_DIR,
+    mqtt: {
+      url: e.PP_MQTT_URL,
+      username: e.PP_MQTT_USERNAME,
+      password: e.PP_MQTT_PASSWORD,
+      clientId: e.PP_MQTT_CLIENT_ID,
+      sharedGroup: e.PP_MQTT_SHARED_GROUP,
+      receiveMaximum: e.PP_MQTT_RECEIVE_MAXIMUM,
+      sessionExpirySeconds: e.PP_MQTT_SESSION_EXPIRY_S,
+      deadLetterPrefix: e.PP_MQTT_DEAD_LETTER_PREFIX,
+      embedded: { host: e.PP_MQTT_EMBEDDED_HOST, port: e.PP_MQTT_EMBEDDED_PORT },
+    },
+    influx: {
+      api: e.PP_INFLUX_API,
+      url: e.PP_INFLUX_URL,
+      managed: e.PP_INFLUX_MANAGED,
+      database: e.PP_INFLUX_DATABASE,
+      username: e.PP_INFLUX_USERNAME,
+      password: e.PP_INFLUX_PASSWORD,
+      org: e.PP_INFLUX_ORG,
+      bucket: e.PP_INFLUX_BUCKET,
+      token: e.PP_INFLUX_TOKEN,
+      timeoutMs: e.PP_INFLUX_TIMEOUT_MS,
+    },
+    writer: { maxBatchLines: e.PP_WRITE_BATCH_LINES, flushIntervalMs: e.PP_WRITE_FLUSH_MS },
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxBytes: e.PP_INGEST_MAX_BYTES,
+      maxSamples: e.PP_INGEST_MAX_SAMPLES,
+      maxMetricsPerSample: e.PP_INGEST_MAX_METRICS,
+      maxFutureSkewMs: e.PP_INGEST_MAX_FUTURE_SKEW_MS,
+    },
+    simulator: {
+      enabled: e.PP_SIMULATOR ?? e.PP_MQTT_URL === undefined,
+      sites: e.PP_SIM_SITES,
+      lines: e.PP_SIM_LINES,
+      machines: e.PP_SIM_MACHINES,
+      seed: e.PP_SIM_SEED,
+      intervalMs: e.PP_SIM_INTERVAL_MS,
+    },
+  };
+}

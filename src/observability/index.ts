@@ -1,0 +1,2 @@
+export { createMetrics, type Metrics, type IngestSource } from './metrics.js';
+export { createLogger, REDACT_PATHS, type Logger } from './logger.js';

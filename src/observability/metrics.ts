@@ -1,0 +1,33 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type IngestSource = 'mqtt' | 'http';
+
+/**
+ * The platform's Prometheus metrics. One registry per platform instance (not prom-client's
+ * global one), so several instances can live in one process (tests) without clashing.
+ * Label values are bounded: sources and error codes only, never ids or metric names from input.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'pp_process_' });
+  const r = { registers: [registry] };
+  return {
+    registry,
+    messagesReceived: new Counter({ ...r, name: 'pp_messages_received_total', help: 'Messages (MQTT) or requests (HTTP) received', labelNames: ['source'] as const }),
+    messagesRejected: new Counter({ ...r, name: 'pp_messages_rejected_total', help: 'Messages rejected whole, by reason code', labelNames: ['source', 'reason'] as const }),
+    samplesReceived: new Counter({ ...r, name: 'pp_samples_received_total', help: 'Valid samples accepted for storage', labelNames: ['source'] as const }),
+    samplesRejected: new Counter({ ...r, name: 'pp_samples_rejected_total', help: 'Samples rejected, by reason code', labelNames: ['source', 'reason'] as const }),
+    samplesStored: new Counter({ ...r, name: 'pp_samples_stored_total', help: 'Samples acknowledged by storage', labelNames: ['source'] as const }),
+    unknownMetrics: new Counter({ ...r, name: 'pp_unknown_metric_messages_total', help: 'Messages carrying metrics outside the catalogue (kept, flagged)', labelNames: ['source'] as const }),
+    deadLetters: new Counter({ ...r, name: 'pp_dead_letters_total', help: 'Rejected MQTT messages republished to the dead-letter topic' }),
+    writeBatchLines: new Histogram({ ...r, name: 'pp_write_batch_lines', help: 'Lines per storage write', buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000, 50000] }),
+    writeDuration: new Histogram({ ...r, name: 'pp_write_duration_seconds', help: 'Latency of successful storage writes', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] }),
+    writeRetries: new Counter({ ...r, name: 'pp_write_retries_total', help: 'Storage writes retried after a transient failure' }),
+    writeFailures: new Counter({ ...r, name: 'pp_write_failures_total', help: 'Storage writes that failed permanently' }),
+    writeQueueLines: new Gauge({ ...r, name: 'pp_write_queue_lines', help: 'Lines waiting to be written to storage' }),
+    mqttInflight: new Gauge({ ...r, name: 'pp_mqtt_inflight_messages', help: 'MQTT messages received and not yet acknowledged (waiting for durability)' }),
+    mqttConnected: new Gauge({ ...r, name: 'pp_mqtt_connected', help: '1 when connected to the broker' }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

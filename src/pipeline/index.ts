@@ -1,0 +1,2 @@
+export { Pipeline, type DurableWriter } from './pipeline.js';
+export { telemetryPoints, TELEMETRY_MEASUREMENT } from './to-points.js';

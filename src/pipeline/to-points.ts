@@ -1,0 +1,10 @@
+import type { TelemetryBatch } from '../contract/index.js';
+import type { Point } from '../storage/point.js';
+
+export const TELEMETRY_MEASUREMENT = 'telemetry';
+
+/** One validated batch → `telemetry` points (tags site/line/device; one field per metric). */
+export function telemetryPoints(batch: TelemetryBatch): Point[] {
+  const tags = { site: batch.site, line: batch.line, device: batch.device };
+  return batch.samples.map((s) => ({ measurement: TELEMETRY_MEASUREMENT, tags, fields: s.m, ts: s.ts }));
+}

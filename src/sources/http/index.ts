@@ -1,0 +1,1 @@
+export { registerIngestRoutes } from './ingest-route.js';

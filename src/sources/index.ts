@@ -1,0 +1,2 @@
+export * from './mqtt/index.js';
+export * from './http/index.js';

@@ -1,0 +1,3 @@
+export { MqttSource, SUBSCRIPTION, type MqttSourceOptions } from './mqtt-source.js';
+export { OrderedAcks } from './ordered-acks.js';
+export { deadLetterMessage } from './dead-letter.js';

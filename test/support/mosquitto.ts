@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, waitFor } from './ports.js';
+
+/** Debian installs the broker in /usr/sbin, which is not on every user's PATH. */
+const MOSQUITTO_BIN = existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto';
+
+export const SHIPPED_MOSQUITTO_CONF = fileURLToPath(new URL('../../deploy/mosquitto/mosquitto.conf', import.meta.url));
+
+export interface MosquittoProcess {
+  url: string;
+  port: number;
+  dataDir: string;
+  /** Output the broker printed (for diagnosing a failing test). */
+  log(): string;
+  /** Kill with a signal (SIGKILL: crash; SIGTERM: clean stop, saves persistence). */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Start again on the same port and data dir. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * A real Mosquitto on a free port, configured by the project's shipped mosquitto.conf with
+ * only the listener and the persistence directory changed, so tests exercise what we ship.
+ */
+export async function startMosquitto(extraConfig = ''): Promise<MosquittoProcess> {
+  const port = await freePort();
+  const dataDir = await mkdtemp(join(tmpdir(), 'pp-mosquitto-'));
+  const shipped = await readFile(SHIPPED_MOSQUITTO_CONF, 'utf8');
+  const conf = shipped
+    .replace(/^listener .*$/m, `listener ${port} 127.0.0.1`)
+    .replace(/^persistence_location .*$/m, `persistence_location ${dataDir}/`)
+    .replace(/^log_dest .*$/m, 'log_dest stderr');
+  const confPath = join(dataDir, 'mosquitto.conf');
+  await writeFile(confPath, `${conf}\n${extraConfig}\n`);
+  let child: ChildProcess | null = null;
+  let output = '';
+
+  const launch = async () => {
+    const proc = spawn(MOSQUITTO_BIN, ['-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
+    proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    let exited = false;
+    proc.once('exit', () => (exited = true));
+    await waitFor(async () => {
+      if (exited) throw new Error(`mosquitto exited: ${output.slice(-2000)}`);
+      return portOpen(port);
+    }, 15_000, `mosquitto on port ${port}`);
+  };
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    const proc = child;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      proc.once('exit', () => resolve());
+      proc.kill(signal);
+    });
+    child = null;
+  };
+  await launch();
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    dataDir,
+    log: () => output,
+    kill,
+    restart: launch,
+    stop: async () => {
+      await kill('SIGTERM');
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { decodeHttpBody, decodeMqttMessage, DEFAULT_LIMITS, type DecodeLimits } from '../../../src/contract/index.js';
+
+const NOW = Date.UTC(2026, 10, 29, 12, 0, 0);
+const TOPIC = 'pp/v1/site-1/line-1/press-7/metrics';
+const mqtt = (body: unknown, topic = TOPIC, limits: DecodeLimits = DEFAULT_LIMITS) =>
+  decodeMqttMessage(topic, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), limits, NOW);
+const good = (ts = NOW - 1000) => ({ ts, m: { power_kw: 12.5, state: 2 } });
+
+describe('decoder: valid input', () => {
+  it('decodes ids from the topic and keeps every valid sample', () => {
+    const r = mqtt({ seq: 7, samples: [good(NOW - 2000), good(NOW - 1000)] });
+    expect(r.rejections).toEqual([]);
+    expect(r.batch).toEqual({ site: 'site-1', line: 'line-1', device: 'press-7', seq: 7, samples: [good(NOW - 2000), good(NOW - 1000)] });
+  });
+  it('keeps metrics outside the catalogue but flags them', () => {
+    const r = mqtt({ seq: 1, samples: [{ ts: NOW, m: { spindle_rpm: 1200, power_kw: 3 } }] });
+    expect(r.batch?.samples).toHaveLength(1);
+    expect(r.unknownMetrics).toEqual(['spindle_rpm']);
+  });
+  it('accepts a timestamp exactly at the allowed future skew', () => {
+    const r = mqtt({ seq: 1, samples: [good(NOW + DEFAULT_LIMITS.maxFutureSkewMs)] });
+    expect(r.rejections).toEqual([]);
+  });
+});
+
+describe('decoder: each sample-level rejection keeps the valid samples beside it', () => {
+  const cases: [string, unknown, string, string][] = [
+    ['string for a number', { ts: NOW, m: { power_kw: '12.5' } }, 'PP_ERR_INVALID_VALUE', 'samples[1].m.power_kw'],
+    ['null value', { ts: NOW, m: { power_kw: null } }, 'PP_ERR_INVALID_VALUE', 'samples[1].m.power_kw'],
+    ['boolean value', { ts: NOW, m: { power_kw: true } }, 'PP_ERR_INVALID_VALUE', 'samples[1].m.power_kw'],
+    ['hostile metric name', { ts: NOW, m: { 'power kw,x=1': 1 } }, 'PP_ERR_INVALID_METRIC_NAME', 'samples[1].m.power kw,x=1'],
+    ['metric name starting with a digit', { ts: NOW, m: { '1power': 1 } }, 'PP_ERR_INVALID_METRIC_NAME', 'samples[1].m.1power'],
+    ['timestamp far in the future', { ts: NOW + DEFAULT_LIMITS.maxFutureSkewMs + 1, m: { power_kw: 1 } }, 'PP_ERR_FUTURE_TIMESTAMP', 'samples[1].ts'],
+    ['timestamp in seconds', { ts: Math.floor(NOW / 1000), m: { power_kw: 1 } }, 'PP_ERR_INVALID_TIMESTAMP', 'samples[1].ts'],
+    ['fractional timestamp', { ts: NOW + 0.5, m: { power_kw: 1 } }, 'PP_ERR_INVALID_TIMESTAMP', 'samples[1].ts'],
+    ['string timestamp', { ts: '2026-11-29T12:00:00Z', m: { power_kw: 1 } }, 'PP_ERR_INVALID_TIMESTAMP', 'samples[1].ts'],
+    ['missing timestamp', { m: { power_kw: 1 } }, 'PP_ERR_INVALID_TIMESTAMP', 'samples[1].ts'],
+    ['no metrics', { ts: NOW, m: {} }, 'PP_ERR_EMPTY_SAMPLE', 'samples[1].m'],
+    ['unknown key in a sample', { ts: NOW, m: { power_kw: 1 }, extra: 1 }, 'PP_ERR_INVALID_SAMPLE', 'samples[1]'],
+    ['sample that is not an object', 42, 'PP_ERR_INVALID_SAMPLE', 'samples[1]'],
+  ];
+  it.each(cases)('%s', (_name, bad, code, path) => {
+    const r = mqtt({ seq: 3, samples: [good(NOW - 2000), bad, good(NOW - 1000)] });
+    expect(r.batch?.samples).toEqual([good(NOW - 2000), good(NOW - 1000)]);
+    expect(r.rejections).toHaveLength(1);
+    expect(r.rejections[0]).toMatchObject({ code, path, sample: 1 });
+    expect(r.rejections[0]!.reason.length).toBeGreaterThan(5);
+  });
+
+  it('rejects Infinity (1e999 in JSON) and says why', () => {
+    const raw = `{"seq":1,"samples":[{"ts":${NOW},"m":{"power_kw":1e999}},{"ts":${NOW},"m":{"power_kw":1}}]}`;
+    const r = mqtt(raw);
+    expect(r.batch?.samples).toEqual([{ ts: NOW, m: { power_kw: 1 } }]);
+    expect(r.rejections[0]).toMatchObject({ code: 'PP_ERR_INVALID_VALUE', sample: 0 });
+    expect(r.rejections[0]!.reason).toContain('Infinity');
+  });
+
+  it('rejects a sample with more metrics than allowed', () => {
+    const m = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`x${i}`, i]));
+    const r = mqtt({ seq: 1, samples: [{ ts: NOW, m }] }, TOPIC, { ...DEFAULT_LIMITS, maxMetricsPerSample: 4 });
+    expect(r.rejections[0]).toMatchObject({ code: 'PP_ERR_TOO_MANY_METRICS', sample: 0 });
+  });
+
+  it('reports every problem of every bad sample', () => {
+    const r = mqtt({ seq: 1, samples: [{ ts: 'x', m: { a: 'y' } }, { ts: NOW, m: { b: NaN } }] });
+    expect(r.batch?.samples).toEqual([]);
+    // NaN becomes null in JSON.stringify: still "not a number".
+    expect(r.rejections.map((x) => [x.sample, x.code])).toEqual([
+      [0, 'PP_ERR_INVALID_TIMESTAMP'],
+      [0, 'PP_ERR_INVALID_VALUE'],
+      [1, 'PP_ERR_INVALID_VALUE'],
+    ]);
+  });
+});
+
+describe('decoder: whole-message rejections', () => {
+  const cases: [string, () => ReturnType<typeof mqtt>, string][] = [
+    ['malformed JSON', () => mqtt('{"seq":1,"samples":[', TOPIC), 'PP_ERR_INVALID_JSON'],
+    ['invalid UTF-8', () => decodeMqttMessage(TOPIC, Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), DEFAULT_LIMITS, NOW), 'PP_ERR_INVALID_JSON'],
+    ['body over the size limit', () => mqtt({ seq: 1, samples: [good()] }, TOPIC, { ...DEFAULT_LIMITS, maxBytes: 20 }), 'PP_ERR_BODY_TOO_LARGE'],
+    ['too many samples', () => mqtt({ seq: 1, samples: [good(), good(), good()] }, TOPIC, { ...DEFAULT_LIMITS, maxSamples: 2 }), 'PP_ERR_TOO_MANY_SAMPLES'],
+    ['missing seq', () => mqtt({ samples: [good()] }), 'PP_ERR_INVALID_ENVELOPE'],
+    ['negative seq', () => mqtt({ seq: -1, samples: [good()] }), 'PP_ERR_INVALID_ENVELOPE'],
+    ['samples not an array', () => mqtt({ seq: 1, samples: {} }), 'PP_ERR_INVALID_ENVELOPE'],
+    ['a JSON array', () => mqtt([1, 2]), 'PP_ERR_INVALID_ENVELOPE'],
+    ['hostile id in topic', () => mqtt({ seq: 1, samples: [good()] }, 'pp/v1/site 1,x=2/line-1/d/metrics'), 'PP_ERR_INVALID_TOPIC'],
+    ['id longer than 64', () => mqtt({ seq: 1, samples: [good()] }, `pp/v1/${'s'.repeat(65)}/l/d/metrics`), 'PP_ERR_INVALID_TOPIC'],
+    ['too few topic levels', () => mqtt({ seq: 1, samples: [good()] }, 'pp/v1/site/line/metrics'), 'PP_ERR_INVALID_TOPIC'],
+    ['unknown kind', () => mqtt({ seq: 1, samples: [good()] }, 'pp/v1/s/l/d/other'), 'PP_ERR_INVALID_TOPIC'],
+    ['telemetry on the status topic', () => mqtt({ seq: 1, samples: [good()] }, 'pp/v1/s/l/d/status'), 'PP_ERR_INVALID_TOPIC'],
+  ];
+  it.each(cases)('%s', (_name, run, code) => {
+    const r = run();
+    expect(r.batch).toBeNull();
+    expect(r.rejections).toHaveLength(1);
+    expect(r.rejections[0]).toMatchObject({ code, path: '$' });
+  });
+});
+
+describe('decoder: HTTP bodies', () => {
+  const body = (extra: object) => JSON.stringify({ seq: 1, samples: [good()], ...extra });
+  it('takes ids from the body', () => {
+    const r = decodeHttpBody(body({ site: 's', line: 'l', device: 'd' }), {}, DEFAULT_LIMITS, NOW);
+    expect(r.batch).toMatchObject({ site: 's', line: 'l', device: 'd', seq: 1 });
+  });
+  it('takes ids from the path, and seq is optional', () => {
+    const r = decodeHttpBody(JSON.stringify({ samples: [good()] }), { site: 's', line: 'l', device: 'd' }, DEFAULT_LIMITS, NOW);
+    expect(r.batch).toMatchObject({ site: 's', line: 'l', device: 'd', seq: null });
+  });
+  it('rejects ids that disagree between path and body', () => {
+    const r = decodeHttpBody(body({ site: 'other' }), { site: 's', line: 'l', device: 'd' }, DEFAULT_LIMITS, NOW);
+    expect(r.rejections[0]).toMatchObject({ code: 'PP_ERR_INVALID_ID' });
+    expect(r.rejections[0]!.reason).toContain('differs');
+  });
+  it.each([
+    ['hostile id in body', { site: 's"; DROP', line: 'l', device: 'd' }],
+    ['missing device', { site: 's', line: 'l' }],
+    ['numeric id', { site: 1, line: 'l', device: 'd' }],
+  ])('%s', (_n, ids) => {
+    const r = decodeHttpBody(body(ids), {}, DEFAULT_LIMITS, NOW);
+    expect(r.batch).toBeNull();
+    expect(r.rejections[0]!.code).toBe('PP_ERR_INVALID_ID');
+  });
+  it('rejects a hostile id in the path', () => {
+    const r = decodeHttpBody(body({}), { site: '../x', line: 'l', device: 'd' }, DEFAULT_LIMITS, NOW);
+    expect(r.rejections[0]!.code).toBe('PP_ERR_INVALID_ID');
+  });
+});

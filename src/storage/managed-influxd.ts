@@ -1,0 +1,132 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, openSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { delimiter, join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+
+/** Absolute path of an executable on PATH (plus /usr/sbin, /usr/bin), or null. */
+export function findOnPath(bin: string): string | null {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin'];
+  for (const dir of dirs) {
+    if (!dir) continue;
+    const candidate = join(dir, bin);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      /* not here */
+    }
+  }
+  return null;
+}
+
+function freeLocalPort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+export interface ManagedInfluxdOptions {
+  binary?: string;
+  /** Holds meta/, data/, wal/, influxd.conf and influxd.log. */
+  dataDir: string;
+  /** HTTP port; default: a free one. Reuse it to restart on the same address. */
+  httpPort?: number;
+  logger?: Logger;
+  startTimeoutMs?: number;
+}
+
+export interface ManagedInfluxd {
+  url: string;
+  httpPort: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** influxd 1.x configuration: loopback only, no reporting, nothing but the HTTP API. */
+function influxdConfig(dataDir: string, httpPort: number, rpcPort: number): string {
+  return `reporting-disabled = true
+bind-address = "127.0.0.1:${rpcPort}"
+[meta]
+  dir = "${join(dataDir, 'meta')}"
+[data]
+  dir = "${join(dataDir, 'data')}"
+  wal-dir = "${join(dataDir, 'wal')}"
+  query-log-enabled = false
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:${httpPort}"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+[admin]
+  enabled = false
+[continuous_queries]
+  log-enabled = false
+`;
+}
+
+/**
+ * Start `influxd` as a child process (for `npm start` without PP_INFLUX_URL, and for tests).
+ * Resolves once `/ping` answers; fails with the tail of influxd's log if it does not.
+ */
+export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<ManagedInfluxd> {
+  const binary = opts.binary ?? findOnPath('influxd');
+  if (!binary) throw new Error('influxd not found on PATH (apt-get install influxdb)');
+  const dataDir = resolve(opts.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const httpPort = opts.httpPort ?? (await freeLocalPort());
+  const rpcPort = await freeLocalPort();
+  const confPath = join(dataDir, 'influxd.conf');
+  await writeFile(confPath, influxdConfig(dataDir, httpPort, rpcPort));
+  const logPath = join(dataDir, 'influxd.log');
+  const logFd = openSync(logPath, 'a');
+  const child = spawn(binary, ['-config', confPath], { stdio: ['ignore', logFd, logFd] });
+  const url = `http://127.0.0.1:${httpPort}`;
+  const tail = () => {
+    try {
+      return readFileSync(logPath, 'utf8').split('\n').slice(-15).join('\n');
+    } catch {
+      return '';
+    }
+  };
+
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`influxd exited (${child.exitCode ?? child.signalCode}) during start-up:\n${tail()}`);
+    try {
+      const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1000) });
+      if (res.status === 204 || res.ok) break;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`influxd did not answer on ${url} within ${opts.startTimeoutMs ?? 30_000} ms:\n${tail()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  opts.logger?.info({ url, dataDir, pid: child.pid }, 'managed influxd is up');
+
+  return {
+    url,
+    httpPort,
+    process: child,
+    stop: () =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => {
+          clearTimeout(killer);
+          done();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}

@@ -1,0 +1,70 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startPlatform, type Platform } from '../../src/app/platform.js';
+import { loadConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/observability/index.js';
+import { freePort, waitFor } from './ports.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Environment for a test platform: no simulator, no managed influxd, a free HTTP port. */
+function baseEnv(env: Record<string, string>): Record<string, string> {
+  return { PP_SIMULATOR: 'false', PP_INFLUX_MANAGED: 'false', PP_HTTP_PORT: '0', PP_LOG_LEVEL: 'warn', ...env };
+}
+
+/** The platform in this process (fast; for tests that do not kill it). */
+export async function startTestPlatform(env: Record<string, string>): Promise<Platform> {
+  const config = loadConfig(baseEnv(env));
+  return startPlatform(config, createLogger(config.logLevel));
+}
+
+export interface PlatformProcess {
+  url: string;
+  child: ChildProcess;
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** The platform as its own process (`src/main.ts` through tsx), so tests can SIGKILL it. */
+export async function spawnPlatform(env: Record<string, string>): Promise<PlatformProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...baseEnv(env), PP_HTTP_PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`platform exited with ${child.exitCode}: ${out.slice(-3000)}`);
+    const res = await fetch(`${url}/readyz`);
+    return res.status === 200;
+  }, 60_000, 'platform /readyz');
+  return {
+    url,
+    child,
+    output: () => out,
+    kill: (signal = 'SIGKILL') =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+        child.once('exit', (code) => resolve(code));
+        child.kill(signal);
+      }),
+  };
+}
+
+/** Sum of a Prometheus counter or gauge over the series matching `labels`. */
+export async function scrapeMetric(baseUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => got[k] === v)) sum += Number(m[4]);
+  }
+  return sum;
+}

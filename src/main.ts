@@ -7,7 +7,7 @@
 import { ConfigError, loadConfig } from './config/index.js';
 import { createLogger } from './observability/index.js';
 import { startPlatform } from './app/platform.js';
-// simulator import pending
+import { startSimulator } from './app/simulator.js';
 import { printBanner } from './app/banner.js';
 
 async function main(): Promise<void> {
@@ -23,7 +23,9 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const platform = await startPlatform(config, log);
-  const simulator = null as { stop(): Promise<void> } | null;
+  const simulator = config.simulator.enabled
+    ? await startSimulator(config, platform.mqttUrl, platform.embeddedBroker, log.child({ component: 'simulator' }))
+    : null;
   printBanner(config, platform, simulator !== null);
 
   let stopping = false;

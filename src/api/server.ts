@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DecodeLimits } from '../contract/index.js';
 import type { Logger, Metrics } from '../observability/index.js';
 import type { Pipeline } from '../pipeline/index.js';
@@ -18,7 +18,8 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: deps.limits.maxBytes,
-    disableRequestLogging: true,
+    // Per-request logs at info would cost more than ingest itself; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
     // Bounded resources against slow or idle clients.
     requestTimeout: 120_000,
     connectionTimeout: 130_000,

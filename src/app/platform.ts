@@ -61,7 +61,12 @@ export async function startPlatform(config: Config, log: Logger): Promise<Platfo
         },
       },
     });
-    cleanups.push(() => writer.close());
+    cleanups.push(async () => {
+      // Bounded: with storage down, unacknowledged MQTT messages stay with the broker and are
+      // redelivered after restart; HTTP clients were not answered 200 for them.
+      const closed = await Promise.race([writer.close().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), config.writer.shutdownTimeoutMs).unref())]);
+      if (!closed) log.error({ pendingLines: writer.pendingLines }, 'storage did not accept the last batches before the shutdown timeout; they were not acknowledged to their senders');
+    });
     metrics.probes.writeQueueLines = () => writer.pendingLines;
 
     const pipeline = new Pipeline(writer, metrics, log.child({ component: 'pipeline' }));

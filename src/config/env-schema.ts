@@ -48,6 +48,8 @@ export const ENV_VARS = {
   PP_WRITE_BATCH_LINES: { schema: int(1, 1_000_000).default(5000), doc: 'Flush a write batch at this many lines...' },
   PP_WRITE_FLUSH_MS: { schema: int(1, 60_000).default(100), doc: '...or after this many milliseconds. MQTT acks wait for the flush, so keep it short.' },
 
+  PP_SHUTDOWN_TIMEOUT_MS: { schema: int(0, 600_000).default(15_000), doc: 'On SIGTERM/SIGINT, how long to wait for buffered data to reach storage before exiting anyway (unacknowledged MQTT messages are redelivered by the broker).' },
+
   PP_INGEST_MAX_BYTES: { schema: int(1024, 64 * 1024 * 1024).default(1024 * 1024), doc: 'Largest MQTT message or HTTP body (bytes); larger: rejected (HTTP 413).' },
   PP_INGEST_MAX_SAMPLES: { schema: int(1, 1_000_000).default(10_000), doc: 'Most samples in one message.' },
   PP_INGEST_MAX_METRICS: { schema: int(1, 10_000).default(256), doc: 'Most metrics in one sample.' },

@@ -37,7 +37,7 @@ export interface Config {
     token?: string;
     timeoutMs: number;
   };
-  writer: { maxBatchLines: number; flushIntervalMs: number };
+  writer: { maxBatchLines: number; flushIntervalMs: number; shutdownTimeoutMs: number };
   limits: DecodeLimits;
   simulator: { enabled: boolean; sites: number; lines: number; machines: number; seed: number; intervalMs: number };
 }
@@ -96,7 +96,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       token: e.PP_INFLUX_TOKEN,
       timeoutMs: e.PP_INFLUX_TIMEOUT_MS,
     },
-    writer: { maxBatchLines: e.PP_WRITE_BATCH_LINES, flushIntervalMs: e.PP_WRITE_FLUSH_MS },
+    writer: { maxBatchLines: e.PP_WRITE_BATCH_LINES, flushIntervalMs: e.PP_WRITE_FLUSH_MS, shutdownTimeoutMs: e.PP_SHUTDOWN_TIMEOUT_MS },
     limits: {
       ...DEFAULT_LIMITS,
       maxBytes: e.PP_INGEST_MAX_BYTES,

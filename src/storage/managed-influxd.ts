@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, openSync, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
@@ -49,6 +49,31 @@ export interface ManagedInfluxd {
   stop(): Promise<void>;
 }
 
+/**
+ * An influxd left running by a platform that was killed (it runs in its own process group, so
+ * it outlives a SIGKILL of its parent) holds the data dir's lock: stop it before starting anew.
+ */
+async function stopLeftover(pidPath: string, logger?: Logger): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidPath, 'utf8').trim());
+  } catch {
+    return;
+  }
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!cmdline.includes('influxd')) return;
+    process.kill(pid, 'SIGKILL');
+    logger?.warn({ pid }, 'killed an influxd left over from an earlier run');
+    for (let i = 0; i < 100; i++) {
+      process.kill(pid, 0); // throws once the process is gone
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } catch {
+    /* not running */
+  }
+}
+
 /** influxd 1.x configuration: loopback only, no reporting, nothing but the HTTP API. */
 function influxdConfig(dataDir: string, httpPort: number, rpcPort: number): string {
   return `reporting-disabled = true
@@ -87,7 +112,12 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
   await writeFile(confPath, influxdConfig(dataDir, httpPort, rpcPort));
   const logPath = join(dataDir, 'influxd.log');
   const logFd = openSync(logPath, 'a');
-  const child = spawn(binary, ['-config', confPath], { stdio: ['ignore', logFd, logFd] });
+  const pidPath = join(dataDir, 'influxd.pid');
+  await stopLeftover(pidPath, opts.logger);
+  // Own process group: Ctrl-C in the terminal must not kill influxd before we flushed to it.
+  const child = spawn(binary, ['-config', confPath], { stdio: ['ignore', logFd, logFd], detached: true });
+  closeSync(logFd);
+  if (child.pid) await writeFile(pidPath, String(child.pid));
   const url = `http://127.0.0.1:${httpPort}`;
   const tail = () => {
     try {

@@ -28,7 +28,7 @@ export function createMetrics() {
     writeRetries: new Counter({ ...r, name: 'pp_write_retries_total', help: 'Storage writes retried after a transient failure' }),
     writeFailures: new Counter({ ...r, name: 'pp_write_failures_total', help: 'Storage writes that failed permanently' }),
     writeQueueLines: new Gauge({ ...r, name: 'pp_write_queue_lines', help: 'Lines waiting to be written to storage', collect() { this.set(probes.writeQueueLines()); } }),
-    mqttInflight: new Gauge({ ...r, name: 'pp_mqtt_inflight_messages', help: 'MQTT messages received and not yet acknowledged (waiting for durability)' }),
+    mqttInflight: new Gauge({ ...r, name: 'pp_mqtt_inflight_messages', help: 'MQTT messages received and not yet acknowledged (waiting for durability)', collect() { this.set(probes.mqttInflight()); } }),
     mqttConnected: new Gauge({ ...r, name: 'pp_mqtt_connected', help: '1 when connected to the broker' }),
   };
 }

@@ -1,4 +1,4 @@
-import { HttpError, InfluxDB, canRetryHttpCall, type Transport } from '@influxdata/influxdb-client';
+import { HttpError, InfluxDB, type Transport } from '@influxdata/influxdb-client';
 import { networkError } from './influx-v1-sink.js';
 import { SinkError, type Sink } from './sink.js';
 
@@ -36,8 +36,11 @@ export class InfluxV2Sink implements Sink {
       return await this.transport.request(path, body, { method, headers: body === undefined ? {} : { 'content-type': 'text/plain; charset=utf-8' } });
     } catch (err) {
       if (err instanceof HttpError) {
-        const retryAfter = err.retryAfter();
-        return Promise.reject(new SinkError(`${what}: HTTP ${err.statusCode} ${err.body ?? err.message}`.slice(0, 600), canRetryHttpCall(err), err.statusCode, retryAfter > 0 ? retryAfter : undefined));
+        // The same rule as the 1.x sink (the client would also retry 404: a missing bucket is a
+        // configuration error, not a transient one). retryAfter() is in seconds.
+        const retryable = err.statusCode >= 500 || err.statusCode === 429 || err.statusCode === 408;
+        const retryAfterS = err.retryAfter();
+        throw new SinkError(`${what}: HTTP ${err.statusCode} ${err.body ?? err.message}`.slice(0, 600), retryable, err.statusCode, retryAfterS > 0 ? retryAfterS * 1000 : undefined);
       }
       throw networkError(err, what);
     }

@@ -50,10 +50,8 @@ export class MqttSource {
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
-    this.acks = new OrderedAcks((messageId) => {
-      this.sendPacket?.({ cmd: 'puback', messageId, reasonCode: 0 });
-      this.metrics.mqttInflight.set(this.acks.size);
-    });
+    this.acks = new OrderedAcks((messageId) => this.sendPacket?.({ cmd: 'puback', messageId, reasonCode: 0 }));
+    this.metrics.probes.mqttInflight = () => this.acks.size;
   }
 
   get connected(): boolean {
@@ -98,7 +96,6 @@ export class MqttSource {
     client.on('close', () => {
       this.metrics.mqttConnected.set(0);
       this.acks.reset();
-      this.metrics.mqttInflight.set(0);
       this.scheduleReconnect();
     });
     client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt error'));
@@ -138,7 +135,6 @@ export class MqttSource {
   private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
     if (this.stopping) return; // not acked: the broker redelivers to us or a peer
     const entry: AckEntry | null = packet.qos > 0 && packet.messageId !== undefined ? this.acks.add(packet.messageId) : null;
-    this.metrics.mqttInflight.set(this.acks.size);
     const done = () => entry && this.acks.markReady(entry);
 
     const parsed = parseTopic(topic);

@@ -5,9 +5,9 @@ import { createServer } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 
-/** Absolute path of an executable on PATH (plus /usr/sbin, /usr/bin), or null. */
-export function findOnPath(bin: string): string | null {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin'];
+/** Absolute path of an executable on PATH, or null. */
+export function findOnPath(bin: string, path = process.env.PATH ?? ''): string | null {
+  const dirs = path.split(delimiter);
   for (const dir of dirs) {
     if (!dir) continue;
     const candidate = join(dir, bin);

@@ -101,4 +101,21 @@ describe('HTTP ingest into real InfluxDB', () => {
       await influx.restart();
     }
   });
+
+  it('holds the answer while InfluxDB is down and answers 200 once the data is written', async () => {
+    await influx.kill('SIGKILL');
+    const samples = Array.from({ length: 50 }, (_, i) => ({ ts: base + i * 1000, m: { power_kw: i } }));
+    let answered = false;
+    const pending = post('/api/v1/ingest/site-h/line-1/dev-r', { samples }).then((r) => {
+      answered = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(answered).toBe(false); // not acknowledged: nothing is durable yet
+    expect(await scrapeMetric(platform.httpUrl, 'pp_write_retries_total')).toBeGreaterThan(0);
+    await influx.restart();
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(await count(`device = 'dev-r'`)).toBe(50);
+  });
 });

@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from './ports.js';
+import { freePort, GiveUp, waitFor } from './ports.js';
 
 /** Debian installs the broker in /usr/sbin, which is not on every user's PATH. */
 const MOSQUITTO_BIN = existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto';
@@ -61,7 +61,7 @@ export async function startMosquitto(extraConfig = ''): Promise<MosquittoProcess
     let exited = false;
     proc.once('exit', () => (exited = true));
     await waitFor(async () => {
-      if (exited) throw new Error(`mosquitto exited: ${output.slice(-2000)}`);
+      if (exited) throw new GiveUp(`mosquitto exited: ${output.slice(-2000)}`);
       return portOpen(port);
     }, 15_000, `mosquitto on port ${port}`);
   };

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { startPlatform, type Platform } from '../../src/app/platform.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/observability/index.js';
-import { freePort, waitFor } from './ports.js';
+import { freePort, GiveUp, waitFor } from './ports.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -30,7 +30,7 @@ export async function spawnPlatform(env: Record<string, string>): Promise<Platfo
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...baseEnv(env), PP_HTTP_PORT: String(port) },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...baseEnv({ PP_HTTP_PORT: String(port), ...env }) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -38,7 +38,7 @@ export async function spawnPlatform(env: Record<string, string>): Promise<Platfo
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`platform exited with ${child.exitCode}: ${out.slice(-3000)}`);
+    if (child.exitCode !== null) throw new GiveUp(`platform exited with ${child.exitCode}: ${out.slice(-3000)}`);
     const res = await fetch(`${url}/readyz`);
     return res.status === 200;
   }, 60_000, 'platform /readyz');

@@ -14,7 +14,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Poll `check` until it resolves true or `timeoutMs` passes. */
+/** Thrown by a `waitFor` check to stop waiting at once (e.g. the process it waits for died). */
+export class GiveUp extends Error {}
+
+/** Poll `check` until it resolves true or `timeoutMs` passes. Errors count as "not yet", except GiveUp. */
 export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 15_000, what = 'condition', intervalMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -22,6 +25,7 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
     try {
       if (await check()) return;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       lastError = err;
     }
     await new Promise((r) => setTimeout(r, intervalMs));

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitFor } from './ports.js';
+import { freePort, GiveUp, waitFor } from './ports.js';
 
 export interface VictoriaMetricsProcess {
   url: string;
@@ -24,7 +24,7 @@ export async function startVictoriaMetrics(): Promise<VictoriaMetricsProcess> {
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`victoria-metrics exited: ${stderr.slice(-1000)}`);
+    if (child.exitCode !== null) throw new GiveUp(`victoria-metrics exited: ${stderr.slice(-1000)}`);
     return (await fetch(`${url}/health`)).ok;
   }, 20_000, 'victoria-metrics /health');
   return {

@@ -19,7 +19,8 @@ describe('npm start on embedded defaults', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'pp-start-'));
     platform = await spawnPlatform({ PP_SIMULATOR: 'true', PP_INFLUX_MANAGED: 'true', PP_DATA_DIR: dataDir, PP_MQTT_EMBEDDED_PORT: String(await freePort()), PP_SIM_INTERVAL_MS: '100', PP_LOG_LEVEL: 'info' });
     const p = platform;
-    expect(p.output()).toContain('PlantPulse is running');
+    // /readyz answers before the simulator is up and the banner printed.
+    await waitFor(() => p.output().includes('PlantPulse is running'), 20_000, 'the banner');
     expect(p.output()).toMatch(/Storage\s+http:\/\/127\.0\.0\.1:\d+ \(InfluxDB v1 API, database "plantpulse", started by PlantPulse/);
     await waitFor(async () => (await scrapeMetric(p.url, 'pp_samples_stored_total', { source: 'mqtt' })) >= 100, 30_000, 'simulated samples stored');
     const ready = (await (await fetch(`${p.url}/readyz`)).json()) as { checks: { storage: { url: string; managed: boolean } } };
@@ -40,6 +41,8 @@ describe('npm start on embedded defaults', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'pp-start-'));
     // A PATH without influxd (node itself is started by absolute path).
     platform = await spawnPlatform({ PATH: '/nonexistent', PP_SIMULATOR: 'true', PP_INFLUX_MANAGED: 'true', PP_DATA_DIR: dataDir, PP_MQTT_EMBEDDED_PORT: String(await freePort()), PP_SIM_INTERVAL_MS: '100' });
+    const q = platform;
+    await waitFor(() => q.output().includes('PlantPulse is running'), 20_000, 'the banner');
     expect(platform.output()).toContain('NO INFLUXDB');
     expect(platform.output()).toContain('WITHOUT HISTORY');
     const ready = (await (await fetch(`${platform.url}/readyz`)).json()) as { checks: { storage: { kind: string } } };

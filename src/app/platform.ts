@@ -6,7 +6,8 @@ import type { Config } from '../config/index.js';
 import { createMetrics, type Logger, type Metrics } from '../observability/index.js';
 import { Pipeline } from '../pipeline/index.js';
 import { MqttSource } from '../sources/index.js';
-import { BatchWriter } from '../storage/index.js';
+import { join } from 'node:path';
+import { BatchWriter, Spool } from '../storage/index.js';
 import { setUpStorage, type StorageSetup } from './storage-setup.js';
 
 export interface Platform {
@@ -42,18 +43,29 @@ export async function startPlatform(config: Config, log: Logger): Promise<Platfo
     const storage = await setUpStorage(config, log.child({ component: 'storage' }));
     cleanups.push(() => storage.stop());
     await connectWithRetry(() => storage.sink.connect(), log, storage.sink.name);
+    // No spool without storage: the discard sink never fails.
+    const spool = config.spool.enabled && storage.description.kind !== 'none' ? await Spool.open({ dir: config.spool.dir, maxBytes: config.spool.maxBytes, logger: log.child({ component: 'spool' }) }) : undefined;
+    if (spool) cleanups.push(() => spool.close()); // runs after the writer closed (cleanups run in reverse)
     const writer = new BatchWriter(storage.sink, {
       maxBatchLines: config.writer.maxBatchLines,
       flushIntervalMs: config.writer.flushIntervalMs,
+      maxPendingLines: config.writer.maxPendingLines,
+      spool,
+      spoolAfterMs: config.writer.spoolAfterMs,
+      replayLinesPerSecond: config.spool.replayLinesPerSecond,
+      rejectedFile: join(config.spool.dir, 'rejected.lp'),
       logger: log.child({ component: 'writer' }),
       observer: {
+        onSpooled: (lines) => metrics.spoolAppendedLines.inc(lines),
+        onReplayed: (lines) => metrics.spoolReplayedLines.inc(lines),
+        onSpoolError: () => metrics.spoolErrors.inc(),
         onFlush: (lines, ms) => {
           metrics.writeBatchLines.observe(lines);
           metrics.writeDuration.observe(ms / 1000);
         },
         onRetry: (err, attempt, delayMs) => {
           metrics.writeRetries.inc();
-          log.warn({ err: err.message, attempt, delayMs }, 'storage write failed; retrying');
+          if (!spool) log.warn({ err: err.message, attempt, delayMs }, 'storage write failed; retrying');
         },
         onFailure: (err, lines) => {
           metrics.writeFailures.inc();
@@ -68,6 +80,7 @@ export async function startPlatform(config: Config, log: Logger): Promise<Platfo
       if (!closed) log.error({ pendingLines: writer.pendingLines }, 'storage did not accept the last batches before the shutdown timeout; they were not acknowledged to their senders');
     });
     metrics.probes.writeQueueLines = () => writer.pendingLines;
+    if (spool) metrics.probes.spool = () => spool.stats();
 
     const pipeline = new Pipeline(writer, metrics, log.child({ component: 'pipeline' }));
 
@@ -109,6 +122,16 @@ export async function startPlatform(config: Config, log: Logger): Promise<Platfo
         check: async () => {
           await storage.sink.ping();
           return { ...storage.description, pendingLines: writer.pendingLines };
+        },
+      },
+      {
+        name: 'spool',
+        check: async () => {
+          if (!spool) return { enabled: false };
+          const s = spool.stats();
+          const details = { enabled: true, dir: config.spool.dir, bytes: s.bytes, records: s.records, oldestAgeSeconds: s.oldestAt ? (Date.now() - s.oldestAt) / 1000 : 0, corruptSegments: s.corruptSegments };
+          if (writer.saturated) throw new Error(`storage and spool cannot keep up: ${writer.pendingLines} lines held in memory (${JSON.stringify(details)})`);
+          return details;
         },
       },
     ];

@@ -48,6 +48,12 @@ export const ENV_VARS = {
   PP_WRITE_BATCH_LINES: { schema: int(1, 1_000_000).default(5000), doc: 'Flush a write batch at this many lines...' },
   PP_WRITE_FLUSH_MS: { schema: int(1, 60_000).default(100), doc: '...or after this many milliseconds. MQTT acks wait for the flush, so keep it short.' },
 
+  PP_WRITE_MAX_PENDING_LINES: { schema: int(1000, 10_000_000).default(200_000), doc: 'Lines held in memory (neither in storage nor in the spool) above which HTTP ingest answers 503 + Retry-After; MQTT is bounded by the receive-maximum.' },
+  PP_WRITE_SPOOL_AFTER_MS: { schema: int(100, 600_000).default(5000), doc: 'A storage write slower than this is spooled to disk instead of waited for.' },
+  PP_SPOOL_ENABLED: { schema: bool.default(true), doc: 'Spool batches to disk while InfluxDB is down or slow (off: they wait in memory and intake slows down).' },
+  PP_SPOOL_DIR: { schema: z.string().min(1).optional(), doc: 'Spool directory. Default: PP_DATA_DIR/spool.' },
+  PP_SPOOL_MAX_BYTES: { schema: int(1024 * 1024, Number.MAX_SAFE_INTEGER).default(1024 ** 3), doc: 'Largest spool on disk; when full, intake slows down (MQTT acks withheld, HTTP 503).' },
+  PP_SPOOL_REPLAY_LINES_PER_S: { schema: int(1, 10_000_000).default(50_000), doc: 'Replay rate from the spool once InfluxDB is back (fresh data flows beside it).' },
   PP_SHUTDOWN_TIMEOUT_MS: { schema: int(0, 600_000).default(15_000), doc: 'On SIGTERM/SIGINT, how long to wait for buffered data to reach storage before exiting anyway (unacknowledged MQTT messages are redelivered by the broker).' },
 
   PP_INGEST_MAX_BYTES: { schema: int(1024, 64 * 1024 * 1024).default(1024 * 1024), doc: 'Largest MQTT message or HTTP body (bytes); larger: rejected (HTTP 413).' },

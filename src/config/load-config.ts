@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_LIMITS, type DecodeLimits } from '../contract/index.js';
 import { ENV_VARS, type EnvVarName } from './env-schema.js';
@@ -37,7 +38,8 @@ export interface Config {
     token?: string;
     timeoutMs: number;
   };
-  writer: { maxBatchLines: number; flushIntervalMs: number; shutdownTimeoutMs: number };
+  writer: { maxBatchLines: number; flushIntervalMs: number; shutdownTimeoutMs: number; maxPendingLines: number; spoolAfterMs: number };
+  spool: { enabled: boolean; dir: string; maxBytes: number; replayLinesPerSecond: number };
   limits: DecodeLimits;
   simulator: { enabled: boolean; sites: number; lines: number; machines: number; seed: number; intervalMs: number };
 }
@@ -96,7 +98,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       token: e.PP_INFLUX_TOKEN,
       timeoutMs: e.PP_INFLUX_TIMEOUT_MS,
     },
-    writer: { maxBatchLines: e.PP_WRITE_BATCH_LINES, flushIntervalMs: e.PP_WRITE_FLUSH_MS, shutdownTimeoutMs: e.PP_SHUTDOWN_TIMEOUT_MS },
+    writer: {
+      maxBatchLines: e.PP_WRITE_BATCH_LINES,
+      flushIntervalMs: e.PP_WRITE_FLUSH_MS,
+      shutdownTimeoutMs: e.PP_SHUTDOWN_TIMEOUT_MS,
+      maxPendingLines: e.PP_WRITE_MAX_PENDING_LINES,
+      spoolAfterMs: e.PP_WRITE_SPOOL_AFTER_MS,
+    },
+    spool: { enabled: e.PP_SPOOL_ENABLED, dir: e.PP_SPOOL_DIR ?? join(e.PP_DATA_DIR, 'spool'), maxBytes: e.PP_SPOOL_MAX_BYTES, replayLinesPerSecond: e.PP_SPOOL_REPLAY_LINES_PER_S },
     limits: {
       ...DEFAULT_LIMITS,
       maxBytes: e.PP_INGEST_MAX_BYTES,

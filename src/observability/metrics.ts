@@ -12,7 +12,7 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry, prefix: 'pp_process_' });
   const r = { registers: [registry] };
   // Gauges read at scrape time from whoever owns the value (set by the app at wiring time).
-  const probes = { writeQueueLines: () => 0, mqttInflight: () => 0 };
+  const probes = { writeQueueLines: () => 0, mqttInflight: () => 0, spool: (): { bytes: number; records: number; oldestAt: number | null; corruptSegments: number } | null => null };
   return {
     registry,
     probes,
@@ -29,6 +29,14 @@ export function createMetrics() {
     writeFailures: new Counter({ ...r, name: 'pp_write_failures_total', help: 'Storage writes that failed permanently' }),
     writeQueueLines: new Gauge({ ...r, name: 'pp_write_queue_lines', help: 'Lines waiting to be written to storage', collect() { this.set(probes.writeQueueLines()); } }),
     mqttInflight: new Gauge({ ...r, name: 'pp_mqtt_inflight_messages', help: 'MQTT messages received and not yet acknowledged (waiting for durability)', collect() { this.set(probes.mqttInflight()); } }),
+    spoolBytes: new Gauge({ ...r, name: 'pp_spool_bytes', help: 'Bytes in the on-disk spool waiting for replay', collect() { this.set(probes.spool()?.bytes ?? 0); } }),
+    spoolRecords: new Gauge({ ...r, name: 'pp_spool_records', help: 'Batches in the spool waiting for replay (this run)', collect() { this.set(probes.spool()?.records ?? 0); } }),
+    spoolOldestAge: new Gauge({ ...r, name: 'pp_spool_oldest_age_seconds', help: 'Age of the oldest spooled batch not yet replayed', collect() { const at = probes.spool()?.oldestAt; this.set(at ? (Date.now() - at) / 1000 : 0); } }),
+    spoolCorruptSegments: new Gauge({ ...r, name: 'pp_spool_corrupt_segments', help: 'Spool segments found corrupt and skipped (kept as *.corrupt)', collect() { this.set(probes.spool()?.corruptSegments ?? 0); } }),
+    spoolAppendedLines: new Counter({ ...r, name: 'pp_spool_appended_lines_total', help: 'Lines written to the spool (storage down or slow)' }),
+    spoolReplayedLines: new Counter({ ...r, name: 'pp_spool_replayed_lines_total', help: 'Lines replayed from the spool into storage' }),
+    spoolErrors: new Counter({ ...r, name: 'pp_spool_errors_total', help: 'Spool appends refused (full, disk full, I/O error)' }),
+    ingestThrottled: new Counter({ ...r, name: 'pp_ingest_throttled_total', help: 'HTTP ingest requests answered 503 because storage and spool could not keep up' }),
     mqttConnected: new Gauge({ ...r, name: 'pp_mqtt_connected', help: '1 when connected to the broker' }),
   };
 }

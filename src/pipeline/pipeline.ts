@@ -5,6 +5,8 @@ import { telemetryPoints } from './to-points.js';
 /** What the pipeline needs from storage: resolve only once the points are durable. */
 export interface DurableWriter {
   write(points: ReturnType<typeof telemetryPoints>): Promise<void>;
+  /** True when storage and spool cannot keep up: sources must slow down. */
+  readonly saturated: boolean;
 }
 
 /**
@@ -29,6 +31,15 @@ export class Pipeline {
     }
     for (const r of result.rejections) this.metrics.samplesRejected.inc({ source, reason: r.code });
     if (result.unknownMetrics.length > 0) this.metrics.unknownMetrics.inc({ source });
+  }
+
+  /** Sources that can refuse work (HTTP) check this first; MQTT slows down through its acks. */
+  get saturated(): boolean {
+    return this.writer.saturated;
+  }
+
+  throttled(): void {
+    this.metrics.ingestThrottled.inc();
   }
 
   /** Store a validated batch; resolves when durable. */

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import { pointsToLineProtocol } from './line-protocol.js';
 import type { Point } from './point.js';
 import { SinkError, type Sink } from './sink.js';
+import { SpoolFullError, type Spool } from './spool.js';
+import { appendFile } from 'node:fs/promises';
 
 export interface BatchWriterOptions {
   /** Flush when this many lines are buffered... */
@@ -13,10 +15,24 @@ export interface BatchWriterOptions {
   /** Above this many buffered lines the writer reports itself saturated (see `saturated`). */
   maxPendingLines?: number;
   logger?: Logger;
+  /**
+   * Where batches go when the sink fails or is slow (then they count as durable once fsynced).
+   * Without a spool, batches wait in memory and callers' promises stay pending.
+   */
+  spool?: Spool;
+  /** A write slower than this is given up on and spooled (it may still land: writes are idempotent). */
+  spoolAfterMs?: number;
+  /** Replay rate from the spool, in lines per second, so a recovering InfluxDB is not flattened. */
+  replayLinesPerSecond?: number;
+  /** Where spooled lines that storage refuses for good are kept (one file, appended). */
+  rejectedFile?: string;
   observer?: {
     onFlush?(lines: number, ms: number): void;
     onRetry?(err: SinkError, attempt: number, delayMs: number): void;
     onFailure?(err: Error, lines: number): void;
+    onSpooled?(lines: number): void;
+    onReplayed?(lines: number): void;
+    onSpoolError?(err: Error): void;
   };
 }
 
@@ -52,6 +68,13 @@ export class BatchWriter {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private closed = false;
+  /** The sink failed or was slow: new batches go to the spool until a write succeeds again. */
+  private degraded = false;
+  private stopReplay = false;
+  private spoolFullUntil = 0;
+  private replaying: Promise<void> | null = null;
+  private readonly spoolAfterMs: number;
+  private readonly replayLinesPerSecond: number;
 
   constructor(
     private readonly sink: Sink,
@@ -62,6 +85,10 @@ export class BatchWriter {
     this.initialRetryDelayMs = opts.initialRetryDelayMs ?? 100;
     this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 30_000;
     this.maxPendingLines = opts.maxPendingLines ?? 200_000;
+    this.spoolAfterMs = opts.spoolAfterMs ?? 5000;
+    this.replayLinesPerSecond = opts.replayLinesPerSecond ?? 50_000;
+    // Data left in the spool by an earlier run is replayed from the start.
+    if (opts.spool?.pending) this.startReplay();
   }
 
   /** Lines accepted and not yet acknowledged by the sink (buffered + in flight). */
@@ -94,11 +121,23 @@ export class BatchWriter {
     }
   }
 
+  /** True when the spool has data waiting or the sink is known to be failing. */
+  get spooling(): boolean {
+    return this.degraded || (this.opts.spool?.pending ?? false);
+  }
+
+  /**
+   * Flush what is in memory (to the sink, or to the spool when the sink fails), stop replaying,
+   * and close. Spooled data stays on disk for the next start.
+   */
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
+    this.stopReplay = true;
+    for (const wake of [...this.sleepers]) wake();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    await this.replaying;
   }
 
   private kick(): void {
@@ -115,7 +154,7 @@ export class BatchWriter {
     });
   }
 
-  /** Take up to maxBatchLines (whole chunks) and write them until acknowledged or refused. */
+  /** Take up to maxBatchLines (whole chunks) and make them durable: in the sink, or in the spool. */
   private async drain(): Promise<void> {
     const batch: Chunk[] = [];
     let lines = 0;
@@ -127,12 +166,30 @@ export class BatchWriter {
     this.queuedLines -= lines;
     this.inflightLines = lines;
     const body = batch.length === 1 ? batch[0]!.body : batch.map((c) => c.body).join('\n');
+    const spool = this.opts.spool;
     try {
       for (let attempt = 1; ; attempt++) {
+        if (spool && this.degraded) {
+          try {
+            await spool.append(body, lines);
+            this.opts.observer?.onSpooled?.(lines);
+            for (const c of batch) c.resolve();
+            this.startReplay();
+            return;
+          } catch (err) {
+            // Spool full or disk full: keep the batch in memory and wait for the sink instead
+            // (callers stay pending: that is the backpressure).
+            this.opts.observer?.onSpoolError?.(err as Error);
+            if (!(err instanceof SpoolFullError)) throw err;
+            if (!this.spoolFull()) this.opts.logger?.error({ err: (err as Error).message }, 'spool refuses data: holding batches in memory and slowing intake until storage recovers');
+            this.spoolFullUntil = Date.now() + 1000;
+          }
+        }
         const started = performance.now();
         try {
-          await this.sink.write(body);
+          await this.writeWithTimeout(body, spool ? this.spoolAfterMs : 0);
           this.opts.observer?.onFlush?.(lines, performance.now() - started);
+          this.degraded = false;
           for (const c of batch) c.resolve();
           return;
         } catch (err) {
@@ -143,13 +200,79 @@ export class BatchWriter {
             for (const c of batch) c.reject(e);
             return;
           }
-          const delay = this.retryDelay(attempt, e.retryAfterMs);
+          const spoolUsable = spool && !this.spoolFull();
+          const delay = spoolUsable ? 0 : this.retryDelay(attempt, e.retryAfterMs);
           this.opts.observer?.onRetry?.(e, attempt, delay);
-          await this.sleep(delay);
+          if (spool && !this.degraded) this.opts.logger?.warn({ err: e.message }, 'storage is failing or slow: spooling to disk until it recovers');
+          this.degraded = spool !== undefined;
+          if (delay > 0) await this.sleep(delay);
         }
       }
     } finally {
       this.inflightLines = 0;
+    }
+  }
+
+  /** True right after the spool refused an append, for a short while (avoid hammering it). */
+  private spoolFull(): boolean {
+    return Date.now() < this.spoolFullUntil;
+  }
+
+  private async writeWithTimeout(body: string, timeoutMs: number): Promise<void> {
+    const write = this.sink.write(body);
+    if (timeoutMs <= 0) return write;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SinkError(`write took longer than ${timeoutMs} ms`, true)), timeoutMs);
+    });
+    write.catch(() => undefined); // a write we stopped waiting for may still fail later
+    try {
+      return await Promise.race([write, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Replay the spool oldest first, at a bounded rate, while fresh batches keep going straight to
+   * the sink. While the sink is down, probe it with the oldest record at a backoff pace.
+   */
+  private startReplay(): void {
+    if (this.replaying || !this.opts.spool || this.closed) return;
+    this.replaying = this.replayLoop().finally(() => {
+      this.replaying = null;
+      if (this.opts.spool?.pending && !this.closed && !this.stopReplay) this.startReplay();
+    });
+  }
+
+  private async replayLoop(): Promise<void> {
+    const spool = this.opts.spool!;
+    let attempt = 0;
+    while (!this.stopReplay) {
+      const rec = await spool.peek();
+      if (!rec) return;
+      try {
+        await this.writeWithTimeout(rec.body, this.spoolAfterMs);
+        await spool.commit();
+        attempt = 0;
+        this.degraded = false;
+        this.opts.observer?.onReplayed?.(rec.lines);
+        await this.sleep((rec.lines / this.replayLinesPerSecond) * 1000);
+      } catch (err) {
+        const e = err instanceof SinkError ? err : new SinkError((err as Error).message, true);
+        if (!e.retryable) {
+          // Storage refuses these lines for good. They were acknowledged upstream, so keep them
+          // where an operator can find them instead of dropping them or blocking the spool.
+          const file = this.opts.rejectedFile;
+          if (file) await appendFile(file, `# ${new Date().toISOString()} ${e.message.replace(/\n/g, ' ')}\n${rec.body}\n`);
+          this.opts.logger?.error({ err: e.message, lines: rec.lines, file }, 'storage refused spooled lines; kept in the rejected file');
+          this.opts.observer?.onFailure?.(e, rec.lines);
+          await spool.commit();
+          continue;
+        }
+        this.degraded = true;
+        await this.sleep(this.retryDelay(++attempt, e.retryAfterMs) + this.initialRetryDelayMs);
+      }
     }
   }
 
@@ -159,7 +282,18 @@ export class BatchWriter {
     return Math.min(this.maxRetryDelayMs, Math.max(jittered, retryAfterMs ?? 0));
   }
 
+  private readonly sleepers = new Set<() => void>();
+
+  /** A pause that `close()` can cut short. */
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms));
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
   }
 }

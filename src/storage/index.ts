@@ -9,6 +9,7 @@ export { InfluxV1Sink, type InfluxV1Options } from './influx-v1-sink.js';
 export { InfluxV2Sink, type InfluxV2Options } from './influx-v2-sink.js';
 export { DiscardSink } from './discard-sink.js';
 export { BatchWriter, type BatchWriterOptions } from './batch-writer.js';
+export { Spool, SpoolFullError, type SpoolOptions, type SpoolStats, type SpoolRecord } from './spool.js';
 export { queryInfluxQL, type Row, type QueryAuth } from './query-v1.js';
 export { startManagedInfluxd, findOnPath, type ManagedInfluxd, type ManagedInfluxdOptions } from './managed-influxd.js';
 

@@ -3,6 +3,7 @@ import type { Platform } from '../../src/app/platform.js';
 import { queryInfluxQL } from '../../src/storage/index.js';
 import { startInfluxd, type InfluxdProcess } from '../support/influxd.js';
 import { scrapeMetric, startTestPlatform } from '../support/platform.js';
+import { waitFor } from '../support/ports.js';
 
 const DB = 'http_ingest';
 let influx: InfluxdProcess;
@@ -102,20 +103,18 @@ describe('HTTP ingest into real InfluxDB', () => {
     }
   });
 
-  it('holds the answer while InfluxDB is down and answers 200 once the data is written', async () => {
+  it('while InfluxDB is down, answers 200 once the data is fsynced in the spool, and replays it when InfluxDB is back', async () => {
     await influx.kill('SIGKILL');
     const samples = Array.from({ length: 50 }, (_, i) => ({ ts: base + i * 1000, m: { power_kw: i } }));
-    let answered = false;
-    const pending = post('/api/v1/ingest/site-h/line-1/dev-r', { samples }).then((r) => {
-      answered = true;
-      return r;
-    });
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(answered).toBe(false); // not acknowledged: nothing is durable yet
-    expect(await scrapeMetric(platform.httpUrl, 'pp_write_retries_total')).toBeGreaterThan(0);
-    await influx.restart();
-    const res = await pending;
+    const res = await post('/api/v1/ingest/site-h/line-1/dev-r', { samples });
     expect(res.status).toBe(200);
-    expect(await count(`device = 'dev-r'`)).toBe(50);
+    expect(await scrapeMetric(platform.httpUrl, 'pp_spool_appended_lines_total')).toBe(50);
+    expect(await scrapeMetric(platform.httpUrl, 'pp_spool_bytes')).toBeGreaterThan(0);
+    const ready = (await (await fetch(`${platform.httpUrl}/readyz`)).json()) as { checks: { spool: { records: number } } };
+    expect(ready.checks.spool.records).toBe(1);
+    await influx.restart();
+    await waitFor(async () => (await count(`device = 'dev-r'`)) === 50, 30_000, 'replay from the spool');
+    await waitFor(async () => (await scrapeMetric(platform.httpUrl, 'pp_spool_bytes')) === 0, 10_000, 'spool emptied');
+    expect(await scrapeMetric(platform.httpUrl, 'pp_spool_replayed_lines_total')).toBe(50);
   });
 });

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPlatform, type Platform } from '../../src/app/platform.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -7,9 +10,10 @@ import { freePort, GiveUp, waitFor } from './ports.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Environment for a test platform: no simulator, no managed influxd, a free HTTP port. */
+/** Environment for a test platform: no simulator, no managed influxd, a free HTTP port, its own data dir. */
 function baseEnv(env: Record<string, string>): Record<string, string> {
-  return { PP_SIMULATOR: 'false', PP_INFLUX_MANAGED: 'false', PP_HTTP_PORT: '0', PP_LOG_LEVEL: 'warn', ...env };
+  const dataDir = env.PP_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'pp-data-'));
+  return { PP_SIMULATOR: 'false', PP_INFLUX_MANAGED: 'false', PP_HTTP_PORT: '0', PP_LOG_LEVEL: 'warn', PP_DATA_DIR: dataDir, ...env };
 }
 
 /** The platform in this process (fast; for tests that do not kill it). */

@@ -11,6 +11,11 @@ import type { Pipeline } from '../../pipeline/index.js';
  */
 export function registerIngestRoutes(app: FastifyInstance, pipeline: Pipeline, limits: DecodeLimits): void {
   const handle = async (body: unknown, pathRef: Partial<DeviceRef>, reply: FastifyReply) => {
+    if (pipeline.saturated) {
+      // Backpressure: refuse before decoding, so a flood costs as little as possible.
+      pipeline.throttled();
+      return reply.code(503).header('retry-after', '5').send({ code: 'PP_ERR_STORAGE_UNAVAILABLE', message: 'storage and spool cannot keep up; retry after the Retry-After delay' });
+    }
     const raw = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
     const result = decodeHttpBody(raw, pathRef, limits);
     pipeline.account('http', result);

@@ -130,3 +130,58 @@ describe('BatchWriter', () => {
     await w.close();
   });
 });
+
+describe('BatchWriter with a spool', () => {
+  const tmp = async () => (await import('node:fs/promises')).mkdtemp((await import('node:path')).join((await import('node:os')).tmpdir(), 'pp-bw-'));
+
+  it('spools when the sink fails, acknowledges at once, then replays in order when it is back', async () => {
+    const { Spool } = await import('../../../src/storage/index.js');
+    const spool = await Spool.open({ dir: await tmp() });
+    const sink = new FakeSink();
+    sink.failures = Array.from({ length: 6 }, () => new SinkError('down', true));
+    const spooled: number[] = [];
+    const w = new BatchWriter(sink, { flushIntervalMs: 1, initialRetryDelayMs: 10, spool, replayLinesPerSecond: 1e6, observer: { onSpooled: (n) => spooled.push(n) } });
+    await w.write(pts(1, 3)); // resolves although the sink refuses: it is fsynced in the spool
+    await w.write(pts(4, 3));
+    expect(spooled.reduce((a, b) => a + b, 0)).toBe(6);
+    expect(w.spooling).toBe(true);
+    const deadline = Date.now() + 5000;
+    while (spool.pending && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(sink.lines).toEqual(pts(1, 6).map((p) => `m,d=x v=${p.ts} ${p.ts}`));
+    expect(spool.stats().bytes).toBe(0);
+    await w.close();
+    await spool.close();
+  });
+
+  it('spools a write that is slower than spoolAfterMs', async () => {
+    const { Spool } = await import('../../../src/storage/index.js');
+    const spool = await Spool.open({ dir: await tmp() });
+    const sink = new FakeSink();
+    sink.delayMs = 300;
+    const w = new BatchWriter(sink, { flushIntervalMs: 1, spool, spoolAfterMs: 50 });
+    const started = performance.now();
+    await w.write(pts(1, 2));
+    expect(performance.now() - started).toBeLessThan(250);
+    expect(spool.stats().records + sink.writes.length).toBeGreaterThan(0);
+    await w.close();
+    await spool.close();
+  });
+
+  it('falls back to holding data in memory when the spool is full', async () => {
+    const { Spool } = await import('../../../src/storage/index.js');
+    const spool = await Spool.open({ dir: await tmp(), maxBytes: 1024 * 1024 });
+    const sink = new FakeSink();
+    sink.failures = Array.from({ length: 50 }, () => new SinkError('down', true));
+    const w = new BatchWriter(sink, { flushIntervalMs: 1, initialRetryDelayMs: 20, maxRetryDelayMs: 30, spool, maxPendingLines: 2 });
+    (spool as unknown as { maxBytes: number }).maxBytes = 10; // full
+    let settled = false;
+    const done = w.write(pts(1, 3)).then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(settled).toBe(false);
+    expect(w.saturated).toBe(true);
+    await done; // the sink recovered after 50 failures
+    expect(sink.lines).toHaveLength(3);
+    await w.close();
+    await spool.close();
+  });
+});

@@ -44,7 +44,7 @@ export async function startPlatform(config: Config, log: Logger): Promise<Platfo
     cleanups.push(() => storage.stop());
     await connectWithRetry(() => storage.sink.connect(), log, storage.sink.name);
     // No spool without storage: the discard sink never fails.
-    const spool = config.spool.enabled && storage.description.kind !== 'none' ? await Spool.open({ dir: config.spool.dir, maxBytes: config.spool.maxBytes, logger: log.child({ component: 'spool' }) }) : undefined;
+    const spool = config.spool.enabled && storage.description.kind !== 'none' ? await Spool.open({ dir: config.spool.dir, maxBytes: config.spool.maxBytes, segmentBytes: config.spool.segmentBytes, logger: log.child({ component: 'spool' }) }) : undefined;
     if (spool) cleanups.push(() => spool.close()); // runs after the writer closed (cleanups run in reverse)
     const writer = new BatchWriter(storage.sink, {
       maxBatchLines: config.writer.maxBatchLines,

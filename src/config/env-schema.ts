@@ -53,6 +53,7 @@ export const ENV_VARS = {
   PP_SPOOL_ENABLED: { schema: bool.default(true), doc: 'Spool batches to disk while InfluxDB is down or slow (off: they wait in memory and intake slows down).' },
   PP_SPOOL_DIR: { schema: z.string().min(1).optional(), doc: 'Spool directory. Default: PP_DATA_DIR/spool.' },
   PP_SPOOL_MAX_BYTES: { schema: int(1024 * 1024, Number.MAX_SAFE_INTEGER).default(1024 ** 3), doc: 'Largest spool on disk; when full, intake slows down (MQTT acks withheld, HTTP 503).' },
+  PP_SPOOL_SEGMENT_BYTES: { schema: int(1024, 1024 ** 3).default(16 * 1024 ** 2), doc: 'Size at which the spool starts a new segment file (a corrupt segment costs at most this much).' },
   PP_SPOOL_REPLAY_LINES_PER_S: { schema: int(1, 10_000_000).default(50_000), doc: 'Replay rate from the spool once InfluxDB is back (fresh data flows beside it).' },
   PP_SHUTDOWN_TIMEOUT_MS: { schema: int(0, 600_000).default(15_000), doc: 'On SIGTERM/SIGINT, how long to wait for buffered data to reach storage before exiting anyway (unacknowledged MQTT messages are redelivered by the broker).' },
 

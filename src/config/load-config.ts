@@ -39,7 +39,7 @@ export interface Config {
     timeoutMs: number;
   };
   writer: { maxBatchLines: number; flushIntervalMs: number; shutdownTimeoutMs: number; maxPendingLines: number; spoolAfterMs: number };
-  spool: { enabled: boolean; dir: string; maxBytes: number; replayLinesPerSecond: number };
+  spool: { enabled: boolean; dir: string; maxBytes: number; segmentBytes: number; replayLinesPerSecond: number };
   limits: DecodeLimits;
   simulator: { enabled: boolean; sites: number; lines: number; machines: number; seed: number; intervalMs: number };
 }
@@ -105,7 +105,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxPendingLines: e.PP_WRITE_MAX_PENDING_LINES,
       spoolAfterMs: e.PP_WRITE_SPOOL_AFTER_MS,
     },
-    spool: { enabled: e.PP_SPOOL_ENABLED, dir: e.PP_SPOOL_DIR ?? join(e.PP_DATA_DIR, 'spool'), maxBytes: e.PP_SPOOL_MAX_BYTES, replayLinesPerSecond: e.PP_SPOOL_REPLAY_LINES_PER_S },
+    spool: { enabled: e.PP_SPOOL_ENABLED, dir: e.PP_SPOOL_DIR ?? join(e.PP_DATA_DIR, 'spool'), maxBytes: e.PP_SPOOL_MAX_BYTES, segmentBytes: e.PP_SPOOL_SEGMENT_BYTES, replayLinesPerSecond: e.PP_SPOOL_REPLAY_LINES_PER_S },
     limits: {
       ...DEFAULT_LIMITS,
       maxBytes: e.PP_INGEST_MAX_BYTES,

@@ -271,7 +271,9 @@ export class BatchWriter {
           continue;
         }
         this.degraded = true;
-        await this.sleep(this.retryDelay(++attempt, e.retryAfterMs) + this.initialRetryDelayMs);
+        // Probe at a backoff pace, but at least every 2 s: while degraded, only this loop notices
+        // that storage is back, and fresh data waits in the spool until it does.
+        await this.sleep(Math.min(2000, this.retryDelay(++attempt, e.retryAfterMs) + this.initialRetryDelayMs));
       }
     }
   }

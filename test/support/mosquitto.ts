@@ -48,8 +48,11 @@ export async function startMosquitto(extraConfig = ''): Promise<MosquittoProcess
     .replace(/^listener .*$/m, `listener ${port} 127.0.0.1`)
     .replace(/^persistence_location .*$/m, `persistence_location ${dataDir}/`)
     .replace(/^log_dest .*$/m, 'log_dest stderr');
+  // Started as root, Mosquitto drops to the `mosquitto` user, which cannot write our temporary
+  // (root-owned, 0700) data dir, and persistence fails ("Permission denied"): stay root here.
+  const asRoot = process.getuid?.() === 0 ? 'user root\n' : '';
   const confPath = join(dataDir, 'mosquitto.conf');
-  await writeFile(confPath, `${conf}\n${extraConfig}\n`);
+  await writeFile(confPath, `${conf}\n${asRoot}${extraConfig}\n`);
   let child: ChildProcess | null = null;
   let output = '';
 

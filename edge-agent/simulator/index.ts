@@ -1,4 +1,4 @@
-export { Plant, type PlantShape } from './plant.js';
-export { Machine, type MachineState, type FaultKind } from './machine.js';
-export { MACHINE_CLASSES, TRANSITIONS, type MachineClass } from './machine-classes.js';
-export { Rng } from './rng.js';
+export { Plant, validatePlantShape, MAX_MACHINES, type PlantShape, type DeviceSelector } from './plant.js';
+export { Machine, FAULT_KINDS, type MachineState, type FaultKind } from './machine.js';
+export { MACHINE_CLASSES, NOMINAL_LOAD, TRANSITIONS, type MachineClass } from './machine-classes.js';
+export { Rng, streamSeed } from './rng.js';

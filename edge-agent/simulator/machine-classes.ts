@@ -1,25 +1,42 @@
 /**
  * Machine classes of the simulated factory. Figures are typical of their kind, not of any
- * vendor: rated power (kW), parts per hour while running, temperature rise over ambient when
- * running (°C) and its time constant (s), vibration RMS while running (mm/s, ISO 10816 "good").
+ * vendor. Each machine draws its own nameplate within ±10 % of `ratedKw`.
  */
 export interface MachineClass {
   name: string;
+  /** Rated electrical power, kW. Running power is rated × load (load 55–100 %). */
   ratedKw: number;
+  /** Good parts per hour at nominal load (0: the machine makes no parts, e.g. a compressor). */
   partsPerHour: number;
+  /** Natural gas at full fire, m³/h (0: no gas meter). */
+  gasM3PerHour: number;
+  /** Temperature rise over ambient when running at nominal load, °C. */
   tempRiseC: number;
+  /** Thermal time constant, s (first-order lag). */
   thermalTauS: number;
+  /** Vibration RMS velocity while running at nominal load, mm/s (ISO 10816 "good" zone). */
   vibrationMmS: number;
+  /** Time constant of power following a state change, s (drives, heaters, soft starters). */
+  rampTauS: number;
 }
 
 export const MACHINE_CLASSES: readonly MachineClass[] = [
-  { name: 'cnc', ratedKw: 22, partsPerHour: 40, tempRiseC: 30, thermalTauS: 600, vibrationMmS: 1.8 },
-  { name: 'press', ratedKw: 55, partsPerHour: 600, tempRiseC: 25, thermalTauS: 900, vibrationMmS: 3.5 },
-  { name: 'compressor', ratedKw: 75, partsPerHour: 0, tempRiseC: 55, thermalTauS: 400, vibrationMmS: 2.8 },
-  { name: 'furnace', ratedKw: 250, partsPerHour: 120, tempRiseC: 180, thermalTauS: 1800, vibrationMmS: 0.6 },
+  { name: 'cnc', ratedKw: 22, partsPerHour: 40, gasM3PerHour: 0, tempRiseC: 30, thermalTauS: 600, vibrationMmS: 1.8, rampTauS: 3 },
+  { name: 'press', ratedKw: 55, partsPerHour: 600, gasM3PerHour: 0, tempRiseC: 25, thermalTauS: 900, vibrationMmS: 3.5, rampTauS: 5 },
+  { name: 'compressor', ratedKw: 75, partsPerHour: 0, gasM3PerHour: 0, tempRiseC: 55, thermalTauS: 400, vibrationMmS: 2.8, rampTauS: 8 },
+  { name: 'furnace', ratedKw: 250, partsPerHour: 120, gasM3PerHour: 0, tempRiseC: 180, thermalTauS: 1800, vibrationMmS: 0.6, rampTauS: 60 },
+  { name: 'oven', ratedKw: 15, partsPerHour: 300, gasM3PerHour: 35, tempRiseC: 160, thermalTauS: 1200, vibrationMmS: 1.2, rampTauS: 20 },
 ];
 
-/** Transition rates per second between states: mean dwell = 1 / sum of a state's rates. */
+/** Nominal load: the load a running machine returns to (mean-reverting random walk). */
+export const NOMINAL_LOAD = 0.8;
+
+/**
+ * Transition rates per second between states: mean dwell = 1 / sum of a state's rates.
+ * Running: ~15 min between idles, a fault every ~10 h of running (announced by a developing
+ * fault: vibration and heat rise for 5–20 min before the trip). Idle: back to work within
+ * minutes, or shut down. Stopped: ~30 min. Fault: repaired in ~10 min, then idle.
+ */
 export const TRANSITIONS = {
   running: { idle: 1 / 900, fault: 1 / 36_000 },
   idle: { running: 1 / 150, stopped: 1 / 7200 },

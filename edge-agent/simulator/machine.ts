@@ -1,130 +1,254 @@
 import type { DeviceRef, Sample } from '../../src/contract/index.js';
 import { MACHINE_STATES } from '../../src/contract/index.js';
-import { TRANSITIONS, type MachineClass } from './machine-classes.js';
+import { NOMINAL_LOAD, TRANSITIONS, type MachineClass } from './machine-classes.js';
 import type { Rng } from './rng.js';
 
 export type MachineState = keyof typeof MACHINE_STATES;
-export type FaultKind = 'overheat' | 'vibration' | 'stuck' | 'silence';
 
-const AMBIENT_C = 22;
-const NOMINAL_V = 400;
+/**
+ * Faults that tests and demos inject (they last until cleared):
+ * - `overheat`: the cooling fails; the temperature target climbs up to 90 °C over ambient+rise in 10 min.
+ * - `vibration`: a bearing wears; vibration grows by up to 15 mm/s RMS while the machine turns.
+ * - `stuck`: the temperature sensor freezes at its last reading (the physics go on underneath).
+ * - `silence`: the device stops reporting (no samples); the physics go on.
+ */
+export type FaultKind = 'overheat' | 'vibration' | 'stuck' | 'silence';
+export const FAULT_KINDS: readonly FaultKind[] = ['overheat', 'vibration', 'stuck', 'silence'];
+
+const SQRT3 = Math.sqrt(3);
+const round = (v: number, digits: number) => {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+};
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 
 /**
  * One simulated machine with believable physics: a Markov state machine (running, idle,
- * stopped, fault), power that follows the state with a lag and noise, energy integrated from
- * power, parts counted only while running, temperature with thermal inertia, vibration that
- * rises with load and much more with a developing fault. Pure: all randomness comes from `rng`.
+ * stopped, fault) whose transition probabilities scale with the time step; power that ramps
+ * towards a state-dependent target and is measured with noise; an energy meter integrated from
+ * power (never decreasing); parts counted only while running; temperature with thermal inertia
+ * (first-order lag towards a state-dependent target over ambient); vibration RMS that rises
+ * with load and much more with a developing fault; current, voltage and power factor that agree
+ * with each other (P = √3 · V · I · PF).
+ *
+ * Pure: every random number comes from `rng`, and all of them are drawn in the constructor and
+ * `step()`. `sample()` only reads, so how often it is called never changes the simulation.
  */
 export class Machine {
+  /** Current state. Writable so tests and demos can force one; the physics follow from the next step. */
   state: MachineState;
-  powerKw = 0;
+  /** Nameplate (rated) power of this machine, kW. */
+  readonly ratedKw: number;
+  /** True electrical power, kW (the measured `power_kw` adds instrument noise). */
+  powerKw: number;
   energyKwh: number;
-  outputUnits = 0;
-  temperatureC = AMBIENT_C;
+  gasM3: number;
+  outputUnits: number;
+  /** True temperature, °C (the sensor reading adds noise, or freezes when `stuck`). */
+  temperatureC: number;
+  /** Vibration RMS velocity, mm/s, as last measured. */
   vibration = 0;
-  private load = 0.8;
+
+  private readonly ambientC: number;
+  private readonly idleFraction: number;
+  private readonly standbyFraction: number;
+  private readonly faultFraction: number;
+  private readonly nominalV: number;
+  private load: number;
   private partial = 0;
-  private readonly faults = new Set<FaultKind>();
-  private faultAgeS = 0;
+  /** A developing fault: the machine still runs, vibration and heat climb, then it trips. */
+  private precursor: { ageS: number; durationS: number } | null = null;
+  /** Injected faults and their age in seconds. */
+  private readonly injected = new Map<FaultKind, number>();
+  private reading: Record<string, number> = {};
 
   constructor(
     readonly ref: DeviceRef,
     readonly cls: MachineClass,
     private readonly rng: Rng,
   ) {
-    // Meters are not new: start from a plausible reading.
-    this.energyKwh = Math.round(rng.next() * 500_000 * 100) / 100;
+    this.ratedKw = round(cls.ratedKw * rng.uniform(0.9, 1.1), 1);
+    this.ambientC = rng.uniform(20, 25);
+    this.idleFraction = rng.uniform(0.15, 0.3);
+    this.standbyFraction = rng.uniform(0.005, 0.02);
+    this.faultFraction = rng.uniform(0.03, 0.08);
+    this.nominalV = rng.uniform(396, 404);
+    this.load = clamp(NOMINAL_LOAD + 0.05 * rng.gauss(), 0.55, 1);
+    // Meters are not new: start from plausible readings.
+    this.energyKwh = round(rng.next() * 500_000, 2);
+    this.gasM3 = cls.gasM3PerHour > 0 ? round(rng.next() * 200_000, 2) : 0;
+    this.outputUnits = cls.partsPerHour > 0 ? Math.floor(rng.next() * 1_000_000) : 0;
     this.state = rng.next() < 0.75 ? 'running' : 'idle';
-    this.temperatureC = AMBIENT_C + (this.state === 'running' ? cls.tempRiseC * 0.9 : cls.tempRiseC * 0.3);
-    this.powerKw = this.targetPower();
+    this.temperatureC = this.temperatureTarget();
+    this.powerKw = this.powerTarget();
+    this.measure();
   }
 
+  /** True while the device reports nothing (`silence` fault). */
   get silent(): boolean {
-    return this.faults.has('silence');
+    return this.injected.has('silence');
+  }
+
+  get faults(): FaultKind[] {
+    return [...this.injected.keys()];
+  }
+
+  /** True while a natural fault is developing (it trips to `fault` within 5–20 min). */
+  get faultDeveloping(): boolean {
+    return this.precursor !== null;
   }
 
   injectFault(kind: FaultKind): void {
-    this.faults.add(kind);
-    this.faultAgeS = 0;
+    if (!FAULT_KINDS.includes(kind)) throw new Error(`unknown fault kind ${JSON.stringify(kind)}; one of ${FAULT_KINDS.join(', ')}`);
+    if (!this.injected.has(kind)) this.injected.set(kind, 0);
   }
 
-  clearFaults(): void {
-    this.faults.clear();
+  /** Clear one injected fault, or all of them. */
+  clearFaults(kind?: FaultKind): void {
+    if (kind) this.injected.delete(kind);
+    else this.injected.clear();
   }
 
-  private targetPower(): number {
-    const r = this.cls.ratedKw;
-    switch (this.state) {
-      case 'running':
-        return r * this.load;
-      case 'idle':
-        return r * 0.22;
-      case 'stopped':
-        return r * 0.01;
-      case 'fault':
-        return r * 0.05;
-    }
-  }
-
-  private powerFactor(): number {
-    return this.state === 'running' ? 0.86 + 0.08 * this.load : this.state === 'idle' ? 0.62 : 0.5;
-  }
-
+  /** Advance the physics by `dtMs` milliseconds. */
   step(dtMs: number): void {
+    if (!(dtMs >= 0) || !Number.isFinite(dtMs)) throw new Error(`step: dtMs must be a finite number ≥ 0, got ${dtMs}`);
     const dt = dtMs / 1000;
     const rng = this.rng;
-    // State transitions (Poisson events at the rates of TRANSITIONS).
-    for (const [to, rate] of Object.entries(TRANSITIONS[this.state]) as [MachineState, number][]) {
-      if (rng.chance(rate, dt)) {
-        this.state = to;
-        break;
-      }
-    }
-    // Load wanders slowly between 60 % and 98 %.
-    this.load = Math.min(0.98, Math.max(0.6, this.load + 0.01 * rng.gauss() * Math.sqrt(dt)));
-    // Power follows its target with a 5 s lag, plus 1.5 % noise.
-    const target = this.targetPower();
-    this.powerKw += (target - this.powerKw) * (1 - Math.exp(-dt / 5));
-    const power = Math.max(0, this.powerKw * (1 + 0.015 * rng.gauss()));
-    this.energyKwh += (power * dt) / 3600;
+    for (const [kind, age] of this.injected) this.injected.set(kind, age + dt);
+    this.transition(dt);
+
+    // Load: mean-reverting random walk around the nominal load (operators, part mix).
+    this.load = clamp(this.load + (NOMINAL_LOAD - this.load) * (1 - Math.exp(-dt / 900)) + 0.02 * Math.sqrt(dt / 60) * rng.gauss(), 0.55, 1);
+
+    // Power ramps towards its target; the meter integrates it (trapezoid), so it never decreases.
+    const before = this.powerKw;
+    this.powerKw = Math.max(0, this.powerKw + (this.powerTarget() - this.powerKw) * (1 - Math.exp(-dt / this.cls.rampTauS)));
+    this.energyKwh += ((before + this.powerKw) / 2) * (dt / 3600);
+    this.gasM3 += this.gasFlowM3h() * (dt / 3600);
+
+    // Parts only while running (the state after this step's transition, which the sample reports).
     if (this.state === 'running' && this.cls.partsPerHour > 0) {
-      this.partial += (this.cls.partsPerHour * this.load * dt) / 3600;
+      this.partial += (this.cls.partsPerHour * (this.load / NOMINAL_LOAD) * dt) / 3600;
       const whole = Math.floor(this.partial);
       this.outputUnits += whole;
       this.partial -= whole;
     }
-    // Temperature: first-order lag towards a state-dependent target (thermal inertia).
-    this.faultAgeS += dt;
-    const rise = this.state === 'running' ? this.cls.tempRiseC * (0.7 + 0.3 * this.load) : this.state === 'idle' ? this.cls.tempRiseC * 0.3 : 0;
-    const overheat = this.faults.has('overheat') ? Math.min(80, this.faultAgeS * 0.5) : 0;
-    if (!this.faults.has('stuck')) {
-      const tTarget = AMBIENT_C + rise + overheat;
-      this.temperatureC += (tTarget - this.temperatureC) * (1 - Math.exp(-dt / this.cls.thermalTauS)) + 0.03 * rng.gauss();
-    }
-    // Vibration: RMS velocity scales with load; a developing bearing fault grows over minutes.
-    const base = this.state === 'running' ? this.cls.vibrationMmS * (0.6 + 0.4 * this.load) : this.state === 'idle' ? this.cls.vibrationMmS * 0.2 : this.state === 'fault' ? this.cls.vibrationMmS * 2 : 0.05;
-    const bearing = this.faults.has('vibration') ? Math.min(12, this.faultAgeS * 0.05) : 0;
-    this.vibration = Math.max(0.01, (base + bearing) * (1 + 0.08 * rng.gauss()));
-    this.powerKw = Math.max(0, this.powerKw);
+
+    // Thermal inertia: first-order lag towards the target, plus a little process noise.
+    const target = this.temperatureTarget();
+    this.temperatureC += (target - this.temperatureC) * (1 - Math.exp(-dt / this.cls.thermalTauS)) + 0.02 * Math.sqrt(dt) * rng.gauss();
+    this.measure();
   }
 
+  /** The latest measurement, stamped `ts`. Reads only: no randomness, no state change. */
   sample(ts: number): Sample {
+    return { ts, m: { ...this.reading } };
+  }
+
+  private transition(dt: number): void {
+    if (this.precursor) {
+      this.precursor.ageS += dt;
+      if (this.precursor.ageS >= this.precursor.durationS) {
+        this.precursor = null;
+        this.state = 'fault';
+      }
+      return;
+    }
+    const rates = Object.entries(TRANSITIONS[this.state]) as [MachineState, number][];
+    const total = rates.reduce((sum, [, rate]) => sum + rate, 0);
+    if (!this.rng.chance(total, dt)) return;
+    let u = this.rng.next() * total;
+    let to = rates[rates.length - 1]![0];
+    for (const [candidate, rate] of rates) {
+      u -= rate;
+      if (u <= 0) {
+        to = candidate;
+        break;
+      }
+    }
+    if (this.state === 'running' && to === 'fault') {
+      this.precursor = { ageS: 0, durationS: this.rng.uniform(300, 1200) };
+      return;
+    }
+    this.state = to;
+  }
+
+  private powerTarget(): number {
+    switch (this.state) {
+      case 'running':
+        return this.ratedKw * this.load;
+      case 'idle':
+        return this.ratedKw * this.idleFraction;
+      case 'stopped':
+        return this.ratedKw * this.standbyFraction;
+      case 'fault':
+        return this.ratedKw * this.faultFraction;
+    }
+  }
+
+  private gasFlowM3h(): number {
+    if (this.cls.gasM3PerHour === 0) return 0;
+    if (this.state === 'running') return this.cls.gasM3PerHour * this.load;
+    if (this.state === 'idle') return this.cls.gasM3PerHour * 0.3; // holding temperature
+    return 0;
+  }
+
+  private temperatureTarget(): number {
+    const rise = this.cls.tempRiseC;
+    let t = this.ambientC;
+    if (this.state === 'running') t += rise * (0.7 + 0.3 * (this.load / NOMINAL_LOAD));
+    else if (this.state === 'idle') t += rise * 0.4;
+    if (this.precursor) t += Math.min(15, this.precursor.ageS * 0.02);
+    const overheatAge = this.injected.get('overheat');
+    if (overheatAge !== undefined) t += Math.min(90, overheatAge * 0.15);
+    return t;
+  }
+
+  private vibrationRms(): number {
+    const base = this.cls.vibrationMmS;
+    const turning = this.state === 'running' ? 1 : this.state === 'idle' ? 0.3 : 0;
+    let v = this.state === 'running' ? base * (0.6 + 0.4 * (this.load / NOMINAL_LOAD)) : this.state === 'idle' ? base * 0.2 : 0.05;
+    // A developing fault (natural or injected bearing wear) shakes the machine harder and harder.
+    if (this.precursor) v += Math.min(8, this.precursor.ageS * 0.01) * turning;
+    const wearAge = this.injected.get('vibration');
+    if (wearAge !== undefined) v += Math.min(15, wearAge * 0.02) * turning;
+    return Math.max(0.01, v * (1 + 0.08 * this.rng.gauss()));
+  }
+
+  private powerFactorTarget(): number {
+    switch (this.state) {
+      case 'running':
+        return 0.8 + 0.1 * this.load;
+      case 'idle':
+        return 0.6;
+      case 'stopped':
+        return 0.4;
+      case 'fault':
+        return 0.5;
+    }
+  }
+
+  /** Read the instruments (all noise is drawn here, at the end of construction or of a step). */
+  private measure(): void {
     const rng = this.rng;
-    const voltage = NOMINAL_V * (1 + 0.01 * rng.gauss());
-    const pf = Math.min(1, Math.max(0.3, this.powerFactor() + 0.01 * rng.gauss()));
-    const current = (this.powerKw * 1000) / (Math.sqrt(3) * voltage * pf);
-    const r2 = (v: number) => Math.round(v * 100) / 100;
+    const power = Math.max(0, this.powerKw * (1 + 0.015 * rng.gauss()));
+    const voltage = this.nominalV * (1 + 0.004 * rng.gauss()) - 4 * (this.powerKw / this.ratedKw);
+    const pf = clamp(this.powerFactorTarget() + 0.01 * rng.gauss(), 0.2, 0.99);
+    this.vibration = this.vibrationRms();
+    const sensedTemp = this.temperatureC + 0.05 * rng.gauss();
+    const previousTemp = this.reading.temperature_c;
     const m: Record<string, number> = {
       state: MACHINE_STATES[this.state],
-      power_kw: r2(this.powerKw),
-      energy_kwh: Math.round(this.energyKwh * 1000) / 1000,
-      temperature_c: r2(this.temperatureC),
-      vibration_mm_s: r2(this.vibration),
-      current_a: r2(current),
-      voltage_v: r2(voltage),
-      power_factor: Math.round(pf * 1000) / 1000,
+      power_kw: round(power, 2),
+      energy_kwh: round(this.energyKwh, 3),
+      temperature_c: this.injected.has('stuck') && previousTemp !== undefined ? previousTemp : round(sensedTemp, 2),
+      vibration_mm_s: round(this.vibration, 2),
+      current_a: round((power * 1000) / (SQRT3 * voltage * pf), 2),
+      voltage_v: round(voltage, 1),
+      power_factor: round(pf, 3),
     };
     if (this.cls.partsPerHour > 0) m.output_units = this.outputUnits;
-    return { ts, m };
+    if (this.cls.gasM3PerHour > 0) m.gas_m3 = round(this.gasM3, 3);
+    this.reading = m;
   }
 }

@@ -135,7 +135,13 @@ export class Spool {
     if (!this.writer || this.writer.seg.size >= this.segmentBytes) await this.rotate();
     const { seg, fh } = this.writer!;
     try {
-      await fh.write(record, 0, record.length, seg.size);
+      // A nearly full disk can take part of a record (a short write, no error): keep writing
+      // until all of it is on disk or the kernel says no.
+      for (let done = 0; done < record.length; ) {
+        const { bytesWritten } = await fh.write(record, done, record.length - done, seg.size + done);
+        if (bytesWritten === 0) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+        done += bytesWritten;
+      }
       await fh.datasync(); // durable before we acknowledge anything upstream
     } catch (err) {
       // Disk full (ENOSPC) or I/O error: cut the partial record off so the file stays valid.
@@ -152,7 +158,9 @@ export class Spool {
     await this.writer?.fh.close();
     const seq = ++this.lastSeq;
     const seg = { seq, path: join(this.opts.dir, `${String(seq).padStart(12, '0')}.seg`), size: 0 };
-    const fh = await open(seg.path, 'a+');
+    // Not O_APPEND: Linux ignores the position of writes to append-mode files, and our
+    // accounting of where each record starts must be exactly what is on disk.
+    const fh = await open(seg.path, 'wx+');
     await fh.sync();
     // fsync the directory so the new file's entry survives a power loss too.
     const dir = await open(this.opts.dir, 'r');

@@ -1,46 +1,43 @@
-import type { Logger } from 'pino';
-import { deviceKey, type DeviceRef, type Sample } from '../src/contract/index.js';
+import { runBurst } from './burst.js';
+import { resolveOptions, type AgentMode, type ResolvedOptions, type SimulatedFactoryOptions } from './options.js';
 import { GatewayPublisher } from './publisher/index.js';
-import { Plant, type FaultKind } from './simulator/index.js';
+import { RealtimeRunner } from './realtime.js';
+import { SentLog, type BurstResult, type FactoryResult } from './sent-log.js';
+import { Plant, type DeviceSelector, type FaultKind } from './simulator/index.js';
 
-export interface SimulatedFactoryOptions {
-  brokerUrl: string;
-  username?: string;
-  password?: string;
-  /** Prefix of the gateways' client ids; one gateway per site: `{prefix}-{site}`. */
-  gatewayPrefix?: string;
-  protocolVersion?: 4 | 5;
-  sites: number;
-  linesPerSite: number;
-  machinesPerLine: number;
-  seed: number;
-  sampleIntervalMs?: number;
-  /** Realtime: publish every this many ms. */
-  publishIntervalMs?: number;
-  /** Burst: samples per message. */
-  samplesPerMessage?: number;
-  maxInFlight?: number;
-  logger?: Logger;
-}
-
-export interface DeviceTally {
-  ref: DeviceRef;
-  count: number;
-  firstTs: number;
-  lastTs: number;
-  lastSeq: number;
-}
-
-export interface BurstResult {
+export interface FactoryStats {
+  /** Messages and samples the broker acknowledged. */
   messages: number;
   samples: number;
-  perDevice: Map<string, DeviceTally>;
-  /** Every sample sent, per device key (`site/line/device`), for spot-checks. */
-  sent: Map<string, Sample[]>;
-  elapsedMs: number;
+  messagesPublished: number;
+  samplesPublished: number;
+  messagesFailed: number;
+  /** Realtime: samples dropped because a gateway's queue was full (broker away too long). */
+  samplesDropped: number;
+  /** Realtime: samples buffered, not yet handed to a gateway. */
+  samplesBuffered: number;
+  inFlight: number;
+  queued: number;
 }
 
-function gateways(plant: Plant, opts: SimulatedFactoryOptions): Map<string, GatewayPublisher> {
+export interface SimulatedFactory {
+  readonly mode: AgentMode;
+  readonly plant: Plant;
+  /** One gateway (MQTT connection) per site, by site id. */
+  readonly gateways: ReadonlyMap<string, GatewayPublisher>;
+  /**
+   * Burst: resolves when every sample is acknowledged and the gateways have stopped (rejects on
+   * a failed publish). Realtime: resolves after `stop()`. Either way with what was acknowledged.
+   */
+  readonly done: Promise<FactoryResult>;
+  injectFault(device: DeviceSelector, kind: FaultKind): void;
+  clearFaults(device: DeviceSelector, kind?: FaultKind): void;
+  stats(): FactoryStats;
+  /** Clean stop: publish what is buffered, wait (bounded) for PUBACKs, retained `offline` statuses, DISCONNECT. Idempotent. */
+  stop(): Promise<void>;
+}
+
+function buildGateways(plant: Plant, opts: ResolvedOptions): Map<string, GatewayPublisher> {
   const bySite = new Map<string, GatewayPublisher>();
   for (const site of plant.sites) {
     bySite.set(
@@ -49,132 +46,104 @@ function gateways(plant: Plant, opts: SimulatedFactoryOptions): Map<string, Gate
         brokerUrl: opts.brokerUrl,
         username: opts.username,
         password: opts.password,
-        gatewayId: `${opts.gatewayPrefix ?? 'sim-gw'}-${site}`,
+        gatewayId: `${opts.clientId}-${site}`,
         site,
-        devices: plant.machines.filter((m) => m.ref.site === site).map((m) => m.ref),
+        devices: plant.devices.filter((d) => d.site === site),
         protocolVersion: opts.protocolVersion,
+        clean: opts.clean,
+        keepaliveSec: opts.keepaliveSec,
         maxInFlight: opts.maxInFlight,
+        stopTimeoutMs: opts.stopTimeoutMs,
         logger: opts.logger,
+        createClient: opts.createClient,
       }),
     );
   }
   return bySite;
 }
 
-/**
- * Burst mode: `samplesPerDevice` samples per device, timestamps spaced by the sampling interval
- * and ending now (none in the future), published as fast as the broker acknowledges them with a
- * bounded in-flight window. Resolves with exactly what was sent and acknowledged.
- */
-export async function publishBurst(opts: SimulatedFactoryOptions & { samplesPerDevice: number; endTs?: number }): Promise<BurstResult> {
-  const started = performance.now();
-  const plant = new Plant(opts);
-  const gws = gateways(plant, opts);
-  await Promise.all([...gws.values()].map((g) => g.connect()));
-  const interval = opts.sampleIntervalMs ?? 1000;
-  const perMessage = opts.samplesPerMessage ?? 20;
-  const endTs = opts.endTs ?? Date.now() - 1000;
-  const firstTs = endTs - (opts.samplesPerDevice - 1) * interval;
-  const sent = new Map<string, Sample[]>();
-  const perDevice = new Map<string, DeviceTally>();
-  const pending: Promise<unknown>[] = [];
-  let messages = 0;
-  let buffered = new Map<string, Sample[]>();
-  const flush = () => {
-    for (const machine of plant.machines) {
-      const key = deviceKey(machine.ref);
-      const samples = buffered.get(key);
-      if (!samples?.length) continue;
-      messages++;
-      const tally = perDevice.get(key)!;
-      pending.push(gws.get(machine.ref.site)!.publish(machine.ref, samples).then((seq) => (tally.lastSeq = Math.max(tally.lastSeq, seq))));
-    }
-    buffered = new Map();
-  };
-  for (let k = 0; k < opts.samplesPerDevice; k++) {
-    const ts = firstTs + k * interval;
-    if (k > 0) plant.step(interval);
-    for (const { machine, sample } of plant.sample(ts)) {
-      const key = deviceKey(machine.ref);
-      if (!buffered.has(key)) buffered.set(key, []);
-      buffered.get(key)!.push(sample);
-      if (!sent.has(key)) sent.set(key, []);
-      sent.get(key)!.push(sample);
-      const t = perDevice.get(key) ?? { ref: machine.ref, count: 0, firstTs: ts, lastTs: ts, lastSeq: -1 };
-      t.count++;
-      t.lastTs = ts;
-      perDevice.set(key, t);
-    }
-    if ((k + 1) % perMessage === 0) {
-      flush();
-      // Let acks come back before generating more: memory stays bounded by the window.
-      while (pending.length > 2000) await pending.shift();
-    }
+/** Connect every gateway; if one cannot, close the others and reject. */
+async function connectAll(gateways: Map<string, GatewayPublisher>): Promise<void> {
+  const results = await Promise.allSettled([...gateways.values()].map((g) => g.connect()));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all([...gateways.values()].map((g) => g.stop()));
+    throw failed.reason;
   }
-  flush();
-  await Promise.all(pending);
-  await Promise.all([...gws.values()].map((g) => g.stop()));
-  let samples = 0;
-  for (const t of perDevice.values()) samples += t.count;
-  return { messages, samples, perDevice, sent, elapsedMs: performance.now() - started };
-}
-
-export interface SimulatedFactory {
-  plant: Plant;
-  injectFault(ref: DeviceRef, kind: FaultKind): void;
-  stats(): { messages: number; samples: number };
-  stop(): Promise<void>;
 }
 
 /**
- * Realtime mode (`npm start`, demos): a sample per machine every `sampleIntervalMs`, published
- * per device every `publishIntervalMs`, until `stop()`.
+ * Start a simulated factory publishing to `brokerUrl`: one gateway per site, samples from the
+ * seeded simulator. Resolves once every gateway is connected and has published its births
+ * (rejects, with nothing left running, if one cannot connect). See `SimulatedFactoryOptions`
+ * for the two modes.
  */
-export async function startSimulatedFactory(opts: SimulatedFactoryOptions): Promise<SimulatedFactory> {
+export async function startSimulatedFactory(options: SimulatedFactoryOptions): Promise<SimulatedFactory> {
+  const opts = resolveOptions(options);
+  const logger = opts.logger?.child({ component: 'edge-agent' });
   const plant = new Plant(opts);
-  const gws = gateways(plant, opts);
-  await Promise.all([...gws.values()].map((g) => g.connect()));
-  const interval = opts.sampleIntervalMs ?? 1000;
-  const publishEvery = opts.publishIntervalMs ?? 5000;
-  let buffered = new Map<string, { ref: DeviceRef; samples: Sample[] }>();
-  let lastTs = Date.now();
-  const sampler = setInterval(() => {
-    const now = Date.now();
-    plant.step(now - lastTs);
-    lastTs = now;
-    for (const { machine, sample } of plant.sample(now)) {
-      const key = deviceKey(machine.ref);
-      const entry = buffered.get(key) ?? { ref: machine.ref, samples: [] };
-      entry.samples.push(sample);
-      buffered.set(key, entry);
-    }
-  }, interval);
-  const publish = () => {
-    const batch = buffered;
-    buffered = new Map();
-    for (const { ref, samples } of batch.values()) {
-      gws.get(ref.site)!.publish(ref, samples).catch((err: Error) => opts.logger?.warn({ err: err.message }, 'publish failed'));
-    }
-  };
-  const publisher = setInterval(publish, publishEvery);
-  opts.logger?.info({ machines: plant.machines.length, sites: plant.sites.length, intervalMs: interval }, 'simulated factory running');
+  const gateways = buildGateways(plant, opts);
+  await connectAll(gateways);
+  const started = performance.now();
+  const log = new SentLog(opts.recordSamples);
+  const stopGateways = () => Promise.all([...gateways.values()].map((g) => g.stop())).then(() => undefined);
+  let stopRequested = false;
+  let runner: RealtimeRunner | null = null;
+  let finished: Promise<void>;
+  let requestStop: () => Promise<void>;
+
+  if (opts.mode === 'burst') {
+    logger?.info({ machines: plant.machines.length, samplesPerDevice: opts.samplesPerDevice }, 'burst started');
+    finished = runBurst(plant, gateways, opts, log, () => stopRequested).finally(stopGateways);
+    requestStop = async () => {
+      stopRequested = true;
+      await finished.catch(() => undefined);
+    };
+  } else {
+    const realtime = new RealtimeRunner(plant, gateways, opts, log, logger);
+    runner = realtime;
+    realtime.start();
+    logger?.info({ machines: plant.machines.length, sites: plant.sites.length, sampleIntervalMs: opts.sampleIntervalMs, publishIntervalMs: opts.publishIntervalMs }, 'simulated factory running');
+    let resolveFinished!: () => void;
+    finished = new Promise<void>((resolve) => (resolveFinished = resolve));
+    let stopping: Promise<void> | null = null;
+    requestStop = () => {
+      stopping ??= realtime.stop().then(stopGateways).then(resolveFinished);
+      return stopping;
+    };
+  }
+  const done = finished.then(() => log.result(performance.now() - started));
+  done.catch(() => undefined); // burst failures reach whoever awaits `done`, never an unhandled rejection
+
   return {
+    mode: opts.mode,
     plant,
-    injectFault: (ref, kind) => plant.injectFault(ref, kind),
+    gateways,
+    done,
+    injectFault: (device, kind) => plant.injectFault(device, kind),
+    clearFaults: (device, kind) => plant.clearFaults(device, kind),
     stats: () => {
-      let messages = 0;
-      let samples = 0;
-      for (const g of gws.values()) {
-        messages += g.messagesAcked;
-        samples += g.samplesAcked;
+      const s: FactoryStats = { messages: 0, samples: 0, messagesPublished: 0, samplesPublished: 0, messagesFailed: 0, samplesDropped: runner?.samplesDropped ?? 0, samplesBuffered: runner?.samplesBuffered ?? 0, inFlight: 0, queued: 0 };
+      for (const g of gateways.values()) {
+        s.messages += g.messagesAcked;
+        s.samples += g.samplesAcked;
+        s.messagesPublished += g.messagesPublished;
+        s.samplesPublished += g.samplesPublished;
+        s.messagesFailed += g.messagesFailed;
+        s.inFlight += g.inFlight;
+        s.queued += g.queued;
       }
-      return { messages, samples };
+      return s;
     },
-    stop: async () => {
-      clearInterval(sampler);
-      clearInterval(publisher);
-      publish();
-      await Promise.all([...gws.values()].map((g) => g.stop()));
-    },
+    stop: () => requestStop(),
   };
+}
+
+/**
+ * Burst mode in one call: start, publish `samplesPerDevice` samples per device, wait for every
+ * PUBACK, stop cleanly, and return exactly what was acknowledged.
+ */
+export async function publishBurst(opts: Omit<SimulatedFactoryOptions, 'mode'> & { samplesPerDevice: number }): Promise<BurstResult> {
+  const factory = await startSimulatedFactory({ ...opts, mode: 'burst' });
+  return factory.done;
 }

@@ -200,7 +200,7 @@ export class GatewayPublisher {
       return payload.seq;
     } catch (err) {
       this.messagesFailed++;
-      throw new Error(`publish ${deviceKey(ref)} seq ${payload.seq}: ${(err as Error).message}`);
+      throw new Error(`publish ${deviceKey(ref)} seq ${payload.seq}: ${(err as Error).message}`, { cause: err });
     } finally {
       this.window.release();
     }

@@ -21,11 +21,11 @@ export interface MachineClass {
 }
 
 export const MACHINE_CLASSES: readonly MachineClass[] = [
-  { name: 'cnc', ratedKw: 22, partsPerHour: 40, gasM3PerHour: 0, tempRiseC: 30, thermalTauS: 600, vibrationMmS: 1.8, rampTauS: 3 },
-  { name: 'press', ratedKw: 55, partsPerHour: 600, gasM3PerHour: 0, tempRiseC: 25, thermalTauS: 900, vibrationMmS: 3.5, rampTauS: 5 },
-  { name: 'compressor', ratedKw: 75, partsPerHour: 0, gasM3PerHour: 0, tempRiseC: 55, thermalTauS: 400, vibrationMmS: 2.8, rampTauS: 8 },
-  { name: 'furnace', ratedKw: 250, partsPerHour: 120, gasM3PerHour: 0, tempRiseC: 180, thermalTauS: 1800, vibrationMmS: 0.6, rampTauS: 60 },
-  { name: 'oven', ratedKw: 15, partsPerHour: 300, gasM3PerHour: 35, tempRiseC: 160, thermalTauS: 1200, vibrationMmS: 1.2, rampTauS: 20 },
+  { name: 'cnc', ratedKw: 22, partsPerHour: 40, gasM3PerHour: 0, tempRiseC: 30, thermalTauS: 600, vibrationMmS: 1.8, rampTauS: 2 },
+  { name: 'press', ratedKw: 55, partsPerHour: 600, gasM3PerHour: 0, tempRiseC: 25, thermalTauS: 900, vibrationMmS: 3.5, rampTauS: 2 },
+  { name: 'compressor', ratedKw: 75, partsPerHour: 0, gasM3PerHour: 0, tempRiseC: 55, thermalTauS: 400, vibrationMmS: 2.8, rampTauS: 4 },
+  { name: 'furnace', ratedKw: 250, partsPerHour: 120, gasM3PerHour: 0, tempRiseC: 180, thermalTauS: 1800, vibrationMmS: 0.6, rampTauS: 10 },
+  { name: 'oven', ratedKw: 15, partsPerHour: 300, gasM3PerHour: 35, tempRiseC: 160, thermalTauS: 1200, vibrationMmS: 1.2, rampTauS: 5 },
 ];
 
 /** Nominal load: the load a running machine returns to (mean-reverting random walk). */

@@ -93,7 +93,7 @@ function decodeSamples(rawSamples: unknown[], limits: DecodeLimits, now: number,
     }
     const sample = parsed.data;
     const names = Object.keys(sample.m);
-    if (names.length === 0) return reject('PP_ERR_EMPTY_SAMPLE', `${at}.m`, 'sample has no metrics');
+    if (names.length === 0 && !sample.bad?.length) return reject('PP_ERR_EMPTY_SAMPLE', `${at}.m`, 'sample has no metrics');
     if (names.length > limits.maxMetricsPerSample) {
       return reject('PP_ERR_TOO_MANY_METRICS', `${at}.m`, `sample has ${names.length} metrics; the limit is ${limits.maxMetricsPerSample}`);
     }
@@ -101,7 +101,7 @@ function decodeSamples(rawSamples: unknown[], limits: DecodeLimits, now: number,
       return reject('PP_ERR_FUTURE_TIMESTAMP', `${at}.ts`, `ts ${new Date(sample.ts).toISOString()} is ${sample.ts - now} ms ahead of the platform clock; the allowed skew is ${limits.maxFutureSkewMs} ms`);
     }
     for (const name of names) if (!isKnownMetric(name)) unknown.add(name);
-    samples.push({ ts: sample.ts, m: sample.m });
+    samples.push(sample.bad?.length ? { ts: sample.ts, m: sample.m, bad: sample.bad } : { ts: sample.ts, m: sample.m });
   });
   return { samples, rejections, unknownMetrics: [...unknown] };
 }

@@ -29,11 +29,15 @@ export const httpEnvelopeSchema = z.object({
 export const sampleSchema = z.strictObject({
   ts: z.number().int().min(MIN_TIMESTAMP_MS),
   m: z.record(z.string().regex(METRIC_NAME_PATTERN), z.number()),
+  // Metrics the gateway tried and failed to read at `ts` (bad quality): reported, never as zero.
+  bad: z.array(z.string().regex(METRIC_NAME_PATTERN)).max(256).optional(),
 });
 
 export interface Sample {
   ts: number;
   m: Record<string, number>;
+  /** Metrics whose reading failed at `ts` (bad quality). They are absent from `m`. */
+  bad?: string[];
 }
 
 export interface TelemetryPayload {

@@ -127,3 +127,18 @@ describe('decoder: HTTP bodies', () => {
     expect(r.rejections[0]!.code).toBe('PP_ERR_INVALID_ID');
   });
 });
+
+describe('decoder: bad-quality readings', () => {
+  it('keeps a sample whose failed metrics are listed in `bad`, even with no good metric', () => {
+    const r = mqtt({ seq: 1, samples: [{ ts: NOW, m: { power_kw: 3 }, bad: ['energy_kwh'] }, { ts: NOW + 1, m: {}, bad: ['power_kw', 'energy_kwh'] }] });
+    expect(r.rejections).toEqual([]);
+    expect(r.batch?.samples).toEqual([
+      { ts: NOW, m: { power_kw: 3 }, bad: ['energy_kwh'] },
+      { ts: NOW + 1, m: {}, bad: ['power_kw', 'energy_kwh'] },
+    ]);
+  });
+  it('rejects hostile names in `bad`', () => {
+    const r = mqtt({ seq: 1, samples: [{ ts: NOW, m: {}, bad: ['a b'] }] });
+    expect(r.rejections[0]).toMatchObject({ code: 'PP_ERR_INVALID_SAMPLE', sample: 0 });
+  });
+});

@@ -1,104 +1,111 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMqttMessage, deviceTopic, MACHINE_STATES } from '../../../src/contract/index.js';
-import { Plant, Rng } from '../../../edge-agent/index.js';
+import { deviceKey } from '../../../src/contract/index.js';
+import { MACHINE_CLASSES, Plant, Rng, type PlantShape } from '../../../edge-agent/index.js';
 
-const SHAPE = { sites: 1, linesPerSite: 2, machinesPerLine: 4, seed: 42 };
+const SHAPE: PlantShape = { sites: 2, linesPerSite: 2, machinesPerLine: 5, seed: 42 };
 const T0 = Date.UTC(2026, 10, 1);
 
-function run(shape = SHAPE, steps = 100, dtMs = 1000) {
+function run(shape: PlantShape = SHAPE, steps = 300, dtMs = 1000) {
   const plant = new Plant(shape);
-  const out = [];
+  const out: { key: string; ts: number; m: Record<string, number> }[] = [];
   for (let k = 0; k < steps; k++) {
     if (k > 0) plant.step(dtMs);
-    out.push(...plant.sample(T0 + k * dtMs).map(({ machine, sample }) => ({ key: `${machine.ref.line}/${machine.ref.device}`, ...sample })));
+    for (const { machine, sample } of plant.sample(T0 + k * dtMs)) out.push({ key: deviceKey(machine.ref), ...sample });
   }
   return out;
 }
 
-describe('factory simulator', () => {
-  it('is deterministic: same seed, same samples; another seed, other samples', () => {
-    expect(run()).toEqual(run());
-    expect(run({ ...SHAPE, seed: 43 })).not.toEqual(run());
+describe('factory simulator: determinism', () => {
+  it('same seed ⇒ identical samples; another seed ⇒ other samples', () => {
+    const a = run();
+    expect(run()).toEqual(a);
+    const b = run({ ...SHAPE, seed: 43 });
+    expect(b).toHaveLength(a.length);
+    expect(b).not.toEqual(a);
+    // Not just one value: most samples differ.
+    const differing = a.filter((s, i) => s.m.power_kw !== b[i]!.m.power_kw).length;
+    expect(differing / a.length).toBeGreaterThan(0.9);
   });
 
-  it('builds sites → lines → machines with valid ids', () => {
-    const plant = new Plant({ sites: 2, linesPerSite: 3, machinesPerLine: 5, seed: 1 });
-    expect(plant.machines).toHaveLength(30);
+  it('sample() only reads: sampling more often does not change the simulation', () => {
+    const plain = new Plant(SHAPE);
+    const busy = new Plant(SHAPE);
+    for (let k = 1; k <= 200; k++) {
+      plain.step(1000);
+      busy.step(1000);
+      busy.sample(0);
+      busy.sample(1);
+      expect(busy.sample(T0 + k)).toEqual(plain.sample(T0 + k));
+    }
+  });
+
+  it('each machine has its own stream: a bigger plant leaves existing machines unchanged', () => {
+    const key = 'site-01/line-02/m-003';
+    const small = run({ ...SHAPE, sites: 1, machinesPerLine: 3 }).filter((s) => s.key === key);
+    const big = run({ ...SHAPE, sites: 3, machinesPerLine: 8 }).filter((s) => s.key === key);
+    expect(small.length).toBe(300);
+    expect(big).toEqual(small);
+  });
+});
+
+describe('factory simulator: plant model', () => {
+  it('builds sites → lines → machines with contract-valid ids and rotating machine classes', () => {
+    const plant = new Plant({ sites: 2, linesPerSite: 3, machinesPerLine: 6, seed: 1 });
+    expect(plant.machines).toHaveLength(36);
     expect(plant.sites).toEqual(['site-01', 'site-02']);
-    expect(plant.machines[29]!.ref).toEqual({ site: 'site-02', line: 'line-03', device: 'm-005' });
-  });
-
-  it('keeps its physics over a long run (8 simulated hours)', () => {
-    const plant = new Plant({ sites: 1, linesPerSite: 2, machinesPerLine: 8, seed: 9 });
-    const dt = 5000;
-    const prev = new Map<string, { energy: number; output: number; temp: number; state: number }>();
-    const seenStates = new Set<number>();
-    const violations: string[] = [];
-    for (let k = 0; k < (8 * 3600 * 1000) / dt; k++) {
-      plant.step(dt);
-      for (const { machine, sample } of plant.sample(T0 + k * dt)) {
-        const m = sample.m;
-        const key = machine.ref.device + machine.ref.line;
-        // Plain checks collected as violations: half a million expect() calls would dominate the run.
-        const bad = (what: string) => violations.push(`${key} step ${k}: ${what}`);
-        if (!Object.values(m).every(Number.isFinite)) bad('non-finite value');
-        seenStates.add(m.state!);
-        if (m.state === MACHINE_STATES.stopped && m.power_kw! >= machine.cls.ratedKw * 0.25) bad(`stopped but drawing ${m.power_kw} kW`);
-        if (m.power_kw! < 0 || m.power_kw! >= machine.cls.ratedKw * 1.2) bad(`power ${m.power_kw} kW out of range`);
-        if (!(m.power_factor! > 0 && m.power_factor! <= 1)) bad(`power factor ${m.power_factor}`);
-        const p = prev.get(key);
-        if (p) {
-          if (m.energy_kwh! < p.energy) bad('energy counter went backwards');
-          if (m.output_units !== undefined) {
-            if (m.output_units < p.output) bad('output counter went backwards');
-            // Parts are counted only while running.
-            if (m.output_units > p.output && p.state !== MACHINE_STATES.running && m.state !== MACHINE_STATES.running) bad('parts counted while not running');
-          }
-          // Thermal inertia: no jumps between two samples 5 s apart.
-          if (Math.abs(m.temperature_c! - p.temp) >= 3) bad(`temperature jumped ${p.temp} → ${m.temperature_c}`);
-        }
-        prev.set(key, { energy: m.energy_kwh!, output: m.output_units ?? 0, temp: m.temperature_c!, state: m.state! });
-      }
+    expect(plant.devices[0]).toEqual({ site: 'site-01', line: 'line-01', device: 'm-001' });
+    expect(plant.machines[35]!.ref).toEqual({ site: 'site-02', line: 'line-03', device: 'm-006' });
+    const classes = plant.machines.slice(0, 6).map((m) => m.cls.name);
+    expect(classes).toEqual([...MACHINE_CLASSES.map((c) => c.name), MACHINE_CLASSES[0]!.name]);
+    for (const m of plant.machines) {
+      expect(m.ratedKw).toBeGreaterThanOrEqual(m.cls.ratedKw * 0.9 - 0.1);
+      expect(m.ratedKw).toBeLessThanOrEqual(m.cls.ratedKw * 1.1 + 0.1);
     }
-    expect(violations.slice(0, 10)).toEqual([]);
-    expect(seenStates.has(MACHINE_STATES.running)).toBe(true);
-    expect(seenStates.has(MACHINE_STATES.idle)).toBe(true);
+    expect(plant.machine('site-02/line-01/m-002')?.ref.device).toBe('m-002');
+    expect(plant.machine({ site: 'site-09', line: 'line-01', device: 'm-001' })).toBeUndefined();
   });
 
-  it('produces samples that pass the contract decoder with no rejection', () => {
-    const plant = new Plant(SHAPE);
-    const now = Date.now();
-    for (const { machine, sample } of plant.sample(now - 1000)) {
-      const r = decodeMqttMessage(deviceTopic(machine.ref, 'metrics'), Buffer.from(JSON.stringify({ seq: 0, samples: [sample] })));
-      expect(r.rejections).toEqual([]);
-      expect(r.unknownMetrics).toEqual([]);
+  it('machine classes differ in rated power, and only some make parts or burn gas', () => {
+    const rated = MACHINE_CLASSES.map((c) => c.ratedKw);
+    expect(new Set(rated).size).toBe(rated.length);
+    const plant = new Plant({ sites: 1, linesPerSite: 1, machinesPerLine: MACHINE_CLASSES.length, seed: 3 });
+    for (const { machine, sample } of plant.sample(T0)) {
+      expect('output_units' in sample.m).toBe(machine.cls.partsPerHour > 0);
+      expect('gas_m3' in sample.m).toBe(machine.cls.gasM3PerHour > 0);
     }
   });
 
-  it('injected faults show up: overheat raises temperature, vibration grows, stuck freezes, silence stops samples', () => {
-    const plant = new Plant({ sites: 1, linesPerSite: 1, machinesPerLine: 4, seed: 5 });
-    const [a, b, c, d] = plant.machines as [typeof plant.machines[0], typeof plant.machines[0], typeof plant.machines[0], typeof plant.machines[0]];
-    for (const m of plant.machines) m.state = 'running';
-    const t0 = a.temperatureC;
-    const v0 = b.vibration;
-    plant.injectFault(a.ref, 'overheat');
-    plant.injectFault(b.ref, 'vibration');
-    plant.injectFault(c.ref, 'stuck');
-    plant.injectFault(d.ref, 'silence');
-    const stuckAt = c.temperatureC;
-    for (let k = 0; k < 600; k++) plant.step(1000);
-    expect(a.temperatureC).toBeGreaterThan(t0 + 20);
-    expect(b.vibration).toBeGreaterThan(v0 + 5);
-    expect(c.temperatureC).toBe(stuckAt);
-    expect(plant.sample(T0).map((s) => s.machine.ref.device)).not.toContain(d.ref.device);
+  it('rejects impossible shapes with the field named', () => {
+    expect(() => new Plant({ ...SHAPE, sites: 0 })).toThrow(/sites must be an integer ≥ 1/);
+    expect(() => new Plant({ ...SHAPE, linesPerSite: 1.5 })).toThrow(/linesPerSite/);
+    expect(() => new Plant({ ...SHAPE, machinesPerLine: Number.NaN })).toThrow(/machinesPerLine/);
+    expect(() => new Plant({ ...SHAPE, seed: Number.POSITIVE_INFINITY })).toThrow(/seed/);
+    expect(() => new Plant({ sites: 100, linesPerSite: 100, machinesPerLine: 100, seed: 1 })).toThrow(/more than/);
+    expect(() => new Plant(SHAPE).step(-1)).toThrow(/dtMs/);
   });
+});
 
-  it('Rng is uniform enough and reproducible', () => {
+describe('Rng (mulberry32)', () => {
+  it('is reproducible and uniform enough', () => {
     const r = new Rng(1);
-    const xs = Array.from({ length: 10_000 }, () => r.next());
-    const mean = xs.reduce((a, b) => a + b) / xs.length;
-    expect(mean).toBeGreaterThan(0.48);
-    expect(mean).toBeLessThan(0.52);
+    const xs = Array.from({ length: 20_000 }, () => r.next());
     expect(new Rng(1).next()).toBe(xs[0]);
+    expect(Math.min(...xs)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...xs)).toBeLessThan(1);
+    const mean = xs.reduce((a, b) => a + b) / xs.length;
+    expect(mean).toBeGreaterThan(0.49);
+    expect(mean).toBeLessThan(0.51);
+    const buckets = new Array<number>(10).fill(0);
+    for (const x of xs) buckets[Math.floor(x * 10)]!++;
+    for (const b of buckets) expect(Math.abs(b - 2000)).toBeLessThan(200);
+  });
+
+  it('gauss() has mean ≈ 0 and sd ≈ 1', () => {
+    const r = new Rng(7);
+    const xs = Array.from({ length: 20_000 }, () => r.gauss());
+    const mean = xs.reduce((a, b) => a + b) / xs.length;
+    const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
+    expect(Math.abs(mean)).toBeLessThan(0.03);
+    expect(Math.abs(sd - 1)).toBeLessThan(0.03);
   });
 });

@@ -97,6 +97,7 @@ export async function startSimulatedFactory(options: SimulatedFactoryOptions): P
     finished = runBurst(plant, gateways, opts, log, () => stopRequested).finally(stopGateways);
     requestStop = async () => {
       stopRequested = true;
+      await stopGateways(); // bounded: gives up on PUBACKs after stopTimeoutMs, which ends the burst loop
       await finished.catch(() => undefined);
     };
   } else {
@@ -108,7 +109,12 @@ export async function startSimulatedFactory(options: SimulatedFactoryOptions): P
     finished = new Promise<void>((resolve) => (resolveFinished = resolve));
     let stopping: Promise<void> | null = null;
     requestStop = () => {
-      stopping ??= realtime.stop().then(stopGateways).then(resolveFinished);
+      stopping ??= (async () => {
+        realtime.stop();
+        await stopGateways();
+        await realtime.settled();
+        resolveFinished();
+      })();
       return stopping;
     };
   }

@@ -1,9 +1,14 @@
 import { parseArgs } from 'node:util';
-import type { SimulatedFactoryOptions } from './options.js';
+import { BROKER_PROTOCOLS, type SimulatedFactoryOptions } from './options.js';
 
-export const AGENT_HELP = `plantpulse-agent — PlantPulse edge agent (simulated factory)
+export const AGENT_HELP = `plantpulse-agent — PlantPulse edge agent
 
-Usage:
+A gateway (Modbus TCP meters and/or simulated machines, disk-backed store-and-forward):
+  plantpulse-agent --config FILE [--check] [--log-level LEVEL]
+                            run the gateway described in FILE (YAML or JSON, see edge-agent/README.md);
+                            --check validates it, prints the plan (devices, Modbus reads) and exits
+
+A simulated factory (demos, load; no disk queue):
   plantpulse-agent [options]                  publish in real time until SIGINT/SIGTERM
   plantpulse-agent --burst N [options]        publish N samples per machine as fast as the broker acks, then exit
 
@@ -89,11 +94,13 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Par
   if (values.version) return { kind: 'version' };
   const version = values['mqtt-version'];
   if (version !== '4' && version !== '5') throw new AgentArgsError(`--mqtt-version must be 4 or 5, got ${JSON.stringify(version)}`);
+  let protocol = '';
   try {
-    new URL(values.broker);
+    protocol = new URL(values.broker).protocol;
   } catch {
-    throw new AgentArgsError(`--broker must be a URL such as mqtt://host:1883, got ${JSON.stringify(values.broker)}`);
+    // reported below
   }
+  if (!BROKER_PROTOCOLS.includes(protocol)) throw new AgentArgsError(`--broker must be a URL such as mqtt://host:1883 (${BROKER_PROTOCOLS.map((p) => p.slice(0, -1)).join(', ')}), got ${JSON.stringify(values.broker)}`);
   const logLevel = values['log-level'] as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new AgentArgsError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   const clientId = values['client-id'];

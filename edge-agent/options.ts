@@ -5,6 +5,9 @@ import { validatePlantShape, type PlantShape } from './simulator/index.js';
 
 export type AgentMode = 'realtime' | 'burst';
 
+/** URL schemes MQTT.js connects with. */
+export const BROKER_PROTOCOLS = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:', 'ws:', 'wss:'];
+
 /** Most samples in one message: keeps a message well under the platform's 1 MiB limit (~200 B a sample). */
 export const MAX_SAMPLES_PER_MESSAGE = 1000;
 
@@ -79,7 +82,7 @@ export function resolveOptions(opts: SimulatedFactoryOptions): ResolvedOptions {
   } catch {
     throw new Error(`brokerUrl must be a URL such as mqtt://host:1883, got ${JSON.stringify(opts.brokerUrl)}`);
   }
-  if (!['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:', 'ws:', 'wss:'].includes(url.protocol)) throw new Error(`brokerUrl: unsupported protocol ${url.protocol}`);
+  if (!BROKER_PROTOCOLS.includes(url.protocol)) throw new Error(`brokerUrl: unsupported protocol ${url.protocol}`);
   const clientId = opts.clientId ?? opts.gatewayPrefix ?? 'sim-gw';
   // The longest site id the plant makes is `site-NN…`; the gateway id must stay a valid id.
   const longest = `${clientId}-site-${String(opts.sites).padStart(2, '0')}`;

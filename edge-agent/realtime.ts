@@ -48,13 +48,17 @@ export class RealtimeRunner {
     return n;
   }
 
-  /** Stop sampling, publish what is buffered, and wait for it to be acknowledged or to fail. */
-  async stop(): Promise<void> {
+  /** Stop sampling and hand what is buffered to the gateways (whose `stop()` bounds the wait for PUBACKs). */
+  stop(): void {
     if (!this.running) return;
     this.running = false;
     clearTimeout(this.sampleTimer);
     clearInterval(this.publishTimer);
     this.flush();
+  }
+
+  /** Resolves when every publish handed out has been acknowledged or has failed. */
+  async settled(): Promise<void> {
     await Promise.all(this.pending);
   }
 

@@ -57,6 +57,19 @@ export interface PublisherStats {
   connected: boolean;
 }
 
+/** The broker URL without credentials, for messages and logs. */
+function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.username && !u.password) return url;
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
@@ -88,6 +101,7 @@ export class GatewayPublisher {
   /** Rejects every publish still waiting for PUBACK when `stop()` gives up on them. */
   private abort!: (err: Error) => void;
   private readonly aborted: Promise<never>;
+  private abortError: Error | null = null;
 
   constructor(private readonly opts: GatewayOptions) {
     if (!isValidId(opts.gatewayId)) throw new Error(`gatewayId ${JSON.stringify(opts.gatewayId)} must match [A-Za-z0-9_-]{1,64}`);
@@ -138,7 +152,7 @@ export class GatewayPublisher {
       const onError = (err: Error) => {
         this.client.off('connect', onConnect);
         this.client.end(true); // no reconnect loop behind a failed start
-        reject(new Error(`gateway ${this.gatewayId}: cannot connect to ${this.opts.brokerUrl}: ${err.message}`));
+        reject(new Error(`gateway ${this.gatewayId}: cannot connect to ${safeUrl(this.opts.brokerUrl)}: ${err.message}`));
       };
       const onConnect = () => {
         this.client.off('error', onError);
@@ -192,6 +206,7 @@ export class GatewayPublisher {
     const body = JSON.stringify(payload);
     await this.window.acquire();
     try {
+      if (this.abortError) throw this.abortError; // queued behind the window when stop() gave up
       this.messagesPublished++;
       this.samplesPublished += samples.length;
       await Promise.race([this.client.publishAsync(deviceTopic(ref, 'metrics'), body, { qos: 1 }), this.aborted]);
@@ -216,22 +231,27 @@ export class GatewayPublisher {
   }
 
   private async shutdown(): Promise<void> {
-    const timeoutMs = this.opts.stopTimeoutMs ?? 10_000;
     if (!this.started) return; // never connected: nothing to drain or close
+    const timeoutMs = this.opts.stopTimeoutMs ?? 10_000;
     if ((await withTimeout(this.window.whenIdle(), timeoutMs)) === 'timeout') {
       this.log?.warn({ inFlight: this.window.inUse, queued: this.window.waiting }, 'stop: gave up waiting for PUBACKs');
-      this.abort(new Error('gateway stopped before PUBACK'));
     }
     if (this.client.connected) {
-      const ts = Date.now();
-      const offline = JSON.stringify(offlineStatus(this.gatewayId, AGENT_VERSION, 'stopped', ts));
-      const sent = Promise.all([...this.opts.devices.map((d) => deviceTopic(d, 'status')), gatewayStatusTopic(this.site, this.gatewayId)].map((t) => this.publishStatus(t, offline)));
+      const offline = JSON.stringify(offlineStatus(this.gatewayId, AGENT_VERSION, 'stopped', Date.now()));
+      const topics = [...this.opts.devices.map((d) => deviceTopic(d, 'status')), gatewayStatusTopic(this.site, this.gatewayId)];
+      const sent = Promise.all(topics.map((t) => this.publishStatus(t, offline)));
       const r = await withTimeout(sent, timeoutMs).catch((err: Error) => this.log?.warn({ err: err.message }, 'stop: offline status not delivered'));
       if (r === 'timeout') this.log?.warn('stop: offline statuses not acknowledged in time');
     }
-    // A normal DISCONNECT: the broker discards the will [MQTT-3.1.2-10]. Forced when nothing can be sent.
-    const force = !this.client.connected;
-    if ((await withTimeout(this.client.endAsync(force), timeoutMs)) === 'timeout') await this.client.endAsync(true);
+    // A normal DISCONNECT makes the broker discard the will [MQTT-3.1.2-10]. MQTT.js would wait
+    // forever for missing PUBACKs first, so with some still missing the connection is dropped
+    // instead, and the broker publishes the will: the gateway did leave data behind.
+    const clean = this.client.connected && this.window.inUse === 0;
+    if (!clean && this.client.connected) this.log?.warn({ inFlight: this.window.inUse }, 'stop: closing without DISCONNECT (unacknowledged publishes)');
+    if ((await withTimeout(this.client.endAsync(!clean), timeoutMs)) === 'timeout') this.client.stream?.destroy();
+    // Whatever is still waiting now will never be acknowledged: fail it rather than hang its caller.
+    this.abortError = new Error('gateway stopped before PUBACK');
+    this.abort(this.abortError);
     this.log?.info(this.stats(), 'stopped');
   }
 
@@ -251,6 +271,7 @@ export class GatewayPublisher {
   private async publishStatus(topic: string, body: string): Promise<void> {
     await this.window.acquire(true);
     try {
+      if (this.abortError) throw this.abortError;
       await Promise.race([this.client.publishAsync(topic, body, { qos: 1, retain: true }), this.aborted]);
     } finally {
       this.window.release();

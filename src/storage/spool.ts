@@ -177,7 +177,9 @@ export class Spool {
       if (!seg) return null;
       if (this.readPos >= seg.size) {
         if (this.segments.length === 1) return null; // the active segment, all read
-        await this.dropFirstSegment();
+        await this.serial(async () => {
+          if (this.segments[0] === seg && this.segments.length > 1 && this.readPos >= seg.size) await this.dropFirstSegment();
+        });
         continue;
       }
       await this.readAhead(seg);
@@ -185,15 +187,22 @@ export class Spool {
     return this.queued[0]!;
   }
 
-  /** The record returned by `peek` is in storage: forget it. */
-  async commit(): Promise<void> {
+  /**
+   * The record returned by `peek` is delivered: forget it. With `expected`, only if it is still
+   * the oldest (a queue that dropped its oldest record meanwhile must not lose the next one).
+   */
+  async commit(expected?: SpoolRecord): Promise<void> {
+    if (expected && this.queued[0] !== expected) return;
     const rec = this.queued.shift();
     if (!rec) return;
     this.counts.records = Math.max(0, this.counts.records - 1);
     this.counts.lines = Math.max(0, this.counts.lines - rec.lines);
     this.oldestKnown = this.queued[0]?.spooledAt ?? null;
-    const seg = this.segments[0];
-    if (this.queued.length === 0 && seg && this.readPos >= seg.size) {
+    // Reclaiming space touches the file appends write to: run it in the append queue, and check
+    // again there (an append may have landed in between; truncating under it would lose it).
+    await this.serial(async () => {
+      const seg = this.segments[0];
+      if (this.queued.length > 0 || !seg || this.readPos < seg.size) return;
       if (this.segments.length > 1) await this.dropFirstSegment();
       else if (this.writer?.seg === seg) {
         // Everything is replayed: start afresh so the file does not grow for ever.
@@ -201,7 +210,14 @@ export class Spool {
         seg.size = 0;
         this.readPos = 0;
       }
-    }
+    });
+  }
+
+  /** Run `fn` after every pending append, and before any later one. */
+  private serial(fn: () => Promise<void>): Promise<void> {
+    const run = this.appending.then(fn);
+    this.appending = run.catch(() => undefined);
+    return run;
   }
 
   private async readAhead(seg: Segment): Promise<void> {
@@ -225,16 +241,18 @@ export class Spool {
     }
   }
 
-  private async markCorrupt(seg: Segment, why: string): Promise<void> {
-    this.corrupt++;
-    this.opts.logger?.error({ segment: seg.path, why, skippedBytes: seg.size - this.readPos }, 'corrupt spool segment: skipping the rest of it (kept as .corrupt)');
-    if (this.writer?.seg === seg) {
-      await this.writer.fh.close();
-      this.writer = null;
-    }
-    await rename(seg.path, `${seg.path}.corrupt`).catch(() => undefined);
-    this.segments.shift();
-    this.readPos = 0;
+  private markCorrupt(seg: Segment, why: string): Promise<void> {
+    return this.serial(async () => {
+      this.corrupt++;
+      this.opts.logger?.error({ segment: seg.path, why, skippedBytes: seg.size - this.readPos }, 'corrupt spool segment: skipping the rest of it (kept as .corrupt)');
+      if (this.writer?.seg === seg) {
+        await this.writer.fh.close();
+        this.writer = null;
+      }
+      await rename(seg.path, `${seg.path}.corrupt`).catch(() => undefined);
+      this.segments.shift();
+      this.readPos = 0;
+    });
   }
 
   private async dropFirstSegment(): Promise<void> {

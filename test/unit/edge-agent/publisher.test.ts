@@ -142,12 +142,15 @@ describe('GatewayPublisher', () => {
   });
 
   it('stop() is bounded: publishes that never get a PUBACK fail instead of hanging', async () => {
-    const { gw, client } = await gateway({ stopTimeoutMs: 50 });
+    const { gw, client } = await gateway({ stopTimeoutMs: 50, maxInFlight: 1 });
     client.autoAck = false;
-    const pending = gw.publish(A, samples(1));
+    const pending = gw.publish(A, samples(1)).catch((err: Error) => err);
+    const queued = gw.publish(B, samples(1)).catch((err: Error) => err);
     await gw.stop();
-    await expect(pending).rejects.toThrow(/stopped before PUBACK/);
-    expect(gw.stats().messagesFailed).toBe(1);
+    expect(String(await pending)).toMatch(/seq 0: gateway stopped before PUBACK/);
+    expect(String(await queued)).toMatch(/seq 0: gateway stopped before PUBACK/);
+    expect(gw.stats()).toMatchObject({ messagesFailed: 2, inFlight: 0, queued: 0 });
+    expect(client.ended).toEqual({ force: true }); // PUBACKs missing: no DISCONNECT, the broker sends the will
   });
 
   it('a PUBACK with an error reason fails that publish, counts it, and frees its slot', async () => {
@@ -164,6 +167,10 @@ describe('GatewayPublisher', () => {
     const gw = new GatewayPublisher({ brokerUrl: 'mqtt://127.0.0.1:1', gatewayId: 'gw-x', site: 'site-01', devices: [A], createClient: f.create });
     await expect(gw.connect()).rejects.toThrow(/gw-x: cannot connect to mqtt:\/\/127.0.0.1:1: connect ECONNREFUSED/);
     expect(f.clients[0]!.ended).toEqual({ force: true });
+    const secret = new GatewayPublisher({ brokerUrl: 'mqtt://gw:hunter2@127.0.0.1:1', gatewayId: 'gw-y', site: 'site-01', devices: [A], createClient: f.create });
+    const err = await secret.connect().catch((e: Error) => e);
+    expect(String(err)).toContain('cannot connect to mqtt://127.0.0.1:1');
+    expect(String(err)).not.toContain('hunter2');
   });
 
   it('validates its configuration', () => {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -29,7 +29,8 @@ export const profileSchema = z.strictObject({
 export type RegisterSpec = z.output<typeof registerSpecSchema>;
 export type Profile = z.output<typeof profileSchema>;
 
-export const PROFILES_DIR = fileURLToPath(new URL('../profiles/', import.meta.url));
+/** Shipped profiles: beside the sources, or (built, in dist/edge-agent/) in the source tree. */
+export const PROFILES_DIR = [new URL('../profiles/', import.meta.url), new URL('../../../edge-agent/profiles/', import.meta.url)].map((u) => fileURLToPath(u)).find((d) => existsSync(d)) ?? fileURLToPath(new URL('../profiles/', import.meta.url));
 
 /** Words a register type occupies. */
 export function width(type: RegisterSpec['type']): 1 | 2 {

@@ -26,19 +26,27 @@ export interface BatchWriterOptions {
   replayLinesPerSecond?: number;
   /** Where spooled lines that storage refuses for good are kept (one file, appended). */
   rejectedFile?: string;
-  observer?: {
-    onFlush?(lines: number, ms: number): void;
-    onRetry?(err: SinkError, attempt: number, delayMs: number): void;
-    onFailure?(err: Error, lines: number): void;
-    onSpooled?(lines: number): void;
-    onReplayed?(lines: number): void;
-    onSpoolError?(err: Error): void;
-  };
+  observer?: BatchWriterObserver;
+}
+
+/** Statistics hooks (metrics, logs). A callback that throws is logged and ignored. */
+export interface BatchWriterObserver {
+  /** A batch was acknowledged by the sink after `ms` milliseconds. */
+  onFlush?(lines: number, ms: number): void;
+  /** A write failed transiently; the next attempt follows in `delayMs` (0: spooled instead). */
+  onRetry?(err: SinkError, attempt: number, delayMs: number): void;
+  /** Storage refused lines for good: their promises were rejected (or, spooled, kept aside). */
+  onFailure?(err: Error, lines: number): void;
+  onSpooled?(lines: number): void;
+  onReplayed?(lines: number): void;
+  onSpoolError?(err: Error): void;
 }
 
 interface Chunk {
   body: string;
   lines: number;
+  /** When it was accepted (ms, monotonic): the flush timer counts from the oldest chunk. */
+  at: number;
   resolve(): void;
   reject(err: Error): void;
 }
@@ -48,13 +56,19 @@ interface Chunk {
  * stay thin. `write` resolves only when the sink acknowledged every point it was given, which
  * is what sources wait for before they acknowledge upstream (MQTT PUBACK, HTTP 2xx).
  *
- * - One write in flight at a time: batches reach storage in the order they were accepted.
+ * - Batches hold whole `write` calls: up to `maxBatchLines`, or one call's points when a single
+ *   call is larger (it is never split, so its promise has one outcome).
+ * - One batch in flight at a time: fresh batches reach storage in the order they were accepted.
+ *   (With a spool, the replay of older spooled batches runs alongside; writes are idempotent and
+ *   carry their timestamps, so the interleaving does not change what is stored.)
  * - Transient failures (network, 5xx, 429) are retried for ever, with exponential backoff, full
  *   jitter, and Retry-After honoured. Callers' promises stay pending meanwhile: that is the
  *   backpressure (MQTT acks are withheld, so the broker stops sending).
  * - Permanent failures (4xx) reject the promises of that batch only.
  * - Points are serialised at `write` time, so a bad point throws to its caller before anything
  *   is buffered.
+ * - Observer callbacks are for statistics: one that throws is logged and ignored (it must not
+ *   turn a delivered batch into a retry, i.e. a duplicate write, or into a failure).
  */
 export class BatchWriter {
   private readonly maxBatchLines: number;
@@ -68,6 +82,7 @@ export class BatchWriter {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private closed = false;
+  private saturationLogged = false;
   /** The sink failed or was slow: new batches go to the spool until a write succeeds again. */
   private degraded = false;
   private stopReplay = false;
@@ -91,7 +106,7 @@ export class BatchWriter {
     if (opts.spool?.pending) this.startReplay();
   }
 
-  /** Lines accepted and not yet acknowledged by the sink (buffered + in flight). */
+  /** Lines accepted and not yet acknowledged by the sink (buffered + in flight; not the spool's). */
   get pendingLines(): number {
     return this.queuedLines + this.inflightLines;
   }
@@ -101,19 +116,54 @@ export class BatchWriter {
     return this.pendingLines > this.maxPendingLines;
   }
 
+  /**
+   * Accept points; the promise resolves once the sink (or the fsynced spool) holds every one of
+   * them, and rejects if storage refused their batch for good (4xx). Throws synchronously, with
+   * nothing buffered, if a point cannot be written as line protocol.
+   *
+   * Backpressure: while storage fails, promises stay pending (retries go on for ever). The writer
+   * never refuses data it is given; above `maxPendingLines` it keeps accepting, turns
+   * `saturated` on and logs a warning, so memory is never used up silently. Callers must await
+   * each promise before they take in more (MQTT: acknowledge after it resolves, with a bounded
+   * number of messages in flight) and should stop intake while `saturated` is true.
+   */
   write(points: readonly Point[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('batch writer is closed'));
     if (points.length === 0) return Promise.resolve();
     const body = pointsToLineProtocol(points); // throws synchronously on a bad point
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ body, lines: points.length, resolve, reject });
+      this.queue.push({ body, lines: points.length, at: performance.now(), resolve, reject });
       this.queuedLines += points.length;
+      this.checkSaturation();
       if (this.queuedLines >= this.maxBatchLines) this.kick();
       else if (!this.timer && !this.flushing) this.timer = setTimeout(() => this.kick(), this.flushIntervalMs);
     });
   }
 
-  /** Write everything buffered now; resolves when the queue is empty (or rejects never). */
+  private checkSaturation(): void {
+    const saturated = this.saturated;
+    if (saturated === this.saturationLogged) return;
+    this.saturationLogged = saturated;
+    if (saturated) this.opts.logger?.warn({ pendingLines: this.pendingLines, maxPendingLines: this.maxPendingLines }, 'write queue above maxPendingLines: storage is not keeping up; intake must slow down');
+    else this.opts.logger?.info({ pendingLines: this.pendingLines }, 'write queue back below maxPendingLines');
+  }
+
+  /** Observer callbacks must never break delivery (see the class comment). */
+  private notify<K extends keyof BatchWriterObserver>(name: K, ...args: Parameters<NonNullable<BatchWriterObserver[K]>>): void {
+    const fn = this.opts.observer?.[name] as ((...a: unknown[]) => void) | undefined;
+    if (!fn) return;
+    try {
+      fn.apply(this.opts.observer, args);
+    } catch (err) {
+      this.opts.logger?.error({ err: (err as Error).message, callback: name }, 'batch writer observer threw; ignored');
+    }
+  }
+
+  /**
+   * Send everything buffered now and wait until storage (or the spool) holds it. Never rejects:
+   * refused batches reject their own callers. With storage down and no spool this waits as long
+   * as the outage (retries never give up): bound it with a timeout where that matters.
+   */
   async flush(): Promise<void> {
     while (this.queue.length > 0 || this.flushing) {
       this.kick();
@@ -148,9 +198,14 @@ export class BatchWriter {
     if (this.flushing || this.queue.length === 0) return;
     this.flushing = this.drain().finally(() => {
       this.flushing = null;
-      // More arrived while we were writing: go again (full batch now, else after the interval).
+      this.checkSaturation();
+      // More arrived while we were writing: go again, at once for a full batch, else when the
+      // oldest waiting chunk has waited flushIntervalMs (it may have waited through a long write).
       if (this.queuedLines >= this.maxBatchLines) this.kick();
-      else if (this.queue.length > 0 && !this.timer) this.timer = setTimeout(() => this.kick(), this.flushIntervalMs);
+      else if (this.queue.length > 0 && !this.timer) {
+        const wait = Math.max(0, this.flushIntervalMs - (performance.now() - this.queue[0]!.at));
+        this.timer = setTimeout(() => this.kick(), wait);
+      }
     });
   }
 
@@ -172,37 +227,39 @@ export class BatchWriter {
         if (spool && this.degraded) {
           try {
             await spool.append(body, lines);
-            this.opts.observer?.onSpooled?.(lines);
+            this.notify('onSpooled', lines);
             for (const c of batch) c.resolve();
             this.startReplay();
             return;
           } catch (err) {
-            // Spool full or disk full: keep the batch in memory and wait for the sink instead
-            // (callers stay pending: that is the backpressure).
-            this.opts.observer?.onSpoolError?.(err as Error);
-            if (!(err instanceof SpoolFullError)) throw err;
-            if (!this.spoolFull()) this.opts.logger?.error({ err: (err as Error).message }, 'spool refuses data: holding batches in memory and slowing intake until storage recovers');
+            // Spool full, disk full, or any other spool failure (e.g. a segment cannot be
+            // created): keep the batch in memory and wait for the sink instead (callers stay
+            // pending: that is the backpressure). Never let it escape: the batch's callers
+            // would wait for ever.
+            this.notify('onSpoolError', err as Error);
+            const why = err instanceof SpoolFullError ? 'spool refuses data' : 'spool failed';
+            if (!this.spoolFull()) this.opts.logger?.error({ err: (err as Error).message }, `${why}: holding batches in memory and slowing intake until storage recovers`);
             this.spoolFullUntil = Date.now() + 1000;
           }
         }
         const started = performance.now();
         try {
           await this.writeWithTimeout(body, spool ? this.spoolAfterMs : 0);
-          this.opts.observer?.onFlush?.(lines, performance.now() - started);
+          this.notify('onFlush', lines, performance.now() - started);
           this.degraded = false;
           for (const c of batch) c.resolve();
           return;
         } catch (err) {
           const e = err instanceof SinkError ? err : new SinkError((err as Error).message, true);
           if (!e.retryable) {
-            this.opts.observer?.onFailure?.(e, lines);
+            this.notify('onFailure', e, lines);
             this.opts.logger?.error({ err: e.message, lines }, 'storage refused a batch (not retryable)');
             for (const c of batch) c.reject(e);
             return;
           }
           const spoolUsable = spool && !this.spoolFull();
           const delay = spoolUsable ? 0 : this.retryDelay(attempt, e.retryAfterMs);
-          this.opts.observer?.onRetry?.(e, attempt, delay);
+          this.notify('onRetry', e, attempt, delay);
           if (spool && !this.degraded) this.opts.logger?.warn({ err: e.message }, 'storage is failing or slow: spooling to disk until it recovers');
           this.degraded = spool !== undefined;
           if (delay > 0) await this.sleep(delay);
@@ -239,10 +296,17 @@ export class BatchWriter {
    */
   private startReplay(): void {
     if (this.replaying || !this.opts.spool || this.closed) return;
-    this.replaying = this.replayLoop().finally(() => {
-      this.replaying = null;
-      if (this.opts.spool?.pending && !this.closed && !this.stopReplay) this.startReplay();
-    });
+    this.replaying = this.replayLoop()
+      .catch(async (err: unknown) => {
+        // A spool read or the rejected-lines file failed (I/O): report it and try again shortly.
+        this.notify('onSpoolError', err as Error);
+        this.opts.logger?.error({ err: (err as Error).message }, 'spool replay failed; retrying in 1 s');
+        await this.sleep(1000);
+      })
+      .finally(() => {
+        this.replaying = null;
+        if (this.opts.spool?.pending && !this.closed && !this.stopReplay) this.startReplay();
+      });
   }
 
   private async replayLoop(): Promise<void> {
@@ -256,7 +320,7 @@ export class BatchWriter {
         await spool.commit();
         attempt = 0;
         this.degraded = false;
-        this.opts.observer?.onReplayed?.(rec.lines);
+        this.notify('onReplayed', rec.lines);
         await this.sleep((rec.lines / this.replayLinesPerSecond) * 1000);
       } catch (err) {
         const e = err instanceof SinkError ? err : new SinkError((err as Error).message, true);
@@ -266,7 +330,7 @@ export class BatchWriter {
           const file = this.opts.rejectedFile;
           if (file) await appendFile(file, `# ${new Date().toISOString()} ${e.message.replace(/\n/g, ' ')}\n${rec.body}\n`);
           this.opts.logger?.error({ err: e.message, lines: rec.lines, file }, 'storage refused spooled lines; kept in the rejected file');
-          this.opts.observer?.onFailure?.(e, rec.lines);
+          this.notify('onFailure', e, rec.lines);
           await spool.commit();
           continue;
         }

@@ -1,5 +1,5 @@
 import { HttpError, InfluxDB, type Transport } from '@influxdata/influxdb-client';
-import { networkError } from './influx-v1-sink.js';
+import { networkError, statusError } from './http-errors.js';
 import { SinkError, type Sink } from './sink.js';
 
 export interface InfluxV2Options {
@@ -7,17 +7,21 @@ export interface InfluxV2Options {
   org: string;
   bucket: string;
   token: string;
+  /** Per request. Default 10 s. */
   timeoutMs?: number;
 }
 
 /**
- * The InfluxDB 2.x write API (`POST /api/v2/write`) through @influxdata/influxdb-client: works
- * with InfluxDB 2.x, 3.x, Cloud and 1.8+ (and VictoriaMetrics).
+ * The InfluxDB 2.x write API (`POST /api/v2/write?org=&bucket=&precision=ms`) through
+ * @influxdata/influxdb-client: InfluxDB 2.x, 3.x, Cloud, 1.8+, and VictoriaMetrics.
  *
- * Why the client's transport and not its WriteApi: the WriteApi batches and retries on its own,
- * and its retry buffer drops lines when full; our durability must not depend on that (STYLE.md).
- * The transport gives us the client's auth, TLS and error classes, one request per batch, and
- * the batch writer keeps the single retry policy of the platform.
+ * Why the client's `transport.request` and not its WriteApi: the WriteApi is a second batcher
+ * with its own timers and retry buffer (which drops lines when full). Configured down to
+ * `maxRetries: 0`, no flush interval and a `flush()` per write, it would still hide the HTTP
+ * status behind its own error handling and keep state we would have to reason about. The
+ * transport is exactly one HTTP request per call: the client's URL handling, token auth, TLS and
+ * HttpError, and nothing else, so the batch writer keeps the platform's one retry policy and
+ * `write` resolves only once the server answered 2xx.
  */
 export class InfluxV2Sink implements Sink {
   readonly name: string;
@@ -31,22 +35,25 @@ export class InfluxV2Sink implements Sink {
     this.writePath = `/api/v2/write?${new URLSearchParams({ org: opts.org, bucket: opts.bucket, precision: 'ms' })}`;
   }
 
-  private async call(path: string, body: string | undefined, method: 'POST' | 'GET', what: string): Promise<unknown> {
+  private async call(path: string, body: string | undefined, method: 'POST' | 'GET', what: string): Promise<void> {
     try {
-      return await this.transport.request(path, body, { method, headers: body === undefined ? {} : { 'content-type': 'text/plain; charset=utf-8' } });
+      await this.transport.request(path, body, { method, headers: body === undefined ? {} : { 'content-type': 'text/plain; charset=utf-8' } });
     } catch (err) {
       if (err instanceof HttpError) {
-        // The same rule as the 1.x sink (the client would also retry 404: a missing bucket is a
-        // configuration error, not a transient one). retryAfter() is in seconds.
-        const retryable = err.statusCode >= 500 || err.statusCode === 429 || err.statusCode === 408;
-        const retryAfterS = err.retryAfter();
-        throw new SinkError(`${what}: HTTP ${err.statusCode} ${err.body ?? err.message}`.slice(0, 600), retryable, err.statusCode, retryAfterS > 0 ? retryAfterS * 1000 : undefined);
+        // Our classification, not the client's canRetry(): it also retries 404 (a missing
+        // bucket is a configuration error, not a transient one). Its retryAfter() is the header
+        // in seconds (not ms, whatever its interface comment says) and ignores HTTP-dates, so
+        // read the header itself first.
+        const header = err.headers?.['retry-after'];
+        const e = statusError(what, err.statusCode, err.body ?? err.message, Array.isArray(header) ? header[0] : header);
+        const retryAfterMs = e.retryAfterMs ?? (err.retryAfter() > 0 ? err.retryAfter() * 1000 : undefined);
+        throw new SinkError(e.message, e.retryable, e.status, retryAfterMs);
       }
       throw networkError(err, what);
     }
   }
 
-  /** Buckets are created by the operator (InfluxDB 2.x needs an org-level token for that). */
+  /** Buckets are created by the operator (on InfluxDB 2.x that needs an org-level token). */
   async connect(): Promise<void> {
     await this.ping();
   }
@@ -55,11 +62,11 @@ export class InfluxV2Sink implements Sink {
     await this.call(this.writePath, lineProtocol, 'POST', 'write');
   }
 
+  /** `GET /health` (2.x, 3.x, 1.8+, VictoriaMetrics); older servers only answer `/ping`. */
   async ping(): Promise<void> {
     try {
       await this.call('/health', undefined, 'GET', 'ping');
     } catch (err) {
-      // InfluxDB 1.8 and some compatible servers answer /ping but not /health.
       if (err instanceof SinkError && err.status === 404) await this.call('/ping', undefined, 'GET', 'ping');
       else throw err;
     }

@@ -1,60 +1,138 @@
 import type { Point } from './point.js';
 
 /**
- * InfluxDB line protocol, precision ms. Escaping per the spec:
+ * InfluxDB line protocol, precision ms:
+ *   <measurement>[,<tag key>=<tag value>...] <field key>=<field value>[,...] <timestamp>
+ *
+ * Escaping, per the line protocol reference ("Special characters"):
  *   measurement: `,` and space;  tag keys, tag values, field keys: `,` `=` and space;
- *   string field values: `"` and `\`. Newlines cannot be escaped in names, so they are refused
- *   (ids are validated upstream and never contain them; this is the last line of defence).
- * Numbers are written as floats (no `i` suffix), so a field never changes type between points.
+ *   string field values: `"` and `\`.
+ * Everything is refused loudly (an Error naming the point) rather than written in a form the
+ * server would reject or read differently. The cases that are refused, and why:
+ * - Newlines in names: a newline ends the line and cannot be escaped there.
+ * - A backslash in a name followed by `\` `,` `=` space, or at its end: servers disagree on it.
+ *   InfluxDB 1.x keeps `\\` as two backslashes and answers 400 to a trailing one; VictoriaMetrics
+ *   (and InfluxDB 3) read `\\` as one backslash and silently skip the line with a trailing one.
+ *   Any other backslash is written as is and reads back the same everywhere (checked against
+ *   influxd 1.6 and VictoriaMetrics 1.79).
+ * - A measurement starting with `#`: the whole line is a comment and the server drops it silently.
+ * - Tag key or field key `time` (InfluxDB answers 400 and drops the point) and tag keys
+ *   `_measurement` / `_field` (reserved by InfluxDB 2.x and 3.x). One bad point would otherwise
+ *   make the server refuse the whole batch, other callers' points included.
+ * - Empty names, non-finite numbers, non-integer timestamps, points without fields.
+ * An empty tag value is left out: InfluxDB stores no tag for it either way.
+ *
+ * Numbers are always floats: no `i` suffix, so a field never changes type between points.
+ * `String(n)` is the shortest decimal that round-trips and InfluxDB reads `1`, `1e+21` and
+ * `5e-324` as floats.
  */
-const NEEDS_NAME_ESCAPE = /[,= \\\n\r]/;
 
-function escapeName(s: string, what: string): string {
-  if (!NEEDS_NAME_ESCAPE.test(s)) return s; // fast path: validated ids and metric names
-  if (/[\n\r]/.test(s)) throw new Error(`line protocol: ${what} ${JSON.stringify(s)} contains a newline`);
-  return s.replace(/[,= \\]/g, '\\$&');
+// Validated ids and metric names never contain these: one regex test is the common cost.
+const NAME_SPECIAL = /[,= \\\n\r]/;
+const NEWLINE = /[\n\r]/;
+const AMBIGUOUS_BACKSLASH = /\\(?=[\\,= ]|$)/;
+const MEASUREMENT_ESCAPES = /[, ]/g;
+const KEY_ESCAPES = /[,= ]/g;
+const STRING_ESCAPES = /["\\]/g;
+const RESERVED_TAG_KEYS = new Set(['time', '_measurement', '_field']);
+
+export class LineProtocolError extends Error {
+  constructor(message: string) {
+    super(`line protocol: ${message}`);
+    this.name = 'LineProtocolError';
+  }
+}
+
+function checkName(s: string, what: string): void {
+  if (s === '') throw new LineProtocolError(`${what} is empty`);
+  if (NEWLINE.test(s)) throw new LineProtocolError(`${what} ${JSON.stringify(s)} contains a newline`);
+  if (AMBIGUOUS_BACKSLASH.test(s)) throw new LineProtocolError(`${what} ${JSON.stringify(s)} has a backslash before \\ , = space or at its end, which InfluxDB versions read differently`);
 }
 
 function escapeMeasurement(s: string): string {
-  if (!/[, \\\n\r]/.test(s)) return s;
-  if (/[\n\r]/.test(s)) throw new Error(`line protocol: measurement ${JSON.stringify(s)} contains a newline`);
-  return s.replace(/[, \\]/g, '\\$&');
+  if (s === '' || s.charCodeAt(0) === 0x23 /* # */) throw new LineProtocolError(`measurement ${JSON.stringify(s)} is empty or starts with # (a comment line)`);
+  if (!NAME_SPECIAL.test(s)) return s;
+  checkName(s, 'measurement');
+  return s.replace(MEASUREMENT_ESCAPES, '\\$&');
 }
 
-function escapeString(s: string): string {
-  return s.replace(/["\\]/g, '\\$&');
+/** Tag keys, tag values and field keys. */
+function escapeKey(s: string, what: string): string {
+  if (s !== '' && !NAME_SPECIAL.test(s)) return s;
+  checkName(s, what);
+  return s.replace(KEY_ESCAPES, '\\$&');
 }
 
-function formatValue(key: string, v: number | string | boolean): string {
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new Error(`line protocol: field ${key} is not finite (${v})`);
-    // String(n) gives the shortest round-trip form; InfluxDB parses 1e+21 and 5e-324 as floats.
-    return String(v);
+function fieldValue(key: string, v: number | string | boolean): string {
+  switch (typeof v) {
+    case 'number':
+      if (!Number.isFinite(v)) throw new LineProtocolError(`field ${JSON.stringify(key)} is not finite (${v})`);
+      return String(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'string':
+      // A newline inside a quoted string is part of the value (influxd 1.6 stores it as is).
+      return `"${v.replace(STRING_ESCAPES, '\\$&')}"`;
+    default:
+      throw new LineProtocolError(`field ${JSON.stringify(key)} has unsupported type ${typeof v}`);
   }
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  return `"${escapeString(v)}"`;
 }
 
-export function toLineProtocol(p: Point): string {
-  if (!Number.isSafeInteger(p.ts)) throw new Error(`line protocol: timestamp ${p.ts} is not an integer`);
-  let line = escapeMeasurement(p.measurement);
-  const tagKeys = Object.keys(p.tags).sort(); // sorted tags: InfluxDB's recommendation
-  for (const k of tagKeys) {
-    const v = p.tags[k]!;
-    if (v === '') continue; // empty tag values are not allowed: omit the tag
-    line += `,${escapeName(k, 'tag key')}=${escapeName(v, 'tag value')}`;
+/** `measurement,k=v,...` with tags sorted by key, as InfluxDB recommends for write performance. */
+function seriesKey(measurement: string, tags: Record<string, string>): string {
+  let out = escapeMeasurement(measurement);
+  const keys = Object.keys(tags);
+  // JS sorts by UTF-16 code unit, Go's bytes.Compare by UTF-8 byte: they agree on the ASCII ids
+  // we store, and the order is only a performance hint to the server anyway.
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) {
+      keys.sort();
+      break;
+    }
   }
+  for (const k of keys) {
+    const v = tags[k]!;
+    if (v === '') continue;
+    if (RESERVED_TAG_KEYS.has(k)) throw new LineProtocolError(`tag key ${JSON.stringify(k)} is reserved`);
+    out += `,${escapeKey(k, 'tag key')}=${escapeKey(v, 'tag value')}`;
+  }
+  return out;
+}
+
+function line(key: string, p: Point): string {
+  if (!Number.isSafeInteger(p.ts)) throw new LineProtocolError(`timestamp ${p.ts} of ${p.measurement} is not an integer (epoch ms)`);
+  let out = key;
   let sep = ' ';
-  let fields = 0;
   for (const k in p.fields) {
-    line += `${sep}${escapeName(k, 'field key')}=${formatValue(k, p.fields[k]!)}`;
+    if (k === 'time') throw new LineProtocolError(`field key "time" is reserved (${p.measurement} at ${p.ts})`);
+    out += `${sep}${escapeKey(k, 'field key')}=${fieldValue(k, p.fields[k]!)}`;
     sep = ',';
-    fields++;
   }
-  if (fields === 0) throw new Error(`line protocol: point ${p.measurement} at ${p.ts} has no fields`);
-  return `${line} ${p.ts}`;
+  if (sep === ' ') throw new LineProtocolError(`point ${p.measurement} at ${p.ts} has no fields`);
+  return `${out} ${p.ts}`;
 }
 
+export function toLineProtocol(point: Point): string {
+  return line(seriesKey(point.measurement, point.tags), point);
+}
+
+/**
+ * Points joined by `\n`. Hot path: points of one batch usually share their tags object (one
+ * device, many samples), so the series key is built once per run of such points.
+ */
 export function pointsToLineProtocol(points: readonly Point[]): string {
-  return points.map(toLineProtocol).join('\n');
+  let out = '';
+  let lastTags: Record<string, string> | undefined;
+  let lastMeasurement = '';
+  let key = '';
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i]!;
+    if (p.tags !== lastTags || p.measurement !== lastMeasurement) {
+      key = seriesKey(p.measurement, p.tags);
+      lastTags = p.tags;
+      lastMeasurement = p.measurement;
+    }
+    out += i === 0 ? line(key, p) : `\n${line(key, p)}`;
+  }
+  return out;
 }

@@ -1,19 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 
-/** Absolute path of an executable on PATH, or null. */
+/** Absolute path of an executable file on PATH, or null. */
 export function findOnPath(bin: string, path = process.env.PATH ?? ''): string | null {
-  const dirs = path.split(delimiter);
-  for (const dir of dirs) {
+  for (const dir of path.split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, bin);
     try {
       accessSync(candidate, constants.X_OK);
-      return candidate;
+      if (statSync(candidate).isFile()) return candidate;
     } catch {
       /* not here */
     }
@@ -33,12 +32,14 @@ function freeLocalPort(): Promise<number> {
 }
 
 export interface ManagedInfluxdOptions {
+  /** Default: `influxd` found on PATH. */
   binary?: string;
-  /** Holds meta/, data/, wal/, influxd.conf and influxd.log. */
+  /** Holds meta/, data/, wal/, influxd.conf, influxd.log and influxd.pid. */
   dataDir: string;
-  /** HTTP port; default: a free one. Reuse it to restart on the same address. */
+  /** HTTP port on 127.0.0.1; default: a free one. Reuse it to restart on the same address. */
   httpPort?: number;
   logger?: Logger;
+  /** How long to wait for `/ping`. Default 30 s. */
   startTimeoutMs?: number;
 }
 
@@ -46,6 +47,7 @@ export interface ManagedInfluxd {
   url: string;
   httpPort: number;
   process: ChildProcess;
+  /** SIGTERM, then SIGKILL after 10 s; resolves once the process exited. */
   stop(): Promise<void>;
 }
 
@@ -60,9 +62,10 @@ async function stopLeftover(pidPath: string, logger?: Logger): Promise<void> {
   } catch {
     return;
   }
+  if (!Number.isInteger(pid) || pid <= 1) return;
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (!cmdline.includes('influxd')) return;
+    if (!cmdline.includes('influxd') || !cmdline.includes(pidPath.replace(/influxd\.pid$/, ''))) return; // a reused pid: not ours
     process.kill(pid, 'SIGKILL');
     logger?.warn({ pid }, 'killed an influxd left over from an earlier run');
     for (let i = 0; i < 100; i++) {
@@ -74,32 +77,68 @@ async function stopLeftover(pidPath: string, logger?: Logger): Promise<void> {
   }
 }
 
-/** influxd 1.x configuration: loopback only, no reporting, nothing but the HTTP API. */
-function influxdConfig(dataDir: string, httpPort: number, rpcPort: number): string {
-  return `reporting-disabled = true
-bind-address = "127.0.0.1:${rpcPort}"
+/** A TOML basic string: JSON's escapes (`\"`, `\\`, `\n`, `\uXXXX`) are valid TOML too. */
+const toml = (s: string) => JSON.stringify(s);
+
+/**
+ * influxd 1.x configuration: loopback only, nothing but the HTTP API, no phoning home.
+ * Reporting is switched off under both spellings: upstream's `reporting-disabled = true`, and
+ * `reporting-enabled = false` for Debian's build, which patches the key (influxd ignores keys it
+ * does not know). Graphite, collectd, OpenTSDB and UDP listeners are off by default in 1.x;
+ * they are listed anyway so the file says what runs. The admin UI no longer exists in 1.6.
+ */
+export function influxdConfig(dataDir: string, httpPort: number, rpcPort: number): string {
+  return `# Written by PlantPulse (managed influxd); rewritten at every start.
+reporting-disabled = true
+reporting-enabled = false
+# The RPC service (backup/restore); loopback only, on a free port.
+bind-address = ${toml(`127.0.0.1:${rpcPort}`)}
+
 [meta]
-  dir = "${join(dataDir, 'meta')}"
+  dir = ${toml(join(dataDir, 'meta'))}
+
 [data]
-  dir = "${join(dataDir, 'data')}"
-  wal-dir = "${join(dataDir, 'wal')}"
+  dir = ${toml(join(dataDir, 'data'))}
+  wal-dir = ${toml(join(dataDir, 'wal'))}
   query-log-enabled = false
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:${httpPort}"
-  log-enabled = false
+
 [monitor]
   store-enabled = false
-[admin]
+
+[subscriber]
   enabled = false
+
+[http]
+  enabled = true
+  bind-address = ${toml(`127.0.0.1:${httpPort}`)}
+  log-enabled = false
+  pprof-enabled = false
+
+[logging]
+  format = "logfmt"
+  level = "info"
+
+[[graphite]]
+  enabled = false
+
+[[collectd]]
+  enabled = false
+
+[[opentsdb]]
+  enabled = false
+
+[[udp]]
+  enabled = false
+
 [continuous_queries]
   log-enabled = false
 `;
 }
 
 /**
- * Start `influxd` as a child process (for `npm start` without PP_INFLUX_URL, and for tests).
- * Resolves once `/ping` answers; fails with the tail of influxd's log if it does not.
+ * Start `influxd` as a child process (for `npm start` without PP_INFLUX_URL, and for tests),
+ * logging to `influxd.log` in the data dir. Resolves once `/ping` answers; rejects with the tail
+ * of that log if influxd exits or does not answer in time.
  */
 export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<ManagedInfluxd> {
   const binary = opts.binary ?? findOnPath('influxd');
@@ -111,34 +150,44 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
   const confPath = join(dataDir, 'influxd.conf');
   await writeFile(confPath, influxdConfig(dataDir, httpPort, rpcPort));
   const logPath = join(dataDir, 'influxd.log');
-  const logFd = openSync(logPath, 'a');
   const pidPath = join(dataDir, 'influxd.pid');
   await stopLeftover(pidPath, opts.logger);
-  // Own process group: Ctrl-C in the terminal must not kill influxd before we flushed to it.
-  const child = spawn(binary, ['-config', confPath], { stdio: ['ignore', logFd, logFd], detached: true });
-  closeSync(logFd);
+  const logFd = openSync(logPath, 'a');
+  let child: ChildProcess;
+  try {
+    // Own process group: Ctrl-C in the terminal must not kill influxd before we flushed to it.
+    child = spawn(binary, ['-config', confPath], { stdio: ['ignore', logFd, logFd], detached: true });
+  } finally {
+    closeSync(logFd); // the child has its own copy
+  }
+  let spawnError: Error | null = null;
+  child.once('error', (err) => (spawnError = err)); // e.g. EACCES: without a listener it would crash us
   if (child.pid) await writeFile(pidPath, String(child.pid));
   const url = `http://127.0.0.1:${httpPort}`;
+  const timeoutMs = opts.startTimeoutMs ?? 30_000;
   const tail = () => {
     try {
-      return readFileSync(logPath, 'utf8').split('\n').slice(-15).join('\n');
+      return readFileSync(logPath, 'utf8').trimEnd().split('\n').slice(-15).join('\n');
     } catch {
-      return '';
+      return '(no log)';
     }
   };
 
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`influxd exited (${child.exitCode ?? child.signalCode}) during start-up:\n${tail()}`);
+    if (spawnError) throw new Error(`cannot start ${binary}: ${(spawnError as Error).message}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`influxd exited (${child.exitCode ?? child.signalCode}) during start-up; last lines of ${logPath}:\n${tail()}`);
     try {
       const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1000) });
-      if (res.status === 204 || res.ok) break;
+      await res.arrayBuffer();
+      // Only an InfluxDB answers with its version header: not some other server on the port.
+      if (res.ok && res.headers.has('x-influxdb-version')) break;
     } catch {
       /* not up yet */
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`influxd did not answer on ${url} within ${opts.startTimeoutMs ?? 30_000} ms:\n${tail()}`);
+      throw new Error(`influxd did not answer on ${url}/ping within ${timeoutMs} ms; last lines of ${logPath}:\n${tail()}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

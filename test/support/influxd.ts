@@ -1,25 +1,37 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startManagedInfluxd, type ManagedInfluxd } from '../../src/storage/index.js';
+import { InfluxV1Sink, startManagedInfluxd, type ManagedInfluxd } from '../../src/storage/index.js';
 import { freePort } from './ports.js';
 
 export interface InfluxdProcess {
   url: string;
   port: number;
   dataDir: string;
-  /** Kill influxd (SIGKILL by default) to inject a fault. */
+  /** The database created at start, when one was asked for. */
+  database?: string;
+  /** The pid of the running influxd, or null while it is killed. */
+  pid(): number | null;
+  /** The last lines of influxd.log (for diagnosing a failing test). */
+  log(lines?: number): Promise<string>;
+  /** Kill influxd (SIGKILL by default: a crash) to inject a fault; resolves once it exited. */
   kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Start it again on the same port with the same data. */
+  /** Start it again on the same port with the same data dir (killing it first if it runs). */
   restart(): Promise<void>;
+  /** Stop it (SIGTERM) and delete its data. */
   stop(): Promise<void>;
 }
 
-/** A real influxd (1.x, Debian's) on a free port with a temporary data dir. */
-export async function startInfluxd(): Promise<InfluxdProcess> {
+/**
+ * A real influxd (Debian's 1.6) on a free port with a temporary data dir, started through the
+ * platform's own managed-influxd, so tests also exercise the configuration `npm start` uses.
+ */
+export async function startInfluxd(opts: { database?: string } = {}): Promise<InfluxdProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), 'pp-influxd-'));
   const port = await freePort();
   let current: ManagedInfluxd | null = await startManagedInfluxd({ dataDir, httpPort: port });
+  const url = `http://127.0.0.1:${port}`;
+  if (opts.database) await new InfluxV1Sink({ url, database: opts.database }).connect();
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
     const proc = current?.process;
     current = null;
@@ -30,9 +42,12 @@ export async function startInfluxd(): Promise<InfluxdProcess> {
     });
   };
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     port,
     dataDir,
+    database: opts.database,
+    pid: () => current?.process.pid ?? null,
+    log: async (lines = 30) => (await readFile(join(dataDir, 'influxd.log'), 'utf8').catch(() => '')).trimEnd().split('\n').slice(-lines).join('\n'),
     kill,
     restart: async () => {
       await kill();

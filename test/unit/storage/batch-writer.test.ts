@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { BatchWriter, SinkError, type Point, type Sink } from '../../../src/storage/index.js';
+import type { Logger } from 'pino';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BatchWriter, SinkError, type Point, type Sink, type Spool } from '../../../src/storage/index.js';
 
 /** An in-memory sink whose answers the test scripts (unit test only; real servers in integration). */
 class FakeSink implements Sink {
@@ -9,12 +10,16 @@ class FakeSink implements Sink {
   delayMs = 0;
   active = 0;
   maxActive = 0;
+  /** performance.now() at the start and end of each write call. */
+  starts: number[] = [];
+  ends: number[] = [];
   async connect() {}
   async ping() {}
   async close() {}
   async write(body: string) {
     this.active++;
     this.maxActive = Math.max(this.maxActive, this.active);
+    this.starts.push(performance.now());
     try {
       if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
       const failure = this.failures.shift();
@@ -22,6 +27,7 @@ class FakeSink implements Sink {
       this.writes.push(body);
     } finally {
       this.active--;
+      this.ends.push(performance.now());
     }
   }
   get lines() {
@@ -127,6 +133,203 @@ describe('BatchWriter', () => {
     expect(w.saturated).toBe(true);
     await done;
     expect(w.saturated).toBe(false);
+    await w.close();
+  });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Settles-or-not probe for a promise. */
+function track(promise: Promise<void>) {
+  const state = { settled: false, error: null as Error | null };
+  promise.then(
+    () => (state.settled = true),
+    (e: Error) => {
+      state.settled = true;
+      state.error = e;
+    },
+  );
+  return state;
+}
+
+/** A logger that records what it was asked to log (only the methods the writer uses). */
+function recordingLogger() {
+  const entries: { level: string; msg: string }[] = [];
+  const at = (level: string) => (_obj: unknown, msg?: string) => entries.push({ level, msg: msg ?? '' });
+  const logger = { warn: at('warn'), info: at('info'), error: at('error'), debug: at('debug') } as unknown as Logger;
+  return { logger, entries };
+}
+
+describe('BatchWriter: timing, backoff and failure handling', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('times the next flush from the oldest waiting chunk, not from the end of a long write', async () => {
+    const sink = new FakeSink();
+    sink.delayMs = 300;
+    const w = new BatchWriter(sink, { maxBatchLines: 100, flushIntervalMs: 300 });
+    const first = w.write(pts(1, 1)); // flushed at ~300 ms, acknowledged at ~600 ms
+    await sleep(320);
+    // Buffered during the first write, it has waited its interval by the time that one ends:
+    // it goes out at once, not flushIntervalMs later.
+    await w.write(pts(2, 1));
+    await first;
+    expect(sink.writes).toEqual(['m,d=x v=1 1', 'm,d=x v=2 2']);
+    expect(sink.starts[1]! - sink.ends[0]!).toBeLessThan(150);
+    await w.close();
+  });
+
+  it('sends one write() larger than maxBatchLines as one request, whole', async () => {
+    const sink = new FakeSink();
+    const w = new BatchWriter(sink, { maxBatchLines: 3, flushIntervalMs: 60_000 });
+    await w.write(pts(1, 7));
+    expect(sink.writes).toHaveLength(1);
+    expect(sink.lines).toHaveLength(7);
+    await w.close();
+  });
+
+  it('backs off exponentially up to maxRetryDelayMs (upper bound of the full jitter)', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.999999);
+    const sink = new FakeSink();
+    sink.failures = Array.from({ length: 6 }, () => new SinkError('down', true, 503));
+    const delays: number[] = [];
+    const w = new BatchWriter(sink, { flushIntervalMs: 1, initialRetryDelayMs: 5, maxRetryDelayMs: 40, observer: { onRetry: (_e, _a, d) => delays.push(d) } });
+    await w.write(pts(1, 1));
+    expect(delays.map(Math.round)).toEqual([5, 10, 20, 40, 40, 40]);
+    expect(sink.lines).toEqual(['m,d=x v=1 1']);
+    await w.close();
+  });
+
+  it('uses full jitter: a delay anywhere from 0 to the ceiling', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const sink = new FakeSink();
+    sink.failures = Array.from({ length: 4 }, () => new SinkError('down', true, 503));
+    const delays: number[] = [];
+    const w = new BatchWriter(sink, { flushIntervalMs: 1, initialRetryDelayMs: 1000, observer: { onRetry: (_e, _a, d) => delays.push(d) } });
+    const started = performance.now();
+    await w.write(pts(1, 1));
+    expect(delays).toEqual([0, 0, 0, 0]);
+    expect(performance.now() - started).toBeLessThan(500);
+    await w.close();
+  });
+
+  it('caps a long Retry-After at maxRetryDelayMs', async () => {
+    const sink = new FakeSink();
+    sink.failures = [new SinkError('busy', true, 429, 60_000)];
+    const delays: number[] = [];
+    const w = new BatchWriter(sink, { flushIntervalMs: 1, maxRetryDelayMs: 50, observer: { onRetry: (_e, _a, d) => delays.push(d) } });
+    await w.write(pts(1, 1));
+    expect(delays).toEqual([50]);
+    await w.close();
+  });
+
+  it('keeps the caller waiting while storage fails (backpressure), then resolves', async () => {
+    const sink = new FakeSink();
+    sink.failures = Array.from({ length: 8 }, () => new SinkError('down', true, 503));
+    const w = new BatchWriter(sink, { flushIntervalMs: 1, initialRetryDelayMs: 10, maxRetryDelayMs: 20 });
+    const state = track(w.write(pts(1, 2)));
+    await sleep(40);
+    expect(state.settled).toBe(false);
+    expect(w.pendingLines).toBe(2);
+    await w.flush();
+    expect(state).toEqual({ settled: true, error: null });
+    expect(sink.lines).toHaveLength(2);
+    await w.close();
+  });
+
+  it('rejects exactly the callers of a refused batch; batches before and after are written', async () => {
+    const sink = new FakeSink();
+    sink.delayMs = 5;
+    const w = new BatchWriter(sink, { maxBatchLines: 2, flushIntervalMs: 1 });
+    const a = w.write(pts(1, 2));
+    await a;
+    sink.failures = [new SinkError('write: HTTP 400 {"error":"partial write: field type conflict"}', false, 400)];
+    const b1 = track(w.write(pts(3, 1)));
+    const b2 = track(w.write(pts(4, 1))); // same batch as b1 (2 lines)
+    const c = w.write(pts(5, 2));
+    await c;
+    expect(b1.error).toBeInstanceOf(SinkError);
+    expect(b1.error?.message).toContain('field type conflict');
+    expect(b2.error).toBe(b1.error);
+    expect(sink.lines.map((l) => l.split(' ')[2])).toEqual(['1', '2', '5', '6']);
+    await w.close();
+  });
+
+  it('an observer that throws does not turn a delivered batch into a retry (a duplicate)', async () => {
+    const sink = new FakeSink();
+    const { logger, entries } = recordingLogger();
+    const w = new BatchWriter(sink, {
+      flushIntervalMs: 1,
+      logger,
+      observer: {
+        onFlush: () => {
+          throw new Error('metrics broke');
+        },
+      },
+    });
+    await w.write(pts(1, 2));
+    expect(sink.writes).toHaveLength(1);
+    expect(entries.some((e) => e.level === 'error' && e.msg.includes('observer'))).toBe(true);
+    await w.close();
+  });
+
+  it('flush() sends what is buffered at once and waits for it', async () => {
+    const sink = new FakeSink();
+    const w = new BatchWriter(sink, { flushIntervalMs: 60_000 });
+    const state = track(w.write(pts(1, 3)));
+    const started = performance.now();
+    await w.flush();
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(sink.lines).toHaveLength(3);
+    expect(w.pendingLines).toBe(0);
+    await sleep(0);
+    expect(state.settled).toBe(true);
+    await w.close();
+  });
+
+  it('close() waits for a batch that is being retried', async () => {
+    const sink = new FakeSink();
+    sink.failures = [new SinkError('down', true, 503), new SinkError('down', true, 503)];
+    const w = new BatchWriter(sink, { flushIntervalMs: 1, initialRetryDelayMs: 20 });
+    const pending = w.write(pts(1, 2));
+    await sleep(5);
+    await w.close();
+    await pending;
+    expect(sink.lines).toHaveLength(2);
+  });
+
+  it('warns once when the queue goes above maxPendingLines, and says when it is back below', async () => {
+    const sink = new FakeSink();
+    sink.failures = [new SinkError('down', true, 503)];
+    const { logger, entries } = recordingLogger();
+    const w = new BatchWriter(sink, { maxPendingLines: 3, flushIntervalMs: 1, initialRetryDelayMs: 30, logger });
+    const writes = [w.write(pts(1, 2)), w.write(pts(3, 2)), w.write(pts(5, 2))];
+    expect(w.saturated).toBe(true);
+    await Promise.all(writes);
+    expect(w.saturated).toBe(false);
+    expect(entries.filter((e) => e.level === 'warn' && e.msg.includes('maxPendingLines'))).toHaveLength(1);
+    expect(entries.filter((e) => e.level === 'info' && e.msg.includes('back below'))).toHaveLength(1);
+    await w.close();
+  });
+});
+
+describe('BatchWriter with a failing spool', () => {
+  it('a spool error other than "full" does not strand the batch: it waits for the sink instead', async () => {
+    const errors: Error[] = [];
+    const spool = {
+      pending: false,
+      append: async () => {
+        throw new Error('EACCES: permission denied, open spool/000000000001.seg');
+      },
+      peek: async () => null,
+      commit: async () => {},
+    } as unknown as Spool;
+    const sink = new FakeSink();
+    sink.failures = Array.from({ length: 3 }, () => new SinkError('down', true, 503));
+    const w = new BatchWriter(sink, { flushIntervalMs: 1, initialRetryDelayMs: 5, spool, observer: { onSpoolError: (e) => errors.push(e) } });
+    await w.write(pts(1, 2));
+    expect(sink.lines).toHaveLength(2);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0]!.message).toContain('EACCES');
     await w.close();
   });
 });

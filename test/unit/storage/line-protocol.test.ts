@@ -1,51 +1,168 @@
 import { describe, expect, it } from 'vitest';
-import { pointsToLineProtocol, toLineProtocol, type Point } from '../../../src/storage/index.js';
+import { LineProtocolError, pointsToLineProtocol, toLineProtocol, type Point } from '../../../src/storage/index.js';
 
-const p = (over: Partial<Point>): Point => ({ measurement: 'telemetry', tags: { site: 's1' }, fields: { power_kw: 1.5 }, ts: 1795910400000, ...over });
+const TS = 1795910400000;
+const p = (over: Partial<Point> = {}): Point => ({ measurement: 'telemetry', tags: { site: 's1' }, fields: { power_kw: 1.5 }, ts: TS, ...over });
+const lp = (over: Partial<Point>) => toLineProtocol(p(over));
 
-describe('line protocol', () => {
-  it('writes measurement, sorted tags, fields and a ms timestamp', () => {
-    expect(toLineProtocol(p({ tags: { site: 's1', device: 'd1', line: 'l1' }, fields: { power_kw: 12.5, state: 2 } }))).toBe(
-      'telemetry,device=d1,line=l1,site=s1 power_kw=12.5,state=2 1795910400000',
-    );
+describe('line protocol: layout', () => {
+  it('writes measurement, tags sorted by key, fields in order, and the ms timestamp', () => {
+    expect(lp({ tags: { site: 's1', device: 'd1', line: 'l1' }, fields: { power_kw: 12.5, state: 2 } })).toBe('telemetry,device=d1,line=l1,site=s1 power_kw=12.5,state=2 1795910400000');
   });
+  it('writes a point without tags', () => expect(lp({ tags: {} })).toBe('telemetry power_kw=1.5 1795910400000'));
+  it('leaves out empty tag values (InfluxDB stores no tag for them either way)', () => {
+    expect(lp({ tags: { site: 's1', line: '' } })).toBe('telemetry,site=s1 power_kw=1.5 1795910400000');
+    expect(lp({ tags: { line: '' } })).toBe('telemetry power_kw=1.5 1795910400000');
+  });
+  it('sorts tag keys the way InfluxDB compares them (numeric-looking keys too)', () => {
+    expect(lp({ tags: { b: '1', a: '2', '10': 'x', '9': 'y', B: 'z' } })).toBe('telemetry,10=x,9=y,B=z,a=2,b=1 power_kw=1.5 1795910400000');
+  });
+  it('accepts timestamps 0 and before 1970', () => {
+    expect(lp({ ts: 0 })).toBe('telemetry,site=s1 power_kw=1.5 0');
+    expect(lp({ ts: -5 })).toBe('telemetry,site=s1 power_kw=1.5 -5');
+  });
+});
+
+describe('line protocol: escaping (the reference examples, with ms timestamps)', () => {
   it.each([
-    ['comma in measurement', { measurement: 'tele,metry' }, 'tele\\,metry,site=s1 power_kw=1.5 1795910400000'],
-    ['space in measurement', { measurement: 'tele metry' }, 'tele\\ metry,site=s1 power_kw=1.5 1795910400000'],
-    ['equals sign in measurement is literal', { measurement: 'a=b' }, 'a=b,site=s1 power_kw=1.5 1795910400000'],
-    ['comma, equals, space in a tag value', { tags: { site: 'a,b=c d' } }, 'telemetry,site=a\\,b\\=c\\ d power_kw=1.5 1795910400000'],
-    ['special characters in a tag key', { tags: { 'my tag,x=': 'v' } }, 'telemetry,my\\ tag\\,x\\==v power_kw=1.5 1795910400000'],
-    ['special characters in a field key', { fields: { 'a b,c=d': 1 } }, 'telemetry,site=s1 a\\ b\\,c\\=d=1 1795910400000'],
-    ['backslash in a tag value', { tags: { site: 'a\\b' } }, 'telemetry,site=a\\\\b power_kw=1.5 1795910400000'],
-    ['quotes and backslashes in a string field', { fields: { note: 'say "hi" \\ bye\\' } }, 'telemetry,site=s1 note="say \\"hi\\" \\\\ bye\\\\" 1795910400000'],
-    ['newline inside a string field is kept', { fields: { note: 'a\nb' } }, 'telemetry,site=s1 note="a\nb" 1795910400000'],
-    ['unicode', { tags: { site: '工厂' }, fields: { note: '温度' } }, 'telemetry,site=工厂 note="温度" 1795910400000'],
-    ['booleans', { fields: { ok: true, bad: false } }, 'telemetry,site=s1 ok=true,bad=false 1795910400000'],
-    ['empty tag value is omitted', { tags: { site: 's1', line: '' } }, 'telemetry,site=s1 power_kw=1.5 1795910400000'],
-  ] as [string, Partial<Point>, string][])('%s', (_name, over, expected) => {
-    expect(toLineProtocol(p(over))).toBe(expected);
+    ['space in a tag key', { measurement: 'weather', tags: { 'location place': 'us-midwest' }, fields: { temperature: 82 } }, 'weather,location\\ place=us-midwest temperature=82'],
+    ['comma in a tag value', { measurement: 'weather', tags: { location: 'us,midwest' }, fields: { temperature: 82 } }, 'weather,location=us\\,midwest temperature=82'],
+    ['equals sign in a field key', { measurement: 'weather', tags: { location: 'us-midwest' }, fields: { 'temp=rature': 82 } }, 'weather,location=us-midwest temp\\=rature=82'],
+    ['double quotes in a string field', { measurement: 'weather', tags: { location: 'us-midwest' }, fields: { temperature: 'too"hot"' } }, 'weather,location=us-midwest temperature="too\\"hot\\""'],
+    ['comma in a measurement', { measurement: 'wea,ther', tags: { location: 'us-midwest' }, fields: { temperature: 82 } }, 'wea\\,ther,location=us-midwest temperature=82'],
+    ['space in a measurement', { measurement: 'wea ther', tags: { location: 'us-midwest' }, fields: { temperature: 82 } }, 'wea\\ ther,location=us-midwest temperature=82'],
+    ['quotes in a measurement are literal', { measurement: '"weather"', tags: { location: 'us-midwest' }, fields: { temperature: 82 } }, '"weather",location=us-midwest temperature=82'],
+    ['equals sign in a measurement is literal', { measurement: 'a=b', tags: {}, fields: { v: 1 } }, 'a=b v=1'],
+    ['quotes in a tag value are literal', { measurement: 'm', tags: { t: '"q"' }, fields: { v: 1 } }, 'm,t="q" v=1'],
+  ] as [string, Omit<Point, 'ts'>, string][])('%s', (_name, point, expected) => {
+    expect(toLineProtocol({ ...point, ts: 1 })).toBe(`${expected} 1`);
   });
+
+  it.each([
+    ['comma, equals and space in a tag value', { tags: { site: 'a,b=c d' } }, 'telemetry,site=a\\,b\\=c\\ d power_kw=1.5'],
+    ['comma, equals and space in a tag key', { tags: { 'my tag,x=': 'v' } }, 'telemetry,my\\ tag\\,x\\==v power_kw=1.5'],
+    ['comma, equals and space in a field key', { fields: { 'a b,c=d': 1 } }, 'telemetry,site=s1 a\\ b\\,c\\=d=1'],
+    ['leading and trailing spaces', { tags: { site: ' s ' } }, 'telemetry,site=\\ s\\  power_kw=1.5'],
+    ['a lone backslash in a tag value is written as is', { tags: { site: 'a\\b' } }, 'telemetry,site=a\\b power_kw=1.5'],
+    ['a lone backslash in a measurement, tag key and field key', { measurement: 'm\\x', tags: { 't\\k': 'v\\w' }, fields: { 'f\\k': 1 } }, 'm\\x,t\\k=v\\w f\\k=1'],
+    ['unicode everywhere', { measurement: '能耗', tags: { site: '工厂' }, fields: { 温度: 1, note: '温度 ✓ 😀' } }, '能耗,site=工厂 温度=1,note="温度 ✓ 😀"'],
+    ['a hash inside a measurement', { measurement: 'a#b' }, 'a#b,site=s1 power_kw=1.5'],
+  ] as [string, Partial<Point>, string][])('%s', (_name, over, expected) => {
+    expect(lp(over)).toBe(`${expected} 1795910400000`);
+  });
+});
+
+describe('line protocol: string fields', () => {
+  it.each([
+    ['quotes', 'say "hi"', '"say \\"hi\\""'],
+    ['a backslash', 'a\\b', '"a\\\\b"'],
+    ['a backslash at the end', 'bye\\', '"bye\\\\"'],
+    ['only backslashes', '\\\\', '"\\\\\\\\"'],
+    ['a backslash before a quote', '\\"', '"\\\\\\""'],
+    ['a newline (kept: it is part of the quoted value)', 'a\nb', '"a\nb"'],
+    ['carriage return and tab', 'a\r\tb', '"a\r\tb"'],
+    ['commas, equals signs and spaces need no escape inside quotes', 'a, b=c', '"a, b=c"'],
+    ['the empty string', '', '""'],
+    ['line protocol inside a string stays inside', 'x" 1\nm v=1 2', '"x\\" 1\nm v=1 2"'],
+  ])('%s', (_name, value, expected) => {
+    expect(lp({ fields: { note: value } })).toBe(`telemetry,site=s1 note=${expected} 1795910400000`);
+  });
+
+  it('booleans are true and false', () => expect(lp({ fields: { ok: true, bad: false } })).toBe('telemetry,site=s1 ok=true,bad=false 1795910400000'));
+});
+
+describe('line protocol: numbers are always floats', () => {
   it.each([
     [0, '0'],
+    [-0, '0'],
+    [1, '1'],
     [-0.5, '-0.5'],
+    [12.5, '12.5'],
+    [1e20, '100000000000000000000'],
     [1e21, '1e+21'],
+    [1e-7, '1e-7'],
     [5e-324, '5e-324'],
+    [Number.MAX_VALUE, '1.7976931348623157e+308'],
+    [Number.MAX_SAFE_INTEGER + 2, '9007199254740992'],
     [123456789012, '123456789012'],
     [0.1 + 0.2, '0.30000000000000004'],
-  ])('writes %s as the float %s (no integer suffix)', (value, text) => {
-    expect(toLineProtocol(p({ fields: { v: value } }))).toBe(`telemetry,site=s1 v=${text} 1795910400000`);
+  ])('writes %s as %s (no integer suffix)', (value, text) => {
+    expect(lp({ fields: { v: value } })).toBe(`telemetry,site=s1 v=${text} 1795910400000`);
   });
+
+  it('every finite double round-trips and has float syntax', () => {
+    // Float syntax InfluxDB reads: optional sign, digits with optional fraction, optional exponent.
+    const float = /^-?\d+(\.\d+)?(e[+-]\d+)?$/;
+    const buf = new DataView(new ArrayBuffer(8));
+    let seed = 42;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 ** 32;
+    for (let i = 0; i < 5000; i++) {
+      buf.setUint32(0, rand());
+      buf.setUint32(4, rand());
+      const v = buf.getFloat64(0);
+      if (!Number.isFinite(v)) continue;
+      const text = lp({ fields: { v } }).split(' ')[1]!.slice(2);
+      expect(text).toMatch(float);
+      expect(Number(text)).toBe(v === 0 ? 0 : v);
+    }
+  });
+});
+
+describe('line protocol: refused loudly, never written wrong', () => {
   it.each([
     ['NaN', { fields: { v: NaN } }, /not finite/],
     ['Infinity', { fields: { v: Infinity } }, /not finite/],
+    ['-Infinity', { fields: { v: -Infinity } }, /not finite/],
+    ['a field of another type', { fields: { v: null as unknown as number } }, /unsupported type/],
     ['no fields', { fields: {} }, /no fields/],
-    ['newline in a tag value', { tags: { site: 'a\nb' } }, /newline/],
-    ['newline in a measurement', { measurement: 'a\nb' }, /newline/],
-    ['fractional timestamp', { ts: 1.5 }, /not an integer/],
-  ] as [string, Partial<Point>, RegExp][])('refuses %s', (_name, over, error) => {
-    expect(() => toLineProtocol(p(over))).toThrow(error);
+    ['an empty measurement', { measurement: '' }, /measurement/],
+    ['a measurement starting with # (a comment line)', { measurement: '#m' }, /starts with #/],
+    ['an empty tag key', { tags: { '': 'v' } }, /tag key is empty/],
+    ['an empty field key', { fields: { '': 1 } }, /field key is empty/],
+    ['a newline in a tag value', { tags: { site: 'a\nb' } }, /newline/],
+    ['a carriage return in a tag key', { tags: { 'a\rb': 'x' } }, /newline/],
+    ['a newline in a field key', { fields: { 'a\nb': 1 } }, /newline/],
+    ['a newline in a measurement', { measurement: 'a\nb' }, /newline/],
+    ['a backslash at the end of a tag value', { tags: { site: 'end\\' } }, /backslash/],
+    ['a backslash before a comma', { tags: { site: 'a\\,b' } }, /backslash/],
+    ['a backslash before a space', { fields: { 'a\\ b': 1 } }, /backslash/],
+    ['a backslash before an equals sign', { tags: { 'a\\=b': 'x' } }, /backslash/],
+    ['a double backslash', { measurement: 'a\\\\b' }, /backslash/],
+    ['tag key time', { tags: { time: 'x' } }, /reserved/],
+    ['tag key _measurement', { tags: { _measurement: 'x' } }, /reserved/],
+    ['tag key _field', { tags: { _field: 'x' } }, /reserved/],
+    ['field key time', { fields: { time: 1 } }, /reserved/],
+    ['a fractional timestamp', { ts: 1.5 }, /not an integer/],
+    ['a NaN timestamp', { ts: NaN }, /not an integer/],
+    ['a timestamp beyond 2^53', { ts: 2 ** 53 }, /not an integer/],
+  ] as [string, Partial<Point>, RegExp][])('%s', (_name, over, error) => {
+    expect(() => lp(over)).toThrow(LineProtocolError);
+    expect(() => lp(over)).toThrow(error);
   });
-  it('joins points with newlines', () => {
+
+  it('names the point in the error', () => {
+    expect(() => lp({ measurement: 'energy', ts: 7, fields: {} })).toThrow('point energy at 7 has no fields');
+  });
+});
+
+describe('pointsToLineProtocol', () => {
+  it('joins lines with \\n, without a trailing newline', () => {
     expect(pointsToLineProtocol([p({ ts: 1 }), p({ ts: 2 })])).toBe('telemetry,site=s1 power_kw=1.5 1\ntelemetry,site=s1 power_kw=1.5 2');
+  });
+  it('gives the empty string for no points', () => expect(pointsToLineProtocol([])).toBe(''));
+  it('is the same as toLineProtocol point by point, whether or not points share a tags object', () => {
+    const shared = { site: 's', device: 'd 1' };
+    const points: Point[] = [
+      { measurement: 'telemetry', tags: shared, fields: { a: 1 }, ts: 1 },
+      { measurement: 'telemetry', tags: shared, fields: { a: 2 }, ts: 2 },
+      { measurement: 'energy', tags: shared, fields: { kwh: 3 }, ts: 3 }, // same tags, other measurement
+      { measurement: 'energy', tags: { site: 's', device: 'other' }, fields: { kwh: 4 }, ts: 4 },
+      { measurement: 'energy', tags: shared, fields: { kwh: 5 }, ts: 5 },
+    ];
+    expect(pointsToLineProtocol(points)).toBe(points.map(toLineProtocol).join('\n'));
+    expect(pointsToLineProtocol(points).split('\n')[2]).toBe('energy,device=d\\ 1,site=s kwh=3 3');
+  });
+  it('throws for the whole call if any point is bad (nothing half-written)', () => {
+    expect(() => pointsToLineProtocol([p({ ts: 1 }), p({ ts: 2, fields: { v: NaN } })])).toThrow(/not finite/);
   });
 });

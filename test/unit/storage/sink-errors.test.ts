@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InfluxV1Sink, InfluxV2Sink, SinkError, type Sink } from '../../../src/storage/index.js';
+import { createSink, InfluxV1Sink, InfluxV2Sink, parseRetryAfter, quoteDatabaseName, SinkError, type Sink } from '../../../src/storage/index.js';
 
 // A stand-in HTTP server answering with the status codes InfluxDB uses, to check that both
 // sinks classify them the same way (the real servers are exercised in test/integration).
@@ -12,6 +12,10 @@ const answers: Record<string, { status: number; headers?: Record<string, string>
   busy: { status: 429, headers: { 'retry-after': '7' }, body: '{"code":"too many requests"}' },
   down: { status: 503, body: 'unavailable' },
   auth: { status: 401, body: '{"code":"unauthorized"}' },
+  timeout: { status: 408, body: '' },
+  dated: { status: 503, headers: { 'retry-after': new Date(Date.now() + 60_000).toUTCString() }, body: 'maintenance' },
+  headerOnly: { status: 500, headers: { 'x-influxdb-error': 'engine: cache maximum memory size exceeded' }, body: '' },
+  missing: { status: 404, body: '{"code":"not found","message":"bucket \\"b\\" not found"}' },
 };
 let mode = 'bad';
 
@@ -47,4 +51,99 @@ describe.each([['v1'], ['v2']])('%s sink error classification', (kind) => {
   it('401: not retryable', async () => expect(await fail('auth')).toMatchObject({ retryable: false, status: 401 }));
   it('429 with Retry-After: retryable after the given delay', async () => expect(await fail('busy')).toMatchObject({ retryable: true, status: 429, retryAfterMs: 7000 }));
   it('503: retryable', async () => expect(await fail('down')).toMatchObject({ retryable: true, status: 503 }));
+  it('408: retryable', async () => expect(await fail('timeout')).toMatchObject({ retryable: true, status: 408 }));
+  it('404 (missing database or bucket): not retryable, a configuration error', async () => {
+    const e = await fail('missing');
+    expect(e).toMatchObject({ retryable: false, status: 404 });
+    expect(e!.message).toContain('not found');
+  });
+  it('Retry-After as an HTTP-date', async () => {
+    const e = await fail('dated');
+    expect(e).toMatchObject({ retryable: true, status: 503 });
+    // The date has whole seconds: between 58 and 60 s from now.
+    expect(e!.retryAfterMs).toBeGreaterThan(58_000);
+    expect(e!.retryAfterMs).toBeLessThanOrEqual(60_000);
+  });
+  it('the reason from X-Influxdb-Error when the body is empty', async () => {
+    const e = await fail('headerOnly');
+    expect(e).toMatchObject({ retryable: true, status: 500 });
+    expect(e!.message).toContain('cache maximum memory size exceeded');
+  });
+  it('a refused connection: retryable', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const down = kind === 'v1' ? new InfluxV1Sink({ url: `http://127.0.0.1:${port}`, database: 'db' }) : new InfluxV2Sink({ url: `http://127.0.0.1:${port}`, org: 'o', bucket: 'b', token: 't' });
+    const e = await down.write('m v=1 1').then(() => null, (err: unknown) => err as SinkError);
+    expect(e).toBeInstanceOf(SinkError);
+    expect(e).toMatchObject({ retryable: true, status: undefined });
+    expect(e!.message).toContain('ECONNREFUSED');
+  });
+});
+
+describe('sink timeouts', () => {
+  let slow: Server;
+  let slowUrl = '';
+  beforeAll(async () => {
+    slow = createServer((req) => req.resume()); // never answers
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    slow.closeAllConnections();
+    return new Promise<void>((r) => slow.close(() => r()));
+  });
+  it.each([['v1'], ['v2']])('%s: a server that does not answer within timeoutMs is a retryable timeout', async (kind) => {
+    const sink = kind === 'v1' ? new InfluxV1Sink({ url: slowUrl, database: 'db', timeoutMs: 200 }) : new InfluxV2Sink({ url: slowUrl, org: 'o', bucket: 'b', token: 't', timeoutMs: 200 });
+    const started = performance.now();
+    const e = await sink.write('m v=1 1').then(() => null, (err: unknown) => err as SinkError);
+    expect(performance.now() - started).toBeLessThan(3000);
+    expect(e).toBeInstanceOf(SinkError);
+    expect(e).toMatchObject({ retryable: true });
+    expect(e!.message).toMatch(/timed out/i);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it.each([
+    ['7', 7000],
+    [' 0 ', 0],
+    ['Sun, 06 Nov 1994 08:49:37 GMT', 0], // in the past: no wait
+    ['soon', undefined],
+    ['', undefined],
+    [null, undefined],
+    ['-5', undefined],
+    ['1.5', undefined], // RFC 9110: delay-seconds is a non-negative integer
+  ])('%j → %j ms', (value, ms) => expect(parseRetryAfter(value as string | null)).toBe(ms));
+  it('reads an HTTP-date relative to now', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now)).toBe(30_000);
+  });
+});
+
+describe('InfluxDB 1.x database names', () => {
+  it.each([
+    ['plantpulse', '"plantpulse"'],
+    ['sp ace', '"sp ace"'],
+    ['we "ird"', '"we \\"ird\\""'],
+    ['工厂', '"工厂"'],
+  ])('quotes %j as %s', (name, quoted) => expect(quoteDatabaseName(name)).toBe(quoted));
+  it.each([[''], ['.'], ['..'], ['a/b'], ['a\\b'], ['a\nb']])('refuses %j (influxd 1.x answers "invalid name")', (name) => {
+    expect(() => quoteDatabaseName(name)).toThrow(/invalid InfluxDB database name/);
+    expect(() => new InfluxV1Sink({ url: 'http://127.0.0.1:1', database: name })).toThrow(/invalid InfluxDB database name/);
+  });
+});
+
+describe('createSink', () => {
+  it('builds the sink for the configured API', () => {
+    expect(createSink({ kind: 'v1', url: 'http://h:8086/', database: 'db' })).toBeInstanceOf(InfluxV1Sink);
+    expect(createSink({ kind: 'v1', url: 'http://h:8086/', database: 'db' }).name).toBe('influxdb-v1 http://h:8086 db=db');
+    expect(createSink({ kind: 'v2', url: 'http://h:8086', org: 'o', bucket: 'b', token: 't' })).toBeInstanceOf(InfluxV2Sink);
+  });
+  it('refuses an unknown kind', () => {
+    expect(() => createSink({ kind: 'v9' } as unknown as Parameters<typeof createSink>[0])).toThrow(/unknown sink kind/);
+  });
 });

@@ -1,0 +1,75 @@
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { findOnPath, influxdConfig, startManagedInfluxd } from '../../../src/storage/index.js';
+
+// Start-up failures, with stand-in "influxd" scripts (the real influxd is started in
+// test/integration/storage).
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pp-managed-'));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+async function script(name: string, body: string, mode = 0o755): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, `#!/bin/sh\n${body}\n`);
+  await chmod(path, mode);
+  return path;
+}
+
+describe('findOnPath', () => {
+  it('finds an executable file on PATH, in PATH order', async () => {
+    await mkdir(join(dir, 'a'));
+    await mkdir(join(dir, 'b'));
+    await writeFile(join(dir, 'a', 'tool'), 'not executable', { mode: 0o644 });
+    await writeFile(join(dir, 'b', 'tool'), '#!/bin/sh\n', { mode: 0o755 });
+    await mkdir(join(dir, 'a', 'sub'));
+    const path = ['', join(dir, 'a'), join(dir, 'b')].join(':');
+    expect(findOnPath('tool', path)).toBe(join(dir, 'b', 'tool'));
+    expect(findOnPath('sub', path)).toBeNull(); // a directory is not a program
+    expect(findOnPath('missing', path)).toBeNull();
+  });
+});
+
+describe('influxdConfig', () => {
+  it('binds HTTP and RPC to loopback, keeps data in the data dir and turns reporting off', () => {
+    const conf = influxdConfig('/srv/pp "data"', 18086, 18088);
+    expect(conf).toMatch(/^reporting-disabled = true$/m);
+    expect(conf).toMatch(/^reporting-enabled = false$/m);
+    expect(conf).toMatch(/^bind-address = "127\.0\.0\.1:18088"$/m); // top level: the RPC service
+    expect(conf).toMatch(/^\[http\]\n {2}enabled = true\n {2}bind-address = "127\.0\.0\.1:18086"$/m);
+    expect(conf).toContain('dir = "/srv/pp \\"data\\"/meta"'); // TOML string escaping
+    expect(conf).toContain('wal-dir = "/srv/pp \\"data\\"/wal"');
+    for (const section of ['graphite', 'collectd', 'opentsdb', 'udp']) expect(conf).toMatch(new RegExp(`\\[\\[${section}\\]\\]\\n {2}enabled = false`));
+  });
+});
+
+describe('startManagedInfluxd failures', () => {
+  it('an influxd that exits at once: the error quotes its last log lines', async () => {
+    const bin = await script('influxd', 'echo "run: open server: open meta: permission denied" >&2; exit 3');
+    const err = await startManagedInfluxd({ binary: bin, dataDir: join(dir, 'data') }).then(() => null, (e: Error) => e);
+    expect(err?.message).toMatch(/influxd exited \(3\) during start-up/);
+    expect(err?.message).toContain('open meta: permission denied');
+    // It was given the generated config, in the data dir.
+    expect(await readFile(join(dir, 'data', 'influxd.conf'), 'utf8')).toContain('[http]');
+  });
+
+  it('an influxd that never answers /ping: a timeout error with its log, and it is killed', async () => {
+    const bin = await script('influxd', `echo "starting with $1 $2"; echo $$ > ${join(dir, 'child.pid')}; exec sleep 30`);
+    const started = performance.now();
+    const err = await startManagedInfluxd({ binary: bin, dataDir: join(dir, 'data'), startTimeoutMs: 500 }).then(() => null, (e: Error) => e);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(err?.message).toMatch(/did not answer on http:\/\/127\.0\.0\.1:\d+\/ping within 500 ms/);
+    expect(err?.message).toContain(`starting with -config ${join(dir, 'data', 'influxd.conf')}`);
+    const pid = Number(await readFile(join(dir, 'child.pid'), 'utf8'));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(() => process.kill(pid, 0)).toThrow(); // gone
+  });
+
+  it('a binary that cannot be executed: a clear error, not a crash', async () => {
+    const bin = await script('influxd', 'exit 0', 0o644);
+    await expect(startManagedInfluxd({ binary: bin, dataDir: join(dir, 'data'), startTimeoutMs: 2000 })).rejects.toThrow(/^cannot start .*EACCES/);
+  });
+});

@@ -32,7 +32,7 @@ export interface Gateway {
 export async function startGateway(config: AgentConfig, log: Logger): Promise<Gateway> {
   const site = config.gateway.site;
   const queue = await DiskQueue.open(config.queue.dir, config.queue.maxBytes, log.child({ component: 'queue' }));
-  const devices: DeviceRuntime[] = config.devices.map((d) => ({ ref: { site, line: d.line, device: d.id }, source: createSource(site, d, log), buffer: [], timer: null, polling: false, badMetrics: '' }));
+  const devices: DeviceRuntime[] = await Promise.all(config.devices.map(async (d) => ({ ref: { site, line: d.line, device: d.id }, source: await createSource(site, d, log), buffer: [], timer: null, polling: false, badMetrics: '' })));
   const statusTopic = gatewayStatusTopic(site, config.gateway.id);
   const b = config.broker;
   const options: IClientOptions = {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { DeviceRef, Sample } from '../src/contract/index.js';
 import type { DeviceConfig } from './config/agent-config.js';
-import { loadProfile, ModbusDevice } from './modbus/index.js';
+import type { ModbusDevice } from './modbus/index.js';
 import { Machine, MACHINE_CLASSES, Rng } from './simulator/index.js';
 
 /** Where a device's samples come from: a Modbus meter or a simulated machine. */
@@ -41,9 +41,12 @@ class ModbusSource implements SampleSource {
   }
 }
 
-export function createSource(site: string, d: DeviceConfig, log?: Logger): SampleSource {
+export async function createSource(site: string, d: DeviceConfig, log?: Logger): Promise<SampleSource> {
   const ref = { site, line: d.line, device: d.id };
   if (d.source === 'simulator') return new SimulatedSource(ref, d.machineClass, d.seed);
+  // Loaded on demand: the Modbus library (and its serial-port bindings) costs ~15 MiB of RSS,
+  // which a gateway without Modbus devices should not pay.
+  const { loadProfile, ModbusDevice } = await import('./modbus/index.js');
   const profile = loadProfile(d.profile);
   return new ModbusSource(new ModbusDevice({ host: d.host, port: d.port, unitId: d.unitId, profile, timeoutMs: d.timeoutMs, logger: log?.child({ device: d.id }) }));
 }

@@ -1,5 +1,6 @@
 import type { AgentConfig } from './agent-config.js';
-import { loadProfile, planReads } from '../modbus/index.js';
+import { loadProfile } from '../modbus/profile.js';
+import { planReads } from '../modbus/registers.js';
 
 /** What `--check` prints: the validated plan, device by device, with the Modbus reads it will make. */
 export function describePlan(c: AgentConfig): string {

@@ -2,7 +2,7 @@
  * `npm run bench:agent`: the edge agent's footprint with 20 devices polled every second
  * (simulated machines, or Modbus meters served by modbus-serial's TCP server in this process
  * with PP_FOOTPRINT_SOURCE=modbus), publishing to a real Mosquitto. Reports the agent process's
- * RSS (median and max) and CPU (% of one core) over PP_FOOTPRINT_SECONDS (default 60).
+ * RSS (median and max) and CPU (% of one core) over PP_FOOTPRINT_SECONDS (default 60). Builds first.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -36,8 +36,10 @@ async function main() {
   );
   const file = join(dir, 'agent.json');
   await writeFile(file, JSON.stringify({ broker: { url: broker.url }, gateway: { id: 'gw-footprint', site: 'site-f' }, queue: { dir: join(dir, 'q') }, devices }));
-  // Built JavaScript would be lighter than tsx; measure what an operator runs from a checkout.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'edge-agent/cli.ts', '--config', file, '--log-level', 'warn'], { stdio: 'inherit' });
+  // Default: the built agent (`npm run build` first), as installed on a gateway. PP_FOOTPRINT_TSX=1
+  // measures running from source through tsx, whose loader adds its own memory.
+  const args = process.env.PP_FOOTPRINT_TSX ? ['--import', 'tsx', 'edge-agent/cli.ts'] : ['dist/edge-agent/cli.js'];
+  const child = spawn(process.execPath, [...args, '--config', file, '--log-level', 'warn'], { stdio: 'inherit' });
   const pid = child.pid!;
   await new Promise((r) => setTimeout(r, 10_000)); // start-up (tsx compiles) is not steady state
   const t0 = cpuTicks(pid);

@@ -84,7 +84,20 @@ export class Spool {
     for (const s of spool.segments.filter((x) => x.size === 0)) await rm(s.path, { force: true });
     spool.segments = spool.segments.filter((s) => s.size > 0);
     spool.lastSeq = Math.max(0, ...names.map((n) => Number(n.slice(0, 12))));
-    // Counts for what is on disk are learnt as replay reads it; bytes are known now.
+    // Counts for what is on disk are learnt as replay reads it; bytes are known now, and the age
+    // of the oldest record is in its header.
+    const first = spool.segments[0];
+    if (first && first.size >= HEADER) {
+      const fh = await open(first.path, 'r');
+      try {
+        const head = Buffer.alloc(HEADER);
+        await fh.read(head, 0, HEADER, 0);
+        const at = head.readDoubleLE(8);
+        if (Number.isFinite(at) && at > 0) spool.oldestKnown = at;
+      } finally {
+        await fh.close();
+      }
+    }
     if (spool.segments.length > 0) opts.logger?.info({ segments: spool.segments.length, bytes: spool.bytes }, 'spool holds data from an earlier run; it will be replayed');
     return spool;
   }

@@ -40,6 +40,8 @@ describe('Spool', () => {
     }
     await a.close(); // or a crash: every append was fsynced
     const b = await Spool.open({ dir, segmentBytes: 200 });
+    // The age of the oldest waiting record is known at once, from its header.
+    expect(b.stats().oldestAt).toBeGreaterThan(Date.now() - 60_000);
     const got = await drain(b);
     // Commits are not persisted: a reopened spool replays its first segment again (writes are idempotent).
     expect(got.slice(-25)).toEqual(Array.from({ length: 25 }, (_, i) => `m v=${i + 5} ${i + 5}`));

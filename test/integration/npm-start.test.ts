@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,17 @@ let dataDir = '';
 afterEach(async () => {
   await platform?.kill('SIGKILL');
   platform = null;
+  // A platform killed by a failing test leaves its managed influxd running (it has its own
+  // process group, so that Ctrl-C reaches the platform first): stop it through its pid file.
+  const pid = Number(await readFile(join(dataDir, 'influxdb', 'influxd.pid'), 'utf8').catch(() => ''));
+  const cmdline = pid ? await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '') : '';
+  if (cmdline.includes('influxd') && cmdline.includes(dataDir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEAD_LETTER_PREFIX } from '../contract/index.js';
 
 /**
  * Every environment variable the platform reads, with its default and meaning. README's
@@ -30,7 +31,7 @@ export const ENV_VARS = {
   PP_MQTT_SHARED_GROUP: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(), doc: 'When set, subscribe as `$share/{group}/pp/v1/+/+/+/metrics` so N instances share the load (MQTT 5).' },
   PP_MQTT_RECEIVE_MAXIMUM: { schema: int(1, 65535).default(2000), doc: 'MQTT 5 receive-maximum: messages the broker may have in flight to us unacknowledged. Acks are sent only once data is durable, so this bounds memory and sets throughput.' },
   PP_MQTT_SESSION_EXPIRY_S: { schema: int(0, 4294967295).default(7 * 24 * 3600), doc: 'MQTT 5 session expiry: how long the broker keeps our session (and queues messages) while we are down.' },
-  PP_MQTT_DEAD_LETTER_PREFIX: { schema: z.string().min(1).default('pp/dead-letter/v1'), doc: 'Rejected MQTT messages are republished under this prefix + original topic, with the reasons.' },
+  PP_MQTT_DEAD_LETTER_PREFIX: { schema: z.string().min(1).default(DEAD_LETTER_PREFIX), doc: 'Rejected MQTT messages are republished under this prefix + original topic, with the reasons.' },
   PP_MQTT_EMBEDDED_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Address of the embedded broker (only when PP_MQTT_URL is unset).' },
   PP_MQTT_EMBEDDED_PORT: { schema: int(0, 65535).default(1883), doc: 'Port of the embedded broker (0 = any free port).' },
 

@@ -4,10 +4,6 @@ export const TOPIC_PREFIX = 'pp/v1';
 export const TOPIC_KINDS = ['metrics', 'status', 'alerts'] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
 
-/** Subscription filter for everything gateways publish. */
-export const TELEMETRY_FILTER = `${TOPIC_PREFIX}/+/+/+/metrics`;
-export const STATUS_FILTER = `${TOPIC_PREFIX}/+/+/+/status`;
-
 export type ParsedTopic = { ok: true; ref: DeviceRef; kind: TopicKind } | { ok: false; reason: string };
 
 /** `pp/v1/{site}/{line}/{device}/{kind}`; ids are validated, never escaped. */

@@ -137,16 +137,21 @@ export class MqttSource {
     const entry: AckEntry | null = packet.qos > 0 && packet.messageId !== undefined ? this.acks.add(packet.messageId) : null;
     const done = () => entry && this.acks.markReady(entry);
 
-    const parsed = parseTopic(topic);
-    if (parsed.ok && parsed.kind !== 'metrics') {
-      done(); // status is consumed by later stages; alerts are our own
-      return;
+    // The decoder parses and validates the topic; only other topics are looked at here, so the
+    // hot path (…/metrics) parses it once.
+    if (!topic.endsWith('/metrics')) {
+      const parsed = parseTopic(topic);
+      if (parsed.ok) {
+        done(); // status is consumed by later stages; alerts are our own
+        return;
+      }
     }
     const result = decodeMqttMessage(topic, payload, this.opts.limits);
+    const topicRejected = result.batch === null && result.rejections[0]?.code === 'PP_ERR_INVALID_TOPIC';
     this.pipeline.account('mqtt', result);
     const work: Promise<unknown>[] = [];
     if (result.batch && result.batch.samples.length > 0) work.push(this.pipeline.ingest('mqtt', result.batch));
-    if (result.rejections.length > 0) work.push(this.deadLetter(parsed.ok ? topic : '_invalid-topic', payload, result.rejections));
+    if (result.rejections.length > 0) work.push(this.deadLetter(topicRejected ? '_invalid-topic' : topic, payload, result.rejections));
     Promise.all(work).then(done, (err: Error) => {
       // Storage refused the data for good (not a transient failure, those are retried): keep a
       // copy in the dead-letter topic, then ack so one poison message cannot block the rest.

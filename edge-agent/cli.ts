@@ -69,17 +69,22 @@ async function main(): Promise<number> {
   }
   const log = pino({ name: 'plantpulse-agent', level: args.logLevel, redact: ['password', '*.password'] });
   const factory = await startSimulatedFactory({ ...args.options, logger: log });
-  let signalled = false;
+  let signalled: NodeJS.Signals | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) process.exit(130); // second signal: give up on a clean stop
-    signalled = true;
+    signalled = signal;
     log.info({ signal }, 'stopping');
     void factory.stop();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const result = await factory.done;
-  log.info({ ...factory.stats(), devices: result.perDevice.size, ms: Math.round(result.elapsedMs) }, factory.mode === 'burst' && !signalled ? 'burst published and acknowledged' : 'stopped');
+  const stats = factory.stats();
+  // The summary says what the counts say: a burst whose every sample was acknowledged is complete,
+  // even if a signal arrived while the last PUBACKs were on their way.
+  const complete = args.options.mode === 'burst' && stats.samples === (args.options.samplesPerDevice ?? NaN) * factory.plant.machines.length;
+  const summary = { ...stats, devices: result.perDevice.size, ms: Math.round(result.elapsedMs), ...(signalled ? { signal: signalled } : {}) };
+  log.info(summary, complete ? 'burst published and acknowledged' : 'stopped');
   return 0;
 }
 

@@ -67,7 +67,7 @@ describe('plantpulse-agent CLI', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
-    expect(summary).toMatchObject({ msg: 'burst published and acknowledged', messages: 6, samples: 60, devices: 2 });
+    expect(summary, r.stdout).toMatchObject({ msg: 'burst published and acknowledged', messages: 6, samples: 60, devices: 2 });
     await waitFor(() => sub.messages.length === 6, 10_000, 'the burst at the subscriber');
     expect(sub.messages.reduce((n, m) => n + (m.body.samples as unknown[]).length, 0)).toBe(60);
     await sub.close();

@@ -1,0 +1,189 @@
+import type { AnomalyEvent } from '../analytics/types.js';
+import { alertId, alertKey } from './alert-id.js';
+import type { AlertStore } from './alert-store.js';
+import type { Alert, AlertQuery, AlertTransition } from './types.js';
+
+export interface AlertManagerOptions {
+  /** Flapping: this many episodes of one key opened within `flapWindowMs` marks the next one flapping. */
+  flapThreshold: number;
+  flapWindowMs: number;
+  /** A flapping alert resolves only after its condition stayed clear this long (wall clock). */
+  flapQuietMs: number;
+  /**
+   * An open alert nothing has been heard about for this long (wall clock) resolves as `stale`:
+   * detector state is in memory, so after a restart a condition that ended while we were down
+   * would otherwise never send its clear. Longer than the slowest rule's cadence (15-min energy windows).
+   */
+  staleAfterMs: number;
+}
+
+export const DEFAULT_ALERT_OPTIONS: AlertManagerOptions = {
+  flapThreshold: 4,
+  flapWindowMs: 30 * 60_000,
+  flapQuietMs: 10 * 60_000,
+  staleAfterMs: 45 * 60_000,
+};
+
+/** How far `value` lies beyond the reference, in the direction the episode started. */
+function excess(alert: Pick<Alert, 'threshold' | 'baseline' | 'peak'>, value: number, direction: number): number {
+  const ref = alert.threshold ?? alert.baseline;
+  return ref === null ? value * direction : (value - ref) * direction;
+}
+
+/**
+ * Turns detector events into alerts: open, update (count, last seen, peak), resolve; dedup by
+ * device + rule with exactly one open alert per key; flapping damped; acknowledgements.
+ *
+ * Idempotent under replays: every decision compares event times with what the alert has
+ * already seen (a raise no newer than `lastSeen`, or falling inside an episode already resolved,
+ * changes nothing), and ids derive from key + opening time. So at-least-once delivery, a
+ * restart re-reading unacknowledged MQTT messages, or a second instance replaying the same data
+ * cannot mint a second alert for one episode.
+ */
+export class AlertManager {
+  /** Open alerts by key: the hot path never reads SQLite. */
+  private readonly open = new Map<string, Alert>();
+
+  constructor(
+    private readonly store: AlertStore,
+    private readonly opts: AlertManagerOptions = DEFAULT_ALERT_OPTIONS,
+    private readonly clock: () => number = Date.now,
+  ) {
+    for (const a of store.allOpen()) this.open.set(a.key, a);
+  }
+
+  get openCount(): number {
+    return this.open.size;
+  }
+
+  /** Apply events in order; all resulting changes are saved in one transaction before returning. */
+  handle(events: readonly AnomalyEvent[]): AlertTransition[] {
+    if (events.length === 0) return [];
+    const now = this.clock();
+    const transitions: AlertTransition[] = [];
+    const dirty = new Map<string, Alert>();
+    for (const e of events) {
+      const t = e.kind === 'raise' ? this.raise(e, now) : this.clear(e, now);
+      if (!t) continue;
+      dirty.set(t.alert.id, t.alert);
+      transitions.push(t);
+    }
+    this.persist(dirty);
+    return transitions;
+  }
+
+  /** Time-driven transitions: flapping alerts that stayed quiet, stale alerts. */
+  tick(): AlertTransition[] {
+    const now = this.clock();
+    const transitions: AlertTransition[] = [];
+    for (const a of this.open.values()) {
+      if (a.flapping && a.clearPendingSince !== null && now - a.updatedAt >= this.opts.flapQuietMs) {
+        transitions.push(this.resolve(a, a.clearPendingSince, now, 'cleared'));
+      } else if (now - a.updatedAt >= this.opts.staleAfterMs) {
+        transitions.push(this.resolve(a, a.lastSeen, now, 'stale'));
+      }
+    }
+    this.persist(new Map(transitions.map((t) => [t.alert.id, t.alert])));
+    return transitions;
+  }
+
+  /** Acknowledge (idempotent: a second acknowledgement changes nothing and returns no transition). */
+  acknowledge(id: string, by: string, note: string | null): { alert: Alert; transition: AlertTransition | null } | null {
+    const current = [...this.open.values()].find((a) => a.id === id) ?? this.store.get(id);
+    if (!current) return null;
+    if (current.ackedAt !== null) return { alert: current, transition: null };
+    const now = this.clock();
+    const alert: Alert = { ...current, ackedAt: now, ackedBy: by, ackNote: note, updatedAt: current.state === 'open' ? current.updatedAt : now };
+    if (alert.state === 'open') this.open.set(alert.key, alert);
+    this.store.save(alert);
+    return { alert, transition: { type: 'acknowledged', ts: now, alert } };
+  }
+
+  get(id: string): Alert | null {
+    return [...this.open.values()].find((a) => a.id === id) ?? this.store.get(id);
+  }
+
+  query(q: AlertQuery): Alert[] {
+    return this.store.query(q);
+  }
+
+  private raise(e: AnomalyEvent, now: number): AlertTransition | null {
+    const key = alertKey(e.site, e.line, e.device, e.rule);
+    const current = this.open.get(key);
+    if (current) {
+      if (e.ts <= current.lastSeen) return null; // a replay of what this episode already counted
+      const direction = Math.sign(current.peak - (current.threshold ?? current.baseline ?? 0)) || 1;
+      const alert: Alert = {
+        ...current,
+        count: current.count + 1,
+        lastSeen: e.ts,
+        value: e.value,
+        peak: excess(current, e.value, direction) > excess(current, current.peak, direction) ? e.value : current.peak,
+        message: e.message,
+        clearPendingSince: null,
+        updatedAt: now,
+      };
+      this.open.set(key, alert);
+      return { type: 'updated', ts: e.ts, alert };
+    }
+    const latest = this.store.latestFor(key);
+    if (latest && latest.resolvedAt !== null && e.ts <= latest.resolvedAt) return null; // inside an episode already closed
+    const recent = this.store.openedSince(key, e.ts - this.opts.flapWindowMs);
+    const alert: Alert = {
+      id: alertId(key, e.ts),
+      key,
+      site: e.site,
+      line: e.line,
+      device: e.device,
+      rule: e.rule,
+      metric: e.metric,
+      category: e.category,
+      severity: e.severity,
+      state: 'open',
+      openedAt: e.ts,
+      lastSeen: e.ts,
+      resolvedAt: null,
+      count: 1,
+      value: e.value,
+      peak: e.value,
+      threshold: e.threshold ?? null,
+      baseline: e.baseline ?? null,
+      message: e.message,
+      flapping: recent + 1 >= this.opts.flapThreshold,
+      clearPendingSince: null,
+      ackedAt: null,
+      ackedBy: null,
+      ackNote: null,
+      updatedAt: now,
+    };
+    this.open.set(key, alert);
+    return { type: 'opened', ts: e.ts, alert };
+  }
+
+  private clear(e: AnomalyEvent, now: number): AlertTransition | null {
+    const key = alertKey(e.site, e.line, e.device, e.rule);
+    const current = this.open.get(key);
+    if (!current || e.ts < current.lastSeen) return null;
+    if (current.flapping) {
+      // Damped: hold the alert open; it resolves in tick() if the condition stays clear.
+      if (current.clearPendingSince !== null) return null;
+      const alert: Alert = { ...current, clearPendingSince: e.ts, updatedAt: now };
+      this.open.set(key, alert);
+      return { type: 'updated', ts: e.ts, alert };
+    }
+    return this.resolve(current, e.ts, now, 'cleared');
+  }
+
+  private resolve(current: Alert, at: number, now: number, reason: 'cleared' | 'stale'): AlertTransition {
+    const alert: Alert = { ...current, state: 'resolved', resolvedAt: at, clearPendingSince: null, updatedAt: now };
+    this.open.delete(alert.key);
+    return { type: 'resolved', ts: at, alert, reason };
+  }
+
+  private persist(dirty: Map<string, Alert>): void {
+    if (dirty.size === 0) return;
+    this.store.transaction(() => {
+      for (const a of dirty.values()) this.store.save(a);
+    });
+  }
+}

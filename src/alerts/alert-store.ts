@@ -1,0 +1,209 @@
+import Database from 'better-sqlite3';
+import type { Category, Severity } from '../analytics/types.js';
+import type { Alert, AlertQuery, AlertState } from './types.js';
+
+/**
+ * Alerts live in SQLite (one file in the data dir): the open ones must survive restarts, and the
+ * API filters them by site, state and time. A partial unique index makes "exactly one open alert
+ * per key" a property of the database, not only of the code. History of transitions goes to
+ * InfluxDB (`alert` measurement); this table is the current state of every episode.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS alerts (
+  id TEXT PRIMARY KEY,
+  key TEXT NOT NULL,
+  site TEXT NOT NULL, line TEXT NOT NULL, device TEXT NOT NULL,
+  rule TEXT NOT NULL, metric TEXT NOT NULL,
+  category TEXT NOT NULL, severity TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('open', 'resolved')),
+  opened_at INTEGER NOT NULL, last_seen INTEGER NOT NULL, resolved_at INTEGER,
+  count INTEGER NOT NULL,
+  value REAL NOT NULL, peak REAL NOT NULL, threshold REAL, baseline REAL,
+  message_en TEXT NOT NULL, message_zh TEXT NOT NULL,
+  flapping INTEGER NOT NULL DEFAULT 0, clear_pending_since INTEGER,
+  acked_at INTEGER, acked_by TEXT, ack_note TEXT,
+  updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS alerts_one_open_per_key ON alerts (key) WHERE state = 'open';
+CREATE INDEX IF NOT EXISTS alerts_by_key_time ON alerts (key, opened_at);
+CREATE INDEX IF NOT EXISTS alerts_by_site_time ON alerts (site, opened_at);
+`;
+
+interface Row {
+  id: string;
+  key: string;
+  site: string;
+  line: string;
+  device: string;
+  rule: string;
+  metric: string;
+  category: string;
+  severity: string;
+  state: string;
+  opened_at: number;
+  last_seen: number;
+  resolved_at: number | null;
+  count: number;
+  value: number;
+  peak: number;
+  threshold: number | null;
+  baseline: number | null;
+  message_en: string;
+  message_zh: string;
+  flapping: number;
+  clear_pending_since: number | null;
+  acked_at: number | null;
+  acked_by: string | null;
+  ack_note: string | null;
+  updated_at: number;
+}
+
+function fromRow(r: Row): Alert {
+  return {
+    id: r.id,
+    key: r.key,
+    site: r.site,
+    line: r.line,
+    device: r.device,
+    rule: r.rule,
+    metric: r.metric,
+    category: r.category as Category,
+    severity: r.severity as Severity,
+    state: r.state as AlertState,
+    openedAt: r.opened_at,
+    lastSeen: r.last_seen,
+    resolvedAt: r.resolved_at,
+    count: r.count,
+    value: r.value,
+    peak: r.peak,
+    threshold: r.threshold,
+    baseline: r.baseline,
+    message: { en: r.message_en, zh: r.message_zh },
+    flapping: r.flapping === 1,
+    clearPendingSince: r.clear_pending_since,
+    ackedAt: r.acked_at,
+    ackedBy: r.acked_by,
+    ackNote: r.ack_note,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toRow(a: Alert): Row {
+  return {
+    id: a.id,
+    key: a.key,
+    site: a.site,
+    line: a.line,
+    device: a.device,
+    rule: a.rule,
+    metric: a.metric,
+    category: a.category,
+    severity: a.severity,
+    state: a.state,
+    opened_at: a.openedAt,
+    last_seen: a.lastSeen,
+    resolved_at: a.resolvedAt,
+    count: a.count,
+    value: a.value,
+    peak: a.peak,
+    threshold: a.threshold,
+    baseline: a.baseline,
+    message_en: a.message.en,
+    message_zh: a.message.zh,
+    flapping: a.flapping ? 1 : 0,
+    clear_pending_since: a.clearPendingSince,
+    acked_at: a.ackedAt,
+    acked_by: a.ackedBy,
+    ack_note: a.ackNote,
+    updated_at: a.updatedAt,
+  };
+}
+
+const COLUMNS = Object.keys(toRow({ message: { en: '', zh: '' } } as Alert));
+
+export class AlertStore {
+  private readonly db: Database.Database;
+  private readonly stmts;
+
+  /** `path`: a file (durable; WAL, synchronous=FULL) or `:memory:` (unit tests). */
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // An acknowledged alert transition must survive power loss like acknowledged samples do.
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+    this.stmts = {
+      open: this.db.prepare<[string], Row>(`SELECT * FROM alerts WHERE key = ? AND state = 'open'`),
+      latest: this.db.prepare<[string], Row>(`SELECT * FROM alerts WHERE key = ? ORDER BY opened_at DESC LIMIT 1`),
+      byId: this.db.prepare<[string], Row>(`SELECT * FROM alerts WHERE id = ?`),
+      openedSince: this.db.prepare<[string, number], { n: number }>(`SELECT count(*) AS n FROM alerts WHERE key = ? AND opened_at >= ?`),
+      allOpen: this.db.prepare<[], Row>(`SELECT * FROM alerts WHERE state = 'open'`),
+      upsert: this.db.prepare(
+        `INSERT INTO alerts (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})
+         ON CONFLICT (id) DO UPDATE SET ${COLUMNS.filter((c) => c !== 'id').map((c) => `${c} = excluded.${c}`).join(', ')}`,
+      ),
+    };
+  }
+
+  openFor(key: string): Alert | null {
+    const r = this.stmts.open.get(key);
+    return r ? fromRow(r) : null;
+  }
+
+  /** The most recent episode of a key, open or resolved. */
+  latestFor(key: string): Alert | null {
+    const r = this.stmts.latest.get(key);
+    return r ? fromRow(r) : null;
+  }
+
+  get(id: string): Alert | null {
+    const r = this.stmts.byId.get(id);
+    return r ? fromRow(r) : null;
+  }
+
+  /** How many episodes of `key` opened at or after `since` (flapping detection). */
+  openedSince(key: string, since: number): number {
+    return this.stmts.openedSince.get(key, since)?.n ?? 0;
+  }
+
+  allOpen(): Alert[] {
+    return this.stmts.allOpen.all().map(fromRow);
+  }
+
+  save(alert: Alert): void {
+    this.stmts.upsert.run(toRow(alert));
+  }
+
+  /** Several saves as one transaction (one fsync), all or nothing. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  /** Filtering happens in SQL (never after the fact), newest first. */
+  query(q: AlertQuery): Alert[] {
+    const where: string[] = [];
+    const args: Record<string, string | number> = {};
+    const add = (clause: string, name: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      where.push(clause);
+      args[name] = value;
+    };
+    add('state = @state', 'state', q.state);
+    add('site = @site', 'site', q.site);
+    add('line = @line', 'line', q.line);
+    add('device = @device', 'device', q.device);
+    add('category = @category', 'category', q.category);
+    // Overlap with [from, to]: opened before `to`, and still open or resolved after `from`.
+    add('opened_at <= @to', 'to', q.to);
+    add('(resolved_at IS NULL OR resolved_at >= @from)', 'from', q.from);
+    const sql = `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at DESC, id LIMIT @limit`;
+    return this.db
+      .prepare<Record<string, string | number>, Row>(sql)
+      .all({ ...args, limit: q.limit ?? 1000 })
+      .map(fromRow);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -12,8 +12,14 @@ export type MachineState = keyof typeof MACHINE_STATES;
  * - `stuck`: the temperature sensor freezes at its last reading (the physics go on underneath).
  * - `silence`: the device stops reporting (no samples); the physics go on.
  */
-export type FaultKind = 'overheat' | 'vibration' | 'stuck' | 'silence';
-export const FAULT_KINDS: readonly FaultKind[] = ['overheat', 'vibration', 'stuck', 'silence'];
+/**
+ * Injectable faults: `overheat` (temperature climbs up to +90 °C), `vibration` (bearing wear),
+ * `stuck` (the temperature sensor freezes), `silence` (the device stops reporting), `idle-waste`
+ * (the machine is held idle, making nothing, while drawing 70 % of its rated power: a line left
+ * running with no work, the classic energy waste).
+ */
+export type FaultKind = 'overheat' | 'vibration' | 'stuck' | 'silence' | 'idle-waste';
+export const FAULT_KINDS: readonly FaultKind[] = ['overheat', 'vibration', 'stuck', 'silence', 'idle-waste'];
 
 const SQRT3 = Math.sqrt(3);
 const round = (v: number, digits: number) => {
@@ -146,6 +152,11 @@ export class Machine {
   }
 
   private transition(dt: number): void {
+    if (this.injected.has('idle-waste')) {
+      this.state = 'idle';
+      this.precursor = null;
+      return;
+    }
     if (this.precursor) {
       this.precursor.ageS += dt;
       if (this.precursor.ageS >= this.precursor.durationS) {
@@ -178,7 +189,7 @@ export class Machine {
       case 'running':
         return this.ratedKw * this.load;
       case 'idle':
-        return this.ratedKw * this.idleFraction;
+        return this.ratedKw * (this.injected.has('idle-waste') ? 0.7 : this.idleFraction);
       case 'stopped':
         return this.ratedKw * this.standbyFraction;
       case 'fault':

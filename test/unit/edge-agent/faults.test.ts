@@ -52,6 +52,29 @@ describe('fault injection', () => {
     expect(sick.sample(T0).m.vibration_mm_s!).toBeLessThan(1);
   });
 
+  it('idle-waste: the machine is held idle, makes nothing, and draws most of its rated power', () => {
+    const { plant, sick, healthy } = twins();
+    runFor(plant, 60);
+    plant.injectFault(sick.ref, 'idle-waste');
+    const before = sick.sample(T0).m;
+    for (let k = 0; k < 600; k++) {
+      healthy.state = 'running';
+      plant.step(1000);
+    }
+    const after = sick.sample(T0).m;
+    expect(sick.state).toBe('idle');
+    expect(after.output_units).toBe(before.output_units);
+    expect(after.power_kw!).toBeGreaterThan(0.6 * sick.ratedKw);
+    expect(after.energy_kwh! - before.energy_kwh!).toBeGreaterThan(0.6 * sick.ratedKw * (600 / 3600));
+    expect(after.state).toBe(1);
+    plant.clearFaults(sick.ref, 'idle-waste');
+    for (let k = 0; k < 60; k++) {
+      sick.state = 'idle';
+      plant.step(1000);
+    }
+    expect(sick.sample(T0).m.power_kw!).toBeLessThan(0.35 * sick.ratedKw); // back to its normal idle draw
+  });
+
   it('stuck: the temperature reading flatlines while the machine underneath keeps changing', () => {
     const { plant, sick } = twins();
     runFor(plant, 60);

@@ -4,8 +4,12 @@ import { buildServer, type ReadinessCheck } from '../api/index.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/index.js';
 import type { Config } from '../config/index.js';
 import { createMetrics, type Logger, type Metrics } from '../observability/index.js';
-import { Pipeline } from '../pipeline/index.js';
+import { AlertFanout, AlertManager, AlertStore, MqttAlertNotifier, alertPoint } from '../alerts/index.js';
+import { AnalyticsEngine, loadAnalyticsConfig } from '../analytics/index.js';
+import { AnalyticsStage, Pipeline } from '../pipeline/index.js';
 import { MqttSource } from '../sources/index.js';
+import { startSparkplug, type DeviceStatusRegistry, type SparkplugSource } from '../sources/sparkplug/index.js';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchWriter, Spool } from '../storage/index.js';
 import { setUpStorage, type StorageSetup } from './storage-setup.js';
@@ -17,6 +21,8 @@ export interface Platform {
   embeddedBroker: boolean;
   storage: StorageSetup['description'];
   metrics: Metrics;
+  /** The Sparkplug B source, when PP_SPARKPLUG_ENABLED: its registry says which devices are online. */
+  sparkplug: { registry: DeviceStatusRegistry } | null;
   /** Stop intake, flush what is buffered, release everything. Idempotent. */
   stop(): Promise<void>;
 }
@@ -82,7 +88,23 @@ export async function startPlatform(config: Config, log: Logger): Promise<Platfo
     metrics.probes.writeQueueLines = () => writer.pendingLines;
     if (spool) metrics.probes.spool = () => spool.stats();
 
-    const pipeline = new Pipeline(writer, metrics, log.child({ component: 'pipeline' }));
+    // Analytics and alerts (DESIGN.md): rules and coefficients from PP_ANALYTICS_FILE, open
+    // alerts in SQLite under the data dir, transitions stored in InfluxDB and published on MQTT.
+    const analyticsConfig = loadAnalyticsConfig(config.analytics.file);
+    mkdirSync(config.dataDir, { recursive: true });
+    const alertStore = new AlertStore(join(config.dataDir, 'alerts.sqlite'));
+    cleanups.push(async () => alertStore.close());
+    const alerts = new AlertManager(alertStore, config.alerts);
+    const notifier = new AlertFanout(log.child({ component: 'alerts' }));
+    notifier.add({
+      name: 'storage',
+      notify: (transitions) => {
+        const points = transitions.map(alertPoint).filter((p) => p !== null);
+        if (points.length > 0) writer.write(points).catch((err: Error) => log.error({ err: err.message }, 'alert history not stored'));
+      },
+    });
+    const analytics = new AnalyticsStage(new AnalyticsEngine(analyticsConfig.rules, analyticsConfig.energy), alerts, notifier, metrics, log.child({ component: 'analytics' }));
+    const pipeline = new Pipeline(writer, metrics, log.child({ component: 'pipeline' }), analytics);
 
     let broker: EmbeddedBroker | null = null;
     let mqttUrl = config.mqtt.url;
@@ -108,6 +130,7 @@ export async function startPlatform(config: Config, log: Logger): Promise<Platfo
       metrics,
       log.child({ component: 'mqtt' }),
     );
+    notifier.add(new MqttAlertNotifier(() => source.publisher, log.child({ component: 'alerts' })));
 
     const readiness: ReadinessCheck[] = [
       {
@@ -135,9 +158,23 @@ export async function startPlatform(config: Config, log: Logger): Promise<Platfo
         },
       },
     ];
-    const app: FastifyInstance = buildServer({ logger: log, metrics, pipeline, limits: config.limits, readiness });
+    const app: FastifyInstance = buildServer({ logger: log, metrics, pipeline, alerts, notifier, history: storage.history, energyUtcOffsetMs: analyticsConfig.energy.windows.utcOffsetMinutes * 60_000, limits: config.limits, lineProtocol: config.lineProtocol, readiness });
     await source.start();
     cleanups.push(() => source.stop());
+    let sparkplug: SparkplugSource | null = null;
+    if (config.sparkplug.enabled) {
+      sparkplug = await startSparkplug(config, mqttUrl, broker !== null, pipeline, metrics, log.child({ component: 'sparkplug' }));
+      cleanups.push(() => sparkplug!.stop());
+      readiness.push({
+        name: 'sparkplug',
+        check: async () => {
+          if (!sparkplug!.connected) throw new Error(`Sparkplug client not connected to ${mqttUrl}`);
+          return { subscriptions: sparkplug!.subscriptions, inflight: sparkplug!.inflight, devices: sparkplug!.registry.counts() };
+        },
+      });
+    }
+    analytics.start(config.analytics.tickMs);
+    cleanups.push(async () => analytics.stop());
     await app.listen({ host: config.http.host, port: config.http.port });
     cleanups.push(() => app.close());
     const addr = app.server.address() as AddressInfo;
@@ -150,6 +187,7 @@ export async function startPlatform(config: Config, log: Logger): Promise<Platfo
       embeddedBroker: broker !== null,
       storage: storage.description,
       metrics,
+      sparkplug: sparkplug ? { registry: sparkplug.registry } : null,
       stop: () => (stopped ??= stopAll()),
     };
   } catch (err) {

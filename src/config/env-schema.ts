@@ -9,6 +9,13 @@ import { DEAD_LETTER_PREFIX } from '../contract/index.js';
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalString = z.string().min(1).optional();
+/** Sparkplug group ids: MQTT topic levels, so no `/`, `+` or `#`; spaces around commas are trimmed. */
+const sparkplugGroups = z
+  .string()
+  .transform((v) => v.split(',').map((g) => g.trim()))
+  .refine((groups) => groups.every((g) => g !== '' && !/[/+#]/.test(g)), 'must be a comma-separated list of Sparkplug group ids (no /, + or #)');
+/** A comma-separated list of line protocol names (tag keys, measurements), e.g. `device,host`. */
+const tagKeys = z.string().regex(/^[^,\s]+(,[^,\s]+)*$/, 'must be a comma-separated list of names, without spaces').transform((v) => v.split(','));
 const url = (protocols: string[]) =>
   z.string().refine((v) => {
     try {
@@ -34,6 +41,13 @@ export const ENV_VARS = {
   PP_MQTT_DEAD_LETTER_PREFIX: { schema: z.string().min(1).default(DEAD_LETTER_PREFIX), doc: 'Rejected MQTT messages are republished under this prefix + original topic, with the reasons.' },
   PP_MQTT_EMBEDDED_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Address of the embedded broker (only when PP_MQTT_URL is unset).' },
   PP_MQTT_EMBEDDED_PORT: { schema: int(0, 65535).default(1883), doc: 'Port of the embedded broker (0 = any free port).' },
+
+  PP_SPARKPLUG_ENABLED: { schema: bool.default(false), doc: 'Also consume Eclipse Sparkplug B (`spBv1.0/#`, protobuf) from the same broker, with its own MQTT client (README: Sparkplug B gateways).' },
+  PP_SPARKPLUG_CLIENT_ID: { schema: z.string().min(1).max(128).default('plantpulse-sparkplug-1'), doc: 'MQTT client id of the Sparkplug client (persistent session); must differ from PP_MQTT_CLIENT_ID.' },
+  PP_SPARKPLUG_GROUPS: { schema: sparkplugGroups.optional(), doc: 'Comma-separated Sparkplug group ids to subscribe to (`spBv1.0/{group}/#` each). Unset: every group.' },
+  PP_SPARKPLUG_MAPPING_FILE: { schema: optionalString, doc: 'YAML or JSON file mapping Sparkplug group/edge node/device ids to site/line/device and metric names to PlantPulse metrics. Unset: group → site, edge node → line, device → device, names normalised.' },
+  PP_SPARKPLUG_REORDER_TIMEOUT_MS: { schema: int(0, 600_000).default(2000), doc: 'Sparkplug Reorder Timeout: how long a seq gap (or data without a birth) may wait before a rebirth is requested (NCMD `Node Control/Rebirth`).' },
+  PP_SPARKPLUG_HOST_ID: { schema: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), doc: 'When set, act as the Sparkplug primary host application with this id: publish `spBv1.0/STATE/{id}` (retained, with a will), so edge nodes configured for it store and forward while the platform is away.' },
 
   PP_INFLUX_API: { schema: z.enum(['v1', 'v2']).default('v1'), doc: 'v1: InfluxDB 1.x /write + /query. v2: the 2.x write API via @influxdata/influxdb-client (2.x, 3.x, Cloud, 1.8+).' },
   PP_INFLUX_URL: { schema: url(['http:', 'https:']).optional(), doc: 'InfluxDB base URL. Unset: start `influxd` from PATH with data under PP_DATA_DIR; none on PATH: run without history (loud warning).' },
@@ -62,6 +76,18 @@ export const ENV_VARS = {
   PP_INGEST_MAX_SAMPLES: { schema: int(1, 1_000_000).default(10_000), doc: 'Most samples in one message.' },
   PP_INGEST_MAX_METRICS: { schema: int(1, 10_000).default(256), doc: 'Most metrics in one sample.' },
   PP_INGEST_MAX_FUTURE_SKEW_MS: { schema: int(0, 7 * 24 * 3600_000).default(5 * 60_000), doc: 'Samples further than this in the future are rejected.' },
+
+  PP_LP_SITE_TAG: { schema: tagKeys.default(['site']), doc: 'Line protocol (`/write`, `/api/v2/write`): tag key naming the site; a comma-separated list is tried in order. Its value must be a valid id.' },
+  PP_LP_LINE_TAG: { schema: tagKeys.default(['line']), doc: 'Line protocol: tag key(s) naming the line.' },
+  PP_LP_DEVICE_TAG: { schema: tagKeys.default(['device', 'host']), doc: 'Line protocol: tag key(s) naming the device, first present wins (`host` is the tag Telegraf adds to every metric).' },
+  PP_LP_PASSTHROUGH_MEASUREMENTS: { schema: tagKeys.default(['telemetry']), doc: 'Line protocol measurements whose field names are metric names as they are; a field of any other measurement becomes the metric `<measurement>_<field>`.' },
+
+  PP_ANALYTICS_FILE: { schema: optionalString, doc: 'YAML or JSON file with detector rules (device classes, per-device overrides) and energy coefficients (grid factor, steam, per-site). Unset: the built-in defaults (README: Analytics).' },
+  PP_ANALYTICS_TICK_MS: { schema: int(100, 600_000).default(5000), doc: 'How often time-driven checks run: silence detection, flapping and stale alerts.' },
+  PP_ALERT_FLAP_THRESHOLD: { schema: int(2, 1000).default(4), doc: 'This many episodes of one device+rule within PP_ALERT_FLAP_WINDOW_S make the next one flapping (held open instead of churning).' },
+  PP_ALERT_FLAP_WINDOW_S: { schema: int(1, 7 * 86_400).default(1800), doc: 'Window for flapping detection.' },
+  PP_ALERT_FLAP_QUIET_S: { schema: int(1, 7 * 86_400).default(600), doc: 'A flapping alert resolves once its condition stayed clear this long.' },
+  PP_ALERT_STALE_AFTER_S: { schema: int(60, 30 * 86_400).default(2700), doc: 'An open alert nothing was heard about for this long resolves as stale (e.g. the condition ended while the platform was down).' },
 
   PP_SIMULATOR: { schema: bool.optional(), doc: 'Run a simulated factory publishing to the broker. Default: on with the embedded broker, off otherwise.' },
   PP_SIM_SITES: { schema: int(1, 100).default(1), doc: 'Simulated sites.' },

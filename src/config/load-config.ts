@@ -41,7 +41,13 @@ export interface Config {
   writer: { maxBatchLines: number; flushIntervalMs: number; shutdownTimeoutMs: number; maxPendingLines: number; spoolAfterMs: number };
   spool: { enabled: boolean; dir: string; maxBytes: number; segmentBytes: number; replayLinesPerSecond: number };
   limits: DecodeLimits;
+  /** Line protocol ingest: which tags name site/line/device, which measurements pass field names through. */
+  lineProtocol: { siteTags: string[]; lineTags: string[]; deviceTags: string[]; passthroughMeasurements: string[] };
   simulator: { enabled: boolean; sites: number; lines: number; machines: number; seed: number; intervalMs: number };
+  /** Sparkplug B source (src/sources/sparkplug/). `groups` empty: every group. */
+  sparkplug: { enabled: boolean; clientId: string; groups: string[]; mappingFile?: string; reorderTimeoutMs: number; hostId?: string };
+  analytics: { file?: string; tickMs: number };
+  alerts: { flapThreshold: number; flapWindowMs: number; flapQuietMs: number; staleAfterMs: number };
 }
 
 /** A configuration problem, naming each variable at fault. Start-up stops with this message. */
@@ -68,6 +74,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const e = env as Env;
   if (problems.length === 0 && e.PP_INFLUX_API === 'v2' && e.PP_INFLUX_URL && !e.PP_INFLUX_TOKEN) {
     problems.push({ variable: 'PP_INFLUX_TOKEN', message: 'required when PP_INFLUX_API=v2' });
+  }
+  // Two clients with one id would take the session from each other, over and over.
+  if (problems.length === 0 && e.PP_SPARKPLUG_ENABLED && e.PP_SPARKPLUG_CLIENT_ID === e.PP_MQTT_CLIENT_ID) {
+    problems.push({ variable: 'PP_SPARKPLUG_CLIENT_ID', message: 'must differ from PP_MQTT_CLIENT_ID' });
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -112,6 +122,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxSamples: e.PP_INGEST_MAX_SAMPLES,
       maxMetricsPerSample: e.PP_INGEST_MAX_METRICS,
       maxFutureSkewMs: e.PP_INGEST_MAX_FUTURE_SKEW_MS,
+    },
+    lineProtocol: { siteTags: e.PP_LP_SITE_TAG, lineTags: e.PP_LP_LINE_TAG, deviceTags: e.PP_LP_DEVICE_TAG, passthroughMeasurements: e.PP_LP_PASSTHROUGH_MEASUREMENTS },
+    analytics: { file: e.PP_ANALYTICS_FILE, tickMs: e.PP_ANALYTICS_TICK_MS },
+    alerts: { flapThreshold: e.PP_ALERT_FLAP_THRESHOLD, flapWindowMs: e.PP_ALERT_FLAP_WINDOW_S * 1000, flapQuietMs: e.PP_ALERT_FLAP_QUIET_S * 1000, staleAfterMs: e.PP_ALERT_STALE_AFTER_S * 1000 },
+    sparkplug: {
+      enabled: e.PP_SPARKPLUG_ENABLED,
+      clientId: e.PP_SPARKPLUG_CLIENT_ID,
+      groups: e.PP_SPARKPLUG_GROUPS ?? [],
+      mappingFile: e.PP_SPARKPLUG_MAPPING_FILE,
+      reorderTimeoutMs: e.PP_SPARKPLUG_REORDER_TIMEOUT_MS,
+      hostId: e.PP_SPARKPLUG_HOST_ID,
     },
     simulator: {
       enabled: e.PP_SIMULATOR ?? e.PP_MQTT_URL === undefined,

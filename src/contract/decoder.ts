@@ -38,6 +38,8 @@ export interface TelemetryBatch extends DeviceRef {
   /** Gateway sequence number; null when the source has none (HTTP scripts, line protocol). */
   seq: number | null;
   samples: Sample[];
+  /** History, not live data (e.g. Sparkplug `is_historical`): stored and accounted, kept out of live alerts. */
+  historical?: boolean;
 }
 
 export interface DecodeResult {

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type IngestSource = 'mqtt' | 'http';
+export type IngestSource = 'mqtt' | 'http' | 'line_protocol' | 'sparkplug';
 
 /**
  * The platform's Prometheus metrics. One registry per platform instance (not prom-client's
@@ -12,7 +12,7 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry, prefix: 'pp_process_' });
   const r = { registers: [registry] };
   // Gauges read at scrape time from whoever owns the value (set by the app at wiring time).
-  const probes = { writeQueueLines: () => 0, mqttInflight: () => 0, spool: (): { bytes: number; records: number; oldestAt: number | null; corruptSegments: number } | null => null };
+  const probes = { writeQueueLines: () => 0, mqttInflight: () => 0, spool: (): { bytes: number; records: number; oldestAt: number | null; corruptSegments: number } | null => null, alertsOpen: () => 0 };
   return {
     registry,
     probes,
@@ -37,6 +37,10 @@ export function createMetrics() {
     spoolReplayedLines: new Counter({ ...r, name: 'pp_spool_replayed_lines_total', help: 'Lines replayed from the spool into storage' }),
     spoolErrors: new Counter({ ...r, name: 'pp_spool_errors_total', help: 'Spool appends refused (full, disk full, I/O error)' }),
     ingestThrottled: new Counter({ ...r, name: 'pp_ingest_throttled_total', help: 'HTTP ingest requests answered 503 because storage and spool could not keep up' }),
+    alertsOpen: new Gauge({ ...r, name: 'pp_alerts_open', help: 'Alerts currently open', collect() { this.set(probes.alertsOpen()); } }),
+    alertTransitionsTotal: new Counter({ ...r, name: 'pp_alert_transitions_total', help: 'Alert transitions (opened, resolved, acknowledged), by category', labelNames: ['type', 'category'] as const }),
+    energyWindows: new Counter({ ...r, name: 'pp_energy_windows_total', help: 'Device energy windows closed and stored (all window sizes)' }),
+    analyticsErrors: new Counter({ ...r, name: 'pp_analytics_errors_total', help: 'Batches the analytics stage failed on (the data was still stored; see the log)' }),
     mqttConnected: new Gauge({ ...r, name: 'pp_mqtt_connected', help: '1 when connected to the broker' }),
   };
 }

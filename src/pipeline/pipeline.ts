@@ -1,10 +1,11 @@
 import type { DecodeResult, TelemetryBatch } from '../contract/index.js';
 import type { IngestSource, Logger, Metrics } from '../observability/index.js';
+import type { Point } from '../storage/point.js';
 import { telemetryPoints } from './to-points.js';
 
 /** What the pipeline needs from storage: resolve only once the points are durable. */
 export interface DurableWriter {
-  write(points: ReturnType<typeof telemetryPoints>): Promise<void>;
+  write(points: Point[]): Promise<void>;
   /** True when storage and spool cannot keep up: sources must slow down. */
   readonly saturated: boolean;
 }
@@ -15,11 +16,17 @@ export interface DurableWriter {
  * resolves only when the batch is durable, which is when sources acknowledge (MQTT PUBACK,
  * HTTP 2xx). Sources never know about sinks.
  */
+/** The analytics stage as the pipeline needs it: derived points for a batch (see analytics-stage.ts). */
+export interface BatchAnalytics {
+  process(batch: TelemetryBatch): Point[];
+}
+
 export class Pipeline {
   constructor(
     private readonly writer: DurableWriter,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    private readonly analytics: BatchAnalytics | null = null,
   ) {}
 
   /** Count what a decoder said about one message (accepted, rejected, unknown metrics). */
@@ -47,7 +54,14 @@ export class Pipeline {
     const n = batch.samples.length;
     if (n === 0) return;
     this.metrics.samplesReceived.inc({ source }, n);
-    await this.writer.write(telemetryPoints(batch));
+    // Analytics runs synchronously here, in arrival order (a device's batches arrive in order),
+    // not after the write, whose completions may interleave. Its energy points travel with the
+    // batch, so they are durable when the batch is acknowledged. A replay of the same batch
+    // (redelivery after a failed write) is harmless: detectors and energy windows skip samples
+    // not newer than what they have seen, and alerts are idempotent by event time.
+    const derived = this.analytics?.process(batch) ?? [];
+    const points = telemetryPoints(batch);
+    await this.writer.write(derived.length > 0 ? points.concat(derived) : points);
     this.metrics.samplesStored.inc({ source }, n);
     this.log.trace({ site: batch.site, line: batch.line, device: batch.device, samples: n }, 'batch stored');
   }

@@ -12,6 +12,7 @@ export { DiscardSink } from './discard-sink.js';
 export { BatchWriter, type BatchWriterOptions, type BatchWriterObserver } from './batch-writer.js';
 export { Spool, SpoolFullError, type SpoolOptions, type SpoolStats, type SpoolRecord } from './spool.js';
 export { queryInfluxQL, type Row, type QueryAuth } from './query-v1.js';
+export { influxHistory, NO_HISTORY, type HistoryReader } from './history.js';
 export { startManagedInfluxd, findOnPath, influxdConfig, type ManagedInfluxd, type ManagedInfluxdOptions } from './managed-influxd.js';
 
 /** Which InfluxDB API to write to: 1.x (`/write`) or 2.x (`/api/v2/write`, also 3.x, Cloud, 1.8+). */

@@ -54,6 +54,11 @@ export class MqttSource {
     this.metrics.probes.mqttInflight = () => this.acks.size;
   }
 
+  /** The connection, for the platform's own publications (alerts); null before start. */
+  get publisher(): MqttClient | null {
+    return this.client;
+  }
+
   get connected(): boolean {
     return this.client?.connected ?? false;
   }

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import type { DetectorInput, Step } from '../types.js';
+import { messages } from './messages.js';
+import type { DetectorModule } from './module.js';
+
+/**
+ * Silence (heartbeat): the platform calls `tick` on its own clock; it raises once `timeoutS` has
+ * passed since the last input, and again on every later tick while the silence lasts (each raise
+ * updates the open alert). Never before the first input: a device that has never reported is not
+ * "silent", it is unknown. The next input clears it, once. `value` is the silence in seconds.
+ * The usual rule watches metric `*` (any sample of the device).
+ */
+export const silenceParamsSchema = z.strictObject({
+  metric: z.string().min(1).default('*'),
+  timeoutS: z.number().positive().default(120),
+});
+
+export type SilenceParams = z.output<typeof silenceParamsSchema>;
+
+export interface SilenceState {
+  lastTs: number | null;
+  active: boolean;
+}
+
+export const silenceDetector: DetectorModule<SilenceParams, SilenceState> = {
+  kind: 'silence',
+  summary: 'no input for timeoutS after the last one (device stopped reporting)',
+  paramsSchema: silenceParamsSchema,
+  defaultCategory: 'data',
+
+  initial: () => ({ lastTs: null, active: false }),
+
+  step(p: SilenceParams, s: SilenceState, { ts }: DetectorInput): Step<SilenceState> {
+    if (s.lastTs !== null && ts <= s.lastTs) return { state: s, events: [] };
+    if (!s.active || s.lastTs === null) return { state: { lastTs: ts, active: false }, events: [] };
+    const silentS = (ts - s.lastTs) / 1000;
+    return {
+      state: { lastTs: ts, active: false },
+      events: [{ kind: 'clear', ts, value: silentS, threshold: p.timeoutS, message: messages.silenceCleared(p.metric, ts - s.lastTs) }],
+    };
+  },
+
+  tick(p: SilenceParams, s: SilenceState, now: number): Step<SilenceState> {
+    if (s.lastTs === null) return { state: s, events: [] };
+    const silentMs = now - s.lastTs;
+    if (silentMs < p.timeoutS * 1000) return { state: s, events: [] };
+    return {
+      state: s.active ? s : { ...s, active: true },
+      events: [{ kind: 'raise', ts: now, value: silentMs / 1000, threshold: p.timeoutS, message: messages.silenceRaised(p.metric, silentMs, p.timeoutS) }],
+    };
+  },
+};

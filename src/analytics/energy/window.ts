@@ -1,0 +1,314 @@
+import type { DeviceRef } from '../../contract/ids.js';
+import { MACHINE_STATES } from '../../contract/metrics.js';
+import type { Sample } from '../../contract/payload.js';
+import type { EnergyConfig } from './config.js';
+import {
+  ACCOUNTED_COUNTERS,
+  COUNTER_REASONS,
+  counterDelta,
+  isPossibleReading,
+  type AccountedCounter,
+  type CounterReason,
+  type Reading,
+} from './counter.js';
+import { convertQuantities, perUnit, type EnergyQuantities, type EnergyWindow } from './energy-window.js';
+import { resolveSiteSettings, type SiteEnergySettings } from './site-settings.js';
+import { intervalEndWindowStart, windowStart } from './window-sizes.js';
+
+/**
+ * Per-device energy accounting over tumbling windows, in event time (DESIGN.md, "Analytics").
+ *
+ * The engine holds one accumulator per device and calls `feed(sample)` for every accepted sample
+ * of that device, in the order received. It is a plain object: no I/O, no clock. Windows close
+ * only on event time, when a sample at or after their end arrives; there is deliberately no
+ * `flush(now)`. A device that stops reporting keeps its last window open until it reports again:
+ * closing it on the wall clock would emit a window that later data (a gateway replaying its disk
+ * buffer after hours offline) must still add to, and storage would then hold two different
+ * answers for the same window. The engine should show a silent device through the silence
+ * detector and data completeness, not through an energy window.
+ *
+ * Energy between two consecutive readings of a counter is spread over the windows the interval
+ * covers in proportion to time (linear interpolation), so 1-min windows sum exactly to the
+ * 15-min, 1-h and 1-day totals: every window size sees the same deltas, split at boundaries that
+ * nest. One exception: readings more than `maxGapMs` apart. Their energy is still counted (the
+ * meter is cumulative, nothing is lost) but it all goes to the window of the later reading: we do
+ * not know when in the gap it was drawn, and spreading it evenly would paint hours of steady load
+ * that may have been one busy minute before the gateway dropped out.
+ */
+
+/** The part of a sample the accumulator reads. */
+export type EnergySample = Pick<Sample, 'ts' | 'm'>;
+
+export interface AccumulatorStats {
+  /** Samples taken into account. */
+  accepted: number;
+  /** Samples older than the last accepted one: ignored (windows already closed are final). */
+  outOfOrder: number;
+  /** Samples with the same timestamp as the last accepted one (redelivery): ignored. */
+  duplicates: number;
+  /** Per counter metric, how many readings each reason classified (see counter.ts). */
+  counters: Record<AccountedCounter, Record<CounterReason, number>>;
+}
+
+type QuantityField = keyof EnergyQuantities;
+const FIELD_OF: Record<AccountedCounter, QuantityField> = {
+  energy_kwh: 'kwh',
+  gas_m3: 'gasM3',
+  steam_t: 'steamT',
+  water_m3: 'waterM3',
+  output_units: 'outputUnits',
+};
+// Output first: whether this sample's electricity interval was idle depends on it.
+const READ_ORDER: readonly AccountedCounter[] = ['output_units', 'energy_kwh', 'gas_m3', 'steam_t', 'water_m3'];
+
+interface OpenWindow extends EnergyQuantities {
+  start: number;
+  idleKwh: number;
+  samples: number;
+  implausibleJumps: number;
+  /** Σ power_factor × kWh of the interval ending at that reading; and Σ kWh. */
+  pfWeighted: number;
+  pfWeight: number;
+  /** Plain mean of power_factor readings, for a window without electricity. */
+  pfSum: number;
+  pfCount: number;
+}
+
+/** Where a counter stands: the last reading counted from, and a reading not yet believed. */
+interface CounterTrack {
+  base: Reading;
+  /** The last implausible reading since `base`: a glitch, or a meter now at a new level. */
+  suspect?: Reading;
+}
+
+/** A counted delta and the interval it was drawn over. */
+interface Counted {
+  delta: number;
+  from: number;
+}
+
+export class DeviceEnergyAccumulator {
+  readonly ref: DeviceRef;
+  readonly settings: SiteEnergySettings;
+  private lastTs: number | undefined;
+  private readonly counters = new Map<AccountedCounter, CounterTrack>();
+  /** Σ of counted output deltas: only increases, whatever the counter does. */
+  private outputTotal = 0;
+  /** When output last increased (or the output counter was first read); null: no output counter. */
+  private lastOutputMoveTs: number | null = null;
+  private lastState: number | undefined;
+  /** One map per window size (parallel to settings.windowSizesMs), by window start. */
+  private readonly open: Map<number, OpenWindow>[];
+  private readonly counts: AccumulatorStats;
+
+  constructor(ref: DeviceRef, config: EnergyConfig) {
+    this.ref = { site: ref.site, line: ref.line, device: ref.device };
+    this.settings = resolveSiteSettings(config, ref.site);
+    this.open = this.settings.windowSizesMs.map(() => new Map());
+    const counters = Object.fromEntries(
+      ACCOUNTED_COUNTERS.map((m) => [m, Object.fromEntries(COUNTER_REASONS.map((r) => [r, 0]))]),
+    ) as AccumulatorStats['counters'];
+    this.counts = { accepted: 0, outOfOrder: 0, duplicates: 0, counters };
+  }
+
+  /** Counts so far, for the engine's metrics (a copy). */
+  stats(): AccumulatorStats {
+    return structuredClone(this.counts);
+  }
+
+  /**
+   * Take one sample (timestamps must increase; older or equal ones are counted and ignored) and
+   * return the windows it closes, oldest first, smaller sizes first within a start.
+   */
+  feed(sample: EnergySample): EnergyWindow[] {
+    const ts = sample.ts;
+    if (this.lastTs !== undefined && ts <= this.lastTs) {
+      if (ts === this.lastTs) this.counts.duplicates++;
+      else this.counts.outOfOrder++;
+      return [];
+    }
+    const previousTs = this.lastTs;
+    this.lastTs = ts;
+    this.counts.accepted++;
+
+    const counted = new Map<AccountedCounter, Counted>();
+    let implausible = 0;
+    for (const metric of READ_ORDER) {
+      const value = sample.m[metric];
+      if (value === undefined) continue;
+      const result = this.readCounter(metric, { ts, value });
+      if (result === 'implausible') implausible++;
+      else if (result !== undefined) counted.set(metric, result);
+    }
+
+    const pf = sample.m.power_factor;
+    const pfValid = pf !== undefined && pf >= -1 && pf <= 1;
+    const idle = this.kwhIntervalWasIdle(sample, counted);
+    if (sample.m.state !== undefined) this.lastState = sample.m.state;
+
+    this.settings.windowSizesMs.forEach((sizeMs, i) => {
+      const open = this.open[i] as Map<number, OpenWindow>;
+      // Windows that ended at or before the previous sample are closed and final: a part of an
+      // interval that falls in them (a counter reported less often than the device's other
+      // metrics) goes to the oldest window still open instead.
+      const floor = previousTs === undefined ? -Infinity : windowStart(previousTs, sizeMs, this.settings.utcOffsetMs);
+      for (const [metric, c] of counted) {
+        if (c.delta === 0) continue;
+        for (const part of this.split(c, ts, sizeMs)) {
+          const w = getOrOpen(open, Math.max(part.start, floor));
+          w[FIELD_OF[metric]] += part.amount;
+          if (metric === 'energy_kwh') {
+            if (idle) w.idleKwh += part.amount;
+            if (pfValid) {
+              w.pfWeighted += (pf as number) * part.amount;
+              w.pfWeight += part.amount;
+            }
+          }
+        }
+      }
+      if (implausible > 0) getOrOpen(open, Math.max(intervalEndWindowStart(ts, sizeMs, this.settings.utcOffsetMs), floor)).implausibleJumps += implausible;
+      const own = getOrOpen(open, windowStart(ts, sizeMs, this.settings.utcOffsetMs));
+      own.samples++;
+      if (pfValid) {
+        own.pfSum += pf as number;
+        own.pfCount++;
+      }
+    });
+    return this.closeUpTo(ts);
+  }
+
+  /**
+   * Read one counter. Returns the counted delta, 'implausible', or undefined (first reading,
+   * nothing to count). The delta is measured from the last reading believed (`base`), not from a
+   * glitch: after an implausible reading, the base stays where it was, so a meter that jumps to
+   * 9,999,999 for one sample and comes back costs nothing (the return reading counts from the base).
+   * A meter that really is at a new level (swapped for one that starts at a high reading) is
+   * believed once two readings in a row agree with each other: the second is then counted from
+   * the first, and only the swap interval is lost (no one knows what was drawn across the swap).
+   */
+  private readCounter(metric: AccountedCounter, next: Reading): Counted | 'implausible' | undefined {
+    const rules = this.settings.counters[metric];
+    const reasons = this.counts.counters[metric];
+    if (!isPossibleReading(next.value)) {
+      reasons.implausible++;
+      return 'implausible';
+    }
+    const track = this.counters.get(metric);
+    const d = counterDelta(track?.base, next, rules);
+    if (track === undefined) {
+      reasons[d.reason]++;
+      this.counters.set(metric, { base: next });
+      if (metric === 'output_units') this.lastOutputMoveTs = next.ts;
+      return undefined;
+    }
+    if (d.reason !== 'implausible') {
+      reasons[d.reason]++;
+      const from = track.base.ts;
+      this.counters.set(metric, { base: next });
+      return this.countOutput(metric, { delta: d.delta, from });
+    }
+    if (track.suspect !== undefined) {
+      const fromSuspect = counterDelta(track.suspect, next, rules);
+      if ((fromSuspect.reason === 'normal' || fromSuspect.reason === 'rollover') && fromSuspect.delta > 0) {
+        reasons[fromSuspect.reason]++;
+        const from = track.suspect.ts;
+        this.counters.set(metric, { base: next });
+        return this.countOutput(metric, { delta: fromSuspect.delta, from });
+      }
+    }
+    reasons.implausible++;
+    track.suspect = next;
+    return 'implausible';
+  }
+
+  private countOutput(metric: AccountedCounter, c: Counted): Counted {
+    if (metric === 'output_units') {
+      this.outputTotal += c.delta;
+      if (c.delta > 0) this.lastOutputMoveTs = this.lastTs ?? null;
+    }
+    return c;
+  }
+
+  /**
+   * Was the electricity interval that ends with this sample idle (energy drawn, nothing made)?
+   * - With a `state` known: idle when it was not 2 (running). The machine says so itself, and
+   *   a running machine with a long cycle (a furnace load, a CNC part every few minutes) makes
+   *   no part in most sampling intervals without wasting anything. The state in effect over the
+   *   interval is the last one reported before it ends (a PLC value holds until it changes); for
+   *   the very first state report, the one in this sample.
+   * - Otherwise, with an output counter: idle when output has not moved for longer than
+   *   `idleAfterNoOutputMs` (longer than any normal cycle) by the end of the interval.
+   * - Otherwise: not idle (unknown is not counted as waste).
+   */
+  private kwhIntervalWasIdle(sample: EnergySample, counted: Map<AccountedCounter, Counted>): boolean {
+    if (!counted.has('energy_kwh')) return false;
+    const state = this.lastState ?? sample.m.state;
+    if (state !== undefined) return state !== MACHINE_STATES.running;
+    if (this.lastOutputMoveTs !== null) return sample.ts - this.lastOutputMoveTs > this.settings.idleAfterNoOutputMs;
+    return false;
+  }
+
+  /** The windows of `sizeMs` a delta counted over (from, to] falls into, with the amount in each. */
+  private split(c: Counted, to: number, sizeMs: number): { start: number; amount: number }[] {
+    const offset = this.settings.utcOffsetMs;
+    const last = intervalEndWindowStart(to, sizeMs, offset);
+    if (to - c.from > this.settings.maxGapMs) return [{ start: last, amount: c.delta }];
+    const parts: { start: number; amount: number }[] = [];
+    let assigned = 0;
+    for (let w = windowStart(c.from, sizeMs, offset); w <= last; w += sizeMs) {
+      // The last part takes the remainder, so the parts add up to the delta exactly.
+      const amount = w === last ? c.delta - assigned : (c.delta * (Math.min(to, w + sizeMs) - Math.max(c.from, w))) / (to - c.from);
+      assigned += amount;
+      parts.push({ start: w, amount });
+    }
+    return parts;
+  }
+
+  private closeUpTo(ts: number): EnergyWindow[] {
+    const closed: EnergyWindow[] = [];
+    this.settings.windowSizesMs.forEach((sizeMs, i) => {
+      const open = this.open[i] as Map<number, OpenWindow>;
+      for (const [start, w] of open) {
+        if (start + sizeMs > ts) continue;
+        open.delete(start);
+        closed.push(this.finish(w, sizeMs));
+      }
+    });
+    return closed.sort((a, b) => a.start - b.start || a.windowMs - b.windowMs);
+  }
+
+  private finish(w: OpenWindow, sizeMs: number): EnergyWindow {
+    const converted = convertQuantities(w, this.settings.coefficients);
+    return {
+      start: w.start,
+      end: w.start + sizeMs,
+      windowMs: sizeMs,
+      ...this.ref,
+      kwh: w.kwh,
+      gasM3: w.gasM3,
+      steamT: w.steamT,
+      waterM3: w.waterM3,
+      outputUnits: w.outputUnits,
+      idleKwh: w.idleKwh,
+      kgce: converted.kgce,
+      tce: converted.tce,
+      co2Kg: converted.co2Kg,
+      kwhPerUnit: perUnit(w.kwh, w.outputUnits),
+      kgcePerUnit: perUnit(converted.kgce, w.outputUnits),
+      samples: w.samples,
+      powerFactorAvg: w.pfWeight > 0 ? w.pfWeighted / w.pfWeight : w.pfCount > 0 ? w.pfSum / w.pfCount : null,
+      implausibleJumps: w.implausibleJumps,
+      notInTce: converted.notInTce,
+      notInCo2: converted.notInCo2,
+    };
+  }
+}
+
+function getOrOpen(open: Map<number, OpenWindow>, start: number): OpenWindow {
+  let w = open.get(start);
+  if (w === undefined) {
+    w = { start, kwh: 0, gasM3: 0, steamT: 0, waterM3: 0, outputUnits: 0, idleKwh: 0, samples: 0, implausibleJumps: 0, pfWeighted: 0, pfWeight: 0, pfSum: 0, pfCount: 0 };
+    open.set(start, w);
+  }
+  return w;
+}

@@ -1,0 +1,160 @@
+import { deviceKey, type TelemetryBatch } from '../contract/index.js';
+import type { Point } from '../storage/point.js';
+import { detectorFor } from './detectors/index.js';
+import { DeviceEnergyAccumulator, toEnergyPoint, type EnergyConfig, type EnergyWindow } from './energy/index.js';
+import { createRuleResolver, type ResolvedRule, type RulesConfig } from './rules/index.js';
+import type { AnomalyEvent, DetectorEvent, DetectorInput } from './types.js';
+
+/** The window whose closing feeds the derived energy metrics to the rules (defaults.ts). */
+const DETECTION_WINDOW_MS = 15 * 60_000;
+
+export interface AnalyticsOutput {
+  events: AnomalyEvent[];
+  /** `energy` points of the windows this batch closed. */
+  points: Point[];
+}
+
+export interface AnalyticsStats {
+  devices: number;
+  /** Samples skipped by the detectors because they were not newer than the device's last (replays). */
+  samplesNotNewer: number;
+  windowsClosed: number;
+}
+
+/** Everything the engine keeps about one device: its rules' detector states and its energy accumulator. */
+interface DeviceState {
+  site: string;
+  line: string;
+  device: string;
+  rules: readonly ResolvedRule[];
+  /** Parallel to `rules`. */
+  states: unknown[];
+  /** Latest sample time the detectors have seen (older or equal samples are replays). */
+  lastTs: number;
+  energy: DeviceEnergyAccumulator;
+}
+
+/**
+ * The analytics stage (DESIGN.md): per device, runs every effective rule's detector over each
+ * new sample, accounts energy over tumbling windows, and feeds the closed 15-min windows'
+ * derived metrics (`intensity_kwh_per_unit`, `idle_share`, `power_factor_avg`) to the rules as
+ * ordinary inputs. No I/O: it returns events for the alert manager and points for storage.
+ *
+ * Time: detectors judge sample time, except silence, which is about arrival: a gateway
+ * replaying an hour of backlog is not silent, so the heartbeat input is the arrival time.
+ * Historical batches (e.g. Sparkplug `is_historical`) are accounted but kept out of detection.
+ */
+export class AnalyticsEngine {
+  private readonly devices = new Map<string, DeviceState>();
+  private readonly rulesFor: (key: string) => readonly ResolvedRule[];
+  private samplesNotNewer = 0;
+  private windowsClosed = 0;
+
+  constructor(
+    rules: RulesConfig,
+    private readonly energy: EnergyConfig,
+  ) {
+    this.rulesFor = createRuleResolver(rules);
+  }
+
+  stats(): AnalyticsStats {
+    return { devices: this.devices.size, samplesNotNewer: this.samplesNotNewer, windowsClosed: this.windowsClosed };
+  }
+
+  /** Rules in force for a device (for the API and explanations). */
+  rules(key: string): readonly ResolvedRule[] {
+    return this.rulesFor(key);
+  }
+
+  /** One validated batch, at arrival time `now`. */
+  process(batch: TelemetryBatch, now: number): AnalyticsOutput {
+    const d = this.device(batch);
+    const events: AnomalyEvent[] = [];
+    const points: Point[] = [];
+    const live = batch.historical !== true;
+    for (const sample of batch.samples) {
+      for (const w of d.energy.feed(sample)) {
+        points.push(toEnergyPoint(w));
+        this.windowsClosed++;
+        if (live && w.windowMs === DETECTION_WINDOW_MS) this.detectWindow(d, w, events);
+      }
+      if (!live) continue;
+      if (sample.ts <= d.lastTs) {
+        this.samplesNotNewer++;
+        continue;
+      }
+      d.lastTs = sample.ts;
+      for (let i = 0; i < d.rules.length; i++) {
+        const rule = d.rules[i]!;
+        if (rule.metric === '*') continue;
+        const value = sample.m[rule.metric];
+        if (value === undefined) continue; // absent or bad-quality: no evidence either way
+        this.step(d, i, { ts: sample.ts, value }, events);
+      }
+    }
+    if (live) {
+      // Heartbeat rules (metric `*`): one input per batch, at arrival time.
+      for (let i = 0; i < d.rules.length; i++) if (d.rules[i]!.metric === '*') this.step(d, i, { ts: now, value: batch.samples.length }, events);
+    }
+    return { events, points };
+  }
+
+  /** Time-driven detection (silence), on the platform's clock. */
+  tick(now: number): AnomalyEvent[] {
+    const events: AnomalyEvent[] = [];
+    for (const d of this.devices.values()) {
+      for (let i = 0; i < d.rules.length; i++) {
+        const rule = d.rules[i]!;
+        const def = detectorFor(rule.detector);
+        if (!def.tick) continue;
+        const r = def.tick(rule.params, d.states[i], now);
+        d.states[i] = r.state;
+        this.emit(d, rule, r.events, events);
+      }
+    }
+    return events;
+  }
+
+  private device(batch: TelemetryBatch): DeviceState {
+    const key = deviceKey(batch);
+    let d = this.devices.get(key);
+    if (!d) {
+      const rules = this.rulesFor(key);
+      d = {
+        site: batch.site,
+        line: batch.line,
+        device: batch.device,
+        rules,
+        states: rules.map((r) => detectorFor(r.detector).initial(r.params)),
+        lastTs: -Infinity,
+        energy: new DeviceEnergyAccumulator(batch, this.energy),
+      };
+      this.devices.set(key, d);
+    }
+    return d;
+  }
+
+  private detectWindow(d: DeviceState, w: EnergyWindow, events: AnomalyEvent[]): void {
+    const derived: Record<string, number | null> = {
+      intensity_kwh_per_unit: w.outputUnits > 0 ? w.kwhPerUnit : null,
+      idle_share: w.kwh > 0 ? w.idleKwh / w.kwh : null,
+      power_factor_avg: w.powerFactorAvg === null ? null : Math.abs(w.powerFactorAvg),
+    };
+    for (let i = 0; i < d.rules.length; i++) {
+      const value = derived[d.rules[i]!.metric];
+      if (value === undefined || value === null) continue;
+      this.step(d, i, { ts: w.end, value }, events);
+    }
+  }
+
+  private step(d: DeviceState, i: number, input: DetectorInput, out: AnomalyEvent[]): void {
+    const rule = d.rules[i]!;
+    const r = detectorFor(rule.detector).step(rule.params, d.states[i], input);
+    d.states[i] = r.state;
+    this.emit(d, rule, r.events, out);
+  }
+
+  private emit(d: DeviceState, rule: ResolvedRule, events: readonly DetectorEvent[], out: AnomalyEvent[]): void {
+    for (const e of events) out.push({ ...e, site: d.site, line: d.line, device: d.device, rule: rule.id, metric: rule.metric, category: rule.category, severity: rule.severity });
+  }
+}

@@ -1,0 +1,3 @@
+export * from './types.js';
+export { AnalyticsEngine, type AnalyticsOutput, type AnalyticsStats } from './engine.js';
+export { loadAnalyticsConfig, AnalyticsConfigError, type AnalyticsConfig } from './config.js';

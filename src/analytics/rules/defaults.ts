@@ -1,0 +1,207 @@
+import { z } from 'zod';
+import { METRIC_CATALOGUE, type MetricDefinition } from '../../contract/metrics.js';
+import { ruleSchema, type RuleConfig, type RuleInput } from './schema.js';
+
+/**
+ * The built-in default rules: what every device gets when nothing else is configured. Devices are
+ * often not classified, so these must be sensible for any machine and for data never seen before:
+ * only physical ranges, published alarm levels (ISO 10816 vibration, gas detector LEL levels,
+ * the power factor tariff threshold) and self-calibrating baselines; no process limits.
+ *
+ * Derived energy metrics. The energy engine feeds these to the rules as ordinary inputs, one per
+ * device per closed 15-min energy window, with ts = the window's end (exclusive bound, epoch ms):
+ * - `intensity_kwh_per_unit`: electricity (kWh) ÷ good output (units) in the window. Emitted only
+ *   when output > 0 (no output → no intensity, not infinity).
+ * - `idle_share`: idle kWh ÷ total kWh in the window, a fraction 0…1 (idle: energy drawn while the
+ *   machine produced nothing). Emitted only when total kWh > 0. A share, not idle kWh, because a
+ *   threshold in kWh depends on the machine's size; a share does not, so one default fits all.
+ * - `power_factor_avg`: the window's average power factor, 0…1 (the engine averages |power_factor|,
+ *   or computes kWh / √(kWh² + kvarh²) where reactive energy is metered).
+ *
+ * Windows arrive 15 min apart, so "minDurationS: 900" on a window metric means "in two
+ * consecutive windows", and "maxGapS: 900" means "only consecutive windows count as continuous".
+ */
+export const DERIVED_ENERGY_METRICS = ['intensity_kwh_per_unit', 'idle_share', 'power_factor_avg'] as const;
+
+const ENERGY_WINDOW_S = 900;
+
+/** One out-of-range rule (category sensor) per catalogue metric that has a physical range; bounds come from the catalogue. */
+function rangeRules(): RuleInput[] {
+  return Object.entries(METRIC_CATALOGUE as Record<string, MetricDefinition>)
+    .filter(([, def]) => def.range !== undefined)
+    .map(([metric]) => ({
+      id: `range-${metric}`,
+      metric,
+      detector: 'range',
+      category: 'sensor',
+      severity: 'warning',
+      description: 'reading outside the physically possible range of the metric catalogue (sensor fault)',
+    }));
+}
+
+const DEFAULT_RULE_INPUTS: RuleInput[] = [
+  ...rangeRules(),
+
+  // Learned baselines. zRaise 4 rather than the textbook 3: sensor noise is autocorrelated and
+  // heavy-tailed, and at one sample every few seconds a 3σ rule raises many times a day on a
+  // healthy machine. Memory 1/alpha = 100 samples; 60 samples of warm-up. A deviation that lasts a
+  // whole shift (8 h) is taken as the new normal (relearnAfterS), so set-point changes do not leave
+  // alerts open for ever. A gap over 1 h (stopped, serviced, re-set) restarts warm-up.
+  {
+    id: 'baseline-temperature',
+    metric: 'temperature_c',
+    detector: 'baseline',
+    category: 'safety',
+    severity: 'warning',
+    description: 'temperature far from its learned baseline (either direction: overheating or a failed heater)',
+    // minStd 0.5 °C: the accuracy of common industrial RTDs / thermocouples; smaller moves are not evidence.
+    params: { alpha: 0.01, warmupSamples: 60, zRaise: 4, zClear: 2, direction: 'both', minStd: 0.5, maxGapS: 3600, relearnAfterS: 8 * 3600 },
+  },
+  {
+    id: 'baseline-vibration',
+    metric: 'vibration_mm_s',
+    detector: 'baseline',
+    category: 'safety',
+    severity: 'warning',
+    // Only above: vibration falls whenever a machine stops, which is not a fault.
+    description: 'vibration well above its learned baseline (wear, imbalance, looseness)',
+    params: { alpha: 0.01, warmupSamples: 60, zRaise: 4, zClear: 2, direction: 'above', minStd: 0.1, maxGapS: 3600, relearnAfterS: 8 * 3600 },
+  },
+
+  // Stuck temperature sensor: bit-identical for an hour and at least 10 samples. A live thermocouple
+  // or RTD always moves in its last digit within an hour; a frozen gateway register does not.
+  {
+    id: 'flatline-temperature',
+    metric: 'temperature_c',
+    detector: 'flatline',
+    category: 'sensor',
+    severity: 'warning',
+    description: 'temperature reading frozen (stuck sensor or gateway register)',
+    params: { epsilon: 0, minDurationS: 3600, minSamples: 10 },
+  },
+
+  // Vibration severity, ISO 10816 (RMS velocity, 10–1000 Hz). 7.1 mm/s is the zone C/D boundary
+  // ("damage may occur") for medium machines (class II) and zone C ("restricted operation") for
+  // large ones on rigid foundations (class III); 11.2 mm/s is zone D for class III. With the
+  // machine class unknown these flag a bad medium machine without crying wolf on a large one.
+  // Durations ride through run-up (passing a resonance); hysteresis about 7–9 % of the limit.
+  {
+    id: 'vibration-high-warning',
+    metric: 'vibration_mm_s',
+    detector: 'limit',
+    category: 'safety',
+    severity: 'warning',
+    description: 'vibration above ISO 10816 zone C/D (medium machines)',
+    params: { high: 7.1, hysteresis: 0.5, minDurationS: 30 },
+  },
+  {
+    id: 'vibration-high-critical',
+    metric: 'vibration_mm_s',
+    detector: 'limit',
+    category: 'safety',
+    severity: 'critical',
+    description: 'vibration above ISO 10816 zone D (large machines)',
+    params: { high: 11.2, hysteresis: 1, minDurationS: 10 },
+  },
+
+  // Combustible gas: the common two-stage detector alarm levels, 10 %LEL (low) and 25 %LEL (high).
+  // No minimum duration: gas is raised on the first reading. Hysteresis 2 %LEL stops chatter.
+  {
+    id: 'gas-lel-warning',
+    metric: 'gas_lel_pct',
+    detector: 'limit',
+    category: 'safety',
+    severity: 'warning',
+    description: 'combustible gas above the low alarm level (10 %LEL)',
+    params: { high: 10, hysteresis: 2 },
+  },
+  {
+    id: 'gas-lel-critical',
+    metric: 'gas_lel_pct',
+    detector: 'limit',
+    category: 'safety',
+    severity: 'critical',
+    description: 'combustible gas above the high alarm level (25 %LEL)',
+    params: { high: 25, hysteresis: 2 },
+  },
+
+  // Heartbeat: gateways publish every few seconds (agent default 5 s); 120 s without any sample
+  // is an outage, not jitter. Devices that report more slowly need an override.
+  {
+    id: 'silence',
+    metric: '*',
+    detector: 'silence',
+    category: 'data',
+    severity: 'warning',
+    description: 'device stopped reporting',
+    params: { timeoutS: 120 },
+  },
+
+  // Energy, on the derived window metrics above.
+  // Intensity: the baseline survives production stops (maxGapS 7 days: no output, no intensity
+  // input), learns over ~100 production windows (~25 h), judges after 8 h (32 windows), raises at
+  // 3σ (window averages are far less noisy than raw samples) held for two consecutive windows, and
+  // ignores wobble below 2 % (class 1–2 meter accuracy). A new level held for a day is the new normal.
+  {
+    id: 'intensity-above-baseline',
+    metric: 'intensity_kwh_per_unit',
+    detector: 'baseline',
+    category: 'energy',
+    severity: 'warning',
+    description: 'energy per unit of output above its learned baseline',
+    params: {
+      alpha: 0.01,
+      warmupSamples: 32,
+      zRaise: 3,
+      zClear: 2,
+      direction: 'above',
+      minStdRel: 0.02,
+      minDurationS: ENERGY_WINDOW_S,
+      maxGapS: 7 * 86_400,
+      relearnAfterS: 86_400,
+    },
+  },
+  // Idle energy: more than 30 % of a window's energy drawn while producing nothing, in two
+  // consecutive windows (one can be a changeover).
+  {
+    id: 'idle-share-high',
+    metric: 'idle_share',
+    detector: 'limit',
+    category: 'energy',
+    severity: 'warning',
+    description: 'more than 30 % of the energy drawn while producing nothing',
+    params: { high: 0.3, hysteresis: 0.05, minDurationS: ENERGY_WINDOW_S, maxGapS: ENERGY_WINDOW_S },
+  },
+  // Power factor below 0.85: the usual threshold of China's power factor tariff adjustment
+  // (功率因数调整电费办法: 0.90 applies to large industrial users of 160 kVA and more, 0.85 to most
+  // others). Two consecutive windows: the tariff is assessed on monthly averages; one bad window is noise.
+  {
+    id: 'power-factor-low',
+    metric: 'power_factor_avg',
+    detector: 'limit',
+    category: 'energy',
+    severity: 'warning',
+    description: 'average power factor below 0.85 (tariff penalty threshold)',
+    params: { low: 0.85, hysteresis: 0.02, minDurationS: ENERGY_WINDOW_S, maxGapS: ENERGY_WINDOW_S },
+  },
+];
+
+/** Parsed once at start-up: a mistake in these fails loudly and at once (and in the unit tests). */
+export const DEFAULT_RULES: readonly RuleConfig[] = z.array(ruleSchema).parse(DEFAULT_RULE_INPUTS);
+
+/**
+ * "Intensity above quota": only when a benchmark is configured (a national or provincial energy
+ * consumption quota per unit of product, or the plant's own target). There is no default quota:
+ * it depends on the product. Put the result in a class's or device's `rules`.
+ */
+export function intensityQuotaRule(quotaKwhPerUnit: number, severity: RuleConfig['severity'] = 'warning'): RuleInput {
+  return {
+    id: 'intensity-above-quota',
+    metric: 'intensity_kwh_per_unit',
+    detector: 'limit',
+    category: 'energy',
+    severity,
+    description: 'energy per unit of output above the configured quota',
+    params: { high: quotaKwhPerUnit, minDurationS: ENERGY_WINDOW_S, maxGapS: ENERGY_WINDOW_S },
+  };
+}

@@ -1,0 +1,73 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { AlertManager, AlertNotifier } from '../alerts/index.js';
+import { CATEGORIES } from '../analytics/types.js';
+import { PlantPulseError } from '../contract/index.js';
+import { idParam, parseQuery, parseTime, timeParam } from './query-params.js';
+
+const listQuery = z.strictObject({
+  state: z.enum(['open', 'resolved']).optional(),
+  site: idParam.optional(),
+  line: idParam.optional(),
+  device: idParam.optional(),
+  category: z.enum(CATEGORIES as [string, ...string[]]).optional(),
+  from: timeParam.optional(),
+  to: timeParam.optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(500),
+});
+
+const ackBody = z.strictObject({
+  by: z.string().trim().min(1).max(128).optional(),
+  note: z.string().max(2000).optional(),
+});
+
+/** JSON bodies reach routes raw (the ingest decoder parses its own); parse and validate here. */
+function parseBody<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
+  let value: unknown = {};
+  if (Buffer.isBuffer(raw) && raw.length > 0) {
+    try {
+      value = JSON.parse(raw.toString('utf8'));
+    } catch (err) {
+      throw new PlantPulseError('PP_ERR_INVALID_JSON', (err as Error).message);
+    }
+  }
+  const r = schema.safeParse(value);
+  if (!r.success) throw new PlantPulseError('PP_ERR_INVALID_QUERY', r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  return r.data;
+}
+
+/**
+ * `GET /api/v1/alerts`: filtered in SQL; `GET /api/v1/alerts/:id`; `POST /api/v1/alerts/:id/ack`.
+ * Until tokens exist (regulator issue) the acknowledging person names themself in `by`.
+ */
+export function registerAlertRoutes(app: FastifyInstance, alerts: AlertManager, notifier: AlertNotifier): void {
+  app.get('/api/v1/alerts', async (req) => {
+    const q = parseQuery(listQuery, req.query);
+    const now = Date.now();
+    const list = alerts.query({
+      state: q.state,
+      site: q.site,
+      line: q.line,
+      device: q.device,
+      category: q.category as (typeof CATEGORIES)[number] | undefined,
+      from: q.from === undefined ? undefined : parseTime(q.from, now)!,
+      to: q.to === undefined ? undefined : parseTime(q.to, now)!,
+      limit: q.limit,
+    });
+    return { alerts: list, count: list.length, limit: q.limit };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/alerts/:id', async (req) => {
+    const alert = alerts.get(req.params.id);
+    if (!alert) throw new PlantPulseError('PP_ERR_UNKNOWN_ALERT', req.params.id);
+    return alert;
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/alerts/:id/ack', async (req) => {
+    const body = parseBody(ackBody, req.body);
+    const result = alerts.acknowledge(req.params.id, body.by ?? 'anonymous', body.note ?? null);
+    if (!result) throw new PlantPulseError('PP_ERR_UNKNOWN_ALERT', req.params.id);
+    if (result.transition) notifier.notify([result.transition]);
+    return { alert: result.alert, acknowledged: result.transition !== null };
+  });
+}

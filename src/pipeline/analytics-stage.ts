@@ -1,0 +1,70 @@
+import type { AlertManager, AlertNotifier, AlertTransition } from '../alerts/index.js';
+import type { AnalyticsEngine, AnomalyEvent } from '../analytics/index.js';
+import type { TelemetryBatch } from '../contract/index.js';
+import type { Logger, Metrics } from '../observability/index.js';
+import type { Point } from '../storage/point.js';
+
+/**
+ * The analytics stage as the pipeline sees it: one call per validated batch, in arrival order,
+ * returning the derived points to store with the batch. Alerts are decided here (engine events
+ * → alert manager, one SQLite transaction) and handed to the notifiers. A failure in analytics
+ * is logged and counted but never costs the batch itself: telemetry is stored regardless.
+ */
+export class AnalyticsStage {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly engine: AnalyticsEngine,
+    private readonly alerts: AlertManager,
+    private readonly notifier: AlertNotifier,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly clock: () => number = Date.now,
+  ) {
+    metrics.probes.alertsOpen = () => alerts.openCount;
+  }
+
+  process(batch: TelemetryBatch): Point[] {
+    try {
+      const out = this.engine.process(batch, this.clock());
+      if (out.points.length > 0) this.metrics.energyWindows.inc(out.points.length);
+      this.handle(out.events);
+      return out.points;
+    } catch (err) {
+      this.metrics.analyticsErrors.inc();
+      this.log.error({ err, site: batch.site, line: batch.line, device: batch.device }, 'analytics failed on a batch (the batch is stored)');
+      return [];
+    }
+  }
+
+  /** Time-driven work: silence detection, flapping and stale alerts. */
+  tick(): void {
+    try {
+      this.handle(this.engine.tick(this.clock()));
+      this.publish(this.alerts.tick());
+    } catch (err) {
+      this.metrics.analyticsErrors.inc();
+      this.log.error({ err }, 'analytics tick failed');
+    }
+  }
+
+  start(everyMs: number): void {
+    this.timer ??= setInterval(() => this.tick(), everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private handle(events: AnomalyEvent[]): void {
+    if (events.length > 0) this.publish(this.alerts.handle(events));
+  }
+
+  private publish(transitions: AlertTransition[]): void {
+    if (transitions.length === 0) return;
+    for (const t of transitions) if (t.type !== 'updated') this.metrics.alertTransitionsTotal.inc({ type: t.type, category: t.alert.category });
+    this.notifier.notify(transitions);
+  }
+}

@@ -1,0 +1,54 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ErrorCode } from '../../contract/index.js';
+
+/**
+ * The seam for write authentication. InfluxDB clients send credentials as
+ * `Authorization: Token <token>` (2.x, Telegraf's influxdb_v2 output, influxdb-client),
+ * `Authorization: Basic ...` or `?u=&p=` (1.x). Today every writer is accepted: tokens (and
+ * tokens scoped to sites, DESIGN.md "gateway tokens write only their own site") come with a later
+ * issue, which implements `WriteAuthorizer` and passes it to `registerLineProtocolRoutes`.
+ * Credentials are never logged.
+ */
+export interface WriteCredentials {
+  token?: string;
+  username?: string;
+  password?: string;
+}
+
+export interface WriteTarget {
+  api: 'v1' | 'v2';
+  /** 1.x `db` / 2.x `bucket`: required by the APIs, not used for routing (see README). */
+  database: string;
+  org?: string;
+}
+
+export interface WriteDenial {
+  status: 401 | 403;
+  /** The PlantPulse code, once the tokens issue has added its codes to errors.ts. */
+  code?: ErrorCode;
+  message: string;
+}
+
+export interface WriteAuthorizer {
+  /** Resolves null when the writer may write, else why not. */
+  authorize(credentials: WriteCredentials, target: WriteTarget): Promise<WriteDenial | null>;
+}
+
+/** Until write tokens exist: accept every writer (the credentials are parsed, then ignored). */
+export const ACCEPT_ALL_WRITERS: WriteAuthorizer = { authorize: async () => null };
+
+export function credentialsOf(headers: IncomingHttpHeaders, query: Record<string, unknown>): WriteCredentials {
+  const auth = headers.authorization ?? '';
+  const space = auth.indexOf(' ');
+  const scheme = auth.slice(0, space).toLowerCase();
+  const value = auth.slice(space + 1).trim();
+  if (space > 0 && (scheme === 'token' || scheme === 'bearer')) return { token: value };
+  if (space > 0 && scheme === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon < 0 ? { username: decoded } : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  }
+  const u = query.u;
+  const p = query.p;
+  return typeof u === 'string' ? { username: u, password: typeof p === 'string' ? p : undefined } : {};
+}

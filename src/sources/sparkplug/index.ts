@@ -1,0 +1,13 @@
+export { SparkplugSource, type SparkplugSourceOptions } from './sparkplug-source.js';
+export { SparkplugHost, bdSeqOf, type HostIo, type SparkplugHostOptions } from './host-application.js';
+export { DeviceStatusRegistry, type DeviceStatus, type SparkplugOrigin } from './device-status-registry.js';
+export { loadSparkplugMapping, parseSparkplugMapping, type SparkplugMapping } from './mapping-file.js';
+export { IdMapping, NODE_DEVICE_ID, type IdOverrides } from './id-mapping.js';
+export { MetricNameMapper, normaliseMetricName } from './metric-names.js';
+export { BirthCertificate, type MetricDefinition } from './birth-certificate.js';
+export { ReorderBuffer } from './sequence.js';
+export { DataType, numericValue, float32ToShortest, type MetricValue, type SkipReason } from './datatypes.js';
+export { decodeSparkplugPayload, encodeSparkplugPayload, type SparkplugPayload, type SparkplugMetric, type OutgoingMetric, type OutgoingPayload } from './payload-codec.js';
+export { parseSparkplugTopic, nodeCommandTopic, SPARKPLUG_NAMESPACE } from './topic.js';
+export { sparkplugStatus, type SparkplugStatusMessage, type SparkplugOfflineReason } from './status-message.js';
+export { startSparkplug } from './start-sparkplug.js';

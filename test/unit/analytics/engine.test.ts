@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { AnalyticsEngine } from '../../../src/analytics/index.js';
+import { parseEnergyConfig } from '../../../src/analytics/energy/index.js';
+import { EMPTY_RULES_CONFIG, parseRulesConfig } from '../../../src/analytics/rules/index.js';
+import type { Sample, TelemetryBatch } from '../../../src/contract/index.js';
+
+const T0 = Date.UTC(2026, 10, 29, 0, 0, 0); // 08:00 China time: on every window boundary
+const REF = { site: 's1', line: 'l1', device: 'd1' };
+
+function batch(samples: Sample[], extra: Partial<TelemetryBatch> = {}): TelemetryBatch {
+  return { ...REF, seq: null, samples, ...extra };
+}
+
+/** A machine sampled every 10 s for `minutes`, with `m(t)` giving its metrics at second t. */
+function run(minutes: number, m: (t: number) => Record<string, number>, from = 0): Sample[] {
+  const out: Sample[] = [];
+  for (let t = from; t < from + minutes * 60; t += 10) out.push({ ts: T0 + t * 1000, m: m(t) });
+  return out;
+}
+
+describe('AnalyticsEngine', () => {
+  it('runs the rules over samples: a temperature limit opens and clears with the sample times', () => {
+    const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'hot', metric: 'temperature_c', detector: 'limit', severity: 'critical', params: { high: 90, hysteresis: 5 } }] } } });
+    const engine = new AnalyticsEngine(rules, parseEnergyConfig({}));
+    const temps = [80, 85, 95, 97, 88, 84, 83];
+    const out = engine.process(batch(temps.map((v, i) => ({ ts: T0 + i * 1000, m: { temperature_c: v } }))), T0 + 10_000);
+    expect(out.events.map((e) => [e.kind, e.ts, e.value])).toEqual([
+      ['raise', T0 + 2000, 95],
+      ['raise', T0 + 3000, 97],
+      ['clear', T0 + 5000, 84],
+    ]);
+    expect(out.events[0]).toMatchObject({ ...REF, rule: 'hot', metric: 'temperature_c', category: 'safety', severity: 'critical', threshold: 90 });
+  });
+
+  it('ignores samples not newer than the last one (a replayed batch raises nothing new)', () => {
+    const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'hot', metric: 'temperature_c', detector: 'limit', params: { high: 90 } }] } } });
+    const engine = new AnalyticsEngine(rules, parseEnergyConfig({}));
+    const b = batch([{ ts: T0, m: { temperature_c: 95 } }, { ts: T0 + 1000, m: { temperature_c: 96 } }]);
+    expect(engine.process(b, T0).events).toHaveLength(2);
+    expect(engine.process(b, T0 + 5000).events).toHaveLength(0);
+    expect(engine.stats().samplesNotNewer).toBe(2);
+  });
+
+  it('historical batches are accounted (energy) but raise nothing', () => {
+    const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'hot', metric: 'temperature_c', detector: 'limit', params: { high: 90 } }] } } });
+    const engine = new AnalyticsEngine(rules, parseEnergyConfig({ windows: { sizes: ['1m'] } }));
+    const out = engine.process(batch(run(3, (t) => ({ temperature_c: 99, energy_kwh: 100 + t / 60 })), { historical: true }), T0);
+    expect(out.events).toEqual([]);
+    expect(out.points.map((p) => [p.measurement, p.tags.window, p.ts, p.fields.kwh])).toEqual([
+      ['energy', '1m', T0, 1],
+      ['energy', '1m', T0 + 60_000, 1],
+    ]);
+  });
+
+  it('silence is judged on arrival time, not sample time: a replayed backlog is not silent', () => {
+    const engine = new AnalyticsEngine(EMPTY_RULES_CONFIG, parseEnergyConfig({}));
+    // Samples from two hours ago, arriving now.
+    const now = T0 + 2 * 3_600_000;
+    engine.process(batch([{ ts: T0, m: { power_kw: 1 } }]), now);
+    expect(engine.tick(now + 60_000).filter((e) => e.rule === 'silence')).toEqual([]);
+    const raised = engine.tick(now + 121_000).filter((e) => e.rule === 'silence');
+    expect(raised).toMatchObject([{ kind: 'raise', category: 'data', ts: now + 121_000 }]);
+    const cleared = engine.process(batch([{ ts: T0 + 1000, m: { power_kw: 1 } }]), now + 130_000).events.filter((e) => e.rule === 'silence');
+    expect(cleared).toMatchObject([{ kind: 'clear', ts: now + 130_000 }]);
+  });
+
+  it('feeds closed 15-min windows to the energy rules: idle energy raises after two idle windows and clears', () => {
+    // 45 min idle (state 1) drawing 30 kW, then 45 min running with output.
+    const engine = new AnalyticsEngine(EMPTY_RULES_CONFIG, parseEnergyConfig({}));
+    const idle = run(45, (t) => ({ state: 1, energy_kwh: 1000 + (30 * t) / 3600, output_units: 500 }));
+    const busy = run(45, (t) => ({ state: 2, energy_kwh: 1000 + (30 * t) / 3600, output_units: 500 + Math.floor(t / 30) }), 45 * 60);
+    const events = [...engine.process(batch(idle), T0).events, ...engine.process(batch(busy), T0).events].filter((e) => e.rule === 'idle-share-high');
+    // Windows end at 15, 30, 45 min (idle share 1.0): raised from the second (min duration 900 s),
+    // then the 60-min window (share 0, the interval ending at 45:00 is in the 30–45 window) clears.
+    expect(events.map((e) => [e.kind, (e.ts - T0) / 60_000, e.value])).toEqual([
+      ['raise', 30, 1],
+      ['raise', 45, 1],
+      ['clear', 60, 0],
+    ]);
+    expect(events[0]).toMatchObject({ category: 'energy', metric: 'idle_share' });
+  });
+});

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { ERRORS, type ErrorCode } from './errors.js';
 import { isValidId, type DeviceRef } from './ids.js';
 import { isKnownMetric } from './metrics.js';
-import { envelopeSchema, httpEnvelopeSchema, sampleSchema, METRIC_NAME_PATTERN, type Sample } from './payload.js';
+import { envelopeSchema, httpEnvelopeSchema, sampleSchema, MAX_TIMESTAMP_MS, METRIC_NAME_PATTERN, RESERVED_METRIC_NAMES, type Sample } from './payload.js';
 import { parseTopic } from './topic.js';
 
 export interface DecodeLimits {
@@ -99,6 +99,8 @@ function decodeSamples(rawSamples: unknown[], limits: DecodeLimits, now: number,
     if (names.length > limits.maxMetricsPerSample) {
       return reject('PP_ERR_TOO_MANY_METRICS', `${at}.m`, `sample has ${names.length} metrics; the limit is ${limits.maxMetricsPerSample}`);
     }
+    const reserved = names.find((n) => RESERVED_METRIC_NAMES.has(n));
+    if (reserved !== undefined) return reject('PP_ERR_INVALID_METRIC_NAME', `${at}.m.${reserved}`, `metric name ${JSON.stringify(reserved)} is reserved (${[...RESERVED_METRIC_NAMES].join(', ')}): rename it`);
     if (sample.ts > latest) {
       return reject('PP_ERR_FUTURE_TIMESTAMP', `${at}.ts`, `ts ${new Date(sample.ts).toISOString()} is ${sample.ts - now} ms ahead of the platform clock; the allowed skew is ${limits.maxFutureSkewMs} ms`);
     }
@@ -119,6 +121,7 @@ function describeTs(sample: unknown): string {
   if (ts === undefined) return 'ts is missing';
   if (typeof ts !== 'number') return `ts must be a number of milliseconds, got ${typeof ts}`;
   if (!Number.isInteger(ts)) return `ts ${ts} must be an integer number of milliseconds`;
+  if (ts > MAX_TIMESTAMP_MS) return `ts ${ts} is after 2100-01-01 (microseconds or nanoseconds instead of milliseconds?)`;
   return `ts ${ts} is before 2000-01-01 (seconds instead of milliseconds?)`;
 }
 

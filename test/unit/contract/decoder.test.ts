@@ -36,6 +36,10 @@ describe('decoder: each sample-level rejection keeps the valid samples beside it
     ['fractional timestamp', { ts: NOW + 0.5, m: { power_kw: 1 } }, 'PP_ERR_INVALID_TIMESTAMP', 'samples[1].ts'],
     ['string timestamp', { ts: '2026-11-29T12:00:00Z', m: { power_kw: 1 } }, 'PP_ERR_INVALID_TIMESTAMP', 'samples[1].ts'],
     ['missing timestamp', { m: { power_kw: 1 } }, 'PP_ERR_INVALID_TIMESTAMP', 'samples[1].ts'],
+    ['timestamp in microseconds (beyond 2100)', { ts: NOW * 1000, m: { power_kw: 1 } }, 'PP_ERR_INVALID_TIMESTAMP', 'samples[1].ts'],
+    ['timestamp beyond what a date can hold (9e15)', { ts: 9e15, m: { power_kw: 1 } }, 'PP_ERR_INVALID_TIMESTAMP', 'samples[1].ts'],
+    ['reserved metric name time', { ts: NOW, m: { time: 1, power_kw: 1 } }, 'PP_ERR_INVALID_METRIC_NAME', 'samples[1].m.time'],
+    ['reserved metric name bad', { ts: NOW, m: { bad: 1 } }, 'PP_ERR_INVALID_METRIC_NAME', 'samples[1].m.bad'],
     ['no metrics', { ts: NOW, m: {} }, 'PP_ERR_EMPTY_SAMPLE', 'samples[1].m'],
     ['unknown key in a sample', { ts: NOW, m: { power_kw: 1 }, extra: 1 }, 'PP_ERR_INVALID_SAMPLE', 'samples[1]'],
     ['sample that is not an object', 42, 'PP_ERR_INVALID_SAMPLE', 'samples[1]'],
@@ -46,6 +50,11 @@ describe('decoder: each sample-level rejection keeps the valid samples beside it
     expect(r.rejections).toHaveLength(1);
     expect(r.rejections[0]).toMatchObject({ code, path, sample: 1 });
     expect(r.rejections[0]!.reason.length).toBeGreaterThan(5);
+  });
+
+  it('says micro- or nanoseconds for a timestamp after 2100', () => {
+    const r = mqtt({ seq: 1, samples: [{ ts: NOW * 1_000_000, m: { power_kw: 1 } }] });
+    expect(r.rejections[0]!.reason).toMatch(/after 2100.*nanoseconds/);
   });
 
   it('rejects Infinity (1e999 in JSON) and says why', () => {

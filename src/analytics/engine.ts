@@ -31,6 +31,8 @@ interface DeviceState {
   states: unknown[];
   /** Latest sample time the detectors have seen (older or equal samples are replays). */
   lastTs: number;
+  /** Last reported machine state (the `state` metric), for rules limited to some states. */
+  machineState: number | undefined;
   energy: DeviceEnergyAccumulator;
 }
 
@@ -84,9 +86,11 @@ export class AnalyticsEngine {
         continue;
       }
       d.lastTs = sample.ts;
+      if (sample.m.state !== undefined) d.machineState = sample.m.state;
       for (let i = 0; i < d.rules.length; i++) {
         const rule = d.rules[i]!;
         if (rule.metric === '*') continue;
+        if (rule.states && d.machineState !== undefined && !rule.states.includes(d.machineState)) continue;
         const value = sample.m[rule.metric];
         if (value === undefined) continue; // absent or bad-quality: no evidence either way
         this.step(d, i, { ts: sample.ts, value }, events);
@@ -127,6 +131,7 @@ export class AnalyticsEngine {
         rules,
         states: rules.map((r) => detectorFor(r.detector).initial(r.params)),
         lastTs: -Infinity,
+        machineState: undefined,
         energy: new DeviceEnergyAccumulator(batch, this.energy),
       };
       this.devices.set(key, d);

@@ -55,7 +55,7 @@ const DEFAULT_RULE_INPUTS: RuleInput[] = [
     severity: 'warning',
     description: 'temperature far from its learned baseline (either direction: overheating or a failed heater)',
     // minStd 0.5 °C: the accuracy of common industrial RTDs / thermocouples; smaller moves are not evidence.
-    params: { alpha: 0.01, warmupSamples: 60, zRaise: 4, zClear: 2, direction: 'both', minStd: 0.5, maxGapS: 3600, relearnAfterS: 8 * 3600 },
+    params: { alpha: 0.01, warmupSamples: 60, zRaise: 4, zClear: 2, direction: 'both', minStd: 0.5, minDurationS: 30, maxGapS: 3600, relearnAfterS: 8 * 3600 },
   },
   {
     id: 'baseline-vibration',
@@ -64,8 +64,12 @@ const DEFAULT_RULE_INPUTS: RuleInput[] = [
     category: 'safety',
     severity: 'warning',
     // Only above: vibration falls whenever a machine stops, which is not a fault.
-    description: 'vibration well above its learned baseline (wear, imbalance, looseness)',
-    params: { alpha: 0.01, warmupSamples: 60, zRaise: 4, zClear: 2, direction: 'above', minStd: 0.1, maxGapS: 3600, relearnAfterS: 8 * 3600 },
+    description: 'vibration well above its learned baseline while running (wear, imbalance, looseness)',
+    // Learned and judged only while running: a machine that idles or stops vibrates a fraction as
+    // much, and a baseline learned across states raises on every restart. Devices that do not
+    // report `state` are judged on every sample.
+    states: [2],
+    params: { alpha: 0.01, warmupSamples: 60, zRaise: 4, zClear: 2, direction: 'above', minStd: 0.1, minDurationS: 30, maxGapS: 3600, relearnAfterS: 8 * 3600 },
   },
 
   // Stuck temperature sensor: bit-identical for an hour and at least 10 samples. A live thermocouple

@@ -20,6 +20,8 @@ interface ResolvedRuleBase {
   category: Category;
   severity: Severity;
   description?: string;
+  /** Machine states in which the rule judges (unset: all); see the rules schema. */
+  states?: readonly number[];
   /** The class the device fell into (for explanations and the alert's context). */
   className: string;
 }
@@ -133,6 +135,7 @@ function finish(rule: RuleConfig, className: string, paramsPath: string, problem
     category: rule.category ?? def.defaultCategory,
     severity: rule.severity,
     ...(rule.description === undefined ? {} : { description: rule.description }),
+    ...(rule.states === undefined ? {} : { states: rule.states }),
     className,
     params: parsed.data,
   };

@@ -55,6 +55,13 @@ export const ruleSchema = z
     category: z.enum(CATEGORIES).optional(),
     severity: z.enum(SEVERITIES).default('warning'),
     description: z.string().optional(),
+    /**
+     * Judge only while the device reports one of these machine states (the `state` metric:
+     * 0 stopped, 1 idle, 2 running, 3 fault). Samples in other states are neither learned nor
+     * judged: a bearing's vibration means something while the machine turns, not while it stands.
+     * Unset: every sample. A device that never reports `state` is judged on every sample.
+     */
+    states: z.array(z.number().int().min(0).max(65535)).min(1).optional(),
     params: paramsRecord.default({}),
   })
   .superRefine((rule, ctx) => checkParams(rule.detector, rule.params, rule.metric, ctx, ['params']));

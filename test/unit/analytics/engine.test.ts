@@ -41,6 +41,24 @@ describe('AnalyticsEngine', () => {
     expect(engine.stats().samplesNotNewer).toBe(2);
   });
 
+  it('a rule limited to some machine states neither learns nor judges in the others', () => {
+    const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'vib', metric: 'vibration_mm_s', detector: 'limit', states: [2], params: { high: 5 } }] } } });
+    const engine = new AnalyticsEngine(rules, parseEnergyConfig({}));
+    const samples = [
+      { ts: T0, m: { state: 1, vibration_mm_s: 9 } }, // idle: not judged
+      { ts: T0 + 1000, m: { state: 2, vibration_mm_s: 9 } }, // running: raised
+      { ts: T0 + 2000, m: { vibration_mm_s: 9 } }, // no state in this sample: the last one (running) holds
+      { ts: T0 + 3000, m: { state: 0, vibration_mm_s: 9 } }, // stopped: not judged
+    ];
+    expect(engine.process(batch(samples), T0).events.map((e) => [e.kind, e.ts - T0])).toEqual([
+      ['raise', 1000],
+      ['raise', 2000],
+    ]);
+    // A device that never reports `state` is judged on every sample.
+    const other = engine.process({ ...batch([{ ts: T0, m: { vibration_mm_s: 9 } }]), device: 'd2' }, T0);
+    expect(other.events).toHaveLength(1);
+  });
+
   it('historical batches are accounted (energy) but raise nothing', () => {
     const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'hot', metric: 'temperature_c', detector: 'limit', params: { high: 90 } }] } } });
     const engine = new AnalyticsEngine(rules, parseEnergyConfig({ windows: { sizes: ['1m'] } }));

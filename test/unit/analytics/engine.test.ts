@@ -44,7 +44,7 @@ describe('AnalyticsEngine', () => {
   it('a rule limited to some machine states neither learns nor judges in the others', () => {
     const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'vib', metric: 'vibration_mm_s', detector: 'limit', states: [2], params: { high: 5 } }] } } });
     const engine = new AnalyticsEngine(rules, parseEnergyConfig({}));
-    const samples = [
+    const samples: Sample[] = [
       { ts: T0, m: { state: 1, vibration_mm_s: 9 } }, // idle: not judged
       { ts: T0 + 1000, m: { state: 2, vibration_mm_s: 9 } }, // running: raised
       { ts: T0 + 2000, m: { vibration_mm_s: 9 } }, // no state in this sample: the last one (running) holds

@@ -1,92 +1,177 @@
 /**
- * `npm run bench`: first benchmarks (the full harness with ramps, limits and latency is the
- * benchmarks issue). Micro: decoder and line protocol on a realistic message. End-to-end: a
- * simulated fleet through real Mosquitto into the platform and a real influxd, counted in
- * InfluxDB. All traffic stays on 127.0.0.1; every loop is bounded. Results go to
- * load-tests/results/ as JSON and markdown.
+ * `npm run bench [-- --quick] [-- --profile]`: PlantPulse's speed, side by side with its limits.
+ *
+ * Starts its own Mosquitto and influxd (temporary dirs, free ports on 127.0.0.1), builds and
+ * spawns the platform as its own process, connects a fleet of simulated gateways, a live
+ * dashboard WebSocket client and an alert subscriber, then, interleaved `repetitions` times:
+ * the broker alone, InfluxDB alone, and the platform, each at its sustained maximum (closed
+ * loop). Then a ramp of open-loop steps at fractions of the platform's maximum, with latency,
+ * alert latency, CPU and RSS per step; then checks that every acknowledged sample is in InfluxDB,
+ * and measures memory per tracked device. Bounded in time (quick ≤ 2 min, full ≤ 15 min); all
+ * traffic on 127.0.0.1. Results: load-tests/results/<out>.json and .md. See load-tests/README.md.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { decodeMqttMessage } from '../../src/contract/index.js';
-import { telemetryPoints } from '../../src/pipeline/index.js';
-import { pointsToLineProtocol, queryInfluxQL } from '../../src/storage/index.js';
-import { Plant, publishBurst } from '../../edge-agent/index.js';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { queryInfluxQL } from '../../src/storage/index.js';
 import { startInfluxd } from '../../test/support/influxd.js';
 import { startMosquitto } from '../../test/support/mosquitto.js';
-import { startTestPlatform } from '../../test/support/platform.js';
 import { waitFor } from '../../test/support/ports.js';
+import { Fleet } from './fleet.js';
+import { measureBroker, measureInflux } from './limits.js';
+import { parseBenchArgs } from './options.js';
+import { buildPlatform, spawnBuiltPlatform } from './platform-process.js';
+import { drain, measurePlatformSaturation, rampStep, StoredCounter, type PlatformContext } from './platform-phases.js';
+import { loadAverage, RssSampler, rssMiB } from './proc-stats.js';
+import { summariseProfile } from './profile-summary.js';
+import { markdown, writeResults, type BenchResults, type MemoryResult } from './report.js';
+import { median } from './stats.js';
+import { AlertWatcher, LiveWatcher } from './watchers.js';
+import { Workload } from './workload.js';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const say = (s: string) => process.stdout.write(`${s}\n`);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const started = Date.now();
+const say = (s: string) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
 
-function micro() {
-  const plant = new Plant({ sites: 1, linesPerSite: 1, machinesPerLine: 1, seed: 1 });
-  const now = Date.now();
-  const samples = Array.from({ length: 20 }, (_, i) => {
-    plant.step(1000);
-    return plant.sample(now - (20 - i) * 1000)[0]!.sample;
-  });
-  const payload = Buffer.from(JSON.stringify({ seq: 1, samples }));
-  const topic = 'pp/v1/site-01/line-01/m-001/metrics';
-  const runs: { decode: number; lineProtocol: number }[] = [];
-  for (let r = 0; r < 5; r++) {
-    let t = performance.now();
-    let n = 0;
-    while (performance.now() - t < 300) {
-      decodeMqttMessage(topic, payload, undefined, now);
-      n++;
-    }
-    const decode = (n * 20) / ((performance.now() - t) / 1000);
-    const batch = decodeMqttMessage(topic, payload, undefined, now).batch!;
-    t = performance.now();
-    n = 0;
-    while (performance.now() - t < 300) {
-      pointsToLineProtocol(telemetryPoints(batch));
-      n++;
-    }
-    runs.push({ decode, lineProtocol: (n * 20) / ((performance.now() - t) / 1000) });
-  }
-  return { payloadBytes: payload.length, decodeSamplesPerS: Math.round(median(runs.map((r) => r.decode))), lineProtocolSamplesPerS: Math.round(median(runs.map((r) => r.lineProtocol))) };
-}
-
-async function endToEnd(samplesPerDevice: number) {
-  const [influx, mosquitto] = await Promise.all([startInfluxd(), startMosquitto()]);
-  const platform = await startTestPlatform({ PP_MQTT_URL: mosquitto.url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: 'bench', PP_MQTT_CLIENT_ID: 'pp-bench' });
+function memoryPerDevice(devices: number): MemoryResult | null {
   try {
-    const started = performance.now();
-    const progress = setInterval(async () => {
-      const rows = await queryInfluxQL(influx.url, 'bench', 'SELECT count(power_kw) FROM telemetry').catch(() => []);
-      say(`  … ${rows[0]?.count ?? 0} samples stored after ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    }, 2000);
-    const burst = await publishBurst({ brokerUrl: mosquitto.url, sites: 4, linesPerSite: 5, machinesPerLine: 5, seed: 2, samplesPerDevice, samplesPerMessage: 20, maxInFlight: 500 });
-    const count = async () => Number((await queryInfluxQL(influx.url, 'bench', 'SELECT count(power_kw) FROM telemetry'))[0]?.count ?? 0);
-    await waitFor(async () => (await count()) === burst.samples, 300_000, 'all samples stored', 100);
-    clearInterval(progress);
-    const seconds = (performance.now() - started) / 1000;
-    return { devices: burst.perDevice.size, samples: burst.samples, messages: burst.messages, seconds: Number(seconds.toFixed(2)), samplesPerS: Math.round(burst.samples / seconds), messagesPerS: Math.round(burst.messages / seconds), lost: 0 };
-  } finally {
-    await platform.stop();
-    await Promise.all([mosquitto.stop(), influx.stop()]);
+    const out = execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', '--import', 'tsx', join(ROOT, 'load-tests/bench/memory-per-device.ts'), String(devices)], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+    return JSON.parse(out.trim().split('\n').at(-1)!) as MemoryResult;
+  } catch (err) {
+    say(`memory per device failed: ${(err as Error).message}`);
+    return null;
   }
 }
 
 async function main() {
-  say('micro: decoder and line protocol (median of 5 runs of 300 ms)');
-  const m = micro();
-  say(`  decode ${m.decodeSamplesPerS} samples/s, line protocol ${m.lineProtocolSamplesPerS} samples/s (message of 20 samples, ${m.payloadBytes} bytes)`);
-  const perDevice = Number(process.env.PP_BENCH_SAMPLES_PER_DEVICE ?? 2000);
-  say(`end-to-end: 100 simulated machines × ${perDevice} samples through Mosquitto → platform → influxd`);
-  const e = await endToEnd(perDevice);
-  say(`  ${e.samples} samples (${e.messages} messages) stored in ${e.seconds} s: ${e.samplesPerS} samples/s, ${e.messagesPerS} messages/s, none lost`);
-  const results = { date: new Date().toISOString(), node: process.version, micro: m, endToEnd: e };
-  await mkdir(new URL('../results/', import.meta.url), { recursive: true });
-  await writeFile(new URL('../results/bench.json', import.meta.url), JSON.stringify(results, null, 2));
-  const md = `| measure | value |\n|---|---|\n| decode (samples/s) | ${m.decodeSamplesPerS} |\n| line protocol (samples/s) | ${m.lineProtocolSamplesPerS} |\n| end-to-end stored (samples/s) | ${e.samplesPerS} |\n| end-to-end stored (messages/s) | ${e.messagesPerS} |\n| samples sent = stored | ${e.samples} = ${e.samples} |\n`;
-  await writeFile(new URL('../results/bench.md', import.meta.url), md);
-  say('results: load-tests/results/bench.json, bench.md');
+  const opts = parseBenchArgs(process.argv.slice(2));
+  const notes: string[] = [];
+  const loadAvgAtStart = loadAverage();
+  say(`bench (${opts.mode}): load average ${loadAvgAtStart} on ${cpus().length} cores; building the platform and starting Mosquitto and influxd`);
+  const [influx, mosquitto] = await Promise.all([startInfluxd(), startMosquitto(), buildPlatform(say)]);
+  const profDir = join(ROOT, '.tmp', `bench-prof-${Date.now()}`);
+  // Access control stays on, as shipped: the harness is an admin (the dashboard client needs a token).
+  const adminToken = `ppt_${randomBytes(6).toString('hex')}_${randomBytes(32).toString('base64url')}`;
+  const platform = await spawnBuiltPlatform({
+    env: { PP_MQTT_URL: mosquitto.url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: 'bench', PP_MQTT_CLIENT_ID: 'pp-bench', PP_WRITE_BATCH_LINES: String(opts.batchLines), PP_MQTT_RECEIVE_MAXIMUM: String(opts.receiveMaximum), PP_BOOTSTRAP_ADMIN_TOKEN: adminToken },
+    nodeArgs: opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+  });
+  const startRss = rssMiB(platform.pid).rss;
+  say(`platform pid ${platform.pid} at ${platform.url} (RSS ${startRss.toFixed(0)} MiB)${opts.profile ? `, profiling into ${profDir}` : ''}`);
+  const workload = new Workload(opts.fleet);
+  const fleet = new Fleet(workload, mosquitto.url, 'bench-gw');
+  const live = new LiveWatcher();
+  const alerts = new AlertWatcher();
+  const rss = new RssSampler(() => platform.pid);
+  const stored = new StoredCounter(platform.url);
+  const ctx: PlatformContext = { platform, fleet, live, alerts, rss, pids: () => ({ platform: platform.pid, mosquitto: mosquitto.pid(), influxd: influx.pid(), harness: process.pid }), say };
+  try {
+    await Promise.all([
+      fleet.connect(),
+      alerts.connect(mosquitto.url),
+      live.connect(platform.url, adminToken).catch((err: Error) => {
+        notes.push(`no live-hub latency: the WebSocket client could not subscribe (${err.message})`);
+        say(`live hub unavailable: ${err.message}; latency will be missing`);
+      }),
+    ]);
+    const payloadBytes = Buffer.byteLength(JSON.stringify({ seq: 1, samples: new Workload({ ...opts.fleet, sites: 1, linesPerSite: 1, machinesPerLine: 1 }).nextSamples(0) }));
+    say(`fleet: ${fleet.gateways.length} gateways, ${workload.size} devices; warming up (every device reports once)`);
+    await fleet.run({ kind: 'window', consumed: () => stored.value, aheadSamples: opts.aheadSamples }, 3000 + (workload.size * workload.samplesPerMessage) / 20_000 * 1000);
+    await drain(stored, fleet, 60_000);
+
+    const repetitions: BenchResults['repetitions'] = [];
+    for (let r = 1; r <= opts.repetitions; r++) {
+      say(`repetition ${r}/${opts.repetitions}: broker alone`);
+      const broker = await measureBroker(workload, { durationMs: opts.saturationMs, warmupMs: opts.warmupMs, aheadSamples: opts.aheadSamples, receiveMaximum: opts.receiveMaximum, progress: say });
+      say(`  broker alone: ${broker.samplesPerS.toLocaleString('en')} samples/s (${broker.messagesPerS.toLocaleString('en')} messages/s)`);
+      say(`repetition ${r}/${opts.repetitions}: InfluxDB alone`);
+      const inf = await measureInflux(influx, `limit_${r}`, opts.fleet, { durationMs: opts.saturationMs - opts.warmupMs, batchLines: opts.batchLines, concurrency: 1, progress: say });
+      say(`  InfluxDB alone: ${inf.samplesPerS.toLocaleString('en')} samples/s in batches of ${opts.batchLines}`);
+      say(`repetition ${r}/${opts.repetitions}: platform (closed loop)`);
+      const plat = await measurePlatformSaturation(ctx, stored, { durationMs: opts.saturationMs, warmupMs: opts.warmupMs, aheadSamples: opts.aheadSamples });
+      say(`  platform: ${plat.samplesPerS.toLocaleString('en')} samples/s, CPU ${plat.usage.cpuPct.platform} %, machine ${plat.usage.machinePct} % of 200 %`);
+      repetitions.push({ broker, influx: inf, platform: plat });
+    }
+    const ratios = repetitions.map((x) => x.platform.samplesPerS / Math.min(x.broker.samplesPerS, x.influx.samplesPerS));
+    const brokerMed = median(repetitions.map((x) => x.broker.samplesPerS));
+    const influxMed = median(repetitions.map((x) => x.influx.samplesPerS));
+    const platMed = median(repetitions.map((x) => x.platform.samplesPerS));
+    const limit = Math.min(brokerMed, influxMed);
+
+    const ramp = [];
+    for (const fraction of opts.rampSteps) {
+      const rate = Math.round(platMed * fraction);
+      say(`ramp: ${Math.round(fraction * 100)} % of the max = ${rate.toLocaleString('en')} samples/s for ${opts.stepMs / 1000} s`);
+      const step = await rampStep(ctx, stored, { fraction, samplesPerS: rate, durationMs: opts.stepMs, faults: fraction === 0.5 ? opts.faults : 0 });
+      say(`  stored ${step.storedSamplesPerS.toLocaleString('en')} samples/s, kept up: ${step.keptUp}, latency p50 ${step.latencyMs.p50} / p95 ${step.latencyMs.p95} / p99 ${step.latencyMs.p99} ms${step.alertLatencyMs ? `, alert p50 ${step.alertLatencyMs.p50} ms (${step.alertLatencyMs.n}/${step.alertLatencyMs.injected})` : ''}`);
+      ramp.push(step);
+    }
+    const best = ramp.filter((s) => s.keptUp).sort((a, b) => b.storedSamplesPerS - a.storedSamplesPerS)[0];
+
+    say('zero loss: counting every acknowledged sample in InfluxDB');
+    const published = fleet.acked.samples;
+    let inInflux = 0;
+    await waitFor(async () => {
+      inInflux = Number((await queryInfluxQL(influx.url, 'bench', 'SELECT count(power_kw) FROM telemetry'))[0]?.count ?? 0);
+      return inInflux >= published;
+    }, 120_000, 'every sample in InfluxDB', 1000).catch((err: Error) => notes.push(`zero-loss check: ${err.message}`));
+    say(`  published ${published.toLocaleString('en')}, in InfluxDB ${inInflux.toLocaleString('en')}`);
+    const peakRss = rssMiB(platform.pid).peak;
+
+    await fleet.stop();
+    live.close();
+    await alerts.close();
+    stored.stop();
+    rss.stop();
+    await platform.stop();
+    let profile: BenchResults['profile'];
+    if (opts.profile) {
+      const files = readdirSync(profDir).map((f) => join(profDir, f));
+      const main = files.sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+      profile = { file: main.replace(ROOT, ''), note: 'whole run, platform process main thread; figures of a profiled run are lower than unprofiled ones', top: summariseProfile(main, 20).functions };
+    }
+
+    say(`memory per tracked device: ${opts.memoryDevices.toLocaleString('en')} devices through the analytics engine, alert manager and live values (own process)`);
+    const memory = memoryPerDevice(opts.memoryDevices);
+
+    if (opts.profile) notes.push('profiled run (--cpu-prof): rates are lower than without profiling');
+    notes.push('Latency is measured from the newest sample of a message (stamped when the gateway builds it) to its live-hub update on a WebSocket dashboard client; earlier samples of a batch are older by the gateway\'s batching, which is not the platform\'s latency.');
+    notes.push('Broker alone and InfluxDB alone run in their own processes, as the platform does; the fleet runs in the harness process and competes for the same 2 cores in every phase.');
+    const results: BenchResults = {
+      date: new Date().toISOString(),
+      node: process.version,
+      mode: opts.mode,
+      command: `npm run bench${opts.mode === 'quick' ? ' -- --quick' : ''}${opts.profile ? ' --profile' : ''}`,
+      machine: { cores: cpus().length, loadAvgAtStart },
+      fleet: { ...opts.fleet, devices: workload.size, gateways: fleet.gateways.length, payloadBytes },
+      repetitions,
+      median: { brokerSamplesPerS: brokerMed, influxSamplesPerS: influxMed, platformSamplesPerS: platMed, platformMessagesPerS: median(repetitions.map((x) => x.platform.messagesPerS)), limitSamplesPerS: limit, limitBy: brokerMed <= influxMed ? 'broker' : 'influxdb', ratio: Number(median(ratios).toFixed(3)), ratioPerRepetition: ratios.map((x) => Number(x.toFixed(3))) },
+      ramp,
+      sustained: best ? { samplesPerS: best.storedSamplesPerS, messagesPerS: best.storedMessagesPerS, fraction: best.fraction, ratioToLimit: Number((best.storedSamplesPerS / limit).toFixed(3)) } : null,
+      halfRate: ramp.find((s) => s.fraction === 0.5) ?? null,
+      zeroLoss: { published, storedInInflux: inInflux, lost: Math.max(0, published - inInflux) },
+      platform: { peakRssMiB: Number(peakRss.toFixed(1)), startRssMiB: Number(startRss.toFixed(1)) },
+      memory,
+      ...(profile ? { profile } : {}),
+      notes,
+    };
+    const files = await writeResults(results, opts.out);
+    process.stdout.write(`\n${markdown(results)}\n`);
+    say(`results: ${files.json}, ${files.md}`);
+    if (results.zeroLoss.lost > 0) process.exitCode = 1;
+  } finally {
+    stored.stop();
+    rss.stop();
+    await platform.stop().catch(() => undefined);
+    await Promise.all([mosquitto.stop(), influx.stop()]);
+  }
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (err: Error) => {
     process.stderr.write(`bench failed: ${err.stack}\n`);
     process.exit(1);

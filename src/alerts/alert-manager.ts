@@ -1,4 +1,5 @@
 import type { AnomalyEvent } from '../analytics/types.js';
+import { siteAllowed, type SiteScope } from '../auth/site-scope.js';
 import { alertId, alertKey } from './alert-id.js';
 import type { AlertStore } from './alert-store.js';
 import type { Alert, AlertQuery, AlertTransition } from './types.js';
@@ -87,9 +88,12 @@ export class AlertManager {
     return transitions;
   }
 
-  /** Acknowledge (idempotent: a second acknowledgement changes nothing and returns no transition). */
-  acknowledge(id: string, by: string, note: string | null): { alert: Alert; transition: AlertTransition | null } | null {
-    const current = [...this.open.values()].find((a) => a.id === id) ?? this.store.get(id);
+  /**
+   * Acknowledge (idempotent: a second acknowledgement changes nothing and returns no transition).
+   * With `scope`, an alert of another site is not found.
+   */
+  acknowledge(id: string, by: string, note: string | null, scope?: SiteScope): { alert: Alert; transition: AlertTransition | null } | null {
+    const current = this.get(id, scope);
     if (!current) return null;
     if (current.ackedAt !== null) return { alert: current, transition: null };
     const now = this.clock();
@@ -99,8 +103,11 @@ export class AlertManager {
     return { alert, transition: { type: 'acknowledged', ts: now, alert } };
   }
 
-  get(id: string): Alert | null {
-    return [...this.open.values()].find((a) => a.id === id) ?? this.store.get(id);
+  /** With `scope`, an alert of another site is not found. */
+  get(id: string, scope?: SiteScope): Alert | null {
+    const open = [...this.open.values()].find((a) => a.id === id);
+    if (open) return !scope || siteAllowed(scope, open.site) ? open : null;
+    return this.store.get(id, scope);
   }
 
   query(q: AlertQuery): Alert[] {

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Category, Severity } from '../analytics/types.js';
+import { scopeSql, type SiteScope } from '../auth/site-scope.js';
 import type { Alert, AlertQuery, AlertState } from './types.js';
 
 /**
@@ -156,7 +157,13 @@ export class AlertStore {
     return r ? fromRow(r) : null;
   }
 
-  get(id: string): Alert | null {
+  /** With `scope`, an alert of another site is not found (the scope is part of the query). */
+  get(id: string, scope?: SiteScope): Alert | null {
+    if (scope && !scope.all) {
+      const { clause, params } = scopeSql(scope);
+      const r = this.db.prepare<Record<string, string>, Row>(`SELECT * FROM alerts WHERE id = @id AND ${clause}`).get({ ...params, id });
+      return r ? fromRow(r) : null;
+    }
     const r = this.stmts.byId.get(id);
     return r ? fromRow(r) : null;
   }
@@ -196,6 +203,11 @@ export class AlertStore {
     // Overlap with [from, to]: opened before `to`, and still open or resolved after `from`.
     add('opened_at <= @to', 'to', q.to);
     add('(resolved_at IS NULL OR resolved_at >= @from)', 'from', q.from);
+    if (q.scope && !q.scope.all) {
+      const { clause, params } = scopeSql(q.scope);
+      where.push(clause);
+      Object.assign(args, params);
+    }
     const sql = `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at DESC, id LIMIT @limit`;
     return this.db
       .prepare<Record<string, string | number>, Row>(sql)

@@ -4,7 +4,7 @@ import type { Logger } from '../observability/index.js';
 import type { AlertNotifier } from './notifier.js';
 import type { Alert, AlertTransition } from './types.js';
 
-/** The JSON published on `pp/v1/{site}/{line}/{device}/alerts` (and later sent to webhooks). */
+/** The JSON published on `pp/v1/{site}/{line}/{device}/alerts` and POSTed to webhooks: a public schema, `v` bumps when its shape changes. */
 export function alertMessage(t: AlertTransition): { v: 1; type: AlertTransition['type']; ts: number; reason?: string; alert: Alert } {
   return { v: 1, type: t.type, ts: t.ts, ...(t.reason ? { reason: t.reason } : {}), alert: t.alert };
 }

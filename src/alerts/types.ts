@@ -1,4 +1,5 @@
 import type { Category, Message, Severity } from '../analytics/types.js';
+import type { SiteScope } from '../auth/site-scope.js';
 
 export type AlertState = 'open' | 'resolved';
 
@@ -61,4 +62,6 @@ export interface AlertQuery {
   from?: number;
   to?: number;
   limit?: number;
+  /** The caller's sites (its token's scope), applied in SQL. Unset: every site. */
+  scope?: SiteScope;
 }

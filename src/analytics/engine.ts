@@ -1,6 +1,6 @@
 import { deviceKey, type TelemetryBatch } from '../contract/index.js';
 import type { Point } from '../storage/point.js';
-import { detectorFor } from './detectors/index.js';
+import { detectorFor, type AnyDetector } from './detectors/index.js';
 import { DeviceEnergyAccumulator, toEnergyPoint, type EnergyConfig, type EnergyWindow } from './energy/index.js';
 import { createRuleResolver, type ResolvedRule, type RulesConfig } from './rules/index.js';
 import type { AnomalyEvent, DetectorEvent, DetectorInput } from './types.js';
@@ -21,12 +21,26 @@ export interface AnalyticsStats {
   windowsClosed: number;
 }
 
+/** Rules lists are shared by the devices of a class (rules/resolve.ts), and so are their detector lists. */
+const DETECTORS_OF = new WeakMap<readonly ResolvedRule[], readonly AnyDetector[]>();
+
+function detectorsOf(rules: readonly ResolvedRule[]): readonly AnyDetector[] {
+  let d = DETECTORS_OF.get(rules);
+  if (!d) {
+    d = rules.map((r) => detectorFor(r.detector));
+    DETECTORS_OF.set(rules, d);
+  }
+  return d;
+}
+
 /** Everything the engine keeps about one device: its rules' detector states and its energy accumulator. */
 interface DeviceState {
   site: string;
   line: string;
   device: string;
   rules: readonly ResolvedRule[];
+  /** Parallel to `rules`: each rule's detector, looked up once per device instead of per step. */
+  detectors: readonly AnyDetector[];
   /** Parallel to `rules`. */
   states: unknown[];
   /** Latest sample time the detectors have seen (older or equal samples are replays). */
@@ -109,7 +123,7 @@ export class AnalyticsEngine {
     for (const d of this.devices.values()) {
       for (let i = 0; i < d.rules.length; i++) {
         const rule = d.rules[i]!;
-        const def = detectorFor(rule.detector);
+        const def = d.detectors[i]!;
         if (!def.tick) continue;
         const r = def.tick(rule.params, d.states[i], now);
         d.states[i] = r.state;
@@ -124,12 +138,14 @@ export class AnalyticsEngine {
     let d = this.devices.get(key);
     if (!d) {
       const rules = this.rulesFor(key);
+      const detectors = detectorsOf(rules);
       d = {
         site: batch.site,
         line: batch.line,
         device: batch.device,
         rules,
-        states: rules.map((r) => detectorFor(r.detector).initial(r.params)),
+        detectors,
+        states: rules.map((r, i) => detectors[i]!.initial(r.params)),
         lastTs: -Infinity,
         machineState: undefined,
         energy: new DeviceEnergyAccumulator(batch, this.energy),
@@ -154,9 +170,9 @@ export class AnalyticsEngine {
 
   private step(d: DeviceState, i: number, input: DetectorInput, out: AnomalyEvent[]): void {
     const rule = d.rules[i]!;
-    const r = detectorFor(rule.detector).step(rule.params, d.states[i], input);
+    const r = d.detectors[i]!.step(rule.params, d.states[i], input);
     d.states[i] = r.state;
-    this.emit(d, rule, r.events, out);
+    if (r.events.length > 0) this.emit(d, rule, r.events, out);
   }
 
   private emit(d: DeviceState, rule: ResolvedRule, events: readonly DetectorEvent[], out: AnomalyEvent[]): void {

@@ -58,8 +58,11 @@ export interface AnomalyEvent extends DetectorEvent {
 
 export interface Step<S> {
   state: S;
-  events: DetectorEvent[];
+  events: readonly DetectorEvent[];
 }
+
+/** The events of a step that found nothing: shared and frozen, since that is most steps of most detectors. */
+export const NO_EVENTS: readonly DetectorEvent[] = Object.freeze([]);
 
 /**
  * A detector kind. `step` sees every input of its metric in timestamp order; `tick` (optional)

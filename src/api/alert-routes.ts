@@ -4,6 +4,7 @@ import type { AlertManager, AlertNotifier } from '../alerts/index.js';
 import { CATEGORIES } from '../analytics/types.js';
 import { PlantPulseError } from '../contract/index.js';
 import { idParam, parseQuery, parseTime, timeParam } from './query-params.js';
+import { scopeFor } from './scope-guard.js';
 
 const listQuery = z.strictObject({
   state: z.enum(['open', 'resolved']).optional(),
@@ -16,6 +17,8 @@ const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(10_000).default(500),
 });
 
+/** An acknowledgement is at most ~13 kB of JSON (a 2000-character note, every character escaped). */
+const ACK_BODY_LIMIT = 64 * 1024;
 const ackBody = z.strictObject({
   by: z.string().trim().min(1).max(128).optional(),
   note: z.string().max(2000).optional(),
@@ -38,7 +41,7 @@ function parseBody<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
 
 /**
  * `GET /api/v1/alerts`: filtered in SQL; `GET /api/v1/alerts/:id`; `POST /api/v1/alerts/:id/ack`.
- * Until tokens exist (regulator issue) the acknowledging person names themself in `by`.
+ * `by` defaults to the name of the acknowledging token. Every lookup carries the caller's scope.
  */
 export function registerAlertRoutes(app: FastifyInstance, alerts: AlertManager, notifier: AlertNotifier): void {
   app.get('/api/v1/alerts', async (req) => {
@@ -53,19 +56,21 @@ export function registerAlertRoutes(app: FastifyInstance, alerts: AlertManager, 
       from: q.from === undefined ? undefined : parseTime(q.from, now)!,
       to: q.to === undefined ? undefined : parseTime(q.to, now)!,
       limit: q.limit,
+      scope: scopeFor(req, q.site),
     });
     return { alerts: list, count: list.length, limit: q.limit };
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/alerts/:id', async (req) => {
-    const alert = alerts.get(req.params.id);
+    // Another site's alert is "not found": the scope is part of the lookup.
+    const alert = alerts.get(req.params.id, scopeFor(req));
     if (!alert) throw new PlantPulseError('PP_ERR_UNKNOWN_ALERT', req.params.id);
     return alert;
   });
 
-  app.post<{ Params: { id: string } }>('/api/v1/alerts/:id/ack', async (req) => {
+  app.post<{ Params: { id: string } }>('/api/v1/alerts/:id/ack', { bodyLimit: ACK_BODY_LIMIT }, async (req) => {
     const body = parseBody(ackBody, req.body);
-    const result = alerts.acknowledge(req.params.id, body.by ?? 'anonymous', body.note ?? null);
+    const result = alerts.acknowledge(req.params.id, body.by ?? req.principal?.name ?? 'anonymous', body.note ?? null, scopeFor(req));
     if (!result) throw new PlantPulseError('PP_ERR_UNKNOWN_ALERT', req.params.id);
     if (result.transition) notifier.notify([result.transition]);
     return { alert: result.alert, acknowledged: result.transition !== null };

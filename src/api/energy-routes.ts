@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { PlantPulseError } from '../contract/index.js';
 import type { HistoryReader, Row } from '../storage/index.js';
+import { scopeInfluxQL } from '../auth/index.js';
 import { idParam, lit, parseQuery, timeParam, timeRange } from './query-params.js';
+import { scopeFor } from './scope-guard.js';
 
 /** The stored window sizes the API serves (energy config `windows.sizes`; DESIGN.md). */
 const WINDOWS = { '1m': 60_000, '5m': 300_000, '15m': 900_000, '30m': 1_800_000, '1h': 3_600_000, '1d': 86_400_000 } as const;
@@ -55,6 +57,8 @@ function add(into: Additive, r: Row): void {
 export function registerEnergyRoutes(app: FastifyInstance, history: HistoryReader, utcOffsetMs = 8 * 3_600_000): void {
   app.get('/api/v1/energy', async (req) => {
     const q = parseQuery(energyQuery, req.query);
+    // The scope goes into the statement too, so no other site's rows are ever read.
+    const scoped = scopeInfluxQL(scopeFor(req, q.site));
     const size = WINDOWS[q.window];
     const { from, to } = timeRange(q, 86_400_000, 400 * 86_400_000);
     const by = q.line ? 'device' : 'line';
@@ -64,7 +68,7 @@ export function registerEnergyRoutes(app: FastifyInstance, history: HistoryReade
       .map((f) => `sum(${f}) AS ${f}`)
       .join(', ');
     const rows = await history.query(
-      `SELECT ${sums} FROM energy WHERE site = ${lit(q.site)}${q.line ? ` AND line = ${lit(q.line)}` : ''} AND "window" = ${lit(q.window)} ` +
+      `SELECT ${sums} FROM energy WHERE site = ${lit(q.site)}${scoped ? ` AND ${scoped}` : ''}${q.line ? ` AND line = ${lit(q.line)}` : ''} AND "window" = ${lit(q.window)} ` +
         `AND time >= ${from}ms AND time < ${to}ms GROUP BY time(${size / 1000}s, ${offset}s), ${by} fill(none)`,
     );
     const perWindow = new Map<number, Additive>();

@@ -18,15 +18,19 @@ export function parseDuration(text: string): number | null {
   return ms > 0 ? ms : null;
 }
 
-/** Epoch ms, ISO 8601, `now`, or `now-<duration>` (e.g. `now-24h`). */
+/** The range of a JS Date (±100,000,000 days): a time beyond it is no date, and breaks `toISOString`. */
+const MAX_DATE_MS = 8.64e15;
+const dateOrNull = (t: number): number | null => (Math.abs(t) <= MAX_DATE_MS ? t : null);
+
+/** Epoch ms, ISO 8601, `now`, or `now-<duration>` (e.g. `now-24h`); null when malformed or beyond any date. */
 export function parseTime(text: string, now: number): number | null {
   if (text === 'now') return now;
   const rel = /^now-(.+)$/.exec(text);
   if (rel) {
     const d = parseDuration(rel[1]!);
-    return d === null ? null : now - d;
+    return d === null ? null : dateOrNull(now - d);
   }
-  if (/^\d{1,16}$/.test(text)) return Number(text);
+  if (/^\d{1,16}$/.test(text)) return dateOrNull(Number(text));
   // ISO 8601 only (Date.parse also takes free-form English dates; we don't).
   if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) return null;
   const t = Date.parse(text);

@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ID_PATTERN, PlantPulseError } from '../contract/index.js';
 import type { HistoryReader } from '../storage/index.js';
+import { scopeInfluxQL } from '../auth/index.js';
 import { durationParam, idParam, lit, metricParam, parseDuration, parseQuery, timeParam, timeRange } from './query-params.js';
+import { scopeFor } from './scope-guard.js';
 
 /** Steps an automatic `every` picks from: the smallest that keeps a series under TARGET_POINTS. */
 const NICE_STEPS = ['1s', '5s', '10s', '30s', '1m', '5m', '15m', '30m', '1h', '3h', '6h', '12h', '1d', '7d'];
@@ -38,6 +40,8 @@ export function autoEvery(spanMs: number): string {
 export function registerSeriesRoutes(app: FastifyInstance, history: HistoryReader): void {
   app.get('/api/v1/series', async (req) => {
     const q = parseQuery(seriesQuery, req.query);
+    // The scope goes into the statement too, so no other site's rows are ever read.
+    const scoped = scopeInfluxQL(scopeFor(req, q.site));
     const { from, to } = timeRange(q, 3_600_000, MAX_SPAN_MS);
     const every = q.every ?? autoEvery(to - from);
     const points = (to - from) / parseDuration(every)!;
@@ -45,7 +49,7 @@ export function registerSeriesRoutes(app: FastifyInstance, history: HistoryReade
     const f = `"${q.metric}"`;
     const rows = await history.query(
       `SELECT mean(${f}) AS mean, min(${f}) AS min, max(${f}) AS max, count(${f}) AS n FROM telemetry ` +
-        `WHERE site = ${lit(q.site)} AND line = ${lit(q.line)} AND device = ${lit(q.device)} AND time >= ${from}ms AND time < ${to}ms ` +
+        `WHERE site = ${lit(q.site)}${scoped ? ` AND ${scoped}` : ''} AND line = ${lit(q.line)} AND device = ${lit(q.device)} AND time >= ${from}ms AND time < ${to}ms ` +
         `GROUP BY time(${every}) fill(none)`,
     );
     return {

@@ -5,17 +5,27 @@ import type { Pipeline } from '../pipeline/index.js';
 import { DEFAULT_LINE_PROTOCOL_MAPPING, registerIngestRoutes, registerLineProtocolRoutes, type LineProtocolMapping } from '../sources/index.js';
 import type { AlertManager, AlertNotifier } from '../alerts/index.js';
 import type { HistoryReader } from '../storage/index.js';
+import { registerLiveRoute, type LiveAuthorizer, type LiveHub } from '../live/index.js';
 import { registerAlertRoutes } from './alert-routes.js';
+import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerEnergyRoutes } from './energy-routes.js';
-import { installErrorHandlers } from './error-handler.js';
+import { registerQualityRoutes, type QualityStatusSource } from './quality-routes.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './error-handler.js';
+import { capConnections, DEFAULT_HTTP_LIMITS, httpServerOptions, type HttpLimits } from './http-limits.js';
 import { registerSeriesRoutes } from './series-routes.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
+import type { AccessControl } from '../auth/index.js';
+import type { Webhooks } from '../webhooks/index.js';
+import { registerSubscriptionRoutes } from './subscription-routes.js';
+import { registerWhoamiRoute } from './whoami-route.js';
 
 export interface ApiDeps {
   logger: Logger;
   metrics: Metrics;
   pipeline: Pipeline;
   limits: DecodeLimits;
+  /** Timeouts and the connection cap (default: DEFAULT_HTTP_LIMITS). */
+  http?: HttpLimits;
   readiness: ReadinessCheck[];
   /** Read APIs: alerts (and acknowledgements, told to `notifier`), history and energy from storage. */
   alerts?: AlertManager;
@@ -25,6 +35,14 @@ export interface ApiDeps {
   energyUtcOffsetMs?: number;
   /** Line protocol tag and measurement mapping (default: DEFAULT_LINE_PROTOCOL_MAPPING). */
   lineProtocol?: LineProtocolMapping;
+  /** Live hub WebSocket at /api/v1/live; `authorize` is the auth seam (src/live/authorize.ts; default: allow all). */
+  live?: { hub: LiveHub; authorize?: LiveAuthorizer };
+  /** Tokens, roles and scopes (src/auth/) for every `/api/` route, line protocol and live. Absent: no checks (route unit tests). */
+  access?: AccessControl;
+  /** Webhook subscriptions at /api/v1/subscriptions (src/webhooks/). */
+  webhooks?: Webhooks;
+  /** Data completeness: each device's status now, from the running quality stage (src/quality/); figures come from history. */
+  qualityStatus?: QualityStatusSource;
 }
 
 export function buildServer(deps: ApiDeps): FastifyInstance {
@@ -33,23 +51,32 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
     bodyLimit: deps.limits.maxBytes,
     // Per-request logs at info would cost more than ingest itself; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    // Bounded resources against slow or idle clients.
-    requestTimeout: 120_000,
-    connectionTimeout: 130_000,
-    keepAliveTimeout: 10_000,
+    // Bounded resources against slow, idle and flooding clients (http-limits.ts).
+    ...httpServerOptions(deps.http ?? DEFAULT_HTTP_LIMITS),
+    // Errors raised before a route or by Node's HTTP parser answer `{ code, message }` too.
+    frameworkErrors,
+    clientErrorHandler,
   });
+  capConnections(app, deps.http ?? DEFAULT_HTTP_LIMITS);
   // Keep JSON bodies raw: the contract decoder parses them itself, so HTTP and MQTT share one
   // decoder and its exact error reasons (e.g. 1e999 → Infinity is caught there).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   installErrorHandlers(app);
+  // Before any route, so that its hook guards them all.
+  deps.access?.install(app);
   registerHealthRoutes(app, deps.readiness, deps.metrics);
-  registerIngestRoutes(app, deps.pipeline, deps.limits);
+  registerIngestRoutes(app, deps.pipeline, deps.limits, deps.access?.siteCheck);
   if (deps.alerts && deps.notifier) registerAlertRoutes(app, deps.alerts, deps.notifier);
   if (deps.history) {
     registerSeriesRoutes(app, deps.history);
     registerEnergyRoutes(app, deps.history, deps.energyUtcOffsetMs);
+    registerQualityRoutes(app, deps.history, deps.qualityStatus);
   }
-  registerLineProtocolRoutes(app, deps.pipeline, { limits: deps.limits, mapping: deps.lineProtocol ?? DEFAULT_LINE_PROTOCOL_MAPPING });
+  registerLineProtocolRoutes(app, deps.pipeline, { limits: deps.limits, mapping: deps.lineProtocol ?? DEFAULT_LINE_PROTOCOL_MAPPING, authorizer: deps.access?.writeAuthorizer });
+  if (deps.live) registerLiveRoute(app, deps.live.hub, deps.live.authorize ?? deps.access?.liveAuthorizer);
+  if (deps.webhooks) registerSubscriptionRoutes(app, deps.webhooks);
+  registerWhoamiRoute(app);
+  registerDashboardRoutes(app);
   return app;
 }

@@ -12,6 +12,7 @@ export function printBanner(config: Config, platform: Platform, simulator: boole
     '',
     'PlantPulse is running',
     `  HTTP API      ${platform.httpUrl}   (POST /api/v1/ingest, GET /readyz)`,
+    `  Dashboard     ${platform.httpUrl}/dashboard/   (live plant, charts, alerts)`,
     `  Metrics       ${platform.httpUrl}/metrics`,
     `  MQTT broker   ${platform.mqttUrl}${platform.embeddedBroker ? '   (embedded aedes, MQTT 3.1.1)' : ''}`,
     `  Storage       ${storage}`,
@@ -19,6 +20,7 @@ export function printBanner(config: Config, platform: Platform, simulator: boole
       ? `  Simulator     ${config.simulator.sites} site(s) × ${config.simulator.lines} line(s) × ${config.simulator.machines} machine(s), a sample per ${config.simulator.intervalMs} ms, seed ${config.simulator.seed}`
       : '  Simulator     off',
   ];
+  lines.push(...accessLines(platform));
   if (s.kind === 'v1' && s.url) {
     lines.push(
       '',
@@ -29,4 +31,22 @@ export function printBanner(config: Config, platform: Platform, simulator: boole
   }
   lines.push('', '  Ctrl-C stops everything cleanly (buffered data is flushed first).', '');
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** How to get in: with PP_AUTH=required every API call needs a token (README: Access). */
+function accessLines(platform: Platform): string[] {
+  const { mode, firstAdminToken } = platform.auth;
+  if (mode === 'off') return ['  Access        OFF (PP_AUTH=off): no tokens are checked; anyone who reaches this port is an admin'];
+  const manage = 'npm run plantpulse -- token create --role manager --scope site-01   (also: token list, token revoke ID)';
+  if (!firstAdminToken) return ['  Access        API tokens required (PP_AUTH=required)', `                more tokens: ${manage}`];
+  return [
+    '  Access        API tokens required (PP_AUTH=required). An admin token was created; it is shown',
+    '                this once and stored only as a hash:',
+    '',
+    `                  ${firstAdminToken}`,
+    '',
+    `                curl -H "Authorization: Bearer ${firstAdminToken}" ${platform.httpUrl}/api/v1/alerts`,
+    '                (the dashboard asks for it under Settings)',
+    `                more tokens: ${manage}`,
+  ];
 }

@@ -12,7 +12,11 @@ import { startSparkplug, type DeviceStatusRegistry, type SparkplugSource } from 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchWriter, Spool } from '../storage/index.js';
+import { LiveHub } from '../live/index.js';
+import { AccessControl, bootstrapAdmin, createAuthMetrics, TokenStore } from '../auth/index.js';
+import { createWebhookMetrics, Webhooks, WebhookStore } from '../webhooks/index.js';
 import { setUpStorage, type StorageSetup } from './storage-setup.js';
+import { startQualityStage } from '../quality/index.js';
 
 export interface Platform {
   httpUrl: string;
@@ -23,6 +27,8 @@ export interface Platform {
   metrics: Metrics;
   /** The Sparkplug B source, when PP_SPARKPLUG_ENABLED: its registry says which devices are online. */
   sparkplug: { registry: DeviceStatusRegistry } | null;
+  /** PP_AUTH, and the admin token created at this start (first start on a fresh data dir), for the banner. */
+  auth: { mode: 'required' | 'off'; firstAdminToken: string | null };
   /** Stop intake, flush what is buffered, release everything. Idempotent. */
   stop(): Promise<void>;
 }
@@ -32,7 +38,13 @@ export interface Platform {
  * HTTP API. Order matters on the way down: intake stops first, then buffers flush, then the
  * services this process started are stopped.
  */
-export async function startPlatform(config: Config, log: Logger): Promise<Platform> {
+/** Seams for tests. */
+export interface PlatformOptions {
+  /** Arrival clock of the data completeness stage (default Date.now): tests script hours of plant time with it. */
+  qualityClock?: () => number;
+}
+
+export async function startPlatform(config: Config, log: Logger, options: PlatformOptions = {}): Promise<Platform> {
   const metrics = createMetrics();
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -105,6 +117,32 @@ export async function startPlatform(config: Config, log: Logger): Promise<Platfo
     });
     const analytics = new AnalyticsStage(new AnalyticsEngine(analyticsConfig.rules, analyticsConfig.energy), alerts, notifier, metrics, log.child({ component: 'analytics' }));
     const pipeline = new Pipeline(writer, metrics, log.child({ component: 'pipeline' }), analytics);
+    // Live hub (dashboard WebSocket): stored batches and every alert transition.
+    const live = new LiveHub({ ...config.live, plantUtcOffsetMinutes: analyticsConfig.energy.windows.utcOffsetMinutes }, metrics, log.child({ component: 'live' }));
+    cleanups.push(async () => live.close());
+    pipeline.onStored((batch) => live.publish(batch));
+    // Data completeness (src/quality/): hears stored batches and status messages; state restored before intake starts.
+    const qualityConfig = { ...config.quality, utcOffsetMs: analyticsConfig.energy.windows.utcOffsetMinutes * 60_000 };
+    const quality = config.quality.enabled ? await startQualityStage({ config: qualityConfig, dataDir: config.dataDir, history: storage.history, writer, alerts, notifier, metrics, log: log.child({ component: 'quality' }), clock: options.qualityClock }) : null;
+    if (quality) {
+      cleanups.push(() => quality.stop()); // runs after intake stopped, before the writer closes
+      pipeline.onStored((batch) => quality.accept(batch));
+    }
+    notifier.add(live);
+
+    // Access (src/auth/): API tokens, hashed, in the data dir; the CLI manages the same file.
+    const tokens = new TokenStore(join(config.dataDir, 'auth.sqlite'));
+    cleanups.push(async () => tokens.close());
+    const bootstrapped = bootstrapAdmin(tokens, config.auth.bootstrapAdminToken, log.child({ component: 'auth' }), config.auth.mode === 'required');
+    if (config.auth.mode === 'off') log.warn('PP_AUTH=off: no authentication; anyone who can reach the HTTP port reads and writes everything');
+    const access = new AccessControl(tokens, config.auth, createAuthMetrics(metrics.registry), log.child({ component: 'auth' }));
+    // Regulator webhooks: a durable outbox filled by this notifier, emptied by its delivery worker.
+    const webhookStore = new WebhookStore(join(config.dataDir, 'webhooks.sqlite'));
+    cleanups.push(async () => webhookStore.close());
+    const webhooks = new Webhooks(webhookStore, config.webhooks, createWebhookMetrics(metrics.registry, () => webhookStore.depth()), log.child({ component: 'webhooks' }), (id) => tokens.isActive(id));
+    notifier.add(webhooks);
+    webhooks.start();
+    cleanups.push(() => webhooks.stop());
 
     let broker: EmbeddedBroker | null = null;
     let mqttUrl = config.mqtt.url;
@@ -125,6 +163,7 @@ export async function startPlatform(config: Config, log: Logger): Promise<Platfo
         deadLetterPrefix: config.mqtt.deadLetterPrefix,
         limits: config.limits,
         protocolVersion: broker ? 4 : 5,
+        onStatus: quality ? (ref, payload) => quality.status(ref, payload) : undefined,
       },
       pipeline,
       metrics,
@@ -158,7 +197,7 @@ export async function startPlatform(config: Config, log: Logger): Promise<Platfo
         },
       },
     ];
-    const app: FastifyInstance = buildServer({ logger: log, metrics, pipeline, alerts, notifier, history: storage.history, energyUtcOffsetMs: analyticsConfig.energy.windows.utcOffsetMinutes * 60_000, limits: config.limits, lineProtocol: config.lineProtocol, readiness });
+    const app: FastifyInstance = buildServer({ logger: log, metrics, pipeline, alerts, notifier, history: storage.history, energyUtcOffsetMs: analyticsConfig.energy.windows.utcOffsetMinutes * 60_000, limits: config.limits, http: config.http, lineProtocol: config.lineProtocol, readiness, live: { hub: live }, access, webhooks, qualityStatus: quality ? (site, line) => quality.statusOf(site, line) : undefined });
     await source.start();
     cleanups.push(() => source.stop());
     let sparkplug: SparkplugSource | null = null;
@@ -174,6 +213,7 @@ export async function startPlatform(config: Config, log: Logger): Promise<Platfo
       });
     }
     analytics.start(config.analytics.tickMs);
+    quality?.start(config.analytics.tickMs);
     cleanups.push(async () => analytics.stop());
     await app.listen({ host: config.http.host, port: config.http.port });
     cleanups.push(() => app.close());
@@ -188,6 +228,7 @@ export async function startPlatform(config: Config, log: Logger): Promise<Platfo
       storage: storage.description,
       metrics,
       sparkplug: sparkplug ? { registry: sparkplug.registry } : null,
+      auth: { mode: config.auth.mode, firstAdminToken: bootstrapped },
       stop: () => (stopped ??= stopAll()),
     };
   } catch (err) {

@@ -28,6 +28,9 @@ const url = (protocols: string[]) =>
 export const ENV_VARS = {
   PP_HTTP_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Address the HTTP API listens on (0.0.0.0 in containers).' },
   PP_HTTP_PORT: { schema: int(0, 65535).default(8080), doc: 'HTTP API port (0 = any free port).' },
+  PP_HTTP_HEADERS_TIMEOUT_MS: { schema: int(1000, 600_000).default(20_000), doc: 'A client must send its request line and headers within this time, else 408 and the connection is closed (slowloris). At most PP_HTTP_REQUEST_TIMEOUT_MS.' },
+  PP_HTTP_REQUEST_TIMEOUT_MS: { schema: int(1000, 3_600_000).default(120_000), doc: 'A client must send its whole request, body included, within this time, else 408 and the connection is closed (slow bodies). 1 MiB over a 100 kbit/s uplink takes about 85 s.' },
+  PP_HTTP_MAX_CONNECTIONS: { schema: int(16, 1_000_000).default(2048), doc: 'Most open HTTP connections (kept-alive and WebSocket ones included); beyond, new connections are closed at once.' },
   PP_LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'pino log level.' },
   PP_DATA_DIR: { schema: z.string().min(1).default('./data'), doc: 'Where the managed InfluxDB and other local state live.' },
 
@@ -89,6 +92,38 @@ export const ENV_VARS = {
   PP_ALERT_FLAP_QUIET_S: { schema: int(1, 7 * 86_400).default(600), doc: 'A flapping alert resolves once its condition stayed clear this long.' },
   PP_ALERT_STALE_AFTER_S: { schema: int(60, 30 * 86_400).default(2700), doc: 'An open alert nothing was heard about for this long resolves as stale (e.g. the condition ended while the platform was down).' },
 
+  PP_LIVE_TELEMETRY_INTERVAL_MS: { schema: int(100, 60_000).default(500), doc: 'Live hub (`/api/v1/live`): least time between two telemetry messages of one device to one client (500: at most 2 per second; updates in between are merged, latest value wins).' },
+  PP_LIVE_MAX_BUFFERED_BYTES: { schema: int(1024, 1024 ** 3).default(1024 ** 2), doc: 'Live hub: a client with more than this many bytes unsent (not reading fast enough) is dropped with close code 4008.' },
+  PP_LIVE_MAX_MESSAGE_BYTES: { schema: int(256, 16 * 1024 ** 2).default(16 * 1024), doc: 'Live hub: largest frame a client may send (larger: close code 1009).' },
+  PP_LIVE_MAX_SUBSCRIPTIONS: { schema: int(1, 1_000_000).default(1000), doc: 'Live hub: most subscription entries (sites, lines, devices) per connection.' },
+  PP_LIVE_MAX_CLIENTS: { schema: int(1, 1_000_000).default(1000), doc: 'Live hub: most connected clients; more are closed with code 1013 (try again later).' },
+  PP_LIVE_PING_INTERVAL_MS: { schema: int(100, 600_000).default(30_000), doc: 'Live hub: ping every client this often; one that has not answered the previous ping is dropped.' },
+
+  PP_AUTH: { schema: z.enum(['required', 'off']).default('required'), doc: 'required: every `/api/` route, line protocol write and the live WebSocket need an API token (README: Access); if no admin token exists yet, start-up creates one and prints it once in the banner. off: no checks at all, everyone is admin (local demos only; the log warns).' },
+  PP_BOOTSTRAP_ADMIN_TOKEN: { schema: z.string().regex(/^ppt_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/, 'must be a PlantPulse token, ppt_<12 hex>_<43 base64url> (README: Access shows how to make one)').optional(), doc: 'An admin token to accept from the first start (stored hashed; for automated deployments and tests). Unset: the CLI or the banner token.' },
+  PP_AUTH_MAX_FAILURES: { schema: int(1, 1_000_000).default(20), doc: 'Invalid tokens one client address may present within PP_AUTH_FAILURE_WINDOW_S; beyond, its authenticated requests answer 429 until the window ends.' },
+  PP_AUTH_FAILURE_WINDOW_S: { schema: int(1, 86_400).default(60), doc: 'Window for PP_AUTH_MAX_FAILURES.' },
+
+  PP_WEBHOOK_TIMEOUT_MS: { schema: int(100, 120_000).default(10_000), doc: 'Webhook delivery: a receiver that has not answered within this is a failed attempt (retried).' },
+  PP_WEBHOOK_RETRY_BASE_MS: { schema: int(10, 3_600_000).default(1000), doc: 'Webhook delivery: first retry delay; doubles per attempt, with jitter.' },
+  PP_WEBHOOK_RETRY_MAX_MS: { schema: int(100, 86_400_000).default(900_000), doc: 'Webhook delivery: longest delay between two attempts (also caps a receiver\'s Retry-After).' },
+  PP_WEBHOOK_DEAD_AFTER_S: { schema: int(1, 90 * 86_400).default(3 * 86_400), doc: 'Webhook delivery: a transition not delivered this long after it happened is dead (kept with its last error for the admin; not retried unless redelivered).' },
+  PP_WEBHOOK_CONCURRENCY: { schema: int(1, 256).default(8), doc: 'Webhook delivery: subscriptions delivered to at the same time (each one strictly in order).' },
+
+  PP_QUALITY_ENABLED: { schema: bool.default(true), doc: 'Data completeness and gateway health (README: Data completeness): per device expected vs received samples, duplicates, delays, online time; stored in InfluxDB `quality`, at `/api/v1/quality`, with data alerts.' },
+  PP_QUALITY_SAMPLE_INTERVAL_MS: { schema: int(1, 86_400_000).optional(), doc: 'Sampling interval every device is expected to keep. Unset: learned per device (median spacing of its recent samples).' },
+  PP_QUALITY_DELAY_LIMIT_S: { schema: int(0, 7 * 86_400).default(60), doc: 'A sample is timely when it arrives at most this long after its timestamp (timeliness %).' },
+  PP_QUALITY_SILENCE_S: { schema: int(1, 7 * 86_400).default(120), doc: 'A device that sent nothing for this long is offline, whatever its status topic says.' },
+  PP_QUALITY_CLOSE_AFTER_S: { schema: int(0, 86_400).default(300), doc: 'A window is final (judged by the site completeness alert) this long after it ends: room for normal upload delay.' },
+  PP_QUALITY_LATE_HORIZON_H: { schema: int(1, 30 * 24).default(24), doc: 'Late samples (store-and-forward replays) still count toward their window until this long after the end of their plant-local day; later ones are stored but not counted. Memory: 4 bytes per sample kept.' },
+  PP_QUALITY_RETIRE_AFTER_H: { schema: int(1, 365 * 24).default(7 * 24), doc: 'A device silent this long is retired: no longer expected to report, no longer alerted on.' },
+  PP_QUALITY_FLUSH_S: { schema: int(1, 3600).default(60), doc: 'How often quality figures are written to InfluxDB (and local state to PP_DATA_DIR/quality.sqlite).' },
+  PP_QUALITY_SITE_MIN_COMPLETENESS_PCT: { schema: z.coerce.number().min(0).max(100).default(95), doc: 'Alert (data, warning) when a site\'s completeness over the last closed window is below this percentage; 0: off.' },
+  PP_QUALITY_ALERT_WINDOW: { schema: z.enum(['1h', '1d']).default('1h'), doc: 'The window the site completeness alert judges.' },
+  PP_QUALITY_GATEWAY_DELAY_P95_S: { schema: int(0, 7 * 86_400).default(300), doc: 'Alert when a gateway\'s upload delay p95 over one period exceeds this; 0: off.' },
+  PP_QUALITY_DELAY_PERIOD_S: { schema: int(10, 86_400).default(300), doc: 'The arrival-time period over which a gateway\'s upload delay is judged.' },
+  PP_QUALITY_OFFLINE_ALERT_MIN: { schema: int(0, 7 * 24 * 60).default(10), doc: 'Alert when a device has been offline (status offline, gateway offline, or silent) this many minutes; 0: off.' },
+
   PP_SIMULATOR: { schema: bool.optional(), doc: 'Run a simulated factory publishing to the broker. Default: on with the embedded broker, off otherwise.' },
   PP_SIM_SITES: { schema: int(1, 100).default(1), doc: 'Simulated sites.' },
   PP_SIM_LINES: { schema: int(1, 100).default(2), doc: 'Simulated lines per site.' },
@@ -100,4 +135,4 @@ export const ENV_VARS = {
 export type EnvVarName = keyof typeof ENV_VARS;
 
 /** Variables whose values must never be logged. */
-export const SECRET_ENV_VARS: readonly EnvVarName[] = ['PP_MQTT_PASSWORD', 'PP_INFLUX_PASSWORD', 'PP_INFLUX_TOKEN'];
+export const SECRET_ENV_VARS: readonly EnvVarName[] = ['PP_MQTT_PASSWORD', 'PP_INFLUX_PASSWORD', 'PP_INFLUX_TOKEN', 'PP_BOOTSTRAP_ADMIN_TOKEN'];

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_LIMITS, type DecodeLimits } from '../contract/index.js';
-import { ENV_VARS, type EnvVarName } from './env-schema.js';
+import { ENV_VARS, SECRET_ENV_VARS, type EnvVarName } from './env-schema.js';
+import type { QualityConfig } from '../quality/config.js';
 
 type Env = { [K in EnvVarName]: z.output<(typeof ENV_VARS)[K]['schema']> };
 
@@ -10,7 +11,8 @@ export type InfluxConfig =
   | { kind: 'v2'; url: string; org: string; bucket: string; token: string; timeoutMs: number };
 
 export interface Config {
-  http: { host: string; port: number };
+  /** Where to listen, and the limits of src/api/http-limits.ts. */
+  http: { host: string; port: number; headersTimeoutMs: number; requestTimeoutMs: number; maxConnections: number };
   logLevel: Env['PP_LOG_LEVEL'];
   dataDir: string;
   mqtt: {
@@ -48,6 +50,14 @@ export interface Config {
   sparkplug: { enabled: boolean; clientId: string; groups: string[]; mappingFile?: string; reorderTimeoutMs: number; hostId?: string };
   analytics: { file?: string; tickMs: number };
   alerts: { flapThreshold: number; flapWindowMs: number; flapQuietMs: number; staleAfterMs: number };
+  /** API tokens and roles (src/auth/). */
+  auth: { mode: 'required' | 'off'; bootstrapAdminToken?: string; maxFailures: number; failureWindowMs: number };
+  /** Webhook delivery from the outbox (src/webhooks/). */
+  webhooks: { timeoutMs: number; retryBaseMs: number; retryMaxMs: number; deadAfterMs: number; concurrency: number };
+  /** Live hub (src/live/): WebSocket limits. */
+  live: { telemetryIntervalMs: number; maxBufferedBytes: number; maxMessageBytes: number; maxSubscriptions: number; maxClients: number; pingIntervalMs: number };
+  /** Data completeness (src/quality/); utcOffsetMs comes from the energy configuration at start-up. */
+  quality: { enabled: boolean } & Omit<QualityConfig, 'utcOffsetMs'>;
 }
 
 /** A configuration problem, naming each variable at fault. Start-up stops with this message. */
@@ -66,7 +76,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     const raw = source[name];
     const parsed = (schema as z.ZodType).safeParse(raw === '' ? undefined : raw);
     if (parsed.success) env[name] = parsed.data;
-    else problems.push({ variable: name, message: `${parsed.error.issues.map((i) => i.message).join('; ')} (got ${JSON.stringify(raw)})` });
+    // A secret's value is never echoed, not even a malformed one (it may be a real secret mistyped).
+    else problems.push({ variable: name, message: `${parsed.error.issues.map((i) => i.message).join('; ')} (got ${(SECRET_ENV_VARS as readonly string[]).includes(name) ? '[redacted]' : JSON.stringify(raw)})` });
   }
   for (const name of Object.keys(source)) {
     if (name.startsWith('PP_') && !(name in ENV_VARS)) problems.push({ variable: name, message: 'unknown variable (misspelt?)' });
@@ -75,6 +86,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length === 0 && e.PP_INFLUX_API === 'v2' && e.PP_INFLUX_URL && !e.PP_INFLUX_TOKEN) {
     problems.push({ variable: 'PP_INFLUX_TOKEN', message: 'required when PP_INFLUX_API=v2' });
   }
+  if (problems.length === 0 && e.PP_HTTP_HEADERS_TIMEOUT_MS > e.PP_HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push({ variable: 'PP_HTTP_HEADERS_TIMEOUT_MS', message: `must be at most PP_HTTP_REQUEST_TIMEOUT_MS (${e.PP_HTTP_REQUEST_TIMEOUT_MS}): the headers are part of the request` });
+  }
   // Two clients with one id would take the session from each other, over and over.
   if (problems.length === 0 && e.PP_SPARKPLUG_ENABLED && e.PP_SPARKPLUG_CLIENT_ID === e.PP_MQTT_CLIENT_ID) {
     problems.push({ variable: 'PP_SPARKPLUG_CLIENT_ID', message: 'must differ from PP_MQTT_CLIENT_ID' });
@@ -82,7 +96,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
-    http: { host: e.PP_HTTP_HOST, port: e.PP_HTTP_PORT },
+    http: { host: e.PP_HTTP_HOST, port: e.PP_HTTP_PORT, headersTimeoutMs: e.PP_HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: e.PP_HTTP_REQUEST_TIMEOUT_MS, maxConnections: e.PP_HTTP_MAX_CONNECTIONS },
     logLevel: e.PP_LOG_LEVEL,
     dataDir: e.PP_DATA_DIR,
     mqtt: {
@@ -126,6 +140,26 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     lineProtocol: { siteTags: e.PP_LP_SITE_TAG, lineTags: e.PP_LP_LINE_TAG, deviceTags: e.PP_LP_DEVICE_TAG, passthroughMeasurements: e.PP_LP_PASSTHROUGH_MEASUREMENTS },
     analytics: { file: e.PP_ANALYTICS_FILE, tickMs: e.PP_ANALYTICS_TICK_MS },
     alerts: { flapThreshold: e.PP_ALERT_FLAP_THRESHOLD, flapWindowMs: e.PP_ALERT_FLAP_WINDOW_S * 1000, flapQuietMs: e.PP_ALERT_FLAP_QUIET_S * 1000, staleAfterMs: e.PP_ALERT_STALE_AFTER_S * 1000 },
+    auth: { mode: e.PP_AUTH, bootstrapAdminToken: e.PP_BOOTSTRAP_ADMIN_TOKEN, maxFailures: e.PP_AUTH_MAX_FAILURES, failureWindowMs: e.PP_AUTH_FAILURE_WINDOW_S * 1000 },
+    webhooks: { timeoutMs: e.PP_WEBHOOK_TIMEOUT_MS, retryBaseMs: e.PP_WEBHOOK_RETRY_BASE_MS, retryMaxMs: e.PP_WEBHOOK_RETRY_MAX_MS, deadAfterMs: e.PP_WEBHOOK_DEAD_AFTER_S * 1000, concurrency: e.PP_WEBHOOK_CONCURRENCY },
+    live: { telemetryIntervalMs: e.PP_LIVE_TELEMETRY_INTERVAL_MS, maxBufferedBytes: e.PP_LIVE_MAX_BUFFERED_BYTES, maxMessageBytes: e.PP_LIVE_MAX_MESSAGE_BYTES, maxSubscriptions: e.PP_LIVE_MAX_SUBSCRIPTIONS, maxClients: e.PP_LIVE_MAX_CLIENTS, pingIntervalMs: e.PP_LIVE_PING_INTERVAL_MS },
+    quality: {
+      enabled: e.PP_QUALITY_ENABLED,
+      sampleIntervalMs: e.PP_QUALITY_SAMPLE_INTERVAL_MS ?? null,
+      delayLimitMs: e.PP_QUALITY_DELAY_LIMIT_S * 1000,
+      silenceMs: e.PP_QUALITY_SILENCE_S * 1000,
+      closeAfterMs: e.PP_QUALITY_CLOSE_AFTER_S * 1000,
+      lateHorizonMs: e.PP_QUALITY_LATE_HORIZON_H * 3_600_000,
+      retireAfterMs: e.PP_QUALITY_RETIRE_AFTER_H * 3_600_000,
+      flushMs: e.PP_QUALITY_FLUSH_S * 1000,
+      alerts: {
+        siteMinCompletenessPct: e.PP_QUALITY_SITE_MIN_COMPLETENESS_PCT,
+        siteWindow: e.PP_QUALITY_ALERT_WINDOW,
+        gatewayDelayP95Ms: e.PP_QUALITY_GATEWAY_DELAY_P95_S * 1000,
+        delayPeriodMs: e.PP_QUALITY_DELAY_PERIOD_S * 1000,
+        offlineAfterMs: e.PP_QUALITY_OFFLINE_ALERT_MIN * 60_000,
+      },
+    },
     sparkplug: {
       enabled: e.PP_SPARKPLUG_ENABLED,
       clientId: e.PP_SPARKPLUG_CLIENT_ID,

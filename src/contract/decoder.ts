@@ -4,6 +4,7 @@ import { isValidId, type DeviceRef } from './ids.js';
 import { isKnownMetric } from './metrics.js';
 import { envelopeSchema, httpEnvelopeSchema, sampleSchema, MAX_TIMESTAMP_MS, METRIC_NAME_PATTERN, RESERVED_METRIC_NAMES, type Sample } from './payload.js';
 import { parseTopic } from './topic.js';
+import { validSampleOrNull } from './sample-fast-path.js';
 
 export interface DecodeLimits {
   /** Largest message or HTTP body, in bytes. */
@@ -54,6 +55,9 @@ function messageRejected(code: ErrorCode, reason?: string): DecodeResult {
   return { batch: null, rejections: [{ code, path: '$', reason: reason ?? ERRORS[code].message }], unknownMetrics: [] };
 }
 
+/** One decoder for every message (decode() without `stream` keeps no state between calls). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function parseJson(raw: Buffer | string, limits: DecodeLimits): { ok: true; value: unknown } | { ok: false; result: DecodeResult } {
   const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
   if (size > limits.maxBytes) {
@@ -61,7 +65,7 @@ function parseJson(raw: Buffer | string, limits: DecodeLimits): { ok: true; valu
   }
   try {
     // `fatal` makes invalid UTF-8 an error instead of silently becoming U+FFFD.
-    const text = typeof raw === 'string' ? raw : new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    const text = typeof raw === 'string' ? raw : UTF8.decode(raw);
     return { ok: true, value: JSON.parse(text) };
   } catch (err) {
     return { ok: false, result: messageRejected('PP_ERR_INVALID_JSON', `body is not valid UTF-8 JSON: ${(err as Error).message}`) };
@@ -81,19 +85,29 @@ function decodeSamples(rawSamples: unknown[], limits: DecodeLimits, now: number,
   rawSamples.forEach((raw, index) => {
     const at = `${pathPrefix}[${index}]`;
     const reject = (code: ErrorCode, path: string, reason: string) => rejections.push({ code, path, sample: index, reason });
-    const parsed = sampleSchema.safeParse(raw);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        const [head, key] = issue.path;
-        const path = issue.path.length ? `${at}.${issue.path.map(String).join('.')}` : at;
-        if (head === 'ts') reject('PP_ERR_INVALID_TIMESTAMP', path, describeTs(raw));
-        else if (head === 'm' && key !== undefined && issue.code === 'invalid_key') reject('PP_ERR_INVALID_METRIC_NAME', path, `metric name ${JSON.stringify(String(key)).slice(0, 80)} must match ${METRIC_NAME_PATTERN.source}`);
-        else if (head === 'm' && key !== undefined) reject('PP_ERR_INVALID_VALUE', path, describeValue((raw as { m: Record<string, unknown> }).m[String(key)]));
-        else reject('PP_ERR_INVALID_SAMPLE', path, describeIssues([issue]));
+    // Hot path: a valid sample is checked without zod (sample-fast-path.ts); anything else goes
+    // through zod, which says precisely what is wrong.
+    let sample = validSampleOrNull(raw);
+    if (sample === null) {
+      const parsed = sampleSchema.safeParse(raw);
+      // zod skips a `__proto__` key of a record unchecked (its prototype-pollution guard), so such a
+      // metric would vanish without a reason: reject it like any other name outside the pattern.
+      const protoKey = hasOwnProtoKey((raw as { m?: unknown } | null)?.m);
+      if (protoKey) reject('PP_ERR_INVALID_METRIC_NAME', `${at}.m.__proto__`, `metric name "__proto__" must match ${METRIC_NAME_PATTERN.source}`);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+          const [head, key] = issue.path;
+          const path = issue.path.length ? `${at}.${issue.path.map(String).join('.')}` : at;
+          if (head === 'ts') reject('PP_ERR_INVALID_TIMESTAMP', path, describeTs(raw));
+          else if (head === 'm' && key !== undefined && issue.code === 'invalid_key') reject('PP_ERR_INVALID_METRIC_NAME', path, `metric name ${JSON.stringify(String(key)).slice(0, 80)} must match ${METRIC_NAME_PATTERN.source}`);
+          else if (head === 'm' && key !== undefined) reject('PP_ERR_INVALID_VALUE', path, describeValue((raw as { m: Record<string, unknown> }).m[String(key)]));
+          else reject('PP_ERR_INVALID_SAMPLE', path, describeIssues([issue]));
+        }
+        return;
       }
-      return;
+      if (protoKey) return;
+      sample = parsed.data;
     }
-    const sample = parsed.data;
     const names = Object.keys(sample.m);
     if (names.length === 0 && !sample.bad?.length) return reject('PP_ERR_EMPTY_SAMPLE', `${at}.m`, 'sample has no metrics');
     if (names.length > limits.maxMetricsPerSample) {
@@ -108,6 +122,10 @@ function decodeSamples(rawSamples: unknown[], limits: DecodeLimits, now: number,
     samples.push(sample.bad?.length ? { ts: sample.ts, m: sample.m, bad: sample.bad } : { ts: sample.ts, m: sample.m });
   });
   return { samples, rejections, unknownMetrics: [...unknown] };
+}
+
+function hasOwnProtoKey(m: unknown): boolean {
+  return typeof m === 'object' && m !== null && Object.prototype.hasOwnProperty.call(m, '__proto__');
 }
 
 function describeValue(value: unknown): string {

@@ -10,6 +10,20 @@ export const REDACT_PATHS = [
   '*.*.token',
   'req.headers.authorization',
   'headers.authorization',
+  '*.headers.authorization',
+  'authorization',
+  '*.authorization',
+  // API tokens and webhook secrets (src/auth/, src/webhooks/), wherever an object carrying one is logged.
+  'secret',
+  '*.secret',
+  '*.*.secret',
+  'bootstrapAdminToken',
+  '*.bootstrapAdminToken',
+  '*.*.bootstrapAdminToken',
+  'firstAdminToken',
+  '*.firstAdminToken',
+  '*.*.firstAdminToken',
+  'req.query.token',
 ];
 
 export function createLogger(level: LevelWithSilent = 'info', destination?: NodeJS.WritableStream): Logger {

@@ -21,7 +21,12 @@ export interface BatchAnalytics {
   process(batch: TelemetryBatch): Point[];
 }
 
+/** Told about every batch once it is durable (e.g. the live hub). Must not throw or block. */
+export type StoredListener = (batch: TelemetryBatch) => void;
+
 export class Pipeline {
+  private readonly storedListeners: StoredListener[] = [];
+
   constructor(
     private readonly writer: DurableWriter,
     private readonly metrics: Metrics,
@@ -49,6 +54,11 @@ export class Pipeline {
     this.metrics.ingestThrottled.inc();
   }
 
+  /** Call `listener` with each batch once it is durable: what listeners show is what storage holds. */
+  onStored(listener: StoredListener): void {
+    this.storedListeners.push(listener);
+  }
+
   /** Store a validated batch; resolves when durable. */
   async ingest(source: IngestSource, batch: TelemetryBatch): Promise<void> {
     const n = batch.samples.length;
@@ -63,6 +73,14 @@ export class Pipeline {
     const points = telemetryPoints(batch);
     await this.writer.write(derived.length > 0 ? points.concat(derived) : points);
     this.metrics.samplesStored.inc({ source }, n);
+    for (const listen of this.storedListeners) {
+      try {
+        listen(batch);
+      } catch (err) {
+        // A listener's failure must never fail ingest: the batch is durable and will be acknowledged.
+        this.log.error({ err }, 'stored-batch listener failed');
+      }
+    }
     this.log.trace({ site: batch.site, line: batch.line, device: batch.device, samples: n }, 'batch stored');
   }
 }

@@ -5,7 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, waitFor } from '../support/ports.js';
 import { scrapeMetric, spawnPlatform, type PlatformProcess } from '../support/platform.js';
 
-// What `npm start` does on a fresh machine: embedded broker, managed influxd, simulated factory.
+// What `npm start` does on a fresh machine: embedded broker, managed influxd, simulated factory,
+// and the product's access default (test platforms otherwise run with PP_AUTH=off).
+const PRODUCT_AUTH = { PP_AUTH: '', PP_BOOTSTRAP_ADMIN_TOKEN: '' };
 let platform: PlatformProcess | null = null;
 let dataDir = '';
 afterEach(async () => {
@@ -28,7 +30,7 @@ afterEach(async () => {
 describe('npm start on embedded defaults', () => {
   it('runs broker, influxd and a simulated factory, shows data arriving, and stops cleanly on Ctrl-C', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'pp-start-'));
-    platform = await spawnPlatform({ PP_SIMULATOR: 'true', PP_INFLUX_MANAGED: 'true', PP_DATA_DIR: dataDir, PP_MQTT_EMBEDDED_PORT: String(await freePort()), PP_SIM_INTERVAL_MS: '100', PP_LOG_LEVEL: 'info' });
+    platform = await spawnPlatform({ ...PRODUCT_AUTH, PP_SIMULATOR: 'true', PP_INFLUX_MANAGED: 'true', PP_DATA_DIR: dataDir, PP_MQTT_EMBEDDED_PORT: String(await freePort()), PP_SIM_INTERVAL_MS: '100', PP_LOG_LEVEL: 'info' });
     const p = platform;
     // /readyz answers before the simulator is up and the banner printed.
     await waitFor(() => p.output().includes('PlantPulse is running'), 20_000, 'the banner');
@@ -51,13 +53,35 @@ describe('npm start on embedded defaults', () => {
   it('without influxd on PATH it runs without history and says so loudly', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'pp-start-'));
     // A PATH without influxd (node itself is started by absolute path).
-    platform = await spawnPlatform({ PATH: '/nonexistent', PP_SIMULATOR: 'true', PP_INFLUX_MANAGED: 'true', PP_DATA_DIR: dataDir, PP_MQTT_EMBEDDED_PORT: String(await freePort()), PP_SIM_INTERVAL_MS: '100' });
+    platform = await spawnPlatform({ ...PRODUCT_AUTH, PATH: '/nonexistent', PP_SIMULATOR: 'true', PP_INFLUX_MANAGED: 'true', PP_DATA_DIR: dataDir, PP_MQTT_EMBEDDED_PORT: String(await freePort()), PP_SIM_INTERVAL_MS: '100' });
     const q = platform;
     await waitFor(() => q.output().includes('PlantPulse is running'), 20_000, 'the banner');
     expect(platform.output()).toContain('NO INFLUXDB');
     expect(platform.output()).toContain('WITHOUT HISTORY');
     const ready = (await (await fetch(`${platform.url}/readyz`)).json()) as { checks: { storage: { kind: string } } };
     expect(ready.checks.storage.kind).toBe('none');
+  });
+
+  it('requires API tokens by default and prints a first admin token once, in the banner only', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'pp-start-'));
+    const env = { ...PRODUCT_AUTH, PATH: '/nonexistent', PP_SIMULATOR: 'false', PP_INFLUX_MANAGED: 'false', PP_DATA_DIR: dataDir, PP_MQTT_EMBEDDED_PORT: String(await freePort()), PP_LOG_LEVEL: 'debug' };
+    platform = await spawnPlatform(env);
+    const p = platform;
+    await waitFor(() => p.output().includes('PlantPulse is running'), 20_000, 'the banner');
+    const tokens = p.output().match(/ppt_[0-9a-f]{12}_[A-Za-z0-9_-]{43}/g) ?? [];
+    // Shown in the banner (and its curl example), nowhere in the log lines.
+    expect(new Set(tokens).size).toBe(1);
+    const token = tokens[0]!;
+    expect(p.output().split('\n').filter((l) => l.startsWith('{') && l.includes(token))).toEqual([]);
+    expect((await fetch(`${p.url}/api/v1/alerts`)).status).toBe(401);
+    expect((await fetch(`${p.url}/api/v1/alerts`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    // A restart on the same data dir keeps that token and creates no other.
+    await p.kill('SIGINT');
+    platform = await spawnPlatform(env);
+    const again = platform;
+    await waitFor(() => again.output().includes('PlantPulse is running'), 20_000, 'the banner');
+    expect(again.output()).not.toMatch(/ppt_[0-9a-f]{12}_/);
+    expect((await fetch(`${again.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
   });
 
   it('refuses to start on a bad variable and names it', async () => {

@@ -16,6 +16,8 @@ export interface MosquittoProcess {
   url: string;
   port: number;
   dataDir: string;
+  /** The pid of the running broker, or null while it is killed (benchmarks read its CPU). */
+  pid(): number | null;
   /** Output the broker printed (for diagnosing a failing test). */
   log(): string;
   /** Kill with a signal (SIGKILL: crash; SIGTERM: clean stop, saves persistence). */
@@ -82,6 +84,7 @@ export async function startMosquitto(extraConfig = ''): Promise<MosquittoProcess
     url: `mqtt://127.0.0.1:${port}`,
     port,
     dataDir,
+    pid: () => (child as ChildProcess | null)?.pid ?? null,
     log: () => output,
     kill,
     restart: launch,

@@ -3,23 +3,44 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startPlatform, type Platform } from '../../src/app/platform.js';
+import { startPlatform, type Platform, type PlatformOptions } from '../../src/app/platform.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/observability/index.js';
 import { freePort, GiveUp, waitFor } from './ports.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Environment for a test platform: no simulator, no managed influxd, a free HTTP port, its own data dir. */
-function baseEnv(env: Record<string, string>): Record<string, string> {
-  const dataDir = env.PP_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'pp-data-'));
-  return { PP_SIMULATOR: 'false', PP_INFLUX_MANAGED: 'false', PP_HTTP_PORT: '0', PP_LOG_LEVEL: 'warn', PP_DATA_DIR: dataDir, ...env };
+/** The admin token every test platform accepts (PP_BOOTSTRAP_ADMIN_TOKEN): not a secret. */
+export const TEST_ADMIN_TOKEN = 'ppt_00000000ad01_test-admin-token-of-test-platforms-only-xyz';
+
+/** `Authorization: Bearer <token>` (default: the test admin token), to spread into fetch headers. */
+export function authHeaders(token: string = TEST_ADMIN_TOKEN): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
 }
 
+/**
+ * Environment for a test platform: no simulator, no managed influxd, a free HTTP port, its own
+ * data dir. Authentication is OFF unless a test passes `PP_AUTH: 'required'`: the tests of
+ * ingestion, storage and alerting are not about access, and test/integration/access-*.test.ts
+ * and webhooks-*.test.ts check access with it on (send `authHeaders()`); `PP_AUTH: ''` gives
+ * the product default (required, with a first admin token printed in the banner).
+ */
+function baseEnv(env: Record<string, string>): Record<string, string> {
+  const dataDir = env.PP_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'pp-data-'));
+  return { PP_SIMULATOR: 'false', PP_INFLUX_MANAGED: 'false', PP_HTTP_PORT: '0', PP_LOG_LEVEL: 'warn', PP_DATA_DIR: dataDir, PP_AUTH: 'off', PP_BOOTSTRAP_ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...NO_DATA_ALERTS, ...env };
+}
+
+/**
+ * Data completeness runs in every test platform, but its alerts are off unless a test sets them
+ * (test/integration/data-completeness.test.ts): scripted backlogs and silences elsewhere would
+ * rightly raise them, and those tests count the alerts they are about.
+ */
+const NO_DATA_ALERTS = { PP_QUALITY_SITE_MIN_COMPLETENESS_PCT: '0', PP_QUALITY_GATEWAY_DELAY_P95_S: '0', PP_QUALITY_OFFLINE_ALERT_MIN: '0' };
+
 /** The platform in this process (fast; for tests that do not kill it). */
-export async function startTestPlatform(env: Record<string, string>): Promise<Platform> {
+export async function startTestPlatform(env: Record<string, string>, options: PlatformOptions = {}): Promise<Platform> {
   const config = loadConfig(baseEnv(env));
-  return startPlatform(config, createLogger(config.logLevel));
+  return startPlatform(config, createLogger(config.logLevel), options);
 }
 
 export interface PlatformProcess {

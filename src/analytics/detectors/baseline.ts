@@ -1,6 +1,6 @@
 import { mean as meanOf, sampleStandardDeviation } from 'simple-statistics';
 import { z } from 'zod';
-import type { DetectorEvent, DetectorInput, Step } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '../types.js';
 import { durationParams, isStale, metricParam, QUIET, stepLatch, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
@@ -73,16 +73,20 @@ export interface BaselineState {
 
 const FRESH: BaselineState = { n: 0, mean: 0, variance: 0, window: [], lastTs: null, latch: QUIET, side: 1 };
 
-function learn(p: BaselineParams, s: BaselineState, v: number): BaselineState {
+/**
+ * `s` having learned `v`, with `lastTs`, `latch` and `side` as given: one object literal, no
+ * spreads, as this runs for every sample of every baseline rule.
+ */
+function learn(p: BaselineParams, s: BaselineState, v: number, lastTs = s.lastTs, latch = s.latch, side = s.side): BaselineState {
   const n = s.n + 1;
   if (p.method === 'window') {
     const window = s.window.length >= p.windowSamples ? [...s.window.slice(s.window.length - p.windowSamples + 1), v] : [...s.window, v];
-    return { ...s, n, window };
+    return { n, mean: s.mean, variance: s.variance, window, lastTs, latch, side };
   }
   const a = Math.max(p.alpha, 1 / n);
   const diff = v - s.mean;
   const incr = a * diff;
-  return { ...s, n, mean: s.mean + incr, variance: (1 - a) * (s.variance + diff * incr) };
+  return { n, mean: s.mean + incr, variance: (1 - a) * (s.variance + diff * incr), window: s.window, lastTs, latch, side };
 }
 
 function model(p: BaselineParams, s: BaselineState): { mean: number; std: number } {
@@ -101,17 +105,17 @@ export const baselineDetector: DetectorModule<BaselineParams, BaselineState> = {
   initial: () => FRESH,
 
   step(p: BaselineParams, s: BaselineState, { ts, value }: DetectorInput): Step<BaselineState> {
-    if (isStale(s.lastTs, ts)) return { state: s, events: [] };
-    const events: DetectorEvent[] = [];
+    if (isStale(s.lastTs, ts)) return { state: s, events: NO_EVENTS };
+    let events: readonly DetectorEvent[] = NO_EVENTS;
     let st = s;
     if (s.lastTs !== null && ts - s.lastTs > p.maxGapS * 1000) {
       if (s.latch.active) {
         const m = model(p, s);
-        events.push({ kind: 'clear', ts, value, baseline: m.mean, message: messages.baselineResetAfterGap(p.metric, value, ts - s.lastTs) });
+        events = [{ kind: 'clear', ts, value, baseline: m.mean, message: messages.baselineResetAfterGap(p.metric, value, ts - s.lastTs) }];
       }
       st = FRESH;
     }
-    if (st.n < p.warmupSamples) return { state: { ...learn(p, st, value), lastTs: ts }, events };
+    if (st.n < p.warmupSamples) return { state: learn(p, st, value, ts), events };
 
     const m = model(p, st);
     const std = Math.max(m.std, p.minStd, p.minStdRel * Math.abs(m.mean));
@@ -122,16 +126,16 @@ export const baselineDetector: DetectorModule<BaselineParams, BaselineState> = {
     const threshold = m.mean + side * p.zRaise * std;
 
     if (r.latch.active && p.relearnAfterS !== undefined && r.latch.since !== null && ts - r.latch.since >= p.relearnAfterS * 1000) {
-      events.push({ kind: 'clear', ts, value, baseline: m.mean, threshold, message: messages.baselineRelearned(p.metric, value, ts - r.latch.since) });
-      return { state: { ...learn(p, FRESH, value), lastTs: ts }, events };
+      events = [...events, { kind: 'clear', ts, value, baseline: m.mean, threshold, message: messages.baselineRelearned(p.metric, value, ts - r.latch.since) }];
+      return { state: learn(p, FRESH, value, ts), events };
     }
     if (r.outcome === 'raise') {
-      events.push({ kind: 'raise', ts, value, baseline: m.mean, threshold, message: messages.baselineRaised(p.metric, value, m.mean, z, threshold, r.heldMs) });
+      events = [...events, { kind: 'raise', ts, value, baseline: m.mean, threshold, message: messages.baselineRaised(p.metric, value, m.mean, z, threshold, r.heldMs) }];
     } else if (r.outcome === 'clear') {
-      events.push({ kind: 'clear', ts, value, baseline: m.mean, threshold, message: messages.baselineCleared(p.metric, value, m.mean, p.zClear) });
+      events = [...events, { kind: 'clear', ts, value, baseline: m.mean, threshold, message: messages.baselineCleared(p.metric, value, m.mean, p.zClear) }];
     }
-    const next: BaselineState = { ...st, lastTs: ts, latch: r.latch, side };
     const learnable = !r.latch.active && Math.abs(z) <= p.zRaise;
-    return { state: learnable ? learn(p, next, value) : next, events };
+    const state: BaselineState = learnable ? learn(p, st, value, ts, r.latch, side) : { n: st.n, mean: st.mean, variance: st.variance, window: st.window, lastTs: ts, latch: r.latch, side };
+    return { state, events };
   },
 };

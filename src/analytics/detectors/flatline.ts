@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DetectorInput, Step } from '../types.js';
+import { NO_EVENTS, type DetectorInput, type Step } from '../types.js';
 import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
@@ -40,13 +40,13 @@ export const flatlineDetector: DetectorModule<FlatlineParams, FlatlineState> = {
   initial: () => ({ anchor: null, runStart: 0, runCount: 0, lastTs: null, active: false }),
 
   step(p: FlatlineParams, s: FlatlineState, { ts, value }: DetectorInput): Step<FlatlineState> {
-    if (isStale(s.lastTs, ts)) return { state: s, events: [] };
+    if (isStale(s.lastTs, ts)) return { state: s, events: NO_EVENTS };
     const newRun: FlatlineState = { anchor: value, runStart: ts, runCount: 1, lastTs: ts, active: false };
-    if (s.anchor === null) return { state: newRun, events: [] };
+    if (s.anchor === null) return { state: newRun, events: NO_EVENTS };
     if (Math.abs(value - s.anchor) > p.epsilon) {
       return {
         state: newRun,
-        events: s.active ? [{ kind: 'clear', ts, value, message: messages.flatlineCleared(p.metric, s.anchor, value) }] : [],
+        events: s.active ? [{ kind: 'clear', ts, value, message: messages.flatlineCleared(p.metric, s.anchor, value) }] : NO_EVENTS,
       };
     }
     const runCount = s.runCount + 1;
@@ -54,7 +54,7 @@ export const flatlineDetector: DetectorModule<FlatlineParams, FlatlineState> = {
     const stuck = heldMs >= p.minDurationS * 1000 && runCount >= p.minSamples;
     return {
       state: { ...s, runCount, lastTs: ts, active: stuck },
-      events: stuck ? [{ kind: 'raise', ts, value, message: messages.flatlineRaised(p.metric, value, heldMs, runCount) }] : [],
+      events: stuck ? [{ kind: 'raise', ts, value, message: messages.flatlineRaised(p.metric, value, heldMs, runCount) }] : NO_EVENTS,
     };
   },
 };

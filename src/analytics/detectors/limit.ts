@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DetectorEvent, DetectorInput, Step } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '../types.js';
 import { afterGap, durationParams, isStale, metricParam, QUIET, stepLatch, type Latch } from './latch.js';
 import { messages, type Side } from './messages.js';
 import type { DetectorModule } from './module.js';
@@ -59,19 +59,19 @@ export const limitDetector: DetectorModule<LimitParams, LimitState> = {
   initial: () => ({ latch: QUIET, side: null, lastTs: null }),
 
   step(p: LimitParams, s: LimitState, { ts, value }: DetectorInput): Step<LimitState> {
-    if (isStale(s.lastTs, ts)) return { state: s, events: [] };
+    if (isStale(s.lastTs, ts)) return { state: s, events: NO_EVENTS };
     const latch = afterGap(s.latch, s.lastTs === null ? 0 : ts - s.lastTs, p.maxGapS === undefined ? undefined : p.maxGapS * 1000);
     const side = breachedSide(p, value);
     const r = stepLatch(latch, ts, side !== null, insideClear(p, value), p.minDurationS * 1000);
-    const events: DetectorEvent[] = [];
+    let events: readonly DetectorEvent[] = NO_EVENTS;
     if (r.outcome === 'raise' && side) {
       const limit = limitOf(p, side);
-      events.push({ kind: 'raise', ts, value, threshold: limit, message: messages.limitRaised(p.metric, value, limit, side, r.heldMs) });
+      events = [{ kind: 'raise', ts, value, threshold: limit, message: messages.limitRaised(p.metric, value, limit, side, r.heldMs) }];
     } else if (r.outcome === 'clear') {
       const was = s.side ?? (p.high !== undefined ? 'high' : 'low');
       const limit = limitOf(p, was);
       const clearAt = was === 'high' ? limit - p.hysteresis : limit + p.hysteresis;
-      events.push({ kind: 'clear', ts, value, threshold: limit, message: messages.limitCleared(p.metric, value, limit, was, clearAt) });
+      events = [{ kind: 'clear', ts, value, threshold: limit, message: messages.limitCleared(p.metric, value, limit, was, clearAt) }];
     }
     return { state: { latch: r.latch, side: side ?? s.side, lastTs: ts }, events };
   },

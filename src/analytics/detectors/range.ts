@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { METRIC_CATALOGUE, isKnownMetric, type MetricDefinition } from '../../contract/metrics.js';
-import type { DetectorInput, Step } from '../types.js';
+import { NO_EVENTS, type DetectorInput, type Step } from '../types.js';
 import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
@@ -43,6 +43,15 @@ export function rangeOf(p: { metric: string; min?: number | undefined; max?: num
   return { min: p.min ?? cat?.[0] ?? -Infinity, max: p.max ?? cat?.[1] ?? Infinity };
 }
 
+/** Bounds per (immutable) params object: the catalogue lookup once per rule, not per sample. */
+const BOUNDS = new WeakMap<RangeParams, { min: number; max: number }>();
+
+function boundsOf(p: RangeParams): { min: number; max: number } {
+  let b = BOUNDS.get(p);
+  if (!b) BOUNDS.set(p, (b = rangeOf(p)));
+  return b;
+}
+
 export const rangeDetector: DetectorModule<RangeParams, RangeState> = {
   kind: 'range',
   summary: 'value outside the physically possible range (sensor fault); defaults to the metric catalogue range',
@@ -52,8 +61,8 @@ export const rangeDetector: DetectorModule<RangeParams, RangeState> = {
   initial: () => ({ active: false, lastTs: null }),
 
   step(p: RangeParams, s: RangeState, { ts, value }: DetectorInput): Step<RangeState> {
-    if (isStale(s.lastTs, ts)) return { state: s, events: [] };
-    const { min, max } = rangeOf(p);
+    if (isStale(s.lastTs, ts)) return { state: s, events: NO_EVENTS };
+    const { min, max } = boundsOf(p);
     if (value < min || value > max) {
       return {
         state: { active: true, lastTs: ts },
@@ -62,7 +71,7 @@ export const rangeDetector: DetectorModule<RangeParams, RangeState> = {
     }
     return {
       state: { active: false, lastTs: ts },
-      events: s.active ? [{ kind: 'clear', ts, value, message: messages.rangeCleared(p.metric, value, min, max) }] : [],
+      events: s.active ? [{ kind: 'clear', ts, value, message: messages.rangeCleared(p.metric, value, min, max) }] : NO_EVENTS,
     };
   },
 };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DetectorEvent, DetectorInput, Step } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '../types.js';
 import { afterGap, durationParams, isStale, metricParam, QUIET, stepLatch, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
@@ -50,21 +50,21 @@ export const rateOfChangeDetector: DetectorModule<RateOfChangeParams, RateOfChan
 
   step(p: RateOfChangeParams, s: RateOfChangeState, input: DetectorInput): Step<RateOfChangeState> {
     const { prev } = s;
-    if (isStale(prev?.ts ?? null, input.ts)) return { state: s, events: [] };
-    if (prev === null) return { state: { prev: input, latch: s.latch }, events: [] };
+    if (isStale(prev?.ts ?? null, input.ts)) return { state: s, events: NO_EVENTS };
+    if (prev === null) return { state: { prev: input, latch: s.latch }, events: NO_EVENTS };
     const dtMs = input.ts - prev.ts;
     const maxGapMs = p.maxGapS * 1000;
-    if (dtMs > maxGapMs) return { state: { prev: input, latch: afterGap(s.latch, dtMs, maxGapMs) }, events: [] };
+    if (dtMs > maxGapMs) return { state: { prev: input, latch: afterGap(s.latch, dtMs, maxGapMs) }, events: NO_EVENTS };
 
     const rate = ((input.value - prev.value) / dtMs) * 60_000;
     const w = watched(p, rate);
     // The change happened over the whole interval: a breach began at the previous sample.
     const r = stepLatch(s.latch, input.ts, w > p.limitPerMin, w <= p.limitPerMin - p.hysteresis, p.minDurationS * 1000, prev.ts);
-    const events: DetectorEvent[] = [];
+    let events: readonly DetectorEvent[] = NO_EVENTS;
     if (r.outcome === 'raise') {
-      events.push({ kind: 'raise', ts: input.ts, value: rate, threshold: p.limitPerMin, message: messages.rateRaised(p.metric, rate, p.limitPerMin, r.heldMs) });
+      events = [{ kind: 'raise', ts: input.ts, value: rate, threshold: p.limitPerMin, message: messages.rateRaised(p.metric, rate, p.limitPerMin, r.heldMs) }];
     } else if (r.outcome === 'clear') {
-      events.push({ kind: 'clear', ts: input.ts, value: rate, threshold: p.limitPerMin, message: messages.rateCleared(p.metric, rate, p.limitPerMin) });
+      events = [{ kind: 'clear', ts: input.ts, value: rate, threshold: p.limitPerMin, message: messages.rateCleared(p.metric, rate, p.limitPerMin) }];
     }
     return { state: { prev: input, latch: r.latch }, events };
   },

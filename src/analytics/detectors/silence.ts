@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DetectorInput, Step } from '../types.js';
+import { NO_EVENTS, type DetectorInput, type Step } from '../types.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
 
@@ -31,8 +31,8 @@ export const silenceDetector: DetectorModule<SilenceParams, SilenceState> = {
   initial: () => ({ lastTs: null, active: false }),
 
   step(p: SilenceParams, s: SilenceState, { ts }: DetectorInput): Step<SilenceState> {
-    if (s.lastTs !== null && ts <= s.lastTs) return { state: s, events: [] };
-    if (!s.active || s.lastTs === null) return { state: { lastTs: ts, active: false }, events: [] };
+    if (s.lastTs !== null && ts <= s.lastTs) return { state: s, events: NO_EVENTS };
+    if (!s.active || s.lastTs === null) return { state: { lastTs: ts, active: false }, events: NO_EVENTS };
     const silentS = (ts - s.lastTs) / 1000;
     return {
       state: { lastTs: ts, active: false },
@@ -41,9 +41,9 @@ export const silenceDetector: DetectorModule<SilenceParams, SilenceState> = {
   },
 
   tick(p: SilenceParams, s: SilenceState, now: number): Step<SilenceState> {
-    if (s.lastTs === null) return { state: s, events: [] };
+    if (s.lastTs === null) return { state: s, events: NO_EVENTS };
     const silentMs = now - s.lastTs;
-    if (silentMs < p.timeoutS * 1000) return { state: s, events: [] };
+    if (silentMs < p.timeoutS * 1000) return { state: s, events: NO_EVENTS };
     return {
       state: s.active ? s : { ...s, active: true },
       events: [{ kind: 'raise', ts: now, value: silentMs / 1000, threshold: p.timeoutS, message: messages.silenceRaised(p.metric, silentMs, p.timeoutS) }],

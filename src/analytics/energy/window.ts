@@ -103,7 +103,7 @@ export class DeviceEnergyAccumulator {
 
   constructor(ref: DeviceRef, config: EnergyConfig) {
     this.ref = { site: ref.site, line: ref.line, device: ref.device };
-    this.settings = resolveSiteSettings(config, ref.site);
+    this.settings = siteSettings(config, ref.site);
     this.open = this.settings.windowSizesMs.map(() => new Map());
     const counters = Object.fromEntries(
       ACCOUNTED_COUNTERS.map((m) => [m, Object.fromEntries(COUNTER_REASONS.map((r) => [r, 0]))]),
@@ -131,49 +131,60 @@ export class DeviceEnergyAccumulator {
     this.lastTs = ts;
     this.counts.accepted++;
 
-    const counted = new Map<AccountedCounter, Counted>();
+    // Plain arrays, not a Map: this runs for every sample of every device.
+    const counted: Counted[] = [];
+    const countedFields: QuantityField[] = [];
+    let kwhCounted = false;
     let implausible = 0;
     for (const metric of READ_ORDER) {
       const value = sample.m[metric];
       if (value === undefined) continue;
       const result = this.readCounter(metric, { ts, value });
       if (result === 'implausible') implausible++;
-      else if (result !== undefined) counted.set(metric, result);
+      else if (result !== undefined && result.delta !== 0) {
+        counted.push(result);
+        countedFields.push(FIELD_OF[metric]);
+        if (metric === 'energy_kwh') kwhCounted = true;
+      } else if (result !== undefined && metric === 'energy_kwh') kwhCounted = true;
     }
 
     const pf = sample.m.power_factor;
     const pfValid = pf !== undefined && pf >= -1 && pf <= 1;
-    const idle = this.kwhIntervalWasIdle(sample, counted);
+    const idle = this.kwhIntervalWasIdle(sample, kwhCounted);
     if (sample.m.state !== undefined) this.lastState = sample.m.state;
 
-    this.settings.windowSizesMs.forEach((sizeMs, i) => {
-      const open = this.open[i] as Map<number, OpenWindow>;
+    const sizes = this.settings.windowSizesMs;
+    const offset = this.settings.utcOffsetMs;
+    for (let i = 0; i < sizes.length; i++) {
+      const sizeMs = sizes[i]!;
+      const open = this.open[i]!;
       // Windows that ended at or before the previous sample are closed and final: a part of an
       // interval that falls in them (a counter reported less often than the device's other
       // metrics) goes to the oldest window still open instead.
-      const floor = previousTs === undefined ? -Infinity : windowStart(previousTs, sizeMs, this.settings.utcOffsetMs);
-      for (const [metric, c] of counted) {
-        if (c.delta === 0) continue;
-        for (const part of this.split(c, ts, sizeMs)) {
-          const w = getOrOpen(open, Math.max(part.start, floor));
-          w[FIELD_OF[metric]] += part.amount;
-          if (metric === 'energy_kwh') {
-            if (idle) w.idleKwh += part.amount;
+      const floor = previousTs === undefined ? -Infinity : windowStart(previousTs, sizeMs, offset);
+      for (let k = 0; k < counted.length; k++) {
+        const c = counted[k]!;
+        const field = countedFields[k]!;
+        this.split(c, ts, sizeMs, (start, amount) => {
+          const w = getOrOpen(open, Math.max(start, floor));
+          w[field] += amount;
+          if (field === 'kwh') {
+            if (idle) w.idleKwh += amount;
             if (pfValid) {
-              w.pfWeighted += (pf as number) * part.amount;
-              w.pfWeight += part.amount;
+              w.pfWeighted += (pf as number) * amount;
+              w.pfWeight += amount;
             }
           }
-        }
+        });
       }
-      if (implausible > 0) getOrOpen(open, Math.max(intervalEndWindowStart(ts, sizeMs, this.settings.utcOffsetMs), floor)).implausibleJumps += implausible;
-      const own = getOrOpen(open, windowStart(ts, sizeMs, this.settings.utcOffsetMs));
+      if (implausible > 0) getOrOpen(open, Math.max(intervalEndWindowStart(ts, sizeMs, offset), floor)).implausibleJumps += implausible;
+      const own = getOrOpen(open, windowStart(ts, sizeMs, offset));
       own.samples++;
       if (pfValid) {
         own.pfSum += pf as number;
         own.pfCount++;
       }
-    });
+    }
     return this.closeUpTo(ts);
   }
 
@@ -240,41 +251,42 @@ export class DeviceEnergyAccumulator {
    *   `idleAfterNoOutputMs` (longer than any normal cycle) by the end of the interval.
    * - Otherwise: not idle (unknown is not counted as waste).
    */
-  private kwhIntervalWasIdle(sample: EnergySample, counted: Map<AccountedCounter, Counted>): boolean {
-    if (!counted.has('energy_kwh')) return false;
+  private kwhIntervalWasIdle(sample: EnergySample, kwhCounted: boolean): boolean {
+    if (!kwhCounted) return false;
     const state = this.lastState ?? sample.m.state;
     if (state !== undefined) return state !== MACHINE_STATES.running;
     if (this.lastOutputMoveTs !== null) return sample.ts - this.lastOutputMoveTs > this.settings.idleAfterNoOutputMs;
     return false;
   }
 
-  /** The windows of `sizeMs` a delta counted over (from, to] falls into, with the amount in each. */
-  private split(c: Counted, to: number, sizeMs: number): { start: number; amount: number }[] {
+  /** Hands `add` each window of `sizeMs` a delta counted over (from, to] falls into, with the amount in it. */
+  private split(c: Counted, to: number, sizeMs: number, add: (start: number, amount: number) => void): void {
     const offset = this.settings.utcOffsetMs;
     const last = intervalEndWindowStart(to, sizeMs, offset);
-    if (to - c.from > this.settings.maxGapMs) return [{ start: last, amount: c.delta }];
-    const parts: { start: number; amount: number }[] = [];
+    if (to - c.from > this.settings.maxGapMs) return add(last, c.delta);
     let assigned = 0;
     for (let w = windowStart(c.from, sizeMs, offset); w <= last; w += sizeMs) {
       // The last part takes the remainder, so the parts add up to the delta exactly.
       const amount = w === last ? c.delta - assigned : (c.delta * (Math.min(to, w + sizeMs) - Math.max(c.from, w))) / (to - c.from);
       assigned += amount;
-      parts.push({ start: w, amount });
+      add(w, amount);
     }
-    return parts;
   }
 
   private closeUpTo(ts: number): EnergyWindow[] {
     const closed: EnergyWindow[] = [];
-    this.settings.windowSizesMs.forEach((sizeMs, i) => {
-      const open = this.open[i] as Map<number, OpenWindow>;
+    const sizes = this.settings.windowSizesMs;
+    for (let i = 0; i < sizes.length; i++) {
+      const sizeMs = sizes[i]!;
+      const open = this.open[i]!;
       for (const [start, w] of open) {
         if (start + sizeMs > ts) continue;
         open.delete(start);
         closed.push(this.finish(w, sizeMs));
       }
-    });
-    return closed.sort((a, b) => a.start - b.start || a.windowMs - b.windowMs);
+    }
+    if (closed.length > 1) closed.sort((a, b) => a.start - b.start || a.windowMs - b.windowMs);
+    return closed;
   }
 
   private finish(w: OpenWindow, sizeMs: number): EnergyWindow {
@@ -302,6 +314,17 @@ export class DeviceEnergyAccumulator {
       notInCo2: converted.notInCo2,
     };
   }
+}
+
+/** Devices of one site share its resolved settings (they are read-only): one object per site, not per device. */
+const SETTINGS_CACHE = new WeakMap<EnergyConfig, Map<string, SiteEnergySettings>>();
+
+function siteSettings(config: EnergyConfig, site: string): SiteEnergySettings {
+  let bySite = SETTINGS_CACHE.get(config);
+  if (!bySite) SETTINGS_CACHE.set(config, (bySite = new Map()));
+  let s = bySite.get(site);
+  if (!s) bySite.set(site, (s = resolveSiteSettings(config, site)));
+  return s;
 }
 
 function getOrOpen(open: Map<number, OpenWindow>, start: number): OpenWindow {

@@ -1,1 +1,1 @@
-export { registerIngestRoutes } from './ingest-route.js';
+export { registerIngestRoutes, type IngestSiteCheck } from './ingest-route.js';

@@ -8,7 +8,7 @@ import type { LineProtocolBatches } from './to-batches.js';
  * 1.x clients read `{ error }`, so `/write` answers carry both. `ppCode` and `rejections` add
  * PlantPulse's stable codes (docs/errors.md) for scripts.
  */
-export type InfluxCode = 'invalid' | 'request too large' | 'unsupported media type' | 'unavailable' | 'unauthorized' | 'forbidden' | 'internal error';
+export type InfluxCode = 'invalid' | 'request too large' | 'unsupported media type' | 'unavailable' | 'unauthorized' | 'forbidden' | 'too many requests' | 'internal error';
 
 export interface InfluxErrorBody {
   code: InfluxCode;
@@ -23,7 +23,7 @@ export interface InfluxErrorBody {
   rejectionsOmitted?: number;
 }
 
-const CODE_BY_STATUS: Record<number, InfluxCode> = { 400: 'invalid', 401: 'unauthorized', 403: 'forbidden', 413: 'request too large', 415: 'unsupported media type', 503: 'unavailable' };
+const CODE_BY_STATUS: Record<number, InfluxCode> = { 400: 'invalid', 401: 'unauthorized', 403: 'forbidden', 413: 'request too large', 415: 'unsupported media type', 429: 'too many requests', 503: 'unavailable' };
 /** Rejections listed in the message (the body lists more). */
 const IN_MESSAGE = 10;
 /** Rejections listed in the body: a garbage body of 100,000 lines must not answer 100,000 of them. */

@@ -11,6 +11,8 @@ export interface ToBatchesOptions {
   /** Arrival time (epoch ms): the timestamp of lines without one, and the decoder's clock. */
   now: number;
   limits: DecodeLimits;
+  /** The writer's sites (its token's scope): lines of other sites are rejected, never stored. Unset: every site. */
+  siteAllowed?: (site: string) => boolean;
 }
 
 export interface LineProtocolBatches {
@@ -53,6 +55,10 @@ export function toTelemetryBatches(parsed: ParseResult, options: ToBatchesOption
     const ref = deviceRefOf(point.tags, mapping);
     if (!ref.ok) {
       rejections.push({ code: 'PP_ERR_INVALID_ID', line, part: ref.missing ? 'line' : 'tag value', reason: ref.reason });
+      continue;
+    }
+    if (options.siteAllowed && !options.siteAllowed(ref.value.site)) {
+      rejections.push({ code: 'PP_ERR_SITE_FORBIDDEN', line, part: 'tag value', reason: `site ${ref.value.site} is outside this token's scope; the line was not stored` });
       continue;
     }
     let ts = now;

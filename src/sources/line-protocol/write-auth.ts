@@ -4,10 +4,9 @@ import type { ErrorCode } from '../../contract/index.js';
 /**
  * The seam for write authentication. InfluxDB clients send credentials as
  * `Authorization: Token <token>` (2.x, Telegraf's influxdb_v2 output, influxdb-client),
- * `Authorization: Basic ...` or `?u=&p=` (1.x). Today every writer is accepted: tokens (and
- * tokens scoped to sites, DESIGN.md "gateway tokens write only their own site") come with a later
- * issue, which implements `WriteAuthorizer` and passes it to `registerLineProtocolRoutes`.
- * Credentials are never logged.
+ * `Authorization: Basic ...` or `?u=&p=` (1.x). The platform plugs in src/auth's implementation
+ * (API tokens; a gateway token writes only its own sites, DESIGN.md); without one every writer
+ * is accepted. Credentials are never logged.
  */
 export interface WriteCredentials {
   token?: string;
@@ -23,15 +22,30 @@ export interface WriteTarget {
 }
 
 export interface WriteDenial {
-  status: 401 | 403;
-  /** The PlantPulse code, once the tokens issue has added its codes to errors.ts. */
+  /** 429: too many failed authentications from this address (with `retryAfterS`). */
+  status: 401 | 403 | 429;
   code?: ErrorCode;
   message: string;
+  retryAfterS?: number;
+}
+
+/** The writer may write, but only lines of the sites `siteAllowed` accepts (others are rejected per line). */
+export interface WriteGrant {
+  siteAllowed(site: string): boolean;
+}
+
+export interface WriteClient {
+  /** The client's address, for rate limiting failed authentications. */
+  address: string;
 }
 
 export interface WriteAuthorizer {
-  /** Resolves null when the writer may write, else why not. */
-  authorize(credentials: WriteCredentials, target: WriteTarget): Promise<WriteDenial | null>;
+  /** Resolves null when the writer may write every site, a grant limiting its sites, or why not. */
+  authorize(credentials: WriteCredentials, target: WriteTarget, client?: WriteClient): Promise<WriteDenial | WriteGrant | null>;
+}
+
+export function isWriteDenial(d: WriteDenial | WriteGrant | null): d is WriteDenial {
+  return d !== null && 'status' in d;
 }
 
 /** Until write tokens exist: accept every writer (the credentials are parsed, then ignored). */

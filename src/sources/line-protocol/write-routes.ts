@@ -6,7 +6,7 @@ import type { LineProtocolMapping } from './mapping.js';
 import { parseLineProtocol } from './parse-line-protocol.js';
 import { readBodyText } from './read-body.js';
 import { toTelemetryBatches, type LineProtocolBatches } from './to-batches.js';
-import { ACCEPT_ALL_WRITERS, credentialsOf, type WriteAuthorizer } from './write-auth.js';
+import { ACCEPT_ALL_WRITERS, credentialsOf, isWriteDenial, type WriteAuthorizer } from './write-auth.js';
 import { readWriteParams } from './write-params.js';
 
 export interface LineProtocolRouteOptions {
@@ -37,8 +37,11 @@ export function registerLineProtocolRoutes(app: FastifyInstance, pipeline: Pipel
     const query = (req.query ?? {}) as Record<string, unknown>;
     const params = readWriteParams(api, query);
     if (!params.ok) return reply.code(400).send(influxError(api, 400, params.message, 'PP_ERR_INVALID_WRITE_PARAMETER'));
-    const denial = await authorizer.authorize(credentialsOf(req.headers, query), params.params.target);
-    if (denial) return reply.code(denial.status).send(influxError(api, denial.status, denial.message, denial.code));
+    const decision = await authorizer.authorize(credentialsOf(req.headers, query), params.params.target, { address: req.ip });
+    if (isWriteDenial(decision)) {
+      if (decision.retryAfterS !== undefined) reply.header('retry-after', String(decision.retryAfterS));
+      return reply.code(decision.status).send(influxError(api, decision.status, decision.message, decision.code));
+    }
 
     const body = await readBodyText(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), req.headers['content-encoding'], limits.maxBytes);
     if (!body.ok) {
@@ -48,8 +51,12 @@ export function registerLineProtocolRoutes(app: FastifyInstance, pipeline: Pipel
     const parsed = parseLineProtocol(body.text);
     const result = toTelemetryBatches(
       { points: parsed.points, errors: [...body.invalidLines, ...parsed.errors], entries: parsed.entries + body.invalidLines.length },
-      { mapping, precision: params.params.precision, now, limits },
+      { mapping, precision: params.params.precision, now, limits, siteAllowed: decision?.siteAllowed },
     );
+    // Nothing but other sites' lines: the token is wrong for this data, not the data.
+    if (result.batches.length === 0 && result.rejections.length > 0 && result.rejections.every((r) => r.code === 'PP_ERR_SITE_FORBIDDEN')) {
+      return reply.code(403).send(influxError(api, 403, result.rejections[0]!.reason, 'PP_ERR_SITE_FORBIDDEN'));
+    }
     accountLines(pipeline, result);
     await Promise.all(result.batches.map((batch) => pipeline.ingest(SOURCE, batch)));
     if (result.rejections.length === 0) return reply.code(204).send();
@@ -80,7 +87,8 @@ export function registerLineProtocolRoutes(app: FastifyInstance, pipeline: Pipel
         reply.header('retry-after', '1');
         return reply.code(500).send(influxError(api, 500, 'internal error', 'PP_ERR_INTERNAL'));
       }
-      return reply.code(status).send(influxError(api, status, err.message));
+      // Another client error (e.g. a body cut short): still with a PlantPulse code for scripts.
+      return reply.code(status).send(influxError(api, status, err.message, 'PP_ERR_BAD_REQUEST'));
     });
     scope.post('/write', async (req, reply) => handle('v1', req, reply));
     scope.post('/api/v2/write', async (req, reply) => handle('v2', req, reply));

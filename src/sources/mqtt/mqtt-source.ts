@@ -1,5 +1,5 @@
 import mqtt, { type IClientOptions, type MqttClient, type IPublishPacket } from 'mqtt';
-import { decodeMqttMessage, parseTopic, TOPIC_PREFIX, type DecodeLimits } from '../../contract/index.js';
+import { decodeMqttMessage, parseTopic, TOPIC_PREFIX, type DecodeLimits, type DeviceRef } from '../../contract/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 import type { Pipeline } from '../../pipeline/index.js';
 import { deadLetterMessage } from './dead-letter.js';
@@ -18,6 +18,8 @@ export interface MqttSourceOptions {
   limits: DecodeLimits;
   /** 5 for real brokers; the embedded aedes broker speaks 3.1.1 (4). */
   protocolVersion?: 4 | 5;
+  /** Told about every status message (`.../status`, device and gateway topics) before it is acked. Must not throw or block. */
+  onStatus?: (ref: DeviceRef, payload: Buffer) => void;
 }
 
 /** Everything gateways publish under pp/v1, so that mis-addressed messages are dead-lettered too. */
@@ -147,6 +149,7 @@ export class MqttSource {
     if (!topic.endsWith('/metrics')) {
       const parsed = parseTopic(topic);
       if (parsed.ok) {
+        if (parsed.kind === 'status') this.onStatus(parsed.ref, payload);
         done(); // status is consumed by later stages; alerts are our own
         return;
       }
@@ -165,6 +168,14 @@ export class MqttSource {
         this.log.error({ err: e.message, topic }, 'dead-letter publish failed; message left unacknowledged for redelivery'),
       );
     });
+  }
+
+  private onStatus(ref: DeviceRef, payload: Buffer): void {
+    try {
+      this.opts.onStatus?.(ref, payload);
+    } catch (err) {
+      this.log.error({ err }, 'status listener failed');
+    }
   }
 
   private async deadLetter(topic: string, payload: Buffer, rejections: Parameters<typeof deadLetterMessage>[3]): Promise<void> {

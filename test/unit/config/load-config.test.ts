@@ -4,7 +4,7 @@ import { ConfigError, ENV_VARS, loadConfig } from '../../../src/config/index.js'
 describe('configuration from the environment', () => {
   it('has working defaults: embedded broker, managed influxd, simulator on', () => {
     const c = loadConfig({});
-    expect(c.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(c.http).toEqual({ host: '127.0.0.1', port: 8080, headersTimeoutMs: 20_000, requestTimeoutMs: 120_000, maxConnections: 2048 });
     expect(c.mqtt.url).toBeUndefined();
     expect(c.influx.api).toBe('v1');
     expect(c.simulator.enabled).toBe(true);

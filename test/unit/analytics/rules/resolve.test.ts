@@ -85,10 +85,18 @@ describe('rules resolution', () => {
     expect(resolveRules(cfg, 'a/b/c').map((r) => r.category)).toEqual(['sensor', 'data', 'safety']);
   });
 
-  it('the memoising resolver returns the same list for the same device', () => {
-    const resolve = createRuleResolver(parseRulesConfig(furnaceConfig));
+  it('the memoising resolver returns the same list for the same device, and one shared list per class for devices without their own entry', () => {
+    const cfg = parseRulesConfig(furnaceConfig);
+    const resolve = createRuleResolver(cfg);
     expect(resolve('a/b/furnace-1')).toBe(resolve('a/b/furnace-1'));
-    expect(resolve('a/b/furnace-1')).not.toBe(resolve('a/b/furnace-2'));
+    // Same class, no device entry: the same (frozen) list, which is what 100k devices cost in memory.
+    expect(resolve('a/b/furnace-1')).toBe(resolve('a/b/furnace-2'));
+    expect(Object.isFrozen(resolve('a/b/furnace-1'))).toBe(true);
+    expect(resolve('a/b/furnace-1')).toEqual(resolveRules(cfg, 'a/b/furnace-2'));
+    // Another class, or a device with its own entry: its own list.
+    expect(resolve('x/y/z')).not.toBe(resolve('a/b/furnace-1'));
+    expect(resolve('site-01/line-01/furnace-9')).not.toBe(resolve('a/b/furnace-1'));
+    expect(resolve('site-01/line-01/furnace-9').find((r) => r.id === 'temperature-high')?.params).toMatchObject({ high: 300 });
   });
 
   describe('errors found at load time, each naming its path', () => {

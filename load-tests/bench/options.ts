@@ -1,0 +1,65 @@
+/** What `npm run bench` does in each mode: sizes and durations, in one place. */
+import type { WorkloadShape } from './workload.js';
+
+export interface BenchOptions {
+  mode: 'quick' | 'full';
+  /** Run the platform under `node --cpu-prof` (profile in .tmp/, summary in the results). Slows it down. */
+  profile: boolean;
+  /** Results file name, without extension, in load-tests/results/. */
+  out: string;
+  fleet: WorkloadShape;
+  /** Interleaved repetitions of the three saturation measurements (broker, InfluxDB, platform); medians reported. */
+  repetitions: number;
+  saturationMs: number;
+  /** Start of a saturation run left out of its rate (connections, JIT, queues filling). */
+  warmupMs: number;
+  /**
+   * Closed loop: most samples published and not yet consumed. Three times the platform's own
+   * in-flight bound (receive-maximum × samples per message), so the harness never is the limit.
+   */
+  aheadSamples: number;
+  /** Ramp steps, as fractions of the platform's measured saturation rate. */
+  rampSteps: number[];
+  stepMs: number;
+  /** Fault injections (alert latency) during the half-rate step. */
+  faults: number;
+  /** Devices tracked in the memory-per-device measurement. */
+  memoryDevices: number;
+  /** The platform's batch writer settings (also used by the InfluxDB-alone writer). */
+  batchLines: number;
+  receiveMaximum: number;
+}
+
+export function parseBenchArgs(argv: string[]): BenchOptions {
+  const quick = argv.includes('--quick');
+  const at = argv.indexOf('--out');
+  const common = { profile: argv.includes('--profile'), batchLines: 5000, receiveMaximum: 2000, aheadSamples: 60_000 };
+  if (quick) {
+    return {
+      ...common,
+      mode: 'quick',
+      out: at >= 0 ? argv[at + 1]! : 'bench-quick',
+      fleet: { sites: 10, linesPerSite: 10, machinesPerLine: 20, samplesPerMessage: 10 },
+      repetitions: 1,
+      saturationMs: 10_000,
+      warmupMs: 3_000,
+      rampSteps: [0.5, 1],
+      stepMs: 8_000,
+      faults: 5,
+      memoryDevices: 20_000,
+    };
+  }
+  return {
+    ...common,
+    mode: 'full',
+    out: at >= 0 ? argv[at + 1]! : 'bench',
+    fleet: { sites: 20, linesPerSite: 10, machinesPerLine: 25, samplesPerMessage: 10 },
+    repetitions: 3,
+    saturationMs: 20_000,
+    warmupMs: 5_000,
+    rampSteps: [0.25, 0.5, 0.75, 0.9, 1, 1.1],
+    stepMs: 15_000,
+    faults: 12,
+    memoryDevices: 100_000,
+  };
+}

@@ -1,0 +1,163 @@
+import Database from 'better-sqlite3';
+import { ALL_SITES, formatScope, parseScope, type SiteScope } from './site-scope.js';
+import { generateToken, hashToken, parseToken, tokenMatches } from './token-format.js';
+import { isRole, type Role } from './roles.js';
+
+/**
+ * API tokens in SQLite (`PP_DATA_DIR/auth.sqlite`), stored as SHA-256 hashes: the plaintext is
+ * shown once, when created, and never stored or logged. The platform reads this file on every
+ * request and the CLI (`plantpulse token ...`) writes it from another process, so a token
+ * created or revoked with the CLI takes effect at the next request, without a restart (WAL mode
+ * lets the two work side by side; busy_timeout rides over the moments one holds the write lock).
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tokens (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  hash BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  revoked_at INTEGER,
+  last_used_at INTEGER
+);
+`;
+
+export interface TokenInfo {
+  id: string;
+  name: string;
+  role: Role;
+  scope: SiteScope;
+  createdAt: number;
+  /** How it came to be: `cli`, `start-up` (the first admin token), `PP_BOOTSTRAP_ADMIN_TOKEN`. */
+  createdBy: string;
+  revokedAt: number | null;
+  /** Updated at most once a minute (a write per request would cost ingest). */
+  lastUsedAt: number | null;
+}
+
+interface Row {
+  id: string;
+  name: string;
+  role: string;
+  scope: string;
+  hash: Buffer;
+  created_at: number;
+  created_by: string;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+export interface NewToken {
+  role: Role;
+  /** Ignored for admin (every site). */
+  scope: SiteScope;
+  name: string;
+  createdBy: string;
+}
+
+const TOUCH_EVERY_MS = 60_000;
+
+function info(r: Row): TokenInfo {
+  if (!isRole(r.role)) throw new Error(`token ${r.id} has an unknown role ${JSON.stringify(r.role)}`);
+  return { id: r.id, name: r.name, role: r.role, scope: parseScope(JSON.parse(r.scope) as string[]), createdAt: r.created_at, createdBy: r.created_by, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at };
+}
+
+export class TokenStore {
+  private readonly db: Database.Database;
+  private readonly stmts;
+  private readonly touched = new Map<string, number>();
+
+  constructor(
+    path: string,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // A revocation must not be undone by a power cut.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.stmts = {
+      byId: this.db.prepare<[string], Row>('SELECT * FROM tokens WHERE id = ?'),
+      all: this.db.prepare<[], Row>('SELECT * FROM tokens ORDER BY created_at, id'),
+      insert: this.db.prepare('INSERT INTO tokens (id, name, role, scope, hash, created_at, created_by) VALUES (@id, @name, @role, @scope, @hash, @created_at, @created_by)'),
+      revoke: this.db.prepare<[number, string]>('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      touch: this.db.prepare<[number, string]>('UPDATE tokens SET last_used_at = ? WHERE id = ?'),
+      activeAdmins: this.db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM tokens WHERE role = 'admin' AND revoked_at IS NULL`),
+    };
+  }
+
+  /** Create a token; the returned plaintext is the only copy there will ever be. */
+  create(t: NewToken): { token: string; info: TokenInfo } {
+    const { id, token } = generateToken();
+    return { token, info: this.insert(id, token, t) };
+  }
+
+  /** Store a token whose plaintext the operator chose (PP_BOOTSTRAP_ADMIN_TOKEN). Idempotent. */
+  ensure(token: string, t: NewToken): TokenInfo {
+    const parsed = parseToken(token);
+    if (!parsed) throw new Error('not a PlantPulse token (ppt_<12 hex>_<43 base64url>)');
+    const existing = this.stmts.byId.get(parsed.id);
+    if (existing) {
+      if (!tokenMatches(token, existing.hash)) throw new Error(`token id ${parsed.id} is already taken by another token`);
+      return info(existing);
+    }
+    return this.insert(parsed.id, token, t);
+  }
+
+  /** The active token `text` stands for, or null (malformed, unknown, revoked). */
+  verify(text: string): TokenInfo | null {
+    const parsed = parseToken(text);
+    if (!parsed) return null;
+    const row = this.stmts.byId.get(parsed.id);
+    if (!row || !tokenMatches(parsed.token, row.hash) || row.revoked_at !== null) return null;
+    this.touch(row.id);
+    return info(row);
+  }
+
+  get(id: string): TokenInfo | null {
+    const r = this.stmts.byId.get(id);
+    return r ? info(r) : null;
+  }
+
+  isActive(id: string): boolean {
+    const r = this.stmts.byId.get(id);
+    return r !== undefined && r.revoked_at === null;
+  }
+
+  list(): TokenInfo[] {
+    return this.stmts.all.all().map(info);
+  }
+
+  /** true when the token was active and is now revoked. */
+  revoke(id: string): boolean {
+    return this.stmts.revoke.run(this.clock(), id).changes > 0;
+  }
+
+  activeAdminCount(): number {
+    return this.stmts.activeAdmins.get()?.n ?? 0;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private insert(id: string, token: string, t: NewToken): TokenInfo {
+    const scope = t.role === 'admin' ? ALL_SITES : t.scope;
+    this.stmts.insert.run({ id, name: t.name, role: t.role, scope: JSON.stringify(formatScope(scope)), hash: hashToken(token), created_at: this.clock(), created_by: t.createdBy });
+    return info(this.stmts.byId.get(id)!);
+  }
+
+  private touch(id: string): void {
+    const now = this.clock();
+    if (now - (this.touched.get(id) ?? 0) < TOUCH_EVERY_MS) return;
+    this.touched.set(id, now);
+    try {
+      this.stmts.touch.run(now, id);
+    } catch {
+      // Best effort: "last used" must never fail a request (e.g. the CLI holds the write lock).
+    }
+  }
+}

@@ -1,0 +1,287 @@
+import type { DeviceRef, TelemetryBatch } from '../contract/index.js';
+import { HOUR_MS, type QualityConfig } from './config.js';
+import { DeviceWindow } from './device-window.js';
+import { emptyFigures, type Figures } from './figures.js';
+import { IntervalLearner } from './interval-learner.js';
+import { initialSeqState, pruneGaps, stepSeq, type SeqState, type SeqVerdict } from './seq-tracker.js';
+import type { StatusState } from './status-message.js';
+import { dayOf, dayRetained, hourOf, splitByHour } from './windows.js';
+
+/**
+ * Everything PlantPulse knows about one device's data delivery. No I/O and no clock: the caller
+ * passes arrival time (`now`), so the same inputs always give the same figures.
+ *
+ * Two clocks meet here, on purpose:
+ * - sample time (`ts`) places samples in windows: completeness of 10:00–11:00 is about samples
+ *   taken then, whenever they arrive (a replayed backlog completes the window it belongs to);
+ * - arrival time measures delay, silence and online time: a device is online while it is
+ *   reachable now, not while its old samples trickle in.
+ */
+export interface DeviceState {
+  seq: SeqState;
+  /** Epoch and seq of the last message that moved the sequence, to learn spacing across consecutive messages only. */
+  lastSeq: { epoch: number; seq: number } | null;
+  spacings: number[];
+  /** Oldest and newest sample time received, and the last one received (arrival order). */
+  firstTs: number | null;
+  newestTs: number | null;
+  prevTs: number | null;
+  /** Arrival time of the first batch received from the device: it is watched (online time, silence) from then on. */
+  firstHeard: number | null;
+  lastArrival: number | null;
+  /** The device's own status topic (a status heard before any data is applied when the data comes). */
+  status: StatusState | null;
+  statusAt: number | null;
+  statusReason: string | null;
+  /** The gateway (MQTT client id) its status names, or whose birth lists it. */
+  gateway: string | null;
+  /** Online time is accounted up to here. */
+  lastAdvance: number | null;
+  /** Samples not accounted because their day was past the late horizon when they arrived. */
+  tooLate: number;
+  /** Missing seq numbers given up on (counter reset, gap older than the horizon). */
+  abandoned: number;
+}
+
+/** A gateway's own status (the device is offline while its gateway is). */
+export interface GatewayStatus {
+  state: StatusState;
+  at: number;
+}
+
+export type OfflineReason = 'status' | 'gateway' | 'silent';
+
+export interface AcceptOutcome {
+  verdict: SeqVerdict | 'unsequenced';
+  received: number;
+  duplicates: number;
+  tooLate: number;
+  /** Delays of the samples received (for the gateway's delay alert). */
+  delays: number[];
+}
+
+export function initialDeviceState(): DeviceState {
+  return { seq: initialSeqState(), lastSeq: null, spacings: [], firstTs: null, newestTs: null, prevTs: null, firstHeard: null, lastArrival: null, status: null, statusAt: null, statusReason: null, gateway: null, lastAdvance: null, tooLate: 0, abandoned: 0 };
+}
+
+export class DeviceTracker {
+  readonly ref: DeviceRef;
+  readonly key: string;
+  readonly windows = new Map<number, DeviceWindow>();
+  private readonly learner: IntervalLearner;
+  /** Changed since last saved. */
+  dirty = true;
+  /**
+   * When this process started watching a device it knew from before a restart: silence counts
+   * from here, not from its last arrival before the platform went down (its queued messages are
+   * on their way from the broker; the platform's downtime is not the device's silence).
+   */
+  watchedAgainAt: number | null = null;
+
+  constructor(
+    ref: DeviceRef,
+    readonly state: DeviceState = initialDeviceState(),
+  ) {
+    this.ref = { site: ref.site, line: ref.line, device: ref.device };
+    this.key = `${ref.site}/${ref.line}/${ref.device}`;
+    this.learner = new IntervalLearner(state.spacings);
+  }
+
+  /** The interval expectations use: configured, else learned; null while unknown. */
+  intervalMs(cfg: QualityConfig): number | null {
+    return cfg.sampleIntervalMs ?? this.learner.intervalMs;
+  }
+
+  /** Account one stored batch, arrived at `now`. */
+  accept(batch: TelemetryBatch, now: number, cfg: QualityConfig, gw: GatewayStatus | null): AcceptOutcome {
+    const s = this.state;
+    this.heard(now, cfg, gw);
+    const out: AcceptOutcome = { verdict: 'unsequenced', received: 0, duplicates: 0, tooLate: 0, delays: [] };
+    let consecutive = true; // unsequenced sources: arrival order is all there is
+    if (batch.seq !== null && batch.samples.length > 0) {
+      const oldest = batch.samples.reduce((m, x) => Math.min(m, x.ts), Infinity);
+      const step = stepSeq(s.seq, batch.seq, oldest, s.newestTs ?? -Infinity, now);
+      s.seq = step.state;
+      s.abandoned += step.abandoned;
+      out.verdict = step.verdict;
+      consecutive = s.lastSeq !== null && step.verdict !== 'reset' && s.lastSeq.epoch === s.seq.epoch && batch.seq === s.lastSeq.seq + 1;
+      if (step.verdict !== 'duplicate') s.lastSeq = { epoch: s.seq.epoch, seq: batch.seq };
+    }
+    const duplicateMessage = out.verdict === 'duplicate';
+    let inMessage = false;
+    batch.samples.forEach((sample, i) => {
+      const w = this.window(hourOf(sample.ts, cfg.utcOffsetMs), now, cfg);
+      if (i === 0 && w) {
+        // Message-level figures go to the window of the message's first sample.
+        if (duplicateMessage) w.counts.duplicateMessages++;
+        if (out.verdict === 'gap-fill') w.counts.lateMessages++;
+      }
+      if (!w) {
+        out.tooLate++;
+        s.tooLate++;
+        return;
+      }
+      w.dirty = true;
+      if (duplicateMessage || !w.times.add(sample.ts)) {
+        w.counts.duplicates++;
+        out.duplicates++;
+        return;
+      }
+      w.counts.received++;
+      out.received++;
+      if (s.newestTs !== null && sample.ts < s.newestTs) w.counts.outOfOrder++;
+      const delay = now - sample.ts;
+      w.counts.timed++;
+      if (delay <= cfg.delayLimitMs) w.counts.onTime++;
+      w.delays.add(delay);
+      out.delays.push(delay);
+      if (s.prevTs !== null && (inMessage || consecutive)) this.learner.add(sample.ts - s.prevTs);
+      inMessage = true;
+      s.prevTs = sample.ts;
+      s.newestTs = s.newestTs === null ? sample.ts : Math.max(s.newestTs, sample.ts);
+      s.firstTs = s.firstTs === null ? sample.ts : Math.min(s.firstTs, sample.ts);
+    });
+    s.spacings = this.learner.toJSON();
+    s.lastArrival = now;
+    this.dirty = true;
+    return out;
+  }
+
+  /** The device's own status topic said `state` (heard at `at`, by default now). */
+  setStatus(state: StatusState, reason: string | null, gateway: string | null, now: number, cfg: QualityConfig, gw: GatewayStatus | null, at = now): void {
+    const s = this.state;
+    this.advance(now, cfg, gw);
+    // A retained status repeated (e.g. redelivered on resubscribe after a restart) is no change.
+    if (s.status !== state) {
+      s.status = state;
+      s.statusAt = at;
+    }
+    s.statusReason = reason;
+    if (gateway !== null) s.gateway = gateway;
+    this.dirty = true;
+  }
+
+  /**
+   * Account online and observed time up to `now`. Call before anything that changes whether the
+   * device is online (its status, its gateway's status, a new arrival), so every stretch of time
+   * is judged by the state that held during it.
+   */
+  advance(now: number, cfg: QualityConfig, gw: GatewayStatus | null): void {
+    const s = this.state;
+    if (s.firstHeard === null) return;
+    const from = s.lastAdvance ?? now;
+    s.lastAdvance = Math.max(from, now);
+    if (now <= from) return;
+    const statusOk = s.status !== 'offline' && gw?.state !== 'offline';
+    // Online while the status allows it and the last arrival is recent enough; retired devices are no longer watched.
+    const heard = this.lastHeard();
+    const onlineUntil = !statusOk ? -Infinity : heard !== null ? heard + cfg.silenceMs : Infinity;
+    const watchedUntil = s.lastArrival !== null ? s.lastArrival + cfg.retireAfterMs : Infinity;
+    splitByHour(from, Math.min(now, watchedUntil), cfg.utcOffsetMs, (hour, a, b) => {
+      const w = this.window(hour, now, cfg);
+      if (!w) return;
+      w.counts.observedMs += b - a;
+      w.counts.onlineMs += Math.max(0, Math.min(b, onlineUntil) - a);
+      w.dirty = true;
+    });
+    // Not marking the device dirty: lastAdvance is not worth saving (restore restarts it anyway).
+  }
+
+  /** Offline now, since when and why (the earliest of the reasons that hold); null when online or not watched. */
+  offline(now: number, cfg: QualityConfig, gw: GatewayStatus | null): { since: number; reason: OfflineReason } | null {
+    const s = this.state;
+    if (s.firstHeard === null) return null;
+    let best: { since: number; reason: OfflineReason } | null = null;
+    const consider = (since: number, reason: OfflineReason) => {
+      if (best === null || since < best.since) best = { since, reason };
+    };
+    if (s.status === 'offline' && s.statusAt !== null) consider(s.statusAt, 'status');
+    if (gw?.state === 'offline') consider(gw.at, 'gateway');
+    const heard = this.lastHeard();
+    if (heard !== null && now - heard > cfg.silenceMs) consider(heard + cfg.silenceMs, 'silent');
+    return best;
+  }
+
+  /** Silent longer than the retire period: no longer expected, no longer judged. */
+  retired(now: number, cfg: QualityConfig): boolean {
+    return this.state.lastArrival !== null && now - this.state.lastArrival > cfg.retireAfterMs;
+  }
+
+  /** This device's figures for the hour starting `hour`, as known at `now` (`withDelays` false: skip the histogram, for alerts). */
+  hourFigures(hour: number, now: number, cfg: QualityConfig, withDelays = true): Figures {
+    const f = emptyFigures();
+    const s = this.state;
+    const w = this.windows.get(hour);
+    const interval = w?.counts.intervalMs ?? this.intervalMs(cfg);
+    if (interval !== null && s.firstTs !== null && s.newestTs !== null) {
+      // Sampling slots from the device's first sample (or the hour's start) to the hour's end
+      // (or now, for the hour still running), while it is in service.
+      const from = Math.max(hour, s.firstTs);
+      const to = Math.min(hour + HOUR_MS, now, s.newestTs + cfg.retireAfterMs);
+      f.expected = to > from ? Math.ceil((to - from) / interval) : 0;
+    }
+    if (w) {
+      const c = w.counts;
+      f.received = c.received;
+      f.receivedCounted = interval === null ? 0 : Math.min(c.received, f.expected);
+      f.duplicates = c.duplicates;
+      f.duplicateMessages = c.duplicateMessages;
+      f.lateMessages = c.lateMessages;
+      f.outOfOrder = c.outOfOrder;
+      f.timed = c.timed;
+      f.onTime = c.onTime;
+      f.onlineMs = c.onlineMs;
+      f.observedMs = c.observedMs;
+      if (withDelays) f.delays.merge(w.delays);
+    }
+    f.devices = f.expected > 0 || f.received > 0 || f.duplicates > 0 || f.observedMs > 0 ? 1 : 0;
+    return f;
+  }
+
+  /** Fix the interval an hour is judged with, once it closed (a later change of sampling rate does not rewrite history). */
+  freeze(hour: number, now: number, cfg: QualityConfig): void {
+    const interval = this.intervalMs(cfg);
+    const s = this.state;
+    if (interval === null || s.firstTs === null || s.firstTs >= hour + HOUR_MS) return;
+    const w = this.window(hour, now, cfg);
+    if (w && w.counts.intervalMs === null) {
+      w.counts.intervalMs = interval;
+      w.dirty = true;
+    }
+  }
+
+  /** Drop hours whose day is past the late horizon, and seq gaps found before it. */
+  evict(now: number, cfg: QualityConfig): void {
+    for (const start of this.windows.keys()) if (!dayRetained(dayOf(start, cfg.utcOffsetMs), now, cfg.lateHorizonMs)) this.windows.delete(start);
+    const pruned = pruneGaps(this.state.seq, now - cfg.lateHorizonMs - HOUR_MS * 24);
+    if (pruned.abandoned > 0) {
+      this.state.seq = pruned.state;
+      this.state.abandoned += pruned.abandoned;
+      this.dirty = true;
+    }
+  }
+
+  /** The window of an hour, created on demand; null when its day is past the late horizon. */
+  window(hour: number, now: number, cfg: QualityConfig): DeviceWindow | null {
+    let w = this.windows.get(hour);
+    if (w) return w;
+    if (!dayRetained(dayOf(hour, cfg.utcOffsetMs), now, cfg.lateHorizonMs)) return null;
+    w = new DeviceWindow(hour);
+    this.windows.set(hour, w);
+    return w;
+  }
+
+  /** What silence is counted from. */
+  private lastHeard(): number | null {
+    const a = this.state.lastArrival;
+    return a === null ? null : Math.max(a, this.watchedAgainAt ?? -Infinity);
+  }
+
+  private heard(now: number, cfg: QualityConfig, gw: GatewayStatus | null): void {
+    const s = this.state;
+    if (s.firstHeard === null) {
+      s.firstHeard = now;
+      s.lastAdvance = now;
+    } else this.advance(now, cfg, gw);
+  }
+}

@@ -1,0 +1,91 @@
+import Database from 'better-sqlite3';
+import type { DeviceRef } from '../contract/index.js';
+import type { DeviceState, GatewayStatus } from './device-tracker.js';
+import type { StatusState } from './status-message.js';
+
+/**
+ * Local state of the quality stage, in `PP_DATA_DIR/quality.sqlite`, so the figures survive a
+ * restart:
+ * - `quality_device`: per device seq state, learned spacing, first/newest sample, last arrival,
+ *   status. Saved after every stored batch, before the message is acknowledged: a message the
+ *   broker redelivers after a crash is then recognised as a duplicate, not counted twice.
+ * - `quality_gateway`: each gateway's status and since when.
+ * - `quality_window`: per device and hour, the counts, delay histogram and received timestamps.
+ *   Saved on every flush (PP_QUALITY_FLUSH_S) and on a clean stop; what a crash loses since the
+ *   last flush is recounted from InfluxDB on start (restore.ts).
+ *
+ * WAL with synchronous=NORMAL: a commit survives the process being killed (the write is in the
+ * OS), not a power cut; the figures it protects are counts, not acknowledged data, and an fsync
+ * per telemetry message would cost more than the message.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS quality_device (key TEXT PRIMARY KEY, site TEXT NOT NULL, line TEXT NOT NULL, device TEXT NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS quality_gateway (key TEXT PRIMARY KEY, state TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS quality_window (key TEXT NOT NULL, start INTEGER NOT NULL, state TEXT NOT NULL, times BLOB, PRIMARY KEY (key, start));
+`;
+
+export interface StoredDevice {
+  ref: DeviceRef;
+  state: DeviceState;
+}
+
+export interface StoredWindow {
+  key: string;
+  start: number;
+  state: string;
+  times: Buffer | null;
+}
+
+export class QualityStore {
+  private readonly db: Database.Database;
+  private readonly stmts;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+    this.stmts = {
+      devices: this.db.prepare<[], { site: string; line: string; device: string; state: string }>('SELECT site, line, device, state FROM quality_device'),
+      saveDevice: this.db.prepare('INSERT INTO quality_device (key, site, line, device, state) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state'),
+      gateways: this.db.prepare<[], { key: string; state: string; at: number }>('SELECT key, state, at FROM quality_gateway'),
+      saveGateway: this.db.prepare('INSERT INTO quality_gateway (key, state, at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state, at = excluded.at'),
+      windows: this.db.prepare<[number], StoredWindow>('SELECT key, start, state, times FROM quality_window WHERE start >= ?'),
+      saveWindow: this.db.prepare('INSERT INTO quality_window (key, start, state, times) VALUES (?, ?, ?, ?) ON CONFLICT (key, start) DO UPDATE SET state = excluded.state, times = excluded.times'),
+      dropWindows: this.db.prepare('DELETE FROM quality_window WHERE start < ?'),
+    };
+  }
+
+  devices(): StoredDevice[] {
+    return this.stmts.devices.all().map((r) => ({ ref: { site: r.site, line: r.line, device: r.device }, state: JSON.parse(r.state) as DeviceState }));
+  }
+
+  saveDevice(key: string, ref: DeviceRef, state: DeviceState): void {
+    this.stmts.saveDevice.run(key, ref.site, ref.line, ref.device, JSON.stringify(state));
+  }
+
+  gateways(): Map<string, GatewayStatus> {
+    return new Map(this.stmts.gateways.all().map((r) => [r.key, { state: r.state as StatusState, at: r.at }]));
+  }
+
+  saveGateway(key: string, status: GatewayStatus): void {
+    this.stmts.saveGateway.run(key, status.state, status.at);
+  }
+
+  windowsSince(start: number): StoredWindow[] {
+    return this.stmts.windows.all(start);
+  }
+
+  /** Save windows and devices in one transaction, and forget windows older than `dropBefore`. */
+  saveAll(windows: readonly StoredWindow[], devices: readonly { key: string; ref: DeviceRef; state: DeviceState }[], dropBefore: number): void {
+    this.db.transaction(() => {
+      for (const w of windows) this.stmts.saveWindow.run(w.key, w.start, w.state, w.times);
+      for (const d of devices) this.stmts.saveDevice.run(d.key, d.ref.site, d.ref.line, d.ref.device, JSON.stringify(d.state));
+      this.stmts.dropWindows.run(dropBefore);
+    })();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

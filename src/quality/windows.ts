@@ -1,0 +1,43 @@
+import { windowStart } from '../analytics/energy/window-sizes.js';
+import { DAY_MS, HOUR_MS } from './config.js';
+
+/**
+ * Quality windows: 1 h and 1 day, aligned on plant-local midnight like the energy windows
+ * (windowStart in analytics/energy/window-sizes.ts). Hours nest exactly in days, so state is
+ * kept per device and hour only, and a day is the sum of its 24 hours.
+ */
+export type QualityWindow = '1h' | '1d';
+export const QUALITY_WINDOWS: Record<QualityWindow, number> = { '1h': HOUR_MS, '1d': DAY_MS };
+
+export function hourOf(ts: number, utcOffsetMs: number): number {
+  return windowStart(ts, HOUR_MS, utcOffsetMs);
+}
+
+export function dayOf(ts: number, utcOffsetMs: number): number {
+  return windowStart(ts, DAY_MS, utcOffsetMs);
+}
+
+/** The hour starts of [from, to), hour-aligned `from`. */
+export function hoursBetween(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let h = from; h < to; h += HOUR_MS) out.push(h);
+  return out;
+}
+
+/**
+ * Whether samples of the day starting `dayStart` are still accounted at `now`: until the late
+ * horizon after the day's end. Days are kept or dropped whole, so a day's figure is always the
+ * sum of all its hours.
+ */
+export function dayRetained(dayStart: number, now: number, lateHorizonMs: number): boolean {
+  return dayStart + DAY_MS + lateHorizonMs > now;
+}
+
+/** Split [a, b) at hour boundaries: calls `each(hourStart, from, to)` for every piece. */
+export function splitByHour(a: number, b: number, utcOffsetMs: number, each: (hour: number, from: number, to: number) => void): void {
+  for (let h = hourOf(a, utcOffsetMs); h < b; h += HOUR_MS) {
+    const from = Math.max(a, h);
+    const to = Math.min(b, h + HOUR_MS);
+    if (to > from) each(h, from, to);
+  }
+}

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { IntervalLearner } from '../../../src/quality/interval-learner.js';
+
+describe('IntervalLearner', () => {
+  it('is the lower median of the last 32 positive spacings', () => {
+    const l = new IntervalLearner();
+    expect(l.intervalMs).toBeNull();
+    l.add(0);
+    l.add(-5);
+    expect(l.intervalMs).toBeNull();
+    for (const s of [1000, 1000, 990, 1010, 60_000]) l.add(s); // one outage-sized outlier
+    expect(l.intervalMs).toBe(1000);
+    for (let i = 0; i < 32; i++) l.add(5000); // the gateway now samples every 5 s
+    expect(l.intervalMs).toBe(5000);
+    expect(l.toJSON()).toHaveLength(32);
+    expect(new IntervalLearner([10, 30, 20, 40]).intervalMs).toBe(20);
+  });
+});

@@ -1,0 +1,193 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AnomalyEvent } from '../../../src/analytics/index.js';
+import type { Sample, TelemetryBatch } from '../../../src/contract/index.js';
+import { createLogger } from '../../../src/observability/index.js';
+import { DEFAULT_QUALITY_CONFIG, type QualityConfig } from '../../../src/quality/config.js';
+import { createQualityMetrics } from '../../../src/quality/quality-metrics.js';
+import { QualityStage } from '../../../src/quality/quality-stage.js';
+import { QualityStore } from '../../../src/quality/quality-store.js';
+import type { HistoryReader, Point, Row } from '../../../src/storage/index.js';
+
+const S = 1000;
+const MIN = 60 * S;
+const HOUR = 60 * MIN;
+const T0 = Date.UTC(2026, 0, 5, 16);
+const cfg: QualityConfig = {
+  ...DEFAULT_QUALITY_CONFIG,
+  utcOffsetMs: 8 * HOUR,
+  closeAfterMs: MIN,
+  flushMs: HOUR, // flushes only when asked (or when an hour closes)
+  alerts: { siteMinCompletenessPct: 90, siteWindow: '1h', gatewayDelayP95Ms: 120 * S, delayPeriodMs: 5 * MIN, offlineAfterMs: 10 * MIN },
+};
+const ref = { site: 's1', line: 'l1', device: 'd1' };
+const minute = (k: number): Sample[] => Array.from({ length: 6 }, (_, j) => ({ ts: T0 + k * MIN + j * 10 * S, m: { power_kw: 1 } }));
+const batch = (seq: number, samples: Sample[]): TelemetryBatch => ({ ...ref, seq, samples });
+
+let dir: string;
+let now: number;
+let written: Point[];
+let events: AnomalyEvent[];
+let counts: Row[];
+const stores: QualityStore[] = [];
+
+function stage(history: HistoryReader = { available: true, query: async () => counts }): QualityStage {
+  const store = new QualityStore(join(dir, 'quality.sqlite'));
+  stores.push(store);
+  return new QualityStage({
+    config: cfg,
+    store,
+    history,
+    write: async (p) => void written.push(...p),
+    raise: (e) => void events.push(...e),
+    metrics: createQualityMetrics(new Registry(), { devices: () => 0, online: () => 0, missingMessages: () => 0 }),
+    log: createLogger('silent'),
+    clock: () => now,
+  });
+}
+
+/** The last point written for a device hour. */
+const devicePoint = (hour: number) => written.filter((p) => p.tags.level === 'device' && p.tags.window === '1h' && p.ts === hour).at(-1)!;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pp-quality-'));
+  written = [];
+  events = [];
+  counts = [];
+  now = T0;
+});
+afterEach(() => {
+  for (const s of stores.splice(0)) {
+    try {
+      s.close();
+    } catch {
+      // already closed by stop()
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('QualityStage: restart', () => {
+  it('after a clean stop, a new stage restores the same figures, and knows a redelivered message as a duplicate', async () => {
+    const a = stage();
+    await a.restore();
+    for (const k of [0, 1, 2, 4, 5, 6, 7, 8, 9]) {
+      now = T0 + (k + 1) * MIN;
+      a.accept(batch(k, minute(k)));
+    }
+    await a.stop();
+    const before = devicePoint(T0).fields;
+    expect(before).toMatchObject({ expected: 60, received: 54, timed: 54, on_time: 54, delay_p50_ms: 30 * S, delay_p95_ms: 60 * S });
+
+    written = [];
+    const b = stage();
+    counts = [{ time: T0, site: 's1', line: 'l1', device: 'd1', count_power_kw: 54 }]; // what InfluxDB holds
+    await b.restore();
+    b.accept(batch(9, minute(9))); // the broker redelivers the last message
+    await b.flush();
+    expect(devicePoint(T0).fields).toEqual({ ...before, duplicates: 6, duplicate_messages: 1 });
+    expect(b.statusOf('s1')[0]).toMatchObject({ device: 'd1', missingMessages: 1, intervalMs: 10 * S });
+  });
+
+  it('after a crash, samples stored since the last flush are recounted from InfluxDB (received, not timed)', async () => {
+    const a = stage();
+    await a.restore();
+    for (let k = 0; k < 10; k++) {
+      now = T0 + (k + 1) * MIN;
+      a.accept(batch(k, minute(k)));
+      if (k === 4) await a.flush();
+    }
+    // Crash: no stop, no flush. InfluxDB holds all 60 samples.
+    counts = [{ time: T0, site: 's1', line: 'l1', device: 'd1', count_power_kw: 60, count_bad: 2 }];
+    written = [];
+    const b = stage();
+    await b.restore();
+    b.accept(batch(9, minute(9))); // redelivered: its seq was saved with it, so a duplicate
+    await b.flush();
+    expect(devicePoint(T0).fields).toMatchObject({ received: 60, timed: 30, on_time: 30, duplicates: 6, timeliness_pct: 100 });
+  });
+
+  it('rebuilds devices and received counts from InfluxDB alone when local state is lost', async () => {
+    now = T0 + 2 * HOUR;
+    counts = [{ time: T0, site: 's1', line: 'l1', device: 'd9', count_power_kw: 300 }];
+    const b = stage();
+    await b.restore();
+    await b.flush();
+    expect(written.find((p) => p.tags.level === 'device' && p.tags.device === 'd9' && p.ts === T0)?.fields).toMatchObject({ received: 300 });
+    const failing = stage({ available: true, query: async () => Promise.reject(new Error('down')) });
+    await expect(failing.restore()).resolves.toBeUndefined(); // starts from local state, says so in the log
+  });
+});
+
+describe('QualityStage: restart after downtime', () => {
+  it('silence counts from the restart, not from before the downtime; downtime is not watched', async () => {
+    const a = stage({ available: false, query: async () => [] });
+    await a.restore();
+    now = T0 + MIN;
+    a.accept(batch(0, minute(0)));
+    now = T0 + 3 * MIN;
+    await a.stop();
+    now = T0 + 3 * HOUR; // the platform was down for hours; the device's messages wait in the broker
+    const b = stage({ available: false, query: async () => [] });
+    await b.restore();
+    events = [];
+    b.tick();
+    expect(b.statusOf('s1')[0]).toMatchObject({ online: true, lastSeen: T0 + MIN });
+    now += 2 * MIN + 1; // nothing came within the silence limit after the restart
+    b.tick();
+    expect(b.statusOf('s1')[0]).toMatchObject({ online: false, offlineReason: 'silent', offlineSince: T0 + 3 * HOUR + 2 * MIN });
+    await b.flush();
+    // Watched 00:01–00:03 before (online 2 min), nothing while down, then 2 min online + 1 ms in hour 3.
+    const h0 = written.filter((p) => p.tags.level === 'device' && p.tags.window === '1h' && p.ts === T0).at(-1)!;
+    expect(h0.fields).toMatchObject({ observed_ms: 2 * MIN, online_ms: 2 * MIN });
+    const h3 = written.filter((p) => p.tags.level === 'device' && p.tags.window === '1h' && p.ts === T0 + 3 * HOUR).at(-1)!;
+    expect(h3.fields).toMatchObject({ observed_ms: 2 * MIN + 1, online_ms: 2 * MIN });
+  });
+});
+
+describe('QualityStage: data alerts', () => {
+  it('device offline ≥ 10 min raises, back online clears; site completeness over the last closed hour', async () => {
+    const s = stage({ available: false, query: async () => [] });
+    await s.restore();
+    now = T0 + MIN;
+    s.tick();
+    s.accept(batch(0, minute(0)));
+    s.status({ site: 's1', line: '_gateway', device: 'gw-1' }, Buffer.from(JSON.stringify({ state: 'online', gateway: 'gw-1', devices: ['l1/d1'] })));
+    events = [];
+    now = T0 + MIN + 2 * MIN + 10 * MIN - 1; // silent since 00:03, one ms short of 10 min
+    s.tick();
+    expect(events.filter((e) => e.rule === 'device-offline' && e.kind === 'raise')).toEqual([]);
+    now += 1;
+    s.tick();
+    expect(events.filter((e) => e.kind === 'raise').map((e) => `${e.device} ${e.rule} ${e.value}`)).toEqual(['d1 device-offline 10']);
+    events = [];
+    now = T0 + 62 * MIN; // hour 0 closed (at 01:01): 6 of 360 samples
+    s.accept(batch(1, minute(61)));
+    s.tick();
+    expect(events.map((e) => `${e.kind} ${e.site}/${e.line}/${e.device} ${e.rule}`).sort()).toEqual(['clear s1/l1/d1 device-offline', 'raise s1/_site/_site site-completeness-low']);
+    const site = events.find((e) => e.rule === 'site-completeness-low')!;
+    expect(site.value).toBeCloseTo((100 * 6) / 360, 10);
+    expect(site.category).toBe('data');
+  });
+
+  it('gateway upload delay p95 over a period above the limit raises, a good period clears', async () => {
+    const s = stage({ available: false, query: async () => [] });
+    await s.restore();
+    s.status({ site: 's1', line: 'l1', device: 'd1' }, Buffer.from(JSON.stringify({ state: 'online', gateway: 'gw-1' })));
+    now = T0 + 30 * MIN;
+    s.tick();
+    s.accept(batch(0, minute(0))); // a backlog: delays 29–30 min
+    now = T0 + 35 * MIN;
+    events = [];
+    s.tick();
+    expect(events.filter((e) => e.kind === 'raise').map((e) => `${e.site}/${e.line}/${e.device} ${e.rule} ${e.value} ${e.threshold}`)).toEqual(['s1/_gateway/gw-1 upload-delay-high 1800 120']);
+    s.accept(batch(1, minute(34))); // live again: 10–60 s
+    now = T0 + 40 * MIN;
+    events = [];
+    s.tick();
+    expect(events.filter((e) => e.rule === 'upload-delay-high').map((e) => `${e.kind} ${e.value}`)).toEqual(['clear 60']);
+  });
+});

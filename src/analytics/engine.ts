@@ -1,4 +1,4 @@
-import { deviceKey, type TelemetryBatch } from '../contract/index.js';
+import { deviceKey, type DeviceRef, type TelemetryBatch } from '../contract/index.js';
 import type { Point } from '../storage/point.js';
 import { detectorFor, type AnyDetector } from './detectors/index.js';
 import { DeviceEnergyAccumulator, toEnergyPoint, type EnergyConfig, type EnergyWindow } from './energy/index.js';
@@ -115,6 +115,25 @@ export class AnalyticsEngine {
       for (let i = 0; i < d.rules.length; i++) if (d.rules[i]!.metric === '*') this.step(d, i, { ts: now, value: batch.samples.length }, events);
     }
     return { events, points };
+  }
+
+  /**
+   * A device announced it is offline (see DetectorDef.offline). A device the engine has not seen
+   * since it started is unknown, not silent: nothing is raised for it.
+   */
+  offline(ref: DeviceRef, now: number, reason: string | null): AnomalyEvent[] {
+    const d = this.devices.get(deviceKey(ref));
+    const events: AnomalyEvent[] = [];
+    if (!d) return events;
+    for (let i = 0; i < d.rules.length; i++) {
+      const def = d.detectors[i]!;
+      if (!def.offline) continue;
+      const rule = d.rules[i]!;
+      const r = def.offline(rule.params, d.states[i], now, reason);
+      d.states[i] = r.state;
+      this.emit(d, rule, r.events, events);
+    }
+    return events;
   }
 
   /** Time-driven detection (silence), on the platform's clock. */

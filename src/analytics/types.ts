@@ -74,4 +74,9 @@ export interface DetectorDef<P, S> {
   initial(params: P): S;
   step(params: P, state: S, input: DetectorInput): Step<S>;
   tick?(params: P, state: S, now: number): Step<S>;
+  /**
+   * The device announced it is offline (status topic death, Sparkplug NDEATH/DDEATH, a gateway's
+   * will), at arrival time `at`.
+   */
+  offline?(params: P, state: S, at: number, reason: string | null): Step<S>;
 }

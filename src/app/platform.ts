@@ -17,6 +17,7 @@ import { AccessControl, bootstrapAdmin, createAuthMetrics, TokenStore } from '..
 import { createWebhookMetrics, Webhooks, WebhookStore } from '../webhooks/index.js';
 import { setUpStorage, type StorageSetup } from './storage-setup.js';
 import { startQualityStage } from '../quality/index.js';
+import { parseStatus } from '../quality/status-message.js';
 
 export interface Platform {
   httpUrl: string;
@@ -163,7 +164,13 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
         deadLetterPrefix: config.mqtt.deadLetterPrefix,
         limits: config.limits,
         protocolVersion: broker ? 4 : 5,
-        onStatus: quality ? (ref, payload) => quality.status(ref, payload) : undefined,
+        onStatus: (ref, payload, retained) => {
+          quality?.status(ref, payload);
+          // A death opens the device's silence alert now (analytics-stage.ts). A retained status
+          // sent on (re)subscription is history, not news.
+          const status = retained ? null : parseStatus(ref, payload);
+          if (status) analytics.status(status);
+        },
       },
       pipeline,
       metrics,

@@ -2,6 +2,7 @@ import type { AlertManager, AlertNotifier, AlertTransition } from '../alerts/ind
 import type { AnalyticsEngine, AnomalyEvent } from '../analytics/index.js';
 import type { TelemetryBatch } from '../contract/index.js';
 import type { Logger, Metrics } from '../observability/index.js';
+import type { ParsedStatus } from '../quality/status-message.js';
 import type { Point } from '../storage/point.js';
 
 /**
@@ -34,6 +35,24 @@ export class AnalyticsStage {
       this.metrics.analyticsErrors.inc();
       this.log.error({ err, site: batch.site, line: batch.line, device: batch.device }, 'analytics failed on a batch (the batch is stored)');
       return [];
+    }
+  }
+
+  /**
+   * A status message (status topic, Sparkplug death, a gateway's will): an `offline` device gets
+   * its silence alert now rather than after the silence timeout. `online` needs nothing: the
+   * device's next data clears the silence.
+   */
+  status(status: ParsedStatus): void {
+    if (status.state !== 'offline') return;
+    try {
+      const now = this.clock();
+      const devices = status.kind === 'device' ? [status.ref] : status.devices;
+      const reason = status.reason ?? (status.kind === 'gateway' ? `gateway ${status.gateway} offline` : null);
+      for (const ref of devices) this.handle(this.engine.offline(ref, now, reason));
+    } catch (err) {
+      this.metrics.analyticsErrors.inc();
+      this.log.error({ err }, 'analytics failed on a status message');
     }
   }
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Alert } from '../../src/alerts/index.js';
 import type { Platform } from '../../src/app/platform.js';
 import { DataType, type OutgoingMetric } from '../../src/sources/sparkplug/index.js';
 import { queryInfluxQL } from '../../src/storage/index.js';
@@ -37,6 +38,13 @@ let expectedSamples = 0;
 
 const json = (topic: string) => seen.filter((m) => m.topic === topic).map((m) => JSON.parse(m.payload.toString()) as Record<string, unknown>);
 const stored = () => scrapeMetric(platform.httpUrl, 'pp_samples_stored_total', { source: 'sparkplug' });
+/** The silence alerts of press-1, newest first. */
+async function silenceAlerts(): Promise<Alert[]> {
+  const res = await fetch(`${platform.httpUrl}/api/v1/alerts?site=plant-1&device=press-1`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { alerts: Alert[] }).alerts.filter((a) => a.rule === 'silence').sort((a, b) => b.openedAt - a.openedAt);
+}
+
 const waitStored = () => waitFor(async () => (await stored()) >= expectedSamples, 15_000, `${expectedSamples} Sparkplug samples stored`);
 
 /** The telemetry rows of one device, with only the fields it has (InfluxDB fills the others with null). */
@@ -198,6 +206,16 @@ describe('Sparkplug B edge node → Mosquitto → platform → InfluxDB', () => 
     expect(platform.sparkplug!.registry.get(NODE)!.online).toBe(true);
     const kept = await retained(mosquitto.url, 'pp/v1/plant-1/gw-a/+/status');
     expect(kept.get('pp/v1/plant-1/gw-a/press-1/status')?.body).toMatchObject({ state: 'offline', reason: 'device lost' });
+
+    // The death opens the device's silence alert at once, not after the silence timeout.
+    await waitFor(async () => (await silenceAlerts()).length === 1, 5000, 'silence alert on DDEATH');
+    const [alert] = await silenceAlerts();
+    expect(alert).toMatchObject({ state: 'open', category: 'data', count: 1, message: { en: 'device: reported offline (device lost)' } });
+    // Told again (a repeated status, as a node death repeats its devices'): the same alert, not raised again.
+    const heard = await scrapeMetric(platform.httpUrl, 'pp_quality_status_messages_total', { kind: 'device' });
+    await watcher.publishAsync('pp/v1/plant-1/gw-a/press-1/status', JSON.stringify({ state: 'offline', ts: Date.now(), reason: 'connection lost' }), { qos: 1 });
+    await waitFor(async () => (await scrapeMetric(platform.httpUrl, 'pp_quality_status_messages_total', { kind: 'device' })) > heard, 5000, 'the repeated status heard');
+    expect(await silenceAlerts()).toEqual([alert]);
   });
 
   it('rejects a message whose ids do not map to valid ids, saying why, and stores nothing of it', async () => {
@@ -235,6 +253,11 @@ describe('Sparkplug B edge node → Mosquitto → platform → InfluxDB', () => 
     await waitFor(() => json('pp/v1/plant-1/gw-a/_node/status').at(-1)?.state === 'offline', 5000, 'node offline status');
     expect(json('pp/v1/plant-1/gw-a/press-1/status').at(-1)).toMatchObject({ state: 'offline', reason: 'connection lost' });
     await waitStored();
+    // The rebirth resolved the first outage's silence alert; the will opened one for the second.
+    await waitFor(async () => (await silenceAlerts()).length === 2, 5000, 'a silence alert for the second outage');
+    const [second, first] = await silenceAlerts();
+    expect(first).toMatchObject({ state: 'resolved', count: 1 });
+    expect(second).toMatchObject({ state: 'open', count: 1, message: { en: 'device: reported offline (connection lost)' } });
   });
 
   it('InfluxDB holds exactly what was sent, and /metrics agrees', async () => {

@@ -200,6 +200,11 @@ export const messages = {
     return { en: `${what.en}: no data for ${d.en} (timeout ${t.en})`, zh: `${what.zh} 已 ${d.zh} 无数据（超时 ${t.zh}）` };
   },
 
+  silenceOffline(metric: string, reason: string | null): Message {
+    const what = metric === '*' ? { en: 'device', zh: '设备' } : { en: metric, zh: label(metric).zh };
+    return { en: `${what.en}: reported offline${reason ? ` (${reason})` : ''}`, zh: `${what.zh} 已报告离线${reason ? `（${reason}）` : ''}` };
+  },
+
   silenceCleared(metric: string, silentMs: number): Message {
     const d = formatDuration(silentMs);
     const what = metric === '*' ? { en: 'device', zh: '设备' } : { en: metric, zh: label(metric).zh };

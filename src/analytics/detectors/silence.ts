@@ -40,6 +40,22 @@ export const silenceDetector: DetectorModule<SilenceParams, SilenceState> = {
     };
   },
 
+  /**
+   * A device that says it is gone is silent now, not only after `timeoutS`: raised at once, so
+   * the silence alert opens with the death. The timeout passing later raises again under the same
+   * rule, which updates the open alert: one outage, one alert (the death is not raised twice).
+   * (Retained statuses redelivered on a resubscription are not news: the platform does not pass
+   * them here.)
+   */
+  offline(p: SilenceParams, s: SilenceState, at: number, reason: string | null): Step<SilenceState> {
+    if (s.lastTs === null || s.active) return { state: s, events: NO_EVENTS };
+    const silentMs = Math.max(0, at - s.lastTs);
+    return {
+      state: { ...s, active: true },
+      events: [{ kind: 'raise', ts: at, value: silentMs / 1000, threshold: p.timeoutS, message: messages.silenceOffline(p.metric, reason) }],
+    };
+  },
+
   tick(p: SilenceParams, s: SilenceState, now: number): Step<SilenceState> {
     if (s.lastTs === null) return { state: s, events: NO_EVENTS };
     const silentMs = now - s.lastTs;

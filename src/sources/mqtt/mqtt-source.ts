@@ -19,7 +19,7 @@ export interface MqttSourceOptions {
   /** 5 for real brokers; the embedded aedes broker speaks 3.1.1 (4). */
   protocolVersion?: 4 | 5;
   /** Told about every status message (`.../status`, device and gateway topics) before it is acked. Must not throw or block. */
-  onStatus?: (ref: DeviceRef, payload: Buffer) => void;
+  onStatus?: (ref: DeviceRef, payload: Buffer, retained: boolean) => void;
 }
 
 /** Everything gateways publish under pp/v1, so that mis-addressed messages are dead-lettered too. */
@@ -149,7 +149,7 @@ export class MqttSource {
     if (!topic.endsWith('/metrics')) {
       const parsed = parseTopic(topic);
       if (parsed.ok) {
-        if (parsed.kind === 'status') this.onStatus(parsed.ref, payload);
+        if (parsed.kind === 'status') this.onStatus(parsed.ref, payload, packet.retain);
         done(); // status is consumed by later stages; alerts are our own
         return;
       }
@@ -170,9 +170,9 @@ export class MqttSource {
     });
   }
 
-  private onStatus(ref: DeviceRef, payload: Buffer): void {
+  private onStatus(ref: DeviceRef, payload: Buffer, retained: boolean): void {
     try {
-      this.opts.onStatus?.(ref, payload);
+      this.opts.onStatus?.(ref, payload, retained);
     } catch (err) {
       this.log.error({ err }, 'status listener failed');
     }

@@ -5,12 +5,20 @@ import { T0 } from './run.js';
 
 const p = silenceParamsSchema.parse({ timeoutS: 120 });
 
-/** A script of inputs ('in') and ticks ('tick') at seconds from T0. */
-function play(script: [('in' | 'tick'), number][]): string[] {
+/**
+ * A script of inputs ('in'), ticks ('tick') and offline announcements ('off') at seconds from T0.
+ */
+function play(script: [('in' | 'tick' | 'off'), number][]): string[] {
   let s: SilenceState = silenceDetector.initial(p);
   const out: DetectorEvent[] = [];
   for (const [what, sec] of script) {
-    const step = what === 'in' ? silenceDetector.step(p, s, { ts: T0 + sec * 1000, value: 1 }) : (silenceDetector.tick?.(p, s, T0 + sec * 1000) ?? { state: s, events: [] });
+    const at = T0 + sec * 1000;
+    const step =
+      what === 'in'
+        ? silenceDetector.step(p, s, { ts: at, value: 1 })
+        : what === 'tick'
+          ? (silenceDetector.tick?.(p, s, at) ?? { state: s, events: [] })
+          : silenceDetector.offline!(p, s, at, 'device lost');
     s = step.state;
     out.push(...step.events);
   }
@@ -28,6 +36,19 @@ describe('silence detector', () => {
 
   it('regular inputs keep it quiet', () => {
     expect(play([['in', 0], ['tick', 60], ['in', 100], ['tick', 180], ['in', 200], ['tick', 300]])).toEqual([]);
+  });
+
+  it('an offline announcement raises at once; the timeout then repeats it (one alert, updated), the next input clears it once', () => {
+    expect(play([['in', 0], ['off', 10], ['tick', 60], ['off', 70], ['tick', 120], ['in', 150], ['tick', 200]])).toEqual(['raise@10:10', 'raise@120:120', 'clear@150:150']);
+  });
+
+  it('ignores an announcement about a device it has never heard from', () => {
+    expect(play([['off', 5], ['tick', 100]])).toEqual([]);
+  });
+
+  it('says the device reported offline, and why', () => {
+    const s = silenceDetector.step(p, silenceDetector.initial(p), { ts: T0, value: 1 }).state;
+    expect(silenceDetector.offline!(p, s, T0 + 1000, 'device lost').events[0]?.message).toEqual({ en: 'device: reported offline (device lost)', zh: '设备 已报告离线（device lost）' });
   });
 
   it('messages say how long', () => {

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const platform = await startPlatform(config, log);
   const simulator = config.simulator.enabled
-    ? await startSimulator(config, platform.mqttUrl, platform.embeddedBroker, log.child({ component: 'simulator' }))
+    ? await startSimulator(config, platform.mqttUrl, platform.embeddedBroker, log.child({ component: 'simulator' }), platform.mqttCredentials)
     : null;
   printBanner(config, platform, simulator !== null);
 

@@ -1,4 +1,4 @@
-import type { AnomalyEvent } from '../analytics/types.js';
+import type { AnomalyEvent, Category } from '../analytics/types.js';
 import { siteAllowed, type SiteScope } from '../auth/site-scope.js';
 import { alertId, alertKey } from './alert-id.js';
 import type { AlertStore } from './alert-store.js';
@@ -112,6 +112,11 @@ export class AlertManager {
 
   query(q: AlertQuery): Alert[] {
     return this.store.query(q);
+  }
+
+  /** Alerts of a site opened in [from, to), per line and category (the energy report). */
+  countOpened(q: { site: string; from: number; to: number; scope?: SiteScope }): { line: string; category: Category; count: number }[] {
+    return this.store.countOpened(q);
   }
 
   private raise(e: AnomalyEvent, now: number): AlertTransition | null {

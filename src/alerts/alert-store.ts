@@ -215,6 +215,21 @@ export class AlertStore {
       .map(fromRow);
   }
 
+  /** Alerts of a site opened in [from, to), counted per line and category (reports); the scope in the SQL. */
+  countOpened(q: { site: string; from: number; to: number; scope?: SiteScope }): { line: string; category: Category; count: number }[] {
+    const where = ['site = @site', 'opened_at >= @from', 'opened_at < @to'];
+    const args: Record<string, string | number> = { site: q.site, from: q.from, to: q.to };
+    if (q.scope && !q.scope.all) {
+      const { clause, params } = scopeSql(q.scope);
+      where.push(clause);
+      Object.assign(args, params);
+    }
+    return this.db
+      .prepare<Record<string, string | number>, { line: string; category: string; count: number }>(`SELECT line, category, count(*) AS count FROM alerts WHERE ${where.join(' AND ')} GROUP BY line, category ORDER BY line, category`)
+      .all(args)
+      .map((r) => ({ line: r.line, category: r.category as Category, count: r.count }));
+  }
+
   close(): void {
     this.db.close();
   }

@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { AlertManager, AlertNotifier } from '../alerts/index.js';
+import type { AlertManager, AlertNotifier, AlertQuery } from '../alerts/index.js';
 import { CATEGORIES } from '../analytics/types.js';
+import type { SiteScope } from '../auth/index.js';
 import { PlantPulseError } from '../contract/index.js';
 import { idParam, parseQuery, parseTime, timeParam } from './query-params.js';
 import { scopeFor } from './scope-guard.js';
 
-const listQuery = z.strictObject({
+export const alertListQuery = z.strictObject({
   state: z.enum(['open', 'resolved']).optional(),
   site: idParam.optional(),
   line: idParam.optional(),
@@ -19,7 +20,7 @@ const listQuery = z.strictObject({
 
 /** An acknowledgement is at most ~13 kB of JSON (a 2000-character note, every character escaped). */
 const ACK_BODY_LIMIT = 64 * 1024;
-const ackBody = z.strictObject({
+export const ackBody = z.strictObject({
   by: z.string().trim().min(1).max(128).optional(),
   note: z.string().max(2000).optional(),
 });
@@ -39,25 +40,29 @@ function parseBody<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
   return r.data;
 }
 
+/** The store query for the list's parameters (also `GET /api/v1/alerts.csv`, so both give the same rows). */
+export function alertQueryOf(q: z.infer<typeof alertListQuery>, scope: SiteScope, now: number): AlertQuery {
+  return {
+    state: q.state,
+    site: q.site,
+    line: q.line,
+    device: q.device,
+    category: q.category as (typeof CATEGORIES)[number] | undefined,
+    from: q.from === undefined ? undefined : parseTime(q.from, now)!,
+    to: q.to === undefined ? undefined : parseTime(q.to, now)!,
+    limit: q.limit,
+    scope,
+  };
+}
+
 /**
  * `GET /api/v1/alerts`: filtered in SQL; `GET /api/v1/alerts/:id`; `POST /api/v1/alerts/:id/ack`.
  * `by` defaults to the name of the acknowledging token. Every lookup carries the caller's scope.
  */
 export function registerAlertRoutes(app: FastifyInstance, alerts: AlertManager, notifier: AlertNotifier): void {
   app.get('/api/v1/alerts', async (req) => {
-    const q = parseQuery(listQuery, req.query);
-    const now = Date.now();
-    const list = alerts.query({
-      state: q.state,
-      site: q.site,
-      line: q.line,
-      device: q.device,
-      category: q.category as (typeof CATEGORIES)[number] | undefined,
-      from: q.from === undefined ? undefined : parseTime(q.from, now)!,
-      to: q.to === undefined ? undefined : parseTime(q.to, now)!,
-      limit: q.limit,
-      scope: scopeFor(req, q.site),
-    });
+    const q = parseQuery(alertListQuery, req.query);
+    const list = alerts.query(alertQueryOf(q, scopeFor(req, q.site), Date.now()));
     return { alerts: list, count: list.length, limit: q.limit };
   });
 

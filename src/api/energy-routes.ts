@@ -11,7 +11,7 @@ const WINDOWS = { '1m': 60_000, '5m': 300_000, '15m': 900_000, '30m': 1_800_000,
 type WindowName = keyof typeof WINDOWS;
 const MAX_ROWS = 20_000;
 
-const energyQuery = z.strictObject({
+export const energyQuery = z.strictObject({
   site: idParam,
   line: idParam.optional(),
   from: timeParam.optional(),

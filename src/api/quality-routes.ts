@@ -10,7 +10,7 @@ import { scopeFor } from './scope-guard.js';
 const MAX_WINDOWS = 20_000;
 const WINDOW_NAMES = Object.keys(QUALITY_WINDOWS) as [QualityWindow, ...QualityWindow[]];
 
-const qualityQuery = z.strictObject({
+export const qualityQuery = z.strictObject({
   site: idParam,
   line: idParam.optional(),
   from: timeParam.optional(),

@@ -12,7 +12,7 @@ const TARGET_POINTS = 1000;
 const MAX_POINTS = 10_000;
 const MAX_SPAN_MS = 400 * 86_400_000;
 
-const seriesQuery = z
+export const seriesQuery = z
   .strictObject({
     // `device` is either a full key `site/line/device` or, with `site` and `line`, the device id.
     device: z.string().min(1).max(200),

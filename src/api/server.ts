@@ -18,6 +18,9 @@ import type { AccessControl } from '../auth/index.js';
 import type { Webhooks } from '../webhooks/index.js';
 import { registerSubscriptionRoutes } from './subscription-routes.js';
 import { registerWhoamiRoute } from './whoami-route.js';
+import { registerDocs } from './docs/docs-routes.js';
+import { registerReportRoutes } from './report-routes.js';
+import { installAudit, type AuditLog } from '../audit/index.js';
 
 export interface ApiDeps {
   logger: Logger;
@@ -41,8 +44,12 @@ export interface ApiDeps {
   access?: AccessControl;
   /** Webhook subscriptions at /api/v1/subscriptions (src/webhooks/). */
   webhooks?: Webhooks;
+  /** Audit log (src/audit/): records acknowledgements and subscription changes; GET /api/v1/audit. */
+  audit?: AuditLog;
   /** Data completeness: each device's status now, from the running quality stage (src/quality/); figures come from history. */
   qualityStatus?: QualityStatusSource;
+  /** Told of every route as it is registered (tests compare the routes with the OpenAPI document). */
+  onRoute?: (route: { method: string | string[]; url: string }) => void;
 }
 
 export function buildServer(deps: ApiDeps): FastifyInstance {
@@ -63,11 +70,16 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   installErrorHandlers(app);
+  // Before any route, so that their onRoute hooks see them all: /docs (OpenAPI, Swagger UI) and tests.
+  if (deps.onRoute) app.addHook('onRoute', (route) => deps.onRoute!(route));
+  registerDocs(app);
   // Before any route, so that its hook guards them all.
   deps.access?.install(app);
+  if (deps.audit) installAudit(app, deps.audit);
   registerHealthRoutes(app, deps.readiness, deps.metrics);
   registerIngestRoutes(app, deps.pipeline, deps.limits, deps.access?.siteCheck);
   if (deps.alerts && deps.notifier) registerAlertRoutes(app, deps.alerts, deps.notifier);
+  if (deps.alerts) registerReportRoutes(app, { alerts: deps.alerts, history: deps.history, utcOffsetMs: deps.energyUtcOffsetMs ?? 8 * 3_600_000 });
   if (deps.history) {
     registerSeriesRoutes(app, deps.history);
     registerEnergyRoutes(app, deps.history, deps.energyUtcOffsetMs);

@@ -5,7 +5,7 @@ import { describeSubscription, newSubscriptionSchema, type Webhooks } from '../w
 import { parseJsonBody } from './json-body.js';
 import { parseQuery } from './query-params.js';
 
-const deliveriesQuery = z.strictObject({
+export const deliveriesQuery = z.strictObject({
   state: z.enum(['pending', 'delivered', 'dead']).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });

@@ -1,4 +1,5 @@
 import type { Config } from '../config/index.js';
+import { redactUrl } from '../observability/redact.js';
 import type { Platform } from './platform.js';
 
 /** Tells a new user where to look, once everything is up. */
@@ -14,7 +15,7 @@ export function printBanner(config: Config, platform: Platform, simulator: boole
     `  HTTP API      ${platform.httpUrl}   (POST /api/v1/ingest, GET /readyz)`,
     `  Dashboard     ${platform.httpUrl}/dashboard/   (live plant, charts, alerts)`,
     `  Metrics       ${platform.httpUrl}/metrics`,
-    `  MQTT broker   ${platform.mqttUrl}${platform.embeddedBroker ? '   (embedded aedes, MQTT 3.1.1)' : ''}`,
+    `  MQTT broker   ${redactUrl(platform.mqttUrl)}${platform.embeddedBroker ? `   (embedded aedes, MQTT 3.1.1${platform.auth.mode === 'required' ? '; password: an API token' : ''})` : ''}`,
     `  Storage       ${storage}`,
     simulator
       ? `  Simulator     ${config.simulator.sites} site(s) × ${config.simulator.lines} line(s) × ${config.simulator.machines} machine(s), a sample per ${config.simulator.intervalMs} ms, seed ${config.simulator.seed}`

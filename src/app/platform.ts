@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
-import { buildServer, type ReadinessCheck } from '../api/index.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/index.js';
+import { buildServer, type ApiDeps, type ReadinessCheck } from '../api/index.js';
+import { newInternalCredential, startEmbeddedBroker, type EmbeddedBroker, type InternalCredential } from '../broker/index.js';
+import { AuditLog, START_UP_ACTOR, tokenDetails } from '../audit/index.js';
+import { redactUrl } from '../observability/redact.js';
 import type { Config } from '../config/index.js';
 import { createMetrics, type Logger, type Metrics } from '../observability/index.js';
 import { AlertFanout, AlertManager, AlertStore, MqttAlertNotifier, alertPoint } from '../alerts/index.js';
@@ -30,6 +32,8 @@ export interface Platform {
   sparkplug: { registry: DeviceStatusRegistry } | null;
   /** PP_AUTH, and the admin token created at this start (first start on a fresh data dir), for the banner. */
   auth: { mode: 'required' | 'off'; firstAdminToken: string | null };
+  /** The credential of this process's own clients of the embedded broker (the simulator), when it checks tokens; else null. */
+  mqttCredentials: InternalCredential | null;
   /** Stop intake, flush what is buffered, release everything. Idempotent. */
   stop(): Promise<void>;
 }
@@ -43,6 +47,8 @@ export interface Platform {
 export interface PlatformOptions {
   /** Arrival clock of the data completeness stage (default Date.now): tests script hours of plant time with it. */
   qualityClock?: () => number;
+  /** Told of every HTTP route as it is registered (test/integration/openapi.test.ts). */
+  onRoute?: ApiDeps['onRoute'];
 }
 
 export async function startPlatform(config: Config, log: Logger, options: PlatformOptions = {}): Promise<Platform> {
@@ -134,7 +140,12 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     // Access (src/auth/): API tokens, hashed, in the data dir; the CLI manages the same file.
     const tokens = new TokenStore(join(config.dataDir, 'auth.sqlite'));
     cleanups.push(async () => tokens.close());
+    // Audit log (src/audit/): API actions, token management (the CLI writes the same file).
+    const audit = new AuditLog(join(config.dataDir, 'audit.sqlite'), log.child({ component: 'audit' }));
+    cleanups.push(async () => audit.close());
+    const tokensBefore = new Set(tokens.list().map((t) => t.id));
     const bootstrapped = bootstrapAdmin(tokens, config.auth.bootstrapAdminToken, log.child({ component: 'auth' }), config.auth.mode === 'required');
+    for (const t of tokens.list()) if (!tokensBefore.has(t.id)) audit.record({ actor: START_UP_ACTOR, action: 'token.create', target: t.id, details: tokenDetails(t), source: 'start-up' });
     if (config.auth.mode === 'off') log.warn('PP_AUTH=off: no authentication; anyone who can reach the HTTP port reads and writes everything');
     const access = new AccessControl(tokens, config.auth, createAuthMetrics(metrics.registry), log.child({ component: 'auth' }));
     // Regulator webhooks: a durable outbox filled by this notifier, emptied by its delivery worker.
@@ -147,16 +158,23 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
 
     let broker: EmbeddedBroker | null = null;
     let mqttUrl = config.mqtt.url;
+    // The embedded broker checks API tokens like the HTTP API (PP_AUTH=required); this process's
+    // own clients (consumer, alert publisher, Sparkplug host, simulator) use a credential made now.
+    let internal: InternalCredential | null = null;
     if (!mqttUrl) {
-      broker = await startEmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, log.child({ component: 'broker' }));
+      const brokerLog = log.child({ component: 'broker' });
+      internal = config.auth.mode === 'required' ? newInternalCredential() : null;
+      const auth = internal ? { authenticate: (token: string | null, address: string) => access.authenticate(token, address, 'MQTT CONNECT (embedded broker)'), isActive: (id: string) => tokens.isActive(id), internal, log: brokerLog } : undefined;
+      broker = await startEmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, brokerLog, auth);
       cleanups.push(() => broker!.close());
       mqttUrl = broker.url;
     }
+    const mqttConfig = internal ? { ...config, mqtt: { ...config.mqtt, username: internal.username, password: internal.password } } : config;
     const source = new MqttSource(
       {
         url: mqttUrl,
-        username: config.mqtt.username,
-        password: config.mqtt.password,
+        username: mqttConfig.mqtt.username,
+        password: mqttConfig.mqtt.password,
         clientId: config.mqtt.clientId,
         sharedGroup: config.mqtt.sharedGroup,
         receiveMaximum: config.mqtt.receiveMaximum,
@@ -182,15 +200,15 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
       {
         name: 'broker',
         check: async () => {
-          if (!source.connected) throw new Error(`not connected to ${mqttUrl}`);
-          return { url: mqttUrl, inflight: source.inflight };
+          if (!source.connected) throw new Error(`not connected to ${redactUrl(mqttUrl)}`);
+          return { url: redactUrl(mqttUrl), inflight: source.inflight };
         },
       },
       {
         name: 'storage',
         check: async () => {
           await storage.sink.ping();
-          return { ...storage.description, pendingLines: writer.pendingLines };
+          return { ...storage.description, ...(storage.description.url ? { url: redactUrl(storage.description.url) } : {}), pendingLines: writer.pendingLines };
         },
       },
       {
@@ -204,17 +222,17 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
         },
       },
     ];
-    const app: FastifyInstance = buildServer({ logger: log, metrics, pipeline, alerts, notifier, history: storage.history, energyUtcOffsetMs: analyticsConfig.energy.windows.utcOffsetMinutes * 60_000, limits: config.limits, http: config.http, lineProtocol: config.lineProtocol, readiness, live: { hub: live }, access, webhooks, qualityStatus: quality ? (site, line) => quality.statusOf(site, line) : undefined });
+    const app: FastifyInstance = buildServer({ logger: log, metrics, pipeline, alerts, notifier, history: storage.history, energyUtcOffsetMs: analyticsConfig.energy.windows.utcOffsetMinutes * 60_000, limits: config.limits, http: config.http, lineProtocol: config.lineProtocol, readiness, live: { hub: live }, access, webhooks, audit, qualityStatus: quality ? (site, line) => quality.statusOf(site, line) : undefined, onRoute: options.onRoute });
     await source.start();
     cleanups.push(() => source.stop());
     let sparkplug: SparkplugSource | null = null;
     if (config.sparkplug.enabled) {
-      sparkplug = await startSparkplug(config, mqttUrl, broker !== null, pipeline, metrics, log.child({ component: 'sparkplug' }));
+      sparkplug = await startSparkplug(mqttConfig, mqttUrl, broker !== null, pipeline, metrics, log.child({ component: 'sparkplug' }));
       cleanups.push(() => sparkplug!.stop());
       readiness.push({
         name: 'sparkplug',
         check: async () => {
-          if (!sparkplug!.connected) throw new Error(`Sparkplug client not connected to ${mqttUrl}`);
+          if (!sparkplug!.connected) throw new Error(`Sparkplug client not connected to ${redactUrl(mqttUrl)}`);
           return { subscriptions: sparkplug!.subscriptions, inflight: sparkplug!.inflight, devices: sparkplug!.registry.counts() };
         },
       });
@@ -236,6 +254,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
       metrics,
       sparkplug: sparkplug ? { registry: sparkplug.registry } : null,
       auth: { mode: config.auth.mode, firstAdminToken: bootstrapped },
+      mqttCredentials: internal,
       stop: () => (stopped ??= stopAll()),
     };
   } catch (err) {

@@ -9,6 +9,7 @@ import { AUTH_OFF_PRINCIPAL, requestMaySee, type Principal } from './principal.j
 import { can } from './roles.js';
 import { routeAccess, ROUTE_ACCESS } from './route-access.js';
 import { siteAllowed } from './site-scope.js';
+import { parseToken } from './token-format.js';
 import type { TokenStore } from './token-store.js';
 
 export type AuthMode = 'required' | 'off';
@@ -56,8 +57,13 @@ export class AccessControl {
     this.limiter = new FailureLimiter({ maxFailures: opts.maxFailures, windowMs: opts.failureWindowMs });
   }
 
-  /** Who presents `token` from `address`, or why they are refused. */
-  authenticate(token: string | null, address: string): AuthOutcome {
+  /**
+   * Who presents `token` from `address`, or why they are refused. An invalid token is logged
+   * (`authentication failed`, with its public id when it has one, and `what` was asked; never
+   * the token): at most PP_AUTH_MAX_FAILURES lines per address and window, the limiter then refuses
+   * before looking.
+   */
+  authenticate(token: string | null, address: string, what?: string): AuthOutcome {
     if (this.opts.mode === 'off') return { principal: AUTH_OFF_PRINCIPAL };
     if (token === null) return { denial: this.denied({ status: 401, code: 'PP_ERR_UNAUTHORIZED', reason: 'missing_token', message: `${ERRORS.PP_ERR_UNAUTHORIZED.message}: no token; ${HINT}` }) };
     const wait = this.limiter.blockedFor(address);
@@ -65,6 +71,7 @@ export class AccessControl {
     const info = this.tokens.verify(token);
     if (!info) {
       this.limiter.fail(address);
+      this.log.warn({ address, tokenId: parseToken(token)?.id ?? null, request: what }, 'authentication failed');
       // Which of malformed, unknown or revoked is not said: that would help a guesser.
       return { denial: this.denied({ status: 401, code: 'PP_ERR_UNAUTHORIZED', reason: 'invalid_token', message: `${ERRORS.PP_ERR_UNAUTHORIZED.message}: the token is not valid (unknown or revoked)` }) };
     }
@@ -87,7 +94,7 @@ export class AccessControl {
       // Unknown paths still need a token: a 404 without one would map the API for strangers.
       const access = pattern === undefined ? 'authenticated' : routeAccess(req.method, pattern);
       if (access === 'self') return;
-      const outcome = this.authenticate(bearerToken(req), req.ip);
+      const outcome = this.authenticate(bearerToken(req), req.ip, `${req.method} ${req.url}`);
       if ('denial' in outcome) return this.send(reply, outcome.denial);
       const p = outcome.principal;
       req.principal = p;
@@ -113,7 +120,7 @@ export class AccessControl {
   /** The line protocol seam: token from `Token`/`Bearer`, or as the password (Basic, `?p=`; 1.x clients). */
   readonly writeAuthorizer: WriteAuthorizer = {
     authorize: async (credentials: WriteCredentials, _target, client) => {
-      const outcome = this.authenticate(credentials.token ?? credentials.password ?? null, client?.address ?? '');
+      const outcome = this.authenticate(credentials.token ?? credentials.password ?? null, client?.address ?? '', 'line protocol write');
       if ('denial' in outcome) return outcome.denial;
       const p = outcome.principal;
       if (!can(p.role, 'ingest')) return this.forbidden(`a ${p.role} token may not write`);
@@ -123,7 +130,7 @@ export class AccessControl {
 
   /** The live hub seam (src/live/authorize.ts): reading roles see their scope; others are refused. */
   readonly liveAuthorizer: LiveAuthorizer = (request, token) => {
-    const outcome = this.authenticate(token, request.ip);
+    const outcome = this.authenticate(token, request.ip, `${request.method} ${request.url}`);
     if ('denial' in outcome) return { refuse: 4401, reason: outcome.denial.message };
     const p = outcome.principal;
     if (!can(p.role, 'read')) return { refuse: 4403, reason: this.forbidden(`a ${p.role} token may not watch live data`).message };

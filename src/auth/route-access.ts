@@ -12,6 +12,10 @@ import type { Permission } from './roles.js';
  *
  * An `/api/` route missing here requires `manage` (admins only): a new route is closed until
  * someone decides who may use it and makes it filter by scope.
+ *
+ * Routes outside `/api/` are not guarded by the hook: `/healthz`, `/readyz`, `/metrics`, the
+ * dashboard's files and the API documentation (`/docs`, `/docs/json`: the OpenAPI document and
+ * Swagger UI, no data) are public; `/write` authenticates itself like `self` routes.
  */
 export type RouteAccess = Permission | 'authenticated' | 'self';
 
@@ -26,6 +30,9 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /api/v1/energy': 'read',
   'GET /api/v1/series': 'read',
   'GET /api/v1/quality': 'read',
+  // Reports (src/reports/): the site named must be in the scope; the scope is in their queries.
+  'GET /api/v1/reports/energy': 'read',
+  'GET /api/v1/alerts.csv': 'read',
   'GET /api/v1/whoami': 'authenticated',
   'GET /api/v1/subscriptions': 'subscribe',
   'POST /api/v1/subscriptions': 'subscribe',
@@ -33,6 +40,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'DELETE /api/v1/subscriptions/:id': 'subscribe',
   'GET /api/v1/subscriptions/:id/deliveries': 'subscribe',
   'POST /api/v1/subscriptions/:id/redeliver': 'manage',
+  'GET /api/v1/audit': 'manage',
 };
 
 export const DEFAULT_ROUTE_ACCESS: RouteAccess = 'manage';

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatScope, isRole, parseScope, ROLES, TokenStore, type TokenInfo } from '../auth/index.js';
+import { AuditLog, cliActor, tokenDetails, type AuditAction } from '../audit/index.js';
 
 export const TOKEN_USAGE = `plantpulse token create --role <${ROLES.join('|')}> --scope <sites> [--name NAME] [--json]
       --scope: site ids and prefixes, comma-separated: site-01,site-02 or zj-hz-* (a city) or * (every site);
@@ -30,6 +31,7 @@ function describe(t: TokenInfo) {
 /**
  * `plantpulse token ...`: creates, lists and revokes API tokens in `<data dir>/auth.sqlite`.
  * Returns the exit code. Tokens are printed only by `create`, once; the store keeps hashes.
+ * Creations and revocations are recorded in `<data dir>/audit.sqlite` (actor: the OS user).
  */
 export function tokenCommand(argv: string[], env: NodeJS.ProcessEnv, out: Out): number {
   const { values, positionals } = parseArgs({
@@ -41,6 +43,14 @@ export function tokenCommand(argv: string[], env: NodeJS.ProcessEnv, out: Out): 
   const dataDir = values['data-dir'] ?? env.PP_DATA_DIR ?? './data';
   mkdirSync(dataDir, { recursive: true });
   const store = new TokenStore(join(dataDir, 'auth.sqlite'));
+  const audited = (action: AuditAction, t: TokenInfo) => {
+    const audit = new AuditLog(join(dataDir, 'audit.sqlite'));
+    try {
+      audit.record({ actor: cliActor(), action, target: t.id, details: tokenDetails(t), source: 'cli' });
+    } finally {
+      audit.close();
+    }
+  };
   try {
     switch (action) {
       case 'create': {
@@ -55,6 +65,7 @@ export function tokenCommand(argv: string[], env: NodeJS.ProcessEnv, out: Out): 
           throw new UsageError(`--scope: ${(err as Error).message}`);
         }
         const { token, info } = store.create({ role, scope, name: values.name ?? `${role} token`, createdBy: 'cli' });
+        audited('token.create', info);
         if (values.json) out(JSON.stringify({ ...describe(info), token }));
         else out(`Created ${info.role} token ${info.id} "${info.name}", scope ${formatScope(info.scope).join(',')}.\nIt is shown only this once (the platform keeps a hash): store it now.\n\n${token}`);
         return 0;
@@ -74,7 +85,10 @@ export function tokenCommand(argv: string[], env: NodeJS.ProcessEnv, out: Out): 
           return 1;
         }
         if (!store.revoke(id)) out(`token ${id} was already revoked (${when(t.revokedAt)})`);
-        else out(`revoked ${t.role} token ${id} "${t.name}": refused from its next request on`);
+        else {
+          audited('token.revoke', t);
+          out(`revoked ${t.role} token ${id} "${t.name}": refused from its next request on`);
+        }
         return 0;
       }
       default:

@@ -1,6 +1,11 @@
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { scrubText } from './redact.js';
 
-/** Paths pino must never print (secrets in config objects, auth headers). */
+/**
+ * Paths pino must never print (secrets in config objects, auth headers, webhook secrets), up to
+ * three levels deep. Secrets inside strings (a token in a URL or a message, a password in a
+ * broker URL) are scrubbed from every line as written (redact.ts).
+ */
 export const REDACT_PATHS = [
   'password',
   'token',
@@ -9,7 +14,9 @@ export const REDACT_PATHS = [
   '*.*.password',
   '*.*.token',
   'req.headers.authorization',
+  'req.headers.cookie',
   'headers.authorization',
+  'headers.cookie',
   '*.headers.authorization',
   'authorization',
   '*.authorization',
@@ -24,10 +31,20 @@ export const REDACT_PATHS = [
   '*.firstAdminToken',
   '*.*.firstAdminToken',
   'req.query.token',
+  'req.query.p',
 ];
 
 export function createLogger(level: LevelWithSilent = 'info', destination?: NodeJS.WritableStream): Logger {
-  return pino({ level, base: { service: 'plantpulse' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination as pino.DestinationStream | undefined);
+  return pino(
+    {
+      level,
+      base: { service: 'plantpulse' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      // The last line of defence: every line, as written, loses any secret it visibly carries.
+      hooks: { streamWrite: scrubText },
+    },
+    destination as pino.DestinationStream | undefined,
+  );
 }
 
 export type { Logger };

@@ -98,6 +98,9 @@ afterAll(async () => {
 const alertPath = (site: string, suffix = '') => ({ label: `/api/v1/alerts/(${site}'s alert)${suffix}`, make: () => `/api/v1/alerts/${alertOf[site]!.id}${suffix}` });
 const sitesOf = (a: Answer) => [...new Set((a.body.alerts as Alert[]).map((x) => x.site))].sort();
 const from = `from=${T0}&to=${T0 + 10 * MIN}`;
+/** Reports take whole hours: the two hours around T0. */
+const H0 = Math.floor(T0 / (60 * MIN)) * 60 * MIN;
+const hours = `from=${H0}&to=${H0 + 120 * MIN}`;
 
 interface Case {
   who: Who;
@@ -169,6 +172,17 @@ const CASES: Case[] = [
   { who: 'gateway', method: 'GET', path: `/api/v1/quality?site=zj-hz-01&${from}`, status: 403, code: 'PP_ERR_FORBIDDEN' },
   { who: 'none', method: 'GET', path: `/api/v1/quality?site=zj-hz-01&${from}`, status: 401, code: 'PP_ERR_UNAUTHORIZED' },
 
+  // Reports (README: Reports): like the reads above. The CSV's contents by scope: test/integration/reports.test.ts.
+  { who: 'regHz', method: 'GET', path: `/api/v1/reports/energy?site=zj-hz-02&${hours}`, status: 200, check: (a) => expect(a.body).toMatchObject({ site: 'zj-hz-02', from: H0 }) },
+  { who: 'manager', method: 'GET', path: `/api/v1/reports/energy?site=zj-hz-01&${hours}`, status: 200, check: (a) => expect(a.body.site).toBe('zj-hz-01') },
+  { who: 'regNb', method: 'GET', path: `/api/v1/reports/energy?site=zj-hz-01&${hours}&format=csv`, status: 403, code: 'PP_ERR_SITE_FORBIDDEN' },
+  { who: 'manager', method: 'GET', path: `/api/v1/reports/energy?site=zj-hz-02&${hours}`, status: 403, code: 'PP_ERR_SITE_FORBIDDEN' },
+  { who: 'gateway', method: 'GET', path: `/api/v1/reports/energy?site=zj-hz-01&${hours}`, status: 403, code: 'PP_ERR_FORBIDDEN' },
+  { who: 'none', method: 'GET', path: `/api/v1/reports/energy?site=zj-hz-01&${hours}`, status: 401, code: 'PP_ERR_UNAUTHORIZED' },
+  { who: 'regNb', method: 'GET', path: '/api/v1/alerts.csv?site=zj-hz-01', status: 403, code: 'PP_ERR_SITE_FORBIDDEN' },
+  { who: 'gateway', method: 'GET', path: '/api/v1/alerts.csv', status: 403, code: 'PP_ERR_FORBIDDEN' },
+  { who: 'none', method: 'GET', path: '/api/v1/alerts.csv', status: 401, code: 'PP_ERR_UNAUTHORIZED' },
+
   // JSON ingest: a gateway writes its own site only; readers never write.
   { who: 'gateway', method: 'POST', path: '/api/v1/ingest/zj-hz-01/line-1/dev-2', body: { samples: [{ ts: T0, m: { power_kw: 1 } }] }, status: 200 },
   { who: 'gateway', method: 'POST', path: '/api/v1/ingest', body: { site: 'zj-hz-01', line: 'line-1', device: 'dev-2', samples: [{ ts: T0 + 1000, m: { power_kw: 1 } }] }, status: 200 },
@@ -203,6 +217,13 @@ const CASES: Case[] = [
   { who: 'none', method: 'GET', path: '/api/v1/subscriptions', status: 401, code: 'PP_ERR_UNAUTHORIZED' },
   { who: 'regHz', method: 'POST', path: '/api/v1/subscriptions', body: { url: 'http://127.0.0.1:9/hook', secret: 'short' }, status: 400, code: 'PP_ERR_INVALID_BODY' },
 
+  // Audit log (README: Security): admins only. The CLI recorded the tokens made in beforeAll.
+  { who: 'admin', method: 'GET', path: '/api/v1/audit?action=token.create', status: 200, check: (a) => expect(a.body.count).toBeGreaterThanOrEqual(5) },
+  { who: 'manager', method: 'GET', path: '/api/v1/audit', status: 403, code: 'PP_ERR_FORBIDDEN' },
+  { who: 'regHz', method: 'GET', path: '/api/v1/audit', status: 403, code: 'PP_ERR_FORBIDDEN' },
+  { who: 'gateway', method: 'GET', path: '/api/v1/audit', status: 403, code: 'PP_ERR_FORBIDDEN' },
+  { who: 'none', method: 'GET', path: '/api/v1/audit', status: 401, code: 'PP_ERR_UNAUTHORIZED' },
+
   // Who am I; unknown paths need a token before they say 404.
   { who: 'regHz', method: 'GET', path: '/api/v1/whoami', status: 200, check: (a) => expect(a.body).toMatchObject({ role: 'regulator', scope: ['zj-hz-*'], permissions: ['read', 'subscribe'] }) },
   { who: 'gateway', method: 'GET', path: '/api/v1/whoami', status: 200, check: (a) => expect(a.body).toMatchObject({ role: 'gateway', scope: ['zj-hz-01'], permissions: ['ingest'] }) },
@@ -210,6 +231,8 @@ const CASES: Case[] = [
   { who: 'manager', method: 'GET', path: '/api/v1/no-such-route', status: 404, code: 'PP_ERR_NOT_FOUND' },
   // Outside /api/: health and metrics stay open (no site data in them).
   { who: 'none', method: 'GET', path: '/healthz', status: 200 },
+  // …and the API documentation (no data in it).
+  { who: 'none', method: 'GET', path: '/docs/json', status: 200, check: (a) => expect(Object.keys(a.body.paths as object)).toContain('/api/v1/reports/energy') },
 ];
 
 describe('access: every route, every role, inside and outside its scope', () => {

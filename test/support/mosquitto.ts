@@ -11,6 +11,16 @@ import { freePort, GiveUp, waitFor } from './ports.js';
 const MOSQUITTO_BIN = existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto';
 
 export const SHIPPED_MOSQUITTO_CONF = fileURLToPath(new URL('../../deploy/mosquitto/mosquitto.conf', import.meta.url));
+/** docker compose's broker: no anonymous clients, a password file and compose.acl (README: Security). */
+export const COMPOSE_MOSQUITTO_CONF = fileURLToPath(new URL('../../deploy/mosquitto/compose.conf', import.meta.url));
+export const COMPOSE_ACL = fileURLToPath(new URL('../../deploy/mosquitto/compose.acl', import.meta.url));
+
+export interface MosquittoOptions {
+  /** The shipped file to start from (default: mosquitto.conf). */
+  confFile?: string;
+  /** Rewrites the file's text first (e.g. the password_file and acl_file paths), before the listener and persistence are set. */
+  transform?: (conf: string) => string;
+}
 
 export interface MosquittoProcess {
   url: string;
@@ -42,11 +52,11 @@ function portOpen(port: number): Promise<boolean> {
  * A real Mosquitto on a free port, configured by the project's shipped mosquitto.conf with
  * only the listener and the persistence directory changed, so tests exercise what we ship.
  */
-export async function startMosquitto(extraConfig = ''): Promise<MosquittoProcess> {
+export async function startMosquitto(extraConfig = '', opts: MosquittoOptions = {}): Promise<MosquittoProcess> {
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'pp-mosquitto-'));
-  const shipped = await readFile(SHIPPED_MOSQUITTO_CONF, 'utf8');
-  const conf = shipped
+  const shipped = await readFile(opts.confFile ?? SHIPPED_MOSQUITTO_CONF, 'utf8');
+  const conf = (opts.transform ? opts.transform(shipped) : shipped)
     .replace(/^listener .*$/m, `listener ${port} 127.0.0.1`)
     .replace(/^persistence_location .*$/m, `persistence_location ${dataDir}/`)
     .replace(/^log_dest .*$/m, 'log_dest stderr');

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseQuery, parseTime, timeParam } from '../api/query-params.js';
 import { AUDIT_ACTIONS, type AuditLog } from './audit-log.js';
 
-const auditQuery = z.strictObject({
+export const auditQuery = z.strictObject({
   from: timeParam.optional(),
   to: timeParam.optional(),
   action: z.enum(AUDIT_ACTIONS).optional(),

@@ -1,4 +1,4 @@
 export { actorOf, AUDIT_ACTIONS, AuditLog, sanitizeDetails, START_UP_ACTOR, tokenDetails, type AuditAction, type AuditActor, type AuditEntry, type AuditQuery, type NewAuditEntry } from './audit-log.js';
 export { AUDITED_ROUTES, installAudit } from './audit-hooks.js';
-export { registerAuditRoute } from './audit-route.js';
+export { auditQuery, registerAuditRoute } from './audit-route.js';
 export { auditCommand, AUDIT_USAGE, AuditUsageError, cliActor } from './audit-command.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AUDIT_ACTIONS } from '../../audit/index.js';
+import { auditQuery } from '../../audit/index.js';
 import { httpEnvelopeSchema, sampleSchema } from '../../contract/index.js';
 import { newSubscriptionSchema } from '../../webhooks/index.js';
 import { ackBody, alertListQuery } from '../alert-routes.js';
@@ -252,14 +252,8 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   'GET /api/v1/audit': {
     tag: 'audit',
     summary: 'Audit log (admin): acknowledgements, tokens, subscriptions',
-    description: 'Entries newest first. (Parameters listed by hand: the route’s zod schema is not exported yet.)',
-    queryParams: [
-      { name: 'from', in: 'query', schema: { type: 'string' } },
-      { name: 'to', in: 'query', schema: { type: 'string' } },
-      { name: 'action', in: 'query', schema: { type: 'string', enum: [...AUDIT_ACTIONS] } },
-      { name: 'actor', in: 'query', description: 'a token id or an actor name', schema: { type: 'string', minLength: 1, maxLength: 200 } },
-      { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 } },
-    ],
+    description: 'Entries newest first. `actor` is a token id or an actor name.',
+    query: auditQuery,
     responses: { '200': { description: 'audit entries', content: json() } },
     errors: [400],
   },

@@ -170,22 +170,28 @@ describe('edge agent killed with SIGKILL', () => {
       child.stderr.on('data', (d: Buffer) => (out += d));
       return { child, out: () => out };
     };
+    // What the agent has queued, read straight from its segment files (see src/storage/spool.ts).
+    const readQueue = async () => {
+      const records: { topic: string; seq: number }[] = [];
+      const names = await readdir(join(dir, 'q')).catch(() => [] as string[]);
+      for (const name of names.filter((n) => n.endsWith('.seg')).sort()) {
+        const bytes = await readFile(join(dir, 'q', name));
+        for (let pos = 0; pos + 20 <= bytes.length && pos + 20 + bytes.readUInt32LE(pos) <= bytes.length; pos += 20 + bytes.readUInt32LE(pos)) {
+          const rec = JSON.parse(bytes.subarray(pos + 20, pos + 20 + bytes.readUInt32LE(pos)).toString()) as { t: string; p: string };
+          records.push({ topic: rec.t, seq: (JSON.parse(rec.p) as { seq: number }).seq });
+        }
+      }
+      return records;
+    };
     await write(`mqtt://127.0.0.1:${port}`);
     const first = run();
-    await new Promise((r) => setTimeout(r, 4000));
+    // Kill it once it has queued a good number (start-up time varies with the machine's load).
+    await waitFor(async () => (await readQueue()).length > 20, 30_000, 'more than 20 queued messages');
     await new Promise<void>((resolve) => {
       first.child.once('exit', () => resolve());
       first.child.kill('SIGKILL');
     });
-    // What the killed agent had queued, read straight from its segment files (see src/storage/spool.ts).
-    const queued: { topic: string; seq: number }[] = [];
-    for (const name of (await readdir(join(dir, 'q'))).filter((n) => n.endsWith('.seg')).sort()) {
-      const bytes = await readFile(join(dir, 'q', name));
-      for (let pos = 0; pos + 20 <= bytes.length; pos += 20 + bytes.readUInt32LE(pos)) {
-        const rec = JSON.parse(bytes.subarray(pos + 20, pos + 20 + bytes.readUInt32LE(pos)).toString()) as { t: string; p: string };
-        queued.push({ topic: rec.t, seq: (JSON.parse(rec.p) as { seq: number }).seq });
-      }
-    }
+    const queued = await readQueue();
     expect(queued.length).toBeGreaterThan(20);
     await write(broker.url);
     const second = run();

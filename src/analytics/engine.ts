@@ -47,6 +47,8 @@ interface DeviceState {
   lastTs: number;
   /** Last reported machine state (the `state` metric), for rules limited to some states. */
   machineState: number | undefined;
+  /** Sample time the device entered `machineState` (the first sample seen, after a restart), for `settleS`. */
+  stateSince: number;
   energy: DeviceEnergyAccumulator;
 }
 
@@ -100,11 +102,17 @@ export class AnalyticsEngine {
         continue;
       }
       d.lastTs = sample.ts;
-      if (sample.m.state !== undefined) d.machineState = sample.m.state;
+      if (sample.m.state !== undefined && sample.m.state !== d.machineState) {
+        d.machineState = sample.m.state;
+        d.stateSince = sample.ts;
+      }
       for (let i = 0; i < d.rules.length; i++) {
         const rule = d.rules[i]!;
         if (rule.metric === '*') continue;
-        if (rule.states && d.machineState !== undefined && !rule.states.includes(d.machineState)) continue;
+        if (rule.states && d.machineState !== undefined) {
+          if (!rule.states.includes(d.machineState)) continue;
+          if (rule.settleS !== undefined && sample.ts - d.stateSince < rule.settleS * 1000) continue;
+        }
         const value = sample.m[rule.metric];
         if (value === undefined) continue; // absent or bad-quality: no evidence either way
         this.step(d, i, { ts: sample.ts, value }, events);
@@ -167,6 +175,7 @@ export class AnalyticsEngine {
         states: rules.map((r, i) => detectors[i]!.initial(r.params)),
         lastTs: -Infinity,
         machineState: undefined,
+        stateSince: -Infinity,
         energy: new DeviceEnergyAccumulator(batch, this.energy),
       };
       this.devices.set(key, d);

@@ -22,6 +22,8 @@ interface ResolvedRuleBase {
   description?: string;
   /** Machine states in which the rule judges (unset: all); see the rules schema. */
   states?: readonly number[];
+  /** Seconds after entering one of `states` before the rule learns or judges; see the rules schema. */
+  settleS?: number;
   /** The class the device fell into (for explanations and the alert's context). */
   className: string;
 }
@@ -136,6 +138,7 @@ function finish(rule: RuleConfig, className: string, paramsPath: string, problem
     severity: rule.severity,
     ...(rule.description === undefined ? {} : { description: rule.description }),
     ...(rule.states === undefined ? {} : { states: rule.states }),
+    ...(rule.settleS === undefined ? {} : { settleS: rule.settleS }),
     className,
     params: parsed.data,
   };

@@ -62,9 +62,18 @@ export const ruleSchema = z
      * Unset: every sample. A device that never reports `state` is judged on every sample.
      */
     states: z.array(z.number().int().min(0).max(65535)).min(1).optional(),
+    /**
+     * With `states`: after the device's machine state changes (to one of them), wait this long
+     * (sample time) before learning or judging: a machine's temperature takes its thermal time constants to settle
+     * after a start, and a baseline judged during the transient raises on every start.
+     */
+    settleS: z.number().positive().max(7 * 86_400).optional(),
     params: paramsRecord.default({}),
   })
-  .superRefine((rule, ctx) => checkParams(rule.detector, rule.params, rule.metric, ctx, ['params']));
+  .superRefine((rule, ctx) => {
+    if (rule.settleS !== undefined && rule.states === undefined) ctx.addIssue({ code: 'custom', path: ['settleS'], message: 'settleS needs states (it counts from entering one of them)' });
+    checkParams(rule.detector, rule.params, rule.metric, ctx, ['params']);
+  });
 
 export type RuleConfig = z.output<typeof ruleSchema>;
 export type RuleInput = z.input<typeof ruleSchema>;

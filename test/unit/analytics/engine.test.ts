@@ -59,6 +59,30 @@ describe('AnalyticsEngine', () => {
     expect(other.events).toHaveLength(1);
   });
 
+  it('settleS: after the machine state changes, a rule waits that long (sample time) before judging', () => {
+    const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'warm', metric: 'temperature_c', detector: 'limit', states: [2], settleS: 60, params: { low: 50 } }] } } });
+    const engine = new AnalyticsEngine(rules, parseEnergyConfig({}));
+    const at = (s: number, m: Record<string, number>): Sample => ({ ts: T0 + s * 1000, m });
+    const samples: Sample[] = [
+      at(0, { state: 0, temperature_c: 20 }), // stopped, cold: not judged
+      at(10, { state: 2, temperature_c: 25 }), // started: heating up, settling until 70 s
+      at(69, { temperature_c: 45 }), // still settling
+      at(70, { temperature_c: 48 }), // settled, and still below 50: raised
+      at(80, { state: 1, temperature_c: 40 }), // idle: not judged
+      at(90, { state: 2, temperature_c: 30 }), // running again: settling anew until 150 s
+      at(149, { temperature_c: 30 }),
+      at(150, { temperature_c: 30 }),
+    ];
+    expect(engine.process(batch(samples), T0).events.map((e) => [e.kind, (e.ts - T0) / 1000])).toEqual([
+      ['raise', 70],
+      ['raise', 150],
+    ]);
+  });
+
+  it('settleS without states is a configuration error', () => {
+    expect(() => parseRulesConfig({ classes: { default: { rules: [{ id: 'x', metric: 'temperature_c', detector: 'limit', settleS: 60, params: { high: 1 } }] } } })).toThrowError(/settleS needs states/);
+  });
+
   it('historical batches are accounted (energy) but raise nothing', () => {
     const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'hot', metric: 'temperature_c', detector: 'limit', params: { high: 90 } }] } } });
     const engine = new AnalyticsEngine(rules, parseEnergyConfig({ windows: { sizes: ['1m'] } }));

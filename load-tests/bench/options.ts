@@ -28,12 +28,27 @@ export interface BenchOptions {
   /** The platform's batch writer settings (also used by the InfluxDB-alone writer). */
   batchLines: number;
   receiveMaximum: number;
+  /** Horizontal scale (scale.ts): several instances on one shared subscription; null with `--no-scale`. */
+  scale: ScaleConfig | null;
+}
+
+export interface ScaleConfig {
+  /** Instance counts, measured interleaved (rotated per repetition). */
+  instances: number[];
+  repetitions: number;
+  /** The fixed offered load, as a fraction of one platform's maximum measured before. */
+  fixedFraction: number;
+  fixedMs: number;
+  /** Closed loop at the instances' maximum: length, and the start left out of the rate. */
+  durationMs: number;
+  warmupMs: number;
 }
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const quick = argv.includes('--quick');
   const at = argv.indexOf('--out');
   const common = { profile: argv.includes('--profile'), batchLines: 5000, receiveMaximum: 2000, aheadSamples: 60_000 };
+  const scale = (c: ScaleConfig) => (argv.includes('--no-scale') ? null : c);
   if (quick) {
     return {
       ...common,
@@ -45,8 +60,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       warmupMs: 3_000,
       rampSteps: [0.5, 1],
       stepMs: 8_000,
-      faults: 5,
+      faults: 6,
       memoryDevices: 20_000,
+      scale: scale({ instances: [1, 2, 3], repetitions: 1, fixedFraction: 0.75, fixedMs: 6_000, durationMs: 8_000, warmupMs: 3_000 }),
     };
   }
   return {
@@ -59,7 +75,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     warmupMs: 5_000,
     rampSteps: [0.25, 0.5, 0.75, 0.9, 1, 1.1],
     stepMs: 15_000,
-    faults: 12,
+    faults: 20,
     memoryDevices: 100_000,
+    scale: scale({ instances: [1, 2, 3], repetitions: 3, fixedFraction: 0.75, fixedMs: 6_000, durationMs: 10_000, warmupMs: 3_000 }),
   };
 }

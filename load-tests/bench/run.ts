@@ -3,12 +3,15 @@
  *
  * Starts its own Mosquitto and influxd (temporary dirs, free ports on 127.0.0.1), builds and
  * spawns the platform as its own process, connects a fleet of simulated gateways, a live
- * dashboard WebSocket client and an alert subscriber, then, interleaved `repetitions` times:
- * the broker alone, InfluxDB alone, and the platform, each at its sustained maximum (closed
- * loop). Then a ramp of open-loop steps at fractions of the platform's maximum, with latency,
- * alert latency, CPU and RSS per step; then checks that every acknowledged sample is in InfluxDB,
- * and measures memory per tracked device. Bounded in time (quick ≤ 2 min, full ≤ 15 min); all
- * traffic on 127.0.0.1. Results: load-tests/results/<out>.json and .md. See load-tests/README.md.
+ * dashboard WebSocket client, an alert subscriber and a webhook receiver (subscribed through the
+ * API with the admin token), then, interleaved `repetitions` times: the broker alone, InfluxDB
+ * alone, and the platform, each at its sustained maximum (closed loop). Then a ramp of open-loop
+ * steps at fractions of the platform's maximum, with latency, alert latency (MQTT and webhook),
+ * CPU and RSS per step; then checks that every acknowledged sample is in InfluxDB. Then
+ * horizontal scale (scale.ts: 1, 2, 3 instances on one shared subscription, at a fixed load and
+ * at their maximum, nothing lost or duplicated; `--no-scale` skips it), and memory per tracked
+ * device. Bounded in time (quick about 3 min, full about 12 min); all traffic on 127.0.0.1.
+ * Results: load-tests/results/<out>.json and .md. See load-tests/README.md.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,8 +31,10 @@ import { drain, measurePlatformSaturation, rampStep, StoredCounter, type Platfor
 import { loadAverage, RssSampler, rssMiB } from './proc-stats.js';
 import { summariseProfile } from './profile-summary.js';
 import { markdown, writeResults, type BenchResults, type MemoryResult } from './report.js';
+import { measureScale, type ScaleResult } from './scale.js';
 import { median } from './stats.js';
 import { AlertWatcher, LiveWatcher } from './watchers.js';
+import { WebhookWatcher } from './webhook-watcher.js';
 import { Workload } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -76,6 +81,16 @@ async function main() {
         notes.push(`no live-hub latency: the WebSocket client could not subscribe (${err.message})`);
         say(`live hub unavailable: ${err.message}; latency will be missing`);
       }),
+      WebhookWatcher.subscribe(platform.url, adminToken).then(
+        (w) => {
+          ctx.webhooks = w;
+          say(`webhook receiver subscribed (${w.subscriptionId}: safety alerts, opened)`);
+        },
+        (err: Error) => {
+          notes.push(`no webhook alert latency: the subscription could not be created (${err.message})`);
+          say(`webhook subscription failed: ${err.message}; webhook latency will be missing`);
+        },
+      ),
     ]);
     const payloadBytes = Buffer.byteLength(JSON.stringify({ seq: 1, samples: new Workload({ ...opts.fleet, sites: 1, linesPerSite: 1, machinesPerLine: 1 }).nextSamples(0) }));
     say(`fleet: ${fleet.gateways.length} gateways, ${workload.size} devices; warming up (every device reports once)`);
@@ -106,7 +121,9 @@ async function main() {
       const rate = Math.round(platMed * fraction);
       say(`ramp: ${Math.round(fraction * 100)} % of the max = ${rate.toLocaleString('en')} samples/s for ${opts.stepMs / 1000} s`);
       const step = await rampStep(ctx, stored, { fraction, samplesPerS: rate, durationMs: opts.stepMs, faults: fraction === 0.5 ? opts.faults : 0 });
-      say(`  stored ${step.storedSamplesPerS.toLocaleString('en')} samples/s, kept up: ${step.keptUp}, latency p50 ${step.latencyMs.p50} / p95 ${step.latencyMs.p95} / p99 ${step.latencyMs.p99} ms${step.alertLatencyMs ? `, alert p50 ${step.alertLatencyMs.p50} ms (${step.alertLatencyMs.n}/${step.alertLatencyMs.injected})` : ''}`);
+      const al = step.alertLatencyMs;
+      const wh = step.webhookLatencyMs;
+      say(`  stored ${step.storedSamplesPerS.toLocaleString('en')} samples/s, kept up: ${step.keptUp}, latency p50 ${step.latencyMs.p50} / p95 ${step.latencyMs.p95} / p99 ${step.latencyMs.p99} ms${al ? `, alert on MQTT p50 ${al.p50} / p95 ${al.p95} ms (${al.n}/${al.injected})` : ''}${wh ? `, webhook p50 ${wh.p50} / p95 ${wh.p95} / max ${wh.max} ms (${wh.n}/${wh.injected})` : ''}`);
       ramp.push(step);
     }
     const best = ramp.filter((s) => s.keptUp).sort((a, b) => b.storedSamplesPerS - a.storedSamplesPerS)[0];
@@ -120,13 +137,30 @@ async function main() {
     }, 120_000, 'every sample in InfluxDB', 1000).catch((err: Error) => notes.push(`zero-loss check: ${err.message}`));
     say(`  published ${published.toLocaleString('en')}, in InfluxDB ${inInflux.toLocaleString('en')}`);
     const peakRss = rssMiB(platform.pid).peak;
+    const webhook = ctx.webhooks ? { subscriptionId: ctx.webhooks.subscriptionId, requests: ctx.webhooks.received, badSignatures: ctx.webhooks.badSignatures, byEventAndRule: ctx.webhooks.tally } : null;
 
     await fleet.stop();
     live.close();
     await alerts.close();
+    await ctx.webhooks?.close();
     stored.stop();
     rss.stop();
     await platform.stop();
+
+    let scale: ScaleResult | null = null;
+    if (opts.scale) {
+      const sc = opts.scale;
+      const fixedSamplesPerS = Math.round(platMed * sc.fixedFraction);
+      say(`horizontal scale: ${sc.instances.join(', ')} instances on one shared subscription, ${sc.repetitions} repetition${sc.repetitions > 1 ? 's' : ''} interleaved; fixed load ${fixedSamplesPerS.toLocaleString('en')} samples/s (${Math.round(sc.fixedFraction * 100)} % of one platform's max), then each configuration's max`);
+      scale = await measureScale(
+        influx,
+        { fleet: opts.fleet, instances: sc.instances, repetitions: sc.repetitions, fixedSamplesPerS, fixedMs: sc.fixedMs, durationMs: sc.durationMs, warmupMs: sc.warmupMs, aheadSamples: opts.aheadSamples, batchLines: opts.batchLines, receiveMaximum: opts.receiveMaximum },
+        say,
+        cpus().length,
+      );
+      for (const x of scale.summary) say(`  ${x.instances} instance${x.instances > 1 ? 's' : ''}: max ${x.samplesPerS.toLocaleString('en')} samples/s (×${x.vsOne.toFixed(2)}), limit: ${x.bottleneck.why}`);
+      if (scale.lost > 0 || scale.duplicates > 0) notes.push(`horizontal scale: ${scale.lost} samples lost, ${scale.duplicates} duplicated`);
+    }
     let profile: BenchResults['profile'];
     if (opts.profile) {
       const files = readdirSync(profDir).map((f) => join(profDir, f));
@@ -144,8 +178,8 @@ async function main() {
       date: new Date().toISOString(),
       node: process.version,
       mode: opts.mode,
-      command: `npm run bench${opts.mode === 'quick' ? ' -- --quick' : ''}${opts.profile ? ' --profile' : ''}`,
-      machine: { cores: cpus().length, loadAvgAtStart },
+      command: `npm run bench${opts.mode === 'quick' || opts.profile || !opts.scale ? ' --' : ''}${opts.mode === 'quick' ? ' --quick' : ''}${opts.profile ? ' --profile' : ''}${opts.scale ? '' : ' --no-scale'}`,
+      machine: { cores: cpus().length, loadAvgAtStart, loadAvgAtEnd: loadAverage() },
       fleet: { ...opts.fleet, devices: workload.size, gateways: fleet.gateways.length, payloadBytes },
       repetitions,
       median: { brokerSamplesPerS: brokerMed, influxSamplesPerS: influxMed, platformSamplesPerS: platMed, platformMessagesPerS: median(repetitions.map((x) => x.platform.messagesPerS)), limitSamplesPerS: limit, limitBy: brokerMed <= influxMed ? 'broker' : 'influxdb', ratio: Number(median(ratios).toFixed(3)), ratioPerRepetition: ratios.map((x) => Number(x.toFixed(3))) },
@@ -155,16 +189,19 @@ async function main() {
       zeroLoss: { published, storedInInflux: inInflux, lost: Math.max(0, published - inInflux) },
       platform: { peakRssMiB: Number(peakRss.toFixed(1)), startRssMiB: Number(startRss.toFixed(1)) },
       memory,
+      webhook,
+      scale,
       ...(profile ? { profile } : {}),
       notes,
     };
     const files = await writeResults(results, opts.out);
     process.stdout.write(`\n${markdown(results)}\n`);
     say(`results: ${files.json}, ${files.md}`);
-    if (results.zeroLoss.lost > 0) process.exitCode = 1;
+    if (results.zeroLoss.lost > 0 || (scale && (scale.lost > 0 || scale.duplicates > 0))) process.exitCode = 1;
   } finally {
     stored.stop();
     rss.stop();
+    await ctx.webhooks?.close().catch(() => undefined);
     await platform.stop().catch(() => undefined);
     await Promise.all([mosquitto.stop(), influx.stop()]);
   }

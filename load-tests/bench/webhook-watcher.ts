@@ -14,7 +14,7 @@ const PATH = '/bench-alerts';
 
 interface HookBody {
   type?: string;
-  alert?: { site: string; line: string; device: string };
+  alert?: { site: string; line: string; device: string; rule?: string };
 }
 
 export class WebhookWatcher {
@@ -22,6 +22,8 @@ export class WebhookWatcher {
   private readonly lat: number[] = [];
   private seen = 0;
   private bad = 0;
+  /** Verified requests by event and rule (`opened gas-lel-warning`): what else the plant raised meanwhile. */
+  readonly tally: Record<string, number> = {};
   subscriptionId = '';
 
   private constructor(
@@ -63,6 +65,8 @@ export class WebhookWatcher {
         continue;
       }
       const msg = JSON.parse(r.body) as HookBody;
+      const kind = `${msg.type} ${msg.alert?.rule ?? '?'}`;
+      this.tally[kind] = (this.tally[kind] ?? 0) + 1;
       if (msg.type !== 'opened' || !msg.alert) continue;
       const key = `${msg.alert.site}/${msg.alert.line}/${msg.alert.device}`;
       const ts = this.injected.get(key);

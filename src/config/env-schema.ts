@@ -38,7 +38,7 @@ export const ENV_VARS = {
   PP_MQTT_USERNAME: { schema: optionalString, doc: 'Broker username.' },
   PP_MQTT_PASSWORD: { schema: optionalString, doc: 'Broker password (secret).' },
   PP_MQTT_CLIENT_ID: { schema: z.string().min(1).max(128).default('plantpulse-1'), doc: 'MQTT client id; must be stable across restarts so the persistent session resumes. Give each instance its own.' },
-  PP_MQTT_SHARED_GROUP: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(), doc: 'When set, subscribe as `$share/{group}/pp/v1/+/+/+/metrics` so N instances share the load (MQTT 5).' },
+  PP_MQTT_SHARED_GROUP: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(), doc: 'When set, subscribe as `$share/{group}/pp/v1/#` so N instances share the load (MQTT 5); see README, Several instances, for what stays per instance.' },
   PP_MQTT_RECEIVE_MAXIMUM: { schema: int(1, 65535).default(2000), doc: 'MQTT 5 receive-maximum: messages the broker may have in flight to us unacknowledged. Acks are sent only once data is durable, so this bounds memory and sets throughput.' },
   PP_MQTT_SESSION_EXPIRY_S: { schema: int(0, 4294967295).default(7 * 24 * 3600), doc: 'MQTT 5 session expiry: how long the broker keeps our session (and queues messages) while we are down.' },
   PP_MQTT_DEAD_LETTER_PREFIX: { schema: z.string().min(1).default(DEAD_LETTER_PREFIX), doc: 'Rejected MQTT messages are republished under this prefix + original topic, with the reasons.' },

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:soak`: the platform (its own process) under steady load for PP_SOAK_MINUTES
- * (default 30) at PP_SOAK_SAMPLES_PER_S (default 12,000: about half the end-to-end maximum that
+ * (default 30) at PP_SOAK_SAMPLES_PER_S (default 16,000: about half the end-to-end maximum that
  * `npm run bench` measures on a 2-core machine), with InfluxDB killed for 30 s every 5 minutes.
  * Samples the platform's RSS every 10 s, and at the end counts exactly: sent = stored.
  * Real Mosquitto and influxd on 127.0.0.1; bounded in time. Results: load-tests/results/soak.json.
@@ -15,7 +15,7 @@ import { waitFor } from '../../test/support/ports.js';
 import { steadyLoad } from '../../test/support/steady-load.js';
 
 const minutes = Number(process.env.PP_SOAK_MINUTES ?? 30);
-const samplesPerS = Number(process.env.PP_SOAK_SAMPLES_PER_S ?? 12_000);
+const samplesPerS = Number(process.env.PP_SOAK_SAMPLES_PER_S ?? 16_000);
 const outageEveryS = Number(process.env.PP_SOAK_OUTAGE_EVERY_S ?? 300);
 const outageS = Number(process.env.PP_SOAK_OUTAGE_S ?? 30);
 const say = (s: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs when it is missing: the real Mosquitto, InfluxDB 1.x,
-# VictoriaMetrics (the InfluxDB 2.x write API) and Chromium, from Debian's packages.
+# VictoriaMetrics (the InfluxDB 2.x write API), Chromium and the openssl CLI, from Debian's packages.
 # The tests start their own processes on free ports; nothing here starts a service.
 set -euo pipefail
 need=()
@@ -8,8 +8,10 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mos
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v victoria-metrics >/dev/null 2>&1 || need+=(victoria-metrics)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# The broker TLS test makes its certificates with the openssl CLI (README: Security).
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "test services: mosquitto, influxd, victoria-metrics and chromium are installed"
+  echo "test services: mosquitto, influxd, victoria-metrics, chromium and openssl are installed"
   exit 0
 fi
 echo "test services: installing ${need[*]} (Debian packages)"

@@ -64,6 +64,13 @@ export class QualityStore {
     this.stmts.saveDevice.run(key, ref.site, ref.line, ref.device, JSON.stringify(state));
   }
 
+  /** Several devices in one transaction (one WAL commit instead of one per device). */
+  saveDevices(devices: Iterable<{ key: string; ref: DeviceRef; state: DeviceState }>): void {
+    this.db.transaction(() => {
+      for (const d of devices) this.stmts.saveDevice.run(d.key, d.ref.site, d.ref.line, d.ref.device, JSON.stringify(d.state));
+    })();
+  }
+
   gateways(): Map<string, GatewayStatus> {
     return new Map(this.stmts.gateways.all().map((r) => [r.key, { state: r.state as StatusState, at: r.at }]));
   }

@@ -115,7 +115,7 @@ export const ENV_VARS = {
   PP_QUALITY_DELAY_LIMIT_S: { schema: int(0, 7 * 86_400).default(60), doc: 'A sample is timely when it arrives at most this long after its timestamp (timeliness %).' },
   PP_QUALITY_SILENCE_S: { schema: int(1, 7 * 86_400).default(120), doc: 'A device that sent nothing for this long is offline, whatever its status topic says.' },
   PP_QUALITY_CLOSE_AFTER_S: { schema: int(0, 86_400).default(300), doc: 'A window is final (judged by the site completeness alert) this long after it ends: room for normal upload delay.' },
-  PP_QUALITY_LATE_HORIZON_H: { schema: int(1, 30 * 24).default(24), doc: 'Late samples (store-and-forward replays) still count toward their window until this long after the end of their plant-local day; later ones are stored but not counted. Memory: 4 bytes per sample kept.' },
+  PP_QUALITY_LATE_HORIZON_H: { schema: int(1, 30 * 24).default(24), doc: 'Late samples (store-and-forward replays) still count toward their window until this long after the end of their plant-local day; later ones are stored but not counted. Closed windows keep counts, not timestamps (README: Data completeness).' },
   PP_QUALITY_RETIRE_AFTER_H: { schema: int(1, 365 * 24).default(7 * 24), doc: 'A device silent this long is retired: no longer expected to report, no longer alerted on.' },
   PP_QUALITY_FLUSH_S: { schema: int(1, 3600).default(60), doc: 'How often quality figures are written to InfluxDB (and local state to PP_DATA_DIR/quality.sqlite).' },
   PP_QUALITY_SITE_MIN_COMPLETENESS_PCT: { schema: z.coerce.number().min(0).max(100).default(95), doc: 'Alert (data, warning) when a site\'s completeness over the last closed window is below this percentage; 0: off.' },

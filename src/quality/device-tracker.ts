@@ -122,7 +122,7 @@ export class DeviceTracker {
         return;
       }
       w.dirty = true;
-      if (duplicateMessage || !w.times.add(sample.ts)) {
+      if (duplicateMessage || (w.times !== null && !w.times.add(sample.ts))) {
         w.counts.duplicates++;
         out.duplicates++;
         return;
@@ -238,8 +238,12 @@ export class DeviceTracker {
     return f;
   }
 
-  /** Fix the interval an hour is judged with, once it closed (a later change of sampling rate does not rewrite history). */
+  /**
+   * The hour closed: fix the interval it is judged with (a later change of sampling rate does not
+   * rewrite history) and let its timestamps go (DeviceWindow.releaseTimes).
+   */
   freeze(hour: number, now: number, cfg: QualityConfig): void {
+    this.windows.get(hour)?.releaseTimes();
     const interval = this.intervalMs(cfg);
     const s = this.state;
     if (interval === null || s.firstTs === null || s.firstTs >= hour + HOUR_MS) return;

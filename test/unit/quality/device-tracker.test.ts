@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Sample, TelemetryBatch } from '../../../src/contract/index.js';
 import { DEFAULT_QUALITY_CONFIG, type QualityConfig } from '../../../src/quality/config.js';
 import { DeviceTracker } from '../../../src/quality/device-tracker.js';
+import { DeviceWindow } from '../../../src/quality/device-window.js';
 import { percentages } from '../../../src/quality/figures.js';
 import { missingMessages } from '../../../src/quality/seq-tracker.js';
 
@@ -16,6 +17,26 @@ const ref = { site: 's1', line: 'l1', device: 'd1' };
 /** Message k: 6 samples, 10 s apart, covering minute k. */
 const minute = (k: number): Sample[] => Array.from({ length: 6 }, (_, j) => ({ ts: T0 + k * MIN + j * 10 * S, m: { power_kw: 1 } }));
 const batch = (seq: number | null, samples: Sample[]): TelemetryBatch => ({ ...ref, seq, samples });
+
+describe('DeviceTracker: a closed hour lets its timestamps go', () => {
+  it('keeps no timestamps once the hour closed; seq still tells a redelivery (duplicate) from a backlog (late, counted)', () => {
+    const t = new DeviceTracker(ref);
+    for (let k = 0; k < 60; k++) if (k !== 30) t.accept(batch(k, minute(k)), T0 + (k + 1) * MIN, cfg, null);
+    const w = t.windows.get(T0)!;
+    expect(w.times?.size).toBe(59 * 6);
+    t.freeze(T0, T0 + HOUR + 5 * MIN, cfg);
+    expect(w.times).toBeNull(); // 4 bytes per sample, no longer held
+    expect(w.counts.intervalMs).toBe(10 * S);
+    t.accept(batch(59, minute(59)), T0 + HOUR + 6 * MIN, cfg, null); // redelivered: its seq was received
+    t.accept(batch(30, minute(30)), T0 + HOUR + 7 * MIN, cfg, null); // the backlog: fills the gap
+    const f = t.hourFigures(T0, T0 + HOUR + 7 * MIN, cfg);
+    expect({ received: f.received, duplicates: f.duplicates, duplicateMessages: f.duplicateMessages, lateMessages: f.lateMessages }).toEqual({ received: 360, duplicates: 6, duplicateMessages: 1, lateMessages: 1 });
+    // Saved and restored without timestamps, it stays that way.
+    const saved = w.save();
+    expect(saved.times).toBeNull();
+    expect(DeviceWindow.restore(T0, saved.state, saved.times).times).toBeNull();
+  });
+});
 
 describe('DeviceTracker: samples', () => {
   it('counts received, duplicates, missing and late messages, delays, exactly', () => {

@@ -53,6 +53,9 @@ describe('the platform is SIGKILLed while messages are in flight', () => {
     const got = await queryInfluxQL(influx.url, DB, `SELECT * FROM telemetry WHERE site='${site}' AND line='${line}' AND device='${device}' AND time = ${s.ts}ms`);
     expect(got).toHaveLength(1);
     for (const [metric, value] of Object.entries(s.m)) expect(got[0]![metric]).toBe(value);
+    // Stop it here: the next test reuses `platform`, and a process left running outlives the suite.
+    await platform.kill('SIGKILL');
+    platform = null;
   });
 
   it("control: with Mosquitto's default queue limit (1000) the same outage loses messages", async () => {

@@ -65,6 +65,9 @@ describe('graceful shutdown and a corrupted spool', () => {
     expect(await readdir(spoolDir)).toContain(`${segments[1]}.corrupt`);
     expect(p.output()).toContain('corrupt spool segment');
     console.log(`corrupt spool: ${segments.length} segments, ${lost} samples in the corrupt one were skipped, ${800 - lost} replayed`);
+    // Stop it here: the next test reuses `platform`, and a process left running outlives the suite.
+    await p.kill('SIGKILL');
+    platform = null;
   });
 
   it('a second signal exits at once, even while the first is still flushing', async () => {

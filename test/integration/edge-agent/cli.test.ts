@@ -66,7 +66,10 @@ describe('plantpulse-agent CLI', () => {
     const r = await agent(['--broker', broker.url, '--sites', '1', '--lines', '1', '--machines', '2', '--burst', '30', '--samples-per-message', '10', '--client-id', 'cli-burst']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    // The agent's own summary line (no component): not always the last line, as the gateway's
+    // 'stopped' line has been seen after it (CI, 2026-12-05).
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const summary = lines.find((l) => l.component === undefined && 'devices' in l);
     expect(summary, r.stdout).toMatchObject({ msg: 'burst published and acknowledged', messages: 6, samples: 60, devices: 2 });
     await waitFor(() => sub.messages.length === 6, 10_000, 'the burst at the subscriber');
     expect(sub.messages.reduce((n, m) => n + (m.body.samples as unknown[]).length, 0)).toBe(60);

@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openLocalDb } from '../storage/local-db.js';
 import type { Category, Severity } from '../analytics/types.js';
 import { scopeSql, type SiteScope } from '../auth/site-scope.js';
 import type { Alert, AlertQuery, AlertState } from './types.js';
@@ -89,6 +90,14 @@ function fromRow(r: Row): Alert {
   };
 }
 
+/** Puts a caller's site scope into a statement's conditions (nothing for an unrestricted scope). */
+function addScope(where: string[], args: Record<string, string | number>, scope: SiteScope | undefined): void {
+  if (!scope || scope.all) return;
+  const { clause, params } = scopeSql(scope);
+  where.push(clause);
+  Object.assign(args, params);
+}
+
 function toRow(a: Alert): Row {
   return {
     id: a.id,
@@ -128,11 +137,8 @@ export class AlertStore {
 
   /** `path`: a file (durable; WAL, synchronous=FULL) or `:memory:` (unit tests). */
   constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
     // An acknowledged alert transition must survive power loss like acknowledged samples do.
-    this.db.pragma('synchronous = FULL');
-    this.db.exec(SCHEMA);
+    this.db = openLocalDb(path, SCHEMA, { synchronous: 'FULL' });
     this.stmts = {
       open: this.db.prepare<[string], Row>(`SELECT * FROM alerts WHERE key = ? AND state = 'open'`),
       latest: this.db.prepare<[string], Row>(`SELECT * FROM alerts WHERE key = ? ORDER BY opened_at DESC LIMIT 1`),
@@ -203,11 +209,7 @@ export class AlertStore {
     // Overlap with [from, to]: opened before `to`, and still open or resolved after `from`.
     add('opened_at <= @to', 'to', q.to);
     add('(resolved_at IS NULL OR resolved_at >= @from)', 'from', q.from);
-    if (q.scope && !q.scope.all) {
-      const { clause, params } = scopeSql(q.scope);
-      where.push(clause);
-      Object.assign(args, params);
-    }
+    addScope(where, args, q.scope);
     const sql = `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at DESC, id LIMIT @limit`;
     return this.db
       .prepare<Record<string, string | number>, Row>(sql)
@@ -219,11 +221,7 @@ export class AlertStore {
   countOpened(q: { site: string; from: number; to: number; scope?: SiteScope }): { line: string; category: Category; count: number }[] {
     const where = ['site = @site', 'opened_at >= @from', 'opened_at < @to'];
     const args: Record<string, string | number> = { site: q.site, from: q.from, to: q.to };
-    if (q.scope && !q.scope.all) {
-      const { clause, params } = scopeSql(q.scope);
-      where.push(clause);
-      Object.assign(args, params);
-    }
+    addScope(where, args, q.scope);
     return this.db
       .prepare<Record<string, string | number>, { line: string; category: string; count: number }>(`SELECT line, category, count(*) AS count FROM alerts WHERE ${where.join(' AND ')} GROUP BY line, category ORDER BY line, category`)
       .all(args)

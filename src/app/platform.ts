@@ -19,7 +19,7 @@ import { AccessControl, bootstrapAdmin, createAuthMetrics, TokenStore } from '..
 import { createWebhookMetrics, Webhooks, WebhookStore } from '../webhooks/index.js';
 import { setUpStorage, type StorageSetup } from './storage-setup.js';
 import { startQualityStage } from '../quality/index.js';
-import { parseStatus } from '../quality/status-message.js';
+import { parseStatus } from '../contract/index.js';
 
 export interface Platform {
   httpUrl: string;
@@ -183,11 +183,11 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
         limits: config.limits,
         protocolVersion: broker ? 4 : 5,
         onStatus: (ref, payload, retained) => {
-          quality?.status(ref, payload);
+          const status = parseStatus(ref, payload);
+          quality?.statusParsed(status);
           // A death opens the device's silence alert now (analytics-stage.ts). A retained status
           // sent on (re)subscription is history, not news.
-          const status = retained ? null : parseStatus(ref, payload);
-          if (status) analytics.status(status);
+          if (status && !retained) analytics.status(status);
         },
       },
       pipeline,

@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openLocalDb } from '../storage/local-db.js';
 import { formatScope, type Principal, type Role, type TokenInfo } from '../auth/index.js';
 import type { Logger } from '../observability/index.js';
 import { REDACTED, scrubText } from '../observability/redact.js';
@@ -131,12 +132,8 @@ export class AuditLog {
     private readonly log?: Logger,
     private readonly clock: () => number = Date.now,
   ) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
     // An acknowledged action's record survives a power cut.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    this.db = openLocalDb(path, SCHEMA, { synchronous: 'FULL', busyTimeoutMs: 5000 });
     this.insert = this.db.prepare('INSERT INTO audit_log (ts, actor_token_id, actor_role, actor_name, action, target, details, source, address) VALUES (@ts, @tokenId, @role, @name, @action, @target, @details, @source, @address)');
   }
 

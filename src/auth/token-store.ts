@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openLocalDb } from '../storage/local-db.js';
 import { ALL_SITES, formatScope, parseScope, type SiteScope } from './site-scope.js';
 import { generateToken, hashToken, parseToken, tokenMatches } from './token-format.js';
 import { isRole, type Role } from './roles.js';
@@ -73,12 +74,8 @@ export class TokenStore {
     path: string,
     private readonly clock: () => number = Date.now,
   ) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
     // A revocation must not be undone by a power cut.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    this.db = openLocalDb(path, SCHEMA, { synchronous: 'FULL', busyTimeoutMs: 5000 });
     this.stmts = {
       byId: this.db.prepare<[string], Row>('SELECT * FROM tokens WHERE id = ?'),
       all: this.db.prepare<[], Row>('SELECT * FROM tokens ORDER BY created_at, id'),

@@ -4,3 +4,4 @@ export * from './topic.js';
 export * from './metrics.js';
 export * from './payload.js';
 export * from './decoder.js';
+export * from './status-message.js';

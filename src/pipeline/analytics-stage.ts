@@ -1,8 +1,7 @@
 import type { AlertManager, AlertNotifier, AlertTransition } from '../alerts/index.js';
 import type { AnalyticsEngine, AnomalyEvent } from '../analytics/index.js';
-import type { TelemetryBatch } from '../contract/index.js';
+import type { ParsedStatus, TelemetryBatch } from '../contract/index.js';
 import type { Logger, Metrics } from '../observability/index.js';
-import type { ParsedStatus } from '../quality/status-message.js';
 import type { Point } from '../storage/point.js';
 
 /**

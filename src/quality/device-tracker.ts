@@ -4,7 +4,7 @@ import { DeviceWindow } from './device-window.js';
 import { emptyFigures, type Figures } from './figures.js';
 import { IntervalLearner } from './interval-learner.js';
 import { initialSeqState, pruneGaps, stepSeq, type SeqState, type SeqVerdict } from './seq-tracker.js';
-import type { StatusState } from './status-message.js';
+import type { StatusState } from '../contract/index.js';
 import { dayOf, dayRetained, hourOf, splitByHour } from './windows.js';
 
 /**

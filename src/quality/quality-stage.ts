@@ -1,5 +1,5 @@
 import type { AnomalyEvent } from '../analytics/types.js';
-import { deviceKey, type DeviceRef, type TelemetryBatch } from '../contract/index.js';
+import { deviceKey, GATEWAY_LINE, parseStatus, type DeviceRef, type ParsedStatus, type StatusState, type TelemetryBatch } from '../contract/index.js';
 import type { Logger } from '../observability/index.js';
 import type { HistoryReader } from '../storage/index.js';
 import type { Point } from '../storage/point.js';
@@ -15,7 +15,6 @@ import type { QualityStore, StoredWindow } from './quality-store.js';
 import { storedSampleCounts } from './restore-counts.js';
 import { rollup } from './rollup.js';
 import { missingMessages } from './seq-tracker.js';
-import { GATEWAY_LINE, parseStatus, type StatusState } from './status-message.js';
 import { dayOf, dayRetained, hourOf, QUALITY_WINDOWS } from './windows.js';
 
 export interface QualityStageDeps {
@@ -165,8 +164,12 @@ export class QualityStage {
 
   /** A status message (`pp/v1/{site}/{line}/{device}/status`, including `_gateway` topics). */
   status(ref: DeviceRef, payload: Buffer): void {
+    this.statusParsed(parseStatus(ref, payload));
+  }
+
+  /** The same, parsed already (null: not a status message). */
+  statusParsed(p: ParsedStatus | null): void {
     if (this.stopped) return;
-    const p = parseStatus(ref, payload);
     if (!p) {
       this.deps.metrics.statusMessages.inc({ kind: 'invalid' });
       return;

@@ -1,7 +1,8 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openLocalDb } from '../storage/local-db.js';
 import type { DeviceRef } from '../contract/index.js';
 import type { DeviceState, GatewayStatus } from './device-tracker.js';
-import type { StatusState } from './status-message.js';
+import type { StatusState } from '../contract/index.js';
 
 /**
  * Local state of the quality stage, in `PP_DATA_DIR/quality.sqlite`, so the figures survive a
@@ -41,10 +42,8 @@ export class QualityStore {
   private readonly stmts;
 
   constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.exec(SCHEMA);
+    // Rebuilt from InfluxDB counts when lost (README: Data completeness): a process crash is what it must survive.
+    this.db = openLocalDb(path, SCHEMA, { synchronous: 'NORMAL' });
     this.stmts = {
       devices: this.db.prepare<[], { site: string; line: string; device: string; state: string }>('SELECT site, line, device, state FROM quality_device'),
       saveDevice: this.db.prepare('INSERT INTO quality_device (key, site, line, device, state) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state'),

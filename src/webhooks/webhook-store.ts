@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openLocalDb } from '../storage/local-db.js';
 import type { Category, Severity } from '../analytics/types.js';
 import { isRole, parseScope, formatScope } from '../auth/index.js';
 import type { Subscription, WebhookEvent } from './subscription.js';
@@ -169,11 +170,8 @@ export class WebhookStore {
   private readonly stmts;
 
   constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
     // A transition in the outbox is a promise to a regulator: it must survive power loss.
-    this.db.pragma('synchronous = FULL');
-    this.db.exec(SCHEMA);
+    this.db = openLocalDb(path, SCHEMA, { synchronous: 'FULL' });
     this.stmts = {
       insertSub: this.db.prepare(
         `INSERT INTO subscriptions (id, name, url, jurisdiction, categories, min_severity, events, secret, owner_token_id, owner_role, created_at)

@@ -9,6 +9,7 @@ import { tokenCommand } from '../../src/cli/token-command.js';
 import type { Sample } from '../../src/contract/index.js';
 import type { EnergyReport } from '../../src/reports/index.js';
 import { queryInfluxQL } from '../../src/storage/index.js';
+import { readCsv } from '../support/csv.js';
 import { startInfluxd, type InfluxdProcess } from '../support/influxd.js';
 import { authHeaders, startTestPlatform } from '../support/platform.js';
 import { waitFor } from '../support/ports.js';
@@ -120,38 +121,9 @@ async function getJson<T>(path: string, token?: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-/** RFC 4180 reader (quoted fields, doubled quotes), for reading exports back. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += c;
-  }
-  return rows;
-}
-
 /** CSV rows as objects keyed by header. */
 function records(text: string): Record<string, string>[] {
-  const [header, ...rows] = parseCsv(text);
+  const [header, ...rows] = readCsv(text).rows;
   return rows.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i]!])));
 }
 
@@ -344,7 +316,7 @@ describe('GET /api/v1/reports/energy', () => {
     const bytes = Buffer.from(await res.arrayBuffer());
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const text = bytes.toString('utf8').slice(1);
-    const [header] = parseCsv(text);
+    const [header] = readCsv(text).rows;
     expect(header!.slice(0, 2)).toEqual(['站点', '产线']);
     for (const name of ['电耗(kWh)', '综合能耗(tce)', '二氧化碳(kg)', '产量', '单位产品电耗(kWh/件)', '待机能耗占比', '安全告警数', '数据完整率(%)']) expect(header).toContain(name);
     const rows = records(text);

@@ -7,7 +7,7 @@ import { percentages } from '../../../src/quality/figures.js';
 import { AlertLatches, REPEAT_MS, siteCompletenessEvent } from '../../../src/quality/quality-alerts.js';
 import { rollupPoints } from '../../../src/quality/quality-points.js';
 import { rollup } from '../../../src/quality/rollup.js';
-import { parseStatus } from '../../../src/quality/status-message.js';
+import { parseStatus } from '../../../src/contract/index.js';
 
 const S = 1000;
 const MIN = 60 * S;

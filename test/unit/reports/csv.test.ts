@@ -1,34 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../../src/alerts/index.js';
+import { readCsv } from '../../support/csv.js';
 import { alertsCsv, csvCell, ENERGY_COLUMNS, headerRow, localTime, neutralizeFormula, offsetLabel, reportRange, toCsv } from '../../../src/reports/index.js';
 
-/** A minimal RFC 4180 reader (quoted fields, doubled quotes, CRLF inside quotes), to read back what we wrote. */
+/** Exports read back; every line must end with CRLF. */
 function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += c;
-  }
-  expect(field).toBe(''); // every line ended with CRLF
+  const { rows, rest } = readCsv(text);
+  expect(rest).toBe(''); // every line ended with CRLF
   return rows;
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isValidId, type DeviceRef } from '../contract/index.js';
+import { isValidId, type DeviceRef } from './ids.js';
 
 /**
  * Status messages, as gateways publish them (edge-agent/publisher/status.ts; the Sparkplug source

@@ -4,6 +4,7 @@ import type { AlertManager, AlertNotifier, AlertQuery } from '../alerts/index.js
 import { CATEGORIES } from '../analytics/types.js';
 import type { SiteScope } from '../auth/index.js';
 import { PlantPulseError } from '../contract/index.js';
+import { parseJsonBody } from './json-body.js';
 import { idParam, parseQuery, parseTime, timeParam } from './query-params.js';
 import { scopeFor } from './scope-guard.js';
 
@@ -24,21 +25,6 @@ export const ackBody = z.strictObject({
   by: z.string().trim().min(1).max(128).optional(),
   note: z.string().max(2000).optional(),
 });
-
-/** JSON bodies reach routes raw (the ingest decoder parses its own); parse and validate here. */
-function parseBody<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
-  let value: unknown = {};
-  if (Buffer.isBuffer(raw) && raw.length > 0) {
-    try {
-      value = JSON.parse(raw.toString('utf8'));
-    } catch (err) {
-      throw new PlantPulseError('PP_ERR_INVALID_JSON', (err as Error).message);
-    }
-  }
-  const r = schema.safeParse(value);
-  if (!r.success) throw new PlantPulseError('PP_ERR_INVALID_QUERY', r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-  return r.data;
-}
 
 /** The store query for the list's parameters (also `GET /api/v1/alerts.csv`, so both give the same rows). */
 export function alertQueryOf(q: z.infer<typeof alertListQuery>, scope: SiteScope, now: number): AlertQuery {
@@ -74,7 +60,7 @@ export function registerAlertRoutes(app: FastifyInstance, alerts: AlertManager, 
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/alerts/:id/ack', { bodyLimit: ACK_BODY_LIMIT }, async (req) => {
-    const body = parseBody(ackBody, req.body);
+    const body = parseJsonBody(ackBody, req.body);
     const result = alerts.acknowledge(req.params.id, body.by ?? req.principal?.name ?? 'anonymous', body.note ?? null, scopeFor(req));
     if (!result) throw new PlantPulseError('PP_ERR_UNKNOWN_ALERT', req.params.id);
     if (result.transition) notifier.notify([result.transition]);

@@ -255,6 +255,10 @@ describe('injected faults → alerts, through real Mosquitto and InfluxDB', () =
       let open: Alert[] = [];
       await waitFor(async () => (open = (await api<{ alerts: Alert[] }>('/api/v1/alerts?state=open')).alerts).length > 0, 20_000, 'silence alert');
       expect(open.map((a) => `${a.device} ${a.rule} ${a.category}`)).toEqual(['m-004 silence data']);
+      // A body at fault is a body error, naming the field.
+      const badAck = await fetch(`${platform.httpUrl}/api/v1/alerts/${open[0]!.id}/ack`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ note: 7 }) });
+      expect(badAck.status).toBe(400);
+      expect(await badAck.json()).toMatchObject({ code: 'PP_ERR_INVALID_BODY', message: expect.stringContaining('note') });
       const ack = await fetch(`${platform.httpUrl}/api/v1/alerts/${open[0]!.id}/ack`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ by: 'wang.fang', note: 'gateway cable' }) });
       expect(ack.status).toBe(200);
       expect(await ack.json()).toMatchObject({ acknowledged: true, alert: { ackedBy: 'wang.fang', ackNote: 'gateway cable' } });

@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadRulesConfig, parseRulesConfig, resolveRules, type ResolvedRule } from '../src/analytics/rules/index.js';
+import { EACH_METRIC } from '../src/analytics/rules/schema.js';
 import { readSeries, windowsFor } from './eval-anomaly/nab.js';
 import { replayAlerts } from './eval-anomaly/replay.js';
 import { combineScores, scoreSeries, type Score } from './eval-anomaly/score.js';
@@ -123,7 +124,10 @@ function main(): void {
     const category = labelled.key.includes('/') ? labelled.key.split('/')[0] ?? 'nab' : 'nab';
     // The platform keys devices "site/line/device"; the replay is one device of an unclassified plant.
     const deviceKey = `nab/${asId(category)}/${asId(basename(file, '.csv'))}`;
-    const rules = resolveRules(config, deviceKey).filter((r) => r.metric === metric);
+    // Rules on every metric (`+`) judge this one too, with the metric's name in their params.
+    const rules = resolveRules(config, deviceKey)
+      .filter((r) => r.metric === metric || r.metric === EACH_METRIC)
+      .map((r) => (r.metric === EACH_METRIC ? ({ ...r, params: { ...r.params, metric } } as ResolvedRule) : r));
     if (rules.length === 0) process.stderr.write(`${file}: no rule watches ${metric}\n`);
     if (rules.length > shownRules.length) shownRules = rules;
     const series = readSeries(join(dir, file));

@@ -42,44 +42,43 @@ function rangeRules(): RuleInput[] {
 const DEFAULT_RULE_INPUTS: RuleInput[] = [
   ...rangeRules(),
 
-  // Learned baselines. zRaise 4 rather than the textbook 3: sensor noise is autocorrelated and
-  // heavy-tailed, and at one sample every few seconds a 3σ rule raises many times a day on a
-  // healthy machine. Memory 1/alpha = 100 samples; 60 samples of warm-up. A deviation that lasts a
-  // whole shift (8 h) is taken as the new normal (relearnAfterS), so set-point changes do not leave
-  // alerts open for ever. A gap over 1 h (stopped, serviced, re-set) restarts warm-up.
+  // Learned, scale-free rules on every signal metric (`+`: each gauge and each metric outside the
+  // catalogue; counters and `state` are skipped), so a device's metrics are judged whatever their
+  // names and units. No absolute floors: each metric is judged in units of its own robust spread.
+  // Parameters were chosen on the NAB corpus as a whole (README "Analytics and alerts"), the same
+  // for every metric: a raise needs 8 robust σ (one sample) or a CUSUM of 20 (a level shift or
+  // drift of a few σ held for a while); an alert stays open until 200 samples in a row are back
+  // within 2σ (a burst is one alert, not one per spike), and one open for 600 samples is the new
+  // normal (re-learned). A gap over a day restarts learning.
+  //
+  // Learned and judged only in steady running: a machine that stops or idles cools towards a
+  // lower level and vibrates a fraction as much, and one that starts heats up over its thermal
+  // time constants (10–20 min for presses and ovens), all far from a running baseline and all
+  // normal. The bench's 5,000 healthy simulated machines raised the former temperature baseline on
+  // stopped ovens cooling down. One hour of settling after every state change. The absolute limit
+  // rules watch every state. Devices that do not report `state` are judged on every sample.
   {
-    id: 'baseline-temperature',
-    metric: 'temperature_c',
-    detector: 'baseline',
+    id: 'deviation',
+    metric: '+',
+    detector: 'robust',
     category: 'safety',
     severity: 'warning',
-    description: 'temperature far from its learned baseline while running steadily (either direction: overheating or a failed heater)',
-    // Learned and judged only in steady running: a machine that stops or idles cools towards a
-    // lower level, and one that starts heats up over its thermal time constants (10–20 min for
-    // presses and ovens), both far from a running baseline and both normal. The bench's 5,000
-    // healthy simulated machines raised this rule on stopped ovens cooling down. One hour of
-    // settling leaves an oven (rise 160 °C, τ 20 min) 8 °C short of steady and moving 0.4 °C/min,
-    // which the baseline's 100-sample memory follows within its 2 °C raise band. The absolute
-    // limit rules (temperature-high) watch every state. Devices that do not report `state` are
-    // judged on every sample.
+    description: 'a metric far from its usual level, or shifted from it, in units of its own spread (every metric)',
     states: [2],
     settleS: 3600,
-    // minStd 0.5 °C: the accuracy of common industrial RTDs / thermocouples; smaller moves are not evidence.
-    params: { alpha: 0.01, warmupSamples: 60, zRaise: 4, zClear: 2, direction: 'both', minStd: 0.5, minDurationS: 30, maxGapS: 3600, relearnAfterS: 8 * 3600 },
   },
+  // How the metrics move together (Hotelling T² on the standardised metrics, shrunk covariance):
+  // a pump whose current rises while its flow does not is wrong even when each stays within its
+  // own range. The alert names the metrics that moved most.
   {
-    id: 'baseline-vibration',
-    metric: 'vibration_mm_s',
-    detector: 'baseline',
+    id: 'joint-deviation',
+    metric: '+',
+    detector: 'multivariate',
     category: 'safety',
     severity: 'warning',
-    // Only above: vibration falls whenever a machine stops, which is not a fault.
-    description: 'vibration well above its learned baseline while running (wear, imbalance, looseness)',
-    // Learned and judged only while running: a machine that idles or stops vibrates a fraction as
-    // much, and a baseline learned across states raises on every restart. Devices that do not
-    // report `state` are judged on every sample.
+    description: "the device's metrics no longer move together as learned while running (names the metrics that moved most)",
     states: [2],
-    params: { alpha: 0.01, warmupSamples: 60, zRaise: 4, zClear: 2, direction: 'above', minStd: 0.1, minDurationS: 30, maxGapS: 3600, relearnAfterS: 8 * 3600 },
+    settleS: 3600,
   },
 
   // Stuck temperature sensor: bit-identical for an hour and at least 10 samples. A live thermocouple

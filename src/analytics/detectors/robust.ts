@@ -20,8 +20,12 @@ import { robustUpdate, usableScale } from './robust-scale.js';
  * - level shift / drift: a two-sided CUSUM of z (slack `cusumK`, decision `cusumH`), which
  *   accumulates evidence from a run of moderately high values that no single sample would show.
  *   Its sums restart after every alert and while the signal sits near its location.
- * An alert stays open while either holds and clears once |z| ≤ zClear (the CUSUM restarted), so
- * a sustained anomaly is one alert, not one per sample. While open, nothing is learned; an alert
+ * An alert stays open while either holds and clears once |z| has stayed ≤ zClear for `holdSamples`
+ * samples in a row, so a burst or a sustained anomaly is one alert, not one per spike. After an
+ * alert the bar rises: the outlier test then needs more than that alert's peak |z| (the CUSUM a
+ * proportionally higher sum), sinking back to zRaise over ~`barMemory` samples. A signal whose
+ * ordinary spikes are heavy-tailed thus raises on the first of them and then only on a larger
+ * one, instead of on every spike of the same size. While open, nothing is learned; an alert
  * open for `relearnAfterSamples` is taken as the new normal: it clears (saying so) and the
  * detector re-learns from the new level. During `warmupSamples` it only learns.
  */
@@ -39,11 +43,13 @@ export const robustParamsSchema = z
     minScaleRel: z.number().min(0).default(1e-3),
     cusumK: z.number().min(0).default(1),
     /** CUSUM decision level, in scales; 0 disables the change test. */
-    cusumH: z.number().min(0).default(20),
+    cusumH: z.number().min(0).default(40),
     /** Samples an alert may stay open before its level is accepted as the new normal. */
-    relearnAfterSamples: z.number().int().positive().default(600),
+    relearnAfterSamples: z.number().int().positive().default(300),
     /** Consecutive samples back within zClear before an open alert clears (one quiet sample amid a burst is not the end). */
-    holdSamples: z.number().int().positive().default(200),
+    holdSamples: z.number().int().positive().default(100),
+    /** After an alert, the outlier test's bar rises to the alert's peak |z| and sinks back to zRaise over about this many samples; 0: fixed bar. */
+    barMemory: z.number().min(0).default(1000),
     direction: z.enum(['both', 'above', 'below']).default('both'),
     /** A gap longer than this restarts warm-up (the machine may have been stopped or re-set). */
     maxGapS: z.number().positive().default(86_400),
@@ -66,12 +72,15 @@ export interface RobustState {
   openFor: number;
   /** Consecutive samples within zClear while the alert is open. */
   calm: number;
+  /** Current raise level of the outlier test (≥ zRaise), and the largest |z| of the open alert. */
+  bar: number;
+  peak: number;
   lastTs: number | null;
   latch: Latch;
   side: 1 | -1;
 }
 
-const FRESH: RobustState = { n: 0, loc: 0, scale: 0, maxScale: 0, up: 0, down: 0, openFor: 0, calm: 0, lastTs: null, latch: QUIET, side: 1 };
+const FRESH: RobustState = { n: 0, loc: 0, scale: 0, maxScale: 0, up: 0, down: 0, openFor: 0, calm: 0, bar: 0, peak: 0, lastTs: null, latch: QUIET, side: 1 };
 
 function scaleOf(p: RobustParams, s: RobustState): number {
   return usableScale(s.loc, s.scale, Math.max(p.minScaleRel * Math.abs(s.loc), 1e-3 * s.maxScale));
@@ -80,7 +89,7 @@ function scaleOf(p: RobustParams, s: RobustState): number {
 function learn(p: RobustParams, s: RobustState, v: number, ts: number, latch: Latch, side: 1 | -1, up: number, down: number): RobustState {
   const n = s.n + 1;
   const m = robustUpdate(n, s.loc, s.scale, v, p.alpha, p.warmupSamples, p.clip, Math.max(p.minScaleRel * Math.abs(s.loc), 1e-3 * s.maxScale));
-  return { n, loc: m.loc, scale: m.scale, maxScale: Math.max(s.maxScale, m.scale), up, down, openFor: 0, calm: 0, lastTs: ts, latch, side };
+  return { n, loc: m.loc, scale: m.scale, maxScale: Math.max(s.maxScale, m.scale), up, down, openFor: 0, calm: 0, bar: s.bar, peak: 0, lastTs: ts, latch, side };
 }
 
 export const robustDetector: DetectorModule<RobustParams, RobustState> = {
@@ -108,29 +117,32 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
     const zc = Math.max(-p.clip * 2, Math.min(p.clip * 2, z));
     const up = p.direction === 'below' ? 0 : Math.max(0, st.up + zc - p.cusumK);
     const down = p.direction === 'above' ? 0 : Math.max(0, st.down - zc - p.cusumK);
-    const shifted = p.cusumH > 0 && Math.max(up, down) > p.cusumH;
-    const breach = watched > p.zRaise || shifted;
+    const bar = p.barMemory > 0 ? Math.max(p.zRaise, p.zRaise + (st.bar - p.zRaise) * (1 - 1 / p.barMemory)) : p.zRaise;
+    const hBar = p.cusumH * (bar / p.zRaise);
+    const breach = watched > bar || (p.cusumH > 0 && Math.max(up, down) > hBar);
+    st = { ...st, bar };
     if (st.latch.active) {
       const openFor = st.openFor + 1;
       const calm = Math.abs(z) <= p.zClear ? st.calm + 1 : 0;
+      const peak = Math.max(st.peak, watched);
       const threshold = st.loc + st.side * p.zRaise * scale;
       if (openFor >= p.relearnAfterSamples) {
         events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.robustRelearned(p.metric, value, openFor) }];
         // The new level becomes the location; the scale carries on from the old one (not from 0).
-        return { state: { ...FRESH, n: p.warmupSamples, loc: value, scale: st.scale, maxScale: st.maxScale, lastTs: ts }, events };
+        return { state: { ...FRESH, n: p.warmupSamples, loc: value, scale: st.scale, maxScale: st.maxScale, bar: p.zRaise, lastTs: ts }, events };
       }
       if (calm >= p.holdSamples) {
         events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.baselineCleared(p.metric, value, st.loc, p.zClear) }];
-        return { state: { ...st, up: 0, down: 0, openFor: 0, calm: 0, lastTs: ts, latch: QUIET }, events };
+        return { state: { ...st, up: 0, down: 0, openFor: 0, calm: 0, bar: Math.max(bar, peak), peak: 0, lastTs: ts, latch: QUIET }, events };
       }
       if (watched > p.zRaise) events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, false) }];
-      return { state: { ...st, up: 0, down: 0, openFor, calm, lastTs: ts }, events };
+      return { state: { ...st, up: 0, down: 0, openFor, calm, peak, lastTs: ts }, events };
     }
     if (breach) {
-      const side: 1 | -1 = watched > p.zRaise ? (z >= 0 ? 1 : -1) : up >= down ? 1 : -1;
+      const side: 1 | -1 = watched > bar ? (z >= 0 ? 1 : -1) : up >= down ? 1 : -1;
       const threshold = st.loc + side * p.zRaise * scale;
-      events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, watched <= p.zRaise) }];
-      return { state: { ...st, up: 0, down: 0, openFor: 0, calm: 0, lastTs: ts, latch: { active: true, since: ts }, side }, events };
+      events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, watched <= bar) }];
+      return { state: { ...st, up: 0, down: 0, openFor: 0, calm: 0, peak: watched, lastTs: ts, latch: { active: true, since: ts }, side }, events };
     }
     // Quiet: learn (clipped), keep the CUSUM sums.
     return { state: learn(p, st, value, ts, QUIET, st.side, up, down), events };

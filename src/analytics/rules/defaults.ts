@@ -46,10 +46,11 @@ const DEFAULT_RULE_INPUTS: RuleInput[] = [
   // catalogue; counters and `state` are skipped), so a device's metrics are judged whatever their
   // names and units. No absolute floors: each metric is judged in units of its own robust spread.
   // Parameters were chosen on the NAB corpus as a whole (README "Analytics and alerts"), the same
-  // for every metric: a raise needs 8 robust σ (one sample) or a CUSUM of 20 (a level shift or
-  // drift of a few σ held for a while); an alert stays open until 200 samples in a row are back
-  // within 2σ (a burst is one alert, not one per spike), and one open for 600 samples is the new
-  // normal (re-learned). A gap over a day restarts learning.
+  // for every metric: a raise needs 8 robust σ (one sample) or a CUSUM of 40 (a level shift or
+  // drift of a few σ held for a while); an alert stays open until 100 samples in a row are back
+  // within 2σ (a burst is one alert, not one per spike), one open for 300 samples is the new
+  // normal (re-learned), and after an alert the bar rises to its peak, sinking back over ~1000
+  // samples. A gap over a day restarts learning.
   //
   // Learned and judged only in steady running: a machine that stops or idles cools towards a
   // lower level and vibrates a fraction as much, and one that starts heats up over its thermal

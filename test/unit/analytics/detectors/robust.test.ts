@@ -55,6 +55,19 @@ describe('robust detector', () => {
     expect(timeline(events.filter((e) => e.kind === 'raise'))).toEqual(series(7, 15, () => 0, 1500).map(([t]) => `raise@${t}`));
   });
 
+  it('after an alert the bar rises to its peak: a spike no larger does not raise again soon, a larger one does', () => {
+    const normal = series(300, 5, (i) => 10 + noise(i));
+    const first = series(1, 5, () => 30, 1500);
+    const calm = series(10, 5, (i) => 10 + noise(i), 1505);
+    const p = params({ barMemory: 1000 });
+    const again = run(robustDetector, p, [...normal, ...first, ...calm, [1560, 29]]);
+    expect(timeline(again.events)).toEqual(['raise@1500', 'clear@1525']);
+    const larger = run(robustDetector, p, [...normal, ...first, ...calm, [1560, 40]]);
+    expect(timeline(larger.events)).toEqual(['raise@1500', 'clear@1525', 'raise@1560']);
+    // Without the bar (barMemory 0) it raises again.
+    expect(timeline(run(robustDetector, params({ barMemory: 0 }), [...normal, ...first, ...calm, [1560, 29]]).events)).toEqual(['raise@1500', 'clear@1525', 'raise@1560']);
+  });
+
   it('a level held for relearnAfterSamples becomes the new normal, and is judged from there', () => {
     const normal = series(300, 5, (i) => 10 + noise(i));
     const high = series(60, 5, (i) => 40 + noise(i), 1500);

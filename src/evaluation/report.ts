@@ -43,7 +43,7 @@ export function renderTables(e: Evaluation, detail = 'plantpulse'): string {
         d.points.f1 === null ? '–' : d.points.f1.toFixed(3),
         pct(d.points.far),
         pct(d.points.mar),
-        d.events.alerts,
+        d.events.alertsInProbation ? `${d.events.alerts} (+${d.events.alertsInProbation} in probation)` : d.events.alerts,
         `${d.events.windowsDetected}/${e.windows}`,
         delay(d.events.medianDelayS === null ? null : d.events.medianDelayS * 1000),
       ]),

@@ -8,7 +8,7 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mos
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v victoria-metrics >/dev/null 2>&1 || need+=(victoria-metrics)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-# The broker TLS test makes its certificates with the openssl CLI (README: Security).
+# The broker TLS test makes its certificates with the openssl CLI (docs/security.md).
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -eq 0 ]; then
   echo "test services: mosquitto, influxd, victoria-metrics, chromium and openssl are installed"

@@ -45,6 +45,8 @@ export interface FileResult {
   alertsInProbation: number;
   unscoredAlerts: number;
   windowsDetected: number;
+  /** Scored alerts per source (rule id, or a baseline's column). */
+  bySource: Record<string, number>;
   /** Per detected window: its first alert's opening − the window's first row, ms. */
   delaysMs: number[];
 }
@@ -134,6 +136,7 @@ export function scoreFile(f: LoadedFile, run: DetectorRun): FileResult {
     alertsInProbation: run.alerts.length - scored.length,
     unscoredAlerts: run.unscoredAlerts,
     windowsDetected: delaysMs.length,
+    bySource: scored.reduce<Record<string, number>>((m, a) => ({ ...m, [a.source]: (m[a.source] ?? 0) + 1 }), {}),
     delaysMs,
   };
 }

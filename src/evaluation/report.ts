@@ -59,6 +59,10 @@ export function renderTables(e: Evaluation, detail = 'plantpulse'): string {
   );
   if (pp) {
     out.push(`${detail}: ${pp.events.alertsInProbation} alerts opened in probation; ${pp.events.unscoredAlerts} alerts of category data (a device not reporting) counted, not scored.`);
+    const bySource: Record<string, number> = {};
+    for (const r of e.perFile[detail] ?? []) for (const [k, n] of Object.entries(r.bySource)) bySource[k] = (bySource[k] ?? 0) + n;
+    const entries = Object.entries(bySource).sort((a, b) => b[1] - a[1]);
+    out.push(`${detail} alerts by rule: ${entries.length === 0 ? 'none' : entries.map(([k, n]) => `${k} ${n}`).join(', ')}.`);
     out.push('', `Per file (${detail}):`, '');
     out.push(...table(['file', 'rows', 'alerts', 'windows detected', 'NAB standard raw', 'precision', 'recall', 'FAR', 'median delay'], (e.perFile[detail] ?? []).map(fileRow)));
   }

@@ -54,6 +54,10 @@ describe('npm run eval:anomaly', () => {
     // The rule opens at the jump (row 250, the window's third row: 2 min after its start) and closes when it ends.
     expect(out.detectors.plantpulse!.events).toMatchObject({ alerts: 1, windowsDetected: 1, medianDelayS: 120 });
     expect(out.detectors.plantpulse!.points).toMatchObject({ precision: 1, recall: 10 / 13 });
+    expect((out.perFile as Record<string, { name: string; bySource: Record<string, number> }[]>).plantpulse!.map((f) => [f.name, f.bySource])).toEqual([
+      ['press-1.csv', { 'vib-high': 1 }],
+      ['press-2.csv', {}],
+    ]);
     expect(out.detectors.never!.nab).toEqual({ standard: 0, reward_low_FP_rate: 0, reward_low_FN_rate: 0 });
     expect(out.detectors.always!.points!.far).toBe(1);
   });
@@ -64,6 +68,7 @@ describe('npm run eval:anomaly', () => {
     for (const name of DETECTORS) expect(stdout).toMatch(new RegExp(`^\\| ${name} \\|`, 'm'));
     expect(stdout).toContain('first min(15 %, 750) rows are not scored');
     expect(stdout).toMatch(/^\| press-1\.csv \| 300 \|/m);
+    expect(stdout).toContain('plantpulse alerts by rule: none.');
   });
 
   it('clear errors: no --data, a missing folder, a bad row', async () => {

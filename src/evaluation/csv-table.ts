@@ -23,7 +23,8 @@ export function readCsvTable(path: string): CsvTable {
   } catch (err) {
     throw new EvaluationInputError(`${path}: cannot read: ${(err as Error).message}`);
   }
-  const lines = text.split(/\r?\n/);
+  // A byte-order mark (spreadsheet exports) is not part of the first column's name.
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const header = splitRow(lines[0] ?? '');
   if (header[0]?.toLowerCase() !== 'timestamp' || header.length < 2) {
     throw new EvaluationInputError(`${path}:1: expected a header "timestamp,<column>,...", got ${JSON.stringify(lines[0] ?? '')}`);

@@ -49,9 +49,11 @@ describe('multi-column data sets', () => {
     expect(p2!.windows).toEqual([]);
   });
 
-  it('reads ISO 8601 with an offset as the same instant', () => {
-    const dir = folder({ 'a.csv': 'timestamp,x\n2024-03-01T01:00:00+01:00,1\n2024-03-01T00:01:00Z,2\n' }, { 'a.csv': [] });
-    expect(loadAll(dir)[0]!.table.timestamps).toEqual([Date.parse('2024-03-01T00:00:00Z'), Date.parse('2024-03-01T00:01:00Z')]);
+  it('reads ISO 8601 with an offset as the same instant, milliseconds, CRLF and a byte-order mark', () => {
+    const dir = folder({ 'a.csv': '\uFEFFtimestamp,x\r\n2024-03-01T01:00:00+01:00,1\r\n2024-03-01T00:01:00.250Z,2\r\n' }, { 'a.csv': [] });
+    const [f] = loadAll(dir);
+    expect(f!.table.columns).toEqual(['x']);
+    expect(f!.table.timestamps).toEqual([Date.parse('2024-03-01T00:00:00Z'), Date.parse('2024-03-01T00:01:00.250Z')]);
   });
 
   it.each([

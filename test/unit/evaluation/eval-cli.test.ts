@@ -71,8 +71,12 @@ describe('npm run eval:anomaly', () => {
     expect(stdout).toContain('plantpulse alerts by rule: none.');
   });
 
-  it('clear errors: no --data, a missing folder, a bad row', async () => {
+  it('clear errors: no --data, an unknown option, a missing folder, a bad rules file, a bad row', async () => {
     await expect(cli()).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--data DIR is required') });
+    await expect(cli('--data', '.', '--metric', 'temperature_c')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('usage:') });
+    const rules = join(folder(), 'rules.yaml');
+    writeFileSync(rules, 'classes: { x: { match: [a], rules: [ { id: r, metric: value, detector: nope } ] } }\n');
+    await expect(cli('--data', folder(), '--rules', rules)).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/rules\.yaml.*unknown detector "nope"/s) });
     await expect(cli('--data', '/nonexistent/eval')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('/nonexistent/eval: no such folder') });
     const dir = folder();
     writeFileSync(join(dir, 'press-2.csv'), 'timestamp,temp,vib\n2024-03-01 00:00:00,1,x\n');

@@ -54,7 +54,10 @@ async function loadAlerts() {
 
 function renderChrome() {
   applyStaticText();
-  document.getElementById('lang-toggle').textContent = t('langButton');
+  const toggle = document.getElementById('lang-toggle');
+  toggle.textContent = t('langButton');
+  // The button is written in the other language: its lang picks that language's fonts.
+  toggle.lang = currentLang() === 'zh' ? 'en' : 'zh-CN';
   showStatus(conn.dataset.state);
 }
 

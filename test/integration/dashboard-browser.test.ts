@@ -305,7 +305,11 @@ function cjkFamilies(): Set<string> {
   return new Set(out.split(/[\n,]/).map((f) => f.trim()).filter(Boolean));
 }
 
-/** The fonts Chromium drew the text of `selector`'s elements with (DevTools protocol: what was rendered, not what CSS asked for). */
+/**
+ * The fonts Chromium drew the text of `selector`'s elements with (DevTools protocol: what was
+ * rendered, not what CSS asked for; `document.fonts.check()` answers true for any system font
+ * name, installed or not).
+ */
 async function renderedFonts(p: Page, selector: string): Promise<string[]> {
   const cdp = await p.context().newCDPSession(p);
   try {

@@ -47,6 +47,7 @@ declare const document: {
   createElement(tag: 'canvas'): { getContext(kind: '2d'): Canvas2D };
 };
 declare function getComputedStyle(el: unknown): { display: string; getPropertyValue(name: string): string };
+declare const window: { timeAxis(font: string): { values(u: null, splits: number[], axis: number, space: number, step: number): string[] } };
 declare const localStorage: { setItem(key: string, value: string): void; getItem(key: string): string | null };
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -410,6 +411,33 @@ describe('charts and the Chinese screen at 1440 × 900 and on a tablet', () => {
       }
     });
   }
+
+  it('every span gets tick labels that differ: the axis module in the page, from a minute to a month', async () => {
+    const p = await openPage(DESKTOP, 'en');
+    try {
+      await p.goto(`${platform.httpUrl}/dashboard/`);
+      // [first tick (s), step (s), ticks] → the labels the x axis would draw for them.
+      const cases: [number, number, number][] = [
+        [Date.UTC(2026, 11, 6, 23, 19, 0) / 1000, 10, 7], // one minute
+        [Date.UTC(2026, 11, 6, 23, 0, 0) / 1000, 120, 8], // fifteen minutes
+        [Date.UTC(2026, 11, 6, 0, 0, 0) / 1000, 6 * 3600, 9], // two days: 06:00 comes back
+        [Date.UTC(2026, 10, 1) / 1000, 7 * 86_400, 5], // a month
+      ];
+      // A module script of the page's own (an import() here would be rewritten by vitest's transform).
+      await p.addScriptTag({ type: 'module', content: "import { timeAxis } from './js/chart-axes.js'; window.timeAxis = timeAxis;" });
+      await p.waitForFunction(() => typeof window.timeAxis === 'function');
+      const labels = await p.evaluate((all) => {
+        const axis = window.timeAxis('12px sans-serif');
+        return all.map(([first, step, n]) => axis.values(null, Array.from({ length: n }, (_, i) => first + i * step), 0, 50, step));
+      }, cases);
+      expectTimeTicks(labels[0]!.map((l, i) => [i, l]), /^\d\d:\d\d:\d\d$/);
+      expectTimeTicks(labels[1]!.map((l, i) => [i, l]), /^\d\d:\d\d$/);
+      expectTimeTicks(labels[2]!.map((l, i) => [i, l]), /^\d\d\/\d\d, \d\d:\d\d$/);
+      expectTimeTicks(labels[3]!.map((l, i) => [i, l]), /^\d\d\/\d\d$/);
+    } finally {
+      await p.context().close();
+    }
+  });
 
   it('in English, the 中文 button is drawn in a CJK font', async () => {
     const cjk = cjkFamilies();

@@ -1,4 +1,4 @@
-import { dayMonth, hourMinute, num, time } from './format.js';
+import { dateTime, dayMonth, hourMinute, num, time } from './format.js';
 
 /**
  * uPlot axis options for the live charts. The labels are drawn on a canvas, so they never wrap
@@ -38,11 +38,14 @@ const DAY = 86_400;
  */
 const TIME_STEPS = [1, 2, 5, 10, 15, 20, 30, MIN, 2 * MIN, 5 * MIN, 10 * MIN, 15 * MIN, 20 * MIN, 30 * MIN, HOUR, 2 * HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY, 14 * DAY];
 
-/** The format a time tick needs for the step between ticks: seconds below a minute, dates from a day. */
-function timeFormat(stepS) {
+/**
+ * The format a time tick needs for the step between ticks: seconds below a minute, dates from a
+ * day; hours with their date when the span passes a day (06:00 would come back the next day).
+ */
+function timeFormat(stepS, spanS) {
   if (stepS < MIN) return time;
-  if (stepS < DAY) return hourMinute;
-  return dayMonth;
+  if (stepS >= DAY) return dayMonth;
+  return spanS >= DAY ? dateTime : hourMinute;
 }
 
 /** Decimals that tell ticks `step` apart: 0.25 → 2, 5 → 0. */
@@ -54,15 +57,22 @@ export function stepDecimals(step) {
 /** The x axis: time ticks as fine as their step, spaced by the width of the label they will get. */
 export function timeAxis(font) {
   // A sample label of each format (every digit is as wide as any other in the fonts used).
-  const room = (fmt) => Math.ceil(textWidth(fmt(Date.UTC(2026, 11, 31, 23, 59, 59)), font)) + X_PADDING;
+  const rooms = new Map();
+  const room = (fmt) => {
+    if (!rooms.has(fmt)) rooms.set(fmt, Math.ceil(textWidth(fmt(Date.UTC(2026, 11, 31, 23, 59, 59)), font)) + X_PADDING);
+    return rooms.get(fmt);
+  };
   return {
     ...COLORS,
     font,
-    // Which format the ticks will get depends on the step uPlot picks from this space, so the
-    // space is the one of the seconds format whenever the span is short enough for second steps.
-    space: (_u, _axis, min, max, dim) => (((max - min) / dim) * room(hourMinute) < MIN ? room(time) : room(hourMinute)),
+    // Which format the ticks get depends on the step uPlot picks from this space, so the space
+    // is that of the format the step will roughly be (seconds when the span allows second steps).
+    space: (_u, _axis, min, max, dim) => room(timeFormat(((max - min) / dim) * room(hourMinute), max - min)),
     incrs: TIME_STEPS,
-    values: (_u, splits, _axis, _space, step) => splits.map((s) => timeFormat(step)(s * 1000)),
+    values: (_u, splits, _axis, _space, step) => {
+      const format = timeFormat(step, splits.length > 1 ? splits.at(-1) - splits[0] : 0);
+      return splits.map((s) => format(s * 1000));
+    },
   };
 }
 

@@ -9,7 +9,7 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mos
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v victoria-metrics >/dev/null 2>&1 || need+=(victoria-metrics)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-# The broker TLS test makes its certificates with the openssl CLI (README: Security).
+# The broker TLS test makes its certificates with the openssl CLI (docs/security.md).
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # The dashboard's Chinese screen is checked in Chromium: without a CJK font it would be boxes.
 { command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh family)" ]; } || need+=(fonts-noto-cjk)

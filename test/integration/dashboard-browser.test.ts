@@ -21,7 +21,7 @@ import { startTestPlatform, TEST_ADMIN_TOKEN } from '../support/platform.js';
  * at 1440 × 900 and on a tablet: labels that differ and keep their digits, Chinese text drawn in a
  * font that has it, nothing overflowing its box.
  * Screenshots (desktop, tablet, Chinese) go to .tmp/screenshots/; UPDATE_DOCS_SCREENSHOT=1 also
- * refreshes README's docs/dashboard.png and docs/dashboard-zh.png.
+ * refreshes docs/dashboard.png and docs/dashboard-zh.png (shown in docs/dashboard.md).
  */
 /**
  * The browser globals the page functions below use. tsconfig has no DOM library (Node code must
@@ -177,13 +177,13 @@ describe('live dashboard in Chromium, against a simulated plant', () => {
     expect(await page.textContent('.kpi-label')).toBe('Power now');
   });
 
-  it('fits a tablet (768 × 1024) without sideways scrolling; screenshots for README', async () => {
+  it('fits a tablet (768 × 1024) without sideways scrolling; screenshots for the docs', async () => {
     // Desktop: the feed is a column beside the plant.
     const feed = await page.locator('.feed').boundingBox();
     expect(feed!.x).toBeGreaterThan(1400);
     await page.reload();
     await page.waitForFunction(() => /\d kWh/.test(document.querySelector('[data-kpi=energy]')?.textContent ?? ''), undefined, { timeout: 20_000 });
-    // README's picture: regenerated on request only, so a test run leaves tracked files alone.
+    // The docs' picture: regenerated on request only, so a test run leaves tracked files alone.
     const readmeShot = join(SHOTS, 'readme-1920x1080.png');
     await page.screenshot({ path: readmeShot });
     expect((await stat(readmeShot)).size).toBeLessThan(300 * 1024);

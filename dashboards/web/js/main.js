@@ -56,7 +56,8 @@ function renderChrome() {
   applyStaticText();
   const toggle = document.getElementById('lang-toggle');
   toggle.textContent = t('langButton');
-  // The button is written in the other language: its lang picks that language's fonts.
+  // The button is written in the other language: saying which lets screen readers read it
+  // right and the browser pick that language's glyph forms from the fallback fonts.
   toggle.lang = currentLang() === 'zh' ? 'en' : 'zh-CN';
   showStatus(conn.dataset.state);
 }

@@ -36,7 +36,8 @@ export interface FleetScore {
  * on the same device detects it; one outside every window, and more than `graceMs` after the end
  * of the last one, is a false alert. The grace period keeps a repair's aftermath out of the
  * false count: a baseline that followed a fault, or a machine restarted cold after a trip, still
- * looks abnormal for a while after the label ends, and that alert is about the fault.
+ * looks abnormal for a while after the label ends, and that alert is about the fault. An opening
+ * during a natural trip (`trip` label) or its grace period is credited to the trip alone.
  */
 export function scoreFleet(openings: readonly AlertOpening[], labels: readonly FaultLabel[], machines: number, hours: number, graceMs: number): FleetScore {
   const labelsOf = new Map<string, FaultLabel[]>();
@@ -49,12 +50,16 @@ export function scoreFleet(openings: readonly AlertOpening[], labels: readonly F
   const machineDays = (machines * hours) / 24;
   for (const o of openings) {
     const own = labelsOf.get(o.device) ?? [];
-    const inside = own.filter((l) => o.ts >= l.start && o.ts <= l.end);
+    let inside = own.filter((l) => o.ts >= l.start && o.ts <= l.end);
+    // During a natural trip (or its aftermath) the machine shakes, heats and restarts whatever
+    // else is wrong with it: an alert then is the trip's, and must not count as finding another fault.
+    const trips = own.filter((l) => l.kind === 'trip' && o.ts >= l.start && o.ts <= l.end + graceMs);
+    if (trips.length > 0) inside = inside.filter((l) => l.kind === 'trip');
     for (const l of inside) {
       if (!firstIn.has(l) || o.ts < firstIn.get(l)!) firstIn.set(l, o.ts);
       (rulesIn.get(l) ?? rulesIn.set(l, new Set()).get(l)!).add(o.rule);
     }
-    if (inside.length > 0 || own.some((l) => o.ts > l.end && o.ts <= l.end + graceMs)) continue;
+    if (inside.length > 0 || trips.length > 0 || own.some((l) => o.ts > l.end && o.ts <= l.end + graceMs)) continue;
     falseAlerts++;
     const r = (byRule[o.rule] ??= { falseAlerts: 0, perMachineDay: 0, machineShare: 0 });
     r.falseAlerts++;

@@ -35,6 +35,24 @@ describe('eval:fleet scoring', () => {
     expect(scoreFleet(openings, labels, 2, 12, 0).falseAlerts).toBe(4);
   });
 
+  it('an alert during a natural trip, or in its aftermath, is the trip\'s: it does not detect another fault under way', () => {
+    const labels = [
+      { device: 'a', kind: 'bearing-wear' as const, start: T0 + 10 * H, end: T0 + 16 * H },
+      { device: 'a', kind: 'trip' as const, start: T0 + 11 * H, end: T0 + 11.5 * H },
+    ];
+    const openings = [
+      { device: 'a', rule: 'baseline-vibration', ts: T0 + 11.2 * H },
+      { device: 'a', rule: 'baseline-temperature', ts: T0 + 12 * H },
+    ];
+    const s = scoreFleet(openings, labels, 1, 24, H);
+    expect(s.byFault.trip).toMatchObject({ detected: 1, byRule: { 'baseline-vibration': 1 } });
+    expect(s.byFault['bearing-wear']).toMatchObject({ detected: 0, recall: 0 });
+    expect(s.falseAlerts).toBe(0);
+    // Past the trip's grace period, the fault under way gets the credit.
+    const later = scoreFleet([{ device: 'a', rule: 'vibration-high-warning', ts: T0 + 13 * H }], labels, 1, 24, H);
+    expect(later.byFault['bearing-wear']).toMatchObject({ detected: 1, medianDelayMs: 3 * H });
+  });
+
   it('an undetected fault has recall 0 and no delay', () => {
     const s = scoreFleet([], [{ device: 'a', kind: 'stuck', start: T0, end: T0 + H }], 1, 24, H);
     expect(s.byFault.stuck).toMatchObject({ windows: 1, detected: 0, recall: 0, medianDelayMs: null });

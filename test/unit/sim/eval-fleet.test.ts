@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { Simulation } from '../../../edge-agent/index.js';
+import { parseEnergyConfig } from '../../../src/analytics/energy/index.js';
+import { parseRulesConfig } from '../../../src/analytics/rules/index.js';
+import { AlertOpenings } from '../../../scripts/eval-fleet/alert-openings.js';
+import { scoreFleet } from '../../../scripts/eval-fleet/fleet-score.js';
+import { runFleet } from '../../../scripts/eval-fleet/run-fleet.js';
+import type { AnomalyEvent } from '../../../src/analytics/types.js';
+
+const T0 = Date.UTC(2026, 10, 2);
+const H = 3_600_000;
+const DEFAULTS = parseRulesConfig({}, 'built-in defaults');
+
+describe('eval:fleet scoring', () => {
+  it('counts openings inside a label as detections (with the delay) and those outside it and its grace period as false alerts', () => {
+    const labels = [{ device: 'a', kind: 'leak' as const, start: T0 + 10 * H, end: T0 + 12 * H }];
+    const openings = [
+      { device: 'a', rule: 'intensity-above-baseline', ts: T0 + 10.5 * H },
+      { device: 'a', rule: 'idle-share-high', ts: T0 + 11 * H },
+      { device: 'a', rule: 'power-factor-low', ts: T0 + 12.5 * H }, // aftermath: inside the 1 h grace
+      { device: 'a', rule: 'idle-share-high', ts: T0 + 2 * H },
+      { device: 'b', rule: 'power-factor-low', ts: T0 + 11 * H }, // another machine's label does not count
+      { device: 'b', rule: 'power-factor-low', ts: T0 + 14 * H },
+    ];
+    const s = scoreFleet(openings, labels, 2, 12, H);
+    expect(s.machineDays).toBe(1);
+    expect(s.openings).toBe(6);
+    expect(s.falseAlerts).toBe(3);
+    expect(s.falsePerMachineDay).toBe(3);
+    expect(s.byRule['idle-share-high']).toEqual({ falseAlerts: 1, perMachineDay: 1, machineShare: 0.5 });
+    expect(s.byRule['power-factor-low']).toEqual({ falseAlerts: 2, perMachineDay: 2, machineShare: 0.5 });
+    expect(s.byRule['intensity-above-baseline']).toBeUndefined();
+    expect(s.byFault.leak).toEqual({ windows: 1, detected: 1, recall: 1, medianDelayMs: 0.5 * H, byRule: { 'intensity-above-baseline': 1, 'idle-share-high': 1 } });
+    // Without a grace period the aftermath is a false alert.
+    expect(scoreFleet(openings, labels, 2, 12, 0).falseAlerts).toBe(4);
+  });
+
+  it('an alert during a natural trip, or in its aftermath, is the trip\'s: it does not detect another fault under way', () => {
+    const labels = [
+      { device: 'a', kind: 'bearing-wear' as const, start: T0 + 10 * H, end: T0 + 16 * H },
+      { device: 'a', kind: 'trip' as const, start: T0 + 11 * H, end: T0 + 11.5 * H },
+    ];
+    const openings = [
+      { device: 'a', rule: 'baseline-vibration', ts: T0 + 11.2 * H },
+      { device: 'a', rule: 'baseline-temperature', ts: T0 + 12 * H },
+    ];
+    const s = scoreFleet(openings, labels, 1, 24, H);
+    expect(s.byFault.trip).toMatchObject({ detected: 1, byRule: { 'baseline-vibration': 1 } });
+    expect(s.byFault['bearing-wear']).toMatchObject({ detected: 0, recall: 0 });
+    expect(s.falseAlerts).toBe(0);
+    // Past the trip's grace period, the fault under way gets the credit.
+    const later = scoreFleet([{ device: 'a', rule: 'vibration-high-warning', ts: T0 + 13 * H }], labels, 1, 24, H);
+    expect(later.byFault['bearing-wear']).toMatchObject({ detected: 1, medianDelayMs: 3 * H });
+  });
+
+  it('an undetected fault has recall 0 and no delay', () => {
+    const s = scoreFleet([], [{ device: 'a', kind: 'stuck', start: T0, end: T0 + H }], 1, 24, H);
+    expect(s.byFault.stuck).toMatchObject({ windows: 1, detected: 0, recall: 0, medianDelayMs: null });
+    expect(s.falsePerMachineDay).toBe(0);
+  });
+
+  it('opens one alert per device and rule until it clears', () => {
+    const ev = (kind: 'raise' | 'clear', ts: number, device = 'm-1'): AnomalyEvent => ({
+      kind,
+      ts,
+      value: 1,
+      message: { en: '', zh: '' },
+      site: 's',
+      line: 'l',
+      device,
+      rule: 'r',
+      metric: 'x',
+      category: 'energy',
+      severity: 'warning',
+    });
+    const a = new AlertOpenings();
+    a.add([ev('raise', 1), ev('raise', 2), ev('raise', 2, 'm-2'), ev('clear', 3), ev('raise', 4)]);
+    expect(a.openings).toEqual([
+      { device: 's/l/m-1', rule: 'r', ts: 1 },
+      { device: 's/l/m-2', rule: 'r', ts: 2 },
+      { device: 's/l/m-1', rule: 'r', ts: 4 },
+    ]);
+  });
+});
+
+describe('eval:fleet runs the engine over a simulated fleet', () => {
+  it('one machine with a failed capacitor bank: detected by power-factor-low, within two energy windows or so of onset', () => {
+    const sim = new Simulation({ machines: 1, seed: 3, startTs: T0, hours: 12, intervalMs: 10_000, faults: ['pf-degradation'] });
+    const run = runFleet(sim, DEFAULTS, parseEnergyConfig({}));
+    expect(run.samples).toBe(sim.stepCount);
+    const s = scoreFleet(run.openings, sim.labels(), 1, 12, H);
+    const f = s.byFault['pf-degradation']!;
+    expect(f).toMatchObject({ windows: 1, detected: 1, recall: 1 });
+    expect(f.byRule['power-factor-low']).toBe(1);
+    // Two consecutive 15-min windows below the limit; the first may be only partly after onset.
+    expect(f.medianDelayMs).toBeGreaterThanOrEqual(15 * 60_000);
+    expect(f.medianDelayMs).toBeLessThanOrEqual(45 * 60_000);
+  });
+
+  it('a healthy tiny fleet raises no false alert, and every opening it has is inside a natural trip', () => {
+    const sim = new Simulation({ machines: 10, seed: 8, startTs: T0, hours: 12, intervalMs: 10_000, faults: [] });
+    const run = runFleet(sim, DEFAULTS, parseEnergyConfig({}));
+    const labels = sim.labels();
+    const s = scoreFleet(run.openings, labels, 10, 12, H);
+    expect(s.falseAlerts).toBe(0);
+    expect(s.byRule).toEqual({});
+    expect(labels.every((l) => l.kind === 'trip')).toBe(true);
+    expect(s.openings).toBe(run.openings.length);
+    expect(s.byFault.trip?.windows ?? 0).toBe(labels.length);
+  });
+});

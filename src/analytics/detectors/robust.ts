@@ -33,7 +33,7 @@ export const robustParamsSchema = z
   .strictObject({
     ...metricParam,
     /** EWMA weight of each new sample once warmed up (memory ≈ 1/alpha samples). */
-    alpha: z.number().gt(0).max(1).default(0.01),
+    alpha: z.number().gt(0).max(1).default(0.003),
     warmupSamples: z.number().int().min(2).default(100),
     zRaise: z.number().positive().default(8),
     zClear: z.number().min(0).default(2),
@@ -50,6 +50,13 @@ export const robustParamsSchema = z
     holdSamples: z.number().int().positive().default(100),
     /** After an alert, the outlier test's bar rises to the alert's peak |z| and sinks back to zRaise over about this many samples; 0: fixed bar. */
     barMemory: z.number().min(0).default(1000),
+    /**
+     * Quiet samples beyond this |z| are not learned at all. Clipping alone is not enough: a ramp
+     * (wear, a drift) of a fraction of σ per sample keeps every sample under the clip, and the
+     * clipped deviations still widen the scale by a few % per sample, so location and scale follow
+     * it into the new level without ever raising.
+     */
+    learnBelow: z.number().positive().default(5),
     direction: z.enum(['both', 'above', 'below']).default('both'),
     /** A gap longer than this restarts warm-up (the machine may have been stopped or re-set). */
     maxGapS: z.number().positive().default(86_400),
@@ -144,7 +151,9 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
       events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, watched <= bar) }];
       return { state: { ...st, up: 0, down: 0, openFor: 0, calm: 0, peak: watched, lastTs: ts, latch: { active: true, since: ts }, side }, events };
     }
-    // Quiet: learn (clipped), keep the CUSUM sums.
+    // Quiet: learn (clipped), keep the CUSUM sums. A sample beyond learnBelow is not learned at
+    // all: a slow ramp (wear, a drift) must not be followed sample by sample until it is normal.
+    if (Math.abs(z) > p.learnBelow) return { state: { ...st, up, down, lastTs: ts }, events };
     return { state: learn(p, st, value, ts, QUIET, st.side, up, down), events };
   },
 };

@@ -43,6 +43,16 @@ describe('robust detector', () => {
     expect(raises[0]!.message.zh).toMatch(/水平上移/);
   });
 
+  it('a slow ramp to a new level raises: samples beyond learnBelow are not learned, so it is not followed', () => {
+    const normal = series(300, 5, (i) => 10 + noise(i));
+    // 12σ (σ ≈ 0.73) over 150 samples: under a tenth of σ per sample, never a jump.
+    const ramp = series(300, 5, (i) => 10 + 8.7 * Math.min(1, i / 150) + noise(i), 1500);
+    const raised = run(robustDetector, params({ cusumH: 0 }), [...normal, ...ramp]).events.filter((e) => e.kind === 'raise');
+    expect(raised.length).toBeGreaterThan(0);
+    // Learning every quiet sample (clipped only), location and scale follow the ramp: no alert.
+    expect(run(robustDetector, params({ cusumH: 0, learnBelow: 1000, alpha: 0.01 }), [...normal, ...ramp]).events).toEqual([]);
+  });
+
   it('one alert per burst: it stays open while the signal is unsettled and clears after holdSamples calm ones', () => {
     const normal = series(300, 5, (i) => 10 + noise(i));
     const burst = series(20, 5, (i) => (i % 3 === 0 ? 30 : 10), 1500);

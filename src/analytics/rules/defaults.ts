@@ -55,14 +55,15 @@ const DEFAULT_RULE_INPUTS: RuleInput[] = [
   // catalogue; counters and `state` are skipped), so a device's metrics are judged whatever their
   // names and units. No absolute floors: each metric is judged in units of its own robust spread.
   // Parameters were chosen on the NAB corpus as a whole (README "Analytics and alerts"), the same
-  // for every metric: a raise needs 8 robust σ; an alert stays open until 100 samples in a row are
+  // for every metric: a raise needs 8 robust σ (memory ~330 samples; samples beyond 5σ are not
+  // learned, so a slow ramp is not followed); an alert stays open until 100 samples in a row are
   // back within 2σ (a burst is one alert, not one per spike), one open for 300 samples is the new
   // normal (re-learned), and after an alert the bar rises to its peak, sinking back over ~1000
   // samples. A gap over a day restarts learning.
   // The detector's level-shift test (CUSUM) is off here: on the healthy simulated fleet it
-  // raised on the slow wander of temperature, power and current (0.29 false alerts per
-  // machine-day, 100 machines × 24 h, against 0.03 without it), and on NAB it adds only 38.1 →
-  // 41.7 (standard profile). Set `cusumH` (e.g. 40) on a class whose signals do not wander.
+  // raises on the slow wander of temperature, power and current (0.43 false alerts per
+  // machine-day, 100 machines × 24 h, against 0.04 without it), and on NAB it adds only 40.8 →
+  // 42.7 (standard profile). Set `cusumH` (e.g. 40) on a class whose signals do not wander.
   //
   // Learned and judged only in steady running: a machine that stops or idles cools towards a
   // lower level and vibrates a fraction as much, and one that starts heats up over its thermal

@@ -14,13 +14,13 @@ export function fleetReport(s: FleetScore, title: string): string {
   if (rules.length === 0) out.push(row(['(none)', 0, '0.000', '0.0 %']));
   const faults = Object.entries(s.byFault).sort((a, b) => a[0].localeCompare(b[0]));
   if (faults.length > 0) {
-    out.push('', row(['fault', 'windows', 'detected', 'recall', 'median delay from onset', 'detected by (windows)']), row(['---', '---:', '---:', '---:', '---:', '---']));
+    out.push('', row(['fault', 'windows', 'detected', 'recall', 'median delay from onset', 'detected by (windows)', 'missed, alerted only during a trip']), row(['---', '---:', '---:', '---:', '---:', '---', '---:']));
     for (const [kind, f] of faults) {
       const by = Object.entries(f.byRule)
         .sort((a, b) => b[1] - a[1])
         .map(([rule, n]) => `${rule} ${n}`)
         .join(', ');
-      out.push(row([kind, f.windows, f.detected, pct(f.recall), minutes(f.medianDelayMs), by || '–']));
+      out.push(row([kind, f.windows, f.detected, pct(f.recall), minutes(f.medianDelayMs), by || '–', kind === 'trip' ? '–' : f.duringTripOnly]));
     }
   }
   return out.join('\n');

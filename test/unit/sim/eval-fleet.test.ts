@@ -30,7 +30,7 @@ describe('eval:fleet scoring', () => {
     expect(s.byRule['idle-share-high']).toEqual({ falseAlerts: 1, perMachineDay: 1, machineShare: 0.5 });
     expect(s.byRule['power-factor-low']).toEqual({ falseAlerts: 2, perMachineDay: 2, machineShare: 0.5 });
     expect(s.byRule['intensity-above-baseline']).toBeUndefined();
-    expect(s.byFault.leak).toEqual({ windows: 1, detected: 1, recall: 1, medianDelayMs: 0.5 * H, byRule: { 'intensity-above-baseline': 1, 'idle-share-high': 1 } });
+    expect(s.byFault.leak).toEqual({ windows: 1, detected: 1, recall: 1, duringTripOnly: 0, medianDelayMs: 0.5 * H, byRule: { 'intensity-above-baseline': 1, 'idle-share-high': 1 } });
     // Without a grace period the aftermath is a false alert.
     expect(scoreFleet(openings, labels, 2, 12, 0).falseAlerts).toBe(4);
   });
@@ -46,16 +46,16 @@ describe('eval:fleet scoring', () => {
     ];
     const s = scoreFleet(openings, labels, 1, 24, H);
     expect(s.byFault.trip).toMatchObject({ detected: 1, byRule: { 'baseline-vibration': 1 } });
-    expect(s.byFault['bearing-wear']).toMatchObject({ detected: 0, recall: 0 });
+    expect(s.byFault['bearing-wear']).toMatchObject({ detected: 0, recall: 0, duringTripOnly: 1 });
     expect(s.falseAlerts).toBe(0);
     // Past the trip's grace period, the fault under way gets the credit.
     const later = scoreFleet([{ device: 'a', rule: 'vibration-high-warning', ts: T0 + 13 * H }], labels, 1, 24, H);
-    expect(later.byFault['bearing-wear']).toMatchObject({ detected: 1, medianDelayMs: 3 * H });
+    expect(later.byFault['bearing-wear']).toMatchObject({ detected: 1, duringTripOnly: 0, medianDelayMs: 3 * H });
   });
 
   it('an undetected fault has recall 0 and no delay', () => {
     const s = scoreFleet([], [{ device: 'a', kind: 'stuck', start: T0, end: T0 + H }], 1, 24, H);
-    expect(s.byFault.stuck).toMatchObject({ windows: 1, detected: 0, recall: 0, medianDelayMs: null });
+    expect(s.byFault.stuck).toMatchObject({ windows: 1, detected: 0, recall: 0, duringTripOnly: 0, medianDelayMs: null });
     expect(s.falsePerMachineDay).toBe(0);
   });
 

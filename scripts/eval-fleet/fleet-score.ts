@@ -1,6 +1,6 @@
 import { median } from 'simple-statistics';
 import type { FaultLabel } from '../../edge-agent/simulator/index.js';
-import type { AlertOpening } from './alert-openings.js';
+import type { AlertOpening } from './run-fleet.js';
 
 export interface RuleFigures {
   /** Alert openings outside every label window (and its grace period). */

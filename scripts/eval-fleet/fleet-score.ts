@@ -3,6 +3,8 @@ import type { FaultLabel } from '../../edge-agent/simulator/index.js';
 import type { AlertOpening } from './run-fleet.js';
 
 export interface RuleFigures {
+  /** Every alert this rule opened, inside labels or not. */
+  openings: number;
   /** Alert openings outside every label window (and its grace period). */
   falseAlerts: number;
   perMachineDay: number;
@@ -52,6 +54,8 @@ export function scoreFleet(openings: readonly AlertOpening[], labels: readonly F
   let falseAlerts = 0;
   const machineDays = (machines * hours) / 24;
   for (const o of openings) {
+    const r = (byRule[o.rule] ??= { openings: 0, falseAlerts: 0, perMachineDay: 0, machineShare: 0 });
+    r.openings++;
     const own = labelsOf.get(o.device) ?? [];
     let inside = own.filter((l) => o.ts >= l.start && o.ts <= l.end);
     // During a natural trip (or its aftermath) the machine shakes, heats and restarts whatever
@@ -67,13 +71,12 @@ export function scoreFleet(openings: readonly AlertOpening[], labels: readonly F
     }
     if (inside.length > 0 || trips.length > 0 || own.some((l) => o.ts > l.end && o.ts <= l.end + graceMs)) continue;
     falseAlerts++;
-    const r = (byRule[o.rule] ??= { falseAlerts: 0, perMachineDay: 0, machineShare: 0 });
     r.falseAlerts++;
     (falseMachines.get(o.rule) ?? falseMachines.set(o.rule, new Set()).get(o.rule)!).add(o.device);
   }
   for (const [rule, r] of Object.entries(byRule)) {
     r.perMachineDay = r.falseAlerts / machineDays;
-    r.machineShare = falseMachines.get(rule)!.size / machines;
+    r.machineShare = (falseMachines.get(rule)?.size ?? 0) / machines;
   }
   const byFault: Record<string, FaultFigures> = {};
   for (const l of labels) {

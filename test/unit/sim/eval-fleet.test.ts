@@ -26,9 +26,9 @@ describe('eval:fleet scoring', () => {
     expect(s.openings).toBe(6);
     expect(s.falseAlerts).toBe(3);
     expect(s.falsePerMachineDay).toBe(3);
-    expect(s.byRule['idle-share-high']).toEqual({ falseAlerts: 1, perMachineDay: 1, machineShare: 0.5 });
-    expect(s.byRule['power-factor-low']).toEqual({ falseAlerts: 2, perMachineDay: 2, machineShare: 0.5 });
-    expect(s.byRule['intensity-above-baseline']).toBeUndefined();
+    expect(s.byRule['idle-share-high']).toEqual({ openings: 2, falseAlerts: 1, perMachineDay: 1, machineShare: 0.5 });
+    expect(s.byRule['power-factor-low']).toEqual({ openings: 3, falseAlerts: 2, perMachineDay: 2, machineShare: 0.5 });
+    expect(s.byRule['intensity-above-baseline']).toEqual({ openings: 1, falseAlerts: 0, perMachineDay: 0, machineShare: 0 });
     expect(s.byFault.leak).toEqual({ windows: 1, detected: 1, recall: 1, duringTripOnly: 0, medianDelayMs: 0.5 * H, byRule: { 'intensity-above-baseline': 1, 'idle-share-high': 1 } });
     // Without a grace period the aftermath is a false alert.
     expect(scoreFleet(openings, labels, 2, 12, 0).falseAlerts).toBe(4);
@@ -79,7 +79,8 @@ describe('eval:fleet runs the engine over a simulated fleet', () => {
     const labels = sim.labels();
     const s = scoreFleet(run.openings, labels, 10, 12, H);
     expect(s.falseAlerts).toBe(0);
-    expect(s.byRule).toEqual({});
+    for (const r of Object.values(s.byRule)) expect(r).toMatchObject({ falseAlerts: 0, machineShare: 0 });
+    expect(Object.values(s.byRule).reduce((a, r) => a + r.openings, 0)).toBe(run.openings.length);
     expect(labels.every((l) => l.kind === 'trip')).toBe(true);
     expect(s.openings).toBe(run.openings.length);
     expect(s.byFault.trip?.windows ?? 0).toBe(labels.length);

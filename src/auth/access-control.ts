@@ -16,7 +16,7 @@ export type AuthMode = 'required' | 'off';
 
 export interface AccessControlOptions {
   mode: AuthMode;
-  /** Failed authentications per client address and window before it is refused (429). */
+  /** Failed authentications per client address (and per token id) and window before further failing ones answer 429. */
   maxFailures: number;
   failureWindowMs: number;
 }
@@ -58,24 +58,28 @@ export class AccessControl {
   }
 
   /**
-   * Who presents `token` from `address`, or why they are refused. An invalid token is logged
-   * (`authentication failed`, with its public id when it has one, and `what` was asked; never
-   * the token): at most PP_AUTH_MAX_FAILURES lines per address and window, the limiter then refuses
-   * before looking.
+   * Who presents `token` from `address`, or why they are refused. A valid token is always
+   * accepted: tokens carry 256 random bits, so there is no guessing to slow down, and refusing
+   * valid ones would let one misconfigured gateway behind a plant's NAT lock out everyone there.
+   * Failures are counted per address and per presented token id (one id tried from many
+   * addresses); past PP_AUTH_MAX_FAILURES in a window, failing credentials from that address or
+   * for that id answer 429 instead of 401 until the window ends, which tells a misconfigured
+   * client to back off (Retry-After) and bounds the `authentication failed` log lines (with the
+   * token's public id when it has one and `what` was asked; never the token).
    */
   authenticate(token: string | null, address: string, what?: string): AuthOutcome {
     if (this.opts.mode === 'off') return { principal: AUTH_OFF_PRINCIPAL };
     if (token === null) return { denial: this.denied({ status: 401, code: 'PP_ERR_UNAUTHORIZED', reason: 'missing_token', message: `${ERRORS.PP_ERR_UNAUTHORIZED.message}: no token; ${HINT}` }) };
-    const wait = this.limiter.blockedFor(address);
-    if (wait > 0) return { denial: this.denied({ status: 429, code: 'PP_ERR_TOO_MANY_AUTH_FAILURES', reason: 'rate_limited', message: `${ERRORS.PP_ERR_TOO_MANY_AUTH_FAILURES.message}; retry in ${wait} s`, retryAfterS: wait }) };
     const info = this.tokens.verify(token);
-    if (!info) {
-      this.limiter.fail(address);
-      this.log.warn({ address, tokenId: parseToken(token)?.id ?? null, request: what }, 'authentication failed');
-      // Which of malformed, unknown or revoked is not said: that would help a guesser.
-      return { denial: this.denied({ status: 401, code: 'PP_ERR_UNAUTHORIZED', reason: 'invalid_token', message: `${ERRORS.PP_ERR_UNAUTHORIZED.message}: the token is not valid (unknown or revoked)` }) };
-    }
-    return { principal: { tokenId: info.id, name: info.name, role: info.role, scope: info.scope } };
+    if (info) return { principal: { tokenId: info.id, name: info.name, role: info.role, scope: info.scope } };
+    const tokenId = parseToken(token)?.id ?? null;
+    const keys = tokenId === null ? [`address ${address}`] : [`address ${address}`, `token ${tokenId}`];
+    const wait = Math.max(...keys.map((k) => this.limiter.blockedFor(k)));
+    if (wait > 0) return { denial: this.denied({ status: 429, code: 'PP_ERR_TOO_MANY_AUTH_FAILURES', reason: 'rate_limited', message: `${ERRORS.PP_ERR_TOO_MANY_AUTH_FAILURES.message}; retry in ${wait} s`, retryAfterS: wait }) };
+    for (const k of keys) this.limiter.fail(k);
+    this.log.warn({ address, tokenId, request: what }, 'authentication failed');
+    // Which of malformed, unknown or revoked is not said: that would help a guesser.
+    return { denial: this.denied({ status: 401, code: 'PP_ERR_UNAUTHORIZED', reason: 'invalid_token', message: `${ERRORS.PP_ERR_UNAUTHORIZED.message}: the token is not valid (unknown or revoked)` }) };
   }
 
   /** Install the request decorator and the `/api/` hook. Call before routes are registered. */

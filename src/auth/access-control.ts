@@ -138,7 +138,8 @@ export class AccessControl {
     if ('denial' in outcome) return { refuse: 4401, reason: outcome.denial.message };
     const p = outcome.principal;
     if (!can(p.role, 'read')) return { refuse: 4403, reason: this.forbidden(`a ${p.role} token may not watch live data`).message };
-    return p.scope.all ? { sites: 'all' } : { sites: p.scope.sites, prefixes: p.scope.prefixes };
+    const tokenId = p.tokenId ?? undefined;
+    return p.scope.all ? { sites: 'all', tokenId } : { sites: p.scope.sites, prefixes: p.scope.prefixes, tokenId };
   };
 
   private denied(d: Denial): Denial {

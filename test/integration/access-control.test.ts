@@ -288,6 +288,30 @@ describe('access: every route, every role, inside and outside its scope', () => 
     expect((await ws(tokens.revoked).closed).code).toBe(CLOSE.unauthorized);
   });
 
+  it('a token revoked while its live WebSocket is open: the socket is closed 4401 within 5 s; other tokens stay', async () => {
+    const url = (token: string) => `${platform.httpUrl.replace('http', 'ws')}/api/v1/live?token=${token}`;
+    const leaving = createToken('manager', 'zj-hz-01', 'leaving manager');
+    const staying = createToken('manager', 'zj-hz-01', 'staying manager');
+    const a = await LiveTestClient.open(url(leaving));
+    const b = await LiveTestClient.open(url(staying));
+    await a.subscribe({ sites: ['zj-hz-01'] });
+    await b.subscribe({ sites: ['zj-hz-01'] });
+    const revokedAt = Date.now();
+    expect(cli('revoke', leaving.slice(4, 16))).toContain('revoked');
+    const closed = await a.closed;
+    const tookMs = Date.now() - revokedAt;
+    expect(closed.code).toBe(CLOSE.unauthorized);
+    expect(tookMs).toBeLessThanOrEqual(5000);
+    expect(a.of('error').at(-1)).toMatchObject({ code: 'unauthorized', message: 'token revoked' });
+    // The other manager's socket is untouched and still receives the site's telemetry.
+    const ingest = await call('admin', 'POST', '/api/v1/ingest/zj-hz-01/line-1/dev-7', { samples: [{ ts: Date.now(), m: { power_kw: 7 } }] });
+    expect(ingest.status).toBe(200);
+    await b.next('telemetry', (m) => m.device === 'dev-7');
+    expect(b.closeCode).toBeNull();
+    b.ws.close();
+    expect(await scrapeMetric(platform.httpUrl, 'pp_live_drops_total', { reason: 'revoked' })).toBe(1);
+  }, 20_000);
+
   it('tried every route of the access table (a new route needs its cases here)', () => {
     const untried = Object.keys(ROUTE_ACCESS).filter((route) => {
       const [method, pattern] = route.split(' ') as [string, string];

@@ -218,7 +218,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   'POST /api/v1/subscriptions': {
     tag: 'subscriptions',
     summary: 'Subscribe a webhook to alerts',
-    description: 'Regulators subscribe inside their jurisdiction; the secret is shown once when the platform generated it.',
+    description: 'Regulators subscribe inside their jurisdiction. This answer is the only one with `signingSecret` (the Standard Webhooks `whsec_` form of the secret) and, when the platform generated it, the secret itself.',
     body: { contentType: 'application/json', schema: newSubscriptionSchema, required: true },
     responses: { '201': { description: 'the subscription', content: json() } },
     errors: [400],

@@ -16,9 +16,9 @@ function principalOf(req: FastifyRequest): Principal {
 }
 
 /**
- * Webhook subscriptions (README "Webhooks"). `POST` answers 201 with the subscription, the
- * secret in its Standard Webhooks form (`signingSecret`), and the secret itself when the platform
- * generated it: once, never again; `GET` shows each subscription's delivery state
+ * Webhook subscriptions (README "Webhooks"). `POST` answers 201 with the subscription, its full
+ * URL, the secret in its Standard Webhooks form (`signingSecret`), and the secret itself when the
+ * platform generated it: once, never again (later answers mask the URL's query values); `GET` shows each subscription's delivery state
  * (pending, delivered, dead, the head's attempts and last error); `DELETE` removes it with
  * whatever it had left to deliver; `POST .../redeliver` (admin) revives its dead deliveries.
  */
@@ -33,7 +33,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, webhooks: Webho
     const input = parseJsonBody(newSubscriptionSchema, req.body);
     const { subscription, secret, generated } = webhooks.create(input, principalOf(req));
     // `signingSecret`: the secret in the form Standard Webhooks libraries take (`new Webhook(signingSecret)`), shown only here.
-    return reply.code(201).send({ ...describeSubscription(subscription), ...(generated ? { secret } : {}), signingSecret: standardSecret(secret) });
+    return reply.code(201).send({ ...describeSubscription(subscription), url: subscription.url, ...(generated ? { secret } : {}), signingSecret: standardSecret(secret) });
   });
 
   app.get('/api/v1/subscriptions', async (req) => {

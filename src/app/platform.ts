@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { buildServer, type ApiDeps, type ReadinessCheck } from '../api/index.js';
 import { newInternalCredential, startEmbeddedBroker, type EmbeddedBroker, type InternalCredential } from '../broker/index.js';
-import { AuditLog, START_UP_ACTOR, tokenDetails } from '../audit/index.js';
+import { AuditLog, START_UP_ACTOR, startAuditRetention, tokenDetails } from '../audit/index.js';
 import { redactUrl } from '../observability/redact.js';
 import type { Config } from '../config/index.js';
 import { createMetrics, type Logger, type Metrics } from '../observability/index.js';
@@ -147,6 +147,8 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     // Audit log (src/audit/): API actions, token management (the CLI writes the same file).
     const audit = new AuditLog(join(config.dataDir, 'audit.sqlite'), log.child({ component: 'audit' }));
     cleanups.push(async () => audit.close());
+    const auditRetention = startAuditRetention(audit, config.audit.retentionMs, log.child({ component: 'audit' }));
+    cleanups.push(async () => auditRetention.stop());
     const tokensBefore = new Set(tokens.list().map((t) => t.id));
     const bootstrapped = bootstrapAdmin(tokens, config.auth.bootstrapAdminToken, log.child({ component: 'auth' }), config.auth.mode === 'required');
     for (const t of tokens.list()) if (!tokensBefore.has(t.id)) audit.record({ actor: START_UP_ACTOR, action: 'token.create', target: t.id, details: tokenDetails(t), source: 'start-up' });

@@ -104,6 +104,8 @@ export const ENV_VARS = {
   PP_AUTH_MAX_FAILURES: { schema: int(1, 1_000_000).default(20), doc: 'Invalid tokens one client address (or one token id, from any address) may present within PP_AUTH_FAILURE_WINDOW_S; beyond, further invalid ones answer 429 until the window ends. A valid token is always accepted.' },
   PP_AUTH_FAILURE_WINDOW_S: { schema: int(1, 86_400).default(60), doc: 'Window for PP_AUTH_MAX_FAILURES.' },
 
+  PP_AUDIT_RETENTION_DAYS: { schema: int(0, 36_500).default(365), doc: 'Audit log entries older than this many days are deleted (at start-up, then hourly; each pruning is itself recorded as an `audit.prune` entry). 0: keep them forever.' },
+
   PP_WEBHOOK_TIMEOUT_MS: { schema: int(100, 120_000).default(10_000), doc: 'Webhook delivery: a receiver that has not answered within this is a failed attempt (retried).' },
   PP_WEBHOOK_RETRY_BASE_MS: { schema: int(10, 3_600_000).default(1000), doc: 'Webhook delivery: first retry delay; doubles per attempt, with jitter.' },
   PP_WEBHOOK_RETRY_MAX_MS: { schema: int(100, 86_400_000).default(900_000), doc: 'Webhook delivery: longest delay between two attempts (also caps a receiver\'s Retry-After).' },

@@ -1,4 +1,4 @@
-import type { Logger } from '../observability/index.js';
+import { maskUrlQuery, type Logger } from '../observability/index.js';
 import { retryAfterMs, retryDelayMs } from './backoff.js';
 import { ATTEMPT_HEADER, EVENT_HEADER, IDEMPOTENCY_HEADER, signatureOf, SIGNATURE_HEADER, standardHeaders, SUBSCRIPTION_HEADER, TIMESTAMP_HEADER } from './signature.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
@@ -166,7 +166,8 @@ export class DeliveryWorker {
     } catch (err) {
       // Stopping: not the receiver's failure; the row stays pending for the next run.
       if (this.stopped) return;
-      error = describeFailure(err, this.opts.timeoutMs);
+      // Shown by the API and logged: never with the URL's query values.
+      error = describeFailure(err, this.opts.timeoutMs).split(target.url).join(maskUrlQuery(target.url));
     } finally {
       clearTimeout(timer);
       this.abort.signal.removeEventListener('abort', onStop);

@@ -95,3 +95,23 @@ describe('webhook signatures', () => {
     }
   });
 });
+
+describe('secrets in webhook URLs', () => {
+  it('the full URL only in the creation answer; every later answer and the audit log show host and path, query values hidden; deliveries use the full URL', async () => {
+    const full = receiver.url('/masked?sig=url-query-secret-1&site=site-m');
+    const created = await api<{ id: string; url: string }>('POST', '/api/v1/subscriptions', { url: full, jurisdiction: ['site-m'] });
+    expect(created.status).toBe(201);
+    expect(created.body.url).toBe(full);
+    const masked = receiver.url('/masked?sig=[redacted]&site=[redacted]');
+    expect((await api<{ url: string }>('GET', `/api/v1/subscriptions/${created.body.id}`)).body.url).toBe(masked);
+    const list = (await api<{ subscriptions: { id: string; url: string }[] }>('GET', '/api/v1/subscriptions')).body.subscriptions;
+    expect(list.find((x) => x.id === created.body.id)!.url).toBe(masked);
+    const audit = await api<{ entries: { target: string; details: { url?: string } }[] }>('GET', '/api/v1/audit?action=subscription.create');
+    expect(audit.body.entries.find((e) => e.target === created.body.id)!.details.url).toBe(masked);
+    // The receiver itself gets its query string.
+    expect((await api('POST', '/api/v1/ingest/site-m/l1/det-1', { samples: [{ ts: T0, m: { gas_lel_pct: 15 } }] })).status).toBe(200);
+    await waitFor(() => receiver.requests.some((r) => r.path === '/masked?sig=url-query-secret-1&site=site-m'), 15_000, 'a delivery to the full URL');
+    const deliveries = await api('GET', `/api/v1/subscriptions/${created.body.id}/deliveries`);
+    for (const answer of [deliveries.body, list, audit.body]) expect(JSON.stringify(answer)).not.toContain('url-query-secret-1');
+  });
+});

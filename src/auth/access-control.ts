@@ -6,7 +6,7 @@ import type { WriteAuthorizer, WriteCredentials } from '../sources/line-protocol
 import type { AuthMetrics, DenialReason } from './auth-metrics.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { AUTH_OFF_PRINCIPAL, requestMaySee, type Principal } from './principal.js';
-import { can } from './roles.js';
+import { can, type Permission } from './roles.js';
 import { routeAccess, ROUTE_ACCESS } from './route-access.js';
 import { siteAllowed } from './site-scope.js';
 import { parseToken } from './token-format.js';
@@ -19,6 +19,8 @@ export interface AccessControlOptions {
   /** Failed authentications per client address (and per token id) and window before further failing ones answer 429. */
   maxFailures: number;
   failureWindowMs: number;
+  /** `/metrics`: `token` needs a token granting `metrics` (monitor, admin); `off` leaves it open. Default token. */
+  metricsAuth?: 'token' | 'off';
 }
 
 export interface Denial {
@@ -119,6 +121,23 @@ export class AccessControl {
 
   private forbidden(what: string): Denial {
     return this.denied({ status: 403, code: 'PP_ERR_FORBIDDEN', reason: 'forbidden', message: `${ERRORS.PP_ERR_FORBIDDEN.message}: ${what}` });
+  }
+
+  /** The guard of `/metrics`, or undefined when PP_METRICS_AUTH=off (or PP_AUTH=off: nothing is checked anyway). */
+  metricsGuard() {
+    return this.opts.mode === 'off' || this.opts.metricsAuth === 'off' ? undefined : this.guard('metrics', 'GET /metrics');
+  }
+
+  /**
+   * `onRequest` guard of a route outside `/api/` that needs `permission` (`/metrics` with
+   * PP_METRICS_AUTH=token): a bearer token whose role grants it, answered like the API's 401/403/429.
+   */
+  guard(permission: Permission, what: string) {
+    return async (req: FastifyRequest, reply: FastifyReply) => {
+      const outcome = this.authenticate(bearerToken(req), req.ip, what);
+      if ('denial' in outcome) return this.send(reply, outcome.denial);
+      if (!can(outcome.principal.role, permission)) return this.send(reply, this.forbidden(`a ${outcome.principal.role} token may not ${what}`));
+    };
   }
 
   /** The line protocol seam: token from `Token`/`Bearer`, or as the password (Basic, `?p=`; 1.x clients). */

@@ -3,7 +3,7 @@ export { createAuthMetrics, type AuthMetrics } from './auth-metrics.js';
 export { bootstrapAdmin } from './bootstrap.js';
 export { FailureLimiter } from './failure-limiter.js';
 export { AUTH_OFF_PRINCIPAL, requestMaySee, scopeOf, type Principal } from './principal.js';
-export { can, isRole, ROLES, type Permission, type Role } from './roles.js';
+export { can, coversEverySite, isRole, ROLES, type Permission, type Role } from './roles.js';
 export { ROUTE_ACCESS, routeAccess, type RouteAccess } from './route-access.js';
 export { ALL_SITES, formatScope, parseScope, scopeInfluxQL, scopeSql, scopeWithin, siteAllowed, type SiteScope } from './site-scope.js';
 export { generateToken, hashToken, isTokenShaped, parseToken } from './token-format.js';

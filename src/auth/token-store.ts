@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { openLocalDb } from '../storage/local-db.js';
 import { ALL_SITES, formatScope, parseScope, type SiteScope } from './site-scope.js';
 import { generateToken, hashToken, parseToken, tokenMatches } from './token-format.js';
-import { isRole, type Role } from './roles.js';
+import { coversEverySite, isRole, type Role } from './roles.js';
 
 /**
  * API tokens in SQLite (`PP_DATA_DIR/auth.sqlite`), stored as SHA-256 hashes: the plaintext is
@@ -52,7 +52,7 @@ interface Row {
 
 export interface NewToken {
   role: Role;
-  /** Ignored for admin (every site). */
+  /** Ignored for admin (every site) and monitor (no site data). */
   scope: SiteScope;
   name: string;
   createdBy: string;
@@ -142,7 +142,7 @@ export class TokenStore {
   }
 
   private insert(id: string, token: string, t: NewToken): TokenInfo {
-    const scope = t.role === 'admin' ? ALL_SITES : t.scope;
+    const scope = coversEverySite(t.role) ? ALL_SITES : t.scope;
     this.stmts.insert.run({ id, name: t.name, role: t.role, scope: JSON.stringify(formatScope(scope)), hash: hashToken(token), created_at: this.clock(), created_by: t.createdBy });
     return info(this.stmts.byId.get(id)!);
   }

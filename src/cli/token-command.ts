@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatScope, isRole, parseScope, ROLES, TokenStore, type TokenInfo } from '../auth/index.js';
+import { coversEverySite, formatScope, isRole, parseScope, ROLES, TokenStore, type TokenInfo } from '../auth/index.js';
 import { AuditLog, cliActor, tokenDetails, type AuditAction } from '../audit/index.js';
 
 export const TOKEN_USAGE = `plantpulse token create --role <${ROLES.join('|')}> --scope <sites> [--name NAME] [--json]
       --scope: site ids and prefixes, comma-separated: site-01,site-02 or zj-hz-* (a city) or * (every site);
-               not for admin (every site). Prints the token once: store it then.
+               not for admin (every site) or monitor (reads only /metrics). Prints the token once: store it then.
 plantpulse token list [--json]
 plantpulse token revoke <ID>
 Options: --data-dir DIR (default: PP_DATA_DIR, else ./data): the platform's data dir, running or not.`;
@@ -56,8 +56,8 @@ export function tokenCommand(argv: string[], env: NodeJS.ProcessEnv, out: Out): 
       case 'create': {
         const role = values.role ?? '';
         if (!isRole(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
-        if (role === 'admin' && values.scope !== undefined && values.scope !== '*') throw new UsageError('an admin token covers every site: leave out --scope');
-        if (role !== 'admin' && values.scope === undefined) throw new UsageError(`a ${role} token needs --scope (site ids and prefixes, e.g. site-01,zj-hz-*)`);
+        if (coversEverySite(role) && values.scope !== undefined && values.scope !== '*') throw new UsageError(`a${role === 'admin' ? 'n admin token covers every site' : ' monitor token reads only /metrics'}: leave out --scope`);
+        if (!coversEverySite(role) && values.scope === undefined) throw new UsageError(`a ${role} token needs --scope (site ids and prefixes, e.g. site-01,zj-hz-*)`);
         let scope;
         try {
           scope = parseScope(values.scope ?? '*');

@@ -114,7 +114,7 @@ export const RETENTION_ACTOR: AuditActor = { tokenId: null, role: 'platform', na
 
 /** What a token.create / token.revoke entry says about the token (never the token itself). */
 export function tokenDetails(t: TokenInfo): Record<string, unknown> {
-  return { role: t.role, scope: formatScope(t.scope), name: t.name, createdBy: t.createdBy };
+  return { role: t.role, scope: formatScope(t.scope), name: t.name, createdBy: t.createdBy, ...(t.expiresAt === null ? {} : { expiresAt: t.expiresAt }) };
 }
 
 function entry(r: Row): AuditEntry {

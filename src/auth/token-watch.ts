@@ -1,6 +1,6 @@
 /**
  * Ends long-lived connections whose token stopped being active (revoked with the CLI, from any
- * process): MQTT clients of the embedded broker and live WebSockets. A token is checked when a
+ * process, or past its expiry): MQTT clients of the embedded broker and live WebSockets. A token is checked when a
  * connection opens; this re-asks the token store every `intervalMs` for the tokens that still
  * hold connections (one lookup per distinct token, not per connection) and ends those whose
  * token is gone. The default 4 s keeps "cut within 5 s" true on a busy event loop.
@@ -65,7 +65,7 @@ export class TokenWatch {
       if (active) continue;
       for (const c of list) {
         this.connections.delete(c);
-        c.end('token revoked');
+        c.end('token revoked or expired');
       }
     }
   }

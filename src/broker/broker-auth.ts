@@ -46,7 +46,7 @@ function sameSecret(a: string, b: string): boolean {
  *   allows no negative PUBACK (MQTT-3.3.5-2); the message reaches no one;
  * - SUBSCRIBE outside them: granted QoS 0x80 (failure) for that filter, the connection stays;
  * - delivery: a reader's wildcard subscription gets only its own sites' messages;
- * - a token revoked while connected: its connection is closed (TokenWatch, within 5 s) and, from
+ * - a token revoked (or expiring) while connected: its connection is closed (TokenWatch, within 5 s) and, from
  *   that moment, refused any publish and sent nothing more.
  * Client ids the platform uses are reserved: a token cannot take over the platform's session.
  */
@@ -84,7 +84,7 @@ export function brokerAuthHooks(opts: BrokerAuthOptions): Pick<AedesOptions, 'au
         end: () => {
           // Forgotten first: whatever the client still sends before the close lands is refused.
           identities.delete(client);
-          log.info({ clientId: client.id, tokenId: p.tokenId }, 'embedded broker: token revoked; closing the connection');
+          log.info({ clientId: client.id, tokenId: p.tokenId }, 'embedded broker: token revoked or expired; closing the connection');
           client.close();
         },
       });

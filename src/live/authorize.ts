@@ -15,7 +15,7 @@ import type { LiveAccess } from './protocol.js';
  * Browsers cannot set headers on a WebSocket, so the token comes from `Authorization: Bearer`
  * when present, else from the `token` query parameter (the dashboard's way; request logging is
  * off, so it is not written to logs). Access is decided at connect time; a grant that names its
- * `tokenId` is watched afterwards (src/auth/token-watch.ts): once that token is revoked, the
+ * `tokenId` is watched afterwards (src/auth/token-watch.ts): once that token is revoked or expires, the
  * client gets `{type:'error', code:'unauthorized'}` and close 4401 within 5 s.
  */
 export type LiveRefusal = { refuse: 4401 | 4403; reason: string };

@@ -137,7 +137,7 @@ export class LiveClient {
     this.ctx.onGone(this);
   }
 
-  /** Its token is no longer active: say why, then close 4401 (as if it had connected with that token now). */
+  /** Its token is no longer active (revoked, expired): say why, then close 4401 (as if it had connected with that token now). */
   revoked(reason: string): void {
     if (this.closed) return;
     this.send({ type: 'error', code: 'unauthorized', message: reason });

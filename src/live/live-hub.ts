@@ -82,7 +82,7 @@ export class LiveHub implements AlertNotifier {
         tokenId,
         gone: () => client.isClosed,
         end: (reason) => {
-          this.log.info({ tokenId }, 'live client disconnected: its token was revoked');
+          this.log.info({ tokenId }, 'live client disconnected: its token was revoked or expired');
           client.revoked(reason);
         },
       });

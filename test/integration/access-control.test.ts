@@ -302,7 +302,7 @@ describe('access: every route, every role, inside and outside its scope', () => 
     const tookMs = Date.now() - revokedAt;
     expect(closed.code).toBe(CLOSE.unauthorized);
     expect(tookMs).toBeLessThanOrEqual(5000);
-    expect(a.of('error').at(-1)).toMatchObject({ code: 'unauthorized', message: 'token revoked' });
+    expect(a.of('error').at(-1)).toMatchObject({ code: 'unauthorized', message: 'token revoked or expired' });
     // The other manager's socket is untouched and still receives the site's telemetry.
     const ingest = await call('admin', 'POST', '/api/v1/ingest/zj-hz-01/line-1/dev-7', { samples: [{ ts: Date.now(), m: { power_kw: 7 } }] });
     expect(ingest.status).toBe(200);
@@ -310,6 +310,20 @@ describe('access: every route, every role, inside and outside its scope', () => 
     expect(b.closeCode).toBeNull();
     b.ws.close();
     expect(await scrapeMetric(platform.httpUrl, 'pp_live_drops_total', { reason: 'revoked' })).toBe(1);
+  }, 20_000);
+
+  it('a token that expires while its live WebSocket is open: closed 4401 within 5 s of its expiry; the API refuses it from then on', async () => {
+    const lines: string[] = [];
+    expect(tokenCommand(['create', '--role', 'manager', '--scope', 'zj-hz-01', '--name', 'contractor', '--expires-in', '3s', '--json', '--data-dir', dataDir], {}, (l) => lines.push(l))).toBe(0);
+    const { token, expiresAt } = JSON.parse(lines.join('')) as { token: string; expiresAt: number };
+    expect((await fetch(`${platform.httpUrl}/api/v1/whoami`, { headers: authHeaders(token) })).status).toBe(200);
+    const c = await LiveTestClient.open(`${platform.httpUrl.replace('http', 'ws')}/api/v1/live?token=${token}`);
+    const closed = await c.closed;
+    const closedAt = Date.now();
+    expect(closed.code).toBe(CLOSE.unauthorized);
+    expect(closedAt).toBeGreaterThanOrEqual(expiresAt);
+    expect(closedAt - expiresAt).toBeLessThanOrEqual(5000);
+    expect((await fetch(`${platform.httpUrl}/api/v1/whoami`, { headers: authHeaders(token) })).status).toBe(401);
   }, 20_000);
 
   it('tried every route of the access table (a new route needs its cases here)', () => {

@@ -28,7 +28,7 @@ describe('token watch', () => {
     expect(asked.sort()).toEqual(['a', 'b']);
     active.delete('a');
     w.check();
-    expect([a1.ended, a2.ended, b1.ended]).toEqual([['token revoked'], ['token revoked'], []]);
+    expect([a1.ended, a2.ended, b1.ended]).toEqual([['token revoked or expired'], ['token revoked or expired'], []]);
     expect(w.size).toBe(1);
   });
 
@@ -55,6 +55,6 @@ describe('token watch', () => {
     expect(c.ended).toEqual([]);
     busy = false;
     w.check();
-    expect(c.ended).toEqual(['token revoked']);
+    expect(c.ended).toEqual(['token revoked or expired']);
   });
 });

@@ -16,7 +16,7 @@ function principalOf(req: FastifyRequest): Principal {
 }
 
 /**
- * Webhook subscriptions (README "Webhooks"). `POST` answers 201 with the subscription, its full
+ * Webhook subscriptions (docs/webhooks.md). `POST` answers 201 with the subscription, its full
  * URL, the secret in its Standard Webhooks form (`signingSecret`), and the secret itself when the
  * platform generated it: once, never again (later answers mask the URL's query values); `GET` shows each subscription's delivery state
  * (pending, delivered, dead, the head's attempts and last error); `DELETE` removes it with

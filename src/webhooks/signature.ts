@@ -14,7 +14,7 @@ import { Webhook } from 'standardwebhooks';
  *   `X-PlantPulse-Signature: v1=<hex HMAC-SHA256 of timestamp.body>` beside
  *   `X-PlantPulse-Timestamp`.
  *
- * README ("Webhooks") shows receivers both checks.
+ * docs/webhooks.md shows receivers both checks.
  */
 export const SIGNATURE_HEADER = 'x-plantpulse-signature';
 export const TIMESTAMP_HEADER = 'x-plantpulse-timestamp';

@@ -7,15 +7,15 @@ import { signatureOf, standardHeaders, standardSecret } from '../../../src/webho
 type Verify = (secret: string, headers: Record<string, string>, rawBody: string) => boolean;
 type VerifyStandard = (headers: Record<string, string>, rawBody: string) => unknown;
 
-/** The README code block that defines `name`, without its import lines. */
+/** The docs/webhooks.md code block that defines `name`, without its import lines. */
 function readmeBlock(name: string): string {
-  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-  const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!).find((code) => code.includes(`function ${name}(`));
-  if (!block) throw new Error(`README has no ${name} snippet`);
+  const page = readFileSync(new URL('../../../docs/webhooks.md', import.meta.url), 'utf8');
+  const block = [...page.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!).find((code) => code.includes(`function ${name}(`));
+  if (!block) throw new Error(`docs/webhooks.md has no ${name} snippet`);
   return block.replace(/^import .*$/gm, '');
 }
 
-/** README's verification snippets, run as a receiver would run them, against what the platform sends. */
+/** docs/webhooks.md's verification snippets, run as a receiver would run them, against what the platform sends. */
 function readmeVerifierV1(): Verify {
   return new Function('createHmac', 'timingSafeEqual', `${readmeBlock('verifyPlantPulseV1')}\nreturn verifyPlantPulseV1;`)(createHmac, timingSafeEqual) as Verify;
 }
@@ -27,7 +27,7 @@ function readmeStandardVerifier(signingSecret: string): VerifyStandard {
 
 const body = '{"v":1,"type":"opened","ts":1}';
 
-describe("README's webhook verification snippets", () => {
+describe("docs/webhooks.md's webhook verification snippets", () => {
   it('Standard Webhooks: accepts what the platform signs with the whsec_ secret, refuses tampering, another secret and stale timestamps', () => {
     const verify = readmeStandardVerifier(standardSecret('the-secret'));
     const ts = String(Math.floor(Date.now() / 1000));

@@ -4,8 +4,7 @@
  * ends. What a block refuses is the caller's business: access-control.ts refuses only failing
  * credentials, never a valid token.
  *
- * Memory is bounded: expired entries are dropped when the map grows, and past `maxEntries` the
- * oldest go first.
+ * Memory is bounded: past `maxEntries`, expired entries and then the oldest windows are dropped.
  */
 export interface FailureLimiterOptions {
   maxFailures: number;
@@ -54,10 +53,11 @@ export class FailureLimiter {
   }
 
   private prune(now: number): void {
-    for (const [k, e] of this.entries) if (e.resetAt <= now) this.entries.delete(k);
-    // Map iteration follows insertion order: the first keys are the oldest windows.
-    for (const k of this.entries.keys()) {
-      if (this.entries.size <= this.maxEntries) break;
+    // Map iteration follows insertion order, and a renewed window is deleted and added again, so
+    // the first keys are the oldest windows: expired ones, then the oldest live ones past the cap.
+    // Stopping at the first key to keep makes a flood of failures cost O(1) each, not a full scan.
+    for (const [k, e] of this.entries) {
+      if (e.resetAt > now && this.entries.size <= this.maxEntries) break;
       this.entries.delete(k);
     }
   }

@@ -81,7 +81,7 @@ export class AccessControl {
     for (const k of keys) this.limiter.fail(k);
     this.log.warn({ address, tokenId, request: what }, 'authentication failed');
     // Which of malformed, unknown or revoked is not said: that would help a guesser.
-    return { denial: this.denied({ status: 401, code: 'PP_ERR_UNAUTHORIZED', reason: 'invalid_token', message: `${ERRORS.PP_ERR_UNAUTHORIZED.message}: the token is not valid (unknown or revoked)` }) };
+    return { denial: this.denied({ status: 401, code: 'PP_ERR_UNAUTHORIZED', reason: 'invalid_token', message: `${ERRORS.PP_ERR_UNAUTHORIZED.message}: the token is not valid (unknown, revoked or expired)` }) };
   }
 
   /** Install the request decorator and the `/api/` hook. Call before routes are registered. */

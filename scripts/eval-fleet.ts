@@ -2,7 +2,8 @@
  * npm run eval:fleet -- [--machines 500] [--hours 24] [--seed 1] [--faults none|all|kind,...]
  *                       [--interval-s 10] [--grace-min 60] [--rules FILE] [--json]
  *
- * Runs a simulated fleet through the analytics engine with the default rules (or a rules file)
+ * Runs a simulated fleet through the analytics engine with the default rules (or an analytics
+ * file, as PP_ANALYTICS_FILE takes: rules and energy settings)
  * and scores the alerts it opens against the simulator's labels: false alerts per rule per
  * machine-day (and the share of machines raising each rule), and per fault kind the recall and
  * the median delay from onset. `--faults none` (the default) is the healthy fleet: only the
@@ -10,8 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Simulation, parseFaultKinds } from '../edge-agent/simulator/index.js';
-import { parseEnergyConfig } from '../src/analytics/energy/index.js';
-import { loadRulesConfig, parseRulesConfig } from '../src/analytics/rules/index.js';
+import { loadAnalyticsConfig } from '../src/analytics/config.js';
 import { fleetReport } from './eval-fleet/fleet-report.js';
 import { scoreFleet } from './eval-fleet/fleet-score.js';
 import { runFleet } from './eval-fleet/run-fleet.js';
@@ -38,11 +38,11 @@ function main(): void {
   const intervalS = positiveNumber('--interval-s', values['interval-s'], true);
   const graceMin = positiveNumber('--grace-min', values['grace-min'], false, 0);
   const faults = parseFaultKinds(values.faults);
-  const rules = values.rules ? loadRulesConfig(values.rules) : parseRulesConfig({}, 'built-in defaults');
+  const config = loadAnalyticsConfig(values.rules);
 
   const sim = new Simulation({ machines, seed, startTs: SIM_START_TS, hours, intervalMs: intervalS * 1000, faults });
   const started = Date.now();
-  const run = runFleet(sim, rules, parseEnergyConfig({}), (step, steps) => {
+  const run = runFleet(sim, config, (step, steps) => {
     process.stderr.write(`\r${((step / steps) * 100).toFixed(0)} % of ${hours} simulated h, ${((Date.now() - started) / 1000).toFixed(0)} s`);
   });
   process.stderr.write(`\n${run.samples} samples in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

@@ -13,7 +13,8 @@ export type MachineState = keyof typeof MACHINE_STATES;
  * - `silence`: the device stops reporting (no samples); the physics go on.
  * - `idle-waste`: the machine is held idle, making nothing, while drawing 70 % of its rated power
  *   (a line left running with no work, the classic energy waste).
- * Faults developing over hours, as found in plants (scheduled and labelled by fault-schedule.ts):
+ * Faults developing over hours, as found in plants (fault-schedule.ts schedules these, `stuck` and
+ * `idle-waste`, and labels them):
  * - `bearing-wear`: vibration grows slowly, then faster (exponentially, time constant 1.5 h) while
  *   the machine turns, and the friction warms the machine a little.
  * - `cooling-loss`: a fan or coolant pump fails: the temperature rise over ambient grows by 60 %
@@ -27,19 +28,7 @@ export type MachineState = keyof typeof MACHINE_STATES;
  * - `overload`: the drive is overloaded (a jammed feed, a blunt tool, a failing gearbox): 35 % of
  *   rated power more while running, for the same output; current, heat and vibration follow.
  */
-export type FaultKind =
-  | 'overheat'
-  | 'vibration'
-  | 'stuck'
-  | 'silence'
-  | 'idle-waste'
-  | 'bearing-wear'
-  | 'cooling-loss'
-  | 'leak'
-  | 'pf-degradation'
-  | 'sensor-drift'
-  | 'overload';
-export const FAULT_KINDS: readonly FaultKind[] = [
+export const FAULT_KINDS = [
   'overheat',
   'vibration',
   'stuck',
@@ -51,7 +40,8 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'pf-degradation',
   'sensor-drift',
   'overload',
-];
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
 
 const SQRT3 = Math.sqrt(3);
 const round = (v: number, digits: number) => {

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { openLocalDb } from '../storage/local-db.js';
+import { openLocalDb, type Migrations } from '../storage/local-db.js';
 import { ALL_SITES, formatScope, parseScope, type SiteScope } from './site-scope.js';
 import { generateToken, hashToken, parseToken, tokenMatches } from './token-format.js';
 import { isRole, type Role } from './roles.js';
@@ -11,7 +11,9 @@ import { isRole, type Role } from './roles.js';
  * created or revoked with the CLI takes effect at the next request, without a restart (WAL mode
  * lets the two work side by side; busy_timeout rides over the moments one holds the write lock).
  */
-const SCHEMA = `
+const MIGRATIONS: Migrations = [
+  // 1: API tokens (the schema of every install before versioning).
+  `
 CREATE TABLE IF NOT EXISTS tokens (
   id TEXT PRIMARY KEY,
   name TEXT NOT NULL,
@@ -23,7 +25,8 @@ CREATE TABLE IF NOT EXISTS tokens (
   revoked_at INTEGER,
   last_used_at INTEGER
 );
-`;
+`,
+];
 
 export interface TokenInfo {
   id: string;
@@ -75,7 +78,7 @@ export class TokenStore {
     private readonly clock: () => number = Date.now,
   ) {
     // A revocation must not be undone by a power cut.
-    this.db = openLocalDb(path, SCHEMA, { synchronous: 'FULL', busyTimeoutMs: 5000 });
+    this.db = openLocalDb(path, MIGRATIONS, { synchronous: 'FULL', busyTimeoutMs: 5000 });
     this.stmts = {
       byId: this.db.prepare<[string], Row>('SELECT * FROM tokens WHERE id = ?'),
       all: this.db.prepare<[], Row>('SELECT * FROM tokens ORDER BY created_at, id'),

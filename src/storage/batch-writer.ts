@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { retryDelayMs } from '../retry/index.js';
 import { pointsToLineProtocol } from './line-protocol.js';
 import type { Point } from './point.js';
 import { SinkError, type Sink } from './sink.js';
@@ -343,9 +344,8 @@ export class BatchWriter {
   }
 
   private retryDelay(attempt: number, retryAfterMs?: number): number {
-    const ceiling = Math.min(this.maxRetryDelayMs, this.initialRetryDelayMs * 2 ** Math.min(attempt - 1, 30));
-    const jittered = Math.random() * ceiling; // full jitter: instances do not retry in step
-    return Math.min(this.maxRetryDelayMs, Math.max(jittered, retryAfterMs ?? 0));
+    // Full jitter: a storage outage ends for every instance at once; they must not retry in step.
+    return retryDelayMs(attempt, { baseMs: this.initialRetryDelayMs, maxMs: this.maxRetryDelayMs, jitter: 'full' }, retryAfterMs);
   }
 
   private readonly sleepers = new Set<() => void>();

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSink, InfluxV1Sink, InfluxV2Sink, parseRetryAfter, quoteDatabaseName, SinkError, type Sink } from '../../../src/storage/index.js';
+import { createSink, InfluxV1Sink, InfluxV2Sink, quoteDatabaseName, SinkError, type Sink } from '../../../src/storage/index.js';
 
 // A stand-in HTTP server answering with the status codes InfluxDB uses, to check that both
 // sinks classify them the same way (the real servers are exercised in test/integration).
@@ -104,23 +104,6 @@ describe('sink timeouts', () => {
     expect(e).toBeInstanceOf(SinkError);
     expect(e).toMatchObject({ retryable: true });
     expect(e!.message).toMatch(/timed out/i);
-  });
-});
-
-describe('parseRetryAfter', () => {
-  it.each([
-    ['7', 7000],
-    [' 0 ', 0],
-    ['Sun, 06 Nov 1994 08:49:37 GMT', 0], // in the past: no wait
-    ['soon', undefined],
-    ['', undefined],
-    [null, undefined],
-    ['-5', undefined],
-    ['1.5', undefined], // RFC 9110: delay-seconds is a non-negative integer
-  ])('%j → %j ms', (value, ms) => expect(parseRetryAfter(value as string | null)).toBe(ms));
-  it('reads an HTTP-date relative to now', () => {
-    const now = Date.parse('2026-01-01T00:00:00Z');
-    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now)).toBe(30_000);
   });
 });
 

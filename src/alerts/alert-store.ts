@@ -1,8 +1,7 @@
 import type Database from 'better-sqlite3';
 import { openLocalDb, type Migrations } from '../storage/local-db.js';
-import type { Category, Severity } from '../analytics/types.js';
 import { scopeSql, type SiteScope } from '../auth/site-scope.js';
-import type { Alert, AlertQuery, AlertState } from './types.js';
+import type { Alert, AlertQuery, AlertState, Category, Severity } from './types.js';
 
 /**
  * Alerts live in SQLite (one file in the data dir): the open ones must survive restarts, and the

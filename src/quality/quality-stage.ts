@@ -1,4 +1,4 @@
-import type { AnomalyEvent } from '../analytics/types.js';
+import type { AnomalyEvent } from '../alerts/types.js';
 import { deviceKey, GATEWAY_LINE, parseStatus, type DeviceRef, type ParsedStatus, type StatusState, type TelemetryBatch } from '../contract/index.js';
 import type { Logger } from '../observability/index.js';
 import type { HistoryReader } from '../storage/index.js';

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { openLocalDb, type Migrations } from '../storage/local-db.js';
-import type { Category, Severity } from '../analytics/types.js';
+import type { Category, Severity } from '../alerts/types.js';
 import { isRole, parseScope, formatScope } from '../auth/index.js';
 import type { Subscription, WebhookEvent } from './subscription.js';
 

@@ -6,7 +6,7 @@ import { AuditLog, START_UP_ACTOR, tokenDetails } from '../audit/index.js';
 import { redactUrl } from '../observability/redact.js';
 import type { Config } from '../config/index.js';
 import { createMetrics, type Logger, type Metrics } from '../observability/index.js';
-import { AlertFanout, AlertManager, AlertStore, MqttAlertNotifier, alertPoint } from '../alerts/index.js';
+import { AlertFanout, AlertManager, AlertRaiser, AlertStore, MqttAlertNotifier, alertPoint } from '../alerts/index.js';
 import { AnalyticsEngine, loadAnalyticsConfig } from '../analytics/index.js';
 import { AnalyticsStage, Pipeline } from '../pipeline/index.js';
 import { MqttSource } from '../sources/index.js';
@@ -19,7 +19,6 @@ import { AccessControl, bootstrapAdmin, createAuthMetrics, TokenStore } from '..
 import { createWebhookMetrics, Webhooks, WebhookStore } from '../webhooks/index.js';
 import { setUpStorage, type StorageSetup } from './storage-setup.js';
 import { startQualityStage } from '../quality/index.js';
-import { parseStatus } from '../contract/index.js';
 
 export interface Platform {
   httpUrl: string;
@@ -122,7 +121,10 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
         if (points.length > 0) writer.write(points).catch((err: Error) => log.error({ err: err.message }, 'alert history not stored'));
       },
     });
-    const analytics = new AnalyticsStage(new AnalyticsEngine(analyticsConfig.rules, analyticsConfig.energy), alerts, notifier, metrics, log.child({ component: 'analytics' }));
+    metrics.probes.alertsOpen = () => alerts.openCount;
+    // Both stages that raise alerts (analytics, data completeness) do it through this one raiser.
+    const raiser = new AlertRaiser(alerts, notifier, metrics);
+    const analytics = new AnalyticsStage(new AnalyticsEngine(analyticsConfig.rules, analyticsConfig.energy), raiser, metrics, log.child({ component: 'analytics' }));
     const pipeline = new Pipeline(writer, metrics, log.child({ component: 'pipeline' }), analytics);
     // Live hub (dashboard WebSocket): stored batches and every alert transition.
     const live = new LiveHub({ ...config.live, plantUtcOffsetMinutes: analyticsConfig.energy.windows.utcOffsetMinutes }, metrics, log.child({ component: 'live' }));
@@ -130,10 +132,11 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     pipeline.onStored((batch) => live.publish(batch));
     // Data completeness (src/quality/): hears stored batches and status messages; state restored before intake starts.
     const qualityConfig = { ...config.quality, utcOffsetMs: analyticsConfig.energy.windows.utcOffsetMinutes * 60_000 };
-    const quality = config.quality.enabled ? await startQualityStage({ config: qualityConfig, dataDir: config.dataDir, history: storage.history, writer, alerts, notifier, metrics, log: log.child({ component: 'quality' }), clock: options.qualityClock }) : null;
+    const quality = config.quality.enabled ? await startQualityStage({ config: qualityConfig, dataDir: config.dataDir, history: storage.history, writer, alerts: raiser, metrics, log: log.child({ component: 'quality' }), clock: options.qualityClock }) : null;
     if (quality) {
       cleanups.push(() => quality.stop()); // runs after intake stopped, before the writer closes
       pipeline.onStored((batch) => quality.accept(batch));
+      pipeline.onStatus((status) => quality.statusParsed(status));
     }
     notifier.add(live);
 
@@ -182,13 +185,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
         deadLetterPrefix: config.mqtt.deadLetterPrefix,
         limits: config.limits,
         protocolVersion: broker ? 4 : 5,
-        onStatus: (ref, payload, retained) => {
-          const status = parseStatus(ref, payload);
-          quality?.statusParsed(status);
-          // A death opens the device's silence alert now (analytics-stage.ts). A retained status
-          // sent on (re)subscription is history, not news.
-          if (status && !retained) analytics.status(status);
-        },
+        onStatus: (ref, payload, retained) => pipeline.status(ref, payload, retained),
       },
       pipeline,
       metrics,

@@ -38,32 +38,28 @@ export interface ConditionEvent {
   message: Message;
 }
 
-/** A detector event placed in context: which device, which rule; ready for the alert manager. */
-export interface AnomalyEvent extends ConditionEvent {
+/** What an alert is about: which device, which rule. Dedup key: device + rule. */
+export interface AlertSubject {
   site: string;
   line: string;
   device: string;
-  /** The rule id from the rules configuration (e.g. `temperature-high`). Dedup key: device + rule. */
+  /** The rule id from the rules configuration (e.g. `temperature-high`). */
   rule: string;
   metric: string;
   category: Category;
   severity: Severity;
 }
 
+/** A detector event placed in context: which device, which rule; ready for the alert manager. */
+export interface AnomalyEvent extends ConditionEvent, AlertSubject {}
+
 export type AlertState = 'open' | 'resolved';
 
 /** One alert: an episode of one rule's condition on one device (dedup key: device + rule). */
-export interface Alert {
+export interface Alert extends AlertSubject {
   /** Deterministic: derived from the key and the opening event's time, so replays agree on it. */
   id: string;
   key: string;
-  site: string;
-  line: string;
-  device: string;
-  rule: string;
-  metric: string;
-  category: Category;
-  severity: Severity;
   state: AlertState;
   /** Event time of the first raise. */
   openedAt: number;

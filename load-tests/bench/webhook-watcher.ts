@@ -4,7 +4,7 @@
  * (test/support/webhook-receiver.ts), and times a fault sample's timestamp → the signed `POST`
  * of its `alert.opened` arriving. That path is the alert pipeline, the outbox (SQLite, fsynced
  * before the pipeline goes on), the delivery worker and an HTTP request; the receiver answers 200
- * at once. Each request's signature is checked as the README tells receivers to (HMAC-SHA256 of
+ * at once. Each request's signature is checked as docs/webhooks.md tells receivers to (HMAC-SHA256 of
  * `timestamp.body`), with node:crypto alone, so a wrong one is counted, not trusted.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';

@@ -16,7 +16,7 @@ function principalOf(req: FastifyRequest): Principal {
 }
 
 /**
- * Webhook subscriptions (README "Webhooks"). `POST` answers 201 with the subscription (and the
+ * Webhook subscriptions (docs/webhooks.md). `POST` answers 201 with the subscription (and the
  * secret, once, when the platform generated it); `GET` shows each subscription's delivery state
  * (pending, delivered, dead, the head's attempts and last error); `DELETE` removes it with
  * whatever it had left to deliver; `POST .../redeliver` (admin) revives its dead deliveries.

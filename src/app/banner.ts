@@ -34,7 +34,7 @@ export function printBanner(config: Config, platform: Platform, simulator: boole
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-/** How to get in: with PP_AUTH=required every API call needs a token (README: Access). */
+/** How to get in: with PP_AUTH=required every API call needs a token (docs/access.md). */
 function accessLines(platform: Platform): string[] {
   const { mode, firstAdminToken } = platform.auth;
   if (mode === 'off') return ['  Access        OFF (PP_AUTH=off): no tokens are checked; anyone who reaches this port is an admin'];

@@ -38,8 +38,8 @@ export interface Platform {
 }
 
 /**
- * Wires the stages of DESIGN.md's data flow together: sources → pipeline → storage, plus the
- * HTTP API. Order matters on the way down: intake stops first, then buffers flush, then the
+ * Wires the stages of the data flow together (docs/architecture.md): sources → pipeline →
+ * storage, analytics and alerts, live hub, quality, webhooks, plus the HTTP API. Order matters on the way down: intake stops first, then buffers flush, then the
  * services this process started are stopped.
  */
 /** Seams for tests. */
@@ -106,7 +106,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     metrics.probes.writeQueueLines = () => writer.pendingLines;
     if (spool) metrics.probes.spool = () => spool.stats();
 
-    // Analytics and alerts (DESIGN.md): rules and coefficients from PP_ANALYTICS_FILE, open
+    // Analytics and alerts (docs/analytics.md): rules and coefficients from PP_ANALYTICS_FILE, open
     // alerts in SQLite under the data dir, transitions stored in InfluxDB and published on MQTT.
     const analyticsConfig = loadAnalyticsConfig(config.analytics.file);
     mkdirSync(config.dataDir, { recursive: true });

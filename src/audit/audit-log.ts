@@ -5,7 +5,7 @@ import type { Logger } from '../observability/index.js';
 import { REDACTED, scrubText } from '../observability/redact.js';
 
 /**
- * The audit log (README "Security"): who did what to whom, durably and append-only, in its own
+ * The audit log (docs/security.md): who did what to whom, durably and append-only, in its own
  * SQLite file `PP_DATA_DIR/audit.sqlite`. The platform writes it for HTTP actions, the CLI for
  * token management, from another process (WAL mode and busy_timeout let both write).
  * Rows can only be added: triggers refuse UPDATE and DELETE. Details never carry secrets: keys

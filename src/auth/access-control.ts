@@ -40,8 +40,8 @@ export function bearerToken(req: FastifyRequest): string | null {
 }
 
 /**
- * Authentication and authorization for the whole HTTP surface (DESIGN.md: "Nobody reads or
- * writes where they don't belong"): a hook on every `/api/` route (route-access.ts says what
+ * Authentication and authorization for the whole HTTP surface (nobody reads or writes where
+ * they don't belong: docs/access.md, docs/guarantees.md): a hook on every `/api/` route (route-access.ts says what
  * each needs), the line protocol WriteAuthorizer and the live hub's authorize seam, all deciding
  * through `authenticate` and sharing one failed-authentication limiter.
  */

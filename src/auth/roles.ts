@@ -1,5 +1,5 @@
 /**
- * Roles and what each may do (DESIGN.md "Who uses it"). A token has exactly one role and one
+ * Roles and what each may do (docs/access.md). A token has exactly one role and one
  * site scope; the scope limits every permission below to its sites.
  *
  * | role      | may                                                                 |

@@ -18,7 +18,7 @@ export interface LiveHubOptions extends LiveClientLimits {
 }
 
 /**
- * The live hub (DESIGN.md: sinks → live hub): pushes stored telemetry and alert transitions to
+ * The live hub (docs/architecture.md: stored batches and alert transitions → live hub): pushes stored telemetry and alert transitions to
  * WebSocket clients (the dashboard), each filtered by the client's subscription and the sites it
  * may see. Fed by the pipeline once a batch is durable (`publish`) and by the alert fan-out
  * (`notify`); it never blocks either: every send is a non-blocking write or a coalesced hold.

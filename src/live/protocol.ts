@@ -4,7 +4,7 @@ import type { AlertTransition } from '../alerts/index.js';
 
 /**
  * The live hub's WebSocket protocol (`/api/v1/live`), version 1. JSON text frames both ways.
- * README ("Live dashboard") documents it for client authors; this file is the one definition.
+ * docs/dashboard.md documents it for client authors; this file is the one definition.
  */
 export const LIVE_PROTOCOL_VERSION = 1;
 

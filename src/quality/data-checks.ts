@@ -9,7 +9,7 @@ import { rollup } from './rollup.js';
 import { dayOf, dayRetained, hourOf, QUALITY_WINDOWS } from './windows.js';
 
 /**
- * The three data alerts (README "Data alerts"): a device offline too long, an uploader's p95
+ * The three data alerts (docs/completeness.md, "Data alerts"): a device offline too long, an uploader's p95
  * delay over a period too high, a site's completeness over its last closed window too low.
  * Each is judged on the stage's tick and latched (quality-alerts.ts), so it raises while the
  * condition holds and clears once.

@@ -49,7 +49,7 @@ export interface DeviceQualityStatus {
 }
 
 /**
- * The data completeness and gateway health stage (README "Data completeness"). It hears every
+ * The data completeness and gateway health stage (docs/completeness.md). It hears every
  * batch once it is durable (pipeline `onStored`) and every status message (MQTT source), keeps
  * per-device accounting (device-tracker.ts), writes the `quality` measurement every flush,
  * and raises data alerts through the alert manager. It coordinates; the devices and gateways
@@ -95,7 +95,7 @@ export class QualityStage {
     // one after another as microtasks; a microtask queued by the first runs after all of them
     // and before any of their acknowledgements (which are queued later still): one SQLite
     // transaction for the burst instead of one commit per message (4 % of the platform's CPU at
-    // its maximum, README Performance).
+    // its maximum, docs/performance.md).
     t.dirty = true;
     if (this.unsaved.size === 0) queueMicrotask(() => this.saveAccepted());
     this.unsaved.add(t);

@@ -13,7 +13,7 @@ import type { StatusState } from '../contract/index.js';
  * - `quality_gateway`: each gateway's status and since when.
  * - `quality_window`: per device and hour, the counts, delay histogram and received timestamps.
  *   Saved on every flush (PP_QUALITY_FLUSH_S) and on a clean stop; what a crash loses since the
- *   last flush is recounted from InfluxDB on start (restore.ts).
+ *   last flush is recounted from InfluxDB on start (quality-restore.ts).
  *
  * WAL with synchronous=NORMAL: a commit survives the process being killed (the write is in the
  * OS), not a power cut; the figures it protects are counts, not acknowledged data, and an fsync
@@ -45,7 +45,7 @@ export class QualityStore {
   private readonly stmts;
 
   constructor(path: string) {
-    // Rebuilt from InfluxDB counts when lost (README: Data completeness): a process crash is what it must survive.
+    // Rebuilt from InfluxDB counts when lost (docs/completeness.md): a process crash is what it must survive.
     this.db = openLocalDb(path, MIGRATIONS, { synchronous: 'NORMAL' });
     this.stmts = {
       devices: this.db.prepare<[], { site: string; line: string; device: string; state: string }>('SELECT site, line, device, state FROM quality_device'),

@@ -5,7 +5,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * hex, sent as `X-PlantPulse-Signature: v1=<hex>` beside `X-PlantPulse-Timestamp: <unix s>`.
  * The timestamp is signed so a captured request cannot be replayed later (receivers reject old
  * timestamps); `v1=` leaves room for another scheme without breaking receivers.
- * README ("Webhooks") shows receivers the same check in a few lines of Node.
+ * docs/webhooks.md shows receivers the same check in a few lines of Node.
  */
 export const SIGNATURE_HEADER = 'x-plantpulse-signature';
 export const TIMESTAMP_HEADER = 'x-plantpulse-timestamp';

@@ -10,7 +10,7 @@ import type { WebhookMetrics } from './webhook-metrics.js';
 import type { NewOutboxEntry, WebhookStore } from './webhook-store.js';
 
 /**
- * Regulator webhooks (DESIGN.md "Alerts"): the alert notifier that fills the outbox, the delivery
+ * Regulator webhooks (docs/webhooks.md): the alert notifier that fills the outbox, the delivery
  * worker that empties it, and the subscription operations behind `/api/v1/subscriptions`.
  *
  * Who may do what: an admin manages every subscription; a regulator creates, sees and deletes

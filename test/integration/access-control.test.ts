@@ -172,7 +172,7 @@ const CASES: Case[] = [
   { who: 'gateway', method: 'GET', path: `/api/v1/quality?site=zj-hz-01&${from}`, status: 403, code: 'PP_ERR_FORBIDDEN' },
   { who: 'none', method: 'GET', path: `/api/v1/quality?site=zj-hz-01&${from}`, status: 401, code: 'PP_ERR_UNAUTHORIZED' },
 
-  // Reports (README: Reports): like the reads above. The CSV's contents by scope: test/integration/reports.test.ts.
+  // Reports (docs/reports.md): like the reads above. The CSV's contents by scope: test/integration/reports.test.ts.
   { who: 'regHz', method: 'GET', path: `/api/v1/reports/energy?site=zj-hz-02&${hours}`, status: 200, check: (a) => expect(a.body).toMatchObject({ site: 'zj-hz-02', from: H0 }) },
   { who: 'manager', method: 'GET', path: `/api/v1/reports/energy?site=zj-hz-01&${hours}`, status: 200, check: (a) => expect(a.body.site).toBe('zj-hz-01') },
   { who: 'regNb', method: 'GET', path: `/api/v1/reports/energy?site=zj-hz-01&${hours}&format=csv`, status: 403, code: 'PP_ERR_SITE_FORBIDDEN' },
@@ -217,7 +217,7 @@ const CASES: Case[] = [
   { who: 'none', method: 'GET', path: '/api/v1/subscriptions', status: 401, code: 'PP_ERR_UNAUTHORIZED' },
   { who: 'regHz', method: 'POST', path: '/api/v1/subscriptions', body: { url: 'http://127.0.0.1:9/hook', secret: 'short' }, status: 400, code: 'PP_ERR_INVALID_BODY' },
 
-  // Audit log (README: Security): admins only. The CLI recorded the tokens made in beforeAll.
+  // Audit log (docs/security.md): admins only. The CLI recorded the tokens made in beforeAll.
   { who: 'admin', method: 'GET', path: '/api/v1/audit?action=token.create', status: 200, check: (a) => expect(a.body.count).toBeGreaterThanOrEqual(5) },
   { who: 'manager', method: 'GET', path: '/api/v1/audit', status: 403, code: 'PP_ERR_FORBIDDEN' },
   { who: 'regHz', method: 'GET', path: '/api/v1/audit', status: 403, code: 'PP_ERR_FORBIDDEN' },

@@ -11,7 +11,7 @@ import { tokenCommand } from '../../src/cli/token-command.js';
 import { authHeaders, startTestPlatform, TEST_ADMIN_TOKEN } from '../support/platform.js';
 
 /**
- * The audit log (README "Security"): every kind of entry made through the real HTTP API and the
+ * The audit log (docs/security.md): every kind of entry made through the real HTTP API and the
  * CLI, read back through `GET /api/v1/audit` as an admin and with `plantpulse audit list`;
  * other roles are refused; rows cannot be changed; no secret is ever in an entry.
  */

@@ -14,7 +14,7 @@ import { authHeaders, TEST_ADMIN_TOKEN } from '../support/platform.js';
 import { LiveTestClient } from '../support/live-client.js';
 
 /**
- * Secrets never reach the log (README "Security"): the platform runs with a logger built by
+ * Secrets never reach the log (docs/security.md): the platform runs with a logger built by
  * createLogger (the production one) writing into this test, at debug level, while requests carry
  * bearer tokens (in headers, in `?token=`, as InfluxDB 1.x `p=`), a regulator creates a webhook
  * subscription with a secret, bad tokens are presented, and the MQTT broker URL carries a

@@ -5,16 +5,16 @@ import { signatureOf } from '../../../src/webhooks/index.js';
 
 type Verify = (secret: string, headers: Record<string, string>, rawBody: string) => boolean;
 
-/** README's verification snippet, run as a receiver would run it, against what the platform sends. */
+/** docs/webhooks.md's verification snippet, run as a receiver would run it, against what the platform sends. */
 function readmeVerifier(): Verify {
-  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-  const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!).find((code) => code.includes('function verifyPlantPulse'));
-  if (!block) throw new Error('README has no verifyPlantPulse snippet');
+  const page = readFileSync(new URL('../../../docs/webhooks.md', import.meta.url), 'utf8');
+  const block = [...page.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!).find((code) => code.includes('function verifyPlantPulse'));
+  if (!block) throw new Error('docs/webhooks.md has no verifyPlantPulse snippet');
   const body = block.replace(/^import .*$/m, '');
   return new Function('createHmac', 'timingSafeEqual', `${body}\nreturn verifyPlantPulse;`)(createHmac, timingSafeEqual) as Verify;
 }
 
-describe("README's webhook verification snippet", () => {
+describe("docs/webhooks.md's webhook verification snippet", () => {
   it('accepts what the platform signs and refuses tampering, another secret and stale timestamps', () => {
     const verify = readmeVerifier();
     const body = '{"v":1,"type":"opened","ts":1}';

@@ -1,7 +1,8 @@
 /**
- * The analytics stage's own vocabulary: detector inputs, steps and definitions. Detectors are pure: (params, state, input) → (state, events). No I/O, no clocks:
- * time is always the sample's (or the tick's) timestamp, so replays and evaluation scripts see
- * exactly what the live platform sees.
+ * The analytics stage's own vocabulary: detector inputs, steps and definitions. Detectors are
+ * pure: (params, state, input) → (state, events). No I/O, no clocks: time is always the
+ * sample's (or the tick's) timestamp, so replays and evaluation scripts see exactly what the
+ * live platform sees.
  */
 
 // The alert vocabulary (categories, severities, messages, the events that raise and clear alerts)

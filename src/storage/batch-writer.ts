@@ -126,7 +126,7 @@ export class BatchWriter {
 
   /**
    * Accept points; the promise resolves once the sink (or the fsynced spool) holds every one of
-   * them, and rejects if storage refused their batch for good (4xx). Throws synchronously, with
+   * them, and rejects if storage refused any of them for good (4xx). Throws synchronously, with
    * nothing buffered, if a point cannot be written as line protocol.
    *
    * Backpressure: while storage fails, promises stay pending (retries go on for ever). The writer

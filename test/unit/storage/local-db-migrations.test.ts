@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertStore } from '../../../src/alerts/alert-store.js';
@@ -162,6 +164,20 @@ describe('openLocalDb migrations (src/storage/local-db.ts)', () => {
     expect(schemaVersion(db)).toBe(1);
     // The step's first statement was rolled back with the failed second one.
     expect(db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('t')`).all().map((r) => r.name)).toEqual(['id', 'name']);
+    db.close();
+  });
+
+  it('several processes opening an old file at once (the CLI beside the platform) run each migration once', async () => {
+    const path = tempFile('shared.sqlite');
+    openLocalDb(path, [v1], { synchronous: 'FULL' }).close();
+    const child = new URL('./fixtures/migrate-child.ts', import.meta.url).pathname;
+    const run = () => promisify(execFile)(process.execPath, ['--import', 'tsx', child, path, v1, v2]);
+    // ADD COLUMN run twice would fail ("duplicate column"): every process must see the version
+    // another one stamped while it waited for the write lock.
+    const results = await Promise.all(Array.from({ length: 4 }, run));
+    expect(results.map((r) => r.stdout.trim())).toEqual(['2', '2', '2', '2']);
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('t')`).all().map((r) => r.name)).toEqual(['id', 'name', 'site']);
     db.close();
   });
 

@@ -17,6 +17,7 @@ import { BatchWriter, Spool } from '../storage/index.js';
 import { LiveHub } from '../live/index.js';
 import { AccessControl, bootstrapAdmin, createAuthMetrics, TokenStore } from '../auth/index.js';
 import { createWebhookMetrics, Webhooks, WebhookStore } from '../webhooks/index.js';
+import { retryDelayMs } from '../retry/index.js';
 import { setUpStorage, type StorageSetup } from './storage-setup.js';
 import { startQualityStage } from '../quality/index.js';
 
@@ -260,7 +261,11 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
   }
 }
 
-/** Storage may still be starting (compose brings services up together): retry for a while. */
+/**
+ * Storage may still be starting (compose brings services up together): retry for a while, 1 s
+ * doubling to 5 s between tries (with jitter: instances started together do not knock in step),
+ * about 70 to 140 s in all.
+ */
 async function connectWithRetry(connect: () => Promise<void>, log: Logger, name: string, attempts = 30): Promise<void> {
   for (let i = 1; ; i++) {
     try {
@@ -268,7 +273,7 @@ async function connectWithRetry(connect: () => Promise<void>, log: Logger, name:
     } catch (err) {
       if (i >= attempts) throw new Error(`cannot reach storage ${name}: ${(err as Error).message}`, { cause: err });
       log.warn({ err: (err as Error).message, attempt: i }, 'storage not reachable yet; retrying');
-      await new Promise((r) => setTimeout(r, Math.min(1000 * i, 5000)));
+      await new Promise((r) => setTimeout(r, retryDelayMs(i, { baseMs: 1000, maxMs: 5000, jitter: 'equal' })));
     }
   }
 }

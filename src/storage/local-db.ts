@@ -20,7 +20,16 @@ export interface LocalDbOptions {
  * versioning existed are at user_version 0 and already hold those tables, so for them it is a
  * no-op that only stamps version 1.
  */
-export type Migrations = readonly string[];
+export type Migrations = readonly (string | ((db: Database.Database) => void))[];
+
+/**
+ * For a migration whose column some files already have: those written by a release that added
+ * it before schema versions existed (SQLite has no ADD COLUMN IF NOT EXISTS).
+ */
+export function addColumnIfMissing(db: Database.Database, table: string, column: string, type: string): void {
+  const has = db.prepare<[string], { name: string }>('SELECT name FROM pragma_table_info(?)').all(table).some((c) => c.name === column);
+  if (!has) db.exec(`ALTER TABLE "${table}" ADD COLUMN "${column}" ${type}`);
+}
 
 /**
  * The platform's local SQLite state (PP_DATA_DIR): one file per concern, write-ahead log, the
@@ -53,7 +62,9 @@ function migrate(db: Database.Database, path: string, migrations: Migrations): v
   // together cannot both run the same migration; each step and its version stamp commit together.
   db.transaction(() => {
     for (let v = checkedVersion(db, path, migrations); v < migrations.length; v++) {
-      db.exec(migrations[v]!);
+      const step = migrations[v]!;
+      if (typeof step === 'string') db.exec(step);
+      else step(db);
       db.pragma(`user_version = ${v + 1}`);
     }
   }).immediate();

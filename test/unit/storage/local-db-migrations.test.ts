@@ -70,6 +70,8 @@ interface StoreCase {
   /** What the store reads back from the seeded row, through its own API. */
   read: (s: never) => unknown;
   expected: unknown;
+  /** The version the store's migrations bring a file to. */
+  version: number;
 }
 
 const cases: StoreCase[] = [
@@ -80,13 +82,15 @@ const cases: StoreCase[] = [
            VALUES ('a1', 'k1', 's1', 'l1', 'd1', 'threshold', 'power', 'energy', 'warning', 'open', 1000, 2000, 3, 5.5, 6.5, 'hot', '热', 0, 2000)`,
     read: (s: AlertStore) => s.openFor('k1')?.id,
     expected: 'a1',
+    version: 1,
   },
   {
     store: 'src/auth/token-store.ts',
     open: (p) => new TokenStore(p),
     seed: `INSERT INTO tokens (id, name, role, scope, hash, created_at, created_by) VALUES ('0123456789ab', 'ops', 'manager', '["*"]', x'00', 1000, 'cli')`,
-    read: (s: TokenStore) => s.list().map((t) => [t.id, t.name]),
-    expected: [['0123456789ab', 'ops']],
+    read: (s: TokenStore) => s.list().map((t) => [t.id, t.name, t.expiresAt]),
+    expected: [['0123456789ab', 'ops', null]],
+    version: 2, // 2: expires_at
   },
   {
     store: 'src/audit/audit-log.ts',
@@ -94,6 +98,7 @@ const cases: StoreCase[] = [
     seed: `INSERT INTO audit_log (ts, actor_token_id, actor_role, actor_name, action, target, details, source) VALUES (1000, NULL, 'admin', 'root', 'token.create', 'token 1', '{}', 'cli')`,
     read: (s: AuditLog) => s.query({ limit: 10 }).map((e) => [e.action, e.target]),
     expected: [['token.create', 'token 1']],
+    version: 1,
   },
   {
     store: 'src/webhooks/webhook-store.ts',
@@ -102,6 +107,7 @@ const cases: StoreCase[] = [
            VALUES ('sub1', 'n', 'https://hooks.example/x', '*', '[]', 'info', '["opened"]', 'whsec_x', NULL, 'admin', 1000)`,
     read: (s: WebhookStore) => s.target('sub1'),
     expected: { url: 'https://hooks.example/x', secret: 'whsec_x' },
+    version: 1,
   },
   {
     store: 'src/quality/quality-store.ts',
@@ -109,18 +115,19 @@ const cases: StoreCase[] = [
     seed: `INSERT INTO quality_device (key, site, line, device, state) VALUES ('s1/l1/d1', 's1', 'l1', 'd1', '{"n":1}')`,
     read: (s: QualityStore) => s.devices(),
     expected: [{ ref: { site: 's1', line: 'l1', device: 'd1' }, state: { n: 1 } }],
+    version: 1,
   },
 ];
 
 describe('local stores created before schema versions', () => {
-  it.each(cases)('$store: opens with its rows, is stamped version 1, and ends with the schema of a new install', (c) => {
+  it.each(cases)('$store: opens with its rows, is brought to its version, and ends with the schema of a new install', (c) => {
     const upgraded = tempFile('upgraded.sqlite');
     createUnversioned(upgraded, c.store, c.seed);
 
     const store = c.open(upgraded);
     expect(c.read(store as never)).toEqual(c.expected);
     store.close();
-    expect(versionOf(upgraded)).toBe(1);
+    expect(versionOf(upgraded)).toBe(c.version);
 
     // Reopening an up-to-date file changes nothing.
     const again = c.open(upgraded);
@@ -129,8 +136,23 @@ describe('local stores created before schema versions', () => {
 
     const fresh = tempFile('fresh.sqlite');
     c.open(fresh).close();
-    expect(versionOf(fresh)).toBe(1);
+    expect(versionOf(fresh)).toBe(c.version);
     expect(schemaOf(upgraded)).toEqual(schemaOf(fresh));
+  });
+});
+
+describe('a token store made after tokens could expire but before schema versions', () => {
+  it('already has expires_at: migration 2 leaves it, and its expiry is kept', () => {
+    const path = tempFile('auth.sqlite');
+    const db = new Database(path);
+    db.exec(unversionedSchema('src/auth/token-store.ts'));
+    db.exec('ALTER TABLE tokens ADD COLUMN expires_at INTEGER');
+    db.exec(`INSERT INTO tokens (id, name, role, scope, hash, created_at, created_by, expires_at) VALUES ('0123456789ab', 'ops', 'manager', '["*"]', x'00', 1000, 'cli', 5000)`);
+    db.close();
+    const store = new TokenStore(path);
+    expect(store.list().map((t) => t.expiresAt)).toEqual([5000]);
+    store.close();
+    expect(versionOf(path)).toBe(2);
   });
 });
 

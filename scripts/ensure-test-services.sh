@@ -15,16 +15,4 @@ if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
 echo "test services: installing ${need[*]} (Debian packages)"
-if [ "$(id -u)" -ne 0 ]; then
-  SUDO=sudo
-  command -v sudo >/dev/null 2>&1 || { echo "need root (or sudo) to apt-get install ${need[*]}" >&2; exit 1; }
-else
-  SUDO=
-fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
-# Debian's packages try to start their services; the tests run their own, so stop these.
-for svc in mosquitto influxdb victoria-metrics; do
-  $SUDO service "$svc" stop >/dev/null 2>&1 || true
-done
+bash "$(dirname "$0")/install-debian-packages.sh" "${need[@]}"

@@ -53,8 +53,8 @@ export const ENV_VARS = {
   PP_SPARKPLUG_HOST_ID: { schema: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), doc: 'When set, act as the Sparkplug primary host application with this id: publish `spBv1.0/STATE/{id}` (retained, with a will), so edge nodes configured for it store and forward while the platform is away.' },
 
   PP_INFLUX_API: { schema: z.enum(['v1', 'v2']).default('v1'), doc: 'v1: InfluxDB 1.x /write + /query. v2: the 2.x write API via @influxdata/influxdb-client (2.x, 3.x, Cloud, 1.8+).' },
-  PP_INFLUX_URL: { schema: url(['http:', 'https:']).optional(), doc: 'InfluxDB base URL. Unset: start `influxd` from PATH with data under PP_DATA_DIR; none on PATH: run without history (loud warning).' },
-  PP_INFLUX_MANAGED: { schema: bool.default(true), doc: 'Allow starting a local influxd when PP_INFLUX_URL is unset.' },
+  PP_INFLUX_URL: { schema: url(['http:', 'https:']).optional(), doc: 'InfluxDB base URL. Unset: start `influxd` from PATH with data under PP_DATA_DIR; none on PATH: `npm start` first installs Debian\'s `influxdb` package (as root, or with sudo), and without either stops with the command to run.' },
+  PP_INFLUX_MANAGED: { schema: bool.default(true), doc: 'Allow starting (and, with `npm start`, installing) a local influxd when PP_INFLUX_URL is unset. false with no PP_INFLUX_URL: a demo without history (samples are validated and counted, then discarded; the log says so loudly).' },
   PP_INFLUX_DATABASE: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('plantpulse'), doc: 'v1: database (created when missing).' },
   PP_INFLUX_USERNAME: { schema: optionalString, doc: 'v1: username.' },
   PP_INFLUX_PASSWORD: { schema: optionalString, doc: 'v1: password (secret).' },

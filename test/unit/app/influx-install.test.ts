@@ -18,7 +18,7 @@ describe('npm start: whether to install InfluxDB', () => {
   });
 
   it('starts an installed influxd without installing anything', () => {
-    expect(planInflux(unset, { ...bare, influxd: '/usr/bin/influxd', root: true })).toEqual({ kind: 'managed', binary: '/usr/bin/influxd' });
+    expect(planInflux(unset, { ...bare, influxd: '/opt/influxdb/bin/influxd', root: true })).toEqual({ kind: 'managed', binary: '/opt/influxdb/bin/influxd' });
   });
 
   it('installs as root, or through sudo when not root', () => {

@@ -1,0 +1,83 @@
+import type { ConsumerMessages, JetStreamClient, JsMsg } from 'nats';
+import type { Logger } from '../../observability/index.js';
+import { consumerName, TELEMETRY_STREAM } from './subjects.js';
+
+/** Resolves once the message may be acked (its data durable, or its dead letter stored); rejects to have it redelivered. */
+export type HandleMessage = (subject: string, payload: Buffer) => Promise<void>;
+
+export interface ConsumerEvents {
+  acked(unit: string): void;
+  /** Settled after the lease ran out: left for the next owner (JetStream redelivers it after ack_wait). */
+  withheld(unit: string): void;
+}
+
+/**
+ * Reads one owned unit (a partition's durable consumer) and acks each message only once
+ * `handle` says it is safe, and only while the lease is valid: after it lapses nothing more is
+ * acked, so the next owner (which may start once the lease expired at the server) gets every
+ * message this one did not finish. JetStream keeps at most max_ack_pending (the window)
+ * delivered and unacked, which bounds what is in flight here.
+ */
+export class PartitionConsumer {
+  private messages: ConsumerMessages | null = null;
+  private active = true;
+  private inflight = 0;
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    readonly unit: string,
+    private readonly validUntil: () => number,
+    private readonly handle: HandleMessage,
+    private readonly events: ConsumerEvents,
+    private readonly log: Logger,
+  ) {}
+
+  get pending(): number {
+    return this.inflight;
+  }
+
+  async start(js: JetStreamClient, window: number): Promise<void> {
+    const consumer = await js.consumers.get(TELEMETRY_STREAM, consumerName(this.unit));
+    const messages = await consumer.consume({ max_messages: window });
+    this.messages = messages;
+    this.loop = (async () => {
+      for await (const msg of messages) {
+        if (!this.active) break;
+        this.onMessage(msg);
+      }
+    })().catch((err: Error) => this.log.warn({ unit: this.unit, err: err.message }, 'partition consumer ended'));
+  }
+
+  private onMessage(msg: JsMsg): void {
+    this.inflight++;
+    const payload = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
+    this.handle(msg.subject, payload).then(
+      () => {
+        this.inflight--;
+        if (this.active && Date.now() < this.validUntil()) {
+          msg.ack();
+          this.events.acked(this.unit);
+        } else this.events.withheld(this.unit);
+      },
+      (err: Error) => {
+        this.inflight--;
+        this.log.error({ unit: this.unit, subject: msg.subject, err: err.message }, 'message neither stored nor dead-lettered; it will be redelivered');
+        if (this.active && Date.now() < this.validUntil()) msg.nak(1000);
+      },
+    );
+  }
+
+  /** Lease lost: stop at once, ack nothing more. */
+  halt(): void {
+    this.active = false;
+    this.messages?.stop();
+  }
+
+  /** Hand-over: stop reading, let in-flight messages finish (until `deadline`), then halt. */
+  async drain(deadline: number): Promise<void> {
+    this.messages?.stop();
+    while (this.inflight > 0 && Date.now() < Math.min(deadline, this.validUntil())) await new Promise((r) => setTimeout(r, 20));
+    this.halt();
+    await this.loop;
+  }
+}

@@ -31,7 +31,11 @@ interface Worker {
 }
 const workers: Worker[] = [];
 
-async function startWorker(id: string, bucket: string): Promise<Worker> {
+/** Units a worker lost without handing them over (its lease lapsed), by worker. */
+const lapsed = new Map<string, number>();
+
+async function startWorker(id: string, bucket: string, handOverMs = 0): Promise<Worker> {
+  const handingOver = new Set<string>();
   const nc = await connect({ servers: nats.url, user: 'platform', pass: NATS_PLATFORM_PASSWORD, maxReconnectAttempts: 0 });
   const kv: KV = await nc.jetstream().views.kv(bucket, { ttl: TTL, history: 1 });
   const leases = new PartitionLeases(kv, { workerId: id, units: UNITS, ttlMs: TTL, renewMs: RENEW, safetyMs: 400 }, {
@@ -40,8 +44,12 @@ async function startWorker(id: string, bucket: string): Promise<Worker> {
       history.set(unit, list);
       list.push({ worker: id, from: Date.now(), to: null });
     },
-    releasing: async () => undefined,
+    releasing: async (unit) => {
+      handingOver.add(unit);
+      await new Promise((r) => setTimeout(r, handOverMs));
+    },
     lost: (unit) => {
+      if (!handingOver.delete(unit)) lapsed.set(id, (lapsed.get(id) ?? 0) + 1);
       const open = history.get(unit)?.findLast((i) => i.worker === id && i.to === null);
       if (open) open.to = Date.now();
     },
@@ -116,6 +124,22 @@ describe('partition leases in a JetStream key-value bucket', () => {
       for (let i = 1; i < sorted.length; i++) expect(sorted[i]!.from, `${unit} ${JSON.stringify(sorted)}`).toBeGreaterThanOrEqual(sorted[i - 1]!.to ?? Infinity);
     }
     await a.leases.stop();
+  });
+
+  it('a hand-over slower than the lease time keeps every lease renewed, and the next owner starts after it', async () => {
+    const slow = await startWorker('worker-slow', 'leases_t2', TTL * 1.5);
+    await waitFor(() => slow.leases.owned.length === UNITS.length, 5000, 'slow alone owns all');
+    const joinedAt = Date.now();
+    const other = await startWorker('worker-other', 'leases_t2');
+    await waitFor(() => balanced([slow, other]), TTL * 4, 'balanced after the slow hand-over');
+    expect(Date.now() - joinedAt).toBeGreaterThanOrEqual(TTL * 1.5);
+    expect(lapsed.get('worker-slow') ?? 0).toBe(0);
+    for (const unit of other.leases.owned) {
+      const intervals = history.get(unit)!;
+      const handedOver = intervals.findLast((i) => i.worker === 'worker-slow')!;
+      expect(intervals.findLast((i) => i.worker === 'worker-other')!.from).toBeGreaterThanOrEqual(handedOver.to!);
+    }
+    await Promise.all([slow.leases.stop(), other.leases.stop()]);
   });
 
   it('refuses settings under which a lease could lapse between two renewals', () => {

@@ -26,6 +26,8 @@ interface Held {
   revision: number;
   /** Local time before which the lease is certainly still ours at the server. */
   validUntil: number;
+  /** Being handed over: its consumer drains in the background while the lease is still renewed. */
+  releasing: Promise<void> | null;
 }
 
 const MEMBER = 'member.';
@@ -103,8 +105,10 @@ export class PartitionLeases {
 
     for (const [unit, lease] of [...this.held]) {
       if (this.stopped) return;
-      if (!mine.has(unit)) await this.release(unit, lease);
-      else await this.renew(unit, lease);
+      // Renewed while it drains, so a slow hand-over cannot let this or another lease lapse;
+      // the hand-over runs beside the rounds, which keep renewing every other lease on time.
+      await this.renew(unit, lease);
+      if (!mine.has(unit) && this.held.get(unit) === lease) lease.releasing ??= this.release(unit, lease);
     }
     for (const unit of mine) {
       if (this.stopped) return;
@@ -117,6 +121,8 @@ export class PartitionLeases {
     try {
       lease.revision = await this.kv.update(`${UNIT}${unit}`, new TextEncoder().encode(this.opts.workerId), lease.revision);
       lease.validUntil = sentAt + this.opts.ttlMs - this.opts.safetyMs;
+      // Handed over while this renewal was on its way: delete what it wrote, or the next owner waits for the TTL.
+      if (this.held.get(unit) !== lease) await this.kv.delete(`${UNIT}${unit}`, { previousSeq: lease.revision }).catch(() => undefined);
     } catch (err) {
       // Wrong revision: the lease expired and someone else (or nobody yet) holds it. Transient
       // errors: the watchdog stops the unit if no renewal succeeds in time.
@@ -133,19 +139,19 @@ export class PartitionLeases {
     } catch {
       return; // still held by its previous owner: it releases it, or its lease expires
     }
-    const lease: Held = { revision, validUntil: sentAt + this.opts.ttlMs - this.opts.safetyMs };
+    const lease: Held = { revision, validUntil: sentAt + this.opts.ttlMs - this.opts.safetyMs, releasing: null };
     this.held.set(unit, lease);
     this.log.info({ unit, worker: this.opts.workerId }, 'partition acquired');
     try {
       await this.handlers.acquired(unit, () => (this.held.get(unit) === lease ? lease.validUntil : 0));
     } catch (err) {
       this.log.error({ unit, err: (err as Error).message }, 'could not start consuming an acquired partition; releasing it');
-      await this.release(unit, lease);
+      await (lease.releasing ??= this.release(unit, lease));
     }
   }
 
   private async release(unit: string, lease: Held): Promise<void> {
-    await this.handlers.releasing(unit);
+    await this.handlers.releasing(unit).catch((err: Error) => this.log.warn({ unit, err: err.message }, 'hand-over did not finish cleanly'));
     if (this.held.get(unit) !== lease) return; // lost meanwhile
     this.held.delete(unit);
     this.handlers.lost(unit);
@@ -169,7 +175,7 @@ export class PartitionLeases {
     if (this.timer) clearInterval(this.timer);
     await this.ticking;
     this.stopped = true;
-    for (const [unit, lease] of [...this.held]) await this.release(unit, lease).catch((err: Error) => this.log.warn({ unit, err: err.message }, 'release failed'));
+    await Promise.all([...this.held].map(([unit, lease]) => (lease.releasing ??= this.release(unit, lease)).catch((err: Error) => this.log.warn({ unit, err: err.message }, 'release failed'))));
     if (this.watchdog) clearInterval(this.watchdog);
     await this.kv.delete(`${MEMBER}${this.opts.workerId}`).catch(() => undefined);
   }

@@ -21,7 +21,7 @@ export function gatewayPassword(site: string): string {
 export interface NatsOptions {
   /** The N of the shipped `partition(N,1,2,3)` mapping (default: as shipped, 12). */
   partitions?: number;
-  /** A gateway user per site, made from the shipped `gw-site-1` user (default ['site-1']). */
+  /** A gateway user per site, made from the shipped `gw-site-01` user (default ['site-01']). */
   gatewaySites?: string[];
 }
 
@@ -42,9 +42,9 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsProcess> {
   const [port, mqttPort] = [await freePort(), await freePort()];
   const dir = await mkdtemp(join(tmpdir(), 'pp-nats-'));
   const shipped = await readFile(SHIPPED_NATS_CONF, 'utf8');
-  const gateway = /\n( *)\{\n\s*user: gw-site-1,[\s\S]*?\n\1\}\n/.exec(shipped);
-  if (!gateway) throw new Error('deploy/nats/nats.conf: the gw-site-1 user block was not found');
-  const users = (opts.gatewaySites ?? ['site-1']).map((site) => gateway[0].replaceAll('site-1', site).replace('$PP_NATS_GW_SITE1_PASSWORD', `"${gatewayPassword(site)}"`)).join('');
+  const gateway = /\n( *)\{\n\s*user: gw-site-01,[\s\S]*?\n\1\}\n/.exec(shipped);
+  if (!gateway) throw new Error('deploy/nats/nats.conf: the gw-site-01 user block was not found');
+  const users = (opts.gatewaySites ?? ['site-01']).map((site) => gateway[0].replaceAll('site-01', site).replace('$PP_NATS_GW_SITE01_PASSWORD', `"${gatewayPassword(site)}"`)).join('');
   let conf = shipped
     .replace(gateway[0], users)
     .replace(/^listen: .*$/m, `listen: 127.0.0.1:${port}`)

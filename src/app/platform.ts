@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { buildServer, type ApiDeps, type ReadinessCheck } from '../api/index.js';
 import { newInternalCredential, startEmbeddedBroker, type EmbeddedBroker, type InternalCredential } from '../broker/index.js';
-import { AuditLog, START_UP_ACTOR, tokenDetails } from '../audit/index.js';
+import { AuditLog, START_UP_ACTOR, startAuditRetention, tokenDetails } from '../audit/index.js';
 import { redactUrl } from '../observability/redact.js';
 import type { Config } from '../config/index.js';
 import { createMetrics, type Logger, type Metrics } from '../observability/index.js';
@@ -15,7 +15,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchWriter, Spool } from '../storage/index.js';
 import { LiveHub } from '../live/index.js';
-import { AccessControl, bootstrapAdmin, createAuthMetrics, TokenStore } from '../auth/index.js';
+import { AccessControl, bootstrapAdmin, createAuthMetrics, TokenStore, TokenWatch } from '../auth/index.js';
 import { createWebhookMetrics, Webhooks, WebhookStore } from '../webhooks/index.js';
 import { setUpStorage, type StorageSetup } from './storage-setup.js';
 import { startQualityStage } from '../quality/index.js';
@@ -124,8 +124,15 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     });
     const analytics = new AnalyticsStage(new AnalyticsEngine(analyticsConfig.rules, analyticsConfig.energy), alerts, notifier, metrics, log.child({ component: 'analytics' }));
     const pipeline = new Pipeline(writer, metrics, log.child({ component: 'pipeline' }), analytics);
+    // Access (src/auth/): API tokens, hashed, in the data dir; the CLI manages the same file.
+    const tokens = new TokenStore(join(config.dataDir, 'auth.sqlite'));
+    cleanups.push(async () => tokens.close());
+    // Connections opened with a token (embedded broker, live WebSockets) end when it is revoked.
+    const tokenWatch = new TokenWatch((id) => tokens.isActive(id));
+    tokenWatch.start();
+    cleanups.push(async () => tokenWatch.stop());
     // Live hub (dashboard WebSocket): stored batches and every alert transition.
-    const live = new LiveHub({ ...config.live, plantUtcOffsetMinutes: analyticsConfig.energy.windows.utcOffsetMinutes }, metrics, log.child({ component: 'live' }));
+    const live = new LiveHub({ ...config.live, plantUtcOffsetMinutes: analyticsConfig.energy.windows.utcOffsetMinutes }, metrics, log.child({ component: 'live' }), tokenWatch);
     cleanups.push(async () => live.close());
     pipeline.onStored((batch) => live.publish(batch));
     // Data completeness (src/quality/): hears stored batches and status messages; state restored before intake starts.
@@ -137,12 +144,11 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     }
     notifier.add(live);
 
-    // Access (src/auth/): API tokens, hashed, in the data dir; the CLI manages the same file.
-    const tokens = new TokenStore(join(config.dataDir, 'auth.sqlite'));
-    cleanups.push(async () => tokens.close());
     // Audit log (src/audit/): API actions, token management (the CLI writes the same file).
     const audit = new AuditLog(join(config.dataDir, 'audit.sqlite'), log.child({ component: 'audit' }));
     cleanups.push(async () => audit.close());
+    const auditRetention = startAuditRetention(audit, config.audit.retentionMs, log.child({ component: 'audit' }));
+    cleanups.push(async () => auditRetention.stop());
     const tokensBefore = new Set(tokens.list().map((t) => t.id));
     const bootstrapped = bootstrapAdmin(tokens, config.auth.bootstrapAdminToken, log.child({ component: 'auth' }), config.auth.mode === 'required');
     for (const t of tokens.list()) if (!tokensBefore.has(t.id)) audit.record({ actor: START_UP_ACTOR, action: 'token.create', target: t.id, details: tokenDetails(t), source: 'start-up' });
@@ -163,7 +169,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
       // sent on (re)subscription is history, not news.
       if (status && !retained) analytics.status(status);
     };
-    const intake = config.source === 'nats' ? startNatsIntake(config, pipeline, metrics, log, onStatus) : await startMqttIntake(config, access, tokens, pipeline, metrics, log, onStatus, cleanups);
+    const intake = config.source === 'nats' ? startNatsIntake(config, pipeline, metrics, log, onStatus) : await startMqttIntake(config, access, tokenWatch, pipeline, metrics, log, onStatus, cleanups);
     const { source, broker, internal, mqttConfig } = intake;
     const mqttUrl = intake.url;
     if (intake.kind === 'mqtt') notifier.add(new MqttAlertNotifier(() => intake.source.publisher, log.child({ component: 'alerts' })));
@@ -251,7 +257,7 @@ async function connectWithRetry(connect: () => Promise<void>, log: Logger, name:
 type StatusListener = (ref: DeviceRef, payload: Buffer, retained: boolean) => void;
 
 /** PP_SOURCE=mqtt: the embedded broker when no PP_MQTT_URL is given, and the MQTT source. */
-async function startMqttIntake(config: Config, access: AccessControl, tokens: TokenStore, pipeline: Pipeline, metrics: Metrics, log: Logger, onStatus: StatusListener, cleanups: (() => Promise<void>)[]) {
+async function startMqttIntake(config: Config, access: AccessControl, tokenWatch: TokenWatch, pipeline: Pipeline, metrics: Metrics, log: Logger, onStatus: StatusListener, cleanups: (() => Promise<void>)[]) {
   let broker: EmbeddedBroker | null = null;
   let mqttUrl = config.mqtt.url;
   // The embedded broker checks API tokens like the HTTP API (PP_AUTH=required); this process's
@@ -260,7 +266,7 @@ async function startMqttIntake(config: Config, access: AccessControl, tokens: To
   if (!mqttUrl) {
     const brokerLog = log.child({ component: 'broker' });
     internal = config.auth.mode === 'required' ? newInternalCredential() : null;
-    const auth = internal ? { authenticate: (token: string | null, address: string) => access.authenticate(token, address, 'MQTT CONNECT (embedded broker)'), isActive: (id: string) => tokens.isActive(id), internal, log: brokerLog } : undefined;
+    const auth = internal ? { authenticate: (token: string | null, address: string) => access.authenticate(token, address, 'MQTT CONNECT (embedded broker)'), tokenWatch, internal, log: brokerLog } : undefined;
     broker = await startEmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, brokerLog, auth);
     cleanups.push(() => broker!.close());
     mqttUrl = broker.url;

@@ -114,8 +114,11 @@ export const ENV_VARS = {
 
   PP_AUTH: { schema: z.enum(['required', 'off']).default('required'), doc: 'required: every `/api/` route, line protocol write and the live WebSocket need an API token (docs/access.md); if no admin token exists yet, start-up creates one and prints it once in the banner. off: no checks at all, everyone is admin (local demos only; the log warns).' },
   PP_BOOTSTRAP_ADMIN_TOKEN: { schema: z.string().regex(/^ppt_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/, 'must be a PlantPulse token, ppt_<12 hex>_<43 base64url> (docs/access.md shows how to make one)').optional(), doc: 'An admin token to accept from the first start (stored hashed; for automated deployments and tests). Unset: the CLI or the banner token.' },
-  PP_AUTH_MAX_FAILURES: { schema: int(1, 1_000_000).default(20), doc: 'Invalid tokens one client address may present within PP_AUTH_FAILURE_WINDOW_S; beyond, its authenticated requests answer 429 until the window ends.' },
+  PP_AUTH_MAX_FAILURES: { schema: int(1, 1_000_000).default(20), doc: 'Invalid tokens one client address (or one token id, from any address) may present within PP_AUTH_FAILURE_WINDOW_S; beyond, further invalid ones answer 429 until the window ends. A valid token is always accepted.' },
+  PP_METRICS_AUTH: { schema: z.enum(['token', 'off']).default('token'), doc: 'token: `GET /metrics` needs `Authorization: Bearer <token>` of a monitor (or admin) token, as Prometheus sends with `authorization.credentials_file` (docs/operations.md, Observability). off: /metrics answers anyone who reaches the HTTP port (only behind a network that limits who does). Nothing is checked with PP_AUTH=off.' },
   PP_AUTH_FAILURE_WINDOW_S: { schema: int(1, 86_400).default(60), doc: 'Window for PP_AUTH_MAX_FAILURES.' },
+
+  PP_AUDIT_RETENTION_DAYS: { schema: int(0, 36_500).default(365), doc: 'Audit log entries older than this many days are deleted (at start-up, then hourly; each pruning is itself recorded as an `audit.prune` entry). 0: keep them forever.' },
 
   PP_WEBHOOK_TIMEOUT_MS: { schema: int(100, 120_000).default(10_000), doc: 'Webhook delivery: a receiver that has not answered within this is a failed attempt (retried).' },
   PP_WEBHOOK_RETRY_BASE_MS: { schema: int(10, 3_600_000).default(1000), doc: 'Webhook delivery: first retry delay; doubles per attempt, with jitter.' },

@@ -3,7 +3,7 @@ import { alertMessage, type AlertNotifier, type AlertTransition } from '../alert
 import { CATEGORIES } from '../analytics/types.js';
 import { parseScope, scopeWithin, type Principal } from '../auth/index.js';
 import { PlantPulseError } from '../contract/index.js';
-import type { Logger } from '../observability/index.js';
+import { maskUrlQuery, type Logger } from '../observability/index.js';
 import { DeliveryWorker, type DeliveryOptions } from './delivery-worker.js';
 import { idempotencyKey, matches, WEBHOOK_EVENTS, type NewSubscription, type Subscription } from './subscription.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
@@ -92,7 +92,7 @@ export class Webhooks implements AlertNotifier {
     const secret = input.secret ?? randomBytes(32).toString('base64url');
     this.store.createSubscription(subscription, secret);
     this.cache = this.store.subscriptions();
-    this.log.info({ subscription: subscription.id, by: by.tokenId, url: subscription.url }, 'webhook subscription created');
+    this.log.info({ subscription: subscription.id, by: by.tokenId, url: maskUrlQuery(subscription.url) }, 'webhook subscription created');
     return { subscription, secret, generated: input.secret === undefined };
   }
 

@@ -22,7 +22,7 @@ export interface WriteTarget {
 }
 
 export interface WriteDenial {
-  /** 429: too many failed authentications from this address (with `retryAfterS`). */
+  /** 429: too many failed authentications from this address or for this token id (with `retryAfterS`). */
   status: 401 | 403 | 429;
   code?: ErrorCode;
   message: string;

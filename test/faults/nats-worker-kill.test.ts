@@ -10,7 +10,8 @@ import { steadyLoad } from '../support/steady-load.js';
  * Two platform workers (real processes) share the 12 partitions of a real NATS JetStream;
  * a gateway publishes MQTT to NATS's MQTT listener. Each device is processed by one worker;
  * one worker SIGKILLed under load: the other takes its partitions over, and InfluxDB ends with
- * exactly what NATS acknowledged to the gateway.
+ * exactly what NATS acknowledged to the gateway; a worker added under load gets its share, and
+ * the hand-over loses nothing either.
  */
 const DB = 'nats_workers';
 const SITE = 'site-load';
@@ -105,5 +106,27 @@ describe('two NATS workers, one SIGKILLed under load', () => {
     expect(movedMs).toBeLessThan(5000);
     const rows = await queryInfluxQL(influx.url, DB, 'SELECT count(power_kw) FROM telemetry GROUP BY device');
     expect(rows).toHaveLength(40);
+  });
+
+  it('a worker added under load gets half the partitions within seconds, and sent = stored', async () => {
+    const w2 = workers.get('worker-2')!;
+    const before = await stored();
+    const load = steadyLoad({ brokerUrl: nats.mqttUrl, devices: 40, messagesPerSecond: 300, samplesPerMessage: 5, durationMs: 12_000, site: SITE, gateway: gateway() });
+    await waitFor(async () => (await stored()) > before + 500, 10_000, 'load flowing');
+    const w3 = await startWorker('worker-3');
+    const readyAt = Date.now();
+    const ackedAtJoin = load.progress().samples;
+    await waitFor(async () => {
+      const [a, b] = [await owned(w2), await owned(w3)];
+      return a.length + b.length === UNITS.length && new Set([...a, ...b]).size === UNITS.length && Math.abs(a.length - b.length) <= 1;
+    }, 10_000, 'the units split 7/6 again', 100);
+    const balancedMs = Date.now() - readyAt;
+    const sent = await load.done;
+    expect(ackedAtJoin).toBeLessThan(sent.samples); // joined under load, not after it
+    await waitFor(async () => (await stored()) - before === sent.samples, 30_000, `all ${sent.samples} samples stored`, 250);
+    console.log(`worker added under load: balanced ${balancedMs} ms after it was ready; sent ${sent.samples}, stored ${(await stored()) - before}`);
+    expect(balancedMs).toBeLessThan(5000);
+    expect(await scrapeMetric(w3.url, 'pp_samples_stored_total', { source: 'nats' })).toBeGreaterThan(0);
+    expect(await scrapeMetric(w2.url, 'pp_nats_ownership_changes_total', { change: 'released' })).toBeGreaterThanOrEqual(6);
   });
 });

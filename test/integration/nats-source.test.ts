@@ -9,6 +9,7 @@ import { startInfluxd, type InfluxdProcess } from '../support/influxd.js';
 import { gatewayPassword, NATS_PLATFORM_PASSWORD, startNats, type NatsProcess } from '../support/nats.js';
 import { scrapeMetric, startTestPlatform } from '../support/platform.js';
 import { waitFor } from '../support/ports.js';
+import { steadyLoad } from '../support/steady-load.js';
 
 /**
  * The JetStream source end to end: the edge agent publishes MQTT 3.1.1 QoS 1 to NATS's MQTT
@@ -94,5 +95,16 @@ describe('edge agent → NATS MQTT listener → JetStream → platform → real 
     await waitFor(() => nats.log().includes('Publish Violation'), 5000, 'the server refusing the publish');
     await new Promise((r) => setTimeout(r, 500));
     expect(await storedCount()).toBe(before);
+  });
+
+  it('consumers deleted under the worker are made again, and what was published meanwhile is stored', async () => {
+    const jsm = await nc.jetstreamManager();
+    const before = await storedCount();
+    for (const name of ['pp-part-0', 'pp-part-1', 'pp-part-2', 'pp-part-3']) await jsm.consumers.delete(TELEMETRY_STREAM, name);
+    const sent = await steadyLoad({ brokerUrl: nats.mqttUrl, devices: 12, messagesPerSecond: 100, samplesPerMessage: 5, durationMs: 1500, site: 'site-02', gateway: { username: 'gw-site-02', password: gatewayPassword('site-02'), protocolVersion: 4 } }).done;
+    expect(sent.samples).toBeGreaterThan(500);
+    await waitFor(async () => (await storedCount()) >= before + sent.samples, 20_000, 'samples stored after the consumers were made again');
+    expect(await storedCount()).toBe(before + sent.samples);
+    for (const name of ['pp-part-0', 'pp-part-1', 'pp-part-2', 'pp-part-3']) expect((await jsm.consumers.info(TELEMETRY_STREAM, name)).config.max_ack_pending).toBe(1000);
   });
 });

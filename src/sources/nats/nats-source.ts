@@ -77,7 +77,7 @@ export class NatsSource {
         if (s.type === 'disconnect' || s.type === 'reconnect') this.log.warn({ status: s.type, server: s.data }, 'NATS connection');
       }
     })();
-    await ensureJetStream(await nc.jetstreamManager(), this.opts);
+    await this.setUp();
     this.js = nc.jetstream();
     const kv = await this.js.views.kv(LEASE_BUCKET, { ttl: this.opts.leaseTtlMs, history: 1, replicas: this.opts.replicas });
     this.leases = new PartitionLeases(
@@ -97,11 +97,27 @@ export class NatsSource {
     this.log.info({ worker: this.opts.workerId, owned: this.owned, members: this.members }, 'consuming JetStream partitions');
   }
 
+  /** The streams and consumers (idempotent): at start, and again when a consumer has gone missing. */
+  private async setUp(): Promise<void> {
+    await ensureJetStream(await this.nc!.jetstreamManager(), this.opts);
+  }
+
   private async startUnit(unit: string, validUntil: () => number): Promise<void> {
-    const consumer = new PartitionConsumer(unit, validUntil, (subject, payload) => this.handle(subject, payload), { acked: (u) => this.natsMetrics.acked.inc({ unit: u }), withheld: () => this.natsMetrics.withheld.inc() }, this.log);
+    const consumer = new PartitionConsumer(unit, validUntil, (subject, payload) => this.handle(subject, payload), {
+        acked: (u) => this.natsMetrics.acked.inc({ unit: u }),
+        withheld: () => this.natsMetrics.withheld.inc(),
+        ended: (u, reason) => this.leases?.giveUp(u, `partition consumer ended: ${reason}`),
+      }, this.log);
     this.consumers.set(unit, consumer);
     this.natsMetrics.ownershipChanges.inc({ change: 'acquired' });
-    await consumer.start(this.js!, this.opts.window);
+    try {
+      await consumer.start(this.js!, this.opts.window);
+    } catch (err) {
+      if (!/consumer not found/i.test((err as Error).message)) throw err;
+      this.log.warn({ unit }, 'partition consumer missing; setting up the streams and consumers again');
+      await this.setUp();
+      await consumer.start(this.js!, this.opts.window);
+    }
   }
 
   /** Resolves when the message may be acked: data durable, status passed on, or dead letter stored. */

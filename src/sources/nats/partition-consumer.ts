@@ -1,14 +1,16 @@
-import type { ConsumerMessages, JetStreamClient, JsMsg } from 'nats';
+import { ConsumerEvents, type ConsumerMessages, type JetStreamClient, type JsMsg } from 'nats';
 import type { Logger } from '../../observability/index.js';
 import { consumerName, TELEMETRY_STREAM } from './subjects.js';
 
 /** Resolves once the message may be acked (its data durable, or its dead letter stored); rejects to have it redelivered. */
 export type HandleMessage = (subject: string, payload: Buffer) => Promise<void>;
 
-export interface ConsumerEvents {
+export interface UnitEvents {
   acked(unit: string): void;
   /** Settled after the lease ran out: left for the next owner (JetStream redelivers it after ack_wait). */
   withheld(unit: string): void;
+  /** Reading stopped by itself (the consumer was deleted, the client gave up): the unit must be given up. */
+  ended(unit: string, reason: string): void;
 }
 
 /**
@@ -21,6 +23,8 @@ export interface ConsumerEvents {
 export class PartitionConsumer {
   private messages: ConsumerMessages | null = null;
   private active = true;
+  /** False once we stopped reading on purpose (halt, drain). */
+  private reading = true;
   private inflight = 0;
   private loop: Promise<void> | null = null;
 
@@ -28,7 +32,7 @@ export class PartitionConsumer {
     readonly unit: string,
     private readonly validUntil: () => number,
     private readonly handle: HandleMessage,
-    private readonly events: ConsumerEvents,
+    private readonly events: UnitEvents,
     private readonly log: Logger,
   ) {}
 
@@ -40,12 +44,32 @@ export class PartitionConsumer {
     const consumer = await js.consumers.get(TELEMETRY_STREAM, consumerName(this.unit));
     const messages = await consumer.consume({ max_messages: window });
     this.messages = messages;
+    // The client keeps retrying a consumer that was deleted under it; give the unit up instead,
+    // so that it is claimed again and its consumer made again (NatsSource.startUnit).
+    void (async () => {
+      for await (const status of await messages.status()) {
+        if (status.type === ConsumerEvents.ConsumerDeleted || status.type === ConsumerEvents.ConsumerNotFound) {
+          this.onEnded(status.type);
+          this.halt();
+        }
+      }
+    })().catch(() => undefined);
     this.loop = (async () => {
       for await (const msg of messages) {
         if (!this.active) break;
         this.onMessage(msg);
       }
-    })().catch((err: Error) => this.log.warn({ unit: this.unit, err: err.message }, 'partition consumer ended'));
+    })().then(
+      () => this.onEnded('consumer stopped delivering'),
+      (err: Error) => this.onEnded(err.message),
+    );
+  }
+
+  /** The loop ended: expected after halt or drain, else the unit must be given up. */
+  private onEnded(reason: string): void {
+    if (!this.reading) return;
+    this.reading = false;
+    this.events.ended(this.unit, reason);
   }
 
   private onMessage(msg: JsMsg): void {
@@ -69,12 +93,14 @@ export class PartitionConsumer {
 
   /** Lease lost: stop at once, ack nothing more. */
   halt(): void {
+    this.reading = false;
     this.active = false;
     this.messages?.stop();
   }
 
   /** Hand-over: stop reading, let in-flight messages finish (until `deadline`), then halt. */
   async drain(deadline: number): Promise<void> {
+    this.reading = false;
     this.messages?.stop();
     while (this.inflight > 0 && Date.now() < Math.min(deadline, this.validUntil())) await new Promise((r) => setTimeout(r, 20));
     this.halt();

@@ -159,6 +159,14 @@ export class PartitionLeases {
     this.log.info({ unit, worker: this.opts.workerId }, 'partition released');
   }
 
+  /** Stop owning `unit` now and free its lease (its consumer failed); the next round may claim it again. */
+  giveUp(unit: string, reason: string): void {
+    const lease = this.held.get(unit);
+    if (!lease) return;
+    this.lose(unit, reason);
+    void this.kv.delete(`${UNIT}${unit}`, { previousSeq: lease.revision }).catch(() => undefined);
+  }
+
   private lose(unit: string, reason: string): void {
     if (!this.held.delete(unit)) return;
     this.handlers.lost(unit);

@@ -103,11 +103,12 @@ export class NatsSource {
   }
 
   private async startUnit(unit: string, validUntil: () => number): Promise<void> {
-    const consumer = new PartitionConsumer(unit, validUntil, (subject, payload) => this.handle(subject, payload), {
-        acked: (u) => this.natsMetrics.acked.inc({ unit: u }),
-        withheld: () => this.natsMetrics.withheld.inc(),
-        ended: (u, reason) => this.leases?.giveUp(u, `partition consumer ended: ${reason}`),
-      }, this.log);
+    const events = {
+      acked: (u: string) => this.natsMetrics.acked.inc({ unit: u }),
+      withheld: () => this.natsMetrics.withheld.inc(),
+      ended: (u: string, reason: string) => this.leases?.giveUp(u, `partition consumer ended: ${reason}`),
+    };
+    const consumer = new PartitionConsumer(unit, validUntil, (subject, payload) => this.handle(subject, payload), events, this.log, () => this.pipeline.saturated);
     this.consumers.set(unit, consumer);
     this.natsMetrics.ownershipChanges.inc({ change: 'acquired' });
     try {

@@ -2,6 +2,8 @@ import { ConsumerEvents, type ConsumerMessages, type JetStreamClient, type JsMsg
 import type { Logger } from '../../observability/index.js';
 import { consumerName, TELEMETRY_STREAM } from './subjects.js';
 
+const HOLD_POLL_MS = 50;
+
 /** Resolves once the message may be acked (its data durable, or its dead letter stored); rejects to have it redelivered. */
 export type HandleMessage = (subject: string, payload: Buffer) => Promise<void>;
 
@@ -18,7 +20,8 @@ export interface UnitEvents {
  * `handle` says it is safe, and only while the lease is valid: after it lapses nothing more is
  * acked, so the next owner (which may start once the lease expired at the server) gets every
  * message this one did not finish. JetStream keeps at most max_ack_pending (the window)
- * delivered and unacked, which bounds what is in flight here.
+ * delivered and unacked, which bounds what is in flight here; while `hold` says storage cannot
+ * keep up, delivered messages wait before the pipeline, in order.
  */
 export class PartitionConsumer {
   private messages: ConsumerMessages | null = null;
@@ -34,6 +37,8 @@ export class PartitionConsumer {
     private readonly handle: HandleMessage,
     private readonly events: UnitEvents,
     private readonly log: Logger,
+    /** True while storage and spool cannot keep up (the writer's queue is full). */
+    private readonly hold: () => boolean = () => false,
   ) {}
 
   get pending(): number {
@@ -56,6 +61,9 @@ export class PartitionConsumer {
     })().catch(() => undefined);
     this.loop = (async () => {
       for await (const msg of messages) {
+        // Storage cannot keep up: take nothing more into the pipeline until it can. What is
+        // delivered meanwhile waits here, at most the window (JetStream sends no more unacked).
+        while (this.active && this.hold()) await new Promise((r) => setTimeout(r, HOLD_POLL_MS));
         if (!this.active) break;
         this.onMessage(msg);
       }

@@ -1,11 +1,11 @@
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Platform } from '../../src/app/platform.js';
 import { queryInfluxQL } from '../../src/storage/index.js';
 import { TELEMETRY_STREAM } from '../../src/sources/nats/index.js';
-import { startInfluxd, type InfluxdProcess } from '../support/influxd.js';
-import { gatewayPassword, NATS_PLATFORM_PASSWORD, startNats, type NatsProcess } from '../support/nats.js';
-import { scrapeMetric, startTestPlatform } from '../support/platform.js';
+import type { InfluxdProcess } from '../support/influxd.js';
+import { gatewayLogin, startNatsStack, type NatsProcess, type NatsStack } from '../support/nats.js';
+import { scrapeMetric } from '../support/platform.js';
 import { waitFor } from '../support/ports.js';
 import { steadyLoad } from '../support/steady-load.js';
 
@@ -17,6 +17,7 @@ import { steadyLoad } from '../support/steady-load.js';
 const DB = 'nats_backpressure';
 const SITE = 'site-load';
 const MAX_PENDING = 1000;
+let stack: NatsStack;
 let influx: InfluxdProcess;
 let nats: NatsProcess;
 let platform: Platform;
@@ -25,20 +26,17 @@ let nc: NatsConnection;
 const stored = async () => Number((await queryInfluxQL(influx.url, DB, 'SELECT count(power_kw) FROM telemetry'))[0]?.count ?? 0);
 
 beforeAll(async () => {
-  [influx, nats] = await Promise.all([startInfluxd({ database: DB }), startNats({ gatewaySites: [SITE] })]);
-  platform = await startTestPlatform({ PP_SOURCE: 'nats', PP_NATS_URL: nats.url, PP_NATS_USERNAME: 'platform', PP_NATS_PASSWORD: NATS_PLATFORM_PASSWORD, PP_NATS_WORKER_ID: 'bp-1', PP_SPOOL_ENABLED: 'false', PP_WRITE_MAX_PENDING_LINES: String(MAX_PENDING), PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: DB, PP_LOG_LEVEL: 'error' });
-  nc = await connect({ servers: nats.url, user: 'platform', pass: NATS_PLATFORM_PASSWORD });
+  stack = await startNatsStack({ database: DB, nats: { gatewaySites: [SITE] }, env: { PP_NATS_WORKER_ID: 'bp-1', PP_SPOOL_ENABLED: 'false', PP_WRITE_MAX_PENDING_LINES: String(MAX_PENDING), PP_LOG_LEVEL: 'error' } });
+  ({ influx, nats, platform, nc } = stack);
 }, 60_000);
 afterAll(async () => {
-  await nc?.close();
-  await platform?.stop();
-  await Promise.all([nats?.stop(), influx?.stop()]);
+  await stack?.stop();
 });
 
 describe('JetStream source while storage cannot keep up', () => {
   it('holds the writer queue near its limit, leaves the rest in NATS, and stores everything after', async () => {
     await influx.kill('SIGKILL');
-    const load = steadyLoad({ brokerUrl: nats.mqttUrl, devices: 30, messagesPerSecond: 200, samplesPerMessage: 5, durationMs: 4000, site: SITE, gateway: { username: `gw-${SITE}`, password: gatewayPassword(SITE), protocolVersion: 4 } });
+    const load = steadyLoad({ brokerUrl: nats.mqttUrl, devices: 30, messagesPerSecond: 200, samplesPerMessage: 5, durationMs: 4000, site: SITE, gateway: gatewayLogin(SITE) });
     let peakQueue = 0;
     const poll = setInterval(() => void scrapeMetric(platform.httpUrl, 'pp_write_queue_lines').then((v) => (peakQueue = Math.max(peakQueue, v))), 100);
     const sent = await load.done;

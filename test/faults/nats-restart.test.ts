@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Platform } from '../../src/app/platform.js';
 import { queryInfluxQL } from '../../src/storage/index.js';
 import { startInfluxd, type InfluxdProcess } from '../support/influxd.js';
-import { gatewayPassword, NATS_PLATFORM_PASSWORD, startNats, type NatsProcess } from '../support/nats.js';
+import { gatewayLogin, natsWorkerEnv, startNats, type NatsProcess } from '../support/nats.js';
 import { startTestPlatform } from '../support/platform.js';
 import { waitFor } from '../support/ports.js';
 import { steadyLoad } from '../support/steady-load.js';
@@ -14,8 +14,9 @@ let influx: InfluxdProcess;
 let nats: NatsProcess;
 let platform: Platform | null = null;
 
+const workerEnv = (id: string) => natsWorkerEnv(nats, { PP_NATS_WORKER_ID: id, PP_NATS_LEASE_TTL_MS: '2000', PP_NATS_LEASE_RENEW_MS: '400', PP_NATS_ACK_WAIT_S: '3', PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: DB });
 const stored = async () => Number((await queryInfluxQL(influx.url, DB, 'SELECT count(power_kw) FROM telemetry'))[0]?.count ?? 0);
-const load = (durationMs: number) => steadyLoad({ brokerUrl: nats.mqttUrl, devices: 30, messagesPerSecond: 150, samplesPerMessage: 5, durationMs, site: SITE, gateway: { username: `gw-${SITE}`, password: gatewayPassword(SITE), protocolVersion: 4 } });
+const load = (durationMs: number) => steadyLoad({ brokerUrl: nats.mqttUrl, devices: 30, messagesPerSecond: 150, samplesPerMessage: 5, durationMs, site: SITE, gateway: gatewayLogin(SITE) });
 
 beforeAll(async () => {
   [influx, nats] = await Promise.all([startInfluxd({ database: DB }), startNats({ gatewaySites: [SITE] })]);
@@ -29,13 +30,13 @@ describe('NATS SIGKILLed and restarted', () => {
   let first = 0;
   it('keeps what it acknowledged before any worker read it', async () => {
     // Set up the stream first (a worker's start-up does it), then stop, so the messages wait in it.
-    platform = await startTestPlatform({ PP_SOURCE: 'nats', PP_NATS_URL: nats.url, PP_NATS_USERNAME: 'platform', PP_NATS_PASSWORD: NATS_PLATFORM_PASSWORD, PP_NATS_WORKER_ID: 'restart-1', PP_NATS_LEASE_TTL_MS: '2000', PP_NATS_LEASE_RENEW_MS: '400', PP_NATS_ACK_WAIT_S: '3', PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: DB });
+    platform = await startTestPlatform(workerEnv('restart-1'));
     await platform.stop();
     platform = null;
     const sent = await load(2000).done;
     await nats.kill('SIGKILL');
     await nats.restart();
-    platform = await startTestPlatform({ PP_SOURCE: 'nats', PP_NATS_URL: nats.url, PP_NATS_USERNAME: 'platform', PP_NATS_PASSWORD: NATS_PLATFORM_PASSWORD, PP_NATS_WORKER_ID: 'restart-2', PP_NATS_LEASE_TTL_MS: '2000', PP_NATS_LEASE_RENEW_MS: '400', PP_NATS_ACK_WAIT_S: '3', PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: DB });
+    platform = await startTestPlatform(workerEnv('restart-2'));
     await waitFor(async () => (await stored()) === sent.samples, 20_000, `all ${sent.samples} samples stored`, 250);
     first = sent.samples;
     expect(first).toBeGreaterThan(1000);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryInfluxQL } from '../../src/storage/index.js';
 import { startInfluxd, type InfluxdProcess } from '../support/influxd.js';
-import { gatewayPassword, NATS_PLATFORM_PASSWORD, startNats, type NatsProcess } from '../support/nats.js';
+import { gatewayLogin, natsWorkerEnv, startNats, type NatsProcess } from '../support/nats.js';
 import { scrapeMetric, spawnPlatform, type PlatformProcess } from '../support/platform.js';
 import { waitFor } from '../support/ports.js';
 import { steadyLoad } from '../support/steady-load.js';
@@ -21,7 +21,7 @@ let nats: NatsProcess;
 const workers = new Map<string, PlatformProcess>();
 
 const stored = async () => Number((await queryInfluxQL(influx.url, DB, 'SELECT count(power_kw) FROM telemetry'))[0]?.count ?? 0);
-const gateway = () => ({ username: `gw-${SITE}`, password: gatewayPassword(SITE), protocolVersion: 4 as const });
+const gateway = () => gatewayLogin(SITE);
 
 async function owned(w: PlatformProcess): Promise<string[]> {
   const body = (await (await fetch(`${w.url}/readyz`)).json()) as { checks: Record<string, { details?: { owned?: string[] } }> } | Record<string, unknown>;
@@ -37,18 +37,14 @@ async function ackedByUnit(w: PlatformProcess): Promise<Map<string, number>> {
 }
 
 async function startWorker(id: string): Promise<PlatformProcess> {
-  const w = await spawnPlatform({
-    PP_SOURCE: 'nats',
-    PP_NATS_URL: nats.url,
-    PP_NATS_USERNAME: 'platform',
-    PP_NATS_PASSWORD: NATS_PLATFORM_PASSWORD,
+  const w = await spawnPlatform(natsWorkerEnv(nats, {
     PP_NATS_WORKER_ID: id,
     PP_NATS_LEASE_TTL_MS: '2000',
     PP_NATS_LEASE_RENEW_MS: '400',
     PP_NATS_ACK_WAIT_S: '3',
     PP_INFLUX_URL: influx.url,
     PP_INFLUX_DATABASE: DB,
-  });
+  }));
   workers.set(id, w);
   return w;
 }

@@ -1,13 +1,13 @@
 import mqtt from 'mqtt';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Platform } from '../../src/app/platform.js';
 import { queryInfluxQL } from '../../src/storage/index.js';
 import { DEAD_LETTER_STREAM, TELEMETRY_STREAM } from '../../src/sources/nats/index.js';
 import { publishBurst } from '../../edge-agent/index.js';
-import { startInfluxd, type InfluxdProcess } from '../support/influxd.js';
-import { gatewayPassword, NATS_PLATFORM_PASSWORD, startNats, type NatsProcess } from '../support/nats.js';
-import { scrapeMetric, startTestPlatform } from '../support/platform.js';
+import type { InfluxdProcess } from '../support/influxd.js';
+import { gatewayLogin, gatewayPassword, startNatsStack, type NatsProcess, type NatsStack } from '../support/nats.js';
+import { scrapeMetric } from '../support/platform.js';
 import { waitFor } from '../support/ports.js';
 import { steadyLoad } from '../support/steady-load.js';
 
@@ -18,14 +18,11 @@ import { steadyLoad } from '../support/steady-load.js';
  */
 const DB = 'nats_source';
 const SITES = ['site-01', 'site-02'];
+let stack: NatsStack;
 let influx: InfluxdProcess;
 let nats: NatsProcess;
 let platform: Platform;
 let nc: NatsConnection;
-
-function env(extra: Record<string, string> = {}): Record<string, string> {
-  return { PP_SOURCE: 'nats', PP_NATS_URL: nats.url, PP_NATS_USERNAME: 'platform', PP_NATS_PASSWORD: NATS_PLATFORM_PASSWORD, PP_NATS_PARTITIONS: '4', PP_NATS_WORKER_ID: 'solo', PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: DB, ...extra };
-}
 
 async function storedCount(): Promise<number> {
   const rows = await queryInfluxQL(influx.url, DB, 'SELECT count(power_kw) FROM telemetry');
@@ -33,14 +30,11 @@ async function storedCount(): Promise<number> {
 }
 
 beforeAll(async () => {
-  [influx, nats] = await Promise.all([startInfluxd(), startNats({ partitions: 4, gatewaySites: SITES })]);
-  platform = await startTestPlatform(env());
-  nc = await connect({ servers: nats.url, user: 'platform', pass: NATS_PLATFORM_PASSWORD });
+  stack = await startNatsStack({ database: DB, nats: { partitions: 4, gatewaySites: SITES }, env: { PP_NATS_PARTITIONS: '4', PP_NATS_WORKER_ID: 'solo' } });
+  ({ influx, nats, platform, nc } = stack);
 }, 60_000);
 afterAll(async () => {
-  await nc?.close();
-  await platform?.stop();
-  await Promise.all([nats?.stop(), influx?.stop()]);
+  await stack?.stop();
 });
 
 describe('edge agent → NATS MQTT listener → JetStream → platform → real InfluxDB', () => {
@@ -101,7 +95,7 @@ describe('edge agent → NATS MQTT listener → JetStream → platform → real 
     const jsm = await nc.jetstreamManager();
     const before = await storedCount();
     for (const name of ['pp-part-0', 'pp-part-1', 'pp-part-2', 'pp-part-3']) await jsm.consumers.delete(TELEMETRY_STREAM, name);
-    const sent = await steadyLoad({ brokerUrl: nats.mqttUrl, devices: 12, messagesPerSecond: 100, samplesPerMessage: 5, durationMs: 1500, site: 'site-02', gateway: { username: 'gw-site-02', password: gatewayPassword('site-02'), protocolVersion: 4 } }).done;
+    const sent = await steadyLoad({ brokerUrl: nats.mqttUrl, devices: 12, messagesPerSecond: 100, samplesPerMessage: 5, durationMs: 1500, site: 'site-02', gateway: gatewayLogin('site-02') }).done;
     expect(sent.samples).toBeGreaterThan(500);
     await waitFor(async () => (await storedCount()) >= before + sent.samples, 20_000, 'samples stored after the consumers were made again');
     expect(await storedCount()).toBe(before + sent.samples);

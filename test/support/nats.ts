@@ -3,6 +3,10 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connect, type NatsConnection } from 'nats';
+import type { Platform } from '../../src/app/platform.js';
+import { startInfluxd, type InfluxdProcess } from './influxd.js';
+import { startTestPlatform } from './platform.js';
 import { freePort, portOpen, serverLauncher, type ServerProcess } from './ports.js';
 
 /** Debian installs the server in /usr/sbin, which is not on every user's PATH. */
@@ -62,5 +66,48 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsProcess> {
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
     storeDir: dir,
     ...server,
+  };
+}
+
+/** Environment of a platform worker consuming from `nats` as the shipped platform user. */
+export function natsWorkerEnv(nats: NatsProcess, extra: Record<string, string> = {}): Record<string, string> {
+  return { PP_SOURCE: 'nats', PP_NATS_URL: nats.url, PP_NATS_USERNAME: 'platform', PP_NATS_PASSWORD: NATS_PLATFORM_PASSWORD, ...extra };
+}
+
+/** MQTT options of `site`'s gateway user on NATS's MQTT listener (MQTT 3.1.1). */
+export function gatewayLogin(site: string) {
+  return { username: `gw-${site}`, password: gatewayPassword(site), protocolVersion: 4 as const };
+}
+
+/** A NATS client as the platform user (to look at streams and consumers). */
+export function connectAsPlatform(nats: NatsProcess): Promise<NatsConnection> {
+  return connect({ servers: nats.url, user: 'platform', pass: NATS_PLATFORM_PASSWORD });
+}
+
+export interface NatsStack {
+  influx: InfluxdProcess;
+  nats: NatsProcess;
+  /** A worker in this process. */
+  platform: Platform;
+  /** A client as the platform user. */
+  nc: NatsConnection;
+  stop(): Promise<void>;
+}
+
+/** Real InfluxDB and NATS, one platform worker in this process writing to `database`, and a client. */
+export async function startNatsStack(opts: { database: string; nats?: NatsOptions; env?: Record<string, string> }): Promise<NatsStack> {
+  const [influx, nats] = await Promise.all([startInfluxd({ database: opts.database }), startNats(opts.nats)]);
+  const platform = await startTestPlatform(natsWorkerEnv(nats, { PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: opts.database, ...opts.env }));
+  const nc = await connectAsPlatform(nats);
+  return {
+    influx,
+    nats,
+    platform,
+    nc,
+    stop: async () => {
+      await nc.close();
+      await platform.stop();
+      await Promise.all([nats.stop(), influx.stop()]);
+    },
   };
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DEFAULT_LIMITS, type DecodeLimits } from '../contract/index.js';
 import { ENV_VARS, SECRET_ENV_VARS, type EnvVarName } from './env-schema.js';
 import type { QualityConfig } from '../quality/config.js';
+import { leaseSafetyMs } from '../sources/nats/partition-leases.js';
 
 type Env = { [K in EnvVarName]: z.output<(typeof ENV_VARS)[K]['schema']> };
 
@@ -114,8 +115,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   // The Sparkplug source and the simulator speak to an MQTT broker; with NATS there is none of ours.
   if (problems.length === 0 && e.PP_SOURCE === 'nats' && e.PP_SPARKPLUG_ENABLED) problems.push({ variable: 'PP_SPARKPLUG_ENABLED', message: 'not available with PP_SOURCE=nats (the Sparkplug source reads an MQTT broker)' });
   if (problems.length === 0 && e.PP_SOURCE === 'nats' && e.PP_SIMULATOR) problems.push({ variable: 'PP_SIMULATOR', message: 'not available with PP_SOURCE=nats (run the edge agent against NATS\'s MQTT listener instead)' });
-  if (problems.length === 0 && e.PP_NATS_LEASE_RENEW_MS * 2 + Math.min(1000, e.PP_NATS_LEASE_TTL_MS / 5) >= e.PP_NATS_LEASE_TTL_MS) {
-    problems.push({ variable: 'PP_NATS_LEASE_RENEW_MS', message: `must be under (PP_NATS_LEASE_TTL_MS - ${Math.min(1000, e.PP_NATS_LEASE_TTL_MS / 5)} ms) / 2: a lease must survive one missed renewal` });
+  if (problems.length === 0 && e.PP_NATS_LEASE_RENEW_MS * 2 + leaseSafetyMs(e.PP_NATS_LEASE_TTL_MS) >= e.PP_NATS_LEASE_TTL_MS) {
+    problems.push({ variable: 'PP_NATS_LEASE_RENEW_MS', message: `must be under (PP_NATS_LEASE_TTL_MS - ${leaseSafetyMs(e.PP_NATS_LEASE_TTL_MS)} ms) / 2: a lease must survive one missed renewal` });
   }
   if (problems.length > 0) throw new ConfigError(problems);
 

@@ -6,7 +6,7 @@ import { deadLetterMessage } from '../mqtt/dead-letter.js';
 import { ensureJetStream, type JetStreamLayout } from './jetstream-setup.js';
 import { createNatsMetrics, type NatsMetrics } from './nats-metrics.js';
 import { PartitionConsumer } from './partition-consumer.js';
-import { PartitionLeases } from './partition-leases.js';
+import { leaseSafetyMs, PartitionLeases } from './partition-leases.js';
 import { deadLetterSubject, LEASE_BUCKET, ownershipUnits, subjectToTopic } from './subjects.js';
 
 export interface NatsSourceOptions extends JetStreamLayout {
@@ -82,7 +82,7 @@ export class NatsSource {
     const kv = await this.js.views.kv(LEASE_BUCKET, { ttl: this.opts.leaseTtlMs, history: 1, replicas: this.opts.replicas });
     this.leases = new PartitionLeases(
       kv,
-      { workerId: this.opts.workerId, units: ownershipUnits(this.opts.partitions), ttlMs: this.opts.leaseTtlMs, renewMs: this.opts.leaseRenewMs, safetyMs: Math.min(1000, Math.floor(this.opts.leaseTtlMs / 5)) },
+      { workerId: this.opts.workerId, units: ownershipUnits(this.opts.partitions), ttlMs: this.opts.leaseTtlMs, renewMs: this.opts.leaseRenewMs, safetyMs: leaseSafetyMs(this.opts.leaseTtlMs) },
       {
         acquired: (unit, validUntil) => this.startUnit(unit, validUntil),
         releasing: (unit) => this.consumers.get(unit)?.drain(Date.now() + 5000) ?? Promise.resolve(),

@@ -30,6 +30,14 @@ interface Held {
   releasing: Promise<void> | null;
 }
 
+/**
+ * How long before its lease could expire at the server an owner stops: a fifth of the TTL, at
+ * most a second (room for clock-rate differences and a busy event loop).
+ */
+export function leaseSafetyMs(ttlMs: number): number {
+  return Math.min(1000, Math.floor(ttlMs / 5));
+}
+
 const MEMBER = 'member.';
 const UNIT = 'unit.';
 

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AnalyticsEngine } from '../../src/analytics/index.js';
+import { parseEnergyConfig } from '../../src/analytics/energy/index.js';
+import { EMPTY_RULES_CONFIG } from '../../src/analytics/rules/index.js';
 import { queryInfluxQL } from '../../src/storage/index.js';
+import { publishBurst } from '../../edge-agent/index.js';
 import { startInfluxd, type InfluxdProcess } from '../support/influxd.js';
 import { gatewayLogin, natsWorkerEnv, startNats, type NatsProcess } from '../support/nats.js';
 import { scrapeMetric, spawnPlatform, type PlatformProcess } from '../support/platform.js';
@@ -50,7 +54,7 @@ async function startWorker(id: string): Promise<PlatformProcess> {
 }
 
 beforeAll(async () => {
-  [influx, nats] = await Promise.all([startInfluxd({ database: DB }), startNats({ gatewaySites: [SITE] })]);
+  [influx, nats] = await Promise.all([startInfluxd({ database: DB }), startNats({ gatewaySites: [SITE, 'site-01'] })]);
   await Promise.all([startWorker('worker-1'), startWorker('worker-2')]);
 }, 90_000);
 afterAll(async () => {
@@ -82,6 +86,28 @@ describe('two NATS workers, one SIGKILLed under load', () => {
     expect([...a.values(), ...b.values()].reduce((s, v) => s + v, 0)).toBe(load.messages + 2 * (40 + 1));
   });
 
+  it('computes each device\'s energy windows exactly as one analytics engine fed all its samples does', async () => {
+    // Two hours of the simulated factory, a sample a minute: windows of 1 min to 1 h close.
+    const burst = await publishBurst({ brokerUrl: nats.mqttUrl, ...gatewayLogin('site-01'), sites: 1, linesPerSite: 2, machinesPerLine: 6, seed: 11, samplesPerDevice: 120, samplesPerMessage: 10, sampleIntervalMs: 60_000, maxInFlight: 20 });
+    const expected = new Map<string, { kwh: number; samples: number }>();
+    const engine = new AnalyticsEngine(EMPTY_RULES_CONFIG, parseEnergyConfig({}));
+    for (const [key, samples] of burst.sent) {
+      const [site, line, device] = key.split('/') as [string, string, string];
+      for (const p of engine.process({ site, line, device, seq: null, samples }, Date.now()).points) expected.set(`${key} ${String(p.tags.window)} ${p.ts}`, { kwh: Number(p.fields.kwh), samples: Number(p.fields.samples) });
+    }
+    expect(expected.size).toBeGreaterThan(12 * 100);
+    const rowsOf = () => queryInfluxQL(influx.url, DB, "SELECT kwh, samples FROM energy WHERE site = 'site-01' GROUP BY site, line, device, window");
+    await waitFor(async () => (await rowsOf()).length >= expected.size, 20_000, `${expected.size} energy windows stored`, 250);
+    const rows = await rowsOf();
+    expect(rows).toHaveLength(expected.size);
+    for (const r of rows) {
+      const want = expected.get(`${r.site}/${r.line}/${r.device} ${r.window} ${r.time}`);
+      expect(want, `${r.site}/${r.line}/${r.device} ${r.window} ${r.time}`).toBeDefined();
+      expect(Number(r.kwh)).toBeCloseTo(want!.kwh, 9);
+      expect(Number(r.samples)).toBe(want!.samples); // a device split over two workers would show fewer
+    }
+  });
+
   it('a SIGKILLed worker\'s partitions move to the survivor within seconds, and sent = stored', async () => {
     const [w1, w2] = [workers.get('worker-1')!, workers.get('worker-2')!];
     const before = await stored();
@@ -100,7 +126,7 @@ describe('two NATS workers, one SIGKILLed under load', () => {
     });
     console.log(`worker SIGKILLed after ${inflightAtKill} acked samples: its partitions owned again after ${movedMs} ms; sent ${sent.samples}, stored ${(await stored()) - before}`);
     expect(movedMs).toBeLessThan(5000);
-    const rows = await queryInfluxQL(influx.url, DB, 'SELECT count(power_kw) FROM telemetry GROUP BY device');
+    const rows = await queryInfluxQL(influx.url, DB, `SELECT count(power_kw) FROM telemetry WHERE site = '${SITE}' GROUP BY device`);
     expect(rows).toHaveLength(40);
   });
 

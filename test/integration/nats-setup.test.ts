@@ -1,7 +1,8 @@
 import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEAD_LETTER_STREAM, ensureJetStream, TELEMETRY_STREAM, type JetStreamLayout } from '../../src/sources/nats/index.js';
-import { connectAsPlatform, startNats, type NatsProcess } from '../support/nats.js';
+import { DEAD_LETTER_STREAM, ensureJetStream, LEASE_BUCKET, TELEMETRY_STREAM, type JetStreamLayout } from '../../src/sources/nats/index.js';
+import { connectAsPlatform, natsWorkerEnv, startNats, type NatsProcess } from '../support/nats.js';
+import { startTestPlatform } from '../support/platform.js';
 
 /** The set-up every worker runs at start, against a real JetStream: idempotent, concurrent, and strict about the partition count. */
 let nats: NatsProcess;
@@ -51,5 +52,16 @@ describe('JetStream set-up', () => {
 
   it('refuses a partition count that does not fit the consumers already there', async () => {
     await expect(ensureJetStream(await nc.jetstreamManager(), { ...layout, partitions: 3 })).rejects.toThrow(/consumer pp-part-3 \(filter pp\.part\.3\.>\) that does not fit PP_NATS_PARTITIONS=3/);
+  });
+
+  it('times leases by the TTL the bucket was made with, and refuses to start when the renew interval does not fit it', async () => {
+    const env = (ttl: string, renew: string) => natsWorkerEnv(nats, { PP_NATS_PARTITIONS: '4', PP_NATS_WINDOW: '500', PP_NATS_LEASE_TTL_MS: ttl, PP_NATS_LEASE_RENEW_MS: renew, PP_NATS_WORKER_ID: 'ttl-check', PP_LOG_LEVEL: 'error' });
+    const first = await startTestPlatform(env('2000', '400'));
+    await first.stop();
+    const kv = await nc.jetstream().views.kv(LEASE_BUCKET);
+    expect((await kv.status()).ttl).toBe(2000);
+    await expect(startTestPlatform(env('6000', '1500'))).rejects.toThrow(/lease bucket pp_leases has a TTL of 2000 ms \(set when it was made\), too short for PP_NATS_LEASE_RENEW_MS=1500/);
+    const longer = await startTestPlatform(env('6000', '700')); // fits 2000 ms: runs on the bucket's TTL
+    await longer.stop();
   });
 });

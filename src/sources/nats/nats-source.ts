@@ -80,9 +80,16 @@ export class NatsSource {
     await this.setUp();
     this.js = nc.jetstream();
     const kv = await this.js.views.kv(LEASE_BUCKET, { ttl: this.opts.leaseTtlMs, history: 1, replicas: this.opts.replicas });
+    // The bucket keeps the TTL it was made with; leases are timed by that one, whatever this
+    // worker was configured with, or an owner could count on a lease the server already dropped.
+    const ttlMs = (await kv.status()).ttl;
+    if (ttlMs !== this.opts.leaseTtlMs) {
+      if (this.opts.leaseRenewMs * 2 + leaseSafetyMs(ttlMs) >= ttlMs) throw new Error(`the lease bucket ${LEASE_BUCKET} has a TTL of ${ttlMs} ms (set when it was made), too short for PP_NATS_LEASE_RENEW_MS=${this.opts.leaseRenewMs}; use the bucket's TTL and a renew interval under (TTL - ${leaseSafetyMs(ttlMs)} ms) / 2, or delete the bucket while no worker runs (docs/scale-out.md)`);
+      this.log.warn({ configured: this.opts.leaseTtlMs, bucket: ttlMs }, 'the lease bucket has another TTL than PP_NATS_LEASE_TTL_MS; using the bucket\'s');
+    }
     this.leases = new PartitionLeases(
       kv,
-      { workerId: this.opts.workerId, units: ownershipUnits(this.opts.partitions), ttlMs: this.opts.leaseTtlMs, renewMs: this.opts.leaseRenewMs, safetyMs: leaseSafetyMs(this.opts.leaseTtlMs) },
+      { workerId: this.opts.workerId, units: ownershipUnits(this.opts.partitions), ttlMs, renewMs: this.opts.leaseRenewMs, safetyMs: leaseSafetyMs(ttlMs) },
       {
         acquired: (unit, validUntil) => this.startUnit(unit, validUntil),
         releasing: (unit) => this.consumers.get(unit)?.drain(Date.now() + 5000) ?? Promise.resolve(),

@@ -41,6 +41,7 @@ export function createMetrics() {
     alertTransitionsTotal: new Counter({ ...r, name: 'pp_alert_transitions_total', help: 'Alert transitions (opened, resolved, acknowledged), by category', labelNames: ['type', 'category'] as const }),
     energyWindows: new Counter({ ...r, name: 'pp_energy_windows_total', help: 'Device energy windows closed and stored (all window sizes)' }),
     analyticsErrors: new Counter({ ...r, name: 'pp_analytics_errors_total', help: 'Batches the analytics stage failed on (the data was still stored; see the log)' }),
+    mqttWindowOverruns: new Counter({ ...r, name: 'pp_mqtt_window_overrun_messages_total', help: 'QoS 1 messages a broker sent beyond our receive-maximum (it ignores it; the platform stops reading at the window instead)', labelNames: ['source'] as const }),
     mqttConnected: new Gauge({ ...r, name: 'pp_mqtt_connected', help: '1 when connected to the broker' }),
   };
 }

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
+import mqtt, { type IClientOptions, type IClientPublishOptions, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
 import type { Logger, Metrics } from '../../observability/index.js';
 import { OrderedAcks, type AckEntry } from './ordered-acks.js';
 import { PublishCounter } from './publish-counter.js';
@@ -9,6 +9,11 @@ export interface AckWindowOptions {
   window: number;
   /** Reading resumes once no more than this many are left (default: three quarters of the window). */
   lowWater?: number;
+  /**
+   * Also stop reading while this says so (storage cannot keep up: the writer's queue is full), so
+   * the queue in front of storage is bounded by the writer, not only by the window. Polled.
+   */
+  hold?: () => boolean;
   /** The broker sent `count` more QoS 1 messages beyond the window (it ignores our receive-maximum). */
   onOverrun?(count: number): void;
 }
@@ -34,9 +39,10 @@ interface ClientInternals {
  *   hold that callback: no later packet is handled, the socket is no longer read, and TCP stops
  *   the broker. We call back once no more than `lowWater` messages are held. This bounds memory
  *   even for a broker that ignores MQTT 5 receive-maximum (Mosquitto resuming a session, aedes).
- * - Our own QoS 1 publications on this connection (dead letters, Sparkplug status) complete
- *   with the broker's PUBACK, which comes in on the same socket: while one is outstanding we keep
- *   reading (up to one more window), or a message waiting for its dead letter would wait for ever.
+ * - A publication a held message waits for (its dead letter, a Sparkplug status) completes with
+ *   the broker's PUBACK, which comes in on the same socket: while one is outstanding
+ *   (`publishAwaited`) we keep reading, up to one more window, or that message would wait for
+ *   ever. Other publications on the connection (alerts) do not open the window.
  * - A broker that sends more unacknowledged QoS 1 messages than the window is counted as the
  *   bytes arrive (a header scan, PublishCounter), since MQTT.js handles them later.
  *
@@ -47,12 +53,14 @@ export class AckWindow {
   private readonly acks: OrderedAcks;
   private readonly lowWater: number;
   private held: Callback | null = null;
-  /** Message ids of our own QoS 1/2 publications awaiting the broker's acknowledgement. */
-  private readonly ownPending = new Set<number>();
+  private holdTimer: NodeJS.Timeout | null = null;
+  /** Publications that held messages wait for, not yet acknowledged by the broker. */
+  private awaited = 0;
   /** This connection's counts, for overrun detection. */
   private arrived = 0;
   private acksSent = 0;
   private overruns = 0;
+  private peakHeld = 0;
 
   constructor(
     private readonly client: MqttClient,
@@ -75,15 +83,8 @@ export class AckWindow {
     });
     internals._sendPacket = (packet, cb, ...rest) => {
       if (packet.cmd === 'puback') return cb?.(); // ours are sent by `release`, once durable
-      if (packet.cmd === 'publish' && (packet.qos ?? 0) > 0 && packet.messageId !== undefined) {
-        this.ownPending.add(packet.messageId);
-        this.resumeIfHeld(); // its PUBACK is behind whatever the broker sends next
-      }
       return send(packet, cb, ...rest);
     };
-    client.on('packetreceive', (packet) => {
-      if ((packet.cmd === 'puback' || packet.cmd === 'pubcomp') && packet.messageId !== undefined) this.ownPending.delete(packet.messageId);
-    });
     internals.handleMessage = (_packet, callback) => this.gate(callback);
 
     const build = internals.streamBuilder;
@@ -100,6 +101,11 @@ export class AckWindow {
     return this.acks.size;
   }
 
+  /** The most messages held at once since this adapter was made (the window holds when this never exceeds it). */
+  get peak(): number {
+    return this.peakHeld;
+  }
+
   /** True while reading is stopped at the window. */
   get stalled(): boolean {
     return this.held !== null;
@@ -107,13 +113,30 @@ export class AckWindow {
 
   /** Call for every message as it is delivered ('message' event), before anything asynchronous. */
   track(packet: IPublishPacket): AckEntry {
-    return this.acks.add(packet.qos > 0 ? packet.messageId : undefined);
+    const entry = this.acks.add(packet.qos > 0 ? packet.messageId : undefined);
+    if (this.acks.size > this.peakHeld) this.peakHeld = this.acks.size;
+    return entry;
   }
 
   /** The message's data is durable (or dead-lettered): acknowledge it, in receive order. */
   release(entry: AckEntry): void {
     this.acks.markReady(entry);
-    if (this.held && this.acks.size <= this.lowWater) this.resumeIfHeld();
+    if (this.held && this.acks.size <= this.lowWater && !this.opts.hold?.()) this.resumeIfHeld();
+  }
+
+  /**
+   * Publish something a held message waits for (its dead letter, a Sparkplug status). Its PUBACK
+   * arrives behind whatever the broker sends next, so reading goes on past the window (up to one
+   * more) until it is acknowledged.
+   */
+  async publishAwaited(topic: string, payload: string | Buffer, options: IClientPublishOptions): Promise<void> {
+    this.awaited++;
+    this.resumeIfHeld();
+    try {
+      await this.client.publishAsync(topic, payload, options);
+    } finally {
+      this.awaited--;
+    }
   }
 
   /** Resolves when nothing is held (or `timeoutMs` passes); used by graceful shutdown. */
@@ -123,9 +146,21 @@ export class AckWindow {
 
   /** MQTT.js asks whether to go on to the next packet. */
   private gate(callback: Callback): void {
-    const limit = this.ownPending.size > 0 ? 2 * this.opts.window : this.opts.window;
-    if (this.acks.size < limit) return callback();
+    const limit = this.awaited > 0 ? 2 * this.opts.window : this.opts.window;
+    if (this.acks.size < limit && !this.opts.hold?.()) return callback();
     this.held = callback;
+    if (this.opts.hold) this.pollHold();
+  }
+
+  /** Held by `hold` with few messages of ours in flight, no release may come to resume us: poll. */
+  private pollHold(): void {
+    if (this.holdTimer) return;
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = null;
+      if (!this.held) return;
+      if (this.acks.size <= this.lowWater && !this.opts.hold!()) this.resumeIfHeld();
+      else this.pollHold();
+    }, 20);
   }
 
   private resumeIfHeld(): void {
@@ -160,8 +195,9 @@ export class AckWindow {
   /** The connection is gone: the broker redelivers what we had not acknowledged. */
   private reset(): void {
     this.acks.reset();
-    this.ownPending.clear();
     this.held = null; // the old connection's packet loop is dropped with it
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
   }
 }
 
@@ -170,16 +206,17 @@ export class AckWindow {
  * the window is counted (`pp_mqtt_window_overrun_messages_total{source}`) and logged at most once
  * a minute: it is harmless to memory, but it means the broker ignores our receive-maximum.
  */
-export function connectWithAckWindow(url: string, options: IClientOptions, window: number, source: 'mqtt' | 'sparkplug', metrics: Metrics, log: Logger): { client: MqttClient; acks: AckWindow } {
+export function connectWithAckWindow(url: string, options: IClientOptions, window: number, source: 'mqtt' | 'sparkplug', metrics: Metrics, log: Logger, hold?: () => boolean): { client: MqttClient; acks: AckWindow } {
   const client = mqtt.connect(url, { ...options, manualConnect: true });
   let loggedAt = 0;
   const acks = new AckWindow(client, {
     window,
+    hold,
     onOverrun: (count) => {
       metrics.mqttWindowOverruns.inc({ source }, count);
       if (Date.now() - loggedAt < 60_000) return;
       loggedAt = Date.now();
-      log.warn({ window, overrunMessages: acks.overrunCount }, 'the broker sends more unacknowledged messages than our receive-maximum; reading stops at the window instead (Mosquitto: set max_inflight_messages to PP_MQTT_RECEIVE_MAXIMUM)');
+      log.warn({ window, overrunMessages: acks.overrunCount }, 'the broker sends more unacknowledged messages than our receive-maximum; reading stops at the window instead (Mosquitto 2.0 does so when it resumes a session with a backlog)');
     },
   });
   client.connect();

@@ -47,6 +47,7 @@ export class MqttSource {
     private readonly log: Logger,
   ) {
     this.metrics.probes.mqttInflight = () => this.inflight;
+    this.metrics.probes.mqttInflightPeak = () => this.acks?.peak ?? 0;
   }
 
   /** The connection, for the platform's own publications (alerts); null before start. */
@@ -77,7 +78,7 @@ export class MqttSource {
       resubscribe: true,
       ...(v5 ? { properties: { sessionExpiryInterval: this.opts.sessionExpirySeconds, receiveMaximum: this.opts.receiveMaximum } } : {}),
     };
-    const { client, acks } = connectWithAckWindow(this.opts.url, options, this.opts.receiveMaximum, 'mqtt', this.metrics, this.log);
+    const { client, acks } = connectWithAckWindow(this.opts.url, options, this.opts.receiveMaximum, 'mqtt', this.metrics, this.log, () => this.pipeline.saturated);
     this.client = client;
     this.acks = acks;
 
@@ -166,10 +167,10 @@ export class MqttSource {
   }
 
   private async deadLetter(topic: string, payload: Buffer, rejections: Parameters<typeof deadLetterMessage>[3]): Promise<void> {
-    const client = this.client;
-    if (!client) throw new Error('not connected');
+    const acks = this.acks;
+    if (!acks) throw new Error('not connected');
     const msg = deadLetterMessage(this.opts.deadLetterPrefix, topic, payload, rejections, Date.now());
-    await client.publishAsync(msg.topic, msg.payload, { qos: 1 });
+    await acks.publishAwaited(msg.topic, msg.payload, { qos: 1 });
     this.metrics.deadLetters.inc();
   }
 

@@ -101,7 +101,7 @@ export class SparkplugSource {
       ...(state ? { will: { topic: state.topic, payload: Buffer.from(state.payload), qos: 1 as const, retain: true } } : {}),
       ...(v5 ? { properties: { sessionExpiryInterval: this.opts.sessionExpirySeconds, receiveMaximum: this.opts.receiveMaximum } } : {}),
     };
-    const { client, acks } = connectWithAckWindow(this.opts.url, options, this.opts.receiveMaximum, 'sparkplug', this.metrics, this.log);
+    const { client, acks } = connectWithAckWindow(this.opts.url, options, this.opts.receiveMaximum, 'sparkplug', this.metrics, this.log, () => this.pipeline.saturated);
     this.client = client;
     this.acks = acks;
 
@@ -145,9 +145,9 @@ export class SparkplugSource {
   }
 
   private async publish(topic: string, payload: string | Buffer, o: { qos: 0 | 1; retain: boolean }): Promise<void> {
-    const client = this.client;
-    if (!client) throw new Error('Sparkplug client not started');
-    await client.publishAsync(topic, payload, o);
+    const acks = this.acks;
+    if (!acks) throw new Error('Sparkplug client not started');
+    await acks.publishAwaited(topic, payload, o);
   }
 
   private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {

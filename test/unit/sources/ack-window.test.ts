@@ -14,9 +14,9 @@ interface Consumer {
   maxHeld: number;
 }
 
-async function consume(broker: PacketBroker): Promise<Consumer> {
+async function consume(broker: PacketBroker, hold?: () => boolean): Promise<Consumer> {
   const client = mqtt.connect(broker.url, { protocolVersion: 5, clientId: 'ack-window-test', manualConnect: true, reconnectPeriod: 0, properties: { receiveMaximum: WINDOW } });
-  const window = new AckWindow(client, { window: WINDOW });
+  const window = new AckWindow(client, { window: WINDOW, hold });
   const c: Consumer = { client, window, delivered: [], maxHeld: 0 };
   client.on('message', (_topic, _payload, packet: IPublishPacket) => {
     c.delivered.push({ id: packet.messageId!, entry: window.track(packet) });
@@ -105,11 +105,44 @@ describe('AckWindow (packet level, mqtt client against a scripted broker on TCP)
     // The broker has 20 more of ours queued before the PUBACK for the client's publication.
     broker.ackOwnAfter = 20;
     broker.publish(20, 't/x', 'blast');
-    const acked = consumer.client.publishAsync('dead/letter', 'x', { qos: 1 }); // resolves only on its PUBACK
+    const acked = consumer.window.publishAwaited('dead/letter', 'x', { qos: 1 }); // resolves only on its PUBACK
     await Promise.race([acked, new Promise((_, reject) => setTimeout(() => reject(new Error('own publication never acknowledged: the window deadlocked')), 5000))]);
     expect(consumer.delivered.length).toBe(WINDOW + 20);
     expect(consumer.maxHeld).toBeLessThanOrEqual(2 * WINDOW);
     expect(broker.pubacks).toEqual([]);
+  });
+
+  it('does not read past the window for a publication no held message waits for (an alert)', async () => {
+    broker = await PacketBroker.start();
+    consumer = await consume(broker);
+    broker.publish(WINDOW, 't/x', 'blast');
+    await until(() => consumer!.window.stalled, 'the window to fill');
+    broker.ackOwnAfter = 20;
+    broker.publish(20, 't/x', 'blast');
+    let acked = false;
+    void consumer.client.publishAsync('alerts/x', 'x', { qos: 1 }).then(() => (acked = true));
+    await settle();
+    expect(consumer.delivered.length).toBe(WINDOW);
+    expect(acked).toBe(false);
+    for (const d of consumer.delivered.slice(0, WINDOW / 2)) consumer.window.release(d.entry);
+    await until(() => acked, 'the alert acknowledged once reading resumed');
+    expect(consumer.maxHeld).toBe(WINDOW);
+  });
+
+  it('stops reading while storage says hold, below the window too, and goes on when it stops saying so', async () => {
+    broker = await PacketBroker.start();
+    let full = true;
+    consumer = await consume(broker, () => full);
+    const ids = broker.publish(WINDOW, 't/x', 'blast');
+    await until(() => consumer!.delivered.length === 1, 'the first message');
+    await settle();
+    expect(consumer.delivered.length).toBe(1);
+    consumer.window.release(consumer.delivered[0]!.entry);
+    await settle();
+    expect(consumer.delivered.length).toBe(1); // nothing held, but storage is full
+    full = false;
+    await until(() => consumer!.delivered.length === WINDOW, 'the rest once storage has room');
+    expect(consumer.delivered.map((d) => d.id)).toEqual(ids);
   });
 
   it('fails loudly when attached to something that is not the MQTT.js client it was written for', () => {

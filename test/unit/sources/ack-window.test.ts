@@ -5,6 +5,8 @@ import type { AckEntry } from '../../../src/sources/mqtt/ordered-acks.js';
 import { PacketBroker } from '../../support/packet-broker.js';
 
 const WINDOW = 50;
+let broker: PacketBroker | null = null;
+let consumer: Consumer | null = null;
 
 interface Consumer {
   client: MqttClient;
@@ -36,11 +38,20 @@ async function until(cond: () => boolean, what: string, ms = 5000): Promise<void
   }
 }
 
+/** A consumer stalled at the window, with `behind` more messages queued before the PUBACK of anything it publishes. */
+async function stalledWithAckBehind(behind: number): Promise<Consumer> {
+  broker = await PacketBroker.start();
+  const c = await consume(broker);
+  broker.publish(WINDOW, 't/x', 'blast');
+  await until(() => c.window.stalled, 'the window to fill');
+  broker.ackOwnAfter = behind;
+  broker.publish(behind, 't/x', 'blast');
+  return c;
+}
+
 /** Let the event loop run for a while (nothing more should happen). */
 const settle = () => new Promise((r) => setTimeout(r, 150));
 
-let broker: PacketBroker | null = null;
-let consumer: Consumer | null = null;
 afterEach(async () => {
   await consumer?.client.endAsync(true);
   await broker?.close();
@@ -98,27 +109,16 @@ describe('AckWindow (packet level, mqtt client against a scripted broker on TCP)
   });
 
   it('reads on at the window while its own QoS 1 publication waits for the broker (a dead letter cannot deadlock it)', async () => {
-    broker = await PacketBroker.start();
-    consumer = await consume(broker);
-    broker.publish(WINDOW, 't/x', 'blast');
-    await until(() => consumer!.window.stalled, 'the window to fill');
-    // The broker has 20 more of ours queued before the PUBACK for the client's publication.
-    broker.ackOwnAfter = 20;
-    broker.publish(20, 't/x', 'blast');
+    consumer = await stalledWithAckBehind(20);
     const acked = consumer.window.publishAwaited('dead/letter', 'x', { qos: 1 }); // resolves only on its PUBACK
     await Promise.race([acked, new Promise((_, reject) => setTimeout(() => reject(new Error('own publication never acknowledged: the window deadlocked')), 5000))]);
     expect(consumer.delivered.length).toBe(WINDOW + 20);
     expect(consumer.maxHeld).toBeLessThanOrEqual(2 * WINDOW);
-    expect(broker.pubacks).toEqual([]);
+    expect(broker!.pubacks).toEqual([]);
   });
 
   it('does not read past the window for a publication no held message waits for (an alert)', async () => {
-    broker = await PacketBroker.start();
-    consumer = await consume(broker);
-    broker.publish(WINDOW, 't/x', 'blast');
-    await until(() => consumer!.window.stalled, 'the window to fill');
-    broker.ackOwnAfter = 20;
-    broker.publish(20, 't/x', 'blast');
+    consumer = await stalledWithAckBehind(20);
     let acked = false;
     void consumer.client.publishAsync('alerts/x', 'x', { qos: 1 }).then(() => (acked = true));
     await settle();

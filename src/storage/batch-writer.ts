@@ -14,6 +14,11 @@ export interface BatchWriterOptions {
   maxRetryDelayMs?: number;
   /** Above this many buffered lines the writer reports itself saturated (see `saturated`). */
   maxPendingLines?: number;
+  /**
+   * From this many buffered lines on, the writer reports itself `full`: enough is queued to keep
+   * storage busy, and sources that can simply wait (MQTT) stop reading. Default: four batches.
+   */
+  fullLines?: number;
   logger?: Logger;
   /**
    * Where batches go when the sink fails or is slow (then they count as durable once fsynced).
@@ -76,6 +81,7 @@ export class BatchWriter {
   private readonly initialRetryDelayMs: number;
   private readonly maxRetryDelayMs: number;
   private readonly maxPendingLines: number;
+  private readonly fullLines: number;
   private queue: Chunk[] = [];
   private queuedLines = 0;
   private inflightLines = 0;
@@ -83,6 +89,8 @@ export class BatchWriter {
   private flushing: Promise<void> | null = null;
   private closed = false;
   private saturationLogged = false;
+  /** flushNow() was asked during a write: the next batch goes as soon as that write is done. */
+  private urgent = false;
   /** The sink failed or was slow: new batches go to the spool until a write succeeds again. */
   private degraded = false;
   private stopReplay = false;
@@ -100,6 +108,7 @@ export class BatchWriter {
     this.initialRetryDelayMs = opts.initialRetryDelayMs ?? 100;
     this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 30_000;
     this.maxPendingLines = opts.maxPendingLines ?? 200_000;
+    this.fullLines = opts.fullLines ?? 4 * this.maxBatchLines;
     this.spoolAfterMs = opts.spoolAfterMs ?? 5000;
     this.replayLinesPerSecond = opts.replayLinesPerSecond ?? 50_000;
     // Data left in the spool by an earlier run is replayed from the start.
@@ -114,6 +123,14 @@ export class BatchWriter {
   /** True when more than `maxPendingLines` are waiting: sources should slow down. */
   get saturated(): boolean {
     return this.pendingLines > this.maxPendingLines;
+  }
+
+  /**
+   * True from `fullLines` buffered lines on. More queued would not make storage faster, only use
+   * memory (lines, points and the messages they came from): MQTT stops reading until it drains.
+   */
+  get full(): boolean {
+    return this.pendingLines >= this.fullLines;
   }
 
   /**
@@ -159,6 +176,13 @@ export class BatchWriter {
     }
   }
 
+  /** Start writing what is buffered now (it goes after the write in flight, if any); does not wait. */
+  flushNow(): void {
+    if (this.closed) return;
+    this.urgent = true;
+    this.kick();
+  }
+
   /**
    * Send everything buffered now and wait until storage (or the spool) holds it. Never rejects:
    * refused batches reject their own callers. With storage down and no spool this waits as long
@@ -196,12 +220,13 @@ export class BatchWriter {
       this.timer = null;
     }
     if (this.flushing || this.queue.length === 0) return;
+    this.urgent = false;
     this.flushing = this.drain().finally(() => {
       this.flushing = null;
       this.checkSaturation();
       // More arrived while we were writing: go again, at once for a full batch, else when the
       // oldest waiting chunk has waited flushIntervalMs (it may have waited through a long write).
-      if (this.queuedLines >= this.maxBatchLines) this.kick();
+      if (this.queuedLines >= this.maxBatchLines || (this.urgent && this.queue.length > 0)) this.kick();
       else if (this.queue.length > 0 && !this.timer) {
         const wait = Math.max(0, this.flushIntervalMs - (performance.now() - this.queue[0]!.at));
         this.timer = setTimeout(() => this.kick(), wait);

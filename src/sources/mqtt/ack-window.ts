@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import mqtt, { type IClientOptions, type IClientPublishOptions, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
 import type { Logger, Metrics } from '../../observability/index.js';
+import type { Pipeline } from '../../pipeline/index.js';
 import { OrderedAcks, type AckEntry } from './ordered-acks.js';
 import { PublishCounter } from './publish-counter.js';
 
@@ -10,10 +11,16 @@ export interface AckWindowOptions {
   /** Reading resumes once no more than this many are left (default: three quarters of the window). */
   lowWater?: number;
   /**
-   * Also stop reading while this says so (storage cannot keep up: the writer's queue is full), so
-   * the queue in front of storage is bounded by the writer, not only by the window. Polled.
+   * Also stop reading while this says so (enough is queued for storage), so that what is held
+   * is bounded in lines for storage too, not only in messages: a window of large messages would
+   * otherwise hold far more than storage needs to stay busy. Polled.
    */
   hold?: () => boolean;
+  /**
+   * Reading just stopped: nothing more arrives until held messages are released, so whatever
+   * waits to fill a batch (the writer's flush interval) should go now.
+   */
+  onStall?: () => void;
   /** The broker sent `count` more QoS 1 messages beyond the window (it ignores our receive-maximum). */
   onOverrun?(count: number): void;
 }
@@ -149,6 +156,7 @@ export class AckWindow {
     const limit = this.awaited > 0 ? 2 * this.opts.window : this.opts.window;
     if (this.acks.size < limit && !this.opts.hold?.()) return callback();
     this.held = callback;
+    this.opts.onStall?.();
     if (this.opts.hold) this.pollHold();
   }
 
@@ -206,12 +214,12 @@ export class AckWindow {
  * the window is counted (`pp_mqtt_window_overrun_messages_total{source}`) and logged at most once
  * a minute: it is harmless to memory, but it means the broker ignores our receive-maximum.
  */
-export function connectWithAckWindow(url: string, options: IClientOptions, window: number, source: 'mqtt' | 'sparkplug', metrics: Metrics, log: Logger, hold?: () => boolean): { client: MqttClient; acks: AckWindow } {
+export function connectWithAckWindow(url: string, options: IClientOptions, window: number, source: 'mqtt' | 'sparkplug', metrics: Metrics, log: Logger, pipeline?: Pipeline): { client: MqttClient; acks: AckWindow } {
   const client = mqtt.connect(url, { ...options, manualConnect: true });
   let loggedAt = 0;
   const acks = new AckWindow(client, {
     window,
-    hold,
+    ...(pipeline ? { hold: () => pipeline.full, onStall: () => pipeline.flushNow() } : {}),
     onOverrun: (count) => {
       metrics.mqttWindowOverruns.inc({ source }, count);
       if (Date.now() - loggedAt < 60_000) return;

@@ -78,7 +78,7 @@ export class MqttSource {
       resubscribe: true,
       ...(v5 ? { properties: { sessionExpiryInterval: this.opts.sessionExpirySeconds, receiveMaximum: this.opts.receiveMaximum } } : {}),
     };
-    const { client, acks } = connectWithAckWindow(this.opts.url, options, this.opts.receiveMaximum, 'mqtt', this.metrics, this.log, () => this.pipeline.saturated);
+    const { client, acks } = connectWithAckWindow(this.opts.url, options, this.opts.receiveMaximum, 'mqtt', this.metrics, this.log, this.pipeline);
     this.client = client;
     this.acks = acks;
 

@@ -101,7 +101,7 @@ export class SparkplugSource {
       ...(state ? { will: { topic: state.topic, payload: Buffer.from(state.payload), qos: 1 as const, retain: true } } : {}),
       ...(v5 ? { properties: { sessionExpiryInterval: this.opts.sessionExpirySeconds, receiveMaximum: this.opts.receiveMaximum } } : {}),
     };
-    const { client, acks } = connectWithAckWindow(this.opts.url, options, this.opts.receiveMaximum, 'sparkplug', this.metrics, this.log, () => this.pipeline.saturated);
+    const { client, acks } = connectWithAckWindow(this.opts.url, options, this.opts.receiveMaximum, 'sparkplug', this.metrics, this.log, this.pipeline);
     this.client = client;
     this.acks = acks;
 

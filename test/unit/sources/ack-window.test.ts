@@ -1,6 +1,6 @@
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AckWindow, PublishCounter } from '../../../src/sources/index.js';
+import { AckWindow, PublishCounter, type AckWindowOptions } from '../../../src/sources/index.js';
 import type { AckEntry } from '../../../src/sources/mqtt/ordered-acks.js';
 import { PacketBroker } from '../../support/packet-broker.js';
 
@@ -16,9 +16,9 @@ interface Consumer {
   maxHeld: number;
 }
 
-async function consume(broker: PacketBroker, hold?: () => boolean): Promise<Consumer> {
+async function consume(broker: PacketBroker, hooks: Pick<AckWindowOptions, 'hold' | 'onStall'> = {}): Promise<Consumer> {
   const client = mqtt.connect(broker.url, { protocolVersion: 5, clientId: 'ack-window-test', manualConnect: true, reconnectPeriod: 0, properties: { receiveMaximum: WINDOW } });
-  const window = new AckWindow(client, { window: WINDOW, hold });
+  const window = new AckWindow(client, { window: WINDOW, ...hooks });
   const c: Consumer = { client, window, delivered: [], maxHeld: 0 };
   client.on('message', (_topic, _payload, packet: IPublishPacket) => {
     c.delivered.push({ id: packet.messageId!, entry: window.track(packet) });
@@ -62,13 +62,15 @@ afterEach(async () => {
 describe('AckWindow (packet level, mqtt client against a scripted broker on TCP)', () => {
   it('holds at most the window from a broker that ignores receive-maximum; PUBACKs only once durable, in receive order', async () => {
     broker = await PacketBroker.start();
-    consumer = await consume(broker);
+    let stalls = 0;
+    consumer = await consume(broker, { onStall: () => stalls++ });
     const ids = broker.publish(5 * WINDOW, 't/x', 'blast');
 
     await until(() => consumer!.delivered.length === WINDOW, 'the first window');
     await settle();
     expect(consumer.delivered.length).toBe(WINDOW); // reading stopped at the window
     expect(consumer.window.stalled).toBe(true);
+    expect(stalls).toBe(1); // told once, so that storage writes what it has without waiting
     expect(broker.pubacks).toEqual([]); // nothing durable yet: no PUBACK at all
     expect(consumer.window.overrunCount).toBe(4 * WINDOW); // counted as the bytes arrived
 
@@ -132,7 +134,7 @@ describe('AckWindow (packet level, mqtt client against a scripted broker on TCP)
   it('stops reading while storage says hold, below the window too, and goes on when it stops saying so', async () => {
     broker = await PacketBroker.start();
     let full = true;
-    consumer = await consume(broker, () => full);
+    consumer = await consume(broker, { hold: () => full });
     const ids = broker.publish(WINDOW, 't/x', 'blast');
     await until(() => consumer!.delivered.length === 1, 'the first message');
     await settle();

@@ -36,7 +36,7 @@ RUN mkdir -p /var/lib/plantpulse && chown node:node /var/lib/plantpulse
 USER node
 VOLUME ["/var/lib/plantpulse"]
 EXPOSE 8080
-# Ready = broker connected, storage answering, spool not overflowing (README: Observability).
+# Ready = broker connected, storage answering, spool not overflowing (docs/operations.md).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PP_HTTP_PORT || 8080) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM: stop intake, flush buffered data (PP_SHUTDOWN_TIMEOUT_MS), exit. Give it the time:

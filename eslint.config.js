@@ -13,7 +13,7 @@ export default tseslint.config(
     languageOptions: {
       sourceType: 'module',
       globals: Object.fromEntries(
-        ['window', 'document', 'location', 'localStorage', 'navigator', 'fetch', 'WebSocket', 'URL', 'URLSearchParams', 'Intl', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'requestAnimationFrame', 'cancelAnimationFrame', 'ResizeObserver', 'EventTarget', 'CustomEvent', 'Node'].map((g) => [g, 'readonly']),
+        ['window', 'document', 'location', 'localStorage', 'navigator', 'fetch', 'WebSocket', 'URL', 'URLSearchParams', 'Intl', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'requestAnimationFrame', 'cancelAnimationFrame', 'ResizeObserver', 'getComputedStyle', 'EventTarget', 'CustomEvent', 'Node'].map((g) => [g, 'readonly']),
       ),
     },
   },

@@ -1,6 +1,6 @@
 /**
- * Prints README's configuration table from src/config/env-schema.ts (the single source of
- * truth). `npm run docs:config` rewrites the table in README; a unit test fails when they drift.
+ * Prints the configuration table of docs/configuration.md from src/config/env-schema.ts (the single source of
+ * truth). `npm run docs:config` rewrites the table there; a unit test fails when they drift.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ENV_VARS, SECRET_ENV_VARS } from '../src/config/index.js';
@@ -22,12 +22,12 @@ export function configTable(): string {
 export function replaceTable(readme: string): string {
   const start = readme.indexOf(BEGIN);
   const end = readme.indexOf(END);
-  if (start < 0 || end < 0) throw new Error('README has no config-table markers');
+  if (start < 0 || end < 0) throw new Error('docs/configuration.md has no config-table markers');
   return readme.slice(0, start) + configTable() + readme.slice(end + END.length);
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  const path = new URL('../README.md', import.meta.url);
+  const path = new URL('../docs/configuration.md', import.meta.url);
   writeFileSync(path, replaceTable(readFileSync(path, 'utf8')));
-  process.stdout.write('README configuration table updated\n');
+  process.stdout.write('docs/configuration.md: configuration table updated\n');
 }

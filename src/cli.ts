@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `plantpulse`: the operator's CLI (package.json bin; `npm run plantpulse -- ...` from a checkout).
- * It manages API tokens (README: Access) and reads the audit log (README: Security); it works on
+ * It manages API tokens (docs/access.md) and reads the audit log (docs/security.md); it works on
  * the data dir directly, so it needs
  * no token itself: whoever may read the data dir is the platform's administrator anyway.
  */

@@ -1,5 +1,5 @@
 /**
- * `npm start`: the platform with embedded defaults. Reads PP_* variables (see README), starts
+ * `npm start`: the platform with embedded defaults. Reads PP_* variables (docs/configuration.md), starts
  * the platform, and, by default when no broker is configured, a simulated factory publishing to
  * it. Ctrl-C (SIGINT) or SIGTERM stops intake, flushes what is buffered and exits; a second
  * signal exits at once.

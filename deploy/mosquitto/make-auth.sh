@@ -23,7 +23,7 @@ bad=0
 for name in $(env | sed -n 's/^\([A-Za-z0-9_]*_PASSWORD\)=.*/\1/p; s/^\([A-Za-z0-9_]*_TOKEN\)=.*/\1/p' | sort); do
   eval "value=\${$name}"
   if [ -z "$value" ]; then
-    echo "mosquitto-auth: $name is empty: set it in .env (README: docker compose)" >&2
+    echo "mosquitto-auth: $name is empty: set it in .env (docs/operations.md)" >&2
     bad=1
   elif [ "${value#change-me}" != "$value" ]; then
     echo "mosquitto-auth: $name still has its example value from .env.example: replace it, e.g. with the output of: openssl rand -hex 24" >&2

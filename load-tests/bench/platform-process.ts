@@ -64,6 +64,9 @@ export interface SpawnOptions {
   waitReady?: boolean;
 }
 
+/** The admin token each spawned platform accepts (its PP_BOOTSTRAP_ADMIN_TOKEN), by URL: `/metrics` needs it (PP_METRICS_AUTH=token). */
+const tokenOf = new Map<string, string>();
+
 export async function spawnBuiltPlatform(opts: SpawnOptions): Promise<PlatformProcess> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'pp-bench-data-'));
@@ -74,6 +77,7 @@ export async function spawnBuiltPlatform(opts: SpawnOptions): Promise<PlatformPr
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
+  if (opts.env.PP_BOOTSTRAP_ADMIN_TOKEN) tokenOf.set(url, opts.env.PP_BOOTSTRAP_ADMIN_TOKEN);
   if (opts.waitReady !== false) {
     await waitFor(async () => {
       if (child.exitCode !== null) throw new GiveUp(`platform exited with ${child.exitCode}: ${out.slice(-3000)}`);
@@ -103,7 +107,10 @@ export async function spawnBuiltPlatform(opts: SpawnOptions): Promise<PlatformPr
 
 /** One Prometheus counter or gauge (summed over its label sets) from the platform's /metrics. */
 export async function scrape(url: string, names: readonly string[]): Promise<Record<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const token = tokenOf.get(url);
+  const res = await fetch(`${url}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  if (!res.ok) throw new Error(`${url}/metrics: HTTP ${res.status} ${await res.text()}`);
+  const text = await res.text();
   const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;

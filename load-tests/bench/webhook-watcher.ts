@@ -4,8 +4,10 @@
  * (test/support/webhook-receiver.ts), and times a fault sample's timestamp → the signed `POST`
  * of its `alert.opened` arriving. That path is the alert pipeline, the outbox (SQLite, fsynced
  * before the pipeline goes on), the delivery worker and an HTTP request; the receiver answers 200
- * at once. Each request's signature is checked as the README tells receivers to (HMAC-SHA256 of
- * `timestamp.body`), with node:crypto alone, so a wrong one is counted, not trusted.
+ * at once. Each request's signatures are checked as docs/webhooks.md tells receivers to: the
+ * Standard Webhooks headers by the `standardwebhooks` library on arrival (the receiver answers 400
+ * when they fail), the deprecated `X-PlantPulse-Signature` (HMAC-SHA256 of `timestamp.body`) with
+ * node:crypto alone; a wrong one is counted, not trusted.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { WebhookReceiver } from '../../test/support/webhook-receiver.js';
@@ -44,7 +46,9 @@ export class WebhookWatcher {
       await receiver.close();
       throw new Error(`POST /api/v1/subscriptions answered ${res.status}: ${await res.text()}`);
     }
-    w.subscriptionId = ((await res.json()) as { id: string }).id;
+    const created = (await res.json()) as { id: string; signingSecret: string };
+    w.subscriptionId = created.id;
+    receiver.standardSecrets.set(PATH, created.signingSecret);
     return w;
   }
 
@@ -60,7 +64,7 @@ export class WebhookWatcher {
     for (; this.seen < reqs.length; this.seen++) {
       const r = reqs[this.seen]!;
       if (r.path !== PATH) continue;
-      if (!this.verified(r.timestamp, r.body, r.signature)) {
+      if (r.standardError !== null || !this.verified(r.timestamp, r.body, r.signature)) {
         this.bad++;
         continue;
       }

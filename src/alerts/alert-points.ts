@@ -2,7 +2,7 @@ import type { Point } from '../storage/point.js';
 import type { AlertTransition } from './types.js';
 
 /**
- * A transition as an InfluxDB point in the `alert` measurement (DESIGN.md). `updated` is not
+ * A transition as an InfluxDB point in the `alert` measurement (docs/analytics.md). `updated` is not
  * history (it is every repeat of an open condition) and is not stored. Tags are ids and small
  * enumerations only (bounded cardinality); the alert id and texts are fields.
  */

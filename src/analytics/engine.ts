@@ -53,7 +53,7 @@ interface DeviceState {
 }
 
 /**
- * The analytics stage (DESIGN.md): per device, runs every effective rule's detector over each
+ * The analytics stage (docs/architecture.md, docs/analytics.md): per device, runs every effective rule's detector over each
  * new sample, accounts energy over tumbling windows, and feeds the closed 15-min windows'
  * derived metrics (`intensity_kwh_per_unit`, `idle_share`, `power_factor_avg`) to the rules as
  * ordinary inputs. No I/O: it returns events for the alert manager and points for storage.

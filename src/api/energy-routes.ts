@@ -6,7 +6,7 @@ import { scopeInfluxQL } from '../auth/index.js';
 import { idParam, lit, parseQuery, timeParam, timeRange } from './query-params.js';
 import { scopeFor } from './scope-guard.js';
 
-/** The stored window sizes the API serves (energy config `windows.sizes`; DESIGN.md). */
+/** The stored window sizes the API serves (energy config `windows.sizes`; docs/analytics.md). */
 const WINDOWS = { '1m': 60_000, '5m': 300_000, '15m': 900_000, '30m': 1_800_000, '1h': 3_600_000, '1d': 86_400_000 } as const;
 type WindowName = keyof typeof WINDOWS;
 const MAX_ROWS = 20_000;

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import type { Metrics } from '../observability/index.js';
 
 export interface ReadinessCheck {
@@ -7,8 +7,11 @@ export interface ReadinessCheck {
   check(): Promise<Record<string, unknown> | void>;
 }
 
-/** `/healthz`: the process is alive. `/readyz`: its dependencies answer. `/metrics`: Prometheus. */
-export function registerHealthRoutes(app: FastifyInstance, checks: ReadinessCheck[], metrics: Metrics): void {
+/**
+ * `/healthz`: the process is alive. `/readyz`: its dependencies answer. `/metrics`: Prometheus,
+ * behind `metricsGuard` when given (PP_METRICS_AUTH=token: a monitor or admin token).
+ */
+export function registerHealthRoutes(app: FastifyInstance, checks: ReadinessCheck[], metrics: Metrics, metricsGuard?: onRequestAsyncHookHandler): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const results = await Promise.all(
@@ -24,7 +27,7 @@ export function registerHealthRoutes(app: FastifyInstance, checks: ReadinessChec
     const ready = results.every(([, r]) => r.ready);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) });
   });
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', metricsGuard ? { onRequest: metricsGuard } : {}, async (_req, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

@@ -23,7 +23,7 @@ export type QualityStatusSource = (site: string, line?: string) => DeviceQuality
 
 /**
  * `GET /api/v1/quality?site=&line=&from=&to=&window=1h|1d`: stored data completeness figures
- * (README "Data completeness"): the site (or line) window by window and over the range, per
+ * (docs/completeness.md): the site (or line) window by window and over the range, per
  * line (or per device) and per gateway, plus every device's status now (online, last seen,
  * missing messages). Windows are plant-local like the energy windows; a window is listed when
  * it starts inside [from, to).

@@ -44,7 +44,7 @@ export interface ReportDeps {
 }
 
 /**
- * Reports (README "Reports"):
+ * Reports (docs/reports.md):
  * - `GET /api/v1/reports/energy?site=&from=&to=&format=json|csv&lang=en|zh`: src/reports/energy-report.ts;
  * - `GET /api/v1/alerts.csv?…&lang=`: the rows `GET /api/v1/alerts` gives for the same filters.
  * Both put the caller's scope into their queries; naming a site outside it is a 403.

@@ -76,7 +76,7 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
   // Before any route, so that its hook guards them all.
   deps.access?.install(app);
   if (deps.audit) installAudit(app, deps.audit);
-  registerHealthRoutes(app, deps.readiness, deps.metrics);
+  registerHealthRoutes(app, deps.readiness, deps.metrics, deps.access?.metricsGuard());
   registerIngestRoutes(app, deps.pipeline, deps.limits, deps.access?.siteCheck);
   if (deps.alerts && deps.notifier) registerAlertRoutes(app, deps.alerts, deps.notifier);
   if (deps.alerts) registerReportRoutes(app, { alerts: deps.alerts, history: deps.history, utcOffsetMs: deps.energyUtcOffsetMs ?? 8 * 3_600_000 });

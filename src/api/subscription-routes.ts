@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AUTH_OFF_PRINCIPAL, type Principal } from '../auth/index.js';
-import { describeSubscription, newSubscriptionSchema, type Webhooks } from '../webhooks/index.js';
+import { describeSubscription, newSubscriptionSchema, standardSecret, type Webhooks } from '../webhooks/index.js';
 import { parseJsonBody } from './json-body.js';
 import { parseQuery } from './query-params.js';
 
@@ -16,8 +16,9 @@ function principalOf(req: FastifyRequest): Principal {
 }
 
 /**
- * Webhook subscriptions (README "Webhooks"). `POST` answers 201 with the subscription (and the
- * secret, once, when the platform generated it); `GET` shows each subscription's delivery state
+ * Webhook subscriptions (docs/webhooks.md). `POST` answers 201 with the subscription, its full
+ * URL, the secret in its Standard Webhooks form (`signingSecret`), and the secret itself when the
+ * platform generated it: once, never again (later answers mask the URL's query values); `GET` shows each subscription's delivery state
  * (pending, delivered, dead, the head's attempts and last error); `DELETE` removes it with
  * whatever it had left to deliver; `POST .../redeliver` (admin) revives its dead deliveries.
  */
@@ -31,7 +32,8 @@ export function registerSubscriptionRoutes(app: FastifyInstance, webhooks: Webho
   app.post('/api/v1/subscriptions', { bodyLimit: 64 * 1024 }, async (req, reply) => {
     const input = parseJsonBody(newSubscriptionSchema, req.body);
     const { subscription, secret, generated } = webhooks.create(input, principalOf(req));
-    return reply.code(201).send({ ...describeSubscription(subscription), ...(generated ? { secret } : {}) });
+    // `signingSecret`: the secret in the form Standard Webhooks libraries take (`new Webhook(signingSecret)`), shown only here.
+    return reply.code(201).send({ ...describeSubscription(subscription), url: subscription.url, ...(generated ? { secret } : {}), signingSecret: standardSecret(secret) });
   });
 
   app.get('/api/v1/subscriptions', async (req) => {

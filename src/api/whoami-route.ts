@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AUTH_OFF_PRINCIPAL, can, formatScope, type Permission } from '../auth/index.js';
 
-const PERMISSIONS: Permission[] = ['ingest', 'read', 'acknowledge', 'subscribe', 'manage'];
+const PERMISSIONS: Permission[] = ['ingest', 'read', 'acknowledge', 'subscribe', 'manage', 'metrics'];
 
 /** `GET /api/v1/whoami`: what the presented token is and may do (the dashboard shows it; scripts check it). */
 export function registerWhoamiRoute(app: FastifyInstance): void {

@@ -14,7 +14,7 @@ export function printBanner(config: Config, platform: Platform, simulator: boole
     'PlantPulse is running',
     `  HTTP API      ${platform.httpUrl}   (POST /api/v1/ingest, GET /readyz)`,
     `  Dashboard     ${platform.httpUrl}/dashboard/   (live plant, charts, alerts)`,
-    `  Metrics       ${platform.httpUrl}/metrics`,
+    `  Metrics       ${platform.httpUrl}/metrics${platform.auth.mode === 'required' && config.auth.metricsAuth === 'token' ? '   (a monitor token: token create --role monitor; deploy/prometheus/prometheus.yml)' : ''}`,
     `  MQTT broker   ${redactUrl(platform.mqttUrl)}${platform.embeddedBroker ? `   (embedded aedes, MQTT 3.1.1${platform.auth.mode === 'required' ? '; password: an API token' : ''})` : ''}`,
     `  Storage       ${storage}`,
     simulator
@@ -26,7 +26,7 @@ export function printBanner(config: Config, platform: Platform, simulator: boole
     lines.push(
       '',
       '  See the data arrive:',
-      `    curl -s ${platform.httpUrl}/metrics | grep pp_samples_stored_total`,
+      `    curl -s ${platform.auth.mode === 'required' && config.auth.metricsAuth === 'token' ? '-H "Authorization: Bearer $TOKEN" ' : ''}${platform.httpUrl}/metrics | grep pp_samples_stored_total`,
       `    curl -sG ${s.url}/query --data-urlencode db=${s.database} --data-urlencode "q=SELECT count(power_kw) FROM telemetry WHERE time > now() - 5m GROUP BY device"`,
     );
   }
@@ -34,7 +34,7 @@ export function printBanner(config: Config, platform: Platform, simulator: boole
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-/** How to get in: with PP_AUTH=required every API call needs a token (README: Access). */
+/** How to get in: with PP_AUTH=required every API call needs a token (docs/access.md). */
 function accessLines(platform: Platform): string[] {
   const { mode, firstAdminToken } = platform.auth;
   if (mode === 'off') return ['  Access        OFF (PP_AUTH=off): no tokens are checked; anyone who reaches this port is an admin'];

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { buildServer, type ApiDeps, type ReadinessCheck } from '../api/index.js';
 import { newInternalCredential, startEmbeddedBroker, type EmbeddedBroker, type InternalCredential } from '../broker/index.js';
-import { AuditLog, START_UP_ACTOR, tokenDetails } from '../audit/index.js';
+import { AuditLog, START_UP_ACTOR, startAuditRetention, tokenDetails } from '../audit/index.js';
 import { redactUrl } from '../observability/redact.js';
 import type { Config } from '../config/index.js';
 import { createMetrics, type Logger, type Metrics } from '../observability/index.js';
@@ -15,7 +15,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchWriter, Spool } from '../storage/index.js';
 import { LiveHub } from '../live/index.js';
-import { AccessControl, bootstrapAdmin, createAuthMetrics, TokenStore } from '../auth/index.js';
+import { AccessControl, bootstrapAdmin, createAuthMetrics, TokenStore, TokenWatch } from '../auth/index.js';
 import { createWebhookMetrics, Webhooks, WebhookStore } from '../webhooks/index.js';
 import { setUpStorage, type StorageSetup } from './storage-setup.js';
 import { startQualityStage } from '../quality/index.js';
@@ -39,8 +39,8 @@ export interface Platform {
 }
 
 /**
- * Wires the stages of DESIGN.md's data flow together: sources → pipeline → storage, plus the
- * HTTP API. Order matters on the way down: intake stops first, then buffers flush, then the
+ * Wires the stages of the data flow together (docs/architecture.md): sources → pipeline →
+ * storage, analytics and alerts, live hub, quality, webhooks, plus the HTTP API. Order matters on the way down: intake stops first, then buffers flush, then the
  * services this process started are stopped.
  */
 /** Seams for tests. */
@@ -107,7 +107,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     metrics.probes.writeQueueLines = () => writer.pendingLines;
     if (spool) metrics.probes.spool = () => spool.stats();
 
-    // Analytics and alerts (DESIGN.md): rules and coefficients from PP_ANALYTICS_FILE, open
+    // Analytics and alerts (docs/analytics.md): rules and coefficients from PP_ANALYTICS_FILE, open
     // alerts in SQLite under the data dir, transitions stored in InfluxDB and published on MQTT.
     const analyticsConfig = loadAnalyticsConfig(config.analytics.file);
     mkdirSync(config.dataDir, { recursive: true });
@@ -124,8 +124,15 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     });
     const analytics = new AnalyticsStage(new AnalyticsEngine(analyticsConfig.rules, analyticsConfig.energy), alerts, notifier, metrics, log.child({ component: 'analytics' }));
     const pipeline = new Pipeline(writer, metrics, log.child({ component: 'pipeline' }), analytics);
+    // Access (src/auth/): API tokens, hashed, in the data dir; the CLI manages the same file.
+    const tokens = new TokenStore(join(config.dataDir, 'auth.sqlite'));
+    cleanups.push(async () => tokens.close());
+    // Connections opened with a token (embedded broker, live WebSockets) end when it is revoked.
+    const tokenWatch = new TokenWatch((id) => tokens.isActive(id));
+    tokenWatch.start();
+    cleanups.push(async () => tokenWatch.stop());
     // Live hub (dashboard WebSocket): stored batches and every alert transition.
-    const live = new LiveHub({ ...config.live, plantUtcOffsetMinutes: analyticsConfig.energy.windows.utcOffsetMinutes }, metrics, log.child({ component: 'live' }));
+    const live = new LiveHub({ ...config.live, plantUtcOffsetMinutes: analyticsConfig.energy.windows.utcOffsetMinutes }, metrics, log.child({ component: 'live' }), tokenWatch);
     cleanups.push(async () => live.close());
     pipeline.onStored((batch) => live.publish(batch));
     // Data completeness (src/quality/): hears stored batches and status messages; state restored before intake starts.
@@ -137,12 +144,11 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     }
     notifier.add(live);
 
-    // Access (src/auth/): API tokens, hashed, in the data dir; the CLI manages the same file.
-    const tokens = new TokenStore(join(config.dataDir, 'auth.sqlite'));
-    cleanups.push(async () => tokens.close());
     // Audit log (src/audit/): API actions, token management (the CLI writes the same file).
     const audit = new AuditLog(join(config.dataDir, 'audit.sqlite'), log.child({ component: 'audit' }));
     cleanups.push(async () => audit.close());
+    const auditRetention = startAuditRetention(audit, config.audit.retentionMs, log.child({ component: 'audit' }));
+    cleanups.push(async () => auditRetention.stop());
     const tokensBefore = new Set(tokens.list().map((t) => t.id));
     const bootstrapped = bootstrapAdmin(tokens, config.auth.bootstrapAdminToken, log.child({ component: 'auth' }), config.auth.mode === 'required');
     for (const t of tokens.list()) if (!tokensBefore.has(t.id)) audit.record({ actor: START_UP_ACTOR, action: 'token.create', target: t.id, details: tokenDetails(t), source: 'start-up' });
@@ -164,7 +170,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     if (!mqttUrl) {
       const brokerLog = log.child({ component: 'broker' });
       internal = config.auth.mode === 'required' ? newInternalCredential() : null;
-      const auth = internal ? { authenticate: (token: string | null, address: string) => access.authenticate(token, address, 'MQTT CONNECT (embedded broker)'), isActive: (id: string) => tokens.isActive(id), internal, log: brokerLog } : undefined;
+      const auth = internal ? { authenticate: (token: string | null, address: string) => access.authenticate(token, address, 'MQTT CONNECT (embedded broker)'), tokenWatch, internal, log: brokerLog } : undefined;
       broker = await startEmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, brokerLog, auth);
       cleanups.push(() => broker!.close());
       mqttUrl = broker.url;

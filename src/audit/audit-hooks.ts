@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AUTH_OFF_PRINCIPAL } from '../auth/index.js';
+import { maskUrlQuery } from '../observability/redact.js';
 import { actorOf, type AuditAction, type AuditLog } from './audit-log.js';
 import { registerAuditRoute } from './audit-route.js';
 
@@ -30,7 +31,7 @@ export const AUDITED_ROUTES: Readonly<Record<string, Audited>> = {
     action: 'subscription.create',
     describe: (_req, s) =>
       s && typeof s.id === 'string'
-        ? { target: s.id, details: { name: s.name, url: s.url, jurisdiction: s.jurisdiction, categories: s.categories, minSeverity: s.minSeverity, events: s.events, ownerRole: s.ownerRole, secretGenerated: 'secret' in s } }
+        ? { target: s.id, details: { name: s.name, url: typeof s.url === 'string' ? maskUrlQuery(s.url) : null, jurisdiction: s.jurisdiction, categories: s.categories, minSeverity: s.minSeverity, events: s.events, ownerRole: s.ownerRole, secretGenerated: 'secret' in s } }
         : null,
   },
   'DELETE /api/v1/subscriptions/:id': { action: 'subscription.delete', describe: (req) => ({ target: param(req, 'id'), details: {} }) },

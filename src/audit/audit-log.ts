@@ -5,13 +5,15 @@ import type { Logger } from '../observability/index.js';
 import { REDACTED, scrubText } from '../observability/redact.js';
 
 /**
- * The audit log (README "Security"): who did what to whom, durably and append-only, in its own
+ * The audit log (docs/security.md): who did what to whom, durably and append-only, in its own
  * SQLite file `PP_DATA_DIR/audit.sqlite`. The platform writes it for HTTP actions, the CLI for
  * token management, from another process (WAL mode and busy_timeout let both write).
- * Rows can only be added: triggers refuse UPDATE and DELETE. Details never carry secrets: keys
- * that name one are dropped and token-shaped or credential-bearing strings are scrubbed.
+ * Rows can only be added: triggers refuse UPDATE and DELETE, and the one deletion there is,
+ * `prune` (PP_AUDIT_RETENTION_DAYS), lifts the DELETE trigger inside its own transaction only and
+ * leaves an `audit.prune` entry saying what it removed. Details never carry secrets: keys that
+ * name one are dropped and token-shaped or credential-bearing strings are scrubbed.
  */
-export const AUDIT_ACTIONS = ['alert.acknowledge', 'token.create', 'token.revoke', 'subscription.create', 'subscription.delete', 'subscription.redeliver'] as const;
+export const AUDIT_ACTIONS = ['alert.acknowledge', 'token.create', 'token.revoke', 'subscription.create', 'subscription.delete', 'subscription.redeliver', 'audit.prune'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export interface AuditActor {
@@ -28,8 +30,8 @@ export interface NewAuditEntry {
   /** What was acted on: an alert, token or subscription id. */
   target: string;
   details?: Record<string, unknown>;
-  /** `http` (with the client address), `cli`, `start-up`. */
-  source: 'http' | 'cli' | 'start-up';
+  /** `http` (with the client address), `cli`, `start-up`, `retention` (pruning). */
+  source: 'http' | 'cli' | 'start-up' | 'retention';
   address?: string | null;
 }
 
@@ -49,6 +51,8 @@ export interface AuditQuery {
   limit: number;
 }
 
+const NO_DELETE_TRIGGER = `CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;`;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_log (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -64,7 +68,7 @@ CREATE TABLE IF NOT EXISTS audit_log (
 );
 CREATE INDEX IF NOT EXISTS audit_log_ts ON audit_log (ts);
 CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+${NO_DELETE_TRIGGER}
 `;
 
 interface Row {
@@ -105,9 +109,12 @@ export function actorOf(p: Principal): AuditActor {
 /** The platform itself, at start-up (the first admin token). */
 export const START_UP_ACTOR: AuditActor = { tokenId: null, role: 'platform', name: 'platform start-up' };
 
+/** The platform pruning old entries. */
+export const RETENTION_ACTOR: AuditActor = { tokenId: null, role: 'platform', name: 'audit retention (PP_AUDIT_RETENTION_DAYS)' };
+
 /** What a token.create / token.revoke entry says about the token (never the token itself). */
 export function tokenDetails(t: TokenInfo): Record<string, unknown> {
-  return { role: t.role, scope: formatScope(t.scope), name: t.name, createdBy: t.createdBy };
+  return { role: t.role, scope: formatScope(t.scope), name: t.name, createdBy: t.createdBy, ...(t.expiresAt === null ? {} : { expiresAt: t.expiresAt }) };
 }
 
 function entry(r: Row): AuditEntry {
@@ -126,6 +133,7 @@ function entry(r: Row): AuditEntry {
 export class AuditLog {
   private readonly db: Database.Database;
   private readonly insert;
+  private readonly pruneOlder: (before: number) => number;
 
   constructor(
     path: string,
@@ -135,6 +143,23 @@ export class AuditLog {
     // An acknowledged action's record survives a power cut.
     this.db = openLocalDb(path, SCHEMA, { synchronous: 'FULL', busyTimeoutMs: 5000 });
     this.insert = this.db.prepare('INSERT INTO audit_log (ts, actor_token_id, actor_role, actor_name, action, target, details, source, address) VALUES (@ts, @tokenId, @role, @name, @action, @target, @details, @source, @address)');
+    // One transaction: no other connection ever sees the log without its DELETE guard.
+    this.pruneOlder = this.db.transaction((before: number) => {
+      this.db.exec('DROP TRIGGER IF EXISTS audit_log_no_delete');
+      const deleted = this.db.prepare<[number]>('DELETE FROM audit_log WHERE ts < ?').run(before).changes;
+      this.db.exec(NO_DELETE_TRIGGER);
+      return deleted;
+    });
+  }
+
+  /**
+   * Delete the entries older than `before` (epoch ms): the retention period's end. When any
+   * were deleted, an `audit.prune` entry records how many and up to when. Returns the count.
+   */
+  prune(before: number): number {
+    const deleted = this.pruneOlder(before);
+    if (deleted > 0) this.record({ actor: RETENTION_ACTOR, action: 'audit.prune', target: 'audit_log', details: { before, deleted }, source: 'retention' });
+    return deleted;
   }
 
   /** Append one entry (fsynced before returning) and log it. */

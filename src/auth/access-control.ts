@@ -6,7 +6,7 @@ import type { WriteAuthorizer, WriteCredentials } from '../sources/line-protocol
 import type { AuthMetrics, DenialReason } from './auth-metrics.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { AUTH_OFF_PRINCIPAL, requestMaySee, type Principal } from './principal.js';
-import { can } from './roles.js';
+import { can, type Permission } from './roles.js';
 import { routeAccess, ROUTE_ACCESS } from './route-access.js';
 import { siteAllowed } from './site-scope.js';
 import { parseToken } from './token-format.js';
@@ -16,9 +16,11 @@ export type AuthMode = 'required' | 'off';
 
 export interface AccessControlOptions {
   mode: AuthMode;
-  /** Failed authentications per client address and window before it is refused (429). */
+  /** Failed authentications per client address (and per token id) and window before further failing ones answer 429. */
   maxFailures: number;
   failureWindowMs: number;
+  /** `/metrics`: `token` needs a token granting `metrics` (monitor, admin); `off` leaves it open. Default token. */
+  metricsAuth?: 'token' | 'off';
 }
 
 export interface Denial {
@@ -40,8 +42,8 @@ export function bearerToken(req: FastifyRequest): string | null {
 }
 
 /**
- * Authentication and authorization for the whole HTTP surface (DESIGN.md: "Nobody reads or
- * writes where they don't belong"): a hook on every `/api/` route (route-access.ts says what
+ * Authentication and authorization for the whole HTTP surface (nobody reads or writes where
+ * they don't belong: docs/access.md, docs/guarantees.md): a hook on every `/api/` route (route-access.ts says what
  * each needs), the line protocol WriteAuthorizer and the live hub's authorize seam, all deciding
  * through `authenticate` and sharing one failed-authentication limiter.
  */
@@ -58,24 +60,28 @@ export class AccessControl {
   }
 
   /**
-   * Who presents `token` from `address`, or why they are refused. An invalid token is logged
-   * (`authentication failed`, with its public id when it has one, and `what` was asked; never
-   * the token): at most PP_AUTH_MAX_FAILURES lines per address and window, the limiter then refuses
-   * before looking.
+   * Who presents `token` from `address`, or why they are refused. A valid token is always
+   * accepted: tokens carry 256 random bits, so there is no guessing to slow down, and refusing
+   * valid ones would let one misconfigured gateway behind a plant's NAT lock out everyone there.
+   * Failures are counted per address and per presented token id (one id tried from many
+   * addresses); past PP_AUTH_MAX_FAILURES in a window, failing credentials from that address or
+   * for that id answer 429 instead of 401 until the window ends, which tells a misconfigured
+   * client to back off (Retry-After) and bounds the `authentication failed` log lines (with the
+   * token's public id when it has one and `what` was asked; never the token).
    */
   authenticate(token: string | null, address: string, what?: string): AuthOutcome {
     if (this.opts.mode === 'off') return { principal: AUTH_OFF_PRINCIPAL };
     if (token === null) return { denial: this.denied({ status: 401, code: 'PP_ERR_UNAUTHORIZED', reason: 'missing_token', message: `${ERRORS.PP_ERR_UNAUTHORIZED.message}: no token; ${HINT}` }) };
-    const wait = this.limiter.blockedFor(address);
-    if (wait > 0) return { denial: this.denied({ status: 429, code: 'PP_ERR_TOO_MANY_AUTH_FAILURES', reason: 'rate_limited', message: `${ERRORS.PP_ERR_TOO_MANY_AUTH_FAILURES.message}; retry in ${wait} s`, retryAfterS: wait }) };
     const info = this.tokens.verify(token);
-    if (!info) {
-      this.limiter.fail(address);
-      this.log.warn({ address, tokenId: parseToken(token)?.id ?? null, request: what }, 'authentication failed');
-      // Which of malformed, unknown or revoked is not said: that would help a guesser.
-      return { denial: this.denied({ status: 401, code: 'PP_ERR_UNAUTHORIZED', reason: 'invalid_token', message: `${ERRORS.PP_ERR_UNAUTHORIZED.message}: the token is not valid (unknown or revoked)` }) };
-    }
-    return { principal: { tokenId: info.id, name: info.name, role: info.role, scope: info.scope } };
+    if (info) return { principal: { tokenId: info.id, name: info.name, role: info.role, scope: info.scope } };
+    const tokenId = parseToken(token)?.id ?? null;
+    const keys = tokenId === null ? [`address ${address}`] : [`address ${address}`, `token ${tokenId}`];
+    const wait = Math.max(...keys.map((k) => this.limiter.blockedFor(k)));
+    if (wait > 0) return { denial: this.denied({ status: 429, code: 'PP_ERR_TOO_MANY_AUTH_FAILURES', reason: 'rate_limited', message: `${ERRORS.PP_ERR_TOO_MANY_AUTH_FAILURES.message}; retry in ${wait} s`, retryAfterS: wait }) };
+    for (const k of keys) this.limiter.fail(k);
+    this.log.warn({ address, tokenId, request: what }, 'authentication failed');
+    // Which of malformed, unknown or revoked is not said: that would help a guesser.
+    return { denial: this.denied({ status: 401, code: 'PP_ERR_UNAUTHORIZED', reason: 'invalid_token', message: `${ERRORS.PP_ERR_UNAUTHORIZED.message}: the token is not valid (unknown, revoked or expired)` }) };
   }
 
   /** Install the request decorator and the `/api/` hook. Call before routes are registered. */
@@ -117,6 +123,23 @@ export class AccessControl {
     return this.denied({ status: 403, code: 'PP_ERR_FORBIDDEN', reason: 'forbidden', message: `${ERRORS.PP_ERR_FORBIDDEN.message}: ${what}` });
   }
 
+  /** The guard of `/metrics`, or undefined when PP_METRICS_AUTH=off (or PP_AUTH=off: nothing is checked anyway). */
+  metricsGuard() {
+    return this.opts.mode === 'off' || this.opts.metricsAuth === 'off' ? undefined : this.guard('metrics', 'GET /metrics');
+  }
+
+  /**
+   * `onRequest` guard of a route outside `/api/` that needs `permission` (`/metrics` with
+   * PP_METRICS_AUTH=token): a bearer token whose role grants it, answered like the API's 401/403/429.
+   */
+  guard(permission: Permission, what: string) {
+    return async (req: FastifyRequest, reply: FastifyReply) => {
+      const outcome = this.authenticate(bearerToken(req), req.ip, what);
+      if ('denial' in outcome) return this.send(reply, outcome.denial);
+      if (!can(outcome.principal.role, permission)) return this.send(reply, this.forbidden(`a ${outcome.principal.role} token may not ${what}`));
+    };
+  }
+
   /** The line protocol seam: token from `Token`/`Bearer`, or as the password (Basic, `?p=`; 1.x clients). */
   readonly writeAuthorizer: WriteAuthorizer = {
     authorize: async (credentials: WriteCredentials, _target, client) => {
@@ -134,7 +157,8 @@ export class AccessControl {
     if ('denial' in outcome) return { refuse: 4401, reason: outcome.denial.message };
     const p = outcome.principal;
     if (!can(p.role, 'read')) return { refuse: 4403, reason: this.forbidden(`a ${p.role} token may not watch live data`).message };
-    return p.scope.all ? { sites: 'all' } : { sites: p.scope.sites, prefixes: p.scope.prefixes };
+    const tokenId = p.tokenId ?? undefined;
+    return p.scope.all ? { sites: 'all', tokenId } : { sites: p.scope.sites, prefixes: p.scope.prefixes, tokenId };
   };
 
   private denied(d: Denial): Denial {

@@ -1,12 +1,10 @@
 /**
- * Counts failed authentications per client address in fixed windows. Once an address has
- * failed `maxFailures` times in a window, every authenticated request from it is refused (429)
- * until the window ends, valid tokens included: answering valid ones normally would let a
- * guesser keep testing at full speed (200 = hit, 429 = miss). Requests without any credentials
- * do not count; they are not guesses (a dashboard opened before its token was set).
+ * Counts failed authentications per key (a client address, a presented token id) in fixed
+ * windows; once a key has failed `maxFailures` times in a window it is blocked until the window
+ * ends. What a block refuses is the caller's business: access-control.ts refuses only failing
+ * credentials, never a valid token.
  *
- * Memory is bounded: expired entries are dropped when the map grows, and past `maxEntries` the
- * oldest go first.
+ * Memory is bounded: past `maxEntries`, expired entries and then the oldest windows are dropped.
  */
 export interface FailureLimiterOptions {
   maxFailures: number;
@@ -30,23 +28,23 @@ export class FailureLimiter {
     this.maxEntries = opts.maxEntries ?? 10_000;
   }
 
-  /** Seconds until `address` may try again, or 0 when it is not blocked. */
-  blockedFor(address: string): number {
-    const e = this.entries.get(address);
+  /** Seconds until `key` may try again, or 0 when it is not blocked. */
+  blockedFor(key: string): number {
+    const e = this.entries.get(key);
     const now = this.clock();
     if (!e || e.resetAt <= now || e.failures < this.opts.maxFailures) return 0;
     return Math.max(1, Math.ceil((e.resetAt - now) / 1000));
   }
 
-  fail(address: string): void {
+  fail(key: string): void {
     const now = this.clock();
-    const e = this.entries.get(address);
+    const e = this.entries.get(key);
     if (e && e.resetAt > now) {
       e.failures++;
       return;
     }
-    this.entries.delete(address);
-    this.entries.set(address, { failures: 1, resetAt: now + this.opts.windowMs });
+    this.entries.delete(key);
+    this.entries.set(key, { failures: 1, resetAt: now + this.opts.windowMs });
     if (this.entries.size > this.maxEntries) this.prune(now);
   }
 
@@ -55,10 +53,11 @@ export class FailureLimiter {
   }
 
   private prune(now: number): void {
-    for (const [k, e] of this.entries) if (e.resetAt <= now) this.entries.delete(k);
-    // Map iteration follows insertion order: the first keys are the oldest windows.
-    for (const k of this.entries.keys()) {
-      if (this.entries.size <= this.maxEntries) break;
+    // Map iteration follows insertion order, and a renewed window is deleted and added again, so
+    // the first keys are the oldest windows: expired ones, then the oldest live ones past the cap.
+    // Stopping at the first key to keep makes a flood of failures cost O(1) each, not a full scan.
+    for (const [k, e] of this.entries) {
+      if (e.resetAt > now && this.entries.size <= this.maxEntries) break;
       this.entries.delete(k);
     }
   }

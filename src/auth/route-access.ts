@@ -13,9 +13,10 @@ import type { Permission } from './roles.js';
  * An `/api/` route missing here requires `manage` (admins only): a new route is closed until
  * someone decides who may use it and makes it filter by scope.
  *
- * Routes outside `/api/` are not guarded by the hook: `/healthz`, `/readyz`, `/metrics`, the
- * dashboard's files and the API documentation (`/docs`, `/docs/json`: the OpenAPI document and
- * Swagger UI, no data) are public; `/write` authenticates itself like `self` routes.
+ * Routes outside `/api/` are not guarded by the hook: `/healthz`, `/readyz`, the dashboard's
+ * files and the API documentation (`/docs`, `/docs/json`: the OpenAPI document and Swagger UI,
+ * no data) are public; `/metrics` has its own guard (`metrics` permission, PP_METRICS_AUTH);
+ * `/write` authenticates itself like `self` routes.
  */
 export type RouteAccess = Permission | 'authenticated' | 'self';
 

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { openLocalDb } from '../storage/local-db.js';
 import { ALL_SITES, formatScope, parseScope, type SiteScope } from './site-scope.js';
 import { generateToken, hashToken, parseToken, tokenMatches } from './token-format.js';
-import { isRole, type Role } from './roles.js';
+import { coversEverySite, isRole, type Role } from './roles.js';
 
 /**
  * API tokens in SQLite (`PP_DATA_DIR/auth.sqlite`), stored as SHA-256 hashes: the plaintext is
@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS tokens (
   created_at INTEGER NOT NULL,
   created_by TEXT NOT NULL,
   revoked_at INTEGER,
-  last_used_at INTEGER
+  last_used_at INTEGER,
+  expires_at INTEGER
 );
 `;
 
@@ -34,6 +35,8 @@ export interface TokenInfo {
   /** How it came to be: `cli`, `start-up` (the first admin token), `PP_BOOTSTRAP_ADMIN_TOKEN`. */
   createdBy: string;
   revokedAt: number | null;
+  /** Refused from this time on (epoch ms), like a revoked token; null: never expires. */
+  expiresAt: number | null;
   /** Updated at most once a minute (a write per request would cost ingest). */
   lastUsedAt: number | null;
 }
@@ -48,21 +51,35 @@ interface Row {
   created_by: string;
   revoked_at: number | null;
   last_used_at: number | null;
+  expires_at: number | null;
 }
 
 export interface NewToken {
   role: Role;
-  /** Ignored for admin (every site). */
+  /** Ignored for admin (every site) and monitor (no site data). */
   scope: SiteScope;
   name: string;
   createdBy: string;
+  /** Epoch ms after which the token is refused; unset: it never expires. */
+  expiresAt?: number;
 }
 
 const TOUCH_EVERY_MS = 60_000;
 
 function info(r: Row): TokenInfo {
   if (!isRole(r.role)) throw new Error(`token ${r.id} has an unknown role ${JSON.stringify(r.role)}`);
-  return { id: r.id, name: r.name, role: r.role, scope: parseScope(JSON.parse(r.scope) as string[]), createdAt: r.created_at, createdBy: r.created_by, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at };
+  return { id: r.id, name: r.name, role: r.role, scope: parseScope(JSON.parse(r.scope) as string[]), createdAt: r.created_at, createdBy: r.created_by, revokedAt: r.revoked_at, expiresAt: r.expires_at ?? null, lastUsedAt: r.last_used_at };
+}
+
+/** Stores made before tokens could expire lack the column; the platform and the CLI may both be first to add it. */
+function addExpiryColumn(db: Database.Database): void {
+  const has = () => db.prepare<[], { name: string }>('PRAGMA table_info(tokens)').all().some((c) => c.name === 'expires_at');
+  if (has()) return;
+  try {
+    db.exec('ALTER TABLE tokens ADD COLUMN expires_at INTEGER');
+  } catch (err) {
+    if (!has()) throw err;
+  }
 }
 
 export class TokenStore {
@@ -76,13 +93,14 @@ export class TokenStore {
   ) {
     // A revocation must not be undone by a power cut.
     this.db = openLocalDb(path, SCHEMA, { synchronous: 'FULL', busyTimeoutMs: 5000 });
+    addExpiryColumn(this.db);
     this.stmts = {
       byId: this.db.prepare<[string], Row>('SELECT * FROM tokens WHERE id = ?'),
       all: this.db.prepare<[], Row>('SELECT * FROM tokens ORDER BY created_at, id'),
-      insert: this.db.prepare('INSERT INTO tokens (id, name, role, scope, hash, created_at, created_by) VALUES (@id, @name, @role, @scope, @hash, @created_at, @created_by)'),
+      insert: this.db.prepare('INSERT INTO tokens (id, name, role, scope, hash, created_at, created_by, expires_at) VALUES (@id, @name, @role, @scope, @hash, @created_at, @created_by, @expires_at)'),
       revoke: this.db.prepare<[number, string]>('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
       touch: this.db.prepare<[number, string]>('UPDATE tokens SET last_used_at = ? WHERE id = ?'),
-      activeAdmins: this.db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM tokens WHERE role = 'admin' AND revoked_at IS NULL`),
+      activeAdmins: this.db.prepare<[number], { n: number }>(`SELECT count(*) AS n FROM tokens WHERE role = 'admin' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`),
     };
   }
 
@@ -104,12 +122,12 @@ export class TokenStore {
     return this.insert(parsed.id, token, t);
   }
 
-  /** The active token `text` stands for, or null (malformed, unknown, revoked). */
+  /** The active token `text` stands for, or null (malformed, unknown, revoked, expired). */
   verify(text: string): TokenInfo | null {
     const parsed = parseToken(text);
     if (!parsed) return null;
     const row = this.stmts.byId.get(parsed.id);
-    if (!row || !tokenMatches(parsed.token, row.hash) || row.revoked_at !== null) return null;
+    if (!row || !tokenMatches(parsed.token, row.hash) || !this.active(row)) return null;
     this.touch(row.id);
     return info(row);
   }
@@ -119,9 +137,10 @@ export class TokenStore {
     return r ? info(r) : null;
   }
 
+  /** Neither revoked nor expired (what TokenWatch asks about open connections). */
   isActive(id: string): boolean {
     const r = this.stmts.byId.get(id);
-    return r !== undefined && r.revoked_at === null;
+    return r !== undefined && this.active(r);
   }
 
   list(): TokenInfo[] {
@@ -134,7 +153,7 @@ export class TokenStore {
   }
 
   activeAdminCount(): number {
-    return this.stmts.activeAdmins.get()?.n ?? 0;
+    return this.stmts.activeAdmins.get(this.clock())?.n ?? 0;
   }
 
   close(): void {
@@ -142,9 +161,13 @@ export class TokenStore {
   }
 
   private insert(id: string, token: string, t: NewToken): TokenInfo {
-    const scope = t.role === 'admin' ? ALL_SITES : t.scope;
-    this.stmts.insert.run({ id, name: t.name, role: t.role, scope: JSON.stringify(formatScope(scope)), hash: hashToken(token), created_at: this.clock(), created_by: t.createdBy });
+    const scope = coversEverySite(t.role) ? ALL_SITES : t.scope;
+    this.stmts.insert.run({ id, name: t.name, role: t.role, scope: JSON.stringify(formatScope(scope)), hash: hashToken(token), created_at: this.clock(), created_by: t.createdBy, expires_at: t.expiresAt ?? null });
     return info(this.stmts.byId.get(id)!);
+  }
+
+  private active(r: Row): boolean {
+    return r.revoked_at === null && (r.expires_at === null || r.expires_at > this.clock());
   }
 
   private touch(id: string): void {

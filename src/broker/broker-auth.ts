@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { AedesOptions, AuthenticateError, Client } from 'aedes';
-import type { AuthOutcome } from '../auth/index.js';
+import type { AuthOutcome, TokenWatch } from '../auth/index.js';
 import type { Logger } from '../observability/index.js';
 import { mayPublish, mayReceive, maySubscribe, type BrokerIdentity } from './topic-acl.js';
 
@@ -21,13 +21,10 @@ export function newInternalCredential(): InternalCredential {
 export interface BrokerAuthOptions {
   /** AccessControl.authenticate: the API token store, with its failed-authentication limiter and metrics. */
   authenticate: (token: string | null, address: string) => AuthOutcome;
-  /** Whether a token is still active: a revoked token's connection is refused its next publish. */
-  isActive: (tokenId: string) => boolean;
+  /** Ends a connection once its token is revoked (the live hub's WebSockets share it). */
+  tokenWatch: TokenWatch;
   internal: InternalCredential;
   log: Logger;
-  /** How long an active-token check holds, ms (default 5000). */
-  recheckMs?: number;
-  clock?: () => number;
 }
 
 /** aedes 1.x: `returnCode` 4 is "bad user name or password", 2 "identifier rejected". */
@@ -49,28 +46,16 @@ function sameSecret(a: string, b: string): boolean {
  *   allows no negative PUBACK (MQTT-3.3.5-2); the message reaches no one;
  * - SUBSCRIBE outside them: granted QoS 0x80 (failure) for that filter, the connection stays;
  * - delivery: a reader's wildcard subscription gets only its own sites' messages;
- * - a revoked token is refused its next publish and receives nothing more (checked every `recheckMs`).
+ * - a token revoked (or expiring) while connected: its connection is closed (TokenWatch, within 5 s) and, from
+ *   that moment, refused any publish and sent nothing more.
  * Client ids the platform uses are reserved: a token cannot take over the platform's session.
  */
 export function brokerAuthHooks(opts: BrokerAuthOptions): Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'> {
   const identities = new WeakMap<Client, BrokerIdentity>();
-  const checkedAt = new WeakMap<Client, number>();
   const platformClientIds = new Set<string>();
-  const clock = opts.clock ?? Date.now;
-  const recheckMs = opts.recheckMs ?? 5000;
   const log = opts.log;
 
-  const identityOf = (client: Client | null): BrokerIdentity | null => {
-    if (!client) return null;
-    const who = identities.get(client);
-    if (!who || who.kind === 'platform') return who ?? null;
-    const now = clock();
-    if (now - (checkedAt.get(client) ?? 0) >= recheckMs) {
-      if (!opts.isActive(who.tokenId)) return null;
-      checkedAt.set(client, now);
-    }
-    return who;
-  };
+  const identityOf = (client: Client | null): BrokerIdentity | null => (client ? (identities.get(client) ?? null) : null);
 
   return {
     authenticate: (client, username, password, done) => {
@@ -93,7 +78,16 @@ export function brokerAuthHooks(opts: BrokerAuthOptions): Pick<AedesOptions, 'au
       const p = outcome.principal;
       if (p.tokenId === null) return done(authError('no token', 5), false);
       identities.set(client, { kind: 'token', tokenId: p.tokenId, name: p.name, role: p.role, scope: p.scope });
-      checkedAt.set(client, clock());
+      opts.tokenWatch.add({
+        tokenId: p.tokenId,
+        gone: () => client.closed,
+        end: () => {
+          // Forgotten first: whatever the client still sends before the close lands is refused.
+          identities.delete(client);
+          log.info({ clientId: client.id, tokenId: p.tokenId }, 'embedded broker: token revoked or expired; closing the connection');
+          client.close();
+        },
+      });
       return done(null, true);
     },
     authorizePublish: (client, packet, done) => {
@@ -111,7 +105,7 @@ export function brokerAuthHooks(opts: BrokerAuthOptions): Pick<AedesOptions, 'au
       return done(null, null); // SUBACK 0x80 for this filter; the connection stays
     },
     authorizeForward: (client, packet) => {
-      // A revoked reader's subscriptions go quiet within recheckMs.
+      // A revoked reader is forgotten (and disconnected) by the token watch: nothing more reaches it.
       const who = identityOf(client);
       if (!who) return null;
       return mayReceive(who, packet.topic) ? packet : null;

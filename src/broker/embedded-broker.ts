@@ -10,7 +10,7 @@ export interface EmbeddedBroker {
 }
 
 /**
- * The broker for one-machine installs (DESIGN.md, Scale): aedes in this process, with in-memory
+ * The broker for one-machine installs (docs/operations.md: use Mosquitto or EMQX beyond trials): aedes in this process, with in-memory
  * persistence. It speaks MQTT 3.1.1 only, so the platform's consumer uses 3.1.1 against it; for
  * MQTT 5, shared subscriptions and sessions that survive a platform restart, configure a real
  * broker (PP_MQTT_URL). With `auth` (PP_AUTH=required) clients authenticate with API tokens and

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { DEAD_LETTER_PREFIX } from '../contract/index.js';
 
 /**
- * Every environment variable the platform reads, with its default and meaning. README's
- * configuration table is generated from this list (`npm run docs:config`), and the compose test
+ * Every environment variable the platform reads, with its default and meaning. The
+ * configuration table of docs/configuration.md is generated from this list (`npm run docs:config`), and the compose test
  * checks compose only sets variables named here, so this is the single source of truth.
  */
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -38,14 +38,14 @@ export const ENV_VARS = {
   PP_MQTT_USERNAME: { schema: optionalString, doc: 'Broker username.' },
   PP_MQTT_PASSWORD: { schema: optionalString, doc: 'Broker password (secret).' },
   PP_MQTT_CLIENT_ID: { schema: z.string().min(1).max(128).default('plantpulse-1'), doc: 'MQTT client id; must be stable across restarts so the persistent session resumes. Give each instance its own.' },
-  PP_MQTT_SHARED_GROUP: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(), doc: 'When set, subscribe as `$share/{group}/pp/v1/#` so N instances share the load (MQTT 5); see README, Several instances, for what stays per instance.' },
+  PP_MQTT_SHARED_GROUP: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(), doc: 'When set, subscribe as `$share/{group}/pp/v1/#` so N instances share the load (MQTT 5); docs/operations.md, Several instances, says what stays per instance.' },
   PP_MQTT_RECEIVE_MAXIMUM: { schema: int(1, 65535).default(2000), doc: 'The MQTT window: messages held not yet durable (acks are sent only once they are), per consuming connection. Advertised to the broker as MQTT 5 receive-maximum and enforced by the platform, which stops reading at it (brokers may ignore it). Bounds memory and sets throughput.' },
   PP_MQTT_SESSION_EXPIRY_S: { schema: int(0, 4294967295).default(7 * 24 * 3600), doc: 'MQTT 5 session expiry: how long the broker keeps our session (and queues messages) while we are down.' },
   PP_MQTT_DEAD_LETTER_PREFIX: { schema: z.string().min(1).default(DEAD_LETTER_PREFIX), doc: 'Rejected MQTT messages are republished under this prefix + original topic, with the reasons.' },
   PP_MQTT_EMBEDDED_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Address of the embedded broker (only when PP_MQTT_URL is unset).' },
   PP_MQTT_EMBEDDED_PORT: { schema: int(0, 65535).default(1883), doc: 'Port of the embedded broker (0 = any free port).' },
 
-  PP_SPARKPLUG_ENABLED: { schema: bool.default(false), doc: 'Also consume Eclipse Sparkplug B (`spBv1.0/#`, protobuf) from the same broker, with its own MQTT client (README: Sparkplug B gateways).' },
+  PP_SPARKPLUG_ENABLED: { schema: bool.default(false), doc: 'Also consume Eclipse Sparkplug B (`spBv1.0/#`, protobuf) from the same broker, with its own MQTT client (docs/sparkplug.md).' },
   PP_SPARKPLUG_CLIENT_ID: { schema: z.string().min(1).max(128).default('plantpulse-sparkplug-1'), doc: 'MQTT client id of the Sparkplug client (persistent session); must differ from PP_MQTT_CLIENT_ID.' },
   PP_SPARKPLUG_GROUPS: { schema: sparkplugGroups.optional(), doc: 'Comma-separated Sparkplug group ids to subscribe to (`spBv1.0/{group}/#` each). Unset: every group.' },
   PP_SPARKPLUG_MAPPING_FILE: { schema: optionalString, doc: 'YAML or JSON file mapping Sparkplug group/edge node/device ids to site/line/device and metric names to PlantPulse metrics. Unset: group → site, edge node → line, device → device, names normalised.' },
@@ -85,7 +85,7 @@ export const ENV_VARS = {
   PP_LP_DEVICE_TAG: { schema: tagKeys.default(['device', 'host']), doc: 'Line protocol: tag key(s) naming the device, first present wins (`host` is the tag Telegraf adds to every metric).' },
   PP_LP_PASSTHROUGH_MEASUREMENTS: { schema: tagKeys.default(['telemetry']), doc: 'Line protocol measurements whose field names are metric names as they are; a field of any other measurement becomes the metric `<measurement>_<field>`.' },
 
-  PP_ANALYTICS_FILE: { schema: optionalString, doc: 'YAML or JSON file with detector rules (device classes, per-device overrides) and energy coefficients (grid factor, steam, per-site). Unset: the built-in defaults (README: Analytics).' },
+  PP_ANALYTICS_FILE: { schema: optionalString, doc: 'YAML or JSON file with detector rules (device classes, per-device overrides) and energy coefficients (grid factor, steam, per-site). Unset: the built-in defaults (docs/analytics.md).' },
   PP_ANALYTICS_TICK_MS: { schema: int(100, 600_000).default(5000), doc: 'How often time-driven checks run: silence detection, flapping and stale alerts.' },
   PP_ALERT_FLAP_THRESHOLD: { schema: int(2, 1000).default(4), doc: 'This many episodes of one device+rule within PP_ALERT_FLAP_WINDOW_S make the next one flapping (held open instead of churning).' },
   PP_ALERT_FLAP_WINDOW_S: { schema: int(1, 7 * 86_400).default(1800), doc: 'Window for flapping detection.' },
@@ -99,10 +99,13 @@ export const ENV_VARS = {
   PP_LIVE_MAX_CLIENTS: { schema: int(1, 1_000_000).default(1000), doc: 'Live hub: most connected clients; more are closed with code 1013 (try again later).' },
   PP_LIVE_PING_INTERVAL_MS: { schema: int(100, 600_000).default(30_000), doc: 'Live hub: ping every client this often; one that has not answered the previous ping is dropped.' },
 
-  PP_AUTH: { schema: z.enum(['required', 'off']).default('required'), doc: 'required: every `/api/` route, line protocol write and the live WebSocket need an API token (README: Access); if no admin token exists yet, start-up creates one and prints it once in the banner. off: no checks at all, everyone is admin (local demos only; the log warns).' },
-  PP_BOOTSTRAP_ADMIN_TOKEN: { schema: z.string().regex(/^ppt_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/, 'must be a PlantPulse token, ppt_<12 hex>_<43 base64url> (README: Access shows how to make one)').optional(), doc: 'An admin token to accept from the first start (stored hashed; for automated deployments and tests). Unset: the CLI or the banner token.' },
-  PP_AUTH_MAX_FAILURES: { schema: int(1, 1_000_000).default(20), doc: 'Invalid tokens one client address may present within PP_AUTH_FAILURE_WINDOW_S; beyond, its authenticated requests answer 429 until the window ends.' },
+  PP_AUTH: { schema: z.enum(['required', 'off']).default('required'), doc: 'required: every `/api/` route, line protocol write and the live WebSocket need an API token (docs/access.md); if no admin token exists yet, start-up creates one and prints it once in the banner. off: no checks at all, everyone is admin (local demos only; the log warns).' },
+  PP_BOOTSTRAP_ADMIN_TOKEN: { schema: z.string().regex(/^ppt_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/, 'must be a PlantPulse token, ppt_<12 hex>_<43 base64url> (docs/access.md shows how to make one)').optional(), doc: 'An admin token to accept from the first start (stored hashed; for automated deployments and tests). Unset: the CLI or the banner token.' },
+  PP_AUTH_MAX_FAILURES: { schema: int(1, 1_000_000).default(20), doc: 'Invalid tokens one client address (or one token id, from any address) may present within PP_AUTH_FAILURE_WINDOW_S; beyond, further invalid ones answer 429 until the window ends. A valid token is always accepted.' },
+  PP_METRICS_AUTH: { schema: z.enum(['token', 'off']).default('token'), doc: 'token: `GET /metrics` needs `Authorization: Bearer <token>` of a monitor (or admin) token, as Prometheus sends with `authorization.credentials_file` (docs/operations.md, Observability). off: /metrics answers anyone who reaches the HTTP port (only behind a network that limits who does). Nothing is checked with PP_AUTH=off.' },
   PP_AUTH_FAILURE_WINDOW_S: { schema: int(1, 86_400).default(60), doc: 'Window for PP_AUTH_MAX_FAILURES.' },
+
+  PP_AUDIT_RETENTION_DAYS: { schema: int(0, 36_500).default(365), doc: 'Audit log entries older than this many days are deleted (at start-up, then hourly; each pruning is itself recorded as an `audit.prune` entry). 0: keep them forever.' },
 
   PP_WEBHOOK_TIMEOUT_MS: { schema: int(100, 120_000).default(10_000), doc: 'Webhook delivery: a receiver that has not answered within this is a failed attempt (retried).' },
   PP_WEBHOOK_RETRY_BASE_MS: { schema: int(10, 3_600_000).default(1000), doc: 'Webhook delivery: first retry delay; doubles per attempt, with jitter.' },
@@ -110,12 +113,12 @@ export const ENV_VARS = {
   PP_WEBHOOK_DEAD_AFTER_S: { schema: int(1, 90 * 86_400).default(3 * 86_400), doc: 'Webhook delivery: a transition not delivered this long after it happened is dead (kept with its last error for the admin; not retried unless redelivered).' },
   PP_WEBHOOK_CONCURRENCY: { schema: int(1, 256).default(8), doc: 'Webhook delivery: subscriptions delivered to at the same time (each one strictly in order).' },
 
-  PP_QUALITY_ENABLED: { schema: bool.default(true), doc: 'Data completeness and gateway health (README: Data completeness): per device expected vs received samples, duplicates, delays, online time; stored in InfluxDB `quality`, at `/api/v1/quality`, with data alerts.' },
+  PP_QUALITY_ENABLED: { schema: bool.default(true), doc: 'Data completeness and gateway health (docs/completeness.md): per device expected vs received samples, duplicates, delays, online time; stored in InfluxDB `quality`, at `/api/v1/quality`, with data alerts.' },
   PP_QUALITY_SAMPLE_INTERVAL_MS: { schema: int(1, 86_400_000).optional(), doc: 'Sampling interval every device is expected to keep. Unset: learned per device (median spacing of its recent samples).' },
   PP_QUALITY_DELAY_LIMIT_S: { schema: int(0, 7 * 86_400).default(60), doc: 'A sample is timely when it arrives at most this long after its timestamp (timeliness %).' },
   PP_QUALITY_SILENCE_S: { schema: int(1, 7 * 86_400).default(120), doc: 'A device that sent nothing for this long is offline, whatever its status topic says.' },
   PP_QUALITY_CLOSE_AFTER_S: { schema: int(0, 86_400).default(300), doc: 'A window is final (judged by the site completeness alert) this long after it ends: room for normal upload delay.' },
-  PP_QUALITY_LATE_HORIZON_H: { schema: int(1, 30 * 24).default(24), doc: 'Late samples (store-and-forward replays) still count toward their window until this long after the end of their plant-local day; later ones are stored but not counted. Closed windows keep counts, not timestamps (README: Data completeness).' },
+  PP_QUALITY_LATE_HORIZON_H: { schema: int(1, 30 * 24).default(24), doc: 'Late samples (store-and-forward replays) still count toward their window until this long after the end of their plant-local day; later ones are stored but not counted. Closed windows keep counts, not timestamps (docs/completeness.md).' },
   PP_QUALITY_RETIRE_AFTER_H: { schema: int(1, 365 * 24).default(7 * 24), doc: 'A device silent this long is retired: no longer expected to report, no longer alerted on.' },
   PP_QUALITY_FLUSH_S: { schema: int(1, 3600).default(60), doc: 'How often quality figures are written to InfluxDB (and local state to PP_DATA_DIR/quality.sqlite).' },
   PP_QUALITY_SITE_MIN_COMPLETENESS_PCT: { schema: z.coerce.number().min(0).max(100).default(95), doc: 'Alert (data, warning) when a site\'s completeness over the last closed window is below this percentage; 0: off.' },

@@ -38,7 +38,7 @@ export const ERRORS = {
   PP_ERR_UNAUTHORIZED: { status: 401, retryable: false, message: 'no valid API token' },
   PP_ERR_FORBIDDEN: { status: 403, retryable: false, message: "this token's role does not allow this" },
   PP_ERR_SITE_FORBIDDEN: { status: 403, retryable: false, message: "the site is outside this token's scope" },
-  PP_ERR_TOO_MANY_AUTH_FAILURES: { status: 429, retryable: true, message: 'too many failed authentications from this address' },
+  PP_ERR_TOO_MANY_AUTH_FAILURES: { status: 429, retryable: true, message: 'too many failed authentications from this address or for this token id (a valid token is still accepted)' },
   PP_ERR_INVALID_BODY: { status: 400, retryable: false, message: 'invalid request body' },
   PP_ERR_UNKNOWN_SUBSCRIPTION: { status: 404, retryable: false, message: 'no subscription with that id' },
   PP_ERR_STORAGE_UNAVAILABLE: { status: 503, retryable: true, message: 'storage is not accepting writes; retry later' },

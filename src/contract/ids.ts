@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * Site, line and device ids. They become InfluxDB tag values and MQTT topic levels, so the
- * alphabet is closed: anything else is rejected, never escaped (DESIGN.md, telemetry contract).
+ * alphabet is closed: anything else is rejected, never escaped (docs/contract.md).
  */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const idSchema = z.string().regex(ID_PATTERN, 'must match [A-Za-z0-9_-]{1,64}');

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { idSchema } from './ids.js';
 
 /**
- * The payload of DESIGN.md: `{ "seq": <uint>, "samples": [ { "ts": <epoch ms>, "m": { "<metric>": <number> } } ] }`.
+ * The telemetry payload (docs/contract.md): `{ "seq": <uint>, "samples": [ { "ts": <epoch ms>, "m": { "<metric>": <number> } } ] }`.
  * The envelope is checked as a whole; samples one by one so that one bad sample costs only itself.
  */
 export const METRIC_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;

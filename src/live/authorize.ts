@@ -14,15 +14,17 @@ import type { LiveAccess } from './protocol.js';
  *     credentials; 4403: valid credentials without the right to watch, e.g. a gateway token).
  * Browsers cannot set headers on a WebSocket, so the token comes from `Authorization: Bearer`
  * when present, else from the `token` query parameter (the dashboard's way; request logging is
- * off, so it is not written to logs). Access is decided at connect time: a token revoked later
- * takes effect at the next connection.
+ * off, so it is not written to logs). Access is decided at connect time; a grant that names its
+ * `tokenId` is watched afterwards (src/auth/token-watch.ts): once that token is revoked or expires, the
+ * client gets `{type:'error', code:'unauthorized'}` and close 4401 within 5 s.
  */
 export type LiveRefusal = { refuse: 4401 | 4403; reason: string };
-export type LiveAuthorizer = (request: FastifyRequest, token: string | null) => LiveAccess | LiveRefusal | Promise<LiveAccess | LiveRefusal>;
+export type LiveGrant = LiveAccess & { tokenId?: string };
+export type LiveAuthorizer = (request: FastifyRequest, token: string | null) => LiveGrant | LiveRefusal | Promise<LiveGrant | LiveRefusal>;
 
 export const allowAll: LiveAuthorizer = () => ({ sites: 'all' });
 
-export function isRefusal(r: LiveAccess | LiveRefusal): r is LiveRefusal {
+export function isRefusal(r: LiveGrant | LiveRefusal): r is LiveRefusal {
   return 'refuse' in r;
 }
 

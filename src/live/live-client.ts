@@ -137,6 +137,14 @@ export class LiveClient {
     this.ctx.onGone(this);
   }
 
+  /** Its token is no longer active (revoked, expired): say why, then close 4401 (as if it had connected with that token now). */
+  revoked(reason: string): void {
+    if (this.closed) return;
+    this.send({ type: 'error', code: 'unauthorized', message: reason });
+    this.gone('revoked');
+    this.socket.close(CLOSE.unauthorized, reason);
+  }
+
   /** Server side close (shutdown). */
   close(code: number, reason: string): void {
     if (this.closed) return;

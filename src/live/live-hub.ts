@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { AlertNotifier, AlertTransition } from '../alerts/index.js';
+import type { TokenWatch } from '../auth/index.js';
 import type { TelemetryBatch } from '../contract/index.js';
 import type { Logger, Metrics } from '../observability/index.js';
 import { LatestValues } from './latest-values.js';
@@ -18,7 +19,7 @@ export interface LiveHubOptions extends LiveClientLimits {
 }
 
 /**
- * The live hub (DESIGN.md: sinks → live hub): pushes stored telemetry and alert transitions to
+ * The live hub (docs/architecture.md: stored batches and alert transitions → live hub): pushes stored telemetry and alert transitions to
  * WebSocket clients (the dashboard), each filtered by the client's subscription and the sites it
  * may see. Fed by the pipeline once a batch is durable (`publish`) and by the alert fan-out
  * (`notify`); it never blocks either: every send is a non-blocking write or a coalesced hold.
@@ -34,6 +35,8 @@ export class LiveHub implements AlertNotifier {
     readonly options: LiveHubOptions,
     metrics: Metrics,
     private readonly log: Logger,
+    /** Ends the connections of tokens revoked while connected (the platform's; none in route tests). */
+    private readonly tokenWatch?: TokenWatch,
   ) {
     this.metrics = createLiveMetrics(metrics, () => this.clients.size);
     this.heartbeat = setInterval(() => {
@@ -59,10 +62,11 @@ export class LiveHub implements AlertNotifier {
   }
 
   /**
-   * Take over an upgraded socket whose access the authorize seam granted. Wires the socket's
-   * events; returns null (socket closed 1013) when PP_LIVE_MAX_CLIENTS are connected.
+   * Take over an upgraded socket whose access the authorize seam granted (to `tokenId`, when
+   * the grant came from a token). Wires the socket's events; returns null (socket closed 1013)
+   * when PP_LIVE_MAX_CLIENTS are connected.
    */
-  connect(socket: WebSocket, access: LiveAccess): LiveClient | null {
+  connect(socket: WebSocket, access: LiveAccess, tokenId?: string): LiveClient | null {
     if (this.clients.size >= this.options.maxClients) {
       this.metrics.refused.inc({ reason: 'full' });
       socket.close(CLOSE.tryAgainLater, `live hub full (${this.options.maxClients} clients); try again later`);
@@ -73,6 +77,16 @@ export class LiveHub implements AlertNotifier {
     socket.on('pong', () => client.pong());
     socket.on('close', () => client.closedBySocket());
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'live client socket error'));
+    if (tokenId !== undefined && this.tokenWatch) {
+      this.tokenWatch.add({
+        tokenId,
+        gone: () => client.isClosed,
+        end: (reason) => {
+          this.log.info({ tokenId }, 'live client disconnected: its token was revoked or expired');
+          client.revoked(reason);
+        },
+      });
+    }
     return client;
   }
 

@@ -53,7 +53,8 @@ export function registerLiveRoute(app: FastifyInstance, hub: LiveHub, authorize:
         socket.close(access.refuse, closeReason(access.reason)); // the full reason went in the JSON above
         return;
       }
-      const client = hub.connect(socket, access);
+      const { tokenId, ...granted } = access;
+      const client = hub.connect(socket, granted, tokenId);
       if (client) for (const [data, isBinary] of early) client.receive(data, isBinary);
     });
   });

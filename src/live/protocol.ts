@@ -4,7 +4,7 @@ import type { AlertTransition } from '../alerts/index.js';
 
 /**
  * The live hub's WebSocket protocol (`/api/v1/live`), version 1. JSON text frames both ways.
- * README ("Live dashboard") documents it for client authors; this file is the one definition.
+ * docs/dashboard.md documents it for client authors; this file is the one definition.
  */
 export const LIVE_PROTOCOL_VERSION = 1;
 
@@ -97,7 +97,7 @@ export const CLOSE = {
   tryAgainLater: 1013,
   /** The client did not read fast enough: more than PP_LIVE_MAX_BUFFERED_BYTES waited unsent. */
   tooSlow: 4008,
-  /** The authorize seam refused: no or bad credentials (HTTP 401's meaning). */
+  /** The authorize seam refused: no or bad credentials (HTTP 401's meaning); or the token was revoked or expired while connected. */
   unauthorized: 4401,
   /** The authorize seam refused: valid credentials, not allowed to watch live data (HTTP 403's meaning). */
   forbidden: 4403,

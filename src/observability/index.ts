@@ -1,3 +1,3 @@
 export { createMetrics, type Metrics, type IngestSource } from './metrics.js';
 export { createLogger, REDACT_PATHS, type Logger } from './logger.js';
-export { redactUrl, scrubText, REDACTED } from './redact.js';
+export { maskUrlQuery, redactUrl, scrubText, REDACTED } from './redact.js';

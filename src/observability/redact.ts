@@ -29,3 +29,21 @@ export function scrubText(text: string): string {
 export function redactUrl(url: string): string {
   return scrubText(url);
 }
+
+/**
+ * A URL with every query value (and any fragment) hidden, whatever its name: webhook receivers
+ * put secrets in parameters of their own choosing (`?token=`, `?sig=`, `?k=`), so no list of
+ * names can be trusted. Scheme, host, port, path and parameter names stay, to tell URLs apart:
+ * `https://hooks.example/in?token=[redacted]&site=[redacted]`. Not a URL: scrubbed as text.
+ */
+export function maskUrlQuery(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return scrubText(url);
+  }
+  const names = [...u.searchParams.keys()].map((k) => `${encodeURIComponent(k)}=${REDACTED}`);
+  const base = scrubText(`${u.protocol}//${u.username ? `${u.username}:${u.password}@` : ''}${u.host}${u.pathname}`);
+  return `${base}${names.length > 0 ? `?${names.join('&')}` : u.search === '?' ? '?' : ''}${u.hash ? `#${REDACTED}` : ''}`;
+}

@@ -15,8 +15,8 @@ export interface DurableWriter {
 }
 
 /**
- * The runner between sources and sinks (DESIGN.md data flow). Sources hand it decoded batches;
- * it counts, enriches (later: registry, analytics) and hands points to storage, and its promise
+ * The runner between sources and sinks (docs/architecture.md, "The data flow"). Sources hand it decoded batches;
+ * it counts, runs analytics on the batch and hands telemetry and derived points to storage, and its promise
  * resolves only when the batch is durable, which is when sources acknowledge (MQTT PUBACK,
  * HTTP 2xx). Sources never know about sinks.
  */

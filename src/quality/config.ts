@@ -1,6 +1,6 @@
 /**
- * Data completeness and gateway health settings (PP_QUALITY_* in src/config/env-schema.ts; README
- * "Data completeness" explains each figure). Durations are milliseconds here.
+ * Data completeness and gateway health settings (PP_QUALITY_* in src/config/env-schema.ts;
+ * docs/completeness.md explains each figure). Durations are milliseconds here.
  */
 export interface QualityConfig {
   /** Sampling interval of every device; null: learned per device from its sample timestamps. */

@@ -47,7 +47,7 @@ export class DeviceWindow {
    * an hour). From here on a sample into this window is a duplicate only when its message's
    * `seq` was already received (redelivery, resend); late samples of a backlog arrive in
    * messages whose `seq` filled a gap, and count. Sources without `seq` can no longer be told
-   * apart from a resend here (README: Data completeness).
+   * apart from a resend here (docs/completeness.md).
    */
   releaseTimes(): void {
     if (this.times === null) return;

@@ -8,7 +8,7 @@ import { DelayHistogram } from './delay-histogram.js';
 export interface Figures {
   /** Devices counted in. */
   devices: number;
-  /** Sampling slots in the window while the device was in service (see README "Data completeness"). */
+  /** Sampling slots in the window while the device was in service (see docs/completeness.md). */
   expected: number;
   /** Distinct samples received (a timestamp counts once). */
   received: number;

@@ -60,7 +60,7 @@ interface PendingStatus {
 const MAX_PENDING = 100_000;
 
 /**
- * The data completeness and gateway health stage (README "Data completeness"). It hears every
+ * The data completeness and gateway health stage (docs/completeness.md). It hears every
  * batch once it is durable (pipeline `onStored`) and every status message (MQTT source), keeps
  * per-device accounting (device-tracker.ts), writes the `quality` measurement every flush,
  * and raises data alerts through the alert manager. Its own state survives restarts through
@@ -137,7 +137,7 @@ export class QualityStage {
     // one after another as microtasks; a microtask queued by the first runs after all of them
     // and before any of their acknowledgements (which are queued later still): one SQLite
     // transaction for the burst instead of one commit per message (4 % of the platform's CPU at
-    // its maximum, README Performance).
+    // its maximum, docs/performance.md).
     t.dirty = true;
     if (this.unsaved.size === 0) queueMicrotask(() => this.saveAccepted());
     this.unsaved.add(t);

@@ -42,7 +42,7 @@ export class QualityStore {
   private readonly stmts;
 
   constructor(path: string) {
-    // Rebuilt from InfluxDB counts when lost (README: Data completeness): a process crash is what it must survive.
+    // Rebuilt from InfluxDB counts when lost (docs/completeness.md): a process crash is what it must survive.
     this.db = openLocalDb(path, SCHEMA, { synchronous: 'NORMAL' });
     this.stmts = {
       devices: this.db.prepare<[], { site: string; line: string; device: string; state: string }>('SELECT site, line, device, state FROM quality_device'),

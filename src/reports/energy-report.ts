@@ -7,7 +7,7 @@ import type { HistoryReader, Row } from '../storage/index.js';
 import { HOUR_MS, wholeDays } from './report-range.js';
 
 /**
- * The energy report of a site over a period (README "Reports"): per site and per line, energy by
+ * The energy report of a site over a period (docs/reports.md): per site and per line, energy by
  * carrier, standard coal, CO2, output, intensities, idle share, the alerts opened in the period
  * by category, and how complete the data under these figures is.
  *
@@ -101,7 +101,7 @@ function figures(s: Summed, alerts: AlertCounts, quality: QualitySummary | null)
   };
 }
 
-/** The InfluxQL statement a report runs for its energy (exported for the README and tests). */
+/** The InfluxQL statement a report runs for its energy (exported for docs/reports.md and tests). */
 export function energyReportStatement(q: Pick<EnergyReportQuery, 'site' | 'from' | 'to' | 'scope'>): string {
   const scoped = scopeInfluxQL(q.scope);
   const sums = Object.values(SUMMED)

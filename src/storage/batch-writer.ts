@@ -57,7 +57,7 @@ interface Chunk {
 }
 
 /**
- * The one place for batching and retries (STYLE.md, after Telegraf's running_output): sinks
+ * The one place for batching and retries (docs/architecture.md, after Telegraf's running_output): sinks
  * stay thin. `write` resolves only when the sink acknowledged every point it was given, which
  * is what sources wait for before they acknowledge upstream (MQTT PUBACK, HTTP 2xx).
  *

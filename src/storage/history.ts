@@ -3,7 +3,7 @@ import { queryInfluxQL, type QueryAuth, type Row } from './query-v1.js';
 
 /**
  * Read access to history for the API: InfluxQL on `/query`, which InfluxDB 1.x serves natively
- * and 2.x/3.x through their v1-compatible endpoint (DESIGN.md). Errors come back coded, so the
+ * and 2.x/3.x through their v1-compatible endpoint (docs/architecture.md, "Reads"). Errors come back coded, so the
  * API answers 502 (storage said no) or 503 (there is no storage) with the reason.
  */
 export interface HistoryReader {

@@ -1,5 +1,5 @@
 /**
- * A storage backend. Thin on purpose (STYLE.md: sinks stay thin): batching, retries and
+ * A storage backend. Thin on purpose (docs/architecture.md, "Design rules": sinks stay thin): batching, retries and
  * statistics live once in the batch writer. `write` takes line protocol with millisecond
  * precision and resolves only when the backend acknowledged it.
  */

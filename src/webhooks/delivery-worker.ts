@@ -1,6 +1,6 @@
-import type { Logger } from '../observability/index.js';
+import { maskUrlQuery, type Logger } from '../observability/index.js';
 import { retryAfterMs, retryDelayMs } from './backoff.js';
-import { ATTEMPT_HEADER, EVENT_HEADER, IDEMPOTENCY_HEADER, signatureOf, SIGNATURE_HEADER, SUBSCRIPTION_HEADER, TIMESTAMP_HEADER } from './signature.js';
+import { ATTEMPT_HEADER, EVENT_HEADER, IDEMPOTENCY_HEADER, signatureOf, SIGNATURE_HEADER, standardHeaders, SUBSCRIPTION_HEADER, TIMESTAMP_HEADER } from './signature.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
 import type { OutboxEntry, WebhookStore } from './webhook-store.js';
 
@@ -148,6 +148,8 @@ export class DeliveryWorker {
           [ATTEMPT_HEADER]: String(attempt),
           [TIMESTAMP_HEADER]: timestamp,
           [SIGNATURE_HEADER]: signatureOf(target.secret, timestamp, entry.body),
+          // Standard Webhooks: the idempotency key is the message id, so a receiver's library deduplicates with it too.
+          ...standardHeaders(target.secret, entry.idempotencyKey, timestamp, entry.body),
         },
       });
       status = res.status;
@@ -164,7 +166,8 @@ export class DeliveryWorker {
     } catch (err) {
       // Stopping: not the receiver's failure; the row stays pending for the next run.
       if (this.stopped) return;
-      error = describeFailure(err, this.opts.timeoutMs);
+      // Shown by the API and logged: never with the URL's query values.
+      error = describeFailure(err, this.opts.timeoutMs).split(target.url).join(maskUrlQuery(target.url));
     } finally {
       clearTimeout(timer);
       this.abort.signal.removeEventListener('abort', onStop);

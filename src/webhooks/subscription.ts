@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AlertTransition } from '../alerts/index.js';
 import { CATEGORIES, SEVERITIES, SEVERITY_RANK, type Category, type Severity } from '../analytics/types.js';
 import { formatScope, siteAllowed, type Role, type SiteScope } from '../auth/index.js';
+import { maskUrlQuery } from '../observability/redact.js';
 
 /** Transitions a webhook can carry (`updated` repeats are for live views only, as on MQTT). */
 export const WEBHOOK_EVENTS = ['opened', 'resolved', 'acknowledged'] as const;
@@ -69,7 +70,10 @@ export function idempotencyKey(subscriptionId: string, t: AlertTransition): stri
   return createHash('sha256').update(`${subscriptionId}\n${transitionId(t)}`).digest('base64url').slice(0, 32);
 }
 
-/** What the API shows (never the secret). */
+/**
+ * What the API shows: never the secret, and the URL with its query values hidden (receivers put
+ * secrets there, `?token=`); only the creation answer carries the full URL.
+ */
 export function describeSubscription(s: Subscription) {
-  return { id: s.id, name: s.name, url: s.url, jurisdiction: formatScope(s.jurisdiction), categories: s.categories, minSeverity: s.minSeverity, events: s.events, ownerTokenId: s.ownerTokenId, ownerRole: s.ownerRole, createdAt: s.createdAt };
+  return { id: s.id, name: s.name, url: maskUrlQuery(s.url), jurisdiction: formatScope(s.jurisdiction), categories: s.categories, minSeverity: s.minSeverity, events: s.events, ownerTokenId: s.ownerTokenId, ownerRole: s.ownerRole, createdAt: s.createdAt };
 }

@@ -3,14 +3,14 @@ import { alertMessage, type AlertNotifier, type AlertTransition } from '../alert
 import { CATEGORIES } from '../analytics/types.js';
 import { parseScope, scopeWithin, type Principal } from '../auth/index.js';
 import { PlantPulseError } from '../contract/index.js';
-import type { Logger } from '../observability/index.js';
+import { maskUrlQuery, type Logger } from '../observability/index.js';
 import { DeliveryWorker, type DeliveryOptions } from './delivery-worker.js';
 import { idempotencyKey, matches, WEBHOOK_EVENTS, type NewSubscription, type Subscription } from './subscription.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
 import type { NewOutboxEntry, WebhookStore } from './webhook-store.js';
 
 /**
- * Regulator webhooks (DESIGN.md "Alerts"): the alert notifier that fills the outbox, the delivery
+ * Regulator webhooks (docs/webhooks.md): the alert notifier that fills the outbox, the delivery
  * worker that empties it, and the subscription operations behind `/api/v1/subscriptions`.
  *
  * Who may do what: an admin manages every subscription; a regulator creates, sees and deletes
@@ -92,7 +92,7 @@ export class Webhooks implements AlertNotifier {
     const secret = input.secret ?? randomBytes(32).toString('base64url');
     this.store.createSubscription(subscription, secret);
     this.cache = this.store.subscriptions();
-    this.log.info({ subscription: subscription.id, by: by.tokenId, url: subscription.url }, 'webhook subscription created');
+    this.log.info({ subscription: subscription.id, by: by.tokenId, url: maskUrlQuery(subscription.url) }, 'webhook subscription created');
     return { subscription, secret, generated: input.secret === undefined };
   }
 

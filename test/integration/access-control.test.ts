@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -172,7 +173,7 @@ const CASES: Case[] = [
   { who: 'gateway', method: 'GET', path: `/api/v1/quality?site=zj-hz-01&${from}`, status: 403, code: 'PP_ERR_FORBIDDEN' },
   { who: 'none', method: 'GET', path: `/api/v1/quality?site=zj-hz-01&${from}`, status: 401, code: 'PP_ERR_UNAUTHORIZED' },
 
-  // Reports (README: Reports): like the reads above. The CSV's contents by scope: test/integration/reports.test.ts.
+  // Reports (docs/reports.md): like the reads above. The CSV's contents by scope: test/integration/reports.test.ts.
   { who: 'regHz', method: 'GET', path: `/api/v1/reports/energy?site=zj-hz-02&${hours}`, status: 200, check: (a) => expect(a.body).toMatchObject({ site: 'zj-hz-02', from: H0 }) },
   { who: 'manager', method: 'GET', path: `/api/v1/reports/energy?site=zj-hz-01&${hours}`, status: 200, check: (a) => expect(a.body.site).toBe('zj-hz-01') },
   { who: 'regNb', method: 'GET', path: `/api/v1/reports/energy?site=zj-hz-01&${hours}&format=csv`, status: 403, code: 'PP_ERR_SITE_FORBIDDEN' },
@@ -217,7 +218,7 @@ const CASES: Case[] = [
   { who: 'none', method: 'GET', path: '/api/v1/subscriptions', status: 401, code: 'PP_ERR_UNAUTHORIZED' },
   { who: 'regHz', method: 'POST', path: '/api/v1/subscriptions', body: { url: 'http://127.0.0.1:9/hook', secret: 'short' }, status: 400, code: 'PP_ERR_INVALID_BODY' },
 
-  // Audit log (README: Security): admins only. The CLI recorded the tokens made in beforeAll.
+  // Audit log (docs/security.md): admins only. The CLI recorded the tokens made in beforeAll.
   { who: 'admin', method: 'GET', path: '/api/v1/audit?action=token.create', status: 200, check: (a) => expect(a.body.count).toBeGreaterThanOrEqual(5) },
   { who: 'manager', method: 'GET', path: '/api/v1/audit', status: 403, code: 'PP_ERR_FORBIDDEN' },
   { who: 'regHz', method: 'GET', path: '/api/v1/audit', status: 403, code: 'PP_ERR_FORBIDDEN' },
@@ -287,6 +288,44 @@ describe('access: every route, every role, inside and outside its scope', () => 
     expect((await ws(tokens.revoked).closed).code).toBe(CLOSE.unauthorized);
   });
 
+  it('a token revoked while its live WebSocket is open: the socket is closed 4401 within 5 s; other tokens stay', async () => {
+    const url = (token: string) => `${platform.httpUrl.replace('http', 'ws')}/api/v1/live?token=${token}`;
+    const leaving = createToken('manager', 'zj-hz-01', 'leaving manager');
+    const staying = createToken('manager', 'zj-hz-01', 'staying manager');
+    const a = await LiveTestClient.open(url(leaving));
+    const b = await LiveTestClient.open(url(staying));
+    await a.subscribe({ sites: ['zj-hz-01'] });
+    await b.subscribe({ sites: ['zj-hz-01'] });
+    const revokedAt = Date.now();
+    expect(cli('revoke', leaving.slice(4, 16))).toContain('revoked');
+    const closed = await a.closed;
+    const tookMs = Date.now() - revokedAt;
+    expect(closed.code).toBe(CLOSE.unauthorized);
+    expect(tookMs).toBeLessThanOrEqual(5000);
+    expect(a.of('error').at(-1)).toMatchObject({ code: 'unauthorized', message: 'token revoked or expired' });
+    // The other manager's socket is untouched and still receives the site's telemetry.
+    const ingest = await call('admin', 'POST', '/api/v1/ingest/zj-hz-01/line-1/dev-7', { samples: [{ ts: Date.now(), m: { power_kw: 7 } }] });
+    expect(ingest.status).toBe(200);
+    await b.next('telemetry', (m) => m.device === 'dev-7');
+    expect(b.closeCode).toBeNull();
+    b.ws.close();
+    expect(await scrapeMetric(platform.httpUrl, 'pp_live_drops_total', { reason: 'revoked' })).toBe(1);
+  }, 20_000);
+
+  it('a token that expires while its live WebSocket is open: closed 4401 within 5 s of its expiry; the API refuses it from then on', async () => {
+    const lines: string[] = [];
+    expect(tokenCommand(['create', '--role', 'manager', '--scope', 'zj-hz-01', '--name', 'contractor', '--expires-in', '3s', '--json', '--data-dir', dataDir], {}, (l) => lines.push(l))).toBe(0);
+    const { token, expiresAt } = JSON.parse(lines.join('')) as { token: string; expiresAt: number };
+    expect((await fetch(`${platform.httpUrl}/api/v1/whoami`, { headers: authHeaders(token) })).status).toBe(200);
+    const c = await LiveTestClient.open(`${platform.httpUrl.replace('http', 'ws')}/api/v1/live?token=${token}`);
+    const closed = await c.closed;
+    const closedAt = Date.now();
+    expect(closed.code).toBe(CLOSE.unauthorized);
+    expect(closedAt).toBeGreaterThanOrEqual(expiresAt);
+    expect(closedAt - expiresAt).toBeLessThanOrEqual(5000);
+    expect((await fetch(`${platform.httpUrl}/api/v1/whoami`, { headers: authHeaders(token) })).status).toBe(401);
+  }, 20_000);
+
   it('tried every route of the access table (a new route needs its cases here)', () => {
     const untried = Object.keys(ROUTE_ACCESS).filter((route) => {
       const [method, pattern] = route.split(' ') as [string, string];
@@ -303,27 +342,73 @@ describe('access: every route, every role, inside and outside its scope', () => 
   });
 });
 
-describe('failed authentication is rate limited per address', () => {
+describe('failed authentication is limited per address and per token id; valid tokens never', () => {
   let small: Platform;
+  let smallDir: string;
   beforeAll(async () => {
-    small = await startTestPlatform({ PP_AUTH: 'required', PP_AUTH_MAX_FAILURES: '3', PP_AUTH_FAILURE_WINDOW_S: '60', PP_MQTT_EMBEDDED_PORT: '0' });
+    smallDir = mkdtempSync(join(tmpdir(), 'pp-limit-'));
+    small = await startTestPlatform({ PP_AUTH: 'required', PP_DATA_DIR: smallDir, PP_AUTH_MAX_FAILURES: '20', PP_AUTH_FAILURE_WINDOW_S: '60', PP_MQTT_EMBEDDED_PORT: '0' });
   });
-  afterAll(async () => small?.stop());
+  afterAll(async () => {
+    await small?.stop();
+    if (smallDir) await rm(smallDir, { recursive: true, force: true });
+  });
+  const get = (headers: Record<string, string>) => fetch(`${small.httpUrl}/api/v1/alerts`, { headers });
+  /** A well-formed token nobody holds, a different one each time (distinct ids: only the address limit applies). */
+  const bad = (i: number) => `ppt_${i.toString(16).padStart(12, '0')}_${'z'.repeat(43)}`;
 
-  it('after 3 bad tokens every authenticated request from that address answers 429, the valid admin token too', async () => {
-    const get = (headers: Record<string, string>) => fetch(`${small.httpUrl}/api/v1/alerts`, { headers });
-    expect((await get(authHeaders())).status).toBe(200);
+  it('30 bad tokens from one address: the 21st on answer 429, while a valid token from that address answers 200', async () => {
     // Requests without credentials are not guesses: they do not count.
     for (let i = 0; i < 5; i++) expect((await get({})).status).toBe(401);
-    for (let i = 0; i < 3; i++) expect((await get(authHeaders(`ppt_0123456789ab_${String(i).repeat(43)}`))).status).toBe(401);
-    const limited = await get(authHeaders());
+    const statuses: number[] = [];
+    for (let i = 1; i <= 30; i++) statuses.push((await get(authHeaders(bad(i)))).status);
+    expect(statuses).toEqual([...Array<number>(20).fill(401), ...Array<number>(10).fill(429)]);
+    const ok = await get(authHeaders());
+    expect(ok.status).toBe(200);
+    const limited = await get(authHeaders(bad(31)));
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(await limited.json()).toMatchObject({ code: 'PP_ERR_TOO_MANY_AUTH_FAILURES' });
-    expect((await get(authHeaders('ppt_0123456789ab_' + 'z'.repeat(43)))).status).toBe(429);
-    // The line protocol endpoint shares the limiter.
-    const lp = await fetch(`${small.httpUrl}/api/v2/write?bucket=b`, { method: 'POST', headers: { authorization: `Token ${TEST_ADMIN_TOKEN}` }, body: 'telemetry,site=s,line=l,device=d f=1' });
-    expect(lp.status).toBe(429);
+    // Malformed tokens (no id) from the same address are failing credentials too.
+    expect((await get(authHeaders('not-a-token'))).status).toBe(429);
+    // The line protocol endpoint shares the limiter: the valid token writes, a bad one is refused.
+    const lp = (token: string) => fetch(`${small.httpUrl}/api/v2/write?bucket=b`, { method: 'POST', headers: { authorization: `Token ${token}` }, body: 'telemetry,site=s,line=l,device=d f=1' });
+    expect((await lp(TEST_ADMIN_TOKEN)).status).toBe(204);
+    expect((await lp(bad(32))).status).toBe(429);
+    expect((await get(authHeaders())).status).toBe(200);
     expect((await fetch(`${small.httpUrl}/healthz`)).status).toBe(200);
   });
+
+  it('a token id tried with many wrong secrets from several addresses is limited on its own; the real token with that id still works', async () => {
+    const real = createTokenIn(smallDir, 'manager', 'site-a');
+    const id = real.slice(4, 16);
+    const wrong = (i: number) => `ppt_${id}_${String(i % 10).repeat(43)}`;
+    // Three other loopback addresses, 7 failures each: no address reaches the limit, the id does.
+    const from = (n: number) => `127.0.0.${2 + Math.floor(n / 7)}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) statuses.push((await whoamiFrom(small.httpUrl, from(i), wrong(i))).status);
+    expect(statuses).toEqual([...Array<number>(20).fill(401), 429]);
+    expect((await whoamiFrom(small.httpUrl, '127.0.0.4', real)).status).toBe(200);
+    // Another id from that address is a plain 401: the address has failed 7 times only.
+    expect((await whoamiFrom(small.httpUrl, '127.0.0.4', bad(999))).status).toBe(401);
+  });
 });
+
+/** A token made with the CLI on a platform's data dir. */
+function createTokenIn(dir: string, role: string, scope: string): string {
+  const lines: string[] = [];
+  expect(tokenCommand(['create', '--role', role, '--scope', scope, '--name', `${role} ${scope}`, '--json', '--data-dir', dir], {}, (l) => lines.push(l))).toBe(0);
+  return (JSON.parse(lines.join('\n')) as { token: string }).token;
+}
+
+/** `GET /api/v1/whoami` sent from a chosen local address (any 127.x.y.z reaches the loopback listener). */
+function whoamiFrom(baseUrl: string, localAddress: string, token: string): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${baseUrl}/api/v1/whoami`, { localAddress, headers: authHeaders(token) }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -6,12 +6,12 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/index.js';
 import type { Platform } from '../../src/app/platform.js';
-import { auditCommand, type AuditEntry } from '../../src/audit/index.js';
+import { AuditLog, auditCommand, type AuditEntry } from '../../src/audit/index.js';
 import { tokenCommand } from '../../src/cli/token-command.js';
 import { authHeaders, startTestPlatform, TEST_ADMIN_TOKEN } from '../support/platform.js';
 
 /**
- * The audit log (README "Security"): every kind of entry made through the real HTTP API and the
+ * The audit log (docs/security.md): every kind of entry made through the real HTTP API and the
  * CLI, read back through `GET /api/v1/audit` as an admin and with `plantpulse audit list`;
  * other roles are refused; rows cannot be changed; no secret is ever in an entry.
  */
@@ -146,6 +146,46 @@ describe('audit log', () => {
       expect(() => db.prepare(`UPDATE audit_log SET actor_name = 'someone else'`).run()).toThrow(/append-only/);
       expect(() => db.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
       expect((db.prepare('SELECT count(*) AS n FROM audit_log').get() as { n: number }).n).toBe(11);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('audit retention (PP_AUDIT_RETENTION_DAYS)', () => {
+  const DAY = 86_400_000;
+  let aged: Platform;
+  let agedDir: string;
+  afterAll(async () => {
+    await aged?.stop();
+    if (agedDir) await rm(agedDir, { recursive: true, force: true });
+  });
+
+  it('a platform started with 30 days deletes older entries, keeps newer ones, and records the pruning', async () => {
+    agedDir = mkdtempSync(join(tmpdir(), 'pp-audit-aged-'));
+    // Entries written 40 and 10 days ago (as the CLI would have, back then).
+    let then = Date.now() - 40 * DAY;
+    const past = new AuditLog(join(agedDir, 'audit.sqlite'), undefined, () => then);
+    const operator = { tokenId: null, role: 'operator' as const, name: 'cli ops@host' };
+    past.record({ actor: operator, action: 'token.create', target: 'aaaaaaaaaaaa', source: 'cli' });
+    past.record({ actor: operator, action: 'token.revoke', target: 'aaaaaaaaaaaa', source: 'cli' });
+    then = Date.now() - 10 * DAY;
+    past.record({ actor: operator, action: 'token.create', target: 'bbbbbbbbbbbb', source: 'cli' });
+    past.close();
+
+    aged = await startTestPlatform({ PP_AUTH: 'required', PP_DATA_DIR: agedDir, PP_MQTT_EMBEDDED_PORT: '0', PP_AUDIT_RETENTION_DAYS: '30' });
+    const res = await fetch(`${aged.httpUrl}/api/v1/audit`, { headers: authHeaders() });
+    expect(res.status).toBe(200);
+    const entries = ((await res.json()) as { entries: AuditEntry[] }).entries;
+    // Newest first: the first admin token (made after pruning at start-up), the pruning, the 10-day-old entry.
+    expect(entries.map((e) => `${e.action} ${e.target}`)).toEqual([`token.create ${idOf(TEST_ADMIN_TOKEN)}`, 'audit.prune audit_log', 'token.create bbbbbbbbbbbb']);
+    const prune = entries.find((e) => e.action === 'audit.prune')!;
+    expect(prune).toMatchObject({ source: 'retention', actor: { role: 'platform' }, details: { deleted: 2 } });
+    expect(Math.abs((prune.details.before as number) - (Date.now() - 30 * DAY))).toBeLessThan(60_000);
+    // Outside pruning the log is still append-only.
+    const db = new Database(join(agedDir, 'audit.sqlite'));
+    try {
+      expect(() => db.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
     } finally {
       db.close();
     }

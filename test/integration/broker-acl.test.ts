@@ -11,9 +11,9 @@ import { scrapeMetric, spawnPlatform, startTestPlatform } from '../support/platf
 import { freePort, waitFor } from '../support/ports.js';
 
 /**
- * The broker side of access (README "Security"): real Mosquitto 2 with the SHIPPED compose.conf
+ * The broker side of access (docs/security.md): real Mosquitto 2 with the SHIPPED compose.conf
  * and compose.acl, a password file made with mosquitto_passwd, and the TLS listener block of
- * compose.conf switched on with certificates made by the openssl commands of the README.
+ * compose.conf switched on with certificates made by the openssl commands of docs/security.md.
  *
  * Users: `plantpulse` (the platform), `site-01` (a real gateway: its user name is its site id,
  * the ACL's `pattern` lines), `gateway` (compose's simulated factory: sites site-01 and site-02).
@@ -37,7 +37,7 @@ function openssl(...args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
 }
 
-/** README "Security": a private CA and a server certificate for the broker's host name. */
+/** docs/security.md: a private CA and a server certificate for the broker's host name. */
 function makeCertificates(): void {
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=PlantPulse MQTT CA', '-keyout', 'ca.key', '-out', 'ca.crt');
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr');
@@ -258,7 +258,7 @@ describe('the platform under the shipped ACL', () => {
 });
 
 describe('the platform over the TLS listener', () => {
-  it('connects with mqtts:// and the CA in NODE_EXTRA_CA_CERTS (README "Security"), and ingests', async () => {
+  it('connects with mqtts:// and the CA in NODE_EXTRA_CA_CERTS (docs/security.md), and ingests', async () => {
     const p = await spawnPlatform({
       PP_MQTT_URL: `mqtts://127.0.0.1:${tlsPort}`,
       PP_MQTT_USERNAME: 'plantpulse',

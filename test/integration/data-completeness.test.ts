@@ -112,7 +112,7 @@ const api = async <T>(path: string): Promise<T> => {
 const dataAlerts = async () => (await api<{ alerts: Alert[] }>(`/api/v1/alerts?category=data&site=${SITE}`)).alerts;
 const alertState = (alerts: Alert[]) => alerts.map((a) => `${a.line}/${a.device} ${a.rule} ${a.state}`).sort();
 
-/** Nearest rank (README "Data completeness"): the ⌈p·n⌉-th smallest. */
+/** Nearest rank (docs/completeness.md): the ⌈p·n⌉-th smallest. */
 function nearestRank(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.ceil(p * sorted.length) - 1]!;

@@ -35,7 +35,10 @@ describe('npm start on embedded defaults', () => {
     // /readyz answers before the simulator is up and the banner printed.
     await waitFor(() => p.output().includes('PlantPulse is running'), 20_000, 'the banner');
     expect(p.output()).toMatch(/Storage\s+http:\/\/127\.0\.0\.1:\d+ \(InfluxDB v1 API, database "plantpulse", started by PlantPulse/);
-    await waitFor(async () => (await scrapeMetric(p.url, 'pp_samples_stored_total', { source: 'mqtt' })) >= 100, 30_000, 'simulated samples stored');
+    // /metrics needs a token by default: the first admin token, from the banner.
+    expect((await fetch(`${p.url}/metrics`)).status).toBe(401);
+    const adminToken = /ppt_[0-9a-f]{12}_[A-Za-z0-9_-]{43}/.exec(p.output())![0];
+    await waitFor(async () => (await scrapeMetric(p.url, 'pp_samples_stored_total', { source: 'mqtt' }, adminToken)) >= 100, 30_000, 'simulated samples stored');
     const ready = (await (await fetch(`${p.url}/readyz`)).json()) as { checks: { storage: { url: string; managed: boolean } } };
     expect(ready.checks.storage.managed).toBe(true);
     const influxUrl = ready.checks.storage.url;

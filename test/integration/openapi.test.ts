@@ -122,7 +122,7 @@ describe('the OpenAPI document at /docs/json', () => {
     }
   });
 
-  it('declares bearer-token security, applied per route as the access table says; health and metrics need none', () => {
+  it('declares bearer-token security, applied per route as the access table says; health needs none, metrics a token', () => {
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.security).toEqual([{ bearerAuth: [] }]);
     const op = (path: string, method = 'get') => doc.paths[path]![method]!;
@@ -130,6 +130,7 @@ describe('the OpenAPI document at /docs/json', () => {
     expect(op('/api/v1/reports/energy')['x-pp-access']).toBe('read');
     expect(op('/api/v1/alerts/{id}/ack', 'post')['x-pp-access']).toBe('acknowledge');
     expect(op('/healthz').security).toEqual([]);
+    expect(op('/metrics').security).toEqual([{ bearerAuth: [] }]);
     expect(op('/write', 'post').security).toContainEqual({ basicAuth: [] });
     expect(op('/api/v1/alerts').responses!['401']!.$ref).toBe('#/components/responses/Error401');
     // The error shape: { code, message }, code one of ours.

@@ -46,11 +46,11 @@ const SITE = 'zj-hz-01';
 const OTHER = 'zj-nb-01';
 const PERIOD = `from=${H0}&to=${H3}`;
 
-/** Default GB/T 2589 and MEE coefficients (README table), written out here rather than imported. */
+/** Default GB/T 2589 and MEE coefficients (docs/analytics.md table), written out here rather than imported. */
 const KGCE_PER_KWH = 0.1229;
 const KGCE_PER_GAS_M3 = 1.2143;
 const CO2_PER_KWH = 0.5306;
-/** 56,100 kg CO2/TJ × 38,931 kJ/m³ (README: "2.184", rounded). */
+/** 56,100 kg CO2/TJ × 38,931 kJ/m³ (docs/analytics.md: 2.18403, not rounded). */
 const CO2_PER_GAS_M3 = (56_100 * 38_931) / 1e9;
 
 interface DeviceSpec {
@@ -234,7 +234,7 @@ describe('GET /api/v1/reports/energy', () => {
     expect(total.gasM3).toBeCloseTo(22.5, 9);
     expect(total.steamT).toBeCloseTo(2.8125, 9);
     expect(total.waterM3).toBeCloseTo(11.25, 9);
-    // Steam has no default coefficient: it stays out of tce and CO2 (README).
+    // Steam has no default coefficient: it stays out of tce and CO2 (docs/analytics.md).
     expect(total.kgce).toBeCloseTo(315 * KGCE_PER_KWH + 22.5 * KGCE_PER_GAS_M3, 6);
     expect(total.tce).toBeCloseTo((315 * KGCE_PER_KWH + 22.5 * KGCE_PER_GAS_M3) / 1000, 9);
     expect(total.co2Kg).toBeCloseTo(315 * CO2_PER_KWH + 22.5 * CO2_PER_GAS_M3, 6);

@@ -104,8 +104,11 @@ describe('webhooks: every alert arrives, in order, once per key, signed, across 
     receiver = await WebhookReceiver.start();
     receiver.behaviour = { failFirst: 2, slowFirstMs: 0, slowMs: 0 };
     platform = await start();
-    const hz = await api<{ id: string }>('POST', '/api/v1/subscriptions', { url: receiver.url('/hooks/hz'), name: 'Hangzhou', jurisdiction: ['zj-hz-*'], categories: ['safety'], minSeverity: 'warning', secret: SECRET_HZ });
-    const nb = await api<{ id: string }>('POST', '/api/v1/subscriptions', { url: receiver.url('/hooks/nb'), name: 'Ningbo', jurisdiction: ['zj-nb-01'], categories: ['safety'], minSeverity: 'critical', secret: SECRET_NB });
+    const hz = await api<{ id: string; signingSecret: string }>('POST', '/api/v1/subscriptions', { url: receiver.url('/hooks/hz'), name: 'Hangzhou', jurisdiction: ['zj-hz-*'], categories: ['safety'], minSeverity: 'warning', secret: SECRET_HZ });
+    const nb = await api<{ id: string; signingSecret: string }>('POST', '/api/v1/subscriptions', { url: receiver.url('/hooks/nb'), name: 'Ningbo', jurisdiction: ['zj-nb-01'], categories: ['safety'], minSeverity: 'critical', secret: SECRET_NB });
+    // The receiver verifies every request on arrival with the standardwebhooks library (400 when it fails).
+    receiver.standardSecrets.set('/hooks/hz', hz.signingSecret);
+    receiver.standardSecrets.set('/hooks/nb', nb.signingSecret);
 
     // 1. Flaky receiver: every delivery fails twice first.
     for (let n = 0; n < 3; n++) await episode(n);
@@ -145,7 +148,10 @@ describe('webhooks: every alert arrives, in order, once per key, signed, across 
         expect(r.body, `${name} ${r.key}`).toBe(requests.find((x) => x.key === r.key)!.body);
         expect(r.subscription).toBe(id);
         expect(r.event).toBe(`alert.${label(r).split(':').at(-1)}`);
-        // Signed with this subscription's secret over timestamp + "." + body, and fresh.
+        // Standard Webhooks: verified by the library on arrival, the idempotency key as webhook-id.
+        expect(r.standardError, `${name} ${r.key} attempt ${r.attempt}`).toBeNull();
+        expect(r.headers['webhook-id']).toBe(r.key);
+        // The first scheme: signed with this subscription's secret over timestamp + "." + body, and fresh.
         expect(verifySignature(secret, r.timestamp, r.body, r.signature, 300, r.arrivedAt), `${name} ${r.key} attempt ${r.attempt}`).toBe(true);
         expect(verifySignature(name === 'hz' ? SECRET_NB : SECRET_HZ, r.timestamp, r.body, r.signature, 300, r.arrivedAt)).toBe(false);
         const body = JSON.parse(r.body) as { v: number; alert: Alert };

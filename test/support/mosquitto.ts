@@ -11,7 +11,7 @@ import { freePort, GiveUp, waitFor } from './ports.js';
 const MOSQUITTO_BIN = existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto';
 
 export const SHIPPED_MOSQUITTO_CONF = fileURLToPath(new URL('../../deploy/mosquitto/mosquitto.conf', import.meta.url));
-/** docker compose's broker: no anonymous clients, a password file and compose.acl (README: Security). */
+/** docker compose's broker: no anonymous clients, a password file and compose.acl (docs/security.md). */
 export const COMPOSE_MOSQUITTO_CONF = fileURLToPath(new URL('../../deploy/mosquitto/compose.conf', import.meta.url));
 export const COMPOSE_ACL = fileURLToPath(new URL('../../deploy/mosquitto/compose.acl', import.meta.url));
 

@@ -92,8 +92,11 @@ export async function spawnPlatform(env: Record<string, string>): Promise<Platfo
 }
 
 /** Sum of a Prometheus counter or gauge over the series matching `labels`. */
-export async function scrapeMetric(baseUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+export async function scrapeMetric(baseUrl: string, name: string, labels: Record<string, string> = {}, token: string = TEST_ADMIN_TOKEN): Promise<number> {
+  // Every test platform accepts the test admin token, which may scrape (PP_METRICS_AUTH=token); without PP_AUTH it is ignored.
+  const res = await fetch(`${baseUrl}/metrics`, { headers: authHeaders(token) });
+  if (!res.ok) throw new Error(`${baseUrl}/metrics: HTTP ${res.status} ${await res.text()}`);
+  const text = await res.text();
   let sum = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue;

@@ -40,7 +40,8 @@ export interface VictoriaMetricsProcess {
 
 /**
  * Debian's victoria-metrics (1.79): a real server for the InfluxDB 2.x write API
- * (`POST /api/v2/write`), on a free port with a temporary data dir.
+ * (`POST /api/v2/write`), on a free port with a temporary data dir; with
+ * `-promscrape.config=<file>` in `extraArgs` also a Prometheus-compatible scraper.
  *
  * What it does with line protocol (checked against 1.79.5; test/integration/storage has tests):
  * - Field `f` of measurement `m` becomes the series `m_f`; tags become labels (escapes undone);
@@ -62,12 +63,12 @@ export interface VictoriaMetricsProcess {
  *   with `-search.disableCache`, which therefore is not used). So `exportSeries` flushes and
  *   polls: until it sees `minSamples`, or until the count has settled.
  */
-export async function startVictoriaMetrics(): Promise<VictoriaMetricsProcess> {
+export async function startVictoriaMetrics(extraArgs: string[] = []): Promise<VictoriaMetricsProcess> {
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'pp-vm-'));
   const child: ChildProcess = spawn(
     'victoria-metrics',
-    [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dataDir}`, '-retentionPeriod=100y', '-dedup.minScrapeInterval=1ms', '-loggerLevel=ERROR'],
+    [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dataDir}`, '-retentionPeriod=100y', '-dedup.minScrapeInterval=1ms', '-loggerLevel=ERROR', ...extraArgs],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

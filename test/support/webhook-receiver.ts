@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { Webhook } from 'standardwebhooks';
 import { freePort } from './ports.js';
 
 /** One request as the receiver saw it. */
@@ -12,6 +13,13 @@ export interface HookRequest {
   timestamp: string;
   signature: string;
   body: string;
+  /** Every header, as received (lower-case names). */
+  headers: Record<string, string>;
+  /**
+   * For paths with a Standard Webhooks secret (`standardSecrets`): null when the `standardwebhooks`
+   * library verified the request on arrival, else its error (the receiver then answered 400).
+   */
+  standardError?: string | null;
   arrivedAt: number;
   /** What the receiver answered (null while it is still "working" on it). */
   status: number | null;
@@ -39,6 +47,8 @@ export class WebhookReceiver {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private readonly seen = new Map<string, number>();
+  /** Path → the subscription's `signingSecret` (`whsec_…`): requests to it are verified like a Standard Webhooks receiver does. */
+  readonly standardSecrets = new Map<string, string>();
 
   private constructor(readonly port: number) {}
 
@@ -91,10 +101,22 @@ export class WebhookReceiver {
       timestamp: header('x-plantpulse-timestamp'),
       signature: header('x-plantpulse-signature'),
       body: Buffer.concat(chunks).toString('utf8'),
+      headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')])),
       arrivedAt: Date.now(),
       status: null,
     };
     this.requests.push(r);
+    const secret = this.standardSecrets.get(r.path);
+    if (secret !== undefined) {
+      // Exactly what a receiver does with the library: raw body, the request's headers, its secret.
+      try {
+        new Webhook(secret).verify(r.body, r.headers);
+        r.standardError = null;
+      } catch (err) {
+        r.standardError = (err as Error).message;
+        return this.answer(res, r, 400);
+      }
+    }
     const n = (this.seen.get(r.key) ?? 0) + 1;
     this.seen.set(r.key, n);
     const b = this.behaviour;

@@ -1,7 +1,28 @@
 import uPlot from '../vendor/uplot/uPlot.esm.js';
-import { hourMinute, time } from './format.js';
+import { axisFont, timeAxis, valueAxis } from './chart-axes.js';
+import { num, time } from './format.js';
+import { t } from './strings.js';
 
-const AXIS = { stroke: '#9aa7b8', grid: { stroke: '#263241', width: 1 }, ticks: { stroke: '#263241', width: 1 } };
+/**
+ * An axis whose tick labels are also written to the container (`data-x-ticks`, `data-y-ticks`:
+ * JSON `[[value, label], …]`), since a canvas keeps no text a test or a curious person can read.
+ */
+function recorded(axis, container, key) {
+  return {
+    ...axis,
+    values: (u, splits, ...rest) => {
+      const labels = axis.values(u, splits, ...rest);
+      container.dataset[key] = JSON.stringify(splits.map((s, i) => [s, labels[i]]));
+      return labels;
+    },
+  };
+}
+
+/** The container's width inside its padding: the plot takes exactly that, never spilling over its border. */
+function plotWidth(container) {
+  const style = getComputedStyle(container);
+  return Math.max(200, Math.floor(container.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)));
+}
 
 /**
  * One metric over a sliding time window: history first (`setHistory`), then live points
@@ -15,22 +36,22 @@ export class LiveChart {
     this.xs = [];
     this.ys = [];
     this.noteEl = null;
-    const width = Math.max(200, container.clientWidth);
+    const font = axisFont();
     this.plot = new uPlot(
       {
         title,
-        width,
+        width: plotWidth(container),
         height: 200,
         pxAlign: false,
         scales: { x: { time: true } },
         legend: { show: true, live: true },
-        series: [{ value: (_u, v) => (v == null ? '—' : time(v * 1000)) }, { label: title, stroke: color, width: 2, fill: `${color}22`, value: (_u, v) => (v == null ? '—' : v.toFixed(digits)) }],
-        axes: [{ ...AXIS, values: (_u, splits) => splits.map((s) => hourMinute(s * 1000)) }, { ...AXIS, size: 56 }],
+        series: [{ label: t('chartTime'), value: (_u, v) => (v == null ? '—' : time(v * 1000)) }, { label: title, stroke: color, width: 2, fill: `${color}22`, value: (_u, v) => num(v, digits) }],
+        axes: [recorded(timeAxis(font), container, 'xTicks'), recorded(valueAxis(font), container, 'yTicks')],
       },
       [[], []],
       container,
     );
-    this.resize = new ResizeObserver(() => this.plot.setSize({ width: Math.max(200, container.clientWidth), height: 200 }));
+    this.resize = new ResizeObserver(() => this.plot.setSize({ width: plotWidth(container), height: 200 }));
     this.resize.observe(container);
     this.render();
   }

@@ -17,6 +17,11 @@ export function hourMinute(ms) {
   return new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit', hour12: false }).format(ms);
 }
 
+/** 06/12 (en) / 12/06 (zh): day ticks of a chart. */
+export function dayMonth(ms) {
+  return new Intl.DateTimeFormat(locale(), { month: '2-digit', day: '2-digit' }).format(ms);
+}
+
 export function dateTime(ms) {
   return new Intl.DateTimeFormat(locale(), { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false }).format(ms);
 }

@@ -54,7 +54,11 @@ async function loadAlerts() {
 
 function renderChrome() {
   applyStaticText();
-  document.getElementById('lang-toggle').textContent = t('langButton');
+  const toggle = document.getElementById('lang-toggle');
+  toggle.textContent = t('langButton');
+  // The button is written in the other language: saying which lets screen readers read it
+  // right and the browser pick that language's glyph forms from the fallback fonts.
+  toggle.lang = currentLang() === 'zh' ? 'en' : 'zh-CN';
   showStatus(conn.dataset.state);
 }
 

@@ -1,5 +1,5 @@
 /**
- * Reference coefficient tables for energy accounting (DESIGN.md, "Analytics"). Each table carries
+ * Reference coefficient tables for energy accounting (docs/analytics.md). Each table carries
  * a version and its source so a report can say which numbers it used; every value here is a
  * default that configuration can override (see config.ts), globally or per site.
  */
@@ -86,7 +86,7 @@ export const GRID_FACTORS_MEE_NBS = {
     Northeast: 0.5564,
     /** 南方: Guangdong, Guangxi, Yunnan, Guizhou, Hainan. */
     South: 0.3869,
-    /** 西南: Sichuan, Chongqing, Tibet. Hydro-rich: the region matters (DESIGN.md). */
+    /** 西南: Sichuan, Chongqing, Tibet. Hydro-rich: the region matters (less than half the national factor). */
     Southwest: 0.2268,
   } satisfies Record<GridRegion, number>,
 } as const;

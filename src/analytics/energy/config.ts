@@ -106,7 +106,7 @@ export const energyConfigSchema = z
       .prefault({}),
     windows: z
       .strictObject({
-        /** Tumbling windows every device is accounted over (DESIGN.md: 1 min live; 15 min / 1 h / 1 day reports). */
+        /** Tumbling windows every device is accounted over (1 min for live views; 15 min, 1 h and 1 day for reports). */
         sizes: z
           .array(z.enum(WINDOW_SIZE_NAMES as [WindowSize, ...WindowSize[]]))
           .min(1)

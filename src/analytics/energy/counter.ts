@@ -1,8 +1,8 @@
 import { ENERGY_CARRIERS } from './coefficients.js';
 
 /**
- * Deltas of cumulative meter readings (DESIGN.md: "cumulative counters may reset or roll over:
- * deltas must handle both"). Pure: the caller keeps the previous reading.
+ * Deltas of cumulative meter readings (cumulative counters may reset or roll over, and deltas
+ * handle both: docs/analytics.md). Pure: the caller keeps the previous reading.
  */
 
 /** The cumulative counters energy accounting reads: the energy carriers and the good-parts counter. */

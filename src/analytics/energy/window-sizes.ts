@@ -1,5 +1,5 @@
 /**
- * Tumbling window sizes and their alignment. DESIGN.md: 1 min live; 15 min / 1 h / 1 day reports.
+ * Tumbling window sizes and their alignment. 1 min for live views; 15 min, 1 h and 1 day for reports (docs/analytics.md).
  * Every size divides a day, so windows of one size nest exactly inside the next: 1-min windows
  * sum to the 15-min, 1-h and 1-day totals.
  */

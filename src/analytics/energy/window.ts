@@ -16,7 +16,7 @@ import { resolveSiteSettings, type SiteEnergySettings } from './site-settings.js
 import { intervalEndWindowStart, windowStart } from './window-sizes.js';
 
 /**
- * Per-device energy accounting over tumbling windows, in event time (DESIGN.md, "Analytics").
+ * Per-device energy accounting over tumbling windows, in event time (docs/analytics.md, "Energy accounting").
  *
  * The engine holds one accumulator per device and calls `feed(sample)` for every accepted sample
  * of that device, in the order received. It is a plain object: no I/O, no clock. Windows close

@@ -105,7 +105,7 @@ function operation(route: RegisteredRoute, doc: OperationDoc | undefined): Recor
 
 const ERROR_STATUSES: Record<number, string> = {
   400: 'Bad request: a parameter or the body is invalid (the message names it)',
-  401: 'No valid token (missing, malformed, unknown or revoked); `WWW-Authenticate: Bearer`',
+  401: 'No valid token (missing, malformed, unknown, revoked or expired); `WWW-Authenticate: Bearer`',
   403: 'The token’s role may not do this (PP_ERR_FORBIDDEN), or the site is outside its scope (PP_ERR_SITE_FORBIDDEN)',
   404: 'Not found (or outside the token’s scope)',
   413: 'Body too large',

@@ -218,7 +218,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   'POST /api/v1/subscriptions': {
     tag: 'subscriptions',
     summary: 'Subscribe a webhook to alerts',
-    description: 'Regulators subscribe inside their jurisdiction; the secret is shown once when the platform generated it.',
+    description: 'Regulators subscribe inside their jurisdiction. This answer is the only one with `signingSecret` (the Standard Webhooks `whsec_` form of the secret) and, when the platform generated it, the secret itself.',
     body: { contentType: 'application/json', schema: newSubscriptionSchema, required: true },
     responses: { '201': { description: 'the subscription', content: json() } },
     errors: [400],
@@ -259,5 +259,10 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   },
   'GET /healthz': { tag: 'operations', auth: 'none', summary: 'Liveness: the process runs', responses: { '200': { description: 'ok', content: json() } } },
   'GET /readyz': { tag: 'operations', auth: 'none', summary: 'Readiness: broker, storage and spool answer', responses: { '200': { description: 'ready', content: json() }, '503': { description: 'not ready (each check says why)', content: json() } } },
-  'GET /metrics': { tag: 'operations', auth: 'none', summary: 'Prometheus metrics', responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { type: 'string' } } } } },
+  'GET /metrics': {
+    tag: 'operations',
+    summary: 'Prometheus metrics',
+    description: 'With PP_METRICS_AUTH=token (the default): a `monitor` (or admin) token, e.g. Prometheus `authorization.credentials_file`; with PP_METRICS_AUTH=off (or PP_AUTH=off) none.',
+    responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { type: 'string' } } } },
+  },
 };

@@ -2,7 +2,7 @@ import { ID_PATTERN, METRIC_NAME_PATTERN, type DeviceRef } from '../../contract/
 import type { ParsedPoint } from './parsed-point.js';
 
 /**
- * How line protocol maps onto PlantPulse's model (README, "Writing line protocol"):
+ * How line protocol maps onto PlantPulse's model (docs/line-protocol.md):
  * - site, line and device come from tags (configurable keys, first present wins); their values
  *   must be valid ids, like everywhere else: anything else rejects the line, never escaped.
  * - other tags are not stored (series are site/line/device only: bounded cardinality).

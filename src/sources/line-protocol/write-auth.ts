@@ -5,7 +5,7 @@ import type { ErrorCode } from '../../contract/index.js';
  * The seam for write authentication. InfluxDB clients send credentials as
  * `Authorization: Token <token>` (2.x, Telegraf's influxdb_v2 output, influxdb-client),
  * `Authorization: Basic ...` or `?u=&p=` (1.x). The platform plugs in src/auth's implementation
- * (API tokens; a gateway token writes only its own sites, DESIGN.md); without one every writer
+ * (API tokens; a gateway token writes only its own sites, docs/access.md); without one every writer
  * is accepted. Credentials are never logged.
  */
 export interface WriteCredentials {
@@ -16,13 +16,13 @@ export interface WriteCredentials {
 
 export interface WriteTarget {
   api: 'v1' | 'v2';
-  /** 1.x `db` / 2.x `bucket`: required by the APIs, not used for routing (see README). */
+  /** 1.x `db` / 2.x `bucket`: required by the APIs, not used for routing (docs/line-protocol.md). */
   database: string;
   org?: string;
 }
 
 export interface WriteDenial {
-  /** 429: too many failed authentications from this address (with `retryAfterS`). */
+  /** 429: too many failed authentications from this address or for this token id (with `retryAfterS`). */
   status: 401 | 403 | 429;
   code?: ErrorCode;
   message: string;

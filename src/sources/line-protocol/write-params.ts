@@ -12,7 +12,7 @@ export interface WriteParams {
  * - 2.x `POST /api/v2/write?bucket=&org=&precision=ns|us|ms|s`: `bucket` is required (`org` or
  *   `orgID` too on InfluxDB 2.x, not here: 3.x and Cloud Serverless clients may leave it out).
  * Precision defaults to ns on both. PlantPulse writes everything to its configured storage, so
- * `db`, `bucket` and `org` are checked for presence only (README).
+ * `db`, `bucket` and `org` are checked for presence only (docs/line-protocol.md).
  */
 export function readWriteParams(api: 'v1' | 'v2', query: Record<string, unknown>): { ok: true; params: WriteParams } | { ok: false; message: string } {
   for (const [name, value] of Object.entries(query)) {

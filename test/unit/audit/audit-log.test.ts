@@ -2,9 +2,11 @@ import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { AuditLog, sanitizeDetails } from '../../../src/audit/index.js';
-import { scrubText } from '../../../src/observability/redact.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import Database from 'better-sqlite3';
+import { AuditLog, sanitizeDetails, startAuditRetention } from '../../../src/audit/index.js';
+import { createLogger } from '../../../src/observability/index.js';
+import { maskUrlQuery, scrubText } from '../../../src/observability/redact.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -23,6 +25,19 @@ describe('scrubText (src/observability/redact.ts)', () => {
     ['a plain message', 'a plain message'],
   ])('%s', (input, output) => {
     expect(scrubText(input)).toBe(output);
+  });
+});
+
+describe('maskUrlQuery (src/observability/redact.ts): host and path shown, every query value hidden', () => {
+  it.each([
+    ['https://hooks.example/in?token=s3cret', 'https://hooks.example/in?token=[redacted]'],
+    ['https://hooks.example:8443/a/b?sig=abc&site=zj-hz-01', 'https://hooks.example:8443/a/b?sig=[redacted]&site=[redacted]'],
+    ['http://127.0.0.1:9/hook', 'http://127.0.0.1:9/hook'],
+    ['https://hooks.example/in?k=v#frag-secret', 'https://hooks.example/in?k=[redacted]#[redacted]'],
+    ['https://hooks.example/in?flag', 'https://hooks.example/in?flag=[redacted]'],
+    [`not a url ppt_0123456789ab_${'a'.repeat(43)}`, 'not a url ppt_0123456789ab_[redacted]'],
+  ])('%s', (input, output) => {
+    expect(maskUrlQuery(input)).toBe(output);
   });
 });
 
@@ -58,5 +73,60 @@ describe('audit log store', () => {
     const again = new AuditLog(join(dir, 'audit.sqlite'));
     expect(again.query({ limit: 10 })).toHaveLength(3);
     again.close();
+  });
+
+  it('prune deletes only entries older than the cut, records it, and the log stays append-only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pp-audit-unit-'));
+    dirs.push(dir);
+    let now = 0;
+    const path = join(dir, 'audit.sqlite');
+    const log = new AuditLog(path, undefined, () => now);
+    const actor = { tokenId: null, role: 'operator' as const, name: 'ops' };
+    for (const ts of [1_000, 2_000, 3_000]) {
+      now = ts;
+      log.record({ actor, action: 'token.create', target: `t${ts}`, source: 'cli' });
+    }
+    now = 10_000;
+    expect(log.prune(2_500)).toBe(2);
+    expect(log.query({ limit: 10 }).map((e) => `${e.action} ${e.target}`)).toEqual(['audit.prune audit_log', 'token.create t3000']);
+    expect(log.query({ limit: 1 })[0]).toMatchObject({ actor: { role: 'platform' }, details: { before: 2_500, deleted: 2 }, source: 'retention' });
+    // Nothing to prune: no entry about it.
+    expect(log.prune(2_500)).toBe(0);
+    expect(log.query({ limit: 10 })).toHaveLength(2);
+    log.close();
+    // Outside prune, DELETE and UPDATE are still refused.
+    const raw = new Database(path);
+    expect(() => raw.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
+    expect(() => raw.prepare("UPDATE audit_log SET target = 'x'").run()).toThrow(/append-only/);
+    raw.close();
+  });
+
+  it('retention prunes at start, then every hour; 0 keeps everything', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pp-audit-unit-'));
+    dirs.push(dir);
+    vi.useFakeTimers();
+    try {
+      const HOUR = 3_600_000;
+      let now = 0;
+      const log = new AuditLog(join(dir, 'audit.sqlite'), undefined, () => now);
+      const actor = { tokenId: null, role: 'operator' as const, name: 'ops' };
+      log.record({ actor, action: 'token.create', target: 'old', source: 'cli' });
+      now = 10 * HOUR;
+      log.record({ actor, action: 'token.create', target: 'newer', source: 'cli' });
+      const targets = () => log.query({ limit: 10 }).filter((e) => e.action === 'token.create').map((e) => e.target);
+      startAuditRetention(log, 0, createLogger('silent'), () => now).stop();
+      expect(targets()).toEqual(['newer', 'old']);
+      const retention = startAuditRetention(log, 5 * HOUR, createLogger('silent'), () => now);
+      expect(targets()).toEqual(['newer']);
+      now = 15.5 * HOUR;
+      vi.advanceTimersByTime(HOUR);
+      expect(targets()).toEqual([]);
+      // The first pruning's own entry was older than the cut too.
+      expect(log.query({ limit: 10, action: 'audit.prune' })).toMatchObject([{ ts: 15.5 * HOUR, details: { before: 10.5 * HOUR, deleted: 2 } }]);
+      retention.stop();
+      log.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -30,4 +30,14 @@ describe('failed-authentication limiter', () => {
     // The newest are kept.
     expect(l.blockedFor('10.0.3.231')).toBeGreaterThan(0);
   });
+
+  it('drops expired windows first once over the cap, keeping every live one', () => {
+    let now = 0;
+    const l = new FailureLimiter({ maxFailures: 1, windowMs: 1000, maxEntries: 100 }, () => now);
+    for (let i = 0; i < 100; i++) l.fail(`old-${i}`);
+    now = 1000; // all of those have expired
+    for (let i = 0; i < 50; i++) l.fail(`new-${i}`);
+    expect(l.size).toBe(50); // the first insert past the cap dropped all the expired ones…
+    for (let i = 0; i < 50; i++) expect(l.blockedFor(`new-${i}`)).toBeGreaterThan(0); // …and no live one
+  });
 });

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bootstrapAdmin, parseScope, TokenStore } from '../../../src/auth/index.js';
 import { tokenCommand } from '../../../src/cli/token-command.js';
@@ -37,6 +38,38 @@ describe('token store', () => {
     expect(store.revoke(info.id)).toBe(false);
     expect(store.verify(token)).toBeNull();
     store.close();
+  });
+
+  it('an expiring token is valid until its time, then refused like a revoked one', () => {
+    const dir = tempDir();
+    let now = 1_000_000;
+    const store = new TokenStore(join(dir, 'auth.sqlite'), () => now);
+    const { token, info } = store.create({ role: 'manager', scope: parseScope('site-01'), name: 'm', createdBy: 'test', expiresAt: now + 60_000 });
+    const forever = store.create({ role: 'admin', scope: parseScope('*'), name: 'a', createdBy: 'test' });
+    expect(info.expiresAt).toBe(now + 60_000);
+    expect(forever.info.expiresAt).toBeNull();
+    expect(store.verify(token)).not.toBeNull();
+    expect(store.isActive(info.id)).toBe(true);
+    now += 60_000;
+    expect(store.verify(token)).toBeNull();
+    expect(store.isActive(info.id)).toBe(false);
+    expect(store.verify(forever.token)).not.toBeNull();
+    store.close();
+  });
+
+  it('opens a store made before tokens could expire (no expires_at column): its tokens never expire', () => {
+    const dir = tempDir();
+    const path = join(dir, 'auth.sqlite');
+    const before = new TokenStore(path);
+    const { token } = before.create({ role: 'manager', scope: parseScope('site-01'), name: 'm', createdBy: 'test' });
+    before.close();
+    const raw = new Database(path);
+    raw.exec('ALTER TABLE tokens DROP COLUMN expires_at');
+    raw.close();
+    const after = new TokenStore(path);
+    expect(after.verify(token)).toMatchObject({ expiresAt: null });
+    expect(after.create({ role: 'gateway', scope: parseScope('site-01'), name: 'g', createdBy: 'test', expiresAt: Date.now() - 1 }).info.expiresAt).not.toBeNull();
+    after.close();
   });
 
   it('an admin token covers every site whatever scope it was given', () => {

@@ -7,7 +7,7 @@ describe('webhook signatures', () => {
   const now = 1_800_000_000_000;
   const ts = String(now / 1000);
 
-  it('are HMAC-SHA256 over timestamp "." body, hex, prefixed v1= (as README tells receivers)', () => {
+  it('are HMAC-SHA256 over timestamp "." body, hex, prefixed v1= (as docs/webhooks.md tells receivers)', () => {
     expect(signatureOf('s3cret', ts, body)).toBe(`v1=${createHmac('sha256', 's3cret').update(`${ts}.${body}`).digest('hex')}`);
   });
 

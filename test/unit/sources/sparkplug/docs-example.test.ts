@@ -7,12 +7,11 @@ import { DataType, DeviceStatusRegistry, parseSparkplugMapping, SparkplugHost } 
 import { createSparkplugMetrics } from '../../../../src/sources/sparkplug/sparkplug-metrics.js';
 import { EdgeNodeMessages } from '../../../support/sparkplug-edge-node.js';
 
-const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
-const section = readme.slice(readme.indexOf('## Sparkplug B gateways'));
+const section = readFileSync(new URL('../../../../docs/sparkplug.md', import.meta.url), 'utf8');
 const mappingYaml = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
 
-describe('README "Sparkplug B gateways" worked example', () => {
-  it('maps exactly as the README says', async () => {
+describe('docs/sparkplug.md worked example', () => {
+  it('maps exactly as the page says', async () => {
     const batches: TelemetryBatch[] = [];
     const statuses: string[] = [];
     const registry = new DeviceStatusRegistry();

@@ -5,8 +5,8 @@
  *
  * - Closed-loop maximum with 10-sample and with 1-sample messages (200 devices): stored rate,
  *   the platform's CPU per sample, peak RSS, most messages in flight.
- * - Overload: twice the 10-sample maximum offered for `overloadMs`: stored rate (against the
- *   maximum), peak RSS, how long the backlog took to drain after, and every acknowledged sample
+ * - Overload: twice the best 10-sample closed-loop rate offered for `overloadMs`: stored rate
+ *   (against that rate), peak RSS, how long the backlog took to drain after, and every acknowledged sample
  *   stored.
  * - Backlog: the platform stopped, `backlogSamples` queued in Mosquitto for its persistent
  *   session, then restarted: catch-up rate, peak RSS, most in flight (counted in InfluxDB, not on
@@ -47,7 +47,7 @@ export interface ClosedLoop {
 export interface Overload {
   offeredSamplesPerS: number;
   storedSamplesPerS: number;
-  /** Stored rate ÷ this variant's 10-sample closed-loop maximum. */
+  /** Stored rate ÷ this variant's best 10-sample closed-loop rate. */
   ofMaximum: number;
   peakRssMiB: number;
   peakInflight: number;
@@ -155,7 +155,8 @@ export async function measureBackpressure(influx: InfluxdProcess, opts: Backpres
       }
     }
     for (const v of variants) {
-      const max = median(v.result.closed10.map((c) => c.samplesPerS));
+      // Twice the best closed-loop rate: on a shared machine a median of two can be a bad minute.
+      const max = Math.max(...v.result.closed10.map((c) => c.samplesPerS));
       v.result.overload = await overload(v, max, opts, say);
       const o = v.result.overload;
       say(`  ${v.label} overload (${o.offeredSamplesPerS.toLocaleString('en')} samples/s offered): stored ${o.storedSamplesPerS.toLocaleString('en')} samples/s (${Math.round(o.ofMaximum * 100)} % of its max), peak RSS ${o.peakRssMiB} MiB, in flight ≤ ${o.peakInflight}, drained in ${o.drainMs} ms, published ${o.published.toLocaleString('en')}, stored ${o.stored.toLocaleString('en')}`);

@@ -17,10 +17,12 @@ export interface AckWindowOptions {
    */
   hold?: () => boolean;
   /**
-   * Reading just stopped: nothing more arrives until held messages are released, so whatever
-   * waits to fill a batch (the writer's flush interval) should go now.
+   * Half the window is held, or reading just stopped: what is held should be written now, not
+   * after the writer's flush interval. At the stall nothing more can arrive until messages are
+   * released; at half the window, writing the first half while the second is read keeps both
+   * going (with small messages the whole window is less than one write batch).
    */
-  onStall?: () => void;
+  onFilling?: () => void;
   /** The broker sent `count` more QoS 1 messages beyond the window (it ignores our receive-maximum). */
   onOverrun?(count: number): void;
 }
@@ -59,6 +61,7 @@ interface ClientInternals {
 export class AckWindow {
   private readonly acks: OrderedAcks;
   private readonly lowWater: number;
+  private readonly half: number;
   private held: Callback | null = null;
   private holdTimer: NodeJS.Timeout | null = null;
   /** Publications that held messages wait for, not yet acknowledged by the broker. */
@@ -75,6 +78,7 @@ export class AckWindow {
   ) {
     if (!Number.isInteger(opts.window) || opts.window < 1) throw new Error(`ack window must be a positive integer, got ${opts.window}`);
     this.lowWater = Math.min(opts.lowWater ?? Math.floor((opts.window * 3) / 4), opts.window - 1);
+    this.half = Math.ceil(opts.window / 2);
     const internals = client as unknown as ClientInternals;
     for (const name of ['_sendPacket', 'streamBuilder', 'handleMessage'] as const) {
       if (typeof internals[name] !== 'function') {
@@ -122,6 +126,7 @@ export class AckWindow {
   track(packet: IPublishPacket): AckEntry {
     const entry = this.acks.add(packet.qos > 0 ? packet.messageId : undefined);
     if (this.acks.size > this.peakHeld) this.peakHeld = this.acks.size;
+    if (this.acks.size === this.half) this.opts.onFilling?.();
     return entry;
   }
 
@@ -156,7 +161,7 @@ export class AckWindow {
     const limit = this.awaited > 0 ? 2 * this.opts.window : this.opts.window;
     if (this.acks.size < limit && !this.opts.hold?.()) return callback();
     this.held = callback;
-    this.opts.onStall?.();
+    this.opts.onFilling?.();
     if (this.opts.hold) this.pollHold();
   }
 
@@ -219,7 +224,7 @@ export function connectWithAckWindow(url: string, options: IClientOptions, windo
   let loggedAt = 0;
   const acks = new AckWindow(client, {
     window,
-    ...(pipeline ? { hold: () => pipeline.full, onStall: () => pipeline.flushNow() } : {}),
+    ...(pipeline ? { hold: () => pipeline.full, onFilling: () => pipeline.flushNow() } : {}),
     onOverrun: (count) => {
       metrics.mqttWindowOverruns.inc({ source }, count);
       if (Date.now() - loggedAt < 60_000) return;

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { deviceKey, deviceTopic, type DeviceRef, type Sample } from '../src/contract/index.js';
+import { deviceKey, deviceTopic, encodeStatus, offlineStatus, onlineStatus, type DeviceRef, type Sample } from '../src/contract/index.js';
 import type { AgentConfig } from './config/agent-config.js';
 import { DiskQueue } from './forward/disk-queue.js';
-import { AGENT_VERSION, gatewayStatusTopic } from './publisher/index.js';
+import { AGENT_INFO, gatewayStatusTopic } from './publisher/index.js';
 import { createSource, type SampleSource } from './sources.js';
 
 interface DeviceRuntime {
@@ -43,7 +43,7 @@ export async function startGateway(config: AgentConfig, log: Logger): Promise<Ga
     clean: true,
     reconnectPeriod: 1000,
     connectTimeout: 10_000,
-    will: { topic: statusTopic, payload: Buffer.from(JSON.stringify({ state: 'offline', reason: 'connection lost', gateway: config.gateway.id })), qos: 1, retain: true },
+    will: { topic: statusTopic, payload: Buffer.from(encodeStatus(offlineStatus(config.gateway.id, 'connection lost', undefined, AGENT_INFO))), qos: 1, retain: true },
     ...(b.tls ? { ca: b.tls.ca && readFileSync(b.tls.ca), cert: b.tls.cert && readFileSync(b.tls.cert), key: b.tls.key && readFileSync(b.tls.key), rejectUnauthorized: b.tls.rejectUnauthorized } : {}),
   };
   const client: MqttClient = mqtt.connect(b.url, options);
@@ -53,16 +53,14 @@ export async function startGateway(config: AgentConfig, log: Logger): Promise<Ga
   let stopping = false;
   let queueClosed = false;
 
-  const health = () => ({
-    state: 'online',
-    ts: Date.now(),
-    gateway: config.gateway.id,
-    agent: { version: AGENT_VERSION },
-    devices: devices.map((d) => `${d.ref.line}/${d.ref.device}`),
-    queue: queue.stats(),
-    readErrors: Object.fromEntries(devices.map((d) => [`${d.ref.line}/${d.ref.device}`, d.source.health().readErrors])),
-  });
-  const publishStatus = () => client.publishAsync(statusTopic, JSON.stringify(health()), { qos: 1, retain: true }).catch(() => undefined);
+  const health = () =>
+    onlineStatus(
+      config.gateway.id,
+      Date.now(),
+      devices.map((d) => d.ref),
+      { ...AGENT_INFO, queue: queue.stats(), readErrors: Object.fromEntries(devices.map((d) => [`${d.ref.line}/${d.ref.device}`, d.source.health().readErrors])) },
+    );
+  const publishStatus = () => client.publishAsync(statusTopic, encodeStatus(health()), { qos: 1, retain: true }).catch(() => undefined);
   client.on('connect', () => {
     log.info({ broker: b.url }, 'connected to broker');
     void publishStatus(); // birth: version, devices, queue depth
@@ -83,7 +81,7 @@ export async function startGateway(config: AgentConfig, log: Logger): Promise<Ga
           // Report quality changes of a device on its status topic (retained).
           d.badMetrics = bad;
           const h = d.source.health();
-          void client.publishAsync(deviceTopic(d.ref, 'status'), JSON.stringify({ state: 'online', ts: sample.ts, gateway: config.gateway.id, quality: bad ? 'bad' : 'good', badMetrics: sample.bad ?? [], lastError: h.lastError }), { qos: 1, retain: true }).catch(() => undefined);
+          void client.publishAsync(deviceTopic(d.ref, 'status'), encodeStatus(onlineStatus(config.gateway.id, sample.ts, undefined, { quality: bad ? 'bad' : 'good', badMetrics: sample.bad ?? [], lastError: h.lastError })), { qos: 1, retain: true }).catch(() => undefined);
         }
       } finally {
         d.polling = false;
@@ -145,7 +143,7 @@ export async function startGateway(config: AgentConfig, log: Logger): Promise<Ga
       while (queue.pending && client.connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       if (queue.pending) log.warn({ queue: queue.stats() }, 'stopping with messages still queued; they are sent on the next start');
       if (client.connected) {
-        await client.publishAsync(statusTopic, JSON.stringify({ state: 'offline', reason: 'stopped', ts: Date.now(), gateway: config.gateway.id, queue: queue.stats() }), { qos: 1, retain: true }).catch(() => undefined);
+        await client.publishAsync(statusTopic, encodeStatus(offlineStatus(config.gateway.id, 'stopped', Date.now(), { ...AGENT_INFO, queue: queue.stats() })), { qos: 1, retain: true }).catch(() => undefined);
       }
       queueClosed = true;
       await queue.close();

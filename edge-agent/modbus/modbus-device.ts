@@ -6,6 +6,7 @@ type ModbusClient = InstanceType<typeof modbusSerial.default>;
 const ModbusRTU = modbusSerial as unknown as new () => ModbusClient;
 import type { Logger } from 'pino';
 import type { Sample } from '../../src/contract/index.js';
+import { Backoff } from '../../src/retry/index.js';
 import { decodeRegister, planReads, type ReadPlan } from './registers.js';
 import type { Profile } from './profile.js';
 
@@ -38,7 +39,8 @@ export class ModbusDevice {
   private readonly plans: ReadPlan[];
   private connecting: Promise<void> | null = null;
   private nextAttemptAt = 0;
-  private backoffMs = 500;
+  // Equal jitter: a device that is rebooting gets at least half of each pause.
+  private readonly reconnect = new Backoff({ baseMs: 500, maxMs: 30_000, jitter: 'equal' });
   readonly health: PollHealth = { connected: false, readErrors: 0, lastError: null };
 
   constructor(private readonly opts: ModbusDeviceOptions) {
@@ -64,14 +66,13 @@ export class ModbusDevice {
         await this.client.connectTCP(this.opts.host, { port: this.opts.port });
         this.client.setID(this.opts.unitId);
         this.client.setTimeout(this.opts.timeoutMs ?? 1000);
-        this.backoffMs = 500;
+        this.reconnect.reset();
         this.health.connected = true;
         this.opts.logger?.info({ host: this.opts.host, port: this.opts.port }, 'modbus device connected');
       } catch (err) {
         this.health.connected = false;
         this.fail(err);
-        this.nextAttemptAt = Date.now() + Math.round(this.backoffMs * (0.5 + Math.random() / 2));
-        this.backoffMs = Math.min(this.backoffMs * 2, 30_000);
+        this.nextAttemptAt = Date.now() + this.reconnect.next();
         this.opts.logger?.warn({ host: this.opts.host, port: this.opts.port, err: (err as Error).message, retryInMs: this.nextAttemptAt - Date.now() }, 'modbus device unreachable');
       } finally {
         this.connecting = null;

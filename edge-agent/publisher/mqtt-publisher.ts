@@ -1,11 +1,13 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { deviceKey, deviceTopic, isValidId, type DeviceRef, type Sample, type TelemetryPayload } from '../../src/contract/index.js';
+import { deviceKey, deviceTopic, encodeStatus, GATEWAY_LINE, gatewayStatusTopic, isValidId, offlineStatus, onlineStatus, type DeviceRef, type Sample, type TelemetryPayload } from '../../src/contract/index.js';
 import { Semaphore } from './semaphore.js';
-import { gatewayStatusTopic, GATEWAY_LINE, offlineStatus, onlineStatus, type StatusMessage } from './status.js';
 
 /** Keep in step with package.json (a unit test checks). */
 export const AGENT_VERSION = '0.1.0';
+
+/** Sent with every status message this agent publishes (informational; the platform ignores it). */
+export const AGENT_INFO = { agent: { version: AGENT_VERSION } };
 
 /** MQTT's largest Receive Maximum: a 16-bit packet id space [MQTT-3.2.2.3.3]. */
 const MAX_RECEIVE_MAXIMUM = 65_535;
@@ -120,7 +122,7 @@ export class GatewayPublisher {
 
     const v5 = (opts.protocolVersion ?? 5) === 5;
     const clean = opts.clean ?? true;
-    const will: StatusMessage = offlineStatus(opts.gatewayId, AGENT_VERSION, 'connection lost');
+    const will = offlineStatus(opts.gatewayId, 'connection lost', undefined, AGENT_INFO);
     const create = opts.createClient ?? ((url, o) => mqtt.connect(url, o));
     this.client = create(opts.brokerUrl, {
       clientId: opts.gatewayId,
@@ -133,7 +135,7 @@ export class GatewayPublisher {
       keepalive: opts.keepaliveSec ?? 30,
       reconnectPeriod: opts.reconnectPeriodMs ?? 1000,
       manualConnect: true,
-      will: { topic: gatewayStatusTopic(opts.site, opts.gatewayId), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
+      will: { topic: gatewayStatusTopic(opts.site, opts.gatewayId), payload: Buffer.from(encodeStatus(will)), qos: 1, retain: true },
     });
     this.client.on('connect', (connack) => {
       // MQTT 5: never more unacknowledged QoS 1 publishes than the server's Receive Maximum [MQTT-3.3.4-7].
@@ -237,7 +239,7 @@ export class GatewayPublisher {
       this.log?.warn({ inFlight: this.window.inUse, queued: this.window.waiting }, 'stop: gave up waiting for PUBACKs');
     }
     if (this.client.connected) {
-      const offline = JSON.stringify(offlineStatus(this.gatewayId, AGENT_VERSION, 'stopped', Date.now()));
+      const offline = encodeStatus(offlineStatus(this.gatewayId, 'stopped', Date.now(), AGENT_INFO));
       const topics = [...this.opts.devices.map((d) => deviceTopic(d, 'status')), gatewayStatusTopic(this.site, this.gatewayId)];
       const sent = Promise.all(topics.map((t) => this.publishStatus(t, offline)));
       const r = await withTimeout(sent, timeoutMs).catch((err: Error) => this.log?.warn({ err: err.message }, 'stop: offline status not delivered'));
@@ -257,8 +259,8 @@ export class GatewayPublisher {
 
   private async publishBirths(): Promise<void> {
     const ts = Date.now();
-    const gateway = JSON.stringify(onlineStatus(this.gatewayId, AGENT_VERSION, ts, this.opts.devices));
-    const device = JSON.stringify(onlineStatus(this.gatewayId, AGENT_VERSION, ts));
+    const gateway = encodeStatus(onlineStatus(this.gatewayId, ts, this.opts.devices, AGENT_INFO));
+    const device = encodeStatus(onlineStatus(this.gatewayId, ts, undefined, AGENT_INFO));
     try {
       await this.publishStatus(gatewayStatusTopic(this.site, this.gatewayId), gateway);
       await Promise.all(this.opts.devices.map((d) => this.publishStatus(deviceTopic(d, 'status'), device)));

@@ -2,3 +2,5 @@ export { Plant, validatePlantShape, MAX_MACHINES, type PlantShape, type DeviceSe
 export { Machine, FAULT_KINDS, type MachineState, type FaultKind } from './machine.js';
 export { MACHINE_CLASSES, NOMINAL_LOAD, TRANSITIONS, type MachineClass } from './machine-classes.js';
 export { Rng, streamSeed } from './rng.js';
+export { SCHEDULED_FAULTS, planFaults, parseFaultKinds, type FaultLabel, type FaultPlanOptions } from './fault-schedule.js';
+export { Simulation, fleetShape, type SimulationOptions } from './simulation.js';

@@ -6,20 +6,42 @@ import type { Rng } from './rng.js';
 export type MachineState = keyof typeof MACHINE_STATES;
 
 /**
- * Faults that tests and demos inject (they last until cleared):
+ * Injectable faults (each lasts until cleared). Quick demo faults, developing within minutes:
  * - `overheat`: the cooling fails; the temperature target climbs up to 90 °C over ambient+rise in 10 min.
  * - `vibration`: a bearing wears; vibration grows by up to 15 mm/s RMS while the machine turns.
  * - `stuck`: the temperature sensor freezes at its last reading (the physics go on underneath).
  * - `silence`: the device stops reporting (no samples); the physics go on.
+ * - `idle-waste`: the machine is held idle, making nothing, while drawing 70 % of its rated power
+ *   (a line left running with no work, the classic energy waste).
+ * Faults developing over hours, as found in plants (fault-schedule.ts schedules these, `stuck` and
+ * `idle-waste`, and labels them):
+ * - `bearing-wear`: vibration grows slowly, then faster (exponentially, time constant 1.5 h) while
+ *   the machine turns, and the friction warms the machine a little.
+ * - `cooling-loss`: a fan or coolant pump fails: the temperature rise over ambient grows by 60 %
+ *   (at most 40 °C) and the temperature follows with the machine's thermal time constant.
+ * - `leak`: a compressed-air or hydraulic leak: the pump or compressor makes up the lost flow,
+ *   drawing up to 12 % of rated power more (growing over 30 min) whenever the machine is not stopped.
+ * - `pf-degradation`: the machine's capacitor bank fails (a blown fuse): power factor 0.12 lower
+ *   in every state, and the current rises with it.
+ * - `sensor-drift`: the temperature sensor reads high by 2 °C more every hour (a degrading
+ *   thermocouple or a corroded connection); the true temperature is unchanged.
+ * - `overload`: the drive is overloaded (a jammed feed, a blunt tool, a failing gearbox): 35 % of
+ *   rated power more while running, for the same output; current, heat and vibration follow.
  */
-/**
- * Injectable faults: `overheat` (temperature climbs up to +90 °C), `vibration` (bearing wear),
- * `stuck` (the temperature sensor freezes), `silence` (the device stops reporting), `idle-waste`
- * (the machine is held idle, making nothing, while drawing 70 % of its rated power: a line left
- * running with no work, the classic energy waste).
- */
-export type FaultKind = 'overheat' | 'vibration' | 'stuck' | 'silence' | 'idle-waste';
-export const FAULT_KINDS: readonly FaultKind[] = ['overheat', 'vibration', 'stuck', 'silence', 'idle-waste'];
+export const FAULT_KINDS = [
+  'overheat',
+  'vibration',
+  'stuck',
+  'silence',
+  'idle-waste',
+  'bearing-wear',
+  'cooling-loss',
+  'leak',
+  'pf-degradation',
+  'sensor-drift',
+  'overload',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
 
 const SQRT3 = Math.sqrt(3);
 const round = (v: number, digits: number) => {
@@ -187,14 +209,31 @@ export class Machine {
   private powerTarget(): number {
     switch (this.state) {
       case 'running':
-        return this.ratedKw * this.load;
+        return this.ratedKw * (this.driveLoad() + this.leakFraction());
       case 'idle':
-        return this.ratedKw * (this.injected.has('idle-waste') ? 0.7 : this.idleFraction);
+        return this.ratedKw * ((this.injected.has('idle-waste') ? 0.7 : this.idleFraction) + this.leakFraction());
       case 'stopped':
         return this.ratedKw * this.standbyFraction;
       case 'fault':
         return this.ratedKw * this.faultFraction;
     }
+  }
+
+  /** The share of rated power the drive draws while running: the load, plus any overload. */
+  private driveLoad(): number {
+    return this.injected.has('overload') ? this.load + 0.35 : this.load;
+  }
+
+  /** Extra share of rated power drawn to make up a leak (it grows as the leak opens up over 30 min). */
+  private leakFraction(): number {
+    const age = this.injected.get('leak');
+    return age === undefined ? 0 : 0.12 * Math.min(1, age / 1800);
+  }
+
+  /** Extra vibration of a wearing bearing at full speed: slow at first, then faster (exponential growth, capped). */
+  private bearingWearMmS(): number {
+    const age = this.injected.get('bearing-wear');
+    return age === undefined ? 0 : Math.min(8 * this.cls.vibrationMmS, 0.1 * this.cls.vibrationMmS * (Math.exp(age / 5400) - 1));
   }
 
   private gasFlowM3h(): number {
@@ -207,8 +246,14 @@ export class Machine {
   private temperatureTarget(): number {
     const rise = this.cls.tempRiseC;
     let t = this.ambientC;
-    if (this.state === 'running') t += rise * (0.7 + 0.3 * (this.load / NOMINAL_LOAD));
-    else if (this.state === 'idle') t += rise * 0.4;
+    let heat = 0;
+    if (this.state === 'running') heat = rise * (0.7 + 0.3 * (this.driveLoad() / NOMINAL_LOAD));
+    else if (this.state === 'idle') heat = rise * 0.4;
+    // Lost cooling: the same heat needs a larger rise over ambient to leave the machine.
+    if (this.injected.has('cooling-loss')) heat += Math.min(40, 0.6 * heat);
+    t += heat;
+    // A worn bearing's friction: a few degrees at most.
+    if (this.state === 'running') t += Math.min(10, 0.5 * this.bearingWearMmS());
     if (this.precursor) t += Math.min(15, this.precursor.ageS * 0.02);
     const overheatAge = this.injected.get('overheat');
     if (overheatAge !== undefined) t += Math.min(90, overheatAge * 0.15);
@@ -218,15 +263,21 @@ export class Machine {
   private vibrationRms(): number {
     const base = this.cls.vibrationMmS;
     const turning = this.state === 'running' ? 1 : this.state === 'idle' ? 0.3 : 0;
-    let v = this.state === 'running' ? base * (0.6 + 0.4 * (this.load / NOMINAL_LOAD)) : this.state === 'idle' ? base * 0.2 : 0.05;
+    let v = this.state === 'running' ? base * (0.6 + 0.4 * (this.driveLoad() / NOMINAL_LOAD)) : this.state === 'idle' ? base * 0.2 : 0.05;
     // A developing fault (natural or injected bearing wear) shakes the machine harder and harder.
     if (this.precursor) v += Math.min(8, this.precursor.ageS * 0.01) * turning;
     const wearAge = this.injected.get('vibration');
     if (wearAge !== undefined) v += Math.min(15, wearAge * 0.02) * turning;
+    v += this.bearingWearMmS() * turning;
     return Math.max(0.01, v * (1 + 0.08 * this.rng.gauss()));
   }
 
   private powerFactorTarget(): number {
+    // Without its capacitor bank the machine draws all of its reactive power from the grid.
+    return this.injected.has('pf-degradation') ? this.healthyPowerFactor() - 0.12 : this.healthyPowerFactor();
+  }
+
+  private healthyPowerFactor(): number {
     switch (this.state) {
       case 'running':
         return 0.8 + 0.1 * this.load;
@@ -246,7 +297,8 @@ export class Machine {
     const voltage = this.nominalV * (1 + 0.004 * rng.gauss()) - 4 * (this.powerKw / this.ratedKw);
     const pf = clamp(this.powerFactorTarget() + 0.01 * rng.gauss(), 0.2, 0.99);
     this.vibration = this.vibrationRms();
-    const sensedTemp = this.temperatureC + 0.05 * rng.gauss();
+    const driftAge = this.injected.get('sensor-drift');
+    const sensedTemp = this.temperatureC + 0.05 * rng.gauss() + (driftAge === undefined ? 0 : (2 * driftAge) / 3600);
     const previousTemp = this.reading.temperature_c;
     const m: Record<string, number> = {
       state: MACHINE_STATES[this.state],

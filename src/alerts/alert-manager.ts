@@ -1,8 +1,7 @@
-import type { AnomalyEvent, Category } from '../analytics/types.js';
 import { siteAllowed, type SiteScope } from '../auth/site-scope.js';
 import { alertId, alertKey } from './alert-id.js';
 import type { AlertStore } from './alert-store.js';
-import type { Alert, AlertQuery, AlertTransition } from './types.js';
+import type { Alert, AlertQuery, AlertTransition, AnomalyEvent, Category } from './types.js';
 
 export interface AlertManagerOptions {
   /** Flapping: this many episodes of one key opened within `flapWindowMs` marks the next one flapping. */

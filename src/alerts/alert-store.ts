@@ -1,8 +1,7 @@
 import type Database from 'better-sqlite3';
-import { openLocalDb } from '../storage/local-db.js';
-import type { Category, Severity } from '../analytics/types.js';
+import { openLocalDb, type Migrations } from '../storage/local-db.js';
 import { scopeSql, type SiteScope } from '../auth/site-scope.js';
-import type { Alert, AlertQuery, AlertState } from './types.js';
+import type { Alert, AlertQuery, AlertState, Category, Severity } from './types.js';
 
 /**
  * Alerts live in SQLite (one file in the data dir): the open ones must survive restarts, and the
@@ -10,7 +9,9 @@ import type { Alert, AlertQuery, AlertState } from './types.js';
  * per key" a property of the database, not only of the code. History of transitions goes to
  * InfluxDB (`alert` measurement); this table is the current state of every episode.
  */
-const SCHEMA = `
+const MIGRATIONS: Migrations = [
+  // 1: alerts and their lifecycle (the schema of every install before versioning).
+  `
 CREATE TABLE IF NOT EXISTS alerts (
   id TEXT PRIMARY KEY,
   key TEXT NOT NULL,
@@ -29,7 +30,8 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE UNIQUE INDEX IF NOT EXISTS alerts_one_open_per_key ON alerts (key) WHERE state = 'open';
 CREATE INDEX IF NOT EXISTS alerts_by_key_time ON alerts (key, opened_at);
 CREATE INDEX IF NOT EXISTS alerts_by_site_time ON alerts (site, opened_at);
-`;
+`,
+];
 
 interface Row {
   id: string;
@@ -138,7 +140,7 @@ export class AlertStore {
   /** `path`: a file (durable; WAL, synchronous=FULL) or `:memory:` (unit tests). */
   constructor(path: string) {
     // An acknowledged alert transition must survive power loss like acknowledged samples do.
-    this.db = openLocalDb(path, SCHEMA, { synchronous: 'FULL' });
+    this.db = openLocalDb(path, MIGRATIONS, { synchronous: 'FULL' });
     this.stmts = {
       open: this.db.prepare<[string], Row>(`SELECT * FROM alerts WHERE key = ? AND state = 'open'`),
       latest: this.db.prepare<[string], Row>(`SELECT * FROM alerts WHERE key = ? ORDER BY opened_at DESC LIMIT 1`),

@@ -1,20 +1,65 @@
-import type { Category, Message, Severity } from '../analytics/types.js';
 import type { SiteScope } from '../auth/site-scope.js';
 
-export type AlertState = 'open' | 'resolved';
+/**
+ * The alert vocabulary: what every stage that raises alerts (analytics, data completeness)
+ * and every consumer (store, API, webhooks, reports) speaks.
+ */
 
-/** One alert: an episode of one rule's condition on one device (dedup key: device + rule). */
-export interface Alert {
-  /** Deterministic: derived from the key and the opening event's time, so replays agree on it. */
-  id: string;
-  key: string;
+/** safety: danger to people or plant; energy: waste; sensor: the instrument, not the process, is wrong; data: missing or late data. */
+export type Category = 'safety' | 'energy' | 'sensor' | 'data';
+export const CATEGORIES: readonly Category[] = ['safety', 'energy', 'sensor', 'data'];
+
+export type Severity = 'info' | 'warning' | 'critical';
+export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
+/** For "minimum severity" filters. */
+export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
+
+/** A human message, in English and Chinese. */
+export interface Message {
+  en: string;
+  zh: string;
+}
+
+/**
+ * What a detector (or a data check) says about one input (or tick):
+ * - `raise`: the condition holds at `ts` (after any minimum duration). Emitted for every input
+ *   while it holds: the first opens an alert, the later ones update it (count, last seen, peak).
+ * - `clear`: the condition has ended (past any hysteresis). Emitted once.
+ */
+export interface ConditionEvent {
+  kind: 'raise' | 'clear';
+  ts: number;
+  /** The value that raised (or cleared) the condition, in the metric's unit. */
+  value: number;
+  /** The limit that was crossed, if the rule has one. */
+  threshold?: number;
+  /** The learned baseline (mean) the value deviated from, if the rule learns one. */
+  baseline?: number;
+  message: Message;
+}
+
+/** What an alert is about: which device, which rule. Dedup key: device + rule. */
+export interface AlertSubject {
   site: string;
   line: string;
   device: string;
+  /** The rule id from the rules configuration (e.g. `temperature-high`). */
   rule: string;
   metric: string;
   category: Category;
   severity: Severity;
+}
+
+/** A detector event placed in context: which device, which rule; ready for the alert manager. */
+export interface AnomalyEvent extends ConditionEvent, AlertSubject {}
+
+export type AlertState = 'open' | 'resolved';
+
+/** One alert: an episode of one rule's condition on one device (dedup key: device + rule). */
+export interface Alert extends AlertSubject {
+  /** Deterministic: derived from the key and the opening event's time, so replays agree on it. */
+  id: string;
+  key: string;
   state: AlertState;
   /** Event time of the first raise. */
   openedAt: number;

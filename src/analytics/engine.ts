@@ -184,10 +184,16 @@ export class AnalyticsEngine {
   }
 
   private detectWindow(d: DeviceState, w: EnergyWindow, events: AnomalyEvent[]): void {
+    // Intensity and power factor are judged on the energy drawn under load, and only in windows
+    // that were mostly under load; idle share counts the energy drawn standing ready, not stopped
+    // standby or a fault under repair (rules/defaults.ts says why).
+    const loadedKwh = w.kwh - w.idleKwh;
+    const mostlyLoaded = w.kwh > 0 && loadedKwh >= 0.5 * w.kwh;
+    const pf = w.loadedPowerFactorAvg ?? null;
     const derived: Record<string, number | null> = {
-      intensity_kwh_per_unit: w.outputUnits > 0 ? w.kwhPerUnit : null,
-      idle_share: w.kwh > 0 ? w.idleKwh / w.kwh : null,
-      power_factor_avg: w.powerFactorAvg === null ? null : Math.abs(w.powerFactorAvg),
+      intensity_kwh_per_unit: mostlyLoaded && w.outputUnits > 0 ? loadedKwh / w.outputUnits : null,
+      idle_share: w.kwh > 0 ? (w.readyIdleKwh ?? w.idleKwh) / w.kwh : null,
+      power_factor_avg: mostlyLoaded && pf !== null ? Math.abs(pf) : null,
     };
     for (let i = 0; i < d.rules.length; i++) {
       const value = derived[d.rules[i]!.metric];

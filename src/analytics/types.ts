@@ -1,24 +1,14 @@
 /**
- * The vocabulary shared by the analytics stage (detectors, energy accounting) and the alert
- * manager. Detectors are pure: (params, state, input) → (state, events). No I/O, no clocks:
- * time is always the sample's (or the tick's) timestamp, so replays and evaluation scripts see
- * exactly what the live platform sees.
+ * The analytics stage's own vocabulary: detector inputs, steps and definitions. Detectors are
+ * pure: (params, state, input) → (state, events). No I/O, no clocks: time is always the
+ * sample's (or the tick's) timestamp, so replays and evaluation scripts see exactly what the
+ * live platform sees.
  */
 
-/** safety: danger to people or plant; energy: waste; sensor: the instrument, not the process, is wrong; data: missing or late data. */
-export type Category = 'safety' | 'energy' | 'sensor' | 'data';
-export const CATEGORIES: readonly Category[] = ['safety', 'energy', 'sensor', 'data'];
-
-export type Severity = 'info' | 'warning' | 'critical';
-export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
-/** For "minimum severity" filters. */
-export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
-
-/** A human message, in English and Chinese. */
-export interface Message {
-  en: string;
-  zh: string;
-}
+// The alert vocabulary (categories, severities, messages, the events that raise and clear alerts)
+// belongs to src/alerts/; re-exported here for the detectors and rules.
+import type { ConditionEvent } from '../alerts/types.js';
+export { CATEGORIES, SEVERITIES, SEVERITY_RANK, type AnomalyEvent, type Category, type Message, type Severity } from '../alerts/types.js';
 
 /** One value of one metric of one device at one time (bad-quality readings never get here). */
 export interface DetectorInput {
@@ -26,35 +16,8 @@ export interface DetectorInput {
   value: number;
 }
 
-/**
- * What a detector says about one input (or tick):
- * - `raise`: the condition holds at `ts` (after any minimum duration). Emitted for every input
- *   while it holds: the first opens an alert, the later ones update it (count, last seen, peak).
- * - `clear`: the condition has ended (past any hysteresis). Emitted once.
- */
-export interface DetectorEvent {
-  kind: 'raise' | 'clear';
-  ts: number;
-  /** The value that raised (or cleared) the condition, in the metric's unit. */
-  value: number;
-  /** The limit that was crossed, if the rule has one. */
-  threshold?: number;
-  /** The learned baseline (mean) the value deviated from, if the rule learns one. */
-  baseline?: number;
-  message: Message;
-}
-
-/** A detector event placed in context: which device, which rule; ready for the alert manager. */
-export interface AnomalyEvent extends DetectorEvent {
-  site: string;
-  line: string;
-  device: string;
-  /** The rule id from the rules configuration (e.g. `temperature-high`). Dedup key: device + rule. */
-  rule: string;
-  metric: string;
-  category: Category;
-  severity: Severity;
-}
+/** What a detector says about one input (or tick): see ConditionEvent. */
+export type DetectorEvent = ConditionEvent;
 
 export interface Step<S> {
   state: S;

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AlertManager, AlertNotifier, AlertQuery } from '../alerts/index.js';
-import { CATEGORIES } from '../analytics/types.js';
+import { CATEGORIES } from '../alerts/types.js';
 import type { SiteScope } from '../auth/index.js';
 import { PlantPulseError } from '../contract/index.js';
 import { parseJsonBody } from './json-body.js';

@@ -6,7 +6,7 @@ import { AuditLog, START_UP_ACTOR, startAuditRetention, tokenDetails } from '../
 import { redactUrl } from '../observability/redact.js';
 import type { Config } from '../config/index.js';
 import { createMetrics, type Logger, type Metrics } from '../observability/index.js';
-import { AlertFanout, AlertManager, AlertStore, MqttAlertNotifier, alertPoint } from '../alerts/index.js';
+import { AlertFanout, AlertManager, AlertRaiser, AlertStore, MqttAlertNotifier, alertPoint } from '../alerts/index.js';
 import { AnalyticsEngine, loadAnalyticsConfig } from '../analytics/index.js';
 import { AnalyticsStage, Pipeline } from '../pipeline/index.js';
 import { MqttSource } from '../sources/index.js';
@@ -17,9 +17,9 @@ import { BatchWriter, Spool } from '../storage/index.js';
 import { LiveHub } from '../live/index.js';
 import { AccessControl, bootstrapAdmin, createAuthMetrics, TokenStore, TokenWatch } from '../auth/index.js';
 import { createWebhookMetrics, Webhooks, WebhookStore } from '../webhooks/index.js';
+import { retryDelayMs } from '../retry/index.js';
 import { setUpStorage, type StorageSetup } from './storage-setup.js';
 import { startQualityStage } from '../quality/index.js';
-import { parseStatus } from '../contract/index.js';
 
 export interface Platform {
   httpUrl: string;
@@ -122,7 +122,10 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
         if (points.length > 0) writer.write(points).catch((err: Error) => log.error({ err: err.message }, 'alert history not stored'));
       },
     });
-    const analytics = new AnalyticsStage(new AnalyticsEngine(analyticsConfig.rules, analyticsConfig.energy), alerts, notifier, metrics, log.child({ component: 'analytics' }));
+    metrics.probes.alertsOpen = () => alerts.openCount;
+    // Both stages that raise alerts (analytics, data completeness) do it through this one raiser.
+    const raiser = new AlertRaiser(alerts, notifier, metrics);
+    const analytics = new AnalyticsStage(new AnalyticsEngine(analyticsConfig.rules, analyticsConfig.energy), raiser, metrics, log.child({ component: 'analytics' }));
     const pipeline = new Pipeline(writer, metrics, log.child({ component: 'pipeline' }), analytics);
     // Access (src/auth/): API tokens, hashed, in the data dir; the CLI manages the same file.
     const tokens = new TokenStore(join(config.dataDir, 'auth.sqlite'));
@@ -137,10 +140,11 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     pipeline.onStored((batch) => live.publish(batch));
     // Data completeness (src/quality/): hears stored batches and status messages; state restored before intake starts.
     const qualityConfig = { ...config.quality, utcOffsetMs: analyticsConfig.energy.windows.utcOffsetMinutes * 60_000 };
-    const quality = config.quality.enabled ? await startQualityStage({ config: qualityConfig, dataDir: config.dataDir, history: storage.history, writer, alerts, notifier, metrics, log: log.child({ component: 'quality' }), clock: options.qualityClock }) : null;
+    const quality = config.quality.enabled ? await startQualityStage({ config: qualityConfig, dataDir: config.dataDir, history: storage.history, writer, alerts: raiser, metrics, log: log.child({ component: 'quality' }), clock: options.qualityClock }) : null;
     if (quality) {
       cleanups.push(() => quality.stop()); // runs after intake stopped, before the writer closes
       pipeline.onStored((batch) => quality.accept(batch));
+      pipeline.onStatus((status) => quality.statusParsed(status));
     }
     notifier.add(live);
 
@@ -188,13 +192,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
         deadLetterPrefix: config.mqtt.deadLetterPrefix,
         limits: config.limits,
         protocolVersion: broker ? 4 : 5,
-        onStatus: (ref, payload, retained) => {
-          const status = parseStatus(ref, payload);
-          quality?.statusParsed(status);
-          // A death opens the device's silence alert now (analytics-stage.ts). A retained status
-          // sent on (re)subscription is history, not news.
-          if (status && !retained) analytics.status(status);
-        },
+        onStatus: (ref, payload, retained) => pipeline.status(ref, payload, retained),
       },
       pipeline,
       metrics,
@@ -269,7 +267,11 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
   }
 }
 
-/** Storage may still be starting (compose brings services up together): retry for a while. */
+/**
+ * Storage may still be starting (compose brings services up together): retry for a while, 1 s
+ * doubling to 5 s between tries (with jitter: instances started together do not knock in step),
+ * about 70 to 140 s in all.
+ */
 async function connectWithRetry(connect: () => Promise<void>, log: Logger, name: string, attempts = 30): Promise<void> {
   for (let i = 1; ; i++) {
     try {
@@ -277,7 +279,7 @@ async function connectWithRetry(connect: () => Promise<void>, log: Logger, name:
     } catch (err) {
       if (i >= attempts) throw new Error(`cannot reach storage ${name}: ${(err as Error).message}`, { cause: err });
       log.warn({ err: (err as Error).message, attempt: i }, 'storage not reachable yet; retrying');
-      await new Promise((r) => setTimeout(r, Math.min(1000 * i, 5000)));
+      await new Promise((r) => setTimeout(r, retryDelayMs(i, { baseMs: 1000, maxMs: 5000, jitter: 'equal' })));
     }
   }
 }

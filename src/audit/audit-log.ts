@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { openLocalDb } from '../storage/local-db.js';
+import { openLocalDb, type Migrations } from '../storage/local-db.js';
 import { formatScope, type Principal, type Role, type TokenInfo } from '../auth/index.js';
 import type { Logger } from '../observability/index.js';
 import { REDACTED, scrubText } from '../observability/redact.js';
@@ -53,7 +53,9 @@ export interface AuditQuery {
 
 const NO_DELETE_TRIGGER = `CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;`;
 
-const SCHEMA = `
+const MIGRATIONS: Migrations = [
+  // 1: the append-only audit log (the schema of every install before versioning).
+  `
 CREATE TABLE IF NOT EXISTS audit_log (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   ts INTEGER NOT NULL,
@@ -69,7 +71,8 @@ CREATE TABLE IF NOT EXISTS audit_log (
 CREATE INDEX IF NOT EXISTS audit_log_ts ON audit_log (ts);
 CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 ${NO_DELETE_TRIGGER}
-`;
+`,
+];
 
 interface Row {
   id: number;
@@ -141,7 +144,7 @@ export class AuditLog {
     private readonly clock: () => number = Date.now,
   ) {
     // An acknowledged action's record survives a power cut.
-    this.db = openLocalDb(path, SCHEMA, { synchronous: 'FULL', busyTimeoutMs: 5000 });
+    this.db = openLocalDb(path, MIGRATIONS, { synchronous: 'FULL', busyTimeoutMs: 5000 });
     this.insert = this.db.prepare('INSERT INTO audit_log (ts, actor_token_id, actor_role, actor_name, action, target, details, source, address) VALUES (@ts, @tokenId, @role, @name, @action, @target, @details, @source, @address)');
     // One transaction: no other connection ever sees the log without its DELETE guard.
     this.pruneOlder = this.db.transaction((before: number) => {

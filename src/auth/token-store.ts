@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { openLocalDb } from '../storage/local-db.js';
+import { addColumnIfMissing, openLocalDb, type Migrations } from '../storage/local-db.js';
 import { ALL_SITES, formatScope, parseScope, type SiteScope } from './site-scope.js';
 import { generateToken, hashToken, parseToken, tokenMatches } from './token-format.js';
 import { coversEverySite, isRole, type Role } from './roles.js';
@@ -11,7 +11,9 @@ import { coversEverySite, isRole, type Role } from './roles.js';
  * created or revoked with the CLI takes effect at the next request, without a restart (WAL mode
  * lets the two work side by side; busy_timeout rides over the moments one holds the write lock).
  */
-const SCHEMA = `
+const MIGRATIONS: Migrations = [
+  // 1: API tokens (the schema of every install before versioning).
+  `
 CREATE TABLE IF NOT EXISTS tokens (
   id TEXT PRIMARY KEY,
   name TEXT NOT NULL,
@@ -21,10 +23,12 @@ CREATE TABLE IF NOT EXISTS tokens (
   created_at INTEGER NOT NULL,
   created_by TEXT NOT NULL,
   revoked_at INTEGER,
-  last_used_at INTEGER,
-  expires_at INTEGER
+  last_used_at INTEGER
 );
-`;
+`,
+  // 2: tokens may expire. Stores made after expiry came but before schema versions have it already.
+  (db) => addColumnIfMissing(db, 'tokens', 'expires_at', 'INTEGER'),
+];
 
 export interface TokenInfo {
   id: string;
@@ -71,17 +75,6 @@ function info(r: Row): TokenInfo {
   return { id: r.id, name: r.name, role: r.role, scope: parseScope(JSON.parse(r.scope) as string[]), createdAt: r.created_at, createdBy: r.created_by, revokedAt: r.revoked_at, expiresAt: r.expires_at ?? null, lastUsedAt: r.last_used_at };
 }
 
-/** Stores made before tokens could expire lack the column; the platform and the CLI may both be first to add it. */
-function addExpiryColumn(db: Database.Database): void {
-  const has = () => db.prepare<[], { name: string }>('PRAGMA table_info(tokens)').all().some((c) => c.name === 'expires_at');
-  if (has()) return;
-  try {
-    db.exec('ALTER TABLE tokens ADD COLUMN expires_at INTEGER');
-  } catch (err) {
-    if (!has()) throw err;
-  }
-}
-
 export class TokenStore {
   private readonly db: Database.Database;
   private readonly stmts;
@@ -92,8 +85,7 @@ export class TokenStore {
     private readonly clock: () => number = Date.now,
   ) {
     // A revocation must not be undone by a power cut.
-    this.db = openLocalDb(path, SCHEMA, { synchronous: 'FULL', busyTimeoutMs: 5000 });
-    addExpiryColumn(this.db);
+    this.db = openLocalDb(path, MIGRATIONS, { synchronous: 'FULL', busyTimeoutMs: 5000 });
     this.stmts = {
       byId: this.db.prepare<[string], Row>('SELECT * FROM tokens WHERE id = ?'),
       all: this.db.prepare<[], Row>('SELECT * FROM tokens ORDER BY created_at, id'),

@@ -1,16 +1,66 @@
 import { z } from 'zod';
 import { isValidId, type DeviceRef } from './ids.js';
+import { deviceTopic } from './topic.js';
 
 /**
- * Status messages, as gateways publish them (edge-agent/publisher/status.ts; the Sparkplug source
- * republishes its births and deaths in the same shape), retained at QoS 1:
+ * Status messages, built (the edge agent, the Sparkplug host's births and deaths) and parsed
+ * (data completeness, analytics) only here, retained at QoS 1:
  * - device: `pp/v1/{site}/{line}/{device}/status` `{ state, ts?, gateway, reason? }`;
  * - gateway: `pp/v1/{site}/_gateway/{gatewayId}/status` `{ state, ts?, gateway, devices?: ["line/device"] }`,
  *   whose `offline` is also the connection's last will.
+ * A device is reachable when its own status and its gateway's are both `online` (MQTT allows one
+ * will per connection, so the gateway's will speaks for all its devices). `_gateway` is a valid
+ * id, so these topics parse like any other; it is reserved as a line id.
  * Unknown fields are ignored; anything that is not such a message is ignored too (status is
  * advisory here: silence tells the truth about a device whatever its status says).
  */
 export const GATEWAY_LINE = '_gateway';
+
+/** Why a publisher says `offline`: a clean stop, the connection's last will, or (Sparkplug) a device its edge node lost. */
+export type OfflineReason = 'stopped' | 'connection lost' | 'device lost';
+
+/**
+ * A status message as published. Publishers add informational fields (agent version, queue
+ * depth, read quality, Sparkplug ids); readers ignore them.
+ */
+export interface StatusMessage {
+  state: StatusState;
+  /** Epoch ms when the publisher wrote it (absent from a last will, which is written at connect time). */
+  ts?: number;
+  /** The gateway (MQTT client id, or Sparkplug `group/node`) that publishes the device. */
+  gateway: string;
+  reason?: OfflineReason;
+  /** Gateway status only: the devices behind the gateway, as `line/device`. */
+  devices?: string[];
+  [extra: string]: unknown;
+}
+
+export function gatewayRef(site: string, gatewayId: string): DeviceRef {
+  return { site, line: GATEWAY_LINE, device: gatewayId };
+}
+
+/** `pp/v1/{site}/_gateway/{gatewayId}/status`: a gateway's own retained status (and last will). */
+export function gatewayStatusTopic(site: string, gatewayId: string): string {
+  return deviceTopic(gatewayRef(site, gatewayId), 'status');
+}
+
+/** `online`; with `devices` it is a gateway's birth, listing what is behind it. */
+export function onlineStatus(gateway: string, ts: number, devices?: readonly DeviceRef[], extra: Record<string, unknown> = {}): StatusMessage {
+  const msg: StatusMessage = { ...extra, state: 'online', ts, gateway };
+  if (devices) msg.devices = devices.map((d) => `${d.line}/${d.device}`);
+  return msg;
+}
+
+export function offlineStatus(gateway: string, reason: OfflineReason, ts?: number, extra: Record<string, unknown> = {}): StatusMessage {
+  const msg: StatusMessage = { ...extra, state: 'offline', gateway, reason };
+  if (ts !== undefined) msg.ts = ts;
+  return msg;
+}
+
+/** The payload to publish. */
+export function encodeStatus(msg: StatusMessage): string {
+  return JSON.stringify(msg);
+}
 
 const statusSchema = z.object({
   state: z.enum(['online', 'offline']),

@@ -1,6 +1,6 @@
 import { AnalyticsEngine } from '../analytics/engine.js';
 import type { AnalyticsConfig } from '../analytics/config.js';
-import type { AnomalyEvent, Category } from '../analytics/types.js';
+import type { AnomalyEvent, Category } from '../alerts/types.js';
 import type { DeviceRef, TelemetryBatch } from '../contract/index.js';
 import { AlertTracker, type Alert } from './alerts.js';
 import type { CsvTable } from './csv-table.js';

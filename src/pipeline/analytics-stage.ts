@@ -1,13 +1,13 @@
-import type { AlertManager, AlertNotifier, AlertTransition } from '../alerts/index.js';
-import type { AnalyticsEngine, AnomalyEvent } from '../analytics/index.js';
+import type { AlertRaiser } from '../alerts/index.js';
+import type { AnalyticsEngine } from '../analytics/index.js';
 import type { ParsedStatus, TelemetryBatch } from '../contract/index.js';
 import type { Logger, Metrics } from '../observability/index.js';
 import type { Point } from '../storage/point.js';
 
 /**
  * The analytics stage as the pipeline sees it: one call per validated batch, in arrival order,
- * returning the derived points to store with the batch. Alerts are decided here (engine events
- * → alert manager, one SQLite transaction) and handed to the notifiers. A failure in analytics
+ * returning the derived points to store with the batch. Engine events are raised as alerts
+ * (AlertRaiser: the alert manager decides, the notifiers hear). A failure in analytics
  * is logged and counted but never costs the batch itself: telemetry is stored regardless.
  */
 export class AnalyticsStage {
@@ -15,20 +15,17 @@ export class AnalyticsStage {
 
   constructor(
     private readonly engine: AnalyticsEngine,
-    private readonly alerts: AlertManager,
-    private readonly notifier: AlertNotifier,
+    private readonly alerts: AlertRaiser,
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
-  ) {
-    metrics.probes.alertsOpen = () => alerts.openCount;
-  }
+  ) {}
 
   process(batch: TelemetryBatch): Point[] {
     try {
       const out = this.engine.process(batch, this.clock());
       if (out.points.length > 0) this.metrics.energyWindows.inc(out.points.length);
-      this.handle(out.events);
+      this.alerts.raise(out.events);
       return out.points;
     } catch (err) {
       this.metrics.analyticsErrors.inc();
@@ -48,7 +45,7 @@ export class AnalyticsStage {
       const now = this.clock();
       const devices = status.kind === 'device' ? [status.ref] : status.devices;
       const reason = status.reason ?? (status.kind === 'gateway' ? `gateway ${status.gateway} offline` : null);
-      for (const ref of devices) this.handle(this.engine.offline(ref, now, reason));
+      for (const ref of devices) this.alerts.raise(this.engine.offline(ref, now, reason));
     } catch (err) {
       this.metrics.analyticsErrors.inc();
       this.log.error({ err }, 'analytics failed on a status message');
@@ -58,8 +55,8 @@ export class AnalyticsStage {
   /** Time-driven work: silence detection, flapping and stale alerts. */
   tick(): void {
     try {
-      this.handle(this.engine.tick(this.clock()));
-      this.publish(this.alerts.tick());
+      this.alerts.raise(this.engine.tick(this.clock()));
+      this.alerts.tick();
     } catch (err) {
       this.metrics.analyticsErrors.inc();
       this.log.error({ err }, 'analytics tick failed');
@@ -74,15 +71,5 @@ export class AnalyticsStage {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-  }
-
-  private handle(events: AnomalyEvent[]): void {
-    if (events.length > 0) this.publish(this.alerts.handle(events));
-  }
-
-  private publish(transitions: AlertTransition[]): void {
-    if (transitions.length === 0) return;
-    for (const t of transitions) if (t.type !== 'updated') this.metrics.alertTransitionsTotal.inc({ type: t.type, category: t.alert.category });
-    this.notifier.notify(transitions);
   }
 }

@@ -1,4 +1,4 @@
-import type { DecodeResult, TelemetryBatch } from '../contract/index.js';
+import { parseStatus, type DecodeResult, type DeviceRef, type ParsedStatus, type TelemetryBatch } from '../contract/index.js';
 import type { IngestSource, Logger, Metrics } from '../observability/index.js';
 import type { Point } from '../storage/point.js';
 import { telemetryPoints } from './to-points.js';
@@ -20,16 +20,27 @@ export interface DurableWriter {
  * resolves only when the batch is durable, which is when sources acknowledge (MQTT PUBACK,
  * HTTP 2xx). Sources never know about sinks.
  */
-/** The analytics stage as the pipeline needs it: derived points for a batch (see analytics-stage.ts). */
+/**
+ * The analytics stage as the pipeline needs it: derived points for a batch, and status news
+ * (a device or gateway announced `offline`: its silence alert opens now) (see analytics-stage.ts).
+ */
 export interface BatchAnalytics {
   process(batch: TelemetryBatch): Point[];
+  status?(status: ParsedStatus): void;
 }
 
 /** Told about every batch once it is durable (e.g. the live hub). Must not throw or block. */
 export type StoredListener = (batch: TelemetryBatch) => void;
 
+/**
+ * Told about every status message, parsed (null: not a status message). `retained`: replayed by
+ * the broker on (re)subscription, so it is history, not news. Must not throw or block.
+ */
+export type StatusListener = (status: ParsedStatus | null, retained: boolean) => void;
+
 export class Pipeline {
   private readonly storedListeners: StoredListener[] = [];
+  private readonly statusListeners: StatusListener[] = [];
 
   constructor(
     private readonly writer: DurableWriter,
@@ -73,6 +84,22 @@ export class Pipeline {
     this.storedListeners.push(listener);
   }
 
+  /** Call `listener` with each status message (e.g. data completeness, which tracks gateways). */
+  onStatus(listener: StatusListener): void {
+    this.statusListeners.push(listener);
+  }
+
+  /**
+   * A status message from a source (`pp/v1/.../status`, as gateways and the Sparkplug host
+   * publish them), parsed once through the contract for every stage that follows device state.
+   */
+  status(ref: DeviceRef, payload: Buffer, retained: boolean): void {
+    const status = parseStatus(ref, payload);
+    this.tell(this.statusListeners, 'status listener', status, retained);
+    // A death opens the device's silence alert now; a retained status is not news.
+    if (status && !retained) this.analytics?.status?.(status);
+  }
+
   /** Store a validated batch; resolves when durable. */
   async ingest(source: IngestSource, batch: TelemetryBatch): Promise<void> {
     const n = batch.samples.length;
@@ -87,14 +114,18 @@ export class Pipeline {
     const points = telemetryPoints(batch);
     await this.writer.write(derived.length > 0 ? points.concat(derived) : points);
     this.metrics.samplesStored.inc({ source }, n);
-    for (const listen of this.storedListeners) {
+    this.tell(this.storedListeners, 'stored-batch listener', batch);
+    this.log.trace({ site: batch.site, line: batch.line, device: batch.device, samples: n }, 'batch stored');
+  }
+
+  private tell<A extends unknown[]>(listeners: readonly ((...args: A) => void)[], what: string, ...args: A): void {
+    for (const listen of listeners) {
       try {
-        listen(batch);
+        listen(...args);
       } catch (err) {
         // A listener's failure must never fail ingest: the batch is durable and will be acknowledged.
-        this.log.error({ err }, 'stored-batch listener failed');
+        this.log.error({ err }, `${what} failed`);
       }
     }
-    this.log.trace({ site: batch.site, line: batch.line, device: batch.device, samples: n }, 'batch stored');
   }
 }

@@ -1,5 +1,5 @@
 import { formatDuration, formatNumber } from '../analytics/detectors/messages.js';
-import type { AnomalyEvent, Message } from '../analytics/types.js';
+import type { AnomalyEvent, Message } from '../alerts/types.js';
 import type { DeviceRef } from '../contract/index.js';
 
 /**

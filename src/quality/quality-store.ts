@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { openLocalDb } from '../storage/local-db.js';
+import { openLocalDb, type Migrations } from '../storage/local-db.js';
 import type { DeviceRef } from '../contract/index.js';
 import type { DeviceState, GatewayStatus } from './device-tracker.js';
 import type { StatusState } from '../contract/index.js';
@@ -13,17 +13,20 @@ import type { StatusState } from '../contract/index.js';
  * - `quality_gateway`: each gateway's status and since when.
  * - `quality_window`: per device and hour, the counts, delay histogram and received timestamps.
  *   Saved on every flush (PP_QUALITY_FLUSH_S) and on a clean stop; what a crash loses since the
- *   last flush is recounted from InfluxDB on start (restore.ts).
+ *   last flush is recounted from InfluxDB on start (quality-restore.ts).
  *
  * WAL with synchronous=NORMAL: a commit survives the process being killed (the write is in the
  * OS), not a power cut; the figures it protects are counts, not acknowledged data, and an fsync
  * per telemetry message would cost more than the message.
  */
-const SCHEMA = `
+const MIGRATIONS: Migrations = [
+  // 1: data completeness: devices, gateways, open windows (the schema of every install before versioning).
+  `
 CREATE TABLE IF NOT EXISTS quality_device (key TEXT PRIMARY KEY, site TEXT NOT NULL, line TEXT NOT NULL, device TEXT NOT NULL, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS quality_gateway (key TEXT PRIMARY KEY, state TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS quality_window (key TEXT NOT NULL, start INTEGER NOT NULL, state TEXT NOT NULL, times BLOB, PRIMARY KEY (key, start));
-`;
+`,
+];
 
 export interface StoredDevice {
   ref: DeviceRef;
@@ -43,7 +46,7 @@ export class QualityStore {
 
   constructor(path: string) {
     // Rebuilt from InfluxDB counts when lost (docs/completeness.md): a process crash is what it must survive.
-    this.db = openLocalDb(path, SCHEMA, { synchronous: 'NORMAL' });
+    this.db = openLocalDb(path, MIGRATIONS, { synchronous: 'NORMAL' });
     this.stmts = {
       devices: this.db.prepare<[], { site: string; line: string; device: string; state: string }>('SELECT site, line, device, state FROM quality_device'),
       saveDevice: this.db.prepare('INSERT INTO quality_device (key, site, line, device, state) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state'),

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { AlertManager, AlertNotifier } from '../alerts/index.js';
+import type { AlertRaiser } from '../alerts/index.js';
 import type { Logger, Metrics } from '../observability/index.js';
 import type { HistoryReader } from '../storage/index.js';
 import type { Point } from '../storage/point.js';
@@ -13,8 +13,7 @@ export interface StartQualityOptions {
   dataDir: string;
   history: HistoryReader;
   writer: { write(points: Point[]): Promise<void> };
-  alerts: AlertManager;
-  notifier: AlertNotifier;
+  alerts: AlertRaiser;
   metrics: Metrics;
   log: Logger;
   clock?: () => number;
@@ -23,7 +22,7 @@ export interface StartQualityOptions {
 /**
  * The quality stage, wired as the platform needs it (kept here so the platform's wiring stays a
  * few lines): local state in `quality.sqlite` under the data dir, metrics on the platform's
- * registry, data alerts through the alert manager to every notifier, state restored before
+ * registry, data alerts through the platform's AlertRaiser, state restored before
  * intake starts. The caller feeds it (`accept`, `status`), starts its tick and stops it.
  */
 export async function startQualityStage(o: StartQualityOptions): Promise<QualityStage> {
@@ -41,9 +40,7 @@ export async function startQualityStage(o: StartQualityOptions): Promise<Quality
     write: (points) => o.writer.write(points),
     raise: (events) => {
       try {
-        const transitions = o.alerts.handle(events);
-        for (const t of transitions) if (t.type !== 'updated') o.metrics.alertTransitionsTotal.inc({ type: t.type, category: t.alert.category });
-        o.notifier.notify(transitions);
+        o.alerts.raise(events);
       } catch (err) {
         o.log.error({ err }, 'data alerts could not be handled');
       }

@@ -41,3 +41,9 @@ export function splitByHour(a: number, b: number, utcOffsetMs: number, each: (ho
     if (to > from) each(h, from, to);
   }
 }
+
+/** The earliest day start whose samples are still accounted at `now`. */
+export function firstRetainedDay(now: number, cfg: { lateHorizonMs: number; utcOffsetMs: number }): number {
+  // The day holding (now − horizon − 1 day) ended at or before now − horizon; the next one did not.
+  return dayOf(now - cfg.lateHorizonMs - DAY_MS, cfg.utcOffsetMs) + DAY_MS;
+}

@@ -1,4 +1,4 @@
-import type { Category, Severity } from '../analytics/types.js';
+import type { Category, Severity } from '../alerts/types.js';
 import type { AlertState } from '../alerts/types.js';
 
 /**

@@ -1,6 +1,6 @@
 import { ENERGY_MEASUREMENT } from '../analytics/energy/energy-point.js';
 import { windowStart } from '../analytics/energy/window-sizes.js';
-import { CATEGORIES, type Category } from '../analytics/types.js';
+import { CATEGORIES, type Category } from '../alerts/types.js';
 import { scopeInfluxQL, type SiteScope } from '../auth/site-scope.js';
 import { readQualitySummary, SITE_LEVEL, type QualitySummary, type QualityWindow } from '../quality/index.js';
 import type { HistoryReader, Row } from '../storage/index.js';

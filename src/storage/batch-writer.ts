@@ -1,9 +1,16 @@
 import type { Logger } from 'pino';
+import { retryDelayMs, type BackoffPolicy } from '../retry/index.js';
 import { pointsToLineProtocol } from './line-protocol.js';
 import type { Point } from './point.js';
-import { SinkError, type Sink } from './sink.js';
+import type { Sink } from './sink.js';
+import { asSinkError, writeWithTimeout } from './sink-write.js';
+import { Sleeper } from './sleeper.js';
+import { writeSplittingRefusals } from './split-refused.js';
 import { SpoolFullError, type Spool } from './spool.js';
-import { appendFile } from 'node:fs/promises';
+import { SpoolReplayer } from './spool-replayer.js';
+import { observerNotify, type BatchWriterObserver, type Notify } from './writer-observer.js';
+
+export type { BatchWriterObserver } from './writer-observer.js';
 
 export interface BatchWriterOptions {
   /** Flush when this many lines are buffered... */
@@ -34,19 +41,6 @@ export interface BatchWriterOptions {
   observer?: BatchWriterObserver;
 }
 
-/** Statistics hooks (metrics, logs). A callback that throws is logged and ignored. */
-export interface BatchWriterObserver {
-  /** A batch was acknowledged by the sink after `ms` milliseconds. */
-  onFlush?(lines: number, ms: number): void;
-  /** A write failed transiently; the next attempt follows in `delayMs` (0: spooled instead). */
-  onRetry?(err: SinkError, attempt: number, delayMs: number): void;
-  /** Storage refused lines for good: their promises were rejected (or, spooled, kept aside). */
-  onFailure?(err: Error, lines: number): void;
-  onSpooled?(lines: number): void;
-  onReplayed?(lines: number): void;
-  onSpoolError?(err: Error): void;
-}
-
 interface Chunk {
   body: string;
   lines: number;
@@ -69,7 +63,9 @@ interface Chunk {
  * - Transient failures (network, 5xx, 429) are retried for ever, with exponential backoff, full
  *   jitter, and Retry-After honoured. Callers' promises stay pending meanwhile: that is the
  *   backpressure (MQTT acks are withheld, so the broker stops sending).
- * - Permanent failures (4xx) reject the promises of that batch only.
+ * - Permanent failures (4xx) reject the promises of the refused lines' calls only: a batch refused
+ *   for some of its lines (400, 413, 422) is split in halves until the calls at fault are found,
+ *   and the others are stored (see split-refused.ts).
  * - Points are serialised at `write` time, so a bad point throws to its caller before anything
  *   is buffered.
  * - Observer callbacks are for statistics: one that throws is logged and ignored (it must not
@@ -78,8 +74,7 @@ interface Chunk {
 export class BatchWriter {
   private readonly maxBatchLines: number;
   private readonly flushIntervalMs: number;
-  private readonly initialRetryDelayMs: number;
-  private readonly maxRetryDelayMs: number;
+  private readonly retry: BackoffPolicy;
   private readonly maxPendingLines: number;
   private readonly fullLines: number;
   private queue: Chunk[] = [];
@@ -93,11 +88,11 @@ export class BatchWriter {
   private urgent = false;
   /** The sink failed or was slow: new batches go to the spool until a write succeeds again. */
   private degraded = false;
-  private stopReplay = false;
   private spoolFullUntil = 0;
-  private replaying: Promise<void> | null = null;
   private readonly spoolAfterMs: number;
-  private readonly replayLinesPerSecond: number;
+  private readonly replayer: SpoolReplayer | undefined;
+  private readonly sleeper = new Sleeper();
+  private readonly notify: Notify;
 
   constructor(
     private readonly sink: Sink,
@@ -105,14 +100,27 @@ export class BatchWriter {
   ) {
     this.maxBatchLines = opts.maxBatchLines ?? 5000;
     this.flushIntervalMs = opts.flushIntervalMs ?? 200;
-    this.initialRetryDelayMs = opts.initialRetryDelayMs ?? 100;
-    this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 30_000;
+    // Full jitter: a storage outage ends for every instance at once; they must not retry in step.
+    this.retry = { baseMs: opts.initialRetryDelayMs ?? 100, maxMs: opts.maxRetryDelayMs ?? 30_000, jitter: 'full' };
     this.maxPendingLines = opts.maxPendingLines ?? 200_000;
     this.fullLines = opts.fullLines ?? 4 * this.maxBatchLines;
     this.spoolAfterMs = opts.spoolAfterMs ?? 5000;
-    this.replayLinesPerSecond = opts.replayLinesPerSecond ?? 50_000;
-    // Data left in the spool by an earlier run is replayed from the start.
-    if (opts.spool?.pending) this.startReplay();
+    this.notify = observerNotify(opts.observer, opts.logger);
+    if (opts.spool) {
+      this.replayer = new SpoolReplayer(sink, opts.spool, {
+        spoolAfterMs: this.spoolAfterMs,
+        replayLinesPerSecond: opts.replayLinesPerSecond ?? 50_000,
+        retry: this.retry,
+        rejectedFile: opts.rejectedFile,
+        logger: opts.logger,
+        notify: this.notify,
+        sleeper: this.sleeper,
+        onStorageUp: () => (this.degraded = false),
+        onStorageDown: () => (this.degraded = true),
+      });
+      // Data left in the spool by an earlier run is replayed from the start.
+      if (opts.spool.pending) this.replayer.start();
+    }
   }
 
   /** Lines accepted and not yet acknowledged by the sink (buffered + in flight; not the spool's). */
@@ -135,7 +143,7 @@ export class BatchWriter {
 
   /**
    * Accept points; the promise resolves once the sink (or the fsynced spool) holds every one of
-   * them, and rejects if storage refused their batch for good (4xx). Throws synchronously, with
+   * them, and rejects if storage refused any of them for good (4xx). Throws synchronously, with
    * nothing buffered, if a point cannot be written as line protocol.
    *
    * Backpressure: while storage fails, promises stay pending (retries go on for ever). The writer
@@ -163,17 +171,6 @@ export class BatchWriter {
     this.saturationLogged = saturated;
     if (saturated) this.opts.logger?.warn({ pendingLines: this.pendingLines, maxPendingLines: this.maxPendingLines }, 'write queue above maxPendingLines: storage is not keeping up; intake must slow down');
     else this.opts.logger?.info({ pendingLines: this.pendingLines }, 'write queue back below maxPendingLines');
-  }
-
-  /** Observer callbacks must never break delivery (see the class comment). */
-  private notify<K extends keyof BatchWriterObserver>(name: K, ...args: Parameters<NonNullable<BatchWriterObserver[K]>>): void {
-    const fn = this.opts.observer?.[name] as ((...a: unknown[]) => void) | undefined;
-    if (!fn) return;
-    try {
-      fn.apply(this.opts.observer, args);
-    } catch (err) {
-      this.opts.logger?.error({ err: (err as Error).message, callback: name }, 'batch writer observer threw; ignored');
-    }
   }
 
   /** Start writing what is buffered now (it goes after the write in flight, if any); does not wait. */
@@ -207,11 +204,11 @@ export class BatchWriter {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
-    this.stopReplay = true;
-    for (const wake of [...this.sleepers]) wake();
+    const replayStopped = this.replayer?.stop();
+    this.sleeper.wakeAll();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.replaying;
+    await replayStopped;
   }
 
   private kick(): void {
@@ -245,146 +242,81 @@ export class BatchWriter {
     }
     this.queuedLines -= lines;
     this.inflightLines = lines;
-    const body = batch.length === 1 ? batch[0]!.body : batch.map((c) => c.body).join('\n');
-    const spool = this.opts.spool;
     try {
-      for (let attempt = 1; ; attempt++) {
-        if (spool && this.degraded) {
-          try {
-            await spool.append(body, lines);
-            this.notify('onSpooled', lines);
-            for (const c of batch) c.resolve();
-            this.startReplay();
-            return;
-          } catch (err) {
-            // Spool full, disk full, or any other spool failure (e.g. a segment cannot be
-            // created): keep the batch in memory and wait for the sink instead (callers stay
-            // pending: that is the backpressure). Never let it escape: the batch's callers
-            // would wait for ever.
-            this.notify('onSpoolError', err as Error);
-            const why = err instanceof SpoolFullError ? 'spool refuses data' : 'spool failed';
-            if (!this.spoolFull()) this.opts.logger?.error({ err: (err as Error).message }, `${why}: holding batches in memory and slowing intake until storage recovers`);
-            this.spoolFullUntil = Date.now() + 1000;
-          }
-        }
-        const started = performance.now();
-        try {
-          await this.writeWithTimeout(body, spool ? this.spoolAfterMs : 0);
-          this.notify('onFlush', lines, performance.now() - started);
-          this.degraded = false;
-          for (const c of batch) c.resolve();
-          return;
-        } catch (err) {
-          const e = err instanceof SinkError ? err : new SinkError((err as Error).message, true);
-          if (!e.retryable) {
-            this.notify('onFailure', e, lines);
-            this.opts.logger?.error({ err: e.message, lines }, 'storage refused a batch (not retryable)');
-            for (const c of batch) c.reject(e);
-            return;
-          }
-          const spoolUsable = spool && !this.spoolFull();
-          const delay = spoolUsable ? 0 : this.retryDelay(attempt, e.retryAfterMs);
-          this.notify('onRetry', e, attempt, delay);
-          if (spool && !this.degraded) this.opts.logger?.warn({ err: e.message }, 'storage is failing or slow: spooling to disk until it recovers');
-          this.degraded = spool !== undefined;
-          if (delay > 0) await this.sleep(delay);
-        }
-      }
+      await writeSplittingRefusals(
+        batch,
+        (part) => this.deliver(part),
+        (part, err) => {
+          const refused = part.reduce((n, c) => n + c.lines, 0);
+          this.notify('onFailure', err, refused);
+          this.opts.logger?.error({ err: err.message, lines: refused, calls: part.length }, 'storage refused lines (not retryable)');
+          this.settled(part, refused, err);
+        },
+      );
     } finally {
       this.inflightLines = 0;
+    }
+  }
+
+  /**
+   * Make `batch` durable, retrying transient failures for ever; resolves its callers once it is in
+   * the sink or the spool. Throws only storage's refusal for good (a non-retryable SinkError).
+   */
+  private async deliver(batch: readonly Chunk[]): Promise<void> {
+    const lines = batch.reduce((n, c) => n + c.lines, 0);
+    const body = batch.length === 1 ? batch[0]!.body : batch.map((c) => c.body).join('\n');
+    const spool = this.opts.spool;
+    for (let attempt = 1; ; attempt++) {
+      if (spool && this.degraded) {
+        try {
+          await spool.append(body, lines);
+          this.notify('onSpooled', lines);
+          this.settled(batch, lines);
+          this.replayer!.start();
+          return;
+        } catch (err) {
+          // Spool full, disk full, or any other spool failure (e.g. a segment cannot be
+          // created): keep the batch in memory and wait for the sink instead (callers stay
+          // pending: that is the backpressure). Never let it escape: the batch's callers
+          // would wait for ever.
+          this.notify('onSpoolError', err as Error);
+          const why = err instanceof SpoolFullError ? 'spool refuses data' : 'spool failed';
+          if (!this.spoolFull()) this.opts.logger?.error({ err: (err as Error).message }, `${why}: holding batches in memory and slowing intake until storage recovers`);
+          this.spoolFullUntil = Date.now() + 1000;
+        }
+      }
+      const started = performance.now();
+      try {
+        await writeWithTimeout(this.sink, body, spool ? this.spoolAfterMs : 0);
+        this.notify('onFlush', lines, performance.now() - started);
+        this.degraded = false;
+        this.settled(batch, lines);
+        return;
+      } catch (err) {
+        const e = asSinkError(err);
+        if (!e.retryable) throw e;
+        const spoolUsable = spool && !this.spoolFull();
+        const delay = spoolUsable ? 0 : retryDelayMs(attempt, this.retry, e.retryAfterMs);
+        this.notify('onRetry', e, attempt, delay);
+        if (spool && !this.degraded) this.opts.logger?.warn({ err: e.message }, 'storage is failing or slow: spooling to disk until it recovers');
+        this.degraded = spool !== undefined;
+        if (delay > 0) await this.sleeper.sleep(delay);
+      }
+    }
+  }
+
+  /** Answer the callers of a part of the batch in flight, no longer counting it as pending first. */
+  private settled(part: readonly Chunk[], lines: number, err?: Error): void {
+    this.inflightLines -= lines;
+    this.checkSaturation();
+    for (const c of part) {
+      if (err) c.reject(err);
+      else c.resolve();
     }
   }
 
   /** True right after the spool refused an append, for a short while (avoid hammering it). */
   private spoolFull(): boolean {
     return Date.now() < this.spoolFullUntil;
-  }
-
-  private async writeWithTimeout(body: string, timeoutMs: number): Promise<void> {
-    const write = this.sink.write(body);
-    if (timeoutMs <= 0) return write;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SinkError(`write took longer than ${timeoutMs} ms`, true)), timeoutMs);
-    });
-    write.catch(() => undefined); // a write we stopped waiting for may still fail later
-    try {
-      return await Promise.race([write, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /**
-   * Replay the spool oldest first, at a bounded rate, while fresh batches keep going straight to
-   * the sink. While the sink is down, probe it with the oldest record at a backoff pace.
-   */
-  private startReplay(): void {
-    if (this.replaying || !this.opts.spool || this.closed) return;
-    this.replaying = this.replayLoop()
-      .catch(async (err: unknown) => {
-        // A spool read or the rejected-lines file failed (I/O): report it and try again shortly.
-        this.notify('onSpoolError', err as Error);
-        this.opts.logger?.error({ err: (err as Error).message }, 'spool replay failed; retrying in 1 s');
-        await this.sleep(1000);
-      })
-      .finally(() => {
-        this.replaying = null;
-        if (this.opts.spool?.pending && !this.closed && !this.stopReplay) this.startReplay();
-      });
-  }
-
-  private async replayLoop(): Promise<void> {
-    const spool = this.opts.spool!;
-    let attempt = 0;
-    while (!this.stopReplay) {
-      const rec = await spool.peek();
-      if (!rec) return;
-      try {
-        await this.writeWithTimeout(rec.body, this.spoolAfterMs);
-        await spool.commit();
-        attempt = 0;
-        this.degraded = false;
-        this.notify('onReplayed', rec.lines);
-        await this.sleep((rec.lines / this.replayLinesPerSecond) * 1000);
-      } catch (err) {
-        const e = err instanceof SinkError ? err : new SinkError((err as Error).message, true);
-        if (!e.retryable) {
-          // Storage refuses these lines for good. They were acknowledged upstream, so keep them
-          // where an operator can find them instead of dropping them or blocking the spool.
-          const file = this.opts.rejectedFile;
-          if (file) await appendFile(file, `# ${new Date().toISOString()} ${e.message.replace(/\n/g, ' ')}\n${rec.body}\n`);
-          this.opts.logger?.error({ err: e.message, lines: rec.lines, file }, 'storage refused spooled lines; kept in the rejected file');
-          this.notify('onFailure', e, rec.lines);
-          await spool.commit();
-          continue;
-        }
-        this.degraded = true;
-        // Probe at a backoff pace, but at least every 2 s: while degraded, only this loop notices
-        // that storage is back, and fresh data waits in the spool until it does.
-        await this.sleep(Math.min(2000, this.retryDelay(++attempt, e.retryAfterMs) + this.initialRetryDelayMs));
-      }
-    }
-  }
-
-  private retryDelay(attempt: number, retryAfterMs?: number): number {
-    const ceiling = Math.min(this.maxRetryDelayMs, this.initialRetryDelayMs * 2 ** Math.min(attempt - 1, 30));
-    const jittered = Math.random() * ceiling; // full jitter: instances do not retry in step
-    return Math.min(this.maxRetryDelayMs, Math.max(jittered, retryAfterMs ?? 0));
-  }
-
-  private readonly sleepers = new Set<() => void>();
-
-  /** A pause that `close()` can cut short. */
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.sleepers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.sleepers.add(wake);
-    });
   }
 }

@@ -1,3 +1,4 @@
+import { parseRetryAfter } from '../retry/index.js';
 import { SinkError } from './sink.js';
 
 /**
@@ -7,20 +8,6 @@ import { SinkError } from './sink.js';
  */
 export function isRetryableStatus(status: number): boolean {
   return status >= 500 || status === 429 || status === 408;
-}
-
-/**
- * `Retry-After` (RFC 9110 §10.2.3) in milliseconds: delay-seconds or an HTTP-date.
- * Undefined when absent or unreadable.
- */
-export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  // Every HTTP-date form starts with a day name; Date.parse alone would take "-5" or "1.5".
-  if (!/^[A-Za-z]{3}/.test(v)) return undefined;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 export function statusError(what: string, status: number, body: string, retryAfter?: string | null): SinkError {

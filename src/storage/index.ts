@@ -5,7 +5,7 @@ import type { Sink } from './sink.js';
 export type { Point } from './point.js';
 export { SinkError, type Sink } from './sink.js';
 export { toLineProtocol, pointsToLineProtocol, LineProtocolError } from './line-protocol.js';
-export { isRetryableStatus, parseRetryAfter } from './http-errors.js';
+export { isRetryableStatus } from './http-errors.js';
 export { InfluxV1Sink, quoteDatabaseName, type InfluxV1Options } from './influx-v1-sink.js';
 export { InfluxV2Sink, type InfluxV2Options } from './influx-v2-sink.js';
 export { DiscardSink } from './discard-sink.js';

@@ -1,5 +1,5 @@
 import { maskUrlQuery, type Logger } from '../observability/index.js';
-import { retryAfterMs, retryDelayMs } from './backoff.js';
+import { parseRetryAfter, retryDelayMs } from '../retry/index.js';
 import { ATTEMPT_HEADER, EVENT_HEADER, IDEMPOTENCY_HEADER, signatureOf, SIGNATURE_HEADER, standardHeaders, SUBSCRIPTION_HEADER, TIMESTAMP_HEADER } from './signature.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
 import type { OutboxEntry, WebhookStore } from './webhook-store.js';
@@ -123,7 +123,7 @@ export class DeliveryWorker {
     const timestamp = String(Math.floor(this.clock() / 1000));
     let status: number | null = null;
     let error: string;
-    let askedDelay: number | null = null;
+    let askedDelay: number | undefined;
     // One controller per attempt, with a timer we own and clear. Not
     // AbortSignal.any([AbortSignal.timeout(ms), stop]): on Node 20 the timeout signal inside the
     // composite can be garbage collected and never fire (nodejs/node#57736), and a receiver that
@@ -162,7 +162,7 @@ export class DeliveryWorker {
         return;
       }
       error = `HTTP ${status}`;
-      askedDelay = retryAfterMs(res.headers.get('retry-after'), this.clock());
+      askedDelay = parseRetryAfter(res.headers.get('retry-after'), this.clock());
     } catch (err) {
       // Stopping: not the receiver's failure; the row stays pending for the next run.
       if (this.stopped) return;
@@ -175,7 +175,7 @@ export class DeliveryWorker {
     this.failed(entry, attempt, status, error, askedDelay);
   }
 
-  private failed(entry: OutboxEntry, attempt: number, status: number | null, error: string, askedDelay: number | null): void {
+  private failed(entry: OutboxEntry, attempt: number, status: number | null, error: string, askedDelay: number | undefined): void {
     const now = this.clock();
     if (now >= entry.expiresAt) {
       const reason = `not delivered within ${Math.round(this.opts.deadAfterMs / 1000)} s (PP_WEBHOOK_DEAD_AFTER_S) after ${attempt} attempts; last: ${error}`;
@@ -184,7 +184,7 @@ export class DeliveryWorker {
       this.log.warn({ subscription: entry.subscriptionId, key: entry.idempotencyKey, died, reason }, 'webhook delivery dead');
       return;
     }
-    const delay = Math.min(this.opts.retryMaxMs, askedDelay ?? retryDelayMs(attempt, this.opts.retryBaseMs, this.opts.retryMaxMs));
+    const delay = retryDelayMs(attempt, { baseMs: this.opts.retryBaseMs, maxMs: this.opts.retryMaxMs, jitter: 'equal' }, askedDelay);
     this.store.markRetry(entry.seq, now, now + delay, status, error);
     this.metrics.deliveries.inc({ outcome: 'retried' });
     this.log.debug({ subscription: entry.subscriptionId, key: entry.idempotencyKey, attempt, error, delayMs: delay }, 'webhook delivery failed; will retry');

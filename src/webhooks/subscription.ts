@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { AlertTransition } from '../alerts/index.js';
-import { CATEGORIES, SEVERITIES, SEVERITY_RANK, type Category, type Severity } from '../analytics/types.js';
+import { CATEGORIES, SEVERITIES, SEVERITY_RANK, type Category, type Severity } from '../alerts/types.js';
 import { formatScope, siteAllowed, type Role, type SiteScope } from '../auth/index.js';
 import { maskUrlQuery } from '../observability/redact.js';
 

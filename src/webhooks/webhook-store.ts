@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { openLocalDb } from '../storage/local-db.js';
-import type { Category, Severity } from '../analytics/types.js';
+import { openLocalDb, type Migrations } from '../storage/local-db.js';
+import type { Category, Severity } from '../alerts/types.js';
 import { isRole, parseScope, formatScope } from '../auth/index.js';
 import type { Subscription, WebhookEvent } from './subscription.js';
 
@@ -15,7 +15,9 @@ import type { Subscription, WebhookEvent } from './subscription.js';
  * Order: the head of a subscription (its oldest pending row) is the only one attempted, so a
  * subscription's deliveries arrive in the order their transitions happened.
  */
-const SCHEMA = `
+const MIGRATIONS: Migrations = [
+  // 1: subscriptions and the delivery outbox (the schema of every install before versioning).
+  `
 CREATE TABLE IF NOT EXISTS subscriptions (
   id TEXT PRIMARY KEY,
   name TEXT,
@@ -48,7 +50,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (subscription_id, seq) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS outbox_by_subscription ON outbox (subscription_id, state, seq);
-`;
+`,
+];
 
 interface SubscriptionRow {
   id: string;
@@ -171,7 +174,7 @@ export class WebhookStore {
 
   constructor(path: string) {
     // A transition in the outbox is a promise to a regulator: it must survive power loss.
-    this.db = openLocalDb(path, SCHEMA, { synchronous: 'FULL' });
+    this.db = openLocalDb(path, MIGRATIONS, { synchronous: 'FULL' });
     this.stmts = {
       insertSub: this.db.prepare(
         `INSERT INTO subscriptions (id, name, url, jurisdiction, categories, min_severity, events, secret, owner_token_id, owner_role, created_at)

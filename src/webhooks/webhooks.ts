@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { alertMessage, type AlertNotifier, type AlertTransition } from '../alerts/index.js';
-import { CATEGORIES } from '../analytics/types.js';
+import { CATEGORIES } from '../alerts/types.js';
 import { parseScope, scopeWithin, type Principal } from '../auth/index.js';
 import { PlantPulseError } from '../contract/index.js';
 import { maskUrlQuery, type Logger } from '../observability/index.js';

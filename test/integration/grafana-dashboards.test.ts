@@ -14,7 +14,7 @@ import type { EnergyWindow } from '../../src/analytics/energy/energy-window.js';
 import { windowStart } from '../../src/analytics/energy/window-sizes.js';
 import { alertPoint } from '../../src/alerts/alert-points.js';
 import type { Alert, AlertTransition } from '../../src/alerts/types.js';
-import type { Category, Severity } from '../../src/analytics/types.js';
+import type { Category, Severity } from '../../src/alerts/types.js';
 import type { TelemetryBatch } from '../../src/contract/index.js';
 import { telemetryPoints } from '../../src/pipeline/to-points.js';
 import { InfluxV1Sink, pointsToLineProtocol, queryInfluxQL, type Point, type Row } from '../../src/storage/index.js';

@@ -38,6 +38,17 @@ export interface EnergyWindow {
   samples: number;
   /** Energy-weighted average of power_factor readings; null when there are none. */
   powerFactorAvg: number | null;
+  /**
+   * The part of `idleKwh` drawn while the machine stood ready: state idle (1), or, without a
+   * state, output stalled. Standby while stopped (0) and the fault state (3) are left out. Set by
+   * the device accumulator (the rules judge idle share on it); absent in rollups.
+   */
+  readyIdleKwh?: number;
+  /**
+   * Energy-weighted average power factor over the kWh drawn under load (not idle); null when
+   * none was. Set by the device accumulator (the rules judge it); absent in rollups.
+   */
+  loadedPowerFactorAvg?: number | null;
   /** Counter readings in this window whose delta was not counted (implausible rate or impossible value). */
   implausibleJumps: number;
   /** Carriers used in this window that kgce/tce leaves out, for want of a coefficient (steam, unless configured). */

@@ -69,6 +69,11 @@ interface OpenWindow extends EnergyQuantities {
   /** Σ power_factor × kWh of the interval ending at that reading; and Σ kWh. */
   pfWeighted: number;
   pfWeight: number;
+  /** kWh drawn while ready and idle (see EnergyWindow.readyIdleKwh). */
+  readyIdleKwh: number;
+  /** Σ power_factor × kWh and Σ kWh over the intervals under load only. */
+  pfLoadedWeighted: number;
+  pfLoadedWeight: number;
   /** Plain mean of power_factor readings, for a window without electricity. */
   pfSum: number;
   pfCount: number;
@@ -151,6 +156,8 @@ export class DeviceEnergyAccumulator {
     const pf = sample.m.power_factor;
     const pfValid = pf !== undefined && pf >= -1 && pf <= 1;
     const idle = this.kwhIntervalWasIdle(sample, kwhCounted);
+    const intervalState = this.lastState ?? sample.m.state;
+    const readyIdle = idle && (intervalState === undefined || intervalState === MACHINE_STATES.idle);
     if (sample.m.state !== undefined) this.lastState = sample.m.state;
 
     const sizes = this.settings.windowSizesMs;
@@ -170,9 +177,14 @@ export class DeviceEnergyAccumulator {
           w[field] += amount;
           if (field === 'kwh') {
             if (idle) w.idleKwh += amount;
+            if (readyIdle) w.readyIdleKwh += amount;
             if (pfValid) {
               w.pfWeighted += (pf as number) * amount;
               w.pfWeight += amount;
+              if (!idle) {
+                w.pfLoadedWeighted += (pf as number) * amount;
+                w.pfLoadedWeight += amount;
+              }
             }
           }
         });
@@ -309,6 +321,8 @@ export class DeviceEnergyAccumulator {
       kgcePerUnit: perUnit(converted.kgce, w.outputUnits),
       samples: w.samples,
       powerFactorAvg: w.pfWeight > 0 ? w.pfWeighted / w.pfWeight : w.pfCount > 0 ? w.pfSum / w.pfCount : null,
+      readyIdleKwh: w.readyIdleKwh,
+      loadedPowerFactorAvg: w.pfLoadedWeight > 0 ? w.pfLoadedWeighted / w.pfLoadedWeight : null,
       implausibleJumps: w.implausibleJumps,
       notInTce: converted.notInTce,
       notInCo2: converted.notInCo2,
@@ -330,7 +344,7 @@ function siteSettings(config: EnergyConfig, site: string): SiteEnergySettings {
 function getOrOpen(open: Map<number, OpenWindow>, start: number): OpenWindow {
   let w = open.get(start);
   if (w === undefined) {
-    w = { start, kwh: 0, gasM3: 0, steamT: 0, waterM3: 0, outputUnits: 0, idleKwh: 0, samples: 0, implausibleJumps: 0, pfWeighted: 0, pfWeight: 0, pfSum: 0, pfCount: 0 };
+    w = { start, kwh: 0, gasM3: 0, steamT: 0, waterM3: 0, outputUnits: 0, idleKwh: 0, readyIdleKwh: 0, samples: 0, implausibleJumps: 0, pfWeighted: 0, pfWeight: 0, pfLoadedWeighted: 0, pfLoadedWeight: 0, pfSum: 0, pfCount: 0 };
     open.set(start, w);
   }
   return w;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CATEGORIES, SEVERITIES } from '../../analytics/types.js';
+import { CATEGORIES, SEVERITIES } from '../../alerts/types.js';
 import { ROUTE_ACCESS } from '../../auth/route-access.js';
 import { ERRORS } from '../../contract/index.js';
 import { OPERATIONS, TAGS, type AuthDoc, type JsonSchema, type OperationDoc, type ParameterDoc } from './operations.js';

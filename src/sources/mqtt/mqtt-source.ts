@@ -2,6 +2,7 @@ import type { IClientOptions, MqttClient, IPublishPacket } from 'mqtt';
 import { decodeMqttMessage, parseTopic, TOPIC_PREFIX, type DecodeLimits, type DeviceRef } from '../../contract/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 import type { Pipeline } from '../../pipeline/index.js';
+import { Backoff } from '../../retry/index.js';
 import { deadLetterMessage } from './dead-letter.js';
 import { connectWithAckWindow, type AckWindow } from './ack-window.js';
 
@@ -38,7 +39,8 @@ export class MqttSource {
   private acks: AckWindow | null = null;
   private stopping = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
-  private reconnectDelayMs = 500;
+  // Full jitter, so a fleet of instances does not reconnect in step.
+  private readonly reconnectBackoff = new Backoff({ baseMs: 500, maxMs: 30_000, jitter: 'full' });
 
   constructor(
     private readonly opts: MqttSourceOptions,
@@ -84,7 +86,7 @@ export class MqttSource {
 
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
     client.on('connect', (connack) => {
-      this.reconnectDelayMs = 500;
+      this.reconnectBackoff.reset();
       this.metrics.mqttConnected.set(1);
       this.log.info({ url: this.opts.url, sessionPresent: connack.sessionPresent }, 'connected to broker');
     });
@@ -114,9 +116,7 @@ export class MqttSource {
 
   private scheduleReconnect(): void {
     if (this.stopping || this.reconnectTimer) return;
-    // Exponential backoff with full jitter, so a fleet of instances does not reconnect in step.
-    const delay = Math.round(Math.random() * this.reconnectDelayMs);
-    this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, 30_000);
+    const delay = this.reconnectBackoff.next();
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (!this.stopping && this.client && !this.client.connected) {

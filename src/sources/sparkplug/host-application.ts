@@ -1,4 +1,4 @@
-import { decodeHttpValue, type DecodeLimits, type DecodeResult, type ErrorCode, type Rejection, type Sample, type TelemetryBatch } from '../../contract/index.js';
+import { decodeHttpValue, encodeStatus, type DecodeLimits, type DecodeResult, type ErrorCode, type Rejection, type Sample, type TelemetryBatch } from '../../contract/index.js';
 import type { Logger } from '../../observability/index.js';
 import { BirthCertificate } from './birth-certificate.js';
 import { DataType, numericValue } from './datatypes.js';
@@ -255,7 +255,7 @@ export class SparkplugHost {
   }
 
   private publishStatus(ref: IncomingMessage['ref'], origin: SparkplugOrigin, ts: number, offline?: SparkplugOfflineReason): Promise<void> {
-    return this.io.publish(statusTopic(ref), JSON.stringify(sparkplugStatus(origin, ts, offline)), { qos: 1, retain: true });
+    return this.io.publish(statusTopic(ref), encodeStatus(sparkplugStatus(origin, ts, offline)), { qos: 1, retain: true });
   }
 
   // --- storing --------------------------------------------------------------------------------

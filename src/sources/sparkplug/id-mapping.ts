@@ -1,4 +1,4 @@
-import { ID_PATTERN, type DeviceRef } from '../../contract/index.js';
+import { GATEWAY_LINE, ID_PATTERN, type DeviceRef } from '../../contract/index.js';
 
 /**
  * Sparkplug identity → PlantPulse ids. Default: group_id → site, edge_node_id → line,
@@ -8,8 +8,8 @@ import { ID_PATTERN, type DeviceRef } from '../../contract/index.js';
  */
 export const NODE_DEVICE_ID = '_node';
 
-/** The edge agent reserves this line id for gateway status topics (edge-agent/publisher/status.ts). */
-const RESERVED_LINE = '_gateway';
+/** The line id of gateway status topics (src/contract/status-message.ts): no Sparkplug node may map onto it. */
+const RESERVED_LINE = GATEWAY_LINE;
 
 export interface IdOverrides {
   /** group_id → site */

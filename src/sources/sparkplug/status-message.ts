@@ -1,10 +1,10 @@
-import { deviceTopic, type DeviceRef } from '../../contract/index.js';
+import { deviceTopic, offlineStatus, onlineStatus, type DeviceRef, type StatusMessage } from '../../contract/index.js';
 import type { SparkplugOrigin } from './device-status-registry.js';
 
 /**
  * PlantPulse status messages for Sparkplug devices, on the same retained
- * `pp/v1/{site}/{line}/{device}/status` topics and in the same shape as the edge agent's
- * (edge-agent/publisher/status.ts: `state`, `ts`, `gateway`, `reason`), so whoever watches
+ * `pp/v1/{site}/{line}/{device}/status` topics and built by the same contract as the edge
+ * agent's (src/contract/status-message.ts: `state`, `ts`, `gateway`, `reason`), so whoever watches
  * device status (silence detection) sees one story whichever way a device is connected:
  * a Sparkplug death is reported once, as `offline`, and silence after it is not news.
  * - `gateway` names the edge node (`{group_id}/{edge_node_id}`), as the agent's names its client id;
@@ -15,19 +15,17 @@ import type { SparkplugOrigin } from './device-status-registry.js';
  */
 export type SparkplugOfflineReason = 'connection lost' | 'device lost';
 
-export interface SparkplugStatusMessage {
-  state: 'online' | 'offline';
+export interface SparkplugStatusMessage extends StatusMessage {
   ts: number;
-  gateway: string;
   reason?: SparkplugOfflineReason;
   source: 'sparkplug';
   sparkplug: SparkplugOrigin;
 }
 
 export function sparkplugStatus(origin: SparkplugOrigin, ts: number, offline?: SparkplugOfflineReason): SparkplugStatusMessage {
-  const msg: SparkplugStatusMessage = { state: offline ? 'offline' : 'online', ts, gateway: `${origin.group}/${origin.node}`, source: 'sparkplug', sparkplug: { ...origin } };
-  if (offline) msg.reason = offline;
-  return msg;
+  const gateway = `${origin.group}/${origin.node}`;
+  const extra = { source: 'sparkplug', sparkplug: { ...origin } };
+  return (offline ? offlineStatus(gateway, offline, ts, extra) : onlineStatus(gateway, ts, undefined, extra)) as SparkplugStatusMessage;
 }
 
 export function statusTopic(ref: DeviceRef): string {

@@ -119,6 +119,34 @@ describe('InfluxV1Sink against influxd 1.6', () => {
     await writer.close();
   });
 
+  it('a batch with a field type conflict: influxd stores the rest (partial write, 400); the writer splits it and rejects only the call holding the conflict', async () => {
+    const sink = new InfluxV1Sink({ url: influx.url, database: DB });
+    await sink.write(`split,site=s v=1 ${base}`); // v is a float from now on
+    // What influxd itself answers to a batch with one conflicting point among good ones.
+    const partial = await sink.write([`split,site=s v=2 ${base + 1}`, `split,site=s v="text" ${base + 2}`, `split,site=s v=3 ${base + 3}`].join('\n')).then(() => null, (e: unknown) => e as SinkError);
+    expect(partial).toMatchObject({ retryable: false, status: 400 });
+    expect(partial!.message).toMatch(/partial write: field type conflict.*dropped=1/);
+    expect((await q('SELECT v FROM split')).map((r) => r.v)).toEqual([1, 2, 3]);
+
+    // Through the batch writer: 20 calls (one MQTT message each) of 3 points in one batch; call 13 holds a text value.
+    const failures: number[] = [];
+    const writer = new BatchWriter(sink, { maxBatchLines: 1000, flushIntervalMs: 20, observer: { onFailure: (_e, lines) => failures.push(lines) } });
+    const t0 = base + 100;
+    const outcomes = Array.from({ length: 20 }, (_, call) =>
+      writer
+        .write(Array.from({ length: 3 }, (_, k) => ({ measurement: 'split', tags: { site: 's' }, fields: { v: call === 13 && k === 1 ? 'text' : call * 10 + k }, ts: t0 + call * 3 + k })))
+        .then(() => 'stored', (e: SinkError) => `${e.status}`),
+    );
+    const results = await Promise.all(outcomes);
+    expect(results.flatMap((r, call) => (r === 'stored' ? [] : [[call, r]]))).toEqual([[13, '400']]);
+    expect(failures).toEqual([3]);
+    const stored = await q(`SELECT v FROM split WHERE time >= ${t0}ms`);
+    // All 59 valid points, including the two good ones of call 13 (influxd kept them).
+    expect(stored).toHaveLength(59);
+    expect(stored.map((r) => r.v)).not.toContain('text');
+    await writer.close();
+  });
+
   it('a write to a missing database is refused (404), not retried', async () => {
     const err = await new InfluxV1Sink({ url: influx.url, database: 'nope' }).write('m v=1 1').then(() => null, (e: unknown) => e as SinkError);
     expect(err).toMatchObject({ retryable: false, status: 404 });

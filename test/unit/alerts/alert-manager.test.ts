@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertManager, AlertStore, alertPoint, DEFAULT_ALERT_OPTIONS, type AlertManagerOptions } from '../../../src/alerts/index.js';
-import type { AnomalyEvent } from '../../../src/analytics/types.js';
+import type { AnomalyEvent } from '../../../src/alerts/types.js';
 
 const T0 = Date.UTC(2026, 10, 29, 8, 0, 0);
 const MIN = 60_000;

@@ -106,19 +106,56 @@ describe('AnalyticsEngine', () => {
     expect(cleared).toMatchObject([{ kind: 'clear', ts: now + 130_000 }]);
   });
 
-  it('feeds closed 15-min windows to the energy rules: idle energy raises after two idle windows and clears', () => {
-    // 45 min idle (state 1) drawing 30 kW, then 45 min running with output.
+  it('feeds closed 15-min windows to the energy rules: idle energy raises after an hour of idle windows and clears', () => {
+    // 75 min idle (state 1) drawing 30 kW, then 45 min running with output.
     const engine = new AnalyticsEngine(EMPTY_RULES_CONFIG, parseEnergyConfig({}));
-    const idle = run(45, (t) => ({ state: 1, energy_kwh: 1000 + (30 * t) / 3600, output_units: 500 }));
-    const busy = run(45, (t) => ({ state: 2, energy_kwh: 1000 + (30 * t) / 3600, output_units: 500 + Math.floor(t / 30) }), 45 * 60);
+    const idle = run(75, (t) => ({ state: 1, energy_kwh: 1000 + (30 * t) / 3600, output_units: 500 }));
+    const busy = run(45, (t) => ({ state: 2, energy_kwh: 1000 + (30 * t) / 3600, output_units: 500 + Math.floor(t / 30) }), 75 * 60);
     const events = [...engine.process(batch(idle), T0).events, ...engine.process(batch(busy), T0).events].filter((e) => e.rule === 'idle-share-high');
-    // Windows end at 15, 30, 45 min (idle share 1.0): raised from the second (min duration 900 s),
-    // then the 60-min window (share 0, the interval ending at 45:00 is in the 30–45 window) clears.
+    // Windows end at 15 … 75 min (idle share 1.0): raised from the fourth (min duration 2700 s),
+    // then the 90-min window (share 0, the interval ending at 75:00 is in the 60–75 window) clears.
     expect(events.map((e) => [e.kind, (e.ts - T0) / 60_000, e.value])).toEqual([
-      ['raise', 30, 1],
-      ['raise', 45, 1],
-      ['clear', 60, 0],
+      ['raise', 60, 1],
+      ['raise', 75, 1],
+      ['clear', 90, 0],
     ]);
     expect(events[0]).toMatchObject({ category: 'energy', metric: 'idle_share' });
+  });
+
+  it('derived energy inputs: intensity and power factor under load, in mostly loaded windows; idle share without stopped standby', () => {
+    // Rules that raise on every input, so the events list the inputs the engine derived.
+    const every = (id: string, metric: string, params: Record<string, number>) => ({ id, metric, detector: 'limit', category: 'energy', params });
+    const rules = parseRulesConfig({
+      classes: { default: { inherit: false, rules: [every('int', 'intensity_kwh_per_unit', { high: -1 }), every('idle', 'idle_share', { high: -1 }), every('pf', 'power_factor_avg', { low: 2 })] } },
+    });
+    const engine = new AnalyticsEngine(rules, parseEnergyConfig({}));
+    // 0–10 min running at 36 kW (PF 0.92, a part every 10 s); 10–15 min idle at 12 kW (PF 0.3);
+    // 15–30 min stopped at 0.6 kW (PF 0.4); 30–45 min running at 36 kW with PF 0.8.
+    const kwhAt = (t: number) => (t <= 600 ? (36 * t) / 3600 : t <= 900 ? 6 + (12 * (t - 600)) / 3600 : t <= 1800 ? 7 + (0.6 * (t - 900)) / 3600 : 7.15 + (36 * (t - 1800)) / 3600);
+    const samples: Sample[] = [];
+    for (let t = 0; t <= 2700; t += 10) {
+      const state = t < 600 ? 2 : t < 900 ? 1 : t < 1800 ? 0 : 2;
+      const pf = t < 600 ? 0.92 : t < 900 ? 0.3 : t < 1800 ? 0.4 : 0.8;
+      const parts = Math.min(t, 600) / 10 + Math.max(0, t - 1800) / 10;
+      samples.push({ ts: T0 + t * 1000, m: { state, energy_kwh: 1000 + kwhAt(t), output_units: parts, power_factor: pf } });
+    }
+    const events = engine.process(batch(samples), T0).events;
+    const inputs = (rule: string) => events.filter((e) => e.rule === rule).map((e) => [(e.ts - T0) / 60_000, Number(e.value.toFixed(4))]);
+    // 6 kWh under load for 60 parts (not 7 kWh: the idle kWh are the idle share's); the stopped window has no output.
+    expect(inputs('int')).toEqual([
+      [15, 0.1],
+      [45, 0.1],
+    ]);
+    // 1 kWh idle of 7; the stopped window's standby is not idle waste.
+    expect(inputs('idle')).toEqual([
+      [15, Number((1 / 7).toFixed(4))],
+      [30, 0],
+      [45, 0],
+    ]);
+    // Under load only (the interval ending with the first idle sample carries its PF 0.3); nothing for the stopped window.
+    expect(inputs('pf')).toEqual([
+      [15, Number(((59 * 0.92 + 0.3) / 60).toFixed(4))],
+      [45, 0.8],
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AlertManager, AlertStore, DEFAULT_ALERT_OPTIONS } from '../../../src/alerts/index.js';
-import type { AnomalyEvent } from '../../../src/analytics/types.js';
+import type { AnomalyEvent } from '../../../src/alerts/types.js';
 import { ALL_SITES, formatScope, parseScope, scopeInfluxQL, scopeWithin, siteAllowed } from '../../../src/auth/index.js';
 
 describe('site scopes', () => {

@@ -65,6 +65,7 @@ describe('token store', () => {
     before.close();
     const raw = new Database(path);
     raw.exec('ALTER TABLE tokens DROP COLUMN expires_at');
+    raw.pragma('user_version = 0'); // such stores also predate schema versions
     raw.close();
     const after = new TokenStore(path);
     expect(after.verify(token)).toMatchObject({ expiresAt: null });

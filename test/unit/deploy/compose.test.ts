@@ -18,7 +18,7 @@ import { METRIC_CATALOGUE, type TelemetryBatch } from '../../../src/contract/ind
 import { ENERGY_FIELDS, ENERGY_MEASUREMENT, toEnergyPoint } from '../../../src/analytics/energy/energy-point.js';
 import type { EnergyWindow } from '../../../src/analytics/energy/energy-window.js';
 import { WINDOW_SIZE_NAMES } from '../../../src/analytics/energy/window-sizes.js';
-import { CATEGORIES, SEVERITIES } from '../../../src/analytics/types.js';
+import { CATEGORIES, SEVERITIES } from '../../../src/alerts/types.js';
 import { alertPoint } from '../../../src/alerts/alert-points.js';
 import type { AlertTransition } from '../../../src/alerts/types.js';
 import { telemetryPoints, TELEMETRY_MEASUREMENT } from '../../../src/pipeline/to-points.js';

@@ -7,12 +7,16 @@ class FakeSink implements Sink {
   readonly name = 'fake';
   writes: string[] = [];
   failures: Error[] = [];
+  /** Lines this sink refuses, like InfluxDB 1.x's partial write: the others are stored, the request answers 400. */
+  refuses: (line: string) => boolean = () => false;
   delayMs = 0;
   active = 0;
   maxActive = 0;
   /** performance.now() at the start and end of each write call. */
   starts: number[] = [];
   ends: number[] = [];
+  /** Every request body that reached the sink, refused or not. */
+  requests: string[] = [];
   async connect() {}
   async ping() {}
   async close() {}
@@ -24,7 +28,11 @@ class FakeSink implements Sink {
       if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
       const failure = this.failures.shift();
       if (failure) throw failure;
-      this.writes.push(body);
+      const refused = body.split('\n').filter((l) => this.refuses(l));
+      const stored = body.split('\n').filter((l) => !this.refuses(l));
+      if (stored.length > 0) this.writes.push(stored.join('\n'));
+      this.requests.push(body);
+      if (refused.length > 0) throw new SinkError(`write: HTTP 400 {"error":"partial write: field type conflict dropped=${refused.length}"}`, false, 400);
     } finally {
       this.active--;
       this.ends.push(performance.now());
@@ -271,15 +279,50 @@ describe('BatchWriter: timing, backoff and failure handling', () => {
     const w = new BatchWriter(sink, { maxBatchLines: 2, flushIntervalMs: 1 });
     const a = w.write(pts(1, 2));
     await a;
-    sink.failures = [new SinkError('write: HTTP 400 {"error":"partial write: field type conflict"}', false, 400)];
+    sink.refuses = (l) => l.endsWith(' 3') || l.endsWith(' 4');
     const b1 = track(w.write(pts(3, 1)));
     const b2 = track(w.write(pts(4, 1))); // same batch as b1 (2 lines)
     const c = w.write(pts(5, 2));
     await c;
     expect(b1.error).toBeInstanceOf(SinkError);
     expect(b1.error?.message).toContain('field type conflict');
-    expect(b2.error).toBe(b1.error);
+    expect(b2.error?.message).toContain('field type conflict');
     expect(sink.lines.map((l) => l.split(' ')[2])).toEqual(['1', '2', '5', '6']);
+    await w.close();
+  });
+
+  it('a batch refused for some of its lines is split in halves: only the calls holding them are rejected, the rest is stored', async () => {
+    const sink = new FakeSink();
+    const failures: number[] = [];
+    const w = new BatchWriter(sink, { maxBatchLines: 100, flushIntervalMs: 5, observer: { onFailure: (_e, lines) => failures.push(lines) } });
+    sink.refuses = (l) => l.includes('v=13 ') || l.includes('v=31 ');
+    // 16 calls of 2 lines in one batch (one MQTT message each); calls 6 (lines 13, 14) and 15 (31, 32) hold a refused line.
+    const calls = Array.from({ length: 16 }, (_, i) => track(w.write(pts(1 + 2 * i, 2))));
+    await w.flush();
+    const rejected = calls.flatMap((c, i) => (c.error ? [i] : []));
+    expect(rejected).toEqual([6, 15]);
+    expect(calls.every((c) => c.settled)).toBe(true);
+    expect(failures).toEqual([2, 2]);
+    // Every line of the accepted calls is stored; of the refused calls only their good lines
+    // (InfluxDB's partial write stores them; they are written again harmlessly, idempotent).
+    const stored = new Set(sink.lines.map((l) => Number(l.split(' ')[2])));
+    for (let v = 1; v <= 32; v++) if (v !== 13 && v !== 31) expect(stored.has(v), `line ${v}`).toBe(true);
+    expect(stored.has(13) || stored.has(31)).toBe(false);
+    // The bisection costs a few requests per refused call, not one per call: 1 + 2·(4 levels) per bad half at most.
+    expect(sink.requests.length).toBeLessThanOrEqual(1 + 2 * 2 * 4);
+    expect(w.pendingLines).toBe(0);
+    await w.close();
+  });
+
+  it('a refusal of the whole request (404: no such database) is not split: every caller of the batch is rejected at once', async () => {
+    const sink = new FakeSink();
+    sink.failures = [new SinkError('write: HTTP 404 {"error":"database not found"}', false, 404)];
+    const w = new BatchWriter(sink, { maxBatchLines: 100, flushIntervalMs: 5 });
+    const calls = Array.from({ length: 8 }, (_, i) => track(w.write(pts(1 + i, 1))));
+    await w.flush();
+    expect(calls.every((c) => c.error?.message.includes('database not found'))).toBe(true);
+    expect(sink.requests).toHaveLength(0); // the one request failed before it was recorded
+    expect(sink.starts).toHaveLength(1);
     await w.close();
   });
 
@@ -381,6 +424,32 @@ describe('BatchWriter with a spool', () => {
     while (spool.pending && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(sink.lines).toEqual(pts(1, 6).map((p) => `m,d=x v=${p.ts} ${p.ts}`));
     expect(spool.stats().bytes).toBe(0);
+    await w.close();
+    await spool.close();
+  });
+
+  it('replaying a spooled batch that storage partly refuses: only the refused lines go to the rejected file, the rest is stored', async () => {
+    const { Spool } = await import('../../../src/storage/index.js');
+    const { readFile } = await import('node:fs/promises');
+    const dir = await tmp();
+    const spool = await Spool.open({ dir });
+    const sink = new FakeSink();
+    sink.failures = [new SinkError('down', true)];
+    const failures: number[] = [];
+    const replayed: number[] = [];
+    const rejectedFile = (await import('node:path')).join(dir, 'rejected.lp');
+    const w = new BatchWriter(sink, { flushIntervalMs: 1, initialRetryDelayMs: 10, spool, replayLinesPerSecond: 1e6, rejectedFile, observer: { onFailure: (_e, n) => failures.push(n), onReplayed: (n) => replayed.push(n) } });
+    sink.refuses = (l) => l.includes('v=7 ');
+    await w.write(pts(1, 10)); // the sink is down: spooled as one record of 10 lines
+    const deadline = Date.now() + 5000;
+    while (spool.pending && Date.now() < deadline) await sleep(10);
+    expect(spool.pending).toBe(false);
+    expect(new Set(sink.lines)).toEqual(new Set(pts(1, 10).filter((p) => p.ts !== 7).map((p) => `m,d=x v=${p.ts} ${p.ts}`)));
+    const rejected = await readFile(rejectedFile, 'utf8');
+    expect(rejected.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual(['m,d=x v=7 7']);
+    expect(rejected).toMatch(/^# \S+ write: HTTP 400 .*field type conflict/);
+    expect(failures).toEqual([1]);
+    expect(replayed).toEqual([9]);
     await w.close();
     await spool.close();
   });

@@ -1,0 +1,2 @@
+export { Backoff, retryDelayMs, type BackoffPolicy } from './backoff.js';
+export { parseRetryAfter } from './retry-after.js';

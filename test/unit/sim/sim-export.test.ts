@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { METRIC_CATALOGUE } from '../../../src/contract/metrics.js';
+
+const exec = promisify(execFile);
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function exportRun(...args: string[]) {
+  const out = mkdtempSync(join(tmpdir(), 'sim-export-'));
+  dirs.push(out);
+  return { out, run: exec(process.execPath, ['--import', 'tsx', 'scripts/sim-export.ts', '--out', out, ...args], { env: { PATH: process.env.PATH } }) };
+}
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+describe('sim:export (multi-column format)', () => {
+  it('writes one CSV per device with catalogue columns, ISO timestamps at the interval, and windows.json with each label', async () => {
+    const { out, run } = exportRun('--machines', '8', '--hours', '6', '--interval-s', '30', '--seed', '4', '--faults', 'all');
+    const { stdout } = await run;
+    expect(stdout).toMatch(/8 device files, 5768 rows \(one per 30 s over 6 h\), seed 4/);
+    const files = readdirSync(out).sort();
+    const csvs = files.filter((f) => f.endsWith('.csv'));
+    expect(csvs).toHaveLength(8);
+    expect(files).toContain('windows.json');
+    expect(files).not.toContain('metrics.json');
+    const windows = JSON.parse(readFileSync(join(out, 'windows.json'), 'utf8')) as Record<string, [string, string][]>;
+    const faults = JSON.parse(readFileSync(join(out, 'faults.json'), 'utf8')) as Record<string, { kind: string; start: string; end: string }[]>;
+    expect(Object.keys(windows).sort()).toEqual(csvs);
+    const scheduled = Object.values(faults)
+      .flat()
+      .filter((f) => f.kind !== 'trip')
+      .map((f) => f.kind)
+      .sort();
+    expect(scheduled).toEqual(['bearing-wear', 'cooling-loss', 'idle-waste', 'leak', 'overload', 'pf-degradation', 'sensor-drift', 'stuck']);
+    for (const csv of csvs) {
+      expect(csv).toMatch(/^site-01_line-01_m-00\d\.csv$/);
+      const lines = readFileSync(join(out, csv), 'utf8').trimEnd().split('\n');
+      const header = lines[0]!.split(',');
+      expect(header[0]).toBe('timestamp');
+      for (const c of header.slice(1)) expect(METRIC_CATALOGUE).toHaveProperty(c);
+      expect(header).toEqual(expect.arrayContaining(['power_kw', 'energy_kwh', 'temperature_c', 'state', 'power_factor']));
+      expect(lines).toHaveLength(1 + 721);
+      const times = lines.slice(1).map((l) => l.split(',')[0]!);
+      for (const t of times) expect(t).toMatch(ISO);
+      expect(times[0]).toBe('2026-11-02T00:00:00Z');
+      expect(Date.parse(times[1]!) - Date.parse(times[0]!)).toBe(30_000);
+      for (const l of lines.slice(1)) expect(l.split(',')).toHaveLength(header.length);
+      for (const [start, end] of windows[csv]!) {
+        expect(start).toMatch(ISO);
+        expect(Date.parse(end)).toBeGreaterThan(Date.parse(start));
+      }
+      expect(windows[csv]).toEqual(faults[csv]!.map((f) => [f.start, f.end]));
+    }
+  });
+
+  it('the same seed gives the same files', async () => {
+    const a = exportRun('--machines', '3', '--hours', '1', '--seed', '7');
+    const b = exportRun('--machines', '3', '--hours', '1', '--seed', '7');
+    await Promise.all([a.run, b.run]);
+    for (const f of readdirSync(a.out)) expect(readFileSync(join(b.out, f), 'utf8')).toBe(readFileSync(join(a.out, f), 'utf8'));
+  });
+
+  it('bad options exit 2 with the option named and the usage', async () => {
+    await expect(exportRun('--faults', 'leak,meltdown').run).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/meltdown[\s\S]*usage:/) });
+    await expect(exportRun('--machines', '0').run).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--machines') });
+    await expect(exec(process.execPath, ['--import', 'tsx', 'scripts/sim-export.ts'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--out DIR is required') });
+  });
+});

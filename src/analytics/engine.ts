@@ -1,9 +1,41 @@
 import { deviceKey, type DeviceRef, type TelemetryBatch } from '../contract/index.js';
+import { isSignalMetric } from '../contract/metrics.js';
 import type { Point } from '../storage/point.js';
 import { detectorFor, type AnyDetector } from './detectors/index.js';
 import { DeviceEnergyAccumulator, toEnergyPoint, type EnergyConfig, type EnergyWindow } from './energy/index.js';
 import { createRuleResolver, type ResolvedRule, type RulesConfig } from './rules/index.js';
+import { EACH_METRIC, HEARTBEAT_METRIC } from './rules/schema.js';
 import type { AnomalyEvent, DetectorEvent, DetectorInput } from './types.js';
+
+/**
+ * Metrics tracked per device by one rule on every metric (`+`): one detector state each, so a
+ * device that invents a new metric name with every sample cannot grow the engine without bound.
+ * Metrics beyond the cap (in order of first appearance) are not judged by that rule.
+ */
+export const EACH_METRIC_CAP = 32;
+
+/** A rule on every metric keeps, per device, one detector state per metric it has seen. */
+type PerMetricStates = Map<string, unknown>;
+
+/**
+ * A `+` rule's params for one metric (the detector names the metric in its messages), shared by
+ * every device: one object per (rule params, metric), made on first use.
+ */
+const PARAMS_FOR_METRIC = new WeakMap<object, Map<string, unknown>>();
+
+function paramsFor(params: object, metric: string): unknown {
+  let byMetric = PARAMS_FOR_METRIC.get(params);
+  if (!byMetric) {
+    byMetric = new Map();
+    PARAMS_FOR_METRIC.set(params, byMetric);
+  }
+  let p = byMetric.get(metric);
+  if (p === undefined) {
+    p = Object.freeze({ ...params, metric });
+    byMetric.set(metric, p);
+  }
+  return p;
+}
 
 /** The window whose closing feeds the derived energy metrics to the rules (defaults.ts). */
 const DETECTION_WINDOW_MS = 15 * 60_000;
@@ -108,10 +140,14 @@ export class AnalyticsEngine {
       }
       for (let i = 0; i < d.rules.length; i++) {
         const rule = d.rules[i]!;
-        if (rule.metric === '*') continue;
+        if (rule.metric === HEARTBEAT_METRIC) continue;
         if (rule.states && d.machineState !== undefined) {
           if (!rule.states.includes(d.machineState)) continue;
           if (rule.settleS !== undefined && sample.ts - d.stateSince < rule.settleS * 1000) continue;
+        }
+        if (rule.metric === EACH_METRIC) {
+          this.stepEach(d, i, sample.ts, sample.m, events);
+          continue;
         }
         const value = sample.m[rule.metric];
         if (value === undefined) continue; // absent or bad-quality: no evidence either way
@@ -120,7 +156,7 @@ export class AnalyticsEngine {
     }
     if (live) {
       // Heartbeat rules (metric `*`): one input per batch, at arrival time.
-      for (let i = 0; i < d.rules.length; i++) if (d.rules[i]!.metric === '*') this.step(d, i, { ts: now, value: batch.samples.length }, events);
+      for (let i = 0; i < d.rules.length; i++) if (d.rules[i]!.metric === HEARTBEAT_METRIC) this.step(d, i, { ts: now, value: batch.samples.length }, events);
     }
     return { events, points };
   }
@@ -172,7 +208,7 @@ export class AnalyticsEngine {
         device: batch.device,
         rules,
         detectors,
-        states: rules.map((r, i) => detectors[i]!.initial(r.params)),
+        states: rules.map((r, i) => (r.metric === EACH_METRIC && !detectors[i]!.stepSample ? new Map() : detectors[i]!.initial(r.params))),
         lastTs: -Infinity,
         machineState: undefined,
         stateSince: -Infinity,
@@ -202,6 +238,36 @@ export class AnalyticsEngine {
     }
   }
 
+  /**
+   * A rule on every metric (`+`): a per-sample detector gets the sample's signal metrics at once;
+   * a per-value detector steps its own state of each signal metric (up to EACH_METRIC_CAP).
+   */
+  private stepEach(d: DeviceState, i: number, ts: number, m: Readonly<Record<string, number>>, out: AnomalyEvent[]): void {
+    const rule = d.rules[i]!;
+    const def = d.detectors[i]!;
+    if (def.stepSample) {
+      const values: Record<string, number> = {};
+      for (const name in m) if (isSignalMetric(name)) values[name] = m[name]!;
+      const r = def.stepSample(rule.params, d.states[i], { ts, values });
+      d.states[i] = r.state;
+      if (r.events.length > 0) this.emit(d, rule, r.events, out);
+      return;
+    }
+    const states = d.states[i] as PerMetricStates;
+    for (const name in m) {
+      if (!isSignalMetric(name)) continue;
+      const params = paramsFor(rule.params, name);
+      let state = states.get(name);
+      if (state === undefined) {
+        if (states.size >= EACH_METRIC_CAP) continue;
+        state = def.initial(params);
+      }
+      const r = def.step(params, state, { ts, value: m[name]! });
+      states.set(name, r.state);
+      if (r.events.length > 0) this.emit(d, rule, r.events, out, name);
+    }
+  }
+
   private step(d: DeviceState, i: number, input: DetectorInput, out: AnomalyEvent[]): void {
     const rule = d.rules[i]!;
     const r = d.detectors[i]!.step(rule.params, d.states[i], input);
@@ -209,7 +275,12 @@ export class AnalyticsEngine {
     if (r.events.length > 0) this.emit(d, rule, r.events, out);
   }
 
-  private emit(d: DeviceState, rule: ResolvedRule, events: readonly DetectorEvent[], out: AnomalyEvent[]): void {
-    for (const e of events) out.push({ ...e, site: d.site, line: d.line, device: d.device, rule: rule.id, metric: rule.metric, category: rule.category, severity: rule.severity });
+  /**
+   * `metric`: the metric a `+` rule's per-value detector judged; its alert is keyed by rule and
+   * metric (`robust:vibration_g`), so each metric of the device has its own open alert.
+   */
+  private emit(d: DeviceState, rule: ResolvedRule, events: readonly DetectorEvent[], out: AnomalyEvent[], metric?: string): void {
+    const id = metric === undefined ? rule.id : `${rule.id}:${metric}`;
+    for (const e of events) out.push({ ...e, site: d.site, line: d.line, device: d.device, rule: id, metric: metric ?? rule.metric, category: rule.category, severity: rule.severity });
   }
 }

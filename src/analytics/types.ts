@@ -16,6 +16,15 @@ export interface DetectorInput {
   value: number;
 }
 
+/**
+ * One sample of a device for a per-sample (multivariate) detector: its signal metrics at one
+ * time, in the sample's order. Absent and bad-quality metrics are simply not there.
+ */
+export interface SampleInput {
+  ts: number;
+  values: Readonly<Record<string, number>>;
+}
+
 /** What a detector says about one input (or tick): see ConditionEvent. */
 export type DetectorEvent = ConditionEvent;
 
@@ -42,4 +51,9 @@ export interface DetectorDef<P, S> {
    * will), at arrival time `at`.
    */
   offline?(params: P, state: S, at: number, reason: string | null): Step<S>;
+  /**
+   * Per-sample detectors (multivariate) judge all of a device's signal metrics at once: the engine
+   * calls this instead of `step` with every sample, for rules on metric `+`. `step` is then unused.
+   */
+  stepSample?(params: P, state: S, input: SampleInput): Step<S>;
 }

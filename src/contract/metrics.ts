@@ -36,3 +36,12 @@ export const MACHINE_STATES = { stopped: 0, idle: 1, running: 2, fault: 3 } as c
 export function isKnownMetric(name: string): name is KnownMetric {
   return Object.prototype.hasOwnProperty.call(METRIC_CATALOGUE, name);
 }
+
+/**
+ * A metric that is a signal to judge by its values: any gauge, and any name not in the catalogue
+ * (devices report what they have). Counters (cumulative meter readings: they only grow, and reset)
+ * and the machine state (an enumeration) are not: rules on every metric skip them.
+ */
+export function isSignalMetric(name: string): boolean {
+  return !isKnownMetric(name) || METRIC_CATALOGUE[name].kind === 'gauge';
+}

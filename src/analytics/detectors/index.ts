@@ -2,9 +2,11 @@ import type { z } from 'zod';
 import { baselineDetector } from './baseline.js';
 import { flatlineDetector } from './flatline.js';
 import { limitDetector } from './limit.js';
+import { multivariateDetector } from './multivariate.js';
 import type { DetectorModule } from './module.js';
 import { rangeDetector } from './range.js';
 import { rateOfChangeDetector } from './rate-of-change.js';
+import { robustDetector } from './robust.js';
 import { silenceDetector } from './silence.js';
 
 /**
@@ -18,6 +20,8 @@ export const DETECTORS = {
   flatline: flatlineDetector,
   range: rangeDetector,
   silence: silenceDetector,
+  robust: robustDetector,
+  multivariate: multivariateDetector,
 } as const;
 
 export type DetectorKind = keyof typeof DETECTORS;
@@ -46,6 +50,8 @@ export { formatDuration, formatNumber, formatValue } from './messages.js';
 export * from './baseline.js';
 export * from './flatline.js';
 export * from './limit.js';
+export * from './multivariate.js';
 export * from './range.js';
 export * from './rate-of-change.js';
+export * from './robust.js';
 export * from './silence.js';

@@ -163,6 +163,55 @@ export const messages = {
     };
   },
 
+  robustRaised(metric: string, value: number, location: number, z: number, shift: boolean): Message {
+    const v = formatValue(metric, value);
+    const b = formatValue(metric, location);
+    const sigmas = formatNumber(Math.abs(z));
+    if (shift) {
+      return z >= 0
+        ? { en: `${metric} shifted up: ${v}, ${sigmas}σ above its usual ${b}, for many samples in a row`, zh: `${label(metric).zh} 水平上移：${v}，连续多个样本高于常值 ${b}（${sigmas} 个标准差）` }
+        : { en: `${metric} shifted down: ${v}, ${sigmas}σ below its usual ${b}, for many samples in a row`, zh: `${label(metric).zh} 水平下移：${v}，连续多个样本低于常值 ${b}（${sigmas} 个标准差）` };
+    }
+    return z >= 0
+      ? { en: `${metric} ${v} is ${sigmas}σ above its usual ${b}`, zh: `${label(metric).zh} ${v} 高于常值 ${b} ${sigmas} 个标准差` }
+      : { en: `${metric} ${v} is ${sigmas}σ below its usual ${b}`, zh: `${label(metric).zh} ${v} 低于常值 ${b} ${sigmas} 个标准差` };
+  },
+
+  robustRelearned(metric: string, value: number, samples: number): Message {
+    const v = formatValue(metric, value);
+    return {
+      en: `${metric} has stayed at its new level (now ${v}) for ${samples} samples: re-learning it as the usual level`,
+      zh: `${label(metric).zh} 新水平（当前 ${v}）已持续 ${samples} 个样本，作为常值重新学习`,
+    };
+  },
+
+  multivariateRaised(z: number, metrics: number, top: readonly { metric: string; z: number; share: number }[]): Message {
+    const sigmas = formatNumber(z);
+    const en = top.map((t) => `${t.metric} ${t.z >= 0 ? '+' : '−'}${formatNumber(Math.abs(t.z))}σ (${Math.round(t.share * 100)} %)`).join(', ');
+    const zh = top.map((t) => `${label(t.metric).zh} ${t.z >= 0 ? '+' : '−'}${formatNumber(Math.abs(t.z))}σ（${Math.round(t.share * 100)} %）`).join('，');
+    return {
+      en: `${metrics} metrics no longer move together as learned (${sigmas}σ); moved most: ${en}`,
+      zh: `${metrics} 个指标的联动偏离学习到的常态（${sigmas} 个标准差）；变化最大：${zh}`,
+    };
+  },
+
+  multivariateCleared(z: number): Message {
+    const sigmas = formatNumber(Math.max(0, z));
+    return { en: `metrics move together as learned again (${sigmas}σ)`, zh: `各指标联动已恢复常态（${sigmas} 个标准差）` };
+  },
+
+  multivariateRelearned(samples: number): Message {
+    return {
+      en: `metrics have moved together in a new way for ${samples} samples: re-learning it as normal`,
+      zh: `各指标的新联动方式已持续 ${samples} 个样本，作为常态重新学习`,
+    };
+  },
+
+  multivariateReset(gapMs: number): Message {
+    const d = formatDuration(gapMs);
+    return { en: `joint behaviour of metrics re-learning after a ${d.en} gap in data`, zh: `数据中断 ${d.zh}，指标联动重新学习` };
+  },
+
   flatlineRaised(metric: string, value: number, heldMs: number, samples: number): Message {
     const v = formatValue(metric, value);
     const d = formatDuration(heldMs);

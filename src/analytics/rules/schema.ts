@@ -27,10 +27,21 @@ import { CATEGORIES, SEVERITIES } from '../types.js';
 
 export const ruleIdSchema = idSchema;
 
-/** A metric name as the telemetry contract allows it, or `*`: any sample of the device (silence). */
+/**
+ * Which metric(s) a rule judges:
+ * - a metric name as the telemetry contract allows it;
+ * - `*`: any sample of the device, as a heartbeat (silence);
+ * - `+`: every signal metric of the device, each on its own (a per-value detector keeps one state
+ *   per metric; a per-sample detector such as `multivariate` sees them all together). Signal
+ *   metrics are gauges and names outside the catalogue; counters and `state` are skipped (see
+ *   isSignalMetric). At most EACH_METRIC_CAP metrics per rule and device are tracked (engine.ts).
+ */
+export const EACH_METRIC = '+';
+export const HEARTBEAT_METRIC = '*';
+
 export const ruleMetricSchema = z
   .string()
-  .refine((m) => m === '*' || METRIC_NAME_PATTERN.test(m), `must be a metric name (${METRIC_NAME_PATTERN.source}) or *`);
+  .refine((m) => m === HEARTBEAT_METRIC || m === EACH_METRIC || METRIC_NAME_PATTERN.test(m), `must be a metric name (${METRIC_NAME_PATTERN.source}), * (any sample: heartbeat) or + (each metric)`);
 
 const paramsRecord = z.record(z.string(), z.unknown());
 
@@ -72,6 +83,12 @@ export const ruleSchema = z
   })
   .superRefine((rule, ctx) => {
     if (rule.settleS !== undefined && rule.states === undefined) ctx.addIssue({ code: 'custom', path: ['settleS'], message: 'settleS needs states (it counts from entering one of them)' });
+    if (DETECTORS[rule.detector].tick !== undefined && rule.metric === EACH_METRIC) {
+      ctx.addIssue({ code: 'custom', path: ['metric'], message: `detector ${rule.detector} watches for missing data: name a metric, or * for the whole device` });
+    }
+    if (DETECTORS[rule.detector].stepSample !== undefined && rule.metric !== EACH_METRIC) {
+      ctx.addIssue({ code: 'custom', path: ['metric'], message: `detector ${rule.detector} judges whole samples: its metric must be + (every metric)` });
+    }
     checkParams(rule.detector, rule.params, rule.metric, ctx, ['params']);
   });
 

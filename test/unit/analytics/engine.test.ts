@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AnalyticsEngine } from '../../../src/analytics/index.js';
+import { EACH_METRIC_CAP } from '../../../src/analytics/engine.js';
 import { parseEnergyConfig } from '../../../src/analytics/energy/index.js';
 import { EMPTY_RULES_CONFIG, parseRulesConfig } from '../../../src/analytics/rules/index.js';
 import type { Sample, TelemetryBatch } from '../../../src/contract/index.js';
@@ -120,6 +121,59 @@ describe('AnalyticsEngine', () => {
       ['clear', 90, 0],
     ]);
     expect(events[0]).toMatchObject({ category: 'energy', metric: 'idle_share' });
+  });
+
+  describe('rules on every metric (+)', () => {
+    const each = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'hi', metric: '+', detector: 'limit', params: { high: 100 } }] } } });
+
+    it('judge each signal metric on its own, names outside the catalogue too, keyed by rule and metric', () => {
+      const engine = new AnalyticsEngine(each, parseEnergyConfig({}));
+      const out = engine.process(batch([{ ts: T0, m: { pump_flow: 150, temperature_c: 50, vibration_g: 120 } }]), T0);
+      expect(out.events.map((e) => [e.rule, e.metric, e.value])).toEqual([
+        ['hi:pump_flow', 'pump_flow', 150],
+        ['hi:vibration_g', 'vibration_g', 120],
+      ]);
+      // One state per metric: vibration clearing does not clear pump_flow.
+      const next = engine.process(batch([{ ts: T0 + 1000, m: { pump_flow: 150, vibration_g: 20 } }]), T0 + 1000);
+      expect(next.events.map((e) => [e.kind, e.rule])).toEqual([
+        ['raise', 'hi:pump_flow'],
+        ['clear', 'hi:vibration_g'],
+      ]);
+      expect(next.events[1]?.message.en).toMatch(/^vibration_g 20 back/);
+    });
+
+    it('skip counters and the machine state', () => {
+      const engine = new AnalyticsEngine(each, parseEnergyConfig({}));
+      expect(engine.process(batch([{ ts: T0, m: { energy_kwh: 5000, output_units: 900, gas_m3: 700, state: 2 } }]), T0).events).toEqual([]);
+    });
+
+    it(`track at most ${EACH_METRIC_CAP} metrics per rule and device`, () => {
+      const engine = new AnalyticsEngine(each, parseEnergyConfig({}));
+      const wide = Object.fromEntries(Array.from({ length: EACH_METRIC_CAP + 10 }, (_, i) => [`m${i}`, 500]));
+      expect(engine.process(batch([{ ts: T0, m: wide }]), T0).events).toHaveLength(EACH_METRIC_CAP);
+      // A metric first seen after the cap is reached is not judged.
+      expect(engine.process(batch([{ ts: T0 + 1000, m: { late: 500 } }]), T0 + 1000).events).toEqual([]);
+    });
+
+    it('give a per-sample detector the whole sample', () => {
+      const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'joint', metric: '+', detector: 'multivariate', params: { warmupSamples: 50, holdSamples: 3 } }] } } });
+      const engine = new AnalyticsEngine(rules, parseEnergyConfig({}));
+      // flow and current move together (current = 0.2 × flow), with a little independent noise.
+      const at = (i: number, flow: number, current: number): Sample => ({ ts: T0 + i * 5000, m: { flow_m3_h: flow, current_a: current, energy_kwh: i } });
+      const normal = Array.from({ length: 300 }, (_, i) => {
+        const flow = 50 + 5 * Math.sin(i / 7);
+        return at(i, flow, 0.2 * flow + 0.02 * Math.sin(i * 1.7));
+      });
+      expect(engine.process(batch(normal), T0).events).toEqual([]);
+      const out = engine.process(batch([at(300, 55, 9)]), T0);
+      expect(out.events.map((e) => [e.kind, e.rule, e.metric])).toEqual([['raise', 'joint', '+']]);
+      expect(out.events[0]?.message.en).toMatch(/^2 metrics no longer move together/);
+    });
+
+    it('a per-sample detector must be on +, and silence cannot be', () => {
+      expect(() => parseRulesConfig({ classes: { default: { rules: [{ id: 'j', metric: 'current_a', detector: 'multivariate' }] } } })).toThrowError(/must be \+/);
+      expect(() => parseRulesConfig({ classes: { default: { rules: [{ id: 's', metric: '+', detector: 'silence', params: { timeoutS: 5 } }] } } })).toThrowError(/name a metric, or \*/);
+    });
   });
 
   it('derived energy inputs: intensity and power factor under load, in mostly loaded windows; idle share without stopped standby', () => {

@@ -34,9 +34,10 @@ const DETECTORS = ['plantpulse', 'never', 'always', 'random', 'sigma3'];
 describe('npm run eval:anomaly', () => {
   it('--json prints one object: data set, files, windows, and per detector NAB scores, point metrics and events', async () => {
     const dir = folder();
-    // The unmapped `vib` column is metric `vib`; a user's rules file watches it.
+    // The unmapped `vib` column is metric `vib`; a user's rules file watches it (alone: the
+    // built-in rules on every metric would see the jump too, see the next test).
     const rules = join(dir, 'rules.yaml');
-    writeFileSync(rules, "classes:\n  presses:\n    match: ['eval/*/press-*']\n    rules:\n      - { id: vib-high, metric: vib, detector: limit, params: { high: 6 } }\n");
+    writeFileSync(rules, "classes:\n  presses:\n    match: ['eval/*/press-*']\n    inherit: false\n    rules:\n      - { id: vib-high, metric: vib, detector: limit, params: { high: 6 } }\n");
     const { stdout, stderr } = await cli('--data', dir, '--json', '--rules', rules);
     expect(stderr).toContain('file 2/2 press-2.csv');
     const out = JSON.parse(stdout) as Record<string, unknown> & { detectors: Record<string, Record<string, Record<string, number | null>>> };
@@ -68,7 +69,9 @@ describe('npm run eval:anomaly', () => {
     for (const name of DETECTORS) expect(stdout).toMatch(new RegExp(`^\\| ${name} \\|`, 'm'));
     expect(stdout).toContain('first min(15 %, 750) rows are not scored');
     expect(stdout).toMatch(/^\| press-1\.csv \| 300 \|/m);
-    expect(stdout).toContain('plantpulse alerts by rule: none.');
+    // The built-in rules judge every metric, the unmapped `vib` too: its jump on press-1 is one
+    // alert, press-2 (no jump) none.
+    expect(stdout).toContain('plantpulse alerts by rule: deviation:vib 1.');
   });
 
   it('clear errors: no --data, an unknown option, a missing folder, a bad rules file, a bad row', async () => {

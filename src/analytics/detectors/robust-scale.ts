@@ -1,0 +1,34 @@
+/**
+ * A robust running location and scale for a signal of unknown unit (robust.ts, multivariate.ts).
+ *
+ * Both are EWMAs (weight max(alpha, 1/n), so the first samples average plainly instead of
+ * leaning on the first value). After warm-up each update is clipped (Huber) to `clip` times the
+ * current scale: one spike neither drags the location nor widens the scale, while a real change of
+ * regime is followed within ~1/alpha samples. The scale is the EWMA of absolute deviations × 1.25
+ * (the mean absolute deviation of a normal distribution is 0.8 σ), so it reads as a σ.
+ */
+
+/** Mean absolute deviation → σ for normal data. */
+const MAD_TO_STD = 1.25;
+
+/**
+ * The scale judged with: never below 0.1 % of |location| (a perfectly flat signal must not make
+ * its last digit infinite), a floor relative to the signal, not borrowed from any unit.
+ */
+export function usableScale(loc: number, scale: number, floor = 0): number {
+  return Math.max(scale, 1e-3 * Math.abs(loc), floor, Number.MIN_VALUE);
+}
+
+/** Location and scale after learning `v` as the `n`-th sample (n ≥ 1). */
+export function robustUpdate(n: number, loc: number, scale: number, v: number, alpha: number, warmupSamples: number, clip: number, floor = 0): { loc: number; scale: number } {
+  const a = Math.max(alpha, 1 / n);
+  let dev = v - loc;
+  let absDev = Math.abs(dev) * MAD_TO_STD;
+  // Warm-up learns plainly (there is no scale yet to clip by).
+  if (n > warmupSamples) {
+    const c = clip * usableScale(loc, scale, floor);
+    dev = Math.max(-c, Math.min(c, dev));
+    absDev = Math.min(absDev, c);
+  }
+  return { loc: loc + a * dev, scale: n === 1 ? 0 : scale + a * (absDev - scale) };
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { chiSquareZ, multivariateDetector, multivariateParamsSchema, type MultivariateState } from '../../../../src/analytics/detectors/multivariate.js';
+import type { DetectorEvent } from '../../../../src/analytics/types.js';
+
+const T0 = Date.UTC(2024, 0, 1);
+const params = (p: Record<string, unknown> = {}) => multivariateParamsSchema.parse({ metric: '+', warmupSamples: 100, holdSamples: 5, ...p });
+
+/** Deterministic pseudo-random numbers in [-1, 1) (a small LCG): the tests must not depend on Math.random. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 31 - 1;
+  };
+}
+
+/** A pump: current follows flow (strongly correlated), vibration and temperature on their own, all in different units and scales. */
+function pump(r: () => number, flow = 50 + 5 * r()): Record<string, number> {
+  return { flow_m3_h: flow, current_a: 10 + 0.2 * (flow - 50) + 0.05 * r(), vibration_g: 0.02 + 0.0004 * r(), temperature_c: 60 + 0.3 * r() };
+}
+
+function feed(p: ReturnType<typeof params>, rows: Record<string, number>[], state?: MultivariateState, from = 0): { events: DetectorEvent[]; state: MultivariateState } {
+  let s = state ?? multivariateDetector.initial(p);
+  const events: DetectorEvent[] = [];
+  rows.forEach((values, i) => {
+    const r = multivariateDetector.stepSample!(p, s, { ts: T0 + (from + i) * 5000, values });
+    s = r.state;
+    events.push(...r.events);
+  });
+  return { events, state: s };
+}
+
+describe('multivariate detector', () => {
+  const r = rng(7);
+  const normal = Array.from({ length: 1500 }, () => pump(r));
+  const learned = feed(params(), normal);
+
+  it('does not raise while the metrics move together as learned, even over their whole range', () => {
+    expect(learned.events).toEqual([]);
+    const r2 = rng(99);
+    expect(feed(params(), Array.from({ length: 1000 }, () => pump(r2)), learned.state, 2000).events).toEqual([]);
+  });
+
+  it('raises when the correlation breaks though each metric stays within its own range, naming the metrics that moved most', () => {
+    // Current of a normal flow with flow itself at the other end of its range: each value is
+    // ordinary on its own (within ±1 learned σ), together they are not.
+    const broken = { ...pump(rng(1), 54), current_a: 10 - 0.8 };
+    const { events } = feed(params(), [broken], learned.state, 2000);
+    expect(events.map((e) => e.kind)).toEqual(['raise']);
+    expect(events[0]!.message.en).toMatch(/^4 metrics no longer move together as learned \([\d.]+σ\); moved most: (current_a|flow_m3_h) /);
+    expect(events[0]!.message.en).toMatch(/current_a −/);
+    expect(events[0]!.message.zh).toMatch(/电流 −/);
+    expect(events[0]!.value).toBeGreaterThan(events[0]!.threshold!);
+  });
+
+  it('clears after holdSamples normal samples, and does not learn the anomaly meanwhile', () => {
+    const broken = Array.from({ length: 20 }, () => ({ ...pump(rng(1), 54), current_a: 9.2 }));
+    const r3 = rng(5);
+    const back = Array.from({ length: 10 }, () => pump(r3));
+    const { events, state } = feed(params(), [...broken, ...back], learned.state, 2000);
+    expect(events.filter((e, i) => e.kind === 'raise' && events[i - 1]?.kind !== 'raise')).toHaveLength(1);
+    expect(events.filter((e) => e.kind === 'clear')).toHaveLength(1);
+    expect(state.n).toBeLessThan(learned.state.n + 10);
+  });
+
+  it('a metric that appears late joins once warmed up; one missing from a sample is left out of it', () => {
+    const r4 = rng(3);
+    const early = Array.from({ length: 300 }, () => {
+      const all = pump(r4);
+      return { flow_m3_h: all.flow_m3_h!, current_a: all.current_a! };
+    });
+    const s1 = feed(params(), early).state;
+    expect(s1.names).toEqual(['flow_m3_h', 'current_a']);
+    const s2 = feed(params(), Array.from({ length: 300 }, () => pump(r4)), s1, 300);
+    expect(s2.events).toEqual([]);
+    expect(s2.state.names).toEqual(['flow_m3_h', 'current_a', 'vibration_g', 'temperature_c']);
+    // Only flow and vibration in this sample: judged on those two, nothing raised.
+    const partial = pump(r4);
+    expect(feed(params(), [{ flow_m3_h: partial.flow_m3_h!, vibration_g: partial.vibration_g! }], s2.state, 600).events).toEqual([]);
+  });
+
+  it('bounds its dimension: metrics beyond maxMetrics are not tracked', () => {
+    const wide = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`m${i}`, i]));
+    expect(feed(params({ maxMetrics: 8 }), [wide]).state.names).toHaveLength(8);
+  });
+
+  it('turns T² into a z-score that does not depend on the number of metrics', () => {
+    // The χ²(k) median is about k(1 − 2/(9k))³: z ≈ 0 there for any k.
+    for (const k of [2, 8, 16]) expect(Math.abs(chiSquareZ(k * (1 - 2 / (9 * k)) ** 3, k))).toBeLessThan(1e-9);
+    expect(chiSquareZ(100, 2)).toBeGreaterThan(chiSquareZ(100, 16));
+  });
+});

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { robustDetector, robustParamsSchema } from '../../../../src/analytics/detectors/robust.js';
+import { run, series, timeline } from './run.js';
+
+const params = (p: Record<string, unknown> = {}) => robustParamsSchema.parse({ metric: 'vibration_g', warmupSamples: 50, holdSamples: 5, ...p });
+
+/** Deterministic noise in [-1, 1] with std ≈ 0.58. */
+const noise = (i: number): number => ((i * 7919) % 201) / 100 - 1;
+
+describe('robust detector', () => {
+  it('is scale-free: the same spike raises on a 0.0004 g channel and on a 70 °C one', () => {
+    for (const [level, spread] of [
+      [0.02, 0.0004],
+      [70, 0.5],
+      [-3e6, 2e4],
+    ] as const) {
+      const normal = series(300, 5, (i) => level + spread * noise(i));
+      const { events } = run(robustDetector, params(), [...normal, [1500, level + 12 * spread]]);
+      expect(timeline(events)).toEqual(['raise@1500']);
+    }
+  });
+
+  it('does not raise on ordinary noise at any scale', () => {
+    for (const spread of [1e-6, 1, 1e6]) expect(run(robustDetector, params(), series(3000, 5, (i) => 5 * spread + spread * noise(i))).events).toEqual([]);
+  });
+
+  it('one spike neither moves the location nor widens the scale', () => {
+    const before = run(robustDetector, params(), series(300, 5, (i) => 10 + noise(i))).state;
+    const { state } = run(robustDetector, params(), [[1500, 1e6], ...series(10, 5, (i) => 10 + noise(i), 1505)], before);
+    expect(state.loc).toBeCloseTo(before.loc, 1);
+    expect(state.scale).toBeLessThan(before.scale * 1.2);
+  });
+
+  it('a level shift too small for the outlier test raises by CUSUM, saying it shifted', () => {
+    const normal = series(300, 5, (i) => 10 + noise(i));
+    // +3σ (σ ≈ 0.58 × 1.25 of the mean absolute deviation): never 8σ, but held.
+    const shifted = series(100, 5, (i) => 12 + noise(i), 1500);
+    const { events } = run(robustDetector, params(), [...normal, ...shifted]);
+    const raises = events.filter((e) => e.kind === 'raise');
+    expect(raises.length).toBeGreaterThan(0);
+    expect(raises[0]!.ts - Date.UTC(2024, 0, 1)).toBeLessThan(1500_000 + 30 * 5000);
+    expect(raises[0]!.message.en).toMatch(/^vibration_g shifted up/);
+    expect(raises[0]!.message.zh).toMatch(/水平上移/);
+  });
+
+  it('a slow ramp to a new level raises: samples beyond learnBelow are not learned, so it is not followed', () => {
+    const normal = series(300, 5, (i) => 10 + noise(i));
+    // 12σ (σ ≈ 0.73) over 150 samples: under a tenth of σ per sample, never a jump.
+    const ramp = series(300, 5, (i) => 10 + 8.7 * Math.min(1, i / 150) + noise(i), 1500);
+    const raised = run(robustDetector, params({ cusumH: 0 }), [...normal, ...ramp]).events.filter((e) => e.kind === 'raise');
+    expect(raised.length).toBeGreaterThan(0);
+    // Learning every quiet sample (clipped only), location and scale follow the ramp: no alert.
+    expect(run(robustDetector, params({ cusumH: 0, learnBelow: 1000, alpha: 0.01 }), [...normal, ...ramp]).events).toEqual([]);
+  });
+
+  it('one alert per burst: it stays open while the signal is unsettled and clears after holdSamples calm ones', () => {
+    const normal = series(300, 5, (i) => 10 + noise(i));
+    const burst = series(20, 5, (i) => (i % 3 === 0 ? 30 : 10), 1500);
+    const calm = series(10, 5, (i) => 10 + noise(i), 1600);
+    const { events } = run(robustDetector, params({ holdSamples: 5 }), [...normal, ...burst, ...calm]);
+    // Raises at each 30 (1500, 1515, …, 1590): one alert, updated; the 10s between are calm but
+    // fewer than 5 in a row until 1595…1615.
+    expect(events.filter((e, i) => e.kind === 'raise' && events[i - 1]?.kind !== 'raise')).toHaveLength(1);
+    expect(timeline(events.filter((e) => e.kind === 'clear'))).toEqual(['clear@1615']);
+    expect(timeline(events.filter((e) => e.kind === 'raise'))).toEqual(series(7, 15, () => 0, 1500).map(([t]) => `raise@${t}`));
+  });
+
+  it('after an alert the bar rises to its peak: a spike no larger does not raise again soon, a larger one does', () => {
+    const normal = series(300, 5, (i) => 10 + noise(i));
+    const first = series(1, 5, () => 30, 1500);
+    const calm = series(10, 5, (i) => 10 + noise(i), 1505);
+    const p = params({ barMemory: 1000 });
+    const again = run(robustDetector, p, [...normal, ...first, ...calm, [1560, 29]]);
+    expect(timeline(again.events)).toEqual(['raise@1500', 'clear@1525']);
+    const larger = run(robustDetector, p, [...normal, ...first, ...calm, [1560, 40]]);
+    expect(timeline(larger.events)).toEqual(['raise@1500', 'clear@1525', 'raise@1560']);
+    // Without the bar (barMemory 0) it raises again.
+    expect(timeline(run(robustDetector, params({ barMemory: 0 }), [...normal, ...first, ...calm, [1560, 29]]).events)).toEqual(['raise@1500', 'clear@1525', 'raise@1560']);
+  });
+
+  it('a level held for relearnAfterSamples becomes the new normal, and is judged from there', () => {
+    const normal = series(300, 5, (i) => 10 + noise(i));
+    const high = series(60, 5, (i) => 40 + noise(i), 1500);
+    const { events, state } = run(robustDetector, params({ relearnAfterSamples: 20 }), [...normal, ...high]);
+    expect(events.filter((e) => e.kind === 'clear').map((e) => e.message.en)).toEqual([expect.stringMatching(/has stayed at its new level .* re-learning/)]);
+    expect(state.latch.active).toBe(false);
+    expect(state.loc).toBeGreaterThan(39);
+  });
+
+  it('never raises during warm-up, and a long gap restarts it', () => {
+    expect(run(robustDetector, params(), [...series(40, 5, (i) => 10 + noise(i)), [300, 1e9]]).events).toEqual([]);
+    const warmed = run(robustDetector, params(), series(300, 5, (i) => 10 + noise(i))).state;
+    const after = run(robustDetector, params({ maxGapS: 60 }), [[5000, 1e9]], warmed);
+    expect(after.events).toEqual([]);
+    expect(after.state.n).toBe(1);
+  });
+
+  it('a perfectly flat signal gets a floor relative to its level, not an infinite z for its last digit', () => {
+    const flat = series(300, 5, () => 20);
+    expect(run(robustDetector, params(), [...flat, [1500, 20.001]]).events).toEqual([]);
+    expect(timeline(run(robustDetector, params(), [...flat, [1500, 21]]).events)).toEqual(['raise@1500']);
+  });
+
+  it('rejects zClear ≥ zRaise', () => {
+    expect(robustParamsSchema.safeParse({ zRaise: 3, zClear: 3 }).success).toBe(false);
+  });
+});

@@ -39,7 +39,7 @@ export const ENV_VARS = {
   PP_MQTT_PASSWORD: { schema: optionalString, doc: 'Broker password (secret).' },
   PP_MQTT_CLIENT_ID: { schema: z.string().min(1).max(128).default('plantpulse-1'), doc: 'MQTT client id; must be stable across restarts so the persistent session resumes. Give each instance its own.' },
   PP_MQTT_SHARED_GROUP: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(), doc: 'When set, subscribe as `$share/{group}/pp/v1/#` so N instances share the load (MQTT 5); docs/operations.md, Several instances, says what stays per instance.' },
-  PP_MQTT_RECEIVE_MAXIMUM: { schema: int(1, 65535).default(2000), doc: 'MQTT 5 receive-maximum: messages the broker may have in flight to us unacknowledged. Acks are sent only once data is durable, so this bounds memory and sets throughput.' },
+  PP_MQTT_RECEIVE_MAXIMUM: { schema: int(1, 65535).default(2000), doc: 'The MQTT window: messages held not yet durable (acks are sent only once they are), per consuming connection. Advertised to the broker as MQTT 5 receive-maximum and enforced by the platform, which stops reading at it (brokers may ignore it). Bounds memory and sets throughput.' },
   PP_MQTT_SESSION_EXPIRY_S: { schema: int(0, 4294967295).default(7 * 24 * 3600), doc: 'MQTT 5 session expiry: how long the broker keeps our session (and queues messages) while we are down.' },
   PP_MQTT_DEAD_LETTER_PREFIX: { schema: z.string().min(1).default(DEAD_LETTER_PREFIX), doc: 'Rejected MQTT messages are republished under this prefix + original topic, with the reasons.' },
   PP_MQTT_EMBEDDED_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Address of the embedded broker (only when PP_MQTT_URL is unset).' },
@@ -79,7 +79,7 @@ export const ENV_VARS = {
   PP_WRITE_BATCH_LINES: { schema: int(1, 1_000_000).default(5000), doc: 'Flush a write batch at this many lines...' },
   PP_WRITE_FLUSH_MS: { schema: int(1, 60_000).default(100), doc: '...or after this many milliseconds. MQTT acks wait for the flush, so keep it short.' },
 
-  PP_WRITE_MAX_PENDING_LINES: { schema: int(1000, 10_000_000).default(200_000), doc: 'Lines held in memory (neither in storage nor in the spool) above which HTTP ingest answers 503 + Retry-After; MQTT is bounded by the receive-maximum.' },
+  PP_WRITE_MAX_PENDING_LINES: { schema: int(1000, 10_000_000).default(200_000), doc: 'Lines held in memory (neither in storage nor in the spool) above which HTTP ingest answers 503 + Retry-After; MQTT is bounded by its window and stops reading from four write batches pending.' },
   PP_WRITE_SPOOL_AFTER_MS: { schema: int(100, 600_000).default(5000), doc: 'A storage write slower than this is spooled to disk instead of waited for.' },
   PP_SPOOL_ENABLED: { schema: bool.default(true), doc: 'Spool batches to disk while InfluxDB is down or slow (off: they wait in memory and intake slows down).' },
   PP_SPOOL_DIR: { schema: z.string().min(1).optional(), doc: 'Spool directory. Default: PP_DATA_DIR/spool.' },

@@ -115,7 +115,7 @@ export class NatsSource {
       withheld: () => this.natsMetrics.withheld.inc(),
       ended: (u: string, reason: string) => this.leases?.giveUp(u, `partition consumer ended: ${reason}`),
     };
-    const consumer = new PartitionConsumer(unit, validUntil, (subject, payload) => this.handle(subject, payload), events, this.log, () => this.pipeline.saturated);
+    const consumer = new PartitionConsumer(unit, validUntil, (subject, payload) => this.handle(subject, payload), events, this.log, { hold: () => this.pipeline.full, onFilling: () => this.pipeline.flushNow() });
     this.consumers.set(unit, consumer);
     this.natsMetrics.ownershipChanges.inc({ change: 'acquired' });
     try {

@@ -4,6 +4,17 @@ import { consumerName, TELEMETRY_STREAM } from './subjects.js';
 
 const HOLD_POLL_MS = 50;
 
+/**
+ * Flow control shared with the MQTT source's window (src/sources/mqtt/ack-window.ts): `hold` is
+ * true while enough is queued for storage (more would only use memory); `onFilling` asks the
+ * writer to write what it has now, when half the window is in flight or reading stops, since
+ * nothing more may come to fill its batch.
+ */
+export interface ConsumerFlow {
+  hold(): boolean;
+  onFilling(): void;
+}
+
 /** Resolves once the message may be acked (its data durable, or its dead letter stored); rejects to have it redelivered. */
 export type HandleMessage = (subject: string, payload: Buffer) => Promise<void>;
 
@@ -20,8 +31,8 @@ export interface UnitEvents {
  * `handle` says it is safe, and only while the lease is valid: after it lapses nothing more is
  * acked, so the next owner (which may start once the lease expired at the server) gets every
  * message this one did not finish. JetStream keeps at most max_ack_pending (the window)
- * delivered and unacked, which bounds what is in flight here; while `hold` says storage cannot
- * keep up, delivered messages wait before the pipeline, in order.
+ * delivered and unacked, which bounds what is in flight here; while `flow.hold` says enough is
+ * queued for storage, delivered messages wait before the pipeline, in order.
  */
 export class PartitionConsumer {
   private messages: ConsumerMessages | null = null;
@@ -30,6 +41,7 @@ export class PartitionConsumer {
   private reading = true;
   private inflight = 0;
   private loop: Promise<void> | null = null;
+  private half = 1;
 
   constructor(
     readonly unit: string,
@@ -37,8 +49,7 @@ export class PartitionConsumer {
     private readonly handle: HandleMessage,
     private readonly events: UnitEvents,
     private readonly log: Logger,
-    /** True while storage and spool cannot keep up (the writer's queue is full). */
-    private readonly hold: () => boolean = () => false,
+    private readonly flow: ConsumerFlow = { hold: () => false, onFilling: () => undefined },
   ) {}
 
   get pending(): number {
@@ -46,6 +57,7 @@ export class PartitionConsumer {
   }
 
   async start(js: JetStreamClient, window: number): Promise<void> {
+    this.half = Math.max(1, Math.floor(window / 2));
     const consumer = await js.consumers.get(TELEMETRY_STREAM, consumerName(this.unit));
     const messages = await consumer.consume({ max_messages: window });
     this.messages = messages;
@@ -63,7 +75,10 @@ export class PartitionConsumer {
       for await (const msg of messages) {
         // Storage cannot keep up: take nothing more into the pipeline until it can. What is
         // delivered meanwhile waits here, at most the window (JetStream sends no more unacked).
-        while (this.active && this.hold()) await new Promise((r) => setTimeout(r, HOLD_POLL_MS));
+        if (this.active && this.flow.hold()) {
+          this.flow.onFilling(); // nothing more comes to fill the batch: write what is queued now
+          while (this.active && this.flow.hold()) await new Promise((r) => setTimeout(r, HOLD_POLL_MS));
+        }
         if (!this.active) break;
         this.onMessage(msg);
       }
@@ -82,6 +97,7 @@ export class PartitionConsumer {
 
   private onMessage(msg: JsMsg): void {
     this.inflight++;
+    if (this.inflight === this.half) this.flow.onFilling();
     const payload = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
     this.handle(msg.subject, payload).then(
       () => {

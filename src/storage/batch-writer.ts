@@ -21,6 +21,11 @@ export interface BatchWriterOptions {
   maxRetryDelayMs?: number;
   /** Above this many buffered lines the writer reports itself saturated (see `saturated`). */
   maxPendingLines?: number;
+  /**
+   * From this many buffered lines on, the writer reports itself `full`: enough is queued to keep
+   * storage busy, and sources that can simply wait (MQTT) stop reading. Default: four batches.
+   */
+  fullLines?: number;
   logger?: Logger;
   /**
    * Where batches go when the sink fails or is slow (then they count as durable once fsynced).
@@ -71,6 +76,7 @@ export class BatchWriter {
   private readonly flushIntervalMs: number;
   private readonly retry: BackoffPolicy;
   private readonly maxPendingLines: number;
+  private readonly fullLines: number;
   private queue: Chunk[] = [];
   private queuedLines = 0;
   private inflightLines = 0;
@@ -78,6 +84,8 @@ export class BatchWriter {
   private flushing: Promise<void> | null = null;
   private closed = false;
   private saturationLogged = false;
+  /** flushNow() was asked during a write: the next batch goes as soon as that write is done. */
+  private urgent = false;
   /** The sink failed or was slow: new batches go to the spool until a write succeeds again. */
   private degraded = false;
   private spoolFullUntil = 0;
@@ -95,6 +103,7 @@ export class BatchWriter {
     // Full jitter: a storage outage ends for every instance at once; they must not retry in step.
     this.retry = { baseMs: opts.initialRetryDelayMs ?? 100, maxMs: opts.maxRetryDelayMs ?? 30_000, jitter: 'full' };
     this.maxPendingLines = opts.maxPendingLines ?? 200_000;
+    this.fullLines = opts.fullLines ?? 4 * this.maxBatchLines;
     this.spoolAfterMs = opts.spoolAfterMs ?? 5000;
     this.notify = observerNotify(opts.observer, opts.logger);
     if (opts.spool) {
@@ -122,6 +131,14 @@ export class BatchWriter {
   /** True when more than `maxPendingLines` are waiting: sources should slow down. */
   get saturated(): boolean {
     return this.pendingLines > this.maxPendingLines;
+  }
+
+  /**
+   * True from `fullLines` buffered lines on. More queued would not make storage faster, only use
+   * memory (lines, points and the messages they came from): MQTT stops reading until it drains.
+   */
+  get full(): boolean {
+    return this.pendingLines >= this.fullLines;
   }
 
   /**
@@ -154,6 +171,13 @@ export class BatchWriter {
     this.saturationLogged = saturated;
     if (saturated) this.opts.logger?.warn({ pendingLines: this.pendingLines, maxPendingLines: this.maxPendingLines }, 'write queue above maxPendingLines: storage is not keeping up; intake must slow down');
     else this.opts.logger?.info({ pendingLines: this.pendingLines }, 'write queue back below maxPendingLines');
+  }
+
+  /** Start writing what is buffered now (it goes after the write in flight, if any); does not wait. */
+  flushNow(): void {
+    if (this.closed) return;
+    this.urgent = true;
+    this.kick();
   }
 
   /**
@@ -193,12 +217,13 @@ export class BatchWriter {
       this.timer = null;
     }
     if (this.flushing || this.queue.length === 0) return;
+    this.urgent = false;
     this.flushing = this.drain().finally(() => {
       this.flushing = null;
       this.checkSaturation();
       // More arrived while we were writing: go again, at once for a full batch, else when the
       // oldest waiting chunk has waited flushIntervalMs (it may have waited through a long write).
-      if (this.queuedLines >= this.maxBatchLines) this.kick();
+      if (this.queuedLines >= this.maxBatchLines || (this.urgent && this.queue.length > 0)) this.kick();
       else if (this.queue.length > 0 && !this.timer) {
         const wait = Math.max(0, this.flushIntervalMs - (performance.now() - this.queue[0]!.at));
         this.timer = setTimeout(() => this.kick(), wait);

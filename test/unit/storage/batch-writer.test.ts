@@ -143,6 +143,35 @@ describe('BatchWriter', () => {
     expect(w.saturated).toBe(false);
     await w.close();
   });
+
+  it('flushNow writes a partial batch at once, or right after the write in flight', async () => {
+    const sink = new FakeSink();
+    sink.delayMs = 30;
+    const w = new BatchWriter(sink, { maxBatchLines: 100, flushIntervalMs: 60_000 });
+    const first = w.write(pts(1, 2));
+    w.flushNow();
+    const second = w.write(pts(10, 3)); // arrives while the first write is in flight
+    w.flushNow();
+    const started = performance.now();
+    await Promise.all([first, second]);
+    expect(performance.now() - started).toBeLessThan(1000); // not the 60 s interval
+    expect(sink.writes).toHaveLength(2);
+    await w.close();
+  });
+
+  it('is full from four batches pending on (default), long before saturation, and not once they are written', async () => {
+    const sink = new FakeSink();
+    sink.delayMs = 30;
+    const w = new BatchWriter(sink, { maxBatchLines: 10, flushIntervalMs: 1 });
+    const first = w.write(pts(1, 39));
+    expect(w.full).toBe(false);
+    const second = w.write(pts(100, 1));
+    expect(w.full).toBe(true);
+    expect(w.saturated).toBe(false);
+    await Promise.all([first, second]);
+    expect(w.full).toBe(false);
+    await w.close();
+  });
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -67,13 +67,13 @@ export const robustParamsSchema = z
     /** Span of the short-window mean (an EWMA with weight 1/meanSamples); 0 disables the mean test. */
     meanSamples: z.number().min(0).default(10),
     /** The mean test's raise level, in units of the learned spread of the short-window mean about the location. */
-    zMeanRaise: z.number().positive().default(7),
+    zMeanRaise: z.number().positive().default(8),
     /**
      * The mean test also needs the mean this many point scales from the location. On a smooth
      * signal the short mean is the signal itself and its learned spread the point scale, so
      * without this the mean test would be an outlier test at zMeanRaise instead of zRaise.
      */
-    meanMinZ: z.number().min(0).default(4),
+    meanMinZ: z.number().min(0).default(5),
     /** A gap longer than this restarts warm-up (the machine may have been stopped or re-set). */
     maxGapS: z.number().positive().default(86_400),
   })

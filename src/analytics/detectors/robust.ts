@@ -164,8 +164,12 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
     // and a signal that wanders has a wide spread of means, so its wander is not taken for a shift.
     const zMean = p.meanSamples > 0 ? (mean - st.loc) / usableScale(st.loc, st.meanScale, floorOf(p, st)) : 0;
     const watchedMean = p.direction === 'above' ? zMean : p.direction === 'below' ? -zMean : Math.abs(zMean);
-    const meanBreach = p.meanSamples > 0 && watchedMean > p.zMeanRaise * (bar / p.zRaise) && Math.abs(mean - st.loc) > p.meanMinZ * scale;
-    const breach = watched > bar || meanBreach || (p.cusumH > 0 && Math.max(up, down) > hBar);
+    // Both the mean test and the CUSUM need the recent mean meanMinZ scales out (when the mean
+    // test is on): the CUSUM's sums also grow on a slow wander of a few σ, which is no fault.
+    const farMean = p.meanSamples === 0 || Math.abs(mean - st.loc) > p.meanMinZ * scale;
+    const meanBreach = p.meanSamples > 0 && watchedMean > p.zMeanRaise * (bar / p.zRaise) && farMean;
+    const cusumBreach = p.cusumH > 0 && Math.max(up, down) > hBar && farMean;
+    const breach = watched > bar || meanBreach || cusumBreach;
     st = { ...st, bar, mean };
     if (st.latch.active) {
       const openFor = st.openFor + 1;

@@ -35,12 +35,23 @@ describe('robust detector', () => {
     const normal = series(300, 5, (i) => 10 + noise(i));
     // +3σ (σ ≈ 0.58 × 1.25 of the mean absolute deviation): never 8σ, but held.
     const shifted = series(100, 5, (i) => 12 + noise(i), 1500);
-    const { events } = run(robustDetector, params(), [...normal, ...shifted]);
+    // Without the mean test: with it, the CUSUM also needs the recent mean meanMinZ σ out (below).
+    const { events } = run(robustDetector, params({ meanSamples: 0 }), [...normal, ...shifted]);
     const raises = events.filter((e) => e.kind === 'raise');
     expect(raises.length).toBeGreaterThan(0);
     expect(raises[0]!.ts - Date.UTC(2024, 0, 1)).toBeLessThan(1500_000 + 30 * 5000);
     expect(raises[0]!.message.en).toMatch(/^vibration_g shifted up/);
     expect(raises[0]!.message.zh).toMatch(/水平上移/);
+  });
+
+  it('with the mean test on, the CUSUM leaves a shift under meanMinZ σ alone (a lower guard finds it)', () => {
+    const normal = series(300, 5, (i) => 10 + noise(i));
+    const small = series(100, 5, (i) => 12 + noise(i), 1500);
+    expect(run(robustDetector, params(), [...normal, ...small]).events).toEqual([]);
+    // The same shift is ~3σ (learned σ ≈ 0.63): with the guard at 2σ it raises as a shift.
+    const raises = run(robustDetector, params({ meanMinZ: 2 }), [...normal, ...small]).events.filter((e) => e.kind === 'raise');
+    expect(raises.length).toBeGreaterThan(0);
+    expect(raises[0]!.message.en).toMatch(/shifted up/);
   });
 
   it('a slow ramp to a new level raises: samples beyond learnBelow are not learned, so it is not followed', () => {

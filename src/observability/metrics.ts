@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type IngestSource = 'mqtt' | 'http' | 'line_protocol' | 'sparkplug';
+export type IngestSource = 'mqtt' | 'http' | 'line_protocol' | 'sparkplug' | 'nats';
 
 /**
  * The platform's Prometheus metrics. One registry per platform instance (not prom-client's

@@ -483,7 +483,8 @@ describe('BatchWriter with a spool', () => {
     sink.refuses = (l) => l.includes('v=7 ');
     await w.write(pts(1, 10)); // the sink is down: spooled as one record of 10 lines
     const deadline = Date.now() + 5000;
-    while (spool.pending && Date.now() < deadline) await sleep(10);
+    // The replayer commits the record, then reports it: wait for both.
+    while ((spool.pending || replayed.length === 0) && Date.now() < deadline) await sleep(10);
     expect(spool.pending).toBe(false);
     expect(new Set(sink.lines)).toEqual(new Set(pts(1, 10).filter((p) => p.ts !== 7).map((p) => `m,d=x v=${p.ts} ${p.ts}`)));
     const rejected = await readFile(rejectedFile, 'utf8');

@@ -75,6 +75,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     const writer = new BatchWriter(storage.sink, {
       maxBatchLines: config.writer.maxBatchLines,
       flushIntervalMs: config.writer.flushIntervalMs,
+      maxConcurrentWrites: config.writer.concurrency,
       maxPendingLines: config.writer.maxPendingLines,
       spool,
       spoolAfterMs: config.writer.spoolAfterMs,

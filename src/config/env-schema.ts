@@ -78,6 +78,7 @@ export const ENV_VARS = {
 
   PP_WRITE_BATCH_LINES: { schema: int(1, 1_000_000).default(5000), doc: 'Flush a write batch at this many lines...' },
   PP_WRITE_FLUSH_MS: { schema: int(1, 60_000).default(100), doc: '...or after this many milliseconds. MQTT acks wait for the flush, so keep it short.' },
+  PP_WRITE_CONCURRENCY: { schema: int(1, 16).default(2), doc: 'Write batches sent to storage at once (InfluxDB alone takes most with two).' },
 
   PP_WRITE_MAX_PENDING_LINES: { schema: int(1000, 10_000_000).default(200_000), doc: 'Lines held in memory (neither in storage nor in the spool) above which HTTP ingest answers 503 + Retry-After; MQTT is bounded by its window and stops reading from four write batches pending.' },
   PP_WRITE_SPOOL_AFTER_MS: { schema: int(100, 600_000).default(5000), doc: 'A storage write slower than this is spooled to disk instead of waited for.' },

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { baselineDetector } from './baseline.js';
+import { distributionDetector } from './distribution.js';
 import { flatlineDetector } from './flatline.js';
 import { limitDetector } from './limit.js';
 import { multivariateDetector } from './multivariate.js';
@@ -22,6 +23,7 @@ export const DETECTORS = {
   silence: silenceDetector,
   robust: robustDetector,
   multivariate: multivariateDetector,
+  distribution: distributionDetector,
 } as const;
 
 export type DetectorKind = keyof typeof DETECTORS;
@@ -48,6 +50,7 @@ export function isDetectorKind(kind: string): kind is DetectorKind {
 export type { DetectorModule } from './module.js';
 export { formatDuration, formatNumber, formatValue } from './messages.js';
 export * from './baseline.js';
+export * from './distribution.js';
 export * from './flatline.js';
 export * from './limit.js';
 export * from './multivariate.js';

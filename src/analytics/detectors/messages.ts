@@ -188,6 +188,21 @@ export const messages = {
       : { en: `${metric} ${v} is ${sigmas}σ below its usual ${b}`, zh: `${label(metric).zh} ${v} 低于常值 ${b} ${sigmas} 个标准差` };
   },
 
+  distributionRaised(metric: string, value: number, location: number, spread: number, window: number, run: number): Message {
+    const v = formatValue(metric, value);
+    const b = formatValue(metric, location);
+    const sd = formatValue(metric, spread);
+    return {
+      en: `${metric} behaves unlike before: the spread of its last ${window} values (now ${v}) about its usual ${b} ± ${sd} has matched none of its learned patterns for ${run} samples`,
+      zh: `${label(metric).zh} 行为异常：最近 ${window} 个值（当前 ${v}）围绕常值 ${b} ± ${sd} 的分布已连续 ${run} 个样本不符合任何已学习的模式`,
+    };
+  },
+
+  distributionCleared(metric: string, value: number, samples: number): Message {
+    const v = formatValue(metric, value);
+    return { en: `${metric} behaves as usual again (now ${v}) for ${samples} samples`, zh: `${label(metric).zh} 已连续 ${samples} 个样本恢复常态（当前 ${v}）` };
+  },
+
   robustRelearned(metric: string, value: number, samples: number): Message {
     const v = formatValue(metric, value);
     return {

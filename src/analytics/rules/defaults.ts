@@ -83,6 +83,21 @@ const DEFAULT_RULE_INPUTS: RuleInput[] = [
     states: [2],
     settleS: 3600,
   },
+  // How each metric's recent values are spread, against the few shapes learned for it
+  // (distribution.ts: the histogram of the last 50 samples, cut by the signal's own spread, by a
+  // G-test at 1e-8): a change of noise or of oscillation that no single value and no mean
+  // betrays, and a recurring shape (a phase of a daily cycle) is known once seen. Same states and
+  // settling as `deviation`.
+  {
+    id: 'distribution-change',
+    metric: '+',
+    detector: 'distribution',
+    category: 'safety',
+    severity: 'warning',
+    description: 'a metric whose recent values are spread unlike any pattern learned for it (every metric)',
+    states: [2],
+    settleS: 3600,
+  },
   // How the metrics move together (Hotelling T² on the standardised metrics, shrunk covariance):
   // a pump whose current rises while its flow does not is wrong even when each stays within its
   // own range. The alert names the metrics that moved most.

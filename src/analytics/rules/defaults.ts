@@ -82,18 +82,19 @@ const DEFAULT_RULE_INPUTS: RuleInput[] = [
     settleS: 3600,
     params: { cusumH: 0 },
   },
-  // How the metrics move together (Hotelling T² on the standardised metrics, shrunk covariance):
-  // a pump whose current rises while its flow does not is wrong even when each stays within its
-  // own range. The alert names the metrics that moved most.
+  // How the metrics move together (Hotelling T² and a MEWMA on the standardised metrics, shrunk
+  // covariance): a pump whose current rises while its flow does not is wrong even when each stays
+  // within its own range, and a temperature that drifts while power and vibration do not is a
+  // sensor or cooling fault. The alert names the metrics that moved most. Not limited to running:
+  // the detector keeps one model per reported machine state and settles a few samples after each
+  // change, so machines that change state every few minutes are judged too.
   {
     id: 'joint-deviation',
     metric: '+',
     detector: 'multivariate',
     category: 'safety',
     severity: 'warning',
-    description: "the device's metrics no longer move together as learned while running (names the metrics that moved most)",
-    states: [2],
-    settleS: 3600,
+    description: "the device's metrics no longer move together as learned in their machine state (names the metrics that moved most)",
   },
 
   // Vibration velocity (catalogue unit mm/s) also keeps its own learned baseline: 4σ above it, with

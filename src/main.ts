@@ -1,14 +1,16 @@
 /**
- * `npm start`: the platform with embedded defaults. Reads PP_* variables (docs/configuration.md), starts
- * the platform, and, by default when no broker is configured, a simulated factory publishing to
- * it. Ctrl-C (SIGINT) or SIGTERM stops intake, flushes what is buffered and exits; a second
- * signal exits at once.
+ * `npm start`: the platform with embedded defaults. Reads PP_* variables (docs/configuration.md),
+ * installs InfluxDB when none is configured or installed (app/influx-install.ts), starts the
+ * platform, and, by default when no broker is configured, a simulated factory publishing to it.
+ * Ctrl-C (SIGINT) or SIGTERM stops intake, flushes what is buffered and exits; a second signal
+ * exits at once.
  */
 import { ConfigError, loadConfig } from './config/index.js';
 import { createLogger } from './observability/index.js';
 import { startPlatform } from './app/platform.js';
 import { startSimulator } from './app/simulator.js';
 import { printBanner } from './app/banner.js';
+import { ensureInflux } from './app/influx-install.js';
 
 async function main(): Promise<void> {
   let config;
@@ -20,6 +22,13 @@ async function main(): Promise<void> {
       process.exit(2);
     }
     throw err;
+  }
+  // The whole set-up on a fresh Debian machine: install influxd when nothing says otherwise.
+  try {
+    ensureInflux(config.influx, (line) => process.stderr.write(`plantpulse: ${line}\n`));
+  } catch (err) {
+    process.stderr.write(`plantpulse: ${(err as Error).message}\n`);
+    process.exit(1);
   }
   const log = createLogger(config.logLevel);
   const platform = await startPlatform(config, log);

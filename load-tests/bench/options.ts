@@ -1,4 +1,5 @@
 /** What `npm run bench` does in each mode: sizes and durations, in one place. */
+import type { BackpressureOptions } from './backpressure.js';
 import type { WorkloadShape } from './workload.js';
 
 export interface BenchOptions {
@@ -30,6 +31,10 @@ export interface BenchOptions {
   receiveMaximum: number;
   /** Horizontal scale (scale.ts): several instances on one shared subscription; null with `--no-scale`. */
   scale: ScaleConfig | null;
+  /** Backpressure side by side with `--baseline-rev <rev>` (backpressure.ts); null without it. */
+  backpressure: BackpressureOptions | null;
+  /** `--only-backpressure`: skip every other phase. */
+  onlyBackpressure: boolean;
 }
 
 export interface ScaleConfig {
@@ -49,6 +54,11 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const at = argv.indexOf('--out');
   const common = { profile: argv.includes('--profile'), batchLines: 5000, receiveMaximum: 2000, aheadSamples: 60_000 };
   const scale = (c: ScaleConfig) => (argv.includes('--no-scale') ? null : c);
+  const rev = argv.indexOf('--baseline-rev');
+  const backpressure = (c: Omit<BackpressureOptions, 'baselineRev' | 'receiveMaximum' | 'batchLines'>): BackpressureOptions | null =>
+    rev >= 0 ? { ...c, baselineRev: argv[rev + 1]!, receiveMaximum: common.receiveMaximum, batchLines: common.batchLines } : null;
+  const onlyBackpressure = argv.includes('--only-backpressure');
+  if (onlyBackpressure && rev < 0) throw new Error('--only-backpressure needs --baseline-rev <git rev>');
   if (quick) {
     return {
       ...common,
@@ -63,6 +73,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       faults: 6,
       memoryDevices: 20_000,
       scale: scale({ instances: [1, 2, 3], repetitions: 1, fixedFraction: 0.75, fixedMs: 6_000, durationMs: 8_000, warmupMs: 3_000 }),
+      backpressure: backpressure({ repetitions: 1, closedLoopMs: 12_000, warmupMs: 4_000, overloadMs: 20_000, backlogSamples: 300_000 }),
+      onlyBackpressure,
     };
   }
   return {
@@ -78,5 +90,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     faults: 20,
     memoryDevices: 100_000,
     scale: scale({ instances: [1, 2, 3], repetitions: 3, fixedFraction: 0.75, fixedMs: 6_000, durationMs: 10_000, warmupMs: 3_000 }),
+    backpressure: backpressure({ repetitions: 2, closedLoopMs: 20_000, warmupMs: 5_000, overloadMs: 60_000, backlogSamples: 1_000_000 }),
+    onlyBackpressure,
   };
 }

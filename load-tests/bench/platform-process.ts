@@ -3,8 +3,8 @@
  * plain node, no tsx loader), so its CPU and RSS are the platform's alone and its speed is the
  * compiled code's. Built into .tmp/bench-dist so the repository's dist/ is left alone.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,14 +18,31 @@ export const BENCH_DIST = join(ROOT, '.tmp', 'bench-dist');
  * Compile src/ and edge-agent/ with the project's build config. tsc emits even when the type
  * check fails (work in progress elsewhere in the tree), so a type error is reported, not fatal.
  */
-export async function buildPlatform(say: (s: string) => void): Promise<void> {
-  const child = spawn(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', BENCH_DIST], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function buildPlatform(say: (s: string) => void, from: { root: string; outDir: string } = { root: ROOT, outDir: BENCH_DIST }): Promise<void> {
+  const child = spawn(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(from.root, 'tsconfig.build.json'), '--outDir', from.outDir], { cwd: from.root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) say(`  (tsc reported type errors; the emitted code is benchmarked anyway)\n${out.split('\n').slice(0, 5).join('\n')}`);
-  if (!existsSync(join(BENCH_DIST, 'src/main.js'))) throw new Error(`build failed: ${out}`);
+  if (!existsSync(join(from.outDir, 'src/main.js'))) throw new Error(`build failed: ${out}`);
+}
+
+/**
+ * An earlier revision of the platform, built for side-by-side runs: its src/ and edge-agent/
+ * extracted read-only with `git archive` into .tmp/ (no checkout, no index change) and compiled
+ * there; it finds its packages in the repository's node_modules. Returns its dist directory.
+ */
+export async function buildRevision(rev: string, say: (s: string) => void): Promise<{ dist: string; sha: string }> {
+  const sha = execFileSync('git', ['rev-parse', '--short', rev], { cwd: ROOT, encoding: 'utf8' }).trim();
+  const root = join(ROOT, '.tmp', `bench-rev-${sha}`);
+  const dist = join(root, 'dist');
+  if (!existsSync(join(dist, 'src/main.js'))) {
+    mkdirSync(root, { recursive: true });
+    execFileSync('sh', ['-c', `git archive ${sha} src edge-agent tsconfig.json tsconfig.build.json | tar -x -C ${JSON.stringify(root)}`], { cwd: ROOT });
+    await buildPlatform(say, { root, outDir: dist });
+  }
+  return { dist, sha };
 }
 
 export interface PlatformProcess {
@@ -41,6 +58,10 @@ export interface SpawnOptions {
   env: Record<string, string>;
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=.tmp/prof']. */
   nodeArgs?: string[];
+  /** A build other than the working tree's (buildRevision). */
+  dist?: string;
+  /** Wait for /readyz (default); false: only for the process to be running (a platform busy catching up may not answer). */
+  waitReady?: boolean;
 }
 
 /** The admin token each spawned platform accepts (its PP_BOOTSTRAP_ADMIN_TOKEN), by URL: `/metrics` needs it (PP_METRICS_AUTH=token). */
@@ -50,17 +71,19 @@ export async function spawnBuiltPlatform(opts: SpawnOptions): Promise<PlatformPr
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'pp-bench-data-'));
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', PP_SIMULATOR: 'false', PP_INFLUX_MANAGED: 'false', PP_LOG_LEVEL: 'warn', PP_DATA_DIR: dataDir, PP_HTTP_PORT: String(port), ...opts.env };
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), join(BENCH_DIST, 'src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), join(opts.dist ?? BENCH_DIST, 'src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (d: Buffer) => (out = (out + d.toString()).slice(-20_000));
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
   if (opts.env.PP_BOOTSTRAP_ADMIN_TOKEN) tokenOf.set(url, opts.env.PP_BOOTSTRAP_ADMIN_TOKEN);
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new GiveUp(`platform exited with ${child.exitCode}: ${out.slice(-3000)}`);
-    return (await fetch(`${url}/readyz`)).status === 200;
-  }, 60_000, 'platform /readyz', 100);
+  if (opts.waitReady !== false) {
+    await waitFor(async () => {
+      if (child.exitCode !== null) throw new GiveUp(`platform exited with ${child.exitCode}: ${out.slice(-3000)}`);
+      return (await fetch(`${url}/readyz`)).status === 200;
+    }, 60_000, 'platform /readyz', 100);
+  }
   return {
     url,
     pid: child.pid!,

@@ -1,5 +1,7 @@
 /** The bench's results: one JSON document and a markdown summary in load-tests/results/. */
 import { mkdir, writeFile } from 'node:fs/promises';
+import type { BackpressureResult } from './backpressure.js';
+import { backpressureMarkdown } from './backpressure-report.js';
 import type { MicroResult } from './micro.js';
 import type { BenchOptions } from './options.js';
 import type { SaturationResult, StepResult } from './platform-phases.js';
@@ -35,6 +37,8 @@ export interface BenchResults {
   /** Several instances on one shared subscription (scale.ts); absent with --no-scale. */
   scale?: ScaleResult | null;
   micro?: MicroResult;
+  /** Backpressure and memory beside a baseline revision (`--baseline-rev`). */
+  backpressure?: BackpressureResult;
   profile?: { file: string; note: string; top: SelfTime[] };
   notes: string[];
 }
@@ -88,6 +92,7 @@ export function markdown(r: BenchResults): string {
     ),
   ];
   if (r.scale) lines.push(...scaleMarkdown(r.scale, r.machine.cores));
+  if (r.backpressure) lines.push(...backpressureMarkdown(r.backpressure));
   if (r.micro) {
     const mi = r.micro;
     lines.push('', `## Hot path in-process (samples/s, median of ${mi.rounds} rounds${mi.baseline ? `, vs ${mi.baseline.rev}` : ''})`, '', '| stage | now | ' + (mi.baseline ? 'baseline | speed-up |' : ''), mi.baseline ? '|---|---:|---:|---:|' : '|---|---:|');

@@ -15,7 +15,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,8 @@ import { parseBenchArgs } from './options.js';
 import { buildPlatform, spawnBuiltPlatform } from './platform-process.js';
 import { drain, measurePlatformSaturation, rampStep, StoredCounter, type PlatformContext } from './platform-phases.js';
 import { loadAverage, RssSampler, rssMiB } from './proc-stats.js';
+import { measureBackpressure, type BackpressureResult } from './backpressure.js';
+import { backpressureMarkdown } from './backpressure-report.js';
 import { summariseProfile } from './profile-summary.js';
 import { markdown, writeResults, type BenchResults, type MemoryResult } from './report.js';
 import { measureScale, type ScaleResult } from './scale.js';
@@ -51,8 +53,30 @@ function memoryPerDevice(devices: number): MemoryResult | null {
   }
 }
 
+/** `--only-backpressure --baseline-rev <rev>`: that phase alone, its own results file. */
+async function backpressureOnly(opts: ReturnType<typeof parseBenchArgs>): Promise<void> {
+  const loadAvgAtStart = loadAverage();
+  say(`bench backpressure (${opts.mode}): load average ${loadAvgAtStart} on ${cpus().length} cores`);
+  const [influx] = await Promise.all([startInfluxd(), buildPlatform(say)]);
+  try {
+    const bp = await measureBackpressure(influx, opts.backpressure!, say);
+    const out = `${opts.out}-backpressure`;
+    const command = `npm run bench --${opts.mode === 'quick' ? ' --quick' : ''} --only-backpressure --baseline-rev ${opts.backpressure!.baselineRev}`;
+    const md = [`# PlantPulse bench, backpressure (${opts.mode}) — ${new Date().toISOString()}`, '', `Command: \`${command}\`. Node ${process.version}, ${cpus().length} cores.`, ...backpressureMarkdown(bp)].join('\n');
+    const dir = join(ROOT, 'load-tests', 'results');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${out}.json`), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, command, machine: { cores: cpus().length, loadAvgAtStart, loadAvgAtEnd: loadAverage() }, backpressure: bp }, null, 2)}\n`);
+    writeFileSync(join(dir, `${out}.md`), `${md}\n`);
+    process.stdout.write(`\n${md}\n`);
+    say(`results: load-tests/results/${out}.json, .md`);
+  } finally {
+    await influx.stop();
+  }
+}
+
 async function main() {
   const opts = parseBenchArgs(process.argv.slice(2));
+  if (opts.onlyBackpressure) return backpressureOnly(opts);
   const notes: string[] = [];
   const loadAvgAtStart = loadAverage();
   say(`bench (${opts.mode}): load average ${loadAvgAtStart} on ${cpus().length} cores; building the platform and starting Mosquitto and influxd`);
@@ -168,6 +192,12 @@ async function main() {
       profile = { file: main.replace(ROOT, ''), note: 'whole run, platform process main thread; figures of a profiled run are lower than unprofiled ones', top: summariseProfile(main, 20).functions };
     }
 
+    let backpressure: BackpressureResult | undefined;
+    if (opts.backpressure) {
+      say(`backpressure and memory, side by side with ${opts.backpressure.baselineRev}`);
+      backpressure = await measureBackpressure(influx, opts.backpressure, say);
+    }
+
     say(`memory per tracked device: ${opts.memoryDevices.toLocaleString('en')} devices through the analytics engine, alert manager and live values (own process)`);
     const memory = memoryPerDevice(opts.memoryDevices);
 
@@ -178,7 +208,7 @@ async function main() {
       date: new Date().toISOString(),
       node: process.version,
       mode: opts.mode,
-      command: `npm run bench${opts.mode === 'quick' || opts.profile || !opts.scale ? ' --' : ''}${opts.mode === 'quick' ? ' --quick' : ''}${opts.profile ? ' --profile' : ''}${opts.scale ? '' : ' --no-scale'}`,
+      command: `npm run bench${opts.mode === 'quick' || opts.profile || !opts.scale || opts.backpressure ? ' --' : ''}${opts.mode === 'quick' ? ' --quick' : ''}${opts.profile ? ' --profile' : ''}${opts.scale ? '' : ' --no-scale'}${opts.backpressure ? ` --baseline-rev ${opts.backpressure.baselineRev}` : ''}`,
       machine: { cores: cpus().length, loadAvgAtStart, loadAvgAtEnd: loadAverage() },
       fleet: { ...opts.fleet, devices: workload.size, gateways: fleet.gateways.length, payloadBytes },
       repetitions,
@@ -191,6 +221,7 @@ async function main() {
       memory,
       webhook,
       scale,
+      ...(backpressure ? { backpressure } : {}),
       ...(profile ? { profile } : {}),
       notes,
     };

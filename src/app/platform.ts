@@ -9,7 +9,7 @@ import { createMetrics, type Logger, type Metrics } from '../observability/index
 import { AlertFanout, AlertManager, AlertRaiser, AlertStore, MqttAlertNotifier, alertPoint } from '../alerts/index.js';
 import { AnalyticsEngine, loadAnalyticsConfig } from '../analytics/index.js';
 import { AnalyticsStage, Pipeline } from '../pipeline/index.js';
-import { MqttSource } from '../sources/index.js';
+import { MqttSource, NatsSource } from '../sources/index.js';
 import { startSparkplug, type DeviceStatusRegistry, type SparkplugSource } from '../sources/sparkplug/index.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { createWebhookMetrics, Webhooks, WebhookStore } from '../webhooks/index.
 import { retryDelayMs } from '../retry/index.js';
 import { setUpStorage, type StorageSetup } from './storage-setup.js';
 import { startQualityStage } from '../quality/index.js';
+import type { DeviceRef } from '../contract/index.js';
 
 export interface Platform {
   httpUrl: string;
@@ -74,6 +75,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     const writer = new BatchWriter(storage.sink, {
       maxBatchLines: config.writer.maxBatchLines,
       flushIntervalMs: config.writer.flushIntervalMs,
+      maxConcurrentWrites: config.writer.concurrency,
       maxPendingLines: config.writer.maxPendingLines,
       spool,
       spoolAfterMs: config.writer.spoolAfterMs,
@@ -166,46 +168,18 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     webhooks.start();
     cleanups.push(() => webhooks.stop());
 
-    let broker: EmbeddedBroker | null = null;
-    let mqttUrl = config.mqtt.url;
-    // The embedded broker checks API tokens like the HTTP API (PP_AUTH=required); this process's
-    // own clients (consumer, alert publisher, Sparkplug host, simulator) use a credential made now.
-    let internal: InternalCredential | null = null;
-    if (!mqttUrl) {
-      const brokerLog = log.child({ component: 'broker' });
-      internal = config.auth.mode === 'required' ? newInternalCredential() : null;
-      const auth = internal ? { authenticate: (token: string | null, address: string) => access.authenticate(token, address, 'MQTT CONNECT (embedded broker)'), tokenWatch, internal, log: brokerLog } : undefined;
-      broker = await startEmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, brokerLog, auth);
-      cleanups.push(() => broker!.close());
-      mqttUrl = broker.url;
-    }
-    const mqttConfig = internal ? { ...config, mqtt: { ...config.mqtt, username: internal.username, password: internal.password } } : config;
-    const source = new MqttSource(
-      {
-        url: mqttUrl,
-        username: mqttConfig.mqtt.username,
-        password: mqttConfig.mqtt.password,
-        clientId: config.mqtt.clientId,
-        sharedGroup: config.mqtt.sharedGroup,
-        receiveMaximum: config.mqtt.receiveMaximum,
-        sessionExpirySeconds: config.mqtt.sessionExpirySeconds,
-        deadLetterPrefix: config.mqtt.deadLetterPrefix,
-        limits: config.limits,
-        protocolVersion: broker ? 4 : 5,
-        onStatus: (ref, payload, retained) => pipeline.status(ref, payload, retained),
-      },
-      pipeline,
-      metrics,
-      log.child({ component: 'mqtt' }),
-    );
-    notifier.add(new MqttAlertNotifier(() => source.publisher, log.child({ component: 'alerts' })));
+    const onStatus = (ref: DeviceRef, payload: Buffer, retained: boolean) => pipeline.status(ref, payload, retained);
+    const intake = config.source === 'nats' ? startNatsIntake(config, pipeline, metrics, log, onStatus) : await startMqttIntake(config, access, tokenWatch, pipeline, metrics, log, onStatus, cleanups);
+    const { source, broker, internal, mqttConfig } = intake;
+    const mqttUrl = intake.url;
+    if (intake.kind === 'mqtt') notifier.add(new MqttAlertNotifier(() => intake.source.publisher, log.child({ component: 'alerts' })));
 
     const readiness: ReadinessCheck[] = [
       {
         name: 'broker',
         check: async () => {
           if (!source.connected) throw new Error(`not connected to ${redactUrl(mqttUrl)}`);
-          return { url: redactUrl(mqttUrl), inflight: source.inflight };
+          return { url: redactUrl(mqttUrl), inflight: source.inflight, ...(intake.kind === 'nats' ? { worker: config.nats.workerId, owned: intake.source.owned, workers: intake.source.members } : {}) };
         },
       },
       {
@@ -230,7 +204,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     await source.start();
     cleanups.push(() => source.stop());
     let sparkplug: SparkplugSource | null = null;
-    if (config.sparkplug.enabled) {
+    if (config.sparkplug.enabled && mqttConfig) {
       sparkplug = await startSparkplug(mqttConfig, mqttUrl, broker !== null, pipeline, metrics, log.child({ component: 'sparkplug' }));
       cleanups.push(() => sparkplug!.stop());
       readiness.push({
@@ -282,4 +256,55 @@ async function connectWithRetry(connect: () => Promise<void>, log: Logger, name:
       await new Promise((r) => setTimeout(r, retryDelayMs(i, { baseMs: 1000, maxMs: 5000, jitter: 'equal' })));
     }
   }
+}
+
+type StatusListener = (ref: DeviceRef, payload: Buffer, retained: boolean) => void;
+
+/** PP_SOURCE=mqtt: the embedded broker when no PP_MQTT_URL is given, and the MQTT source. */
+async function startMqttIntake(config: Config, access: AccessControl, tokenWatch: TokenWatch, pipeline: Pipeline, metrics: Metrics, log: Logger, onStatus: StatusListener, cleanups: (() => Promise<void>)[]) {
+  let broker: EmbeddedBroker | null = null;
+  let mqttUrl = config.mqtt.url;
+  // The embedded broker checks API tokens like the HTTP API (PP_AUTH=required); this process's
+  // own clients (consumer, alert publisher, Sparkplug host, simulator) use a credential made now.
+  let internal: InternalCredential | null = null;
+  if (!mqttUrl) {
+    const brokerLog = log.child({ component: 'broker' });
+    internal = config.auth.mode === 'required' ? newInternalCredential() : null;
+    const auth = internal ? { authenticate: (token: string | null, address: string) => access.authenticate(token, address, 'MQTT CONNECT (embedded broker)'), tokenWatch, internal, log: brokerLog } : undefined;
+    broker = await startEmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, brokerLog, auth);
+    cleanups.push(() => broker!.close());
+    mqttUrl = broker.url;
+  }
+  const mqttConfig = internal ? { ...config, mqtt: { ...config.mqtt, username: internal.username, password: internal.password } } : config;
+  const source = new MqttSource(
+    {
+      url: mqttUrl,
+      username: mqttConfig.mqtt.username,
+      password: mqttConfig.mqtt.password,
+      clientId: config.mqtt.clientId,
+      sharedGroup: config.mqtt.sharedGroup,
+      receiveMaximum: config.mqtt.receiveMaximum,
+      sessionExpirySeconds: config.mqtt.sessionExpirySeconds,
+      deadLetterPrefix: config.mqtt.deadLetterPrefix,
+      limits: config.limits,
+      protocolVersion: broker ? 4 : 5,
+      onStatus,
+    },
+    pipeline,
+    metrics,
+    log.child({ component: 'mqtt' }),
+  );
+  return { kind: 'mqtt' as const, source, broker, internal, mqttConfig: mqttConfig as Config | null, url: mqttUrl };
+}
+
+/** PP_SOURCE=nats: the JetStream source, one worker of a fleet (docs/scale-out.md). */
+function startNatsIntake(config: Config, pipeline: Pipeline, metrics: Metrics, log: Logger, onStatus: StatusListener) {
+  const n = config.nats;
+  const source = new NatsSource(
+    { servers: n.servers, username: n.username, password: n.password, workerId: n.workerId, partitions: n.partitions, window: n.window, ackWaitMs: n.ackWaitMs, leaseTtlMs: n.leaseTtlMs, leaseRenewMs: n.leaseRenewMs, replicas: n.replicas, deadLetterPrefix: n.deadLetterPrefix, limits: config.limits, onStatus: (ref, payload) => onStatus(ref, payload, false) },
+    pipeline,
+    metrics,
+    log.child({ component: 'nats' }),
+  );
+  return { kind: 'nats' as const, source, broker: null, internal: null, mqttConfig: null, url: n.servers.join(',') };
 }

@@ -14,7 +14,8 @@ export interface StorageSetup {
 
 /**
  * InfluxDB from configuration; else a local `influxd` from PATH as a managed child process with
- * data under PP_DATA_DIR; else no history at all (loudly).
+ * data under PP_DATA_DIR (`npm start` installs it first when missing: influx-install.ts); else
+ * no history at all (loudly).
  */
 export async function setUpStorage(config: Config, log: Logger): Promise<StorageSetup> {
   const { influx } = config;
@@ -37,7 +38,7 @@ export async function setUpStorage(config: Config, log: Logger): Promise<Storage
   }
   const banner = '*'.repeat(78);
   log.warn(
-    `\n${banner}\n  NO INFLUXDB: PP_INFLUX_URL is unset and no influxd was found on PATH${influx.managed ? '' : ' (PP_INFLUX_MANAGED=false)'}.\n  PlantPulse runs WITHOUT HISTORY: samples are validated and counted, then discarded.\n  Install InfluxDB (apt-get install influxdb) or set PP_INFLUX_URL.\n${banner}`,
+    `\n${banner}\n  NO INFLUXDB: PP_INFLUX_URL is unset and ${influx.managed ? 'no influxd was found on PATH' : 'PP_INFLUX_MANAGED=false'}.\n  PlantPulse runs WITHOUT HISTORY: samples are validated and counted, then discarded.\n  Set PP_INFLUX_URL, or unset PP_INFLUX_MANAGED and npm start installs InfluxDB.\n${banner}`,
   );
   return { sink: new DiscardSink(), history: NO_HISTORY, description: { kind: 'none', managed: false }, stop: async () => {} };
 }

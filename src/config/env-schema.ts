@@ -39,11 +39,24 @@ export const ENV_VARS = {
   PP_MQTT_PASSWORD: { schema: optionalString, doc: 'Broker password (secret).' },
   PP_MQTT_CLIENT_ID: { schema: z.string().min(1).max(128).default('plantpulse-1'), doc: 'MQTT client id; must be stable across restarts so the persistent session resumes. Give each instance its own.' },
   PP_MQTT_SHARED_GROUP: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(), doc: 'When set, subscribe as `$share/{group}/pp/v1/#` so N instances share the load (MQTT 5); docs/operations.md, Several instances, says what stays per instance.' },
-  PP_MQTT_RECEIVE_MAXIMUM: { schema: int(1, 65535).default(2000), doc: 'MQTT 5 receive-maximum: messages the broker may have in flight to us unacknowledged. Acks are sent only once data is durable, so this bounds memory and sets throughput.' },
+  PP_MQTT_RECEIVE_MAXIMUM: { schema: int(1, 65535).default(2000), doc: 'The MQTT window: messages held not yet durable (acks are sent only once they are), per consuming connection. Advertised to the broker as MQTT 5 receive-maximum and enforced by the platform, which stops reading at it (brokers may ignore it). Bounds memory and sets throughput.' },
   PP_MQTT_SESSION_EXPIRY_S: { schema: int(0, 4294967295).default(7 * 24 * 3600), doc: 'MQTT 5 session expiry: how long the broker keeps our session (and queues messages) while we are down.' },
   PP_MQTT_DEAD_LETTER_PREFIX: { schema: z.string().min(1).default(DEAD_LETTER_PREFIX), doc: 'Rejected MQTT messages are republished under this prefix + original topic, with the reasons.' },
   PP_MQTT_EMBEDDED_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Address of the embedded broker (only when PP_MQTT_URL is unset).' },
   PP_MQTT_EMBEDDED_PORT: { schema: int(0, 65535).default(1883), doc: 'Port of the embedded broker (0 = any free port).' },
+
+  PP_SOURCE: { schema: z.enum(['mqtt', 'nats']).default('mqtt'), doc: 'Where telemetry comes from. mqtt: one broker (embedded or PP_MQTT_URL). nats: the partitions of a NATS JetStream stream, shared with other workers (docs/scale-out.md); gateways publish MQTT to NATS\'s MQTT listener.' },
+  PP_NATS_URL: { schema: z.string().transform((v) => v.split(',').map((u) => u.trim())).pipe(z.array(url(['nats:', 'tls:'])).min(1)).default(['nats://127.0.0.1:4222']), doc: 'PP_SOURCE=nats: NATS server(s) to connect to, comma-separated (a cluster\'s seeds).' },
+  PP_NATS_USERNAME: { schema: optionalString, doc: 'PP_SOURCE=nats: NATS user (the platform user of deploy/nats/nats.conf).' },
+  PP_NATS_PASSWORD: { schema: optionalString, doc: 'PP_SOURCE=nats: NATS password (secret).' },
+  PP_NATS_WORKER_ID: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(), doc: 'PP_SOURCE=nats: this worker\'s id in the partition leases; unique per running worker. Default: host name and process id.' },
+  PP_NATS_PARTITIONS: { schema: int(1, 1024).default(12), doc: 'PP_SOURCE=nats: partitions of the telemetry stream; must equal the N of `partition(N,1,2,3)` in the server\'s mapping (deploy/nats/nats.conf).' },
+  PP_NATS_WINDOW: { schema: int(1, 65535).default(1000), doc: 'PP_SOURCE=nats: max_ack_pending of each partition consumer: messages delivered and not yet durable, per owned partition.' },
+  PP_NATS_ACK_WAIT_S: { schema: int(1, 3600).default(30), doc: 'PP_SOURCE=nats: a message not acknowledged this long after delivery is delivered again (e.g. after its worker was killed). Must exceed the time to durability (PP_WRITE_SPOOL_AFTER_MS).' },
+  PP_NATS_LEASE_TTL_MS: { schema: int(1000, 600_000).default(6000), doc: 'PP_SOURCE=nats: partition lease time: a killed worker\'s partitions move after at most this (plus one renew interval).' },
+  PP_NATS_LEASE_RENEW_MS: { schema: int(100, 300_000).default(1500), doc: 'PP_SOURCE=nats: how often leases are renewed and ownership rebalanced; less than (TTL - safety margin) / 2.' },
+  PP_NATS_REPLICAS: { schema: int(1, 5).default(1), doc: 'PP_SOURCE=nats: replicas of the streams and the lease bucket (3 on a 3-node cluster).' },
+  PP_NATS_DEAD_LETTER_PREFIX: { schema: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a NATS subject without wildcards').refine((v) => !/^pp\.(v1|part)(\.|$)/.test(v), 'must not lie under pp.v1 or pp.part (the platform would consume its own dead letters)').default('pp.dead-letter.v1'), doc: 'PP_SOURCE=nats: rejected messages are stored in the stream PP_DEAD_LETTER under this prefix + the subject the gateway published, with the reasons.' },
 
   PP_SPARKPLUG_ENABLED: { schema: bool.default(false), doc: 'Also consume Eclipse Sparkplug B (`spBv1.0/#`, protobuf) from the same broker, with its own MQTT client (docs/sparkplug.md).' },
   PP_SPARKPLUG_CLIENT_ID: { schema: z.string().min(1).max(128).default('plantpulse-sparkplug-1'), doc: 'MQTT client id of the Sparkplug client (persistent session); must differ from PP_MQTT_CLIENT_ID.' },
@@ -53,8 +66,8 @@ export const ENV_VARS = {
   PP_SPARKPLUG_HOST_ID: { schema: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), doc: 'When set, act as the Sparkplug primary host application with this id: publish `spBv1.0/STATE/{id}` (retained, with a will), so edge nodes configured for it store and forward while the platform is away.' },
 
   PP_INFLUX_API: { schema: z.enum(['v1', 'v2']).default('v1'), doc: 'v1: InfluxDB 1.x /write + /query. v2: the 2.x write API via @influxdata/influxdb-client (2.x, 3.x, Cloud, 1.8+).' },
-  PP_INFLUX_URL: { schema: url(['http:', 'https:']).optional(), doc: 'InfluxDB base URL. Unset: start `influxd` from PATH with data under PP_DATA_DIR; none on PATH: run without history (loud warning).' },
-  PP_INFLUX_MANAGED: { schema: bool.default(true), doc: 'Allow starting a local influxd when PP_INFLUX_URL is unset.' },
+  PP_INFLUX_URL: { schema: url(['http:', 'https:']).optional(), doc: 'InfluxDB base URL. Unset: start `influxd` from PATH with data under PP_DATA_DIR; none on PATH: `npm start` first installs Debian\'s `influxdb` package (as root, or with sudo), and without either stops with the command to run.' },
+  PP_INFLUX_MANAGED: { schema: bool.default(true), doc: 'Allow starting (and, with `npm start`, installing) a local influxd when PP_INFLUX_URL is unset. false with no PP_INFLUX_URL: a demo without history (samples are validated and counted, then discarded; the log says so loudly).' },
   PP_INFLUX_DATABASE: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('plantpulse'), doc: 'v1: database (created when missing).' },
   PP_INFLUX_USERNAME: { schema: optionalString, doc: 'v1: username.' },
   PP_INFLUX_PASSWORD: { schema: optionalString, doc: 'v1: password (secret).' },
@@ -65,8 +78,9 @@ export const ENV_VARS = {
 
   PP_WRITE_BATCH_LINES: { schema: int(1, 1_000_000).default(5000), doc: 'Flush a write batch at this many lines...' },
   PP_WRITE_FLUSH_MS: { schema: int(1, 60_000).default(100), doc: '...or after this many milliseconds. MQTT acks wait for the flush, so keep it short.' },
+  PP_WRITE_CONCURRENCY: { schema: int(1, 16).default(2), doc: 'Write batches sent to storage at once (InfluxDB alone takes most with two).' },
 
-  PP_WRITE_MAX_PENDING_LINES: { schema: int(1000, 10_000_000).default(200_000), doc: 'Lines held in memory (neither in storage nor in the spool) above which HTTP ingest answers 503 + Retry-After; MQTT is bounded by the receive-maximum.' },
+  PP_WRITE_MAX_PENDING_LINES: { schema: int(1000, 10_000_000).default(200_000), doc: 'Lines held in memory (neither in storage nor in the spool) above which HTTP ingest answers 503 + Retry-After; MQTT is bounded by its window and stops reading from four write batches pending.' },
   PP_WRITE_SPOOL_AFTER_MS: { schema: int(100, 600_000).default(5000), doc: 'A storage write slower than this is spooled to disk instead of waited for.' },
   PP_SPOOL_ENABLED: { schema: bool.default(true), doc: 'Spool batches to disk while InfluxDB is down or slow (off: they wait in memory and intake slows down).' },
   PP_SPOOL_DIR: { schema: z.string().min(1).optional(), doc: 'Spool directory. Default: PP_DATA_DIR/spool.' },
@@ -138,4 +152,4 @@ export const ENV_VARS = {
 export type EnvVarName = keyof typeof ENV_VARS;
 
 /** Variables whose values must never be logged. */
-export const SECRET_ENV_VARS: readonly EnvVarName[] = ['PP_MQTT_PASSWORD', 'PP_INFLUX_PASSWORD', 'PP_INFLUX_TOKEN', 'PP_BOOTSTRAP_ADMIN_TOKEN'];
+export const SECRET_ENV_VARS: readonly EnvVarName[] = ['PP_MQTT_PASSWORD', 'PP_NATS_PASSWORD', 'PP_INFLUX_PASSWORD', 'PP_INFLUX_TOKEN', 'PP_BOOTSTRAP_ADMIN_TOKEN'];

@@ -1,8 +1,10 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_LIMITS, type DecodeLimits } from '../contract/index.js';
 import { ENV_VARS, SECRET_ENV_VARS, type EnvVarName } from './env-schema.js';
 import type { QualityConfig } from '../quality/config.js';
+import { leaseSafetyMs } from '../sources/nats/partition-leases.js';
 
 type Env = { [K in EnvVarName]: z.output<(typeof ENV_VARS)[K]['schema']> };
 
@@ -27,6 +29,21 @@ export interface Config {
     deadLetterPrefix: string;
     embedded: { host: string; port: number };
   };
+  /** mqtt: the MQTT source; nats: the JetStream source (src/sources/nats/, docs/scale-out.md). */
+  source: 'mqtt' | 'nats';
+  nats: {
+    servers: string[];
+    username?: string;
+    password?: string;
+    workerId: string;
+    partitions: number;
+    window: number;
+    ackWaitMs: number;
+    leaseTtlMs: number;
+    leaseRenewMs: number;
+    replicas: number;
+    deadLetterPrefix: string;
+  };
   influx: {
     api: 'v1' | 'v2';
     /** Undefined: start a managed influxd when allowed and found, else run without storage. */
@@ -40,7 +57,7 @@ export interface Config {
     token?: string;
     timeoutMs: number;
   };
-  writer: { maxBatchLines: number; flushIntervalMs: number; shutdownTimeoutMs: number; maxPendingLines: number; spoolAfterMs: number };
+  writer: { maxBatchLines: number; flushIntervalMs: number; concurrency: number; shutdownTimeoutMs: number; maxPendingLines: number; spoolAfterMs: number };
   spool: { enabled: boolean; dir: string; maxBytes: number; segmentBytes: number; replayLinesPerSecond: number };
   limits: DecodeLimits;
   /** Line protocol ingest: which tags name site/line/device, which measurements pass field names through. */
@@ -95,6 +112,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length === 0 && e.PP_SPARKPLUG_ENABLED && e.PP_SPARKPLUG_CLIENT_ID === e.PP_MQTT_CLIENT_ID) {
     problems.push({ variable: 'PP_SPARKPLUG_CLIENT_ID', message: 'must differ from PP_MQTT_CLIENT_ID' });
   }
+  // The Sparkplug source and the simulator speak to an MQTT broker; with NATS there is none of ours.
+  if (problems.length === 0 && e.PP_SOURCE === 'nats' && e.PP_SPARKPLUG_ENABLED) problems.push({ variable: 'PP_SPARKPLUG_ENABLED', message: 'not available with PP_SOURCE=nats (the Sparkplug source reads an MQTT broker)' });
+  if (problems.length === 0 && e.PP_SOURCE === 'nats' && e.PP_SIMULATOR) problems.push({ variable: 'PP_SIMULATOR', message: 'not available with PP_SOURCE=nats (run the edge agent against NATS\'s MQTT listener instead)' });
+  if (problems.length === 0 && e.PP_NATS_LEASE_RENEW_MS * 2 + leaseSafetyMs(e.PP_NATS_LEASE_TTL_MS) >= e.PP_NATS_LEASE_TTL_MS) {
+    problems.push({ variable: 'PP_NATS_LEASE_RENEW_MS', message: `must be under (PP_NATS_LEASE_TTL_MS - ${leaseSafetyMs(e.PP_NATS_LEASE_TTL_MS)} ms) / 2: a lease must survive one missed renewal` });
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -112,6 +135,20 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       deadLetterPrefix: e.PP_MQTT_DEAD_LETTER_PREFIX,
       embedded: { host: e.PP_MQTT_EMBEDDED_HOST, port: e.PP_MQTT_EMBEDDED_PORT },
     },
+    source: e.PP_SOURCE,
+    nats: {
+      servers: e.PP_NATS_URL,
+      username: e.PP_NATS_USERNAME,
+      password: e.PP_NATS_PASSWORD,
+      workerId: e.PP_NATS_WORKER_ID ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40)}-${process.pid}`,
+      partitions: e.PP_NATS_PARTITIONS,
+      window: e.PP_NATS_WINDOW,
+      ackWaitMs: e.PP_NATS_ACK_WAIT_S * 1000,
+      leaseTtlMs: e.PP_NATS_LEASE_TTL_MS,
+      leaseRenewMs: e.PP_NATS_LEASE_RENEW_MS,
+      replicas: e.PP_NATS_REPLICAS,
+      deadLetterPrefix: e.PP_NATS_DEAD_LETTER_PREFIX,
+    },
     influx: {
       api: e.PP_INFLUX_API,
       url: e.PP_INFLUX_URL,
@@ -127,6 +164,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     writer: {
       maxBatchLines: e.PP_WRITE_BATCH_LINES,
       flushIntervalMs: e.PP_WRITE_FLUSH_MS,
+      concurrency: e.PP_WRITE_CONCURRENCY,
       shutdownTimeoutMs: e.PP_SHUTDOWN_TIMEOUT_MS,
       maxPendingLines: e.PP_WRITE_MAX_PENDING_LINES,
       spoolAfterMs: e.PP_WRITE_SPOOL_AFTER_MS,
@@ -172,7 +210,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       hostId: e.PP_SPARKPLUG_HOST_ID,
     },
     simulator: {
-      enabled: e.PP_SIMULATOR ?? e.PP_MQTT_URL === undefined,
+      enabled: e.PP_SIMULATOR ?? (e.PP_MQTT_URL === undefined && e.PP_SOURCE === 'mqtt'),
       sites: e.PP_SIM_SITES,
       lines: e.PP_SIM_LINES,
       machines: e.PP_SIM_MACHINES,

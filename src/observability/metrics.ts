@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type IngestSource = 'mqtt' | 'http' | 'line_protocol' | 'sparkplug';
+export type IngestSource = 'mqtt' | 'http' | 'line_protocol' | 'sparkplug' | 'nats';
 
 /**
  * The platform's Prometheus metrics. One registry per platform instance (not prom-client's
@@ -12,7 +12,7 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry, prefix: 'pp_process_' });
   const r = { registers: [registry] };
   // Gauges read at scrape time from whoever owns the value (set by the app at wiring time).
-  const probes = { writeQueueLines: () => 0, mqttInflight: () => 0, spool: (): { bytes: number; records: number; oldestAt: number | null; corruptSegments: number } | null => null, alertsOpen: () => 0 };
+  const probes = { writeQueueLines: () => 0, mqttInflight: () => 0, mqttInflightPeak: () => 0, spool: (): { bytes: number; records: number; oldestAt: number | null; corruptSegments: number } | null => null, alertsOpen: () => 0 };
   return {
     registry,
     probes,
@@ -29,6 +29,7 @@ export function createMetrics() {
     writeFailures: new Counter({ ...r, name: 'pp_write_failures_total', help: 'Storage writes that failed permanently' }),
     writeQueueLines: new Gauge({ ...r, name: 'pp_write_queue_lines', help: 'Lines waiting to be written to storage', collect() { this.set(probes.writeQueueLines()); } }),
     mqttInflight: new Gauge({ ...r, name: 'pp_mqtt_inflight_messages', help: 'MQTT messages received and not yet acknowledged (waiting for durability)', collect() { this.set(probes.mqttInflight()); } }),
+    mqttInflightPeak: new Gauge({ ...r, name: 'pp_mqtt_inflight_messages_peak', help: 'The most MQTT messages held unacknowledged at once since start (at most PP_MQTT_RECEIVE_MAXIMUM, plus one more window while a dead letter awaits its PUBACK)', collect() { this.set(probes.mqttInflightPeak()); } }),
     spoolBytes: new Gauge({ ...r, name: 'pp_spool_bytes', help: 'Bytes in the on-disk spool waiting for replay', collect() { this.set(probes.spool()?.bytes ?? 0); } }),
     spoolRecords: new Gauge({ ...r, name: 'pp_spool_records', help: 'Batches in the spool waiting for replay (this run)', collect() { this.set(probes.spool()?.records ?? 0); } }),
     spoolOldestAge: new Gauge({ ...r, name: 'pp_spool_oldest_age_seconds', help: 'Age of the oldest spooled batch not yet replayed', collect() { const at = probes.spool()?.oldestAt; this.set(at ? (Date.now() - at) / 1000 : 0); } }),
@@ -41,6 +42,7 @@ export function createMetrics() {
     alertTransitionsTotal: new Counter({ ...r, name: 'pp_alert_transitions_total', help: 'Alert transitions (opened, resolved, acknowledged), by category', labelNames: ['type', 'category'] as const }),
     energyWindows: new Counter({ ...r, name: 'pp_energy_windows_total', help: 'Device energy windows closed and stored (all window sizes)' }),
     analyticsErrors: new Counter({ ...r, name: 'pp_analytics_errors_total', help: 'Batches the analytics stage failed on (the data was still stored; see the log)' }),
+    mqttWindowOverruns: new Counter({ ...r, name: 'pp_mqtt_window_overrun_messages_total', help: 'QoS 1 messages a broker sent beyond our receive-maximum (it ignores it; the platform stops reading at the window instead)', labelNames: ['source'] as const }),
     mqttConnected: new Gauge({ ...r, name: 'pp_mqtt_connected', help: '1 when connected to the broker' }),
   };
 }

@@ -8,6 +8,10 @@ export interface DurableWriter {
   write(points: Point[]): Promise<void>;
   /** True when storage and spool cannot keep up: sources must slow down. */
   readonly saturated: boolean;
+  /** True when enough is queued to keep storage busy: sources that can wait should (MQTT stops reading). */
+  readonly full?: boolean;
+  /** Write what is buffered now, without waiting to fill a batch. */
+  flushNow?(): void;
 }
 
 /**
@@ -59,6 +63,16 @@ export class Pipeline {
   /** Sources that can refuse work (HTTP) check this first; MQTT slows down through its acks. */
   get saturated(): boolean {
     return this.writer.saturated;
+  }
+
+  /** MQTT sources stop reading while this is true (more queued would only use memory). */
+  get full(): boolean {
+    return this.writer.saturated || (this.writer.full ?? false);
+  }
+
+  /** A source stopped reading (its window is full): nothing more comes to fill the batch, so write it now. */
+  flushNow(): void {
+    this.writer.flushNow?.();
   }
 
   throttled(): void {

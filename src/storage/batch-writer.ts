@@ -21,6 +21,18 @@ export interface BatchWriterOptions {
   maxRetryDelayMs?: number;
   /** Above this many buffered lines the writer reports itself saturated (see `saturated`). */
   maxPendingLines?: number;
+  /**
+   * From this many buffered lines on, the writer reports itself `full`: enough is queued to keep
+   * storage busy, and sources that can simply wait (MQTT) stop reading. Default: four batches.
+   */
+  fullLines?: number;
+  /**
+   * Batches written to the sink at once (default 2). With one, the JavaScript thread idles while
+   * InfluxDB parses and indexes a batch, and InfluxDB idles while the next one is built: the
+   * platform stored a third of its closed-loop maximum under overload. InfluxDB alone takes most
+   * with two writers (load-tests/bench/influx-writer.ts).
+   */
+  maxConcurrentWrites?: number;
   logger?: Logger;
   /**
    * Where batches go when the sink fails or is slow (then they count as durable once fsynced).
@@ -52,9 +64,12 @@ interface Chunk {
  *
  * - Batches hold whole `write` calls: up to `maxBatchLines`, or one call's points when a single
  *   call is larger (it is never split, so its promise has one outcome).
- * - One batch in flight at a time: fresh batches reach storage in the order they were accepted.
- *   (With a spool, the replay of older spooled batches runs alongside; writes are idempotent and
- *   carry their timestamps, so the interleaving does not change what is stored.)
+ * - Up to `maxConcurrentWrites` batches in flight, started in the order they were accepted; they
+ *   may complete out of order. Writes are idempotent and carry their timestamps, so the
+ *   interleaving does not change what is stored (except two different values for one series and
+ *   timestamp, where the later write wins: with concurrent writes, "later" is the later answer).
+ *   Sources acknowledge in their own order (MQTT: OrderedAcks), so this needs no ordering here.
+ *   (With a spool, the replay of older spooled batches runs alongside in the same way.)
  * - Transient failures (network, 5xx, 429) are retried for ever, with exponential backoff, full
  *   jitter, and Retry-After honoured. Callers' promises stay pending meanwhile: that is the
  *   backpressure (MQTT acks are withheld, so the broker stops sending).
@@ -71,13 +86,18 @@ export class BatchWriter {
   private readonly flushIntervalMs: number;
   private readonly retry: BackoffPolicy;
   private readonly maxPendingLines: number;
+  private readonly fullLines: number;
+  private readonly maxConcurrentWrites: number;
   private queue: Chunk[] = [];
   private queuedLines = 0;
   private inflightLines = 0;
   private timer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> | null = null;
+  /** The drains in flight (at most maxConcurrentWrites). */
+  private readonly flights = new Set<Promise<void>>();
   private closed = false;
   private saturationLogged = false;
+  /** flushNow() was asked during a write: the next batch goes as soon as that write is done. */
+  private urgent = false;
   /** The sink failed or was slow: new batches go to the spool until a write succeeds again. */
   private degraded = false;
   private spoolFullUntil = 0;
@@ -95,7 +115,10 @@ export class BatchWriter {
     // Full jitter: a storage outage ends for every instance at once; they must not retry in step.
     this.retry = { baseMs: opts.initialRetryDelayMs ?? 100, maxMs: opts.maxRetryDelayMs ?? 30_000, jitter: 'full' };
     this.maxPendingLines = opts.maxPendingLines ?? 200_000;
+    this.fullLines = opts.fullLines ?? 4 * this.maxBatchLines;
     this.spoolAfterMs = opts.spoolAfterMs ?? 5000;
+    this.maxConcurrentWrites = opts.maxConcurrentWrites ?? 2;
+    if (!Number.isInteger(this.maxConcurrentWrites) || this.maxConcurrentWrites < 1) throw new Error(`maxConcurrentWrites must be a positive integer, got ${opts.maxConcurrentWrites}`);
     this.notify = observerNotify(opts.observer, opts.logger);
     if (opts.spool) {
       this.replayer = new SpoolReplayer(sink, opts.spool, {
@@ -125,6 +148,14 @@ export class BatchWriter {
   }
 
   /**
+   * True from `fullLines` buffered lines on. More queued would not make storage faster, only use
+   * memory (lines, points and the messages they came from): MQTT stops reading until it drains.
+   */
+  get full(): boolean {
+    return this.pendingLines >= this.fullLines;
+  }
+
+  /**
    * Accept points; the promise resolves once the sink (or the fsynced spool) holds every one of
    * them, and rejects if storage refused any of them for good (4xx). Throws synchronously, with
    * nothing buffered, if a point cannot be written as line protocol.
@@ -144,7 +175,7 @@ export class BatchWriter {
       this.queuedLines += points.length;
       this.checkSaturation();
       if (this.queuedLines >= this.maxBatchLines) this.kick();
-      else if (!this.timer && !this.flushing) this.timer = setTimeout(() => this.kick(), this.flushIntervalMs);
+      else if (!this.timer && this.flights.size < this.maxConcurrentWrites) this.timer = setTimeout(() => this.kick(), this.flushIntervalMs);
     });
   }
 
@@ -156,15 +187,22 @@ export class BatchWriter {
     else this.opts.logger?.info({ pendingLines: this.pendingLines }, 'write queue back below maxPendingLines');
   }
 
+  /** Start writing what is buffered now (at once if a write slot is free, else after a write in flight); does not wait. */
+  flushNow(): void {
+    if (this.closed) return;
+    this.urgent = true;
+    this.kick();
+  }
+
   /**
    * Send everything buffered now and wait until storage (or the spool) holds it. Never rejects:
    * refused batches reject their own callers. With storage down and no spool this waits as long
    * as the outage (retries never give up): bound it with a timeout where that matters.
    */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.flushing) {
+    while (this.queue.length > 0 || this.flights.size > 0) {
       this.kick();
-      await this.flushing;
+      await Promise.all(this.flights);
     }
   }
 
@@ -192,18 +230,30 @@ export class BatchWriter {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.flushing || this.queue.length === 0) return;
-    this.flushing = this.drain().finally(() => {
-      this.flushing = null;
-      this.checkSaturation();
-      // More arrived while we were writing: go again, at once for a full batch, else when the
-      // oldest waiting chunk has waited flushIntervalMs (it may have waited through a long write).
-      if (this.queuedLines >= this.maxBatchLines) this.kick();
-      else if (this.queue.length > 0 && !this.timer) {
-        const wait = Math.max(0, this.flushIntervalMs - (performance.now() - this.queue[0]!.at));
-        this.timer = setTimeout(() => this.kick(), wait);
-      }
-    });
+    // The first batch may be partial (the timer fired, or flushNow); more only when full.
+    let started = 0;
+    while (this.flights.size < this.maxConcurrentWrites && this.queue.length > 0 && (started === 0 || this.queuedLines >= this.maxBatchLines)) {
+      this.urgent = false;
+      started++;
+      const flight: Promise<void> = this.drain().finally(() => {
+        this.flights.delete(flight);
+        this.checkSaturation();
+        this.afterWrite();
+      });
+      this.flights.add(flight);
+    }
+  }
+
+  /**
+   * A write finished: go again, at once for a full batch or after flushNow, else when the oldest
+   * waiting chunk has waited flushIntervalMs (it may have waited through a long write).
+   */
+  private afterWrite(): void {
+    if (this.queuedLines >= this.maxBatchLines || (this.urgent && this.queue.length > 0)) this.kick();
+    else if (this.queue.length > 0 && !this.timer) {
+      const wait = Math.max(0, this.flushIntervalMs - (performance.now() - this.queue[0]!.at));
+      this.timer = setTimeout(() => this.kick(), wait);
+    }
   }
 
   /** Take up to maxBatchLines (whole chunks) and make them durable: in the sink, or in the spool. */
@@ -216,20 +266,21 @@ export class BatchWriter {
       lines += chunk.lines;
     }
     this.queuedLines -= lines;
-    this.inflightLines = lines;
+    this.inflightLines += lines;
+    const flight = { lines }; // this batch's lines not yet settled
     try {
       await writeSplittingRefusals(
         batch,
-        (part) => this.deliver(part),
+        (part) => this.deliver(part, flight),
         (part, err) => {
           const refused = part.reduce((n, c) => n + c.lines, 0);
           this.notify('onFailure', err, refused);
           this.opts.logger?.error({ err: err.message, lines: refused, calls: part.length }, 'storage refused lines (not retryable)');
-          this.settled(part, refused, err);
+          this.settled(part, refused, flight, err);
         },
       );
     } finally {
-      this.inflightLines = 0;
+      this.inflightLines -= flight.lines;
     }
   }
 
@@ -237,7 +288,7 @@ export class BatchWriter {
    * Make `batch` durable, retrying transient failures for ever; resolves its callers once it is in
    * the sink or the spool. Throws only storage's refusal for good (a non-retryable SinkError).
    */
-  private async deliver(batch: readonly Chunk[]): Promise<void> {
+  private async deliver(batch: readonly Chunk[], flight: { lines: number }): Promise<void> {
     const lines = batch.reduce((n, c) => n + c.lines, 0);
     const body = batch.length === 1 ? batch[0]!.body : batch.map((c) => c.body).join('\n');
     const spool = this.opts.spool;
@@ -246,7 +297,7 @@ export class BatchWriter {
         try {
           await spool.append(body, lines);
           this.notify('onSpooled', lines);
-          this.settled(batch, lines);
+          this.settled(batch, lines, flight);
           this.replayer!.start();
           return;
         } catch (err) {
@@ -265,7 +316,7 @@ export class BatchWriter {
         await writeWithTimeout(this.sink, body, spool ? this.spoolAfterMs : 0);
         this.notify('onFlush', lines, performance.now() - started);
         this.degraded = false;
-        this.settled(batch, lines);
+        this.settled(batch, lines, flight);
         return;
       } catch (err) {
         const e = asSinkError(err);
@@ -281,8 +332,9 @@ export class BatchWriter {
   }
 
   /** Answer the callers of a part of the batch in flight, no longer counting it as pending first. */
-  private settled(part: readonly Chunk[], lines: number, err?: Error): void {
+  private settled(part: readonly Chunk[], lines: number, flight: { lines: number }, err?: Error): void {
     this.inflightLines -= lines;
+    flight.lines -= lines;
     this.checkSaturation();
     for (const c of part) {
       if (err) c.reject(err);

@@ -53,16 +53,25 @@ describe('npm start on embedded defaults', () => {
     await expect(fetch(`${influxUrl}/ping`)).rejects.toThrow();
   });
 
-  it('without influxd on PATH it runs without history and says so loudly', async () => {
+  it('with the history-less opt-out (PP_INFLUX_MANAGED=false) it installs nothing, runs without history and says so loudly', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'pp-start-'));
     // A PATH without influxd (node itself is started by absolute path).
-    platform = await spawnPlatform({ ...PRODUCT_AUTH, PATH: '/nonexistent', PP_SIMULATOR: 'true', PP_INFLUX_MANAGED: 'true', PP_DATA_DIR: dataDir, PP_MQTT_EMBEDDED_PORT: String(await freePort()), PP_SIM_INTERVAL_MS: '100' });
+    platform = await spawnPlatform({ ...PRODUCT_AUTH, PATH: '/nonexistent', PP_SIMULATOR: 'true', PP_INFLUX_MANAGED: 'false', PP_DATA_DIR: dataDir, PP_MQTT_EMBEDDED_PORT: String(await freePort()), PP_SIM_INTERVAL_MS: '100' });
     const q = platform;
     await waitFor(() => q.output().includes('PlantPulse is running'), 20_000, 'the banner');
     expect(platform.output()).toContain('NO INFLUXDB');
     expect(platform.output()).toContain('WITHOUT HISTORY');
+    expect(platform.output()).not.toContain('installing');
     const ready = (await (await fetch(`${platform.url}/readyz`)).json()) as { checks: { storage: { kind: string } } };
     expect(ready.checks.storage.kind).toBe('none');
+  });
+
+  it('without influxd and without a way to install it, stops before starting and says what to do', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'pp-start-'));
+    // No influxd and no apt-get on this PATH: npm start cannot do the set-up, so it must not run history-less silently.
+    await expect(spawnPlatform({ ...PRODUCT_AUTH, PATH: '/nonexistent', PP_SIMULATOR: 'true', PP_INFLUX_MANAGED: 'true', PP_DATA_DIR: dataDir, PP_MQTT_EMBEDDED_PORT: String(await freePort()) })).rejects.toThrow(
+      /InfluxDB is not installed[\s\S]*PP_INFLUX_URL[\s\S]*PP_INFLUX_MANAGED=false/,
+    );
   });
 
   it('requires API tokens by default and prints a first admin token once, in the banner only', async () => {

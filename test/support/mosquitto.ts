@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, GiveUp, waitFor } from './ports.js';
+import { freePort, portOpen, serverLauncher } from './ports.js';
 
 /** Debian installs the broker in /usr/sbin, which is not on every user's PATH. */
 const MOSQUITTO_BIN = existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto';
@@ -37,17 +35,6 @@ export interface MosquittoProcess {
   stop(): Promise<void>;
 }
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 /**
  * A real Mosquitto on a free port, configured by the project's shipped mosquitto.conf with
  * only the listener and the persistence directory changed, so tests exercise what we ship.
@@ -65,42 +52,12 @@ export async function startMosquitto(extraConfig = '', opts: MosquittoOptions = 
   const asRoot = process.getuid?.() === 0 ? 'user root\n' : '';
   const confPath = join(dataDir, 'mosquitto.conf');
   await writeFile(confPath, `${conf}\n${asRoot}${extraConfig}\n`);
-  let child: ChildProcess | null = null;
-  let output = '';
-
-  const launch = async () => {
-    const proc = spawn(MOSQUITTO_BIN, ['-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = proc;
-    proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    let exited = false;
-    proc.once('exit', () => (exited = true));
-    await waitFor(async () => {
-      if (exited) throw new GiveUp(`mosquitto exited: ${output.slice(-2000)}`);
-      return portOpen(port);
-    }, 15_000, `mosquitto on port ${port}`);
-  };
-  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
-    const proc = child;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      proc.once('exit', () => resolve());
-      proc.kill(signal);
-    });
-    child = null;
-  };
-  await launch();
+  const server = serverLauncher(`mosquitto on port ${port}`, MOSQUITTO_BIN, ['-c', confPath], () => portOpen(port), dataDir);
+  await server.restart();
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
     dataDir,
-    pid: () => (child as ChildProcess | null)?.pid ?? null,
-    log: () => output,
-    kill,
-    restart: launch,
-    stop: async () => {
-      await kill('SIGTERM');
-      await rm(dataDir, { recursive: true, force: true });
-    },
+    ...server,
   };
 }

@@ -1,5 +1,5 @@
 import type { DeviceRef, Sample } from '../../src/contract/index.js';
-import { GatewayPublisher } from '../../edge-agent/index.js';
+import { GatewayPublisher, type GatewayOptions } from '../../edge-agent/index.js';
 
 export interface SteadyLoadResult {
   messages: number;
@@ -12,10 +12,10 @@ export interface SteadyLoadResult {
  * reconnect, so every counted sample reached the broker. Sample values are unique per
  * (device, ts), so InfluxDB counts are exact.
  */
-export function steadyLoad(opts: { brokerUrl: string; devices: number; messagesPerSecond: number; samplesPerMessage: number; durationMs: number; site?: string }) {
+export function steadyLoad(opts: { brokerUrl: string; devices: number; messagesPerSecond: number; samplesPerMessage: number; durationMs: number; site?: string; gateway?: Pick<GatewayOptions, 'username' | 'password' | 'protocolVersion'> }) {
   const site = opts.site ?? 'site-load';
   const devices: DeviceRef[] = Array.from({ length: opts.devices }, (_, i) => ({ site, line: `line-${i % 5}`, device: `dev-${String(i).padStart(3, '0')}` }));
-  const gw = new GatewayPublisher({ brokerUrl: opts.brokerUrl, gatewayId: `load-${site}`, site, devices, maxInFlight: 500 });
+  const gw = new GatewayPublisher({ brokerUrl: opts.brokerUrl, gatewayId: `load-${site}`, site, devices, maxInFlight: 500, ...opts.gateway });
   let stop = false;
   const result: SteadyLoadResult = { messages: 0, samples: 0 };
   const done = (async () => {

@@ -86,6 +86,17 @@ function forDuration(heldMs: number): { en: string; zh: string } {
 
 export type Side = 'high' | 'low';
 
+/**
+ * What went silent: the device (heartbeat rules, metric `*`) or a metric. In Chinese the subject
+ * runs straight into the sentence after a Chinese label ("设备已…"), and keeps a space after a Latin
+ * one (a metric outside the catalogue: "vib_g 已…").
+ */
+function silentWhat(metric: string): { en: string; zh: string } {
+  if (metric === '*') return { en: 'device', zh: '设备' };
+  const zh = label(metric).zh;
+  return { en: metric, zh: /[\u3400-\u9fff]$/.test(zh) ? zh : `${zh} ` };
+}
+
 export const messages = {
   limitRaised(metric: string, value: number, limit: number, side: Side, heldMs: number): Message {
     const v = formatValue(metric, value);
@@ -245,18 +256,18 @@ export const messages = {
   silenceRaised(metric: string, silentMs: number, timeoutS: number): Message {
     const d = formatDuration(silentMs);
     const t = formatDuration(timeoutS * 1000);
-    const what = metric === '*' ? { en: 'device', zh: '设备' } : { en: metric, zh: label(metric).zh };
-    return { en: `${what.en}: no data for ${d.en} (timeout ${t.en})`, zh: `${what.zh} 已 ${d.zh} 无数据（超时 ${t.zh}）` };
+    const what = silentWhat(metric);
+    return { en: `${what.en}: no data for ${d.en} (timeout ${t.en})`, zh: `${what.zh}已 ${d.zh}无数据（超时 ${t.zh}）` };
   },
 
   silenceOffline(metric: string, reason: string | null): Message {
-    const what = metric === '*' ? { en: 'device', zh: '设备' } : { en: metric, zh: label(metric).zh };
-    return { en: `${what.en}: reported offline${reason ? ` (${reason})` : ''}`, zh: `${what.zh} 已报告离线${reason ? `（${reason}）` : ''}` };
+    const what = silentWhat(metric);
+    return { en: `${what.en}: reported offline${reason ? ` (${reason})` : ''}`, zh: `${what.zh}已报告离线${reason ? `（${reason}）` : ''}` };
   },
 
   silenceCleared(metric: string, silentMs: number): Message {
     const d = formatDuration(silentMs);
-    const what = metric === '*' ? { en: 'device', zh: '设备' } : { en: metric, zh: label(metric).zh };
-    return { en: `${what.en}: data resumed after ${d.en} without data`, zh: `${what.zh} 数据已恢复（中断 ${d.zh}）` };
+    const what = silentWhat(metric);
+    return { en: `${what.en}: data resumed after ${d.en} without data`, zh: `${what.zh}数据已恢复（中断 ${d.zh}）` };
   },
 };

@@ -1,3 +1,5 @@
 export { MqttSource, SUBSCRIPTION, type MqttSourceOptions } from './mqtt-source.js';
 export { OrderedAcks } from './ordered-acks.js';
+export { AckWindow, connectWithAckWindow, type AckWindowOptions } from './ack-window.js';
+export { PublishCounter } from './publish-counter.js';
 export { deadLetterMessage } from './dead-letter.js';

@@ -1,10 +1,10 @@
-import mqtt, { type IClientOptions, type MqttClient, type IPublishPacket } from 'mqtt';
+import type { IClientOptions, MqttClient, IPublishPacket } from 'mqtt';
 import { decodeMqttMessage, parseTopic, TOPIC_PREFIX, type DecodeLimits, type DeviceRef } from '../../contract/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 import type { Pipeline } from '../../pipeline/index.js';
 import { Backoff } from '../../retry/index.js';
 import { deadLetterMessage } from './dead-letter.js';
-import { OrderedAcks, type AckEntry } from './ordered-acks.js';
+import { connectWithAckWindow, type AckWindow } from './ack-window.js';
 
 export interface MqttSourceOptions {
   url: string;
@@ -26,23 +26,17 @@ export interface MqttSourceOptions {
 /** Everything gateways publish under pp/v1, so that mis-addressed messages are dead-lettered too. */
 export const SUBSCRIPTION = `${TOPIC_PREFIX}/#`;
 
-type SendPacket = (packet: { cmd: string; messageId?: number; reasonCode?: number }, cb?: () => void) => void;
-
 /**
  * Consumes telemetry from the broker and acknowledges each message only when its data is
  * durable (or, for a rejected message, once its dead letter is with the broker).
  *
- * Why the PUBACK interception: MQTT.js processes incoming packets one at a time and sends the
- * PUBACK when `handleMessage` calls back, so holding the ack there would also hold every later
- * message: one write latency per message. Instead we let MQTT.js move on at once, swallow the
- * PUBACK it would send, and send our own through `OrderedAcks` once the batch is durable. The
- * broker keeps up to receive-maximum messages in flight, which bounds memory and is the
- * backpressure: when storage stalls, acks stop, and the broker stops sending.
+ * Acknowledgements and the window are AckWindow's (ack-window.ts): at most receive-maximum
+ * messages are held, whatever the broker sends; beyond that the socket is no longer read. That
+ * bounds memory and is the backpressure: when storage stalls, acks stop, and so does intake.
  */
 export class MqttSource {
   private client: MqttClient | null = null;
-  private sendPacket: SendPacket | null = null;
-  private readonly acks: OrderedAcks;
+  private acks: AckWindow | null = null;
   private stopping = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   // Full jitter, so a fleet of instances does not reconnect in step.
@@ -54,8 +48,8 @@ export class MqttSource {
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
-    this.acks = new OrderedAcks((messageId) => this.sendPacket?.({ cmd: 'puback', messageId, reasonCode: 0 }));
-    this.metrics.probes.mqttInflight = () => this.acks.size;
+    this.metrics.probes.mqttInflight = () => this.inflight;
+    this.metrics.probes.mqttInflightPeak = () => this.acks?.peak ?? 0;
   }
 
   /** The connection, for the platform's own publications (alerts); null before start. */
@@ -68,7 +62,7 @@ export class MqttSource {
   }
 
   get inflight(): number {
-    return this.acks.size;
+    return this.acks?.size ?? 0;
   }
 
   /** Connect and subscribe; resolves on the first successful subscription. */
@@ -86,15 +80,9 @@ export class MqttSource {
       resubscribe: true,
       ...(v5 ? { properties: { sessionExpiryInterval: this.opts.sessionExpirySeconds, receiveMaximum: this.opts.receiveMaximum } } : {}),
     };
-    const client = mqtt.connect(this.opts.url, options);
+    const { client, acks } = connectWithAckWindow(this.opts.url, options, this.opts.receiveMaximum, 'mqtt', this.metrics, this.log, this.pipeline);
     this.client = client;
-    const internal = client as unknown as { _sendPacket: SendPacket };
-    const original = internal._sendPacket.bind(client);
-    this.sendPacket = original;
-    internal._sendPacket = (packet, cb, ...rest) => {
-      if (packet.cmd === 'puback') return cb?.(); // ours are sent by OrderedAcks
-      return (original as (...a: unknown[]) => void)(packet, cb, ...rest);
-    };
+    this.acks = acks;
 
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
     client.on('connect', (connack) => {
@@ -104,7 +92,6 @@ export class MqttSource {
     });
     client.on('close', () => {
       this.metrics.mqttConnected.set(0);
-      this.acks.reset();
       this.scheduleReconnect();
     });
     client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt error'));
@@ -140,9 +127,10 @@ export class MqttSource {
   }
 
   private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
-    if (this.stopping) return; // not acked: the broker redelivers to us or a peer
-    const entry: AckEntry | null = packet.qos > 0 && packet.messageId !== undefined ? this.acks.add(packet.messageId) : null;
-    const done = () => entry && this.acks.markReady(entry);
+    if (this.stopping || !this.acks) return; // not acked: the broker redelivers to us or a peer
+    const acks = this.acks;
+    const entry = acks.track(packet);
+    const done = () => acks.release(entry);
 
     // The decoder parses and validates the topic; only other topics are looked at here, so the
     // hot path (…/metrics) parses it once.
@@ -179,10 +167,10 @@ export class MqttSource {
   }
 
   private async deadLetter(topic: string, payload: Buffer, rejections: Parameters<typeof deadLetterMessage>[3]): Promise<void> {
-    const client = this.client;
-    if (!client) throw new Error('not connected');
+    const acks = this.acks;
+    if (!acks) throw new Error('not connected');
     const msg = deadLetterMessage(this.opts.deadLetterPrefix, topic, payload, rejections, Date.now());
-    await client.publishAsync(msg.topic, msg.payload, { qos: 1 });
+    await acks.publishAwaited(msg.topic, msg.payload, { qos: 1 });
     this.metrics.deadLetters.inc();
   }
 
@@ -191,8 +179,8 @@ export class MqttSource {
     if (!this.client) return;
     this.stopping = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    const drained = await this.acks.drained(timeoutMs);
-    if (!drained) this.log.warn({ pending: this.acks.size }, 'stopping with unacknowledged messages; the broker will redeliver them');
+    const drained = (await this.acks?.drained(timeoutMs)) ?? true;
+    if (!drained) this.log.warn({ pending: this.inflight }, 'stopping with unacknowledged messages; the broker will redeliver them');
     await this.client.endAsync();
     this.client = null;
   }

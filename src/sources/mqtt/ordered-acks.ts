@@ -8,7 +8,8 @@
  * the old ones (their data may be written twice: writes are idempotent).
  */
 export interface AckEntry {
-  readonly messageId: number;
+  /** Undefined for QoS 0: nothing to acknowledge, but it holds memory until processed, so it counts. */
+  readonly messageId: number | undefined;
   readonly generation: number;
   ready: boolean;
 }
@@ -25,7 +26,7 @@ export class OrderedAcks {
     return this.queue.length - this.head;
   }
 
-  add(messageId: number): AckEntry {
+  add(messageId: number | undefined): AckEntry {
     const entry: AckEntry = { messageId, generation: this.generation, ready: false };
     this.queue.push(entry);
     return entry;
@@ -36,7 +37,8 @@ export class OrderedAcks {
     if (entry.generation !== this.generation) return; // belongs to a dead connection
     entry.ready = true;
     while (this.head < this.queue.length && this.queue[this.head]!.ready) {
-      this.sendAck(this.queue[this.head]!.messageId);
+      const id = this.queue[this.head]!.messageId;
+      if (id !== undefined) this.sendAck(id);
       this.head++;
     }
     // Compact now and then so the array does not grow without bound.

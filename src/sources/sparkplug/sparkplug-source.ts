@@ -1,8 +1,8 @@
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger, Metrics } from '../../observability/index.js';
 import type { Pipeline } from '../../pipeline/index.js';
 import { deadLetterMessage } from '../mqtt/dead-letter.js';
-import { OrderedAcks, type AckEntry } from '../mqtt/ordered-acks.js';
+import { connectWithAckWindow, type AckWindow } from '../mqtt/ack-window.js';
 import { DeviceStatusRegistry } from './device-status-registry.js';
 import { SparkplugHost, type SparkplugHostOptions } from './host-application.js';
 import { hostStateMessage } from './host-state.js';
@@ -25,8 +25,6 @@ export interface SparkplugSourceOptions extends SparkplugHostOptions {
   deadLetterPrefix: string;
 }
 
-type SendPacket = (packet: { cmd: string; messageId?: number; reasonCode?: number }, cb?: () => void) => void;
-
 /**
  * Consumes Sparkplug B from the broker with its own MQTT client (persistent session) and feeds
  * the host application, whose batches go through the same pipeline as MQTT and HTTP.
@@ -35,15 +33,15 @@ type SendPacket = (packet: { cmd: string; messageId?: number; reasonCode?: numbe
  * acknowledge and the broker neither queues them while we are away nor resends what a dropped
  * connection lost: at most once. What does arrive at QoS 1 (NDEATH wills; gateways configured for
  * QoS 1) is acknowledged only once everything it caused is durable, exactly as the MQTT source
- * does (the same PUBACK interception and OrderedAcks), so the broker redelivers it otherwise.
+ * does (the same AckWindow), so the broker redelivers it otherwise. The window counts QoS 0
+ * messages too: they hold memory until processed, and the broker does not limit them at all.
  */
 export class SparkplugSource {
   readonly registry = new DeviceStatusRegistry();
   private readonly counters: SparkplugMetrics;
   private readonly host: SparkplugHost;
-  private readonly acks: OrderedAcks;
+  private acks: AckWindow | null = null;
   private client: MqttClient | null = null;
-  private sendPacket: SendPacket | null = null;
   private stopping = false;
   private subscribed = false;
   /** The STATE timestamp of this client's life: birth and will carry the same one (spec). */
@@ -56,7 +54,6 @@ export class SparkplugSource {
     private readonly log: Logger,
   ) {
     this.counters = createSparkplugMetrics(metrics.registry, this.registry);
-    this.acks = new OrderedAcks((messageId) => this.sendPacket?.({ cmd: 'puback', messageId, reasonCode: 0 }));
     this.host = new SparkplugHost(
       opts,
       {
@@ -80,7 +77,7 @@ export class SparkplugSource {
   }
 
   get inflight(): number {
-    return this.acks.size;
+    return this.acks?.size ?? 0;
   }
 
   get subscriptions(): string[] {
@@ -104,15 +101,9 @@ export class SparkplugSource {
       ...(state ? { will: { topic: state.topic, payload: Buffer.from(state.payload), qos: 1 as const, retain: true } } : {}),
       ...(v5 ? { properties: { sessionExpiryInterval: this.opts.sessionExpirySeconds, receiveMaximum: this.opts.receiveMaximum } } : {}),
     };
-    const client = mqtt.connect(this.opts.url, options);
+    const { client, acks } = connectWithAckWindow(this.opts.url, options, this.opts.receiveMaximum, 'sparkplug', this.metrics, this.log, this.pipeline);
     this.client = client;
-    const internal = client as unknown as { _sendPacket: SendPacket };
-    const original = internal._sendPacket.bind(client);
-    this.sendPacket = original;
-    internal._sendPacket = (packet, cb, ...rest) => {
-      if (packet.cmd === 'puback') return cb?.(); // ours are sent by OrderedAcks, once durable
-      return (original as (...a: unknown[]) => void)(packet, cb, ...rest);
-    };
+    this.acks = acks;
 
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
     client.on('connect', (connack) => {
@@ -123,7 +114,6 @@ export class SparkplugSource {
     });
     client.on('close', () => {
       this.counters.connected.set(0);
-      this.acks.reset();
     });
     client.on('error', (err) => this.log.warn({ err: err.message }, 'Sparkplug client error'));
 
@@ -155,15 +145,16 @@ export class SparkplugSource {
   }
 
   private async publish(topic: string, payload: string | Buffer, o: { qos: 0 | 1; retain: boolean }): Promise<void> {
-    const client = this.client;
-    if (!client) throw new Error('Sparkplug client not started');
-    await client.publishAsync(topic, payload, o);
+    const acks = this.acks;
+    if (!acks) throw new Error('Sparkplug client not started');
+    await acks.publishAwaited(topic, payload, o);
   }
 
   private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
-    if (this.stopping) return; // QoS 1: not acked, the broker redelivers; QoS 0: gone (at most once)
-    const entry: AckEntry | null = packet.qos > 0 && packet.messageId !== undefined ? this.acks.add(packet.messageId) : null;
-    const done = () => entry && this.acks.markReady(entry);
+    if (this.stopping || !this.acks) return; // QoS 1: not acked, the broker redelivers; QoS 0: gone (at most once)
+    const acks = this.acks;
+    const entry = acks.track(packet);
+    const done = () => acks.release(entry);
     this.host.receive(topic, payload, Date.now()).then(done, (err: Error) => {
       // Storage refused the data for good (transient failures are retried below us): keep a copy
       // in the dead-letter topic, then ack, so one poison message cannot block the rest.
@@ -185,8 +176,8 @@ export class SparkplugSource {
     if (!client) return;
     this.stopping = true;
     this.host.close();
-    const drained = await this.acks.drained(timeoutMs);
-    if (!drained) this.log.warn({ pending: this.acks.size }, 'Sparkplug: stopping with unacknowledged messages; the broker will redeliver them');
+    const drained = (await this.acks?.drained(timeoutMs)) ?? true;
+    if (!drained) this.log.warn({ pending: this.inflight }, 'Sparkplug: stopping with unacknowledged messages; the broker will redeliver them');
     if (this.opts.hostId && client.connected) {
       const state = hostStateMessage(this.opts.hostId, false, this.stateTimestamp);
       await client.publishAsync(state.topic, state.payload, { qos: 1, retain: true }).catch(() => undefined);

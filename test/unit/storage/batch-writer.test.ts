@@ -71,15 +71,55 @@ describe('BatchWriter', () => {
     await w.close();
   });
 
-  it('keeps one write in flight and writes in acceptance order', async () => {
+  it('with maxConcurrentWrites 1, keeps one write in flight and writes in acceptance order', async () => {
     const sink = new FakeSink();
     sink.delayMs = 5;
-    const w = new BatchWriter(sink, { maxBatchLines: 10, flushIntervalMs: 1 });
+    const w = new BatchWriter(sink, { maxBatchLines: 10, flushIntervalMs: 1, maxConcurrentWrites: 1 });
     await Promise.all(Array.from({ length: 50 }, (_, i) => w.write(pts(i * 7, 7))));
     expect(sink.maxActive).toBe(1);
     expect(sink.lines.map((l) => Number(l.split(' ')[2]))).toEqual(Array.from({ length: 350 }, (_, i) => i));
     expect(sink.writes.every((b) => b.split('\n').length <= 10)).toBe(true);
     await w.close();
+  });
+
+  it('writes two batches at once by default, never more, starting them in acceptance order; every line stored once', async () => {
+    const sink = new FakeSink();
+    sink.delayMs = 5;
+    const w = new BatchWriter(sink, { maxBatchLines: 10, flushIntervalMs: 1 });
+    await Promise.all(Array.from({ length: 50 }, (_, i) => w.write(pts(i * 7, 7))));
+    expect(sink.maxActive).toBe(2);
+    // Each request's first timestamp is above the previous request's: batches left in order.
+    const firsts = sink.requests.map((r) => Number(r.split('\n')[0]!.split(' ')[2]));
+    expect(firsts).toEqual([...firsts].sort((x, y) => x - y));
+    expect(sink.lines.map((l) => Number(l.split(' ')[2])).sort((x, y) => x - y)).toEqual(Array.from({ length: 350 }, (_, i) => i));
+    expect(w.pendingLines).toBe(0);
+    await w.close();
+  });
+
+  it('a slow write does not hold back the next batch, nor its callers', async () => {
+    // The sink answers the first request after 300 ms, the others at once.
+    const sink = new FakeSink();
+    let calls = 0;
+    const write = sink.write.bind(sink);
+    sink.write = async (body: string) => {
+      if (calls++ === 0) await new Promise((r) => setTimeout(r, 300));
+      return write(body);
+    };
+    const w = new BatchWriter(sink, { maxBatchLines: 5, flushIntervalMs: 60_000 });
+    const first = w.write(pts(1, 5));
+    const second = w.write(pts(10, 5));
+    const started = performance.now();
+    await second;
+    expect(performance.now() - started).toBeLessThan(250);
+    expect(w.pendingLines).toBe(5); // the first batch, still in flight
+    await first;
+    expect(w.pendingLines).toBe(0);
+    expect(sink.lines).toHaveLength(10);
+    await w.close();
+  });
+
+  it('rejects a concurrency that is not a positive integer', () => {
+    expect(() => new BatchWriter(new FakeSink(), { maxConcurrentWrites: 0 })).toThrow(/maxConcurrentWrites/);
   });
 
   it('retries transient failures until they succeed; the promise waits meanwhile', async () => {
@@ -141,6 +181,35 @@ describe('BatchWriter', () => {
     expect(w.saturated).toBe(true);
     await done;
     expect(w.saturated).toBe(false);
+    await w.close();
+  });
+
+  it('flushNow writes a partial batch at once, or right after the write in flight', async () => {
+    const sink = new FakeSink();
+    sink.delayMs = 30;
+    const w = new BatchWriter(sink, { maxBatchLines: 100, flushIntervalMs: 60_000 });
+    const first = w.write(pts(1, 2));
+    w.flushNow();
+    const second = w.write(pts(10, 3)); // arrives while the first write is in flight
+    w.flushNow();
+    const started = performance.now();
+    await Promise.all([first, second]);
+    expect(performance.now() - started).toBeLessThan(1000); // not the 60 s interval
+    expect(sink.writes).toHaveLength(2);
+    await w.close();
+  });
+
+  it('is full from four batches pending on (default), long before saturation, and not once they are written', async () => {
+    const sink = new FakeSink();
+    sink.delayMs = 30;
+    const w = new BatchWriter(sink, { maxBatchLines: 10, flushIntervalMs: 1 });
+    const first = w.write(pts(1, 39));
+    expect(w.full).toBe(false);
+    const second = w.write(pts(100, 1));
+    expect(w.full).toBe(true);
+    expect(w.saturated).toBe(false);
+    await Promise.all([first, second]);
+    expect(w.full).toBe(false);
     await w.close();
   });
 });
@@ -255,6 +324,7 @@ describe('BatchWriter: timing, backoff and failure handling', () => {
     const b2 = track(w.write(pts(4, 1))); // same batch as b1 (2 lines)
     const c = w.write(pts(5, 2));
     await c;
+    await w.flush(); // c may be written before b is refused: two batches are written at once
     expect(b1.error).toBeInstanceOf(SinkError);
     expect(b1.error?.message).toContain('field type conflict');
     expect(b2.error?.message).toContain('field type conflict');
@@ -413,7 +483,8 @@ describe('BatchWriter with a spool', () => {
     sink.refuses = (l) => l.includes('v=7 ');
     await w.write(pts(1, 10)); // the sink is down: spooled as one record of 10 lines
     const deadline = Date.now() + 5000;
-    while (spool.pending && Date.now() < deadline) await sleep(10);
+    // The replayer commits the record, then reports it: wait for both.
+    while ((spool.pending || replayed.length === 0) && Date.now() < deadline) await sleep(10);
     expect(spool.pending).toBe(false);
     expect(new Set(sink.lines)).toEqual(new Set(pts(1, 10).filter((p) => p.ts !== 7).map((p) => `m,d=x v=${p.ts} ${p.ts}`)));
     const rejected = await readFile(rejectedFile, 'utf8');

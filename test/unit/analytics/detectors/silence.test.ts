@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { messages } from '../../../../src/analytics/detectors/messages.js';
 import { silenceDetector, silenceParamsSchema, type SilenceState } from '../../../../src/analytics/detectors/silence.js';
 import type { DetectorEvent } from '../../../../src/analytics/types.js';
 import { T0 } from './run.js';
@@ -48,14 +49,20 @@ describe('silence detector', () => {
 
   it('says the device reported offline, and why', () => {
     const s = silenceDetector.step(p, silenceDetector.initial(p), { ts: T0, value: 1 }).state;
-    expect(silenceDetector.offline!(p, s, T0 + 1000, 'device lost').events[0]?.message).toEqual({ en: 'device: reported offline (device lost)', zh: '设备 已报告离线（device lost）' });
+    expect(silenceDetector.offline!(p, s, T0 + 1000, 'device lost').events[0]?.message).toEqual({ en: 'device: reported offline (device lost)', zh: '设备已报告离线（device lost）' });
   });
 
   it('messages say how long', () => {
     let s = silenceDetector.step(p, silenceDetector.initial(p), { ts: T0, value: 1 }).state;
     const raised = silenceDetector.tick?.(p, s, T0 + 300_000);
-    expect(raised?.events[0]?.message).toEqual({ en: 'device: no data for 5 min (timeout 120 s)', zh: '设备 已 5 分钟 无数据（超时 120 秒）' });
+    expect(raised?.events[0]?.message).toEqual({ en: 'device: no data for 5 min (timeout 120 s)', zh: '设备已 5 分钟无数据（超时 120 秒）' });
     s = raised?.state ?? s;
     expect(silenceDetector.step(p, s, { ts: T0 + 360_000, value: 1 }).events[0]?.message.en).toBe('device: data resumed after 6 min without data');
+  });
+
+  it('Chinese messages: no space after a Chinese subject, one after a Latin metric name', () => {
+    expect(messages.silenceRaised('temperature_c', 300_000, 120).zh).toMatch(/^温度已 5 分钟无数据/);
+    expect(messages.silenceRaised('vib_g', 300_000, 120).zh).toMatch(/^vib_g 已 5 分钟无数据/);
+    expect(messages.silenceCleared('*', 60_000).zh).toBe('设备数据已恢复（中断 60 秒）');
   });
 });

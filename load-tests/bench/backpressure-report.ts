@@ -1,0 +1,46 @@
+/** The backpressure phase (backpressure.ts) as markdown: this tree beside the baseline revision. */
+import type { BackpressureResult, ClosedLoop, VariantResult } from './backpressure.js';
+import { median } from './stats.js';
+
+/** A reference point measured once on this machine, not by this bench (no Node-RED here). */
+const NODE_RED = { samplesPerS: 25_000, rssMiB: 264 };
+
+const n = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en') : '–');
+
+function closed(runs: ClosedLoop[]): string {
+  const pick = (f: (c: ClosedLoop) => number) => median(runs.map(f));
+  return `${n(pick((c) => c.samplesPerS))} samples/s, ${pick((c) => c.cpuUsPerSample).toFixed(1)} µs CPU/sample, peak RSS ${n(pick((c) => c.peakRssMiB))} MiB, in flight ≤ ${n(Math.max(...runs.map((c) => c.peakInflight)))}`;
+}
+
+/** The overload target: the stored rate stays at ≥ 90 % of the closed-loop maximum. */
+export const overloadVerdict = (ofMaximum: number) => `${Math.round(ofMaximum * 100)} % of its max: ${ofMaximum >= 0.9 ? 'steady (≥ 90 %)' : 'below the 90 % target'}`;
+
+function row(label: string, v: VariantResult): string[] {
+  const o = v.overload;
+  const b = v.backlog;
+  return [
+    `| ${label} (${v.rev}) | ${n(v.idleRssMiB)} MiB | ${closed(v.closed10)} | ${closed(v.closed1)} | ${o ? `${n(o.storedSamplesPerS)} samples/s of ${n(o.offeredSamplesPerS)} offered (${overloadVerdict(o.ofMaximum)}), peak RSS ${n(o.peakRssMiB)} MiB, in flight ≤ ${n(o.peakInflight)}, CPU platform ${n(o.cpuPct.platform!)} % / Mosquitto ${n(o.cpuPct.mosquitto!)} % / fleet ${n(o.cpuPct.harness!)} %, drained ${o.drainMs < 0 ? 'not within 180 s' : `in ${n(o.drainMs)} ms`}, lost ${n(Math.max(0, o.published - o.stored))}` : '–'} | ${b ? `${b.failure || `${n(b.samplesPerS)} samples/s (${b.catchUpS} s)`}, peak RSS ${n(b.peakRssMiB)} MiB, stored ${n(b.stored)} of ${n(b.samples)}` : '–'} |`,
+  ];
+}
+
+export function backpressureMarkdown(r: BackpressureResult): string[] {
+  const o = r.options;
+  const cur10 = median(r.current.closed10.map((c) => c.samplesPerS));
+  const best = r.influx.best.samplesPerS;
+  return [
+    '',
+    `## Backpressure and memory, side by side with ${r.baseline.rev} (load average ${r.loadAvg.start} → ${r.loadAvg.end})`,
+    '',
+    `Each variant: its own Mosquitto (shipped configuration) and platform process (built, PP_AUTH=off, receive-maximum ${o.receiveMaximum}, batches of ${o.batchLines} lines), one influxd; 200 devices in 20 gateways. Closed loop ${o.closedLoopMs / 1000} s (first ${o.warmupMs / 1000} s left out), ${o.repetitions} interleaved repetition${o.repetitions > 1 ? 's' : ''}, medians; overload: twice the variant's best 10-sample closed-loop rate offered for ${o.overloadMs / 1000} s; backlog: ${n(o.backlogSamples)} samples (10 per message) queued while the platform was stopped, then caught up (counted in InfluxDB).`,
+    '',
+    '| variant | RSS idle | closed loop, 10 samples/message | closed loop, 1 sample/message | overload (10 samples/message) | backlog catch-up |',
+    '|---|---:|---|---|---|---|',
+    ...row('now', r.current),
+    ...row('before', r.baseline),
+    '',
+    `Closed-loop speed-up (now ÷ before): ×${r.speedup.closed10.toFixed(2)} with 10-sample messages, ×${r.speedup.closed1.toFixed(2)} with 1-sample messages.`,
+    '',
+    `InfluxDB alone: ${n(r.influx.platformConcurrency.samplesPerS)} samples/s at the platform's concurrency (${r.influx.platformConcurrency.writers} writer${r.influx.platformConcurrency.writers > 1 ? 's' : ''}, ${n(r.influx.platformConcurrency.batchLines)}-line batches); ${n(best)} samples/s at its best here (of 1, 2 and 4 writers: ${r.influx.best.writers} writer${r.influx.best.writers > 1 ? 's' : ''}, ${n(r.influx.best.batchLines)}-line batches). The platform's 10-sample maximum is ${Math.round((cur10 / best) * 100)} % of the best.`,
+    `For comparison, Node-RED with node-red-contrib-influxdb stored ${n(NODE_RED.samplesPerS)} samples/s without loss at ${NODE_RED.rssMiB} MiB on this machine (measured once by hand, not by this bench).`,
+  ];
+}

@@ -1,0 +1,317 @@
+/**
+ * Backpressure and memory, this tree side by side with an earlier revision (`--baseline-rev`),
+ * in the same run: each variant has its own Mosquitto (shipped configuration) and platform
+ * process, on one influxd, and every phase runs for both, one after the other.
+ *
+ * - Closed-loop maximum with 10-sample and with 1-sample messages (200 devices): stored rate,
+ *   the platform's CPU per sample, peak RSS, most messages in flight.
+ * - Overload: twice the best 10-sample closed-loop rate offered for `overloadMs`: stored rate
+ *   (against that rate), peak RSS, how long the backlog took to drain after, and every acknowledged sample
+ *   stored.
+ * - Backlog: the platform stopped, `backlogSamples` queued in Mosquitto for its persistent
+ *   session, then restarted: catch-up rate, peak RSS, most in flight (counted in InfluxDB, not on
+ *   the platform, which may not answer HTTP while it catches up).
+ * - InfluxDB alone, at the platform's concurrency (one write of 5,000 lines in flight) and at
+ *   its best here (several writers, larger batches).
+ */
+import { overloadVerdict } from './backpressure-report.js';
+import { queryInfluxQL } from '../../src/storage/index.js';
+import type { InfluxdProcess } from '../../test/support/influxd.js';
+import { startMosquitto, type MosquittoProcess } from '../../test/support/mosquitto.js';
+import { Fleet } from './fleet.js';
+import { measureInflux } from './limits.js';
+import { buildRevision, scrape, spawnBuiltPlatform, type PlatformProcess } from './platform-process.js';
+import { drain, StoredCounter } from './platform-phases.js';
+import { loadAverage, RssSampler, rssMiB, UsageWindow } from './proc-stats.js';
+import { median } from './stats.js';
+import { Workload, type WorkloadShape } from './workload.js';
+
+export interface BackpressureOptions {
+  baselineRev: string;
+  repetitions: number;
+  closedLoopMs: number;
+  warmupMs: number;
+  overloadMs: number;
+  backlogSamples: number;
+  receiveMaximum: number;
+  batchLines: number;
+}
+
+export interface ClosedLoop {
+  samplesPerS: number;
+  cpuUsPerSample: number;
+  peakRssMiB: number;
+  peakInflight: number;
+  loadAvg1: number;
+}
+
+export interface Overload {
+  offeredSamplesPerS: number;
+  storedSamplesPerS: number;
+  /** Stored rate ÷ this variant's best 10-sample closed-loop rate. */
+  ofMaximum: number;
+  peakRssMiB: number;
+  peakInflight: number;
+  /** CPU over the overload, % of one core: platform, its Mosquitto, the harness (fleet). */
+  cpuPct: Record<string, number>;
+  drainMs: number;
+  published: number;
+  stored: number;
+}
+
+export interface Backlog {
+  samples: number;
+  catchUpS: number;
+  samplesPerS: number;
+  peakRssMiB: number;
+  stored: number;
+  /** Empty when the platform survived; else how it ended. */
+  failure: string;
+}
+
+export interface VariantResult {
+  label: string;
+  rev: string;
+  /** RSS of the platform process right after it is ready, before any load. */
+  idleRssMiB: number;
+  closed10: ClosedLoop[];
+  closed1: ClosedLoop[];
+  overload: Overload | null;
+  backlog: Backlog | null;
+}
+
+export interface BackpressureResult {
+  options: BackpressureOptions;
+  current: VariantResult;
+  baseline: VariantResult;
+  /** current ÷ baseline, medians. */
+  speedup: { closed10: number; closed1: number };
+  influx: { platformConcurrency: { samplesPerS: number; batchLines: number; writers: number }; best: { samplesPerS: number; batchLines: number; writers: number } };
+  loadAvg: { start: number; end: number };
+}
+
+const SHAPE10: WorkloadShape = { sites: 20, linesPerSite: 10, machinesPerLine: 1, samplesPerMessage: 10 };
+const SHAPE1: WorkloadShape = { ...SHAPE10, samplesPerMessage: 1 };
+
+interface Variant {
+  label: string;
+  rev: string;
+  dist?: string;
+  mosquitto: MosquittoProcess;
+  platform: PlatformProcess | null;
+  fleets: { f10: Fleet; f1: Fleet };
+  result: VariantResult;
+}
+
+async function peakInflightPoller(url: () => string | null): Promise<{ stop(): Promise<number> }> {
+  let peak = 0;
+  let on = true;
+  const loop = (async () => {
+    while (on) {
+      const u = url();
+      if (u) {
+        const m = await scrape(u, ['pp_mqtt_inflight_messages']).catch(() => null);
+        if (m) peak = Math.max(peak, m.pp_mqtt_inflight_messages!);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    stop: async () => {
+      on = false;
+      await loop;
+      return peak;
+    },
+  };
+}
+
+export async function measureBackpressure(influx: InfluxdProcess, opts: BackpressureOptions, say: (s: string) => void): Promise<BackpressureResult> {
+  const loadStart = loadAverage();
+  say(`backpressure: building ${opts.baselineRev} for the side-by-side runs`);
+  const base = await buildRevision(opts.baselineRev, say);
+  const env = (v: string, db: string, url: string) => ({ PP_MQTT_URL: url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: db, PP_MQTT_CLIENT_ID: `pp-bp-${v}`, PP_AUTH: 'off', PP_WRITE_BATCH_LINES: String(opts.batchLines), PP_MQTT_RECEIVE_MAXIMUM: String(opts.receiveMaximum) });
+  const variants: Variant[] = [];
+  for (const [label, rev, dist] of [
+    ['current', 'working tree', undefined],
+    ['baseline', base.sha, base.dist],
+  ] as const) {
+    const mosquitto = await startMosquitto();
+    const platform = await spawnBuiltPlatform({ env: env(label, `bp_${label}`, mosquitto.url), dist });
+    const fleets = { f10: new Fleet(new Workload(SHAPE10), mosquitto.url, `bp-${label}-10`), f1: new Fleet(new Workload(SHAPE1), mosquitto.url, `bp-${label}-1`) };
+    await Promise.all([fleets.f10.connect(), fleets.f1.connect()]);
+    const idleRssMiB = Math.round(rssMiB(platform.pid).rss);
+    variants.push({ label, rev, dist, mosquitto, platform, fleets, result: { label, rev, idleRssMiB, closed10: [], closed1: [], overload: null, backlog: null } });
+  }
+  try {
+    // Closed loop, interleaved: the two variants of a repetition run back to back.
+    for (let r = 0; r < opts.repetitions; r++) {
+      for (const shape of ['closed10', 'closed1'] as const) {
+        const order = r % 2 === 0 ? variants : [...variants].reverse();
+        for (const v of order) {
+          const fleet = shape === 'closed10' ? v.fleets.f10 : v.fleets.f1;
+          const got = await closedLoop(v, fleet, opts);
+          v.result[shape].push(got);
+          say(`  ${v.label} ${shape === 'closed10' ? '10' : '1'}-sample messages, closed loop: ${got.samplesPerS.toLocaleString('en')} samples/s, ${got.cpuUsPerSample} µs CPU/sample, peak RSS ${got.peakRssMiB} MiB, in flight ≤ ${got.peakInflight}, load ${got.loadAvg1}`);
+        }
+      }
+    }
+    for (const v of variants) {
+      // Twice the best closed-loop rate: on a shared machine a median of two can be a bad minute.
+      const max = Math.max(...v.result.closed10.map((c) => c.samplesPerS));
+      v.result.overload = await overload(v, max, opts, say);
+      const o = v.result.overload;
+      say(`  ${v.label} overload (${o.offeredSamplesPerS.toLocaleString('en')} samples/s offered): stored ${o.storedSamplesPerS.toLocaleString('en')} samples/s (${overloadVerdict(o.ofMaximum)}), peak RSS ${o.peakRssMiB} MiB, in flight ≤ ${o.peakInflight}, drained in ${o.drainMs} ms, published ${o.published.toLocaleString('en')}, stored ${o.stored.toLocaleString('en')}`);
+    }
+    for (const v of variants) {
+      v.result.backlog = await backlog(v, influx, env(v.label, `bp_backlog_${v.label}`, v.mosquitto.url), opts, say);
+      const b = v.result.backlog;
+      say(`  ${v.label} backlog of ${b.samples.toLocaleString('en')} samples: ${b.failure || `caught up in ${b.catchUpS} s (${b.samplesPerS.toLocaleString('en')} samples/s)`}, peak RSS ${b.peakRssMiB} MiB, stored ${b.stored.toLocaleString('en')}`);
+    }
+  } finally {
+    for (const v of variants) {
+      await Promise.all([v.fleets.f10.stop(), v.fleets.f1.stop()]).catch(() => undefined);
+      await v.platform?.stop().catch(() => undefined);
+      await v.mosquitto.stop();
+    }
+  }
+  say('backpressure: InfluxDB alone at the platform\'s concurrency and at its best');
+  // The platform's own concurrency: PP_WRITE_CONCURRENCY's default, batches of PP_WRITE_BATCH_LINES.
+  const platformWriters = 2;
+  const atPlatform = await measureInflux(influx, 'bp_limit_platform', SHAPE10, { durationMs: opts.closedLoopMs, batchLines: opts.batchLines, concurrency: platformWriters, progress: () => undefined });
+  // Its best: the fastest of a few writer counts and batch sizes (more is not always faster on 2 cores).
+  let best = { samplesPerS: atPlatform.samplesPerS, batchLines: opts.batchLines, writers: platformWriters };
+  for (const [writers, batchLines] of [
+    [1, 5_000],
+    [2, 10_000],
+    [4, 20_000],
+  ] as const) {
+    const got = await measureInflux(influx, `bp_limit_${writers}`, SHAPE10, { durationMs: opts.closedLoopMs, batchLines, concurrency: writers, progress: () => undefined });
+    say(`  InfluxDB alone, ${writers} writers, ${batchLines}-line batches: ${got.samplesPerS.toLocaleString('en')} samples/s`);
+    if (got.samplesPerS > best.samplesPerS) best = { samplesPerS: got.samplesPerS, batchLines, writers };
+  }
+  const [cur, bl] = variants.map((v) => v.result) as [VariantResult, VariantResult];
+  const speed = (k: 'closed10' | 'closed1') => Number((median(cur[k].map((c) => c.samplesPerS)) / median(bl[k].map((c) => c.samplesPerS))).toFixed(2));
+  return {
+    options: opts,
+    current: cur,
+    baseline: bl,
+    speedup: { closed10: speed('closed10'), closed1: speed('closed1') },
+    influx: { platformConcurrency: { samplesPerS: atPlatform.samplesPerS, batchLines: opts.batchLines, writers: platformWriters }, best },
+    loadAvg: { start: loadStart, end: loadAverage() },
+  };
+}
+
+async function closedLoop(v: Variant, fleet: Fleet, opts: BackpressureOptions): Promise<ClosedLoop> {
+  const platform = v.platform!;
+  const stored = new StoredCounter(platform.url);
+  const rss = new RssSampler(() => platform.pid);
+  const inflight = await peakInflightPoller(() => platform.url);
+  const usage = new UsageWindow(() => ({ platform: platform.pid }));
+  const per = fleet.workload.samplesPerMessage;
+  let t0 = 0;
+  let s0 = 0;
+  try {
+    await stored.poll();
+    // The fleet counts from what this platform has stored so far (earlier phases included).
+    const base = stored.value - fleet.published;
+    await fleet.run({ kind: 'window', consumed: () => stored.value - base, aheadSamples: 3 * opts.receiveMaximum * per }, opts.closedLoopMs, (elapsed) => {
+      if (t0 === 0 && elapsed >= opts.warmupMs) {
+        t0 = performance.now();
+        s0 = stored.value;
+        usage.start();
+        rss.reset();
+      }
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const samples = stored.value - s0;
+    const u = usage.stop();
+    await drain({ value: stored.value - base, poll: async () => (await stored.poll()) - base }, fleet, 60_000);
+    const rate = samples / seconds;
+    return { samplesPerS: Math.round(rate), cpuUsPerSample: Number(((u.cpuPct.platform! / 100) * 1e6 / rate).toFixed(1)), peakRssMiB: Math.round(rss.peak), peakInflight: await inflight.stop(), loadAvg1: u.loadAvg1 };
+  } finally {
+    stored.stop();
+    rss.stop();
+    await inflight.stop();
+  }
+}
+
+async function overload(v: Variant, maximum: number, opts: BackpressureOptions, say: (s: string) => void): Promise<Overload> {
+  const platform = v.platform!;
+  const fleet = v.fleets.f10;
+  const stored = new StoredCounter(platform.url);
+  const rss = new RssSampler(() => platform.pid);
+  const inflight = await peakInflightPoller(() => platform.url);
+  const offered = Math.round(2 * maximum);
+  say(`  ${v.label} overload: ${offered.toLocaleString('en')} samples/s offered for ${opts.overloadMs / 1000} s`);
+  try {
+    const s0 = await stored.poll();
+    const p0 = fleet.acked.samples;
+    const baseDiff = s0 - fleet.published;
+    rss.reset();
+    const usage = new UsageWindow(() => ({ platform: platform.pid, mosquitto: v.mosquitto.pid(), harness: process.pid })).start();
+    const t0 = performance.now();
+    await fleet.run({ kind: 'rate', samplesPerS: offered }, opts.overloadMs);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpuPct = usage.stop().cpuPct;
+    const s1 = await stored.poll();
+    const drainMs = await drain({ value: stored.value - baseDiff, poll: async () => (await stored.poll()) - baseDiff }, fleet, 180_000);
+    const storedRate = (s1 - s0) / seconds;
+    return {
+      offeredSamplesPerS: offered,
+      storedSamplesPerS: Math.round(storedRate),
+      ofMaximum: Number((storedRate / maximum).toFixed(3)),
+      peakRssMiB: Math.round(rss.peak),
+      peakInflight: await inflight.stop(),
+      cpuPct,
+      drainMs,
+      published: fleet.acked.samples - p0,
+      stored: (await stored.poll()) - s0,
+    };
+  } finally {
+    stored.stop();
+    rss.stop();
+    await inflight.stop();
+  }
+}
+
+async function backlog(v: Variant, influx: InfluxdProcess, env: Record<string, string>, opts: BackpressureOptions, say: (s: string) => void): Promise<Backlog> {
+  const db = env.PP_INFLUX_DATABASE!;
+  const count = async () => Number((await queryInfluxQL(influx.url, db, 'SELECT count(power_kw) FROM telemetry').catch(() => []))[0]?.count ?? 0);
+  // Stopped cleanly, the platform's persistent session (its client id) stays with Mosquitto.
+  await v.platform?.stop();
+  v.platform = null;
+  const fleet = new Fleet(new Workload(SHAPE10), v.mosquitto.url, `bp-${v.label}-backlog`);
+  await fleet.connect();
+  say(`  ${v.label} backlog: queueing ${opts.backlogSamples.toLocaleString('en')} samples in Mosquitto while the platform is down`);
+  while (fleet.acked.samples < opts.backlogSamples) {
+    const left = opts.backlogSamples - fleet.published;
+    if (left <= 0) await fleet.run({ kind: 'rate', samplesPerS: 1 }, 100);
+    else await fleet.run({ kind: 'rate', samplesPerS: 400_000 }, Math.max(100, (left / 400_000) * 1000));
+  }
+  const samples = fleet.acked.samples;
+  await fleet.stop();
+  const t0 = performance.now();
+  const platform = await spawnBuiltPlatform({ env, dist: v.dist, waitReady: false });
+  v.platform = platform;
+  const rss = new RssSampler(() => platform.pid, 100);
+  let stored = 0;
+  let failure = '';
+  try {
+    while (stored < samples) {
+      if (platform.child.exitCode !== null || platform.child.signalCode !== null) {
+        failure = `the platform died (exit ${platform.child.exitCode ?? platform.child.signalCode}): ${platform.output().slice(-300).replace(/\s+/g, ' ')}`;
+        break;
+      }
+      if (performance.now() - t0 > 300_000) {
+        failure = 'not caught up within 300 s';
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      stored = await count();
+    }
+  } finally {
+    rss.stop();
+  }
+  const catchUpS = (performance.now() - t0) / 1000;
+  return { samples, catchUpS: Number(catchUpS.toFixed(1)), samplesPerS: Math.round(stored / catchUpS), peakRssMiB: Math.round(rss.peak), stored: await count(), failure };
+}

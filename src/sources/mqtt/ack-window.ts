@@ -1,0 +1,237 @@
+import type { Duplex } from 'node:stream';
+import mqtt, { type IClientOptions, type IClientPublishOptions, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
+import type { Logger, Metrics } from '../../observability/index.js';
+import type { Pipeline } from '../../pipeline/index.js';
+import { OrderedAcks, type AckEntry } from './ordered-acks.js';
+import { PublishCounter } from './publish-counter.js';
+
+export interface AckWindowOptions {
+  /** Messages received and not yet durable at most: reading stops here. The receive-maximum we advertise. */
+  window: number;
+  /** Reading resumes once no more than this many are left (default: three quarters of the window). */
+  lowWater?: number;
+  /**
+   * Also stop reading while this says so (enough is queued for storage), so that what is held
+   * is bounded in lines for storage too, not only in messages: a window of large messages would
+   * otherwise hold far more than storage needs to stay busy. Polled.
+   */
+  hold?: () => boolean;
+  /**
+   * Half the window is held, or reading just stopped: what is held should be written now, not
+   * after the writer's flush interval. At the stall nothing more can arrive until messages are
+   * released; at half the window, writing the first half while the second is read keeps both
+   * going (with small messages the whole window is less than one write batch).
+   */
+  onFilling?: () => void;
+  /** The broker sent `count` more QoS 1 messages beyond the window (it ignores our receive-maximum). */
+  onOverrun?(count: number): void;
+}
+
+type Callback = (err?: Error) => void;
+type SendPacket = (packet: { cmd: string; messageId?: number; qos?: number; reasonCode?: number }, cb?: Callback, ...rest: unknown[]) => void;
+
+/** The MQTT.js internals this adapter relies on (mqtt 5.x); checked when it is attached. */
+interface ClientInternals {
+  _sendPacket: SendPacket;
+  streamBuilder: (client: MqttClient) => Duplex;
+  handleMessage: (packet: Packet, callback: Callback) => void;
+}
+
+/**
+ * Deferred acknowledgements with a window that the platform enforces itself, whatever the
+ * broker does. One per MQTT connection that consumes telemetry (MQTT source, Sparkplug source).
+ *
+ * - PUBACKs: MQTT.js sends one as soon as `handleMessage` calls back. We swallow those and send
+ *   our own, in receive order, once the message's data is durable (`release`, via OrderedAcks).
+ * - The window: MQTT.js handles incoming packets strictly one after another and reads no more
+ *   from the socket until `handleMessage` has called back. When `window` messages are held, we
+ *   hold that callback: no later packet is handled, the socket is no longer read, and TCP stops
+ *   the broker. We call back once no more than `lowWater` messages are held. This bounds memory
+ *   even for a broker that ignores MQTT 5 receive-maximum (Mosquitto resuming a session, aedes).
+ * - A publication a held message waits for (its dead letter, a Sparkplug status) completes with
+ *   the broker's PUBACK, which comes in on the same socket: while one is outstanding
+ *   (`publishAwaited`) we keep reading, up to one more window, or that message would wait for
+ *   ever. Other publications on the connection (alerts) do not open the window.
+ * - A broker that sends more unacknowledged QoS 1 messages than the window is counted as the
+ *   bytes arrive (a header scan, PublishCounter), since MQTT.js handles them later.
+ *
+ * Attach before the client connects (`manualConnect: true`, then `client.connect()`): the first
+ * connection's socket must be watched from its first byte.
+ */
+export class AckWindow {
+  private readonly acks: OrderedAcks;
+  private readonly lowWater: number;
+  private readonly half: number;
+  private held: Callback | null = null;
+  private holdTimer: NodeJS.Timeout | null = null;
+  /** Publications that held messages wait for, not yet acknowledged by the broker. */
+  private awaited = 0;
+  /** This connection's counts, for overrun detection. */
+  private arrived = 0;
+  private acksSent = 0;
+  private overruns = 0;
+  private peakHeld = 0;
+
+  constructor(
+    private readonly client: MqttClient,
+    private readonly opts: AckWindowOptions,
+  ) {
+    if (!Number.isInteger(opts.window) || opts.window < 1) throw new Error(`ack window must be a positive integer, got ${opts.window}`);
+    this.lowWater = Math.min(opts.lowWater ?? Math.floor((opts.window * 3) / 4), opts.window - 1);
+    this.half = Math.ceil(opts.window / 2);
+    const internals = client as unknown as ClientInternals;
+    for (const name of ['_sendPacket', 'streamBuilder', 'handleMessage'] as const) {
+      if (typeof internals[name] !== 'function') {
+        throw new Error(`mqtt internals changed: MqttClient.${name} is not a function; deferred acknowledgements (src/sources/mqtt/ack-window.ts) must be adapted to this mqtt version`);
+      }
+    }
+    if (client.stream) throw new Error('AckWindow must be attached before the client connects (manualConnect: true)');
+
+    const send = internals._sendPacket.bind(client);
+    this.acks = new OrderedAcks((messageId) => {
+      this.acksSent++;
+      send({ cmd: 'puback', messageId, reasonCode: 0 });
+    });
+    internals._sendPacket = (packet, cb, ...rest) => {
+      if (packet.cmd === 'puback') return cb?.(); // ours are sent by `release`, once durable
+      return send(packet, cb, ...rest);
+    };
+    internals.handleMessage = (_packet, callback) => this.gate(callback);
+
+    const build = internals.streamBuilder;
+    internals.streamBuilder = (c) => {
+      const stream = build(c);
+      this.watch(stream);
+      return stream;
+    };
+    client.on('close', () => this.reset());
+  }
+
+  /** Messages received and not yet released (QoS 0 ones included: they hold memory too). */
+  get size(): number {
+    return this.acks.size;
+  }
+
+  /** The most messages held at once since this adapter was made (the window holds when this never exceeds it). */
+  get peak(): number {
+    return this.peakHeld;
+  }
+
+  /** True while reading is stopped at the window. */
+  get stalled(): boolean {
+    return this.held !== null;
+  }
+
+  /** Call for every message as it is delivered ('message' event), before anything asynchronous. */
+  track(packet: IPublishPacket): AckEntry {
+    const entry = this.acks.add(packet.qos > 0 ? packet.messageId : undefined);
+    if (this.acks.size > this.peakHeld) this.peakHeld = this.acks.size;
+    if (this.acks.size === this.half) this.opts.onFilling?.();
+    return entry;
+  }
+
+  /** The message's data is durable (or dead-lettered): acknowledge it, in receive order. */
+  release(entry: AckEntry): void {
+    this.acks.markReady(entry);
+    if (this.held && this.acks.size <= this.lowWater && !this.opts.hold?.()) this.resumeIfHeld();
+  }
+
+  /**
+   * Publish something a held message waits for (its dead letter, a Sparkplug status). Its PUBACK
+   * arrives behind whatever the broker sends next, so reading goes on past the window (up to one
+   * more) until it is acknowledged.
+   */
+  async publishAwaited(topic: string, payload: string | Buffer, options: IClientPublishOptions): Promise<void> {
+    this.awaited++;
+    this.resumeIfHeld();
+    try {
+      await this.client.publishAsync(topic, payload, options);
+    } finally {
+      this.awaited--;
+    }
+  }
+
+  /** Resolves when nothing is held (or `timeoutMs` passes); used by graceful shutdown. */
+  drained(timeoutMs: number): Promise<boolean> {
+    return this.acks.drained(timeoutMs);
+  }
+
+  /** MQTT.js asks whether to go on to the next packet. */
+  private gate(callback: Callback): void {
+    const limit = this.awaited > 0 ? 2 * this.opts.window : this.opts.window;
+    if (this.acks.size < limit && !this.opts.hold?.()) return callback();
+    this.held = callback;
+    this.opts.onFilling?.();
+    if (this.opts.hold) this.pollHold();
+  }
+
+  /** Held by `hold` with few messages of ours in flight, no release may come to resume us: poll. */
+  private pollHold(): void {
+    if (this.holdTimer) return;
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = null;
+      if (!this.held) return;
+      if (this.acks.size <= this.lowWater && !this.opts.hold!()) this.resumeIfHeld();
+      else this.pollHold();
+    }, 20);
+  }
+
+  private resumeIfHeld(): void {
+    const callback = this.held;
+    if (!callback) return;
+    this.held = null;
+    callback();
+  }
+
+  /** A new socket: count the QoS 1 messages on it against the acknowledgements we sent. */
+  private watch(stream: Duplex): void {
+    const counter = new PublishCounter();
+    this.arrived = 0;
+    this.acksSent = 0;
+    stream.on('data', (chunk: Buffer) => {
+      const n = counter.count(chunk);
+      if (n === 0) return;
+      this.arrived += n;
+      const beyond = this.arrived - this.acksSent - this.opts.window;
+      if (beyond <= 0) return;
+      const count = Math.min(n, beyond);
+      this.overruns += count;
+      this.opts.onOverrun?.(count);
+    });
+  }
+
+  /** QoS 1 messages the broker sent beyond the window, over this adapter's life. */
+  get overrunCount(): number {
+    return this.overruns;
+  }
+
+  /** The connection is gone: the broker redelivers what we had not acknowledged. */
+  private reset(): void {
+    this.acks.reset();
+    this.held = null; // the old connection's packet loop is dropped with it
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
+  }
+}
+
+/**
+ * Connect a consuming client with its window attached from the first byte. A broker overrunning
+ * the window is counted (`pp_mqtt_window_overrun_messages_total{source}`) and logged at most once
+ * a minute: it is harmless to memory, but it means the broker ignores our receive-maximum.
+ */
+export function connectWithAckWindow(url: string, options: IClientOptions, window: number, source: 'mqtt' | 'sparkplug', metrics: Metrics, log: Logger, pipeline?: Pipeline): { client: MqttClient; acks: AckWindow } {
+  const client = mqtt.connect(url, { ...options, manualConnect: true });
+  let loggedAt = 0;
+  const acks = new AckWindow(client, {
+    window,
+    ...(pipeline ? { hold: () => pipeline.full, onFilling: () => pipeline.flushNow() } : {}),
+    onOverrun: (count) => {
+      metrics.mqttWindowOverruns.inc({ source }, count);
+      if (Date.now() - loggedAt < 60_000) return;
+      loggedAt = Date.now();
+      log.warn({ window, overrunMessages: acks.overrunCount }, 'the broker sends more unacknowledged messages than our receive-maximum; reading stops at the window instead (Mosquitto 2.0 does so when it resumes a session with a backlog)');
+    },
+  });
+  client.connect();
+  return { client, acks };
+}

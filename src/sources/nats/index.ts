@@ -1,0 +1,4 @@
+export { NatsSource, type NatsSourceOptions } from './nats-source.js';
+export { ensureJetStream, type JetStreamLayout } from './jetstream-setup.js';
+export { leaseSafetyMs, PartitionLeases, type LeaseOptions, type LeaseHandlers } from './partition-leases.js';
+export * from './subjects.js';

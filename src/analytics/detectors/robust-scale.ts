@@ -23,12 +23,22 @@ export function usableScale(loc: number, scale: number, floor = 0): number {
 export function robustUpdate(n: number, loc: number, scale: number, v: number, alpha: number, warmupSamples: number, clip: number, floor = 0): { loc: number; scale: number } {
   const a = Math.max(alpha, 1 / n);
   let dev = v - loc;
-  let absDev = Math.abs(dev) * MAD_TO_STD;
   // Warm-up learns plainly (there is no scale yet to clip by).
   if (n > warmupSamples) {
     const c = clip * usableScale(loc, scale, floor);
     dev = Math.max(-c, Math.min(c, dev));
-    absDev = Math.min(absDev, c);
   }
-  return { loc: loc + a * dev, scale: n === 1 ? 0 : scale + a * (absDev - scale) };
+  return { loc: loc + a * dev, scale: scaleUpdate(n, loc, scale, v - loc, alpha, warmupSamples, clip, floor) };
+}
+
+/**
+ * The scale alone after learning a deviation `dev` from the location as the `n`-th sample: the same
+ * EWMA of absolute deviations (× 1.25) as robustUpdate, clipped after warm-up. For a derived
+ * signal (robust.ts: a short-window mean's distance from the location) whose location is known.
+ */
+export function scaleUpdate(n: number, loc: number, scale: number, dev: number, alpha: number, warmupSamples: number, clip: number, floor = 0): number {
+  const a = Math.max(alpha, 1 / n);
+  let absDev = Math.abs(dev) * MAD_TO_STD;
+  if (n > warmupSamples) absDev = Math.min(absDev, clip * usableScale(loc, scale, floor));
+  return n === 1 ? 0 : scale + a * (absDev - scale);
 }

@@ -3,7 +3,7 @@ import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '..
 import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
-import { robustUpdate, usableScale } from './robust-scale.js';
+import { robustUpdate, scaleUpdate, usableScale } from './robust-scale.js';
 
 /**
  * A scale-free outlier and level-shift detector for any metric, including ones whose unit and
@@ -15,19 +15,25 @@ import { robustUpdate, usableScale } from './robust-scale.js';
  * `minScaleRel` × |location| (at least 0.1 %), and 0.1 % of the largest spread seen since the last
  * restart, so a perfectly flat signal does not make every step infinite.
  *
- * Two tests raise, on the standardised signal z = (x − location) / scale:
+ * Three tests raise, on the standardised signal z = (x − location) / scale:
  * - outlier: |z| > zRaise;
+ * - short-window mean: the mean of about the last `meanSamples` values, z-scored against the
+ *   learned spread of such means about the location, beyond zMeanRaise, and at least `meanMinZ`
+ *   scales from the location. Averaging cancels noise, so a level shift or a burst shows in the
+ *   mean long before one sample is zRaise out; the spread is learned (not assumed to be
+ *   scale / √k), so a signal that wanders has wide means and its wander is not taken for a shift;
  * - level shift / drift: a two-sided CUSUM of z (slack `cusumK`, decision `cusumH`), which
  *   accumulates evidence from a run of moderately high values that no single sample would show.
  *   Its sums restart after every alert and while the signal sits near its location.
- * An alert stays open while either holds and clears once |z| has stayed ≤ zClear for `holdSamples`
+ * An alert stays open while any holds and clears once |z| has stayed ≤ zClear for `holdSamples`
  * samples in a row, so a burst or a sustained anomaly is one alert, not one per spike. After an
- * alert the bar rises: the outlier test then needs more than that alert's peak |z| (the CUSUM a
- * proportionally higher sum), sinking back to zRaise over ~`barMemory` samples. A signal whose
+ * alert the bar rises: the outlier test then needs more than that alert's peak |z| (the mean
+ * test and the CUSUM proportionally more), sinking back to zRaise over ~`barMemory` samples. A signal whose
  * ordinary spikes are heavy-tailed thus raises on the first of them and then only on a larger
  * one, instead of on every spike of the same size. While open, nothing is learned; an alert
  * open for `relearnAfterSamples` is taken as the new normal: it clears (saying so) and the
- * detector re-learns from the new level. During `warmupSamples` it only learns.
+ * detector re-learns from the new level (the average since the alert opened). During
+ * `warmupSamples` it only learns.
  */
 export const robustParamsSchema = z
   .strictObject({
@@ -58,6 +64,16 @@ export const robustParamsSchema = z
      */
     learnBelow: z.number().positive().default(5),
     direction: z.enum(['both', 'above', 'below']).default('both'),
+    /** Span of the short-window mean (an EWMA with weight 1/meanSamples); 0 disables the mean test. */
+    meanSamples: z.number().min(0).default(10),
+    /** The mean test's raise level, in units of the learned spread of the short-window mean about the location. */
+    zMeanRaise: z.number().positive().default(8),
+    /**
+     * The mean test also needs the mean this many point scales from the location. On a smooth
+     * signal the short mean is the signal itself and its learned spread the point scale, so
+     * without this the mean test would be an outlier test at zMeanRaise instead of zRaise.
+     */
+    meanMinZ: z.number().min(0).default(5),
     /** A gap longer than this restarts warm-up (the machine may have been stopped or re-set). */
     maxGapS: z.number().positive().default(86_400),
   })
@@ -85,18 +101,34 @@ export interface RobustState {
   lastTs: number | null;
   latch: Latch;
   side: 1 | -1;
+  /** Short-window mean of the values, and the learned spread of its distance from the location. */
+  mean: number;
+  meanScale: number;
+  /** Plain average of the values since the open alert opened (its level, should it be re-learned). */
+  openMean: number;
 }
 
-const FRESH: RobustState = { n: 0, loc: 0, scale: 0, maxScale: 0, up: 0, down: 0, openFor: 0, calm: 0, bar: 0, peak: 0, lastTs: null, latch: QUIET, side: 1 };
+const FRESH: RobustState = { n: 0, loc: 0, scale: 0, maxScale: 0, up: 0, down: 0, openFor: 0, calm: 0, bar: 0, peak: 0, lastTs: null, latch: QUIET, side: 1, mean: 0, meanScale: 0, openMean: 0 };
+
+function floorOf(p: RobustParams, s: RobustState): number {
+  return Math.max(p.minScaleRel * Math.abs(s.loc), 1e-3 * s.maxScale);
+}
 
 function scaleOf(p: RobustParams, s: RobustState): number {
-  return usableScale(s.loc, s.scale, Math.max(p.minScaleRel * Math.abs(s.loc), 1e-3 * s.maxScale));
+  return usableScale(s.loc, s.scale, floorOf(p, s));
 }
 
-function learn(p: RobustParams, s: RobustState, v: number, ts: number, latch: Latch, side: 1 | -1, up: number, down: number): RobustState {
+/** The short-window mean after `v` (plain average while fewer than meanSamples samples were seen). */
+function meanAfter(p: RobustParams, s: RobustState, v: number): number {
+  return s.n === 0 ? v : s.mean + (v - s.mean) * Math.max(1 / p.meanSamples, 1 / (s.n + 1));
+}
+
+function learn(p: RobustParams, s: RobustState, v: number, ts: number, latch: Latch, side: 1 | -1, up: number, down: number, mean: number): RobustState {
   const n = s.n + 1;
-  const m = robustUpdate(n, s.loc, s.scale, v, p.alpha, p.warmupSamples, p.clip, Math.max(p.minScaleRel * Math.abs(s.loc), 1e-3 * s.maxScale));
-  return { n, loc: m.loc, scale: m.scale, maxScale: Math.max(s.maxScale, m.scale), up, down, openFor: 0, calm: 0, bar: s.bar, peak: 0, lastTs: ts, latch, side };
+  const floor = floorOf(p, s);
+  const m = robustUpdate(n, s.loc, s.scale, v, p.alpha, p.warmupSamples, p.clip, floor);
+  const meanScale = p.meanSamples > 0 ? scaleUpdate(n, s.loc, s.meanScale, mean - s.loc, p.alpha, p.warmupSamples, p.clip, floor) : 0;
+  return { n, loc: m.loc, scale: m.scale, maxScale: Math.max(s.maxScale, m.scale), up, down, openFor: 0, calm: 0, bar: s.bar, peak: 0, lastTs: ts, latch, side, mean, meanScale, openMean: 0 };
 }
 
 export const robustDetector: DetectorModule<RobustParams, RobustState> = {
@@ -115,7 +147,8 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
       if (s.latch.active) events = [{ kind: 'clear', ts, value, baseline: s.loc, message: messages.baselineResetAfterGap(p.metric, value, ts - s.lastTs) }];
       st = FRESH;
     }
-    if (st.n < p.warmupSamples) return { state: learn(p, st, value, ts, QUIET, 1, 0, 0), events };
+    const mean = p.meanSamples > 0 ? meanAfter(p, st, value) : 0;
+    if (st.n < p.warmupSamples) return { state: learn(p, st, value, ts, QUIET, 1, 0, 0, mean), events };
 
     const scale = scaleOf(p, st);
     const z = (value - st.loc) / scale;
@@ -126,34 +159,52 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
     const down = p.direction === 'above' ? 0 : Math.max(0, st.down - zc - p.cusumK);
     const bar = p.barMemory > 0 ? Math.max(p.zRaise, p.zRaise + (st.bar - p.zRaise) * (1 - 1 / p.barMemory)) : p.zRaise;
     const hBar = p.cusumH * (bar / p.zRaise);
-    const breach = watched > bar || (p.cusumH > 0 && Math.max(up, down) > hBar);
-    st = { ...st, bar };
+    // The short-window mean, judged against the learned spread of such means about the location:
+    // a level shift or a burst of wider noise moves it long before any single sample is 8σ out,
+    // and a signal that wanders has a wide spread of means, so its wander is not taken for a shift.
+    const zMean = p.meanSamples > 0 ? (mean - st.loc) / usableScale(st.loc, st.meanScale, floorOf(p, st)) : 0;
+    const watchedMean = p.direction === 'above' ? zMean : p.direction === 'below' ? -zMean : Math.abs(zMean);
+    // Both the mean test and the CUSUM need the recent mean meanMinZ scales out (when the mean
+    // test is on): the CUSUM's sums also grow on a slow wander of a few σ, which is no fault.
+    const farMean = p.meanSamples === 0 || Math.abs(mean - st.loc) > p.meanMinZ * scale;
+    const meanBreach = p.meanSamples > 0 && watchedMean > p.zMeanRaise * (bar / p.zRaise) && farMean;
+    const cusumBreach = p.cusumH > 0 && Math.max(up, down) > hBar && farMean;
+    const breach = watched > bar || meanBreach || cusumBreach;
+    st = { ...st, bar, mean };
     if (st.latch.active) {
       const openFor = st.openFor + 1;
+      const openMean = st.openMean + (value - st.openMean) / (openFor + 1);
       const calm = Math.abs(z) <= p.zClear ? st.calm + 1 : 0;
       const peak = Math.max(st.peak, watched);
       const threshold = st.loc + st.side * p.zRaise * scale;
       if (openFor >= p.relearnAfterSamples) {
         events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.robustRelearned(p.metric, value, openFor) }];
-        // The new level becomes the location; the scale carries on from the old one (not from 0).
-        return { state: { ...FRESH, n: p.warmupSamples, loc: value, scale: st.scale, maxScale: st.maxScale, bar: p.zRaise, lastTs: ts }, events };
+        // The new level becomes the location: the average since the alert opened when the mean test
+        // is on (the last sample alone may be one of the new regime's spikes, and a location on a
+        // spike raises again at once), else the last value. The scale carries on from the old one.
+        const loc = p.meanSamples > 0 ? openMean : value;
+        return { state: { ...FRESH, n: p.warmupSamples, loc, scale: st.scale, maxScale: st.maxScale, bar: p.zRaise, lastTs: ts, mean: loc, meanScale: st.meanScale }, events };
       }
       if (calm >= p.holdSamples) {
         events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.baselineCleared(p.metric, value, st.loc, p.zClear) }];
-        return { state: { ...st, up: 0, down: 0, openFor: 0, calm: 0, bar: Math.max(bar, peak), peak: 0, lastTs: ts, latch: QUIET }, events };
+        // The short-window mean restarts from this calm sample: still full of the episode, it
+        // would raise again at once.
+        return { state: { ...st, up: 0, down: 0, openFor: 0, calm: 0, bar: Math.max(bar, peak), peak: 0, lastTs: ts, latch: QUIET, mean: value }, events };
       }
       if (watched > p.zRaise) events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, false) }];
-      return { state: { ...st, up: 0, down: 0, openFor, calm, peak, lastTs: ts }, events };
+      return { state: { ...st, up: 0, down: 0, openFor, calm, peak, lastTs: ts, openMean }, events };
     }
     if (breach) {
-      const side: 1 | -1 = watched > bar ? (z >= 0 ? 1 : -1) : up >= down ? 1 : -1;
+      const side: 1 | -1 = watched > bar ? (z >= 0 ? 1 : -1) : meanBreach ? (zMean >= 0 ? 1 : -1) : up >= down ? 1 : -1;
       const threshold = st.loc + side * p.zRaise * scale;
-      events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, watched <= bar) }];
-      return { state: { ...st, up: 0, down: 0, openFor: 0, calm: 0, peak: watched, lastTs: ts, latch: { active: true, since: ts }, side }, events };
+      // A shift found by the mean test is told as the recent mean's distance in the signal's σ.
+      const byMean = meanBreach && watched <= bar;
+      events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, byMean ? mean : value, st.loc, byMean ? (mean - st.loc) / scale : z, watched <= bar) }];
+      return { state: { ...st, up: 0, down: 0, openFor: 0, calm: 0, peak: watched, lastTs: ts, latch: { active: true, since: ts }, side, openMean: value }, events };
     }
     // Quiet: learn (clipped), keep the CUSUM sums. A sample beyond learnBelow is not learned at
     // all: a slow ramp (wear, a drift) must not be followed sample by sample until it is normal.
     if (Math.abs(z) > p.learnBelow) return { state: { ...st, up, down, lastTs: ts }, events };
-    return { state: learn(p, st, value, ts, QUIET, st.side, up, down), events };
+    return { state: learn(p, st, value, ts, QUIET, st.side, up, down, mean), events };
   },
 };

@@ -58,12 +58,14 @@ const DEFAULT_RULE_INPUTS: RuleInput[] = [
   // for every metric: a raise needs 8 robust σ (memory ~330 samples; samples beyond 5σ are not
   // learned, so a slow ramp is not followed); an alert stays open until 100 samples in a row are
   // back within 2σ (a burst is one alert, not one per spike), one open for 300 samples is the new
-  // normal (re-learned), and after an alert the bar rises to its peak, sinking back over ~1000
-  // samples. A gap over a day restarts learning.
-  // The detector's level-shift test (CUSUM) is off here: on the healthy simulated fleet it
-  // raises on the slow wander of temperature, power and current (0.43 false alerts per
-  // machine-day, 100 machines × 24 h, against 0.04 without it), and on NAB it adds only 40.8 →
-  // 42.7 (standard profile). Set `cusumH` (e.g. 40) on a class whose signals do not wander.
+  // normal (re-learned from its average since it opened), and after an alert the bar rises to its
+  // peak, sinking back over ~1000 samples. A gap over a day restarts learning. The mean of about
+  // the last 10 samples raises too, at 8 spreads of such means, and so does the level-shift test
+  // (CUSUM, decision 40σ), both only once that mean is at least 5σ from the usual level: a shift
+  // buried in noise shows there before any one sample is 8σ out, while the healthy fleet's slow
+  // wander of a few σ does not reach 5σ. Unguarded, the CUSUM raised on that wander of
+  // temperature, power and current (0.43 false alerts per machine-day, 100 machines × 24 h,
+  // against 0.04 without it), so it was off here before the guard.
   //
   // Learned and judged only in steady running: a machine that stops or idles cools towards a
   // lower level and vibrates a fraction as much, and one that starts heats up over its thermal
@@ -80,7 +82,6 @@ const DEFAULT_RULE_INPUTS: RuleInput[] = [
     description: 'a metric far from its usual level, in units of its own spread (every metric)',
     states: [2],
     settleS: 3600,
-    params: { cusumH: 0 },
   },
   // How the metrics move together (Hotelling T² and a MEWMA on the standardised metrics, shrunk
   // covariance): a pump whose current rises while its flow does not is wrong even when each stays

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { robustDetector, robustParamsSchema } from '../../../../src/analytics/detectors/robust.js';
-import { run, series, timeline } from './run.js';
+import { run, series, T0, timeline } from './run.js';
 
 const params = (p: Record<string, unknown> = {}) => robustParamsSchema.parse({ metric: 'vibration_g', warmupSamples: 50, holdSamples: 5, ...p });
 
@@ -35,12 +35,23 @@ describe('robust detector', () => {
     const normal = series(300, 5, (i) => 10 + noise(i));
     // +3σ (σ ≈ 0.58 × 1.25 of the mean absolute deviation): never 8σ, but held.
     const shifted = series(100, 5, (i) => 12 + noise(i), 1500);
-    const { events } = run(robustDetector, params(), [...normal, ...shifted]);
+    // Without the mean test: with it, the CUSUM also needs the recent mean meanMinZ σ out (below).
+    const { events } = run(robustDetector, params({ meanSamples: 0 }), [...normal, ...shifted]);
     const raises = events.filter((e) => e.kind === 'raise');
     expect(raises.length).toBeGreaterThan(0);
     expect(raises[0]!.ts - Date.UTC(2024, 0, 1)).toBeLessThan(1500_000 + 30 * 5000);
     expect(raises[0]!.message.en).toMatch(/^vibration_g shifted up/);
     expect(raises[0]!.message.zh).toMatch(/水平上移/);
+  });
+
+  it('with the mean test on, the CUSUM leaves a shift under meanMinZ σ alone (a lower guard finds it)', () => {
+    const normal = series(300, 5, (i) => 10 + noise(i));
+    const small = series(100, 5, (i) => 12 + noise(i), 1500);
+    expect(run(robustDetector, params(), [...normal, ...small]).events).toEqual([]);
+    // The same shift is ~3σ (learned σ ≈ 0.63): with the guard at 2σ it raises as a shift.
+    const raises = run(robustDetector, params({ meanMinZ: 2 }), [...normal, ...small]).events.filter((e) => e.kind === 'raise');
+    expect(raises.length).toBeGreaterThan(0);
+    expect(raises[0]!.message.en).toMatch(/shifted up/);
   });
 
   it('a slow ramp to a new level raises: samples beyond learnBelow are not learned, so it is not followed', () => {
@@ -85,6 +96,49 @@ describe('robust detector', () => {
     expect(events.filter((e) => e.kind === 'clear').map((e) => e.message.en)).toEqual([expect.stringMatching(/has stayed at its new level .* re-learning/)]);
     expect(state.latch.active).toBe(false);
     expect(state.loc).toBeGreaterThan(39);
+  });
+
+  it('a shift the single samples do not show raises by the short-window mean, saying it shifted', () => {
+    const normal = series(400, 5, (i) => 10 + noise(i));
+    // +6σ (the learned σ is ≈ 0.63): no sample reaches 8σ, but the mean of the last ~10 is far outside the
+    // learned spread of such means.
+    const shifted = series(60, 5, (i) => 13.8 + noise(i), 2000);
+    const p = params({ cusumH: 0 });
+    const raises = run(robustDetector, p, [...normal, ...shifted]).events.filter((e) => e.kind === 'raise');
+    expect(raises.length).toBeGreaterThan(0);
+    expect(raises[0]!.ts - T0).toBeLessThan(2000_000 + 25 * 5000);
+    expect(raises[0]!.message.en).toMatch(/^vibration_g shifted up/);
+    // The point test alone (mean test off) does not see it.
+    expect(run(robustDetector, params({ cusumH: 0, meanSamples: 0 }), [...normal, ...shifted]).events).toEqual([]);
+  });
+
+  it('the mean test leaves a shift under meanMinZ point scales alone, however sure its mean is', () => {
+    // +3σ: the mean of ~10 samples is ~13 of its own spreads out, but a move of a few σ is what a
+    // wandering process (temperature over a shift) does; only the meanMinZ guard keeps it quiet.
+    const normal = series(400, 5, (i) => 10 + noise(i));
+    const step = series(60, 5, (i) => 12.2 + noise(i), 2000);
+    expect(run(robustDetector, params({ cusumH: 0 }), [...normal, ...step]).events).toEqual([]);
+    expect(run(robustDetector, params({ cusumH: 0, meanMinZ: 0 }), [...normal, ...step]).events.filter((e) => e.kind === 'raise').length).toBeGreaterThan(0);
+  });
+
+  it('after an alert clears the short-window mean restarts: a burst is one alert, not one more after it', () => {
+    const normal = series(400, 5, (i) => 10 + noise(i));
+    const burst = series(20, 5, (i) => (i % 3 === 0 ? 30 : 10), 2000);
+    const calm = series(200, 5, (i) => 10 + noise(i), 2100);
+    const { events } = run(robustDetector, params({ cusumH: 0, holdSamples: 5 }), [...normal, ...burst, ...calm]);
+    expect(timeline(events.filter((e, i) => e.kind === 'clear' || events[i - 1]?.kind !== 'raise'))).toEqual(['raise@2000', 'clear@2115']);
+  });
+
+  it('re-learning takes the average since the alert opened as the new level, not the last sample', () => {
+    const normal = series(400, 5, (i) => 10 + noise(i));
+    // A new regime around 40 whose last sample before re-learning is a spike to 46.
+    const high = series(21, 5, (i) => (i === 20 ? 46 : 40 + noise(i)), 2000);
+    const { state } = run(robustDetector, params({ cusumH: 0, relearnAfterSamples: 20 }), [...normal, ...high]);
+    expect(state.latch.active).toBe(false);
+    expect(state.loc).toBeGreaterThan(39.5);
+    expect(state.loc).toBeLessThan(41);
+    // Without the mean test the last sample is taken.
+    expect(run(robustDetector, params({ cusumH: 0, meanSamples: 0, relearnAfterSamples: 20 }), [...normal, ...high]).state.loc).toBe(46);
   });
 
   it('never raises during warm-up, and a long gap restarts it', () => {

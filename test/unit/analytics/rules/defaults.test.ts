@@ -28,7 +28,7 @@ describe('built-in default rules', () => {
     expect(byId('baseline-vibration')).toMatchObject({ metric: 'vibration_mm_s', detector: 'baseline', states: [2], params: { zRaise: 4, minStd: 0.1, direction: 'above' } });
     // The multivariate rule keeps one model per machine state itself: not limited to running.
     expect(byId('joint-deviation')).toMatchObject({ metric: '+', detector: 'multivariate' });
-    expect(byId('joint-deviation')?.states).toBeUndefined();
+    expect(byId('joint-deviation')).toMatchObject({ states: [2], settleS: 3600 });
     expect(byId('flatline-temperature')?.category).toBe('sensor');
   });
 

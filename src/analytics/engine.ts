@@ -248,7 +248,7 @@ export class AnalyticsEngine {
     if (def.stepSample) {
       const values: Record<string, number> = {};
       for (const name in m) if (isSignalMetric(name)) values[name] = m[name]!;
-      const r = def.stepSample(rule.params, d.states[i], { ts, values });
+      const r = def.stepSample(rule.params, d.states[i], d.machineState === undefined ? { ts, values } : { ts, values, state: d.machineState });
       d.states[i] = r.state;
       if (r.events.length > 0) this.emit(d, rule, r.events, out);
       return;

@@ -23,6 +23,8 @@ export interface DetectorInput {
 export interface SampleInput {
   ts: number;
   values: Readonly<Record<string, number>>;
+  /** The device's last reported machine state (the `state` metric), if it reports one. */
+  state?: number;
 }
 
 /** What a detector says about one input (or tick): see ConditionEvent. */

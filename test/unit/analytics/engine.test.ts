@@ -170,6 +170,31 @@ describe('AnalyticsEngine', () => {
       expect(out.events[0]?.message.en).toMatch(/^2 metrics no longer move together/);
     });
 
+    it('give a per-sample detector the machine state: one model per state, judged after a short settle in each', () => {
+      const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'joint', metric: '+', detector: 'multivariate', params: { warmupSamples: 50, holdSamples: 3, settleSamples: 5 } }] } } });
+      const engine = new AnalyticsEngine(rules, parseEnergyConfig({}));
+      // Running (2) and idle (1) alternate every 40 samples; idle draws a third of the flow and current.
+      const state = (i: number) => (Math.floor(i / 40) % 2 === 0 ? 2 : 1);
+      const at = (i: number, currentShift = 0): Sample => {
+        const k = state(i) === 2 ? 1 : 1 / 3;
+        const flow = k * (50 + 5 * Math.sin(i / 7));
+        return { ts: T0 + i * 5000, m: { state: state(i), flow_m3_h: flow, current_a: 0.2 * flow + 0.02 * k * Math.sin(i * 1.7) + currentShift } };
+      };
+      const normal = Array.from({ length: 800 }, (_, i) => at(i));
+      // The state changes every 40 samples and the levels jump with it: nothing raised.
+      expect(engine.process(batch(normal), T0).events).toEqual([]);
+      // Sample 800 enters running: the first 5 samples settle, the sixth is judged and raised.
+      const broken = Array.from({ length: 6 }, (_, j) => at(800 + j, 2));
+      const out = engine.process(batch(broken), T0);
+      expect(out.events.map((e) => [e.kind, e.ts])).toEqual([['raise', T0 + 805 * 5000]]);
+      // With the state withheld, the same rows make one model that learned both levels, whose
+      // spread is the jump between them: it misses the break the running model sees.
+      const blind = new AnalyticsEngine(rules, parseEnergyConfig({}));
+      const strip = (x: Sample): Sample => ({ ts: x.ts, m: { flow_m3_h: x.m.flow_m3_h!, current_a: x.m.current_a! } });
+      const blindEvents = blind.process(batch([...normal, ...broken].map(strip)), T0).events;
+      expect(blindEvents).toEqual([]);
+    });
+
     it('a per-sample detector must be on +, and silence cannot be', () => {
       expect(() => parseRulesConfig({ classes: { default: { rules: [{ id: 'j', metric: 'current_a', detector: 'multivariate' }] } } })).toThrowError(/must be \+/);
       expect(() => parseRulesConfig({ classes: { default: { rules: [{ id: 's', metric: '+', detector: 'silence', params: { timeoutS: 5 } }] } } })).toThrowError(/name a metric, or \*/);

@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Simulation } from '../../../edge-agent/index.js';
 import { loadAnalyticsConfig } from '../../../src/analytics/config.js';
+import { parseRulesConfig } from '../../../src/analytics/rules/index.js';
 import { scoreFleet } from '../../../scripts/eval-fleet/fleet-score.js';
 import { runFleet } from '../../../scripts/eval-fleet/run-fleet.js';
 
@@ -71,6 +72,17 @@ describe('eval:fleet runs the engine over a simulated fleet', () => {
     // Two consecutive 15-min windows below the limit; the first may be only partly after onset.
     expect(f.medianDelayMs).toBeGreaterThanOrEqual(15 * 60_000);
     expect(f.medianDelayMs).toBeLessThanOrEqual(45 * 60_000);
+  });
+
+  it('the same machine with joint-deviation judging every machine state (a class rule without `states`): found at once', () => {
+    // The power factor falls at once while current and power do not: judged in every state, the
+    // multivariate rule sees the broken relation at the first sample after onset, before the
+    // energy windows close. By default it judges steady running only (the fleet's false-alert budget).
+    const everyState = parseRulesConfig({ classes: { default: { rules: [{ id: 'joint-deviation', metric: '+', detector: 'multivariate' }] } } }, 'test');
+    const sim = new Simulation({ machines: 1, seed: 3, startTs: T0, hours: 12, intervalMs: 10_000, faults: ['pf-degradation'] });
+    const f = scoreFleet(runFleet(sim, { rules: everyState, energy: DEFAULTS.energy }).openings, sim.labels(), 1, 12, H).byFault['pf-degradation']!;
+    expect(f.byRule['joint-deviation']).toBe(1);
+    expect(f.medianDelayMs).toBeLessThanOrEqual(10_000);
   });
 
   it('a healthy tiny fleet raises no false alert, and every opening it has is inside a natural trip', () => {

@@ -84,6 +84,18 @@ describe('distribution detector', () => {
     expect(state.histograms.length).toBeLessThanOrEqual(4);
   });
 
+  it('a gap over maxGapS clears an open alert and restarts learning', () => {
+    const noise = normals(11);
+    let open = run(distributionDetector, params(), series(1000, 5, () => 70 + 0.5 * noise(0)));
+    // Wide noise until the alert opens.
+    for (let i = 0; i < 300 && !open.state.latch.active; i++) open = run(distributionDetector, params(), [[5000 + 5 * i, 70 + 5 * noise(0)]], open.state);
+    expect(open.state.latch.active).toBe(true);
+    const after = run(distributionDetector, params(), [[6000 + 2 * 86_400, 70]], open.state);
+    expect(after.events.map((e) => e.kind)).toEqual(['clear']);
+    expect(after.state.n).toBe(1);
+    expect(after.state.histograms).toEqual([]);
+  });
+
   it('rejects bin edges that are not ascending', () => {
     expect(() => params({ edges: [0.5, -0.5] })).toThrow(/edges must be ascending/);
   });

@@ -4,7 +4,7 @@ import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '..
 import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
-import { robustUpdate, usableScale } from './robust-scale.js';
+import { restartAfterGap, robustUpdate, usableScale } from './robust-scale.js';
 
 /**
  * A distribution-change test, in the spirit of the relative-entropy detector: the histogram of the
@@ -80,6 +80,17 @@ export function chiSquareQuantile(df: number, upperTail: number): number {
   return df * Math.pow(1 - c + z * Math.sqrt(c), 3);
 }
 
+/** The G-test's limit depends on the params alone: computed once per params object, not per sample. */
+const LIMITS = new WeakMap<DistributionParams, number>();
+function limitOf(p: DistributionParams): number {
+  let limit = LIMITS.get(p);
+  if (limit === undefined) {
+    limit = chiSquareQuantile(p.edges.length, p.level);
+    LIMITS.set(p, limit);
+  }
+  return limit;
+}
+
 /** The window's histogram over the bins, smoothed (half a count per bin) so no bin is empty. */
 function histogramOf(values: readonly number[], edges: readonly number[], loc: number, scale: number): number[] {
   const counts = new Array<number>(edges.length + 1).fill(0.5);
@@ -110,12 +121,9 @@ export const distributionDetector: DetectorModule<DistributionParams, Distributi
 
   step(p: DistributionParams, s: DistributionState, { ts, value }: DetectorInput): Step<DistributionState> {
     if (isStale(s.lastTs, ts)) return { state: s, events: NO_EVENTS };
-    let events: readonly DetectorEvent[] = NO_EVENTS;
-    let st = s;
-    if (s.lastTs !== null && ts - s.lastTs > p.maxGapS * 1000) {
-      if (s.latch.active) events = [{ kind: 'clear', ts, value, baseline: s.loc, message: messages.baselineResetAfterGap(p.metric, value, ts - s.lastTs) }];
-      st = FRESH;
-    }
+    const restart = restartAfterGap(p, s, FRESH, ts, value);
+    const events = restart.events;
+    const st = restart.st;
     const n = st.n + 1;
     const m = robustUpdate(n, st.loc, st.scale, value, p.alpha, p.warmupSamples, p.clip);
     const window = st.window.length < p.windowSamples ? [...st.window, value] : [...st.window.slice(1), value];
@@ -127,7 +135,7 @@ export const distributionDetector: DetectorModule<DistributionParams, Distributi
 
     // Judged against the spread learned before this sample, like every window value.
     const hist = histogramOf(window, p.edges, st.loc, usableScale(st.loc, st.scale));
-    const limit = chiSquareQuantile(p.edges.length, p.level);
+    const limit = limitOf(p);
     let best = -1;
     let bestG = Infinity;
     st.histograms.forEach((h, i) => {

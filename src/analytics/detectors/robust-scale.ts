@@ -1,3 +1,7 @@
+import { NO_EVENTS, type DetectorEvent } from '../types.js';
+import type { Latch } from './latch.js';
+import { messages } from './messages.js';
+
 /**
  * A robust running location and scale for a signal of unknown unit (robust.ts, multivariate.ts).
  *
@@ -41,4 +45,21 @@ export function scaleUpdate(n: number, loc: number, scale: number, dev: number, 
   let absDev = Math.abs(dev) * MAD_TO_STD;
   if (n > warmupSamples) absDev = Math.min(absDev, clip * usableScale(loc, scale, floor));
   return n === 1 ? 0 : scale + a * (absDev - scale);
+}
+
+/**
+ * The start of a step of a detector that learns a robust location (robust, distribution): after a
+ * gap longer than `maxGapS` the state starts over from `fresh` (the machine may have been stopped,
+ * serviced or re-set), and an open alert is cleared, saying why.
+ */
+export function restartAfterGap<S extends { loc: number; lastTs: number | null; latch: Latch }>(
+  p: { metric: string; maxGapS: number },
+  s: S,
+  fresh: S,
+  ts: number,
+  value: number,
+): { st: S; events: readonly DetectorEvent[] } {
+  if (s.lastTs === null || ts - s.lastTs <= p.maxGapS * 1000) return { st: s, events: NO_EVENTS };
+  const events: readonly DetectorEvent[] = s.latch.active ? [{ kind: 'clear', ts, value, baseline: s.loc, message: messages.baselineResetAfterGap(p.metric, value, ts - s.lastTs) }] : NO_EVENTS;
+  return { st: fresh, events };
 }

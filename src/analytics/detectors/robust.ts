@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '../types.js';
+import { NO_EVENTS, type DetectorInput, type Step } from '../types.js';
 import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
-import { robustUpdate, scaleUpdate, usableScale } from './robust-scale.js';
+import { restartAfterGap, robustUpdate, scaleUpdate, usableScale } from './robust-scale.js';
 
 /**
  * A scale-free outlier and level-shift detector for any metric, including ones whose unit and
@@ -141,12 +141,9 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
 
   step(p: RobustParams, s: RobustState, { ts, value }: DetectorInput): Step<RobustState> {
     if (isStale(s.lastTs, ts)) return { state: s, events: NO_EVENTS };
-    let events: readonly DetectorEvent[] = NO_EVENTS;
-    let st = s;
-    if (s.lastTs !== null && ts - s.lastTs > p.maxGapS * 1000) {
-      if (s.latch.active) events = [{ kind: 'clear', ts, value, baseline: s.loc, message: messages.baselineResetAfterGap(p.metric, value, ts - s.lastTs) }];
-      st = FRESH;
-    }
+    const restart = restartAfterGap(p, s, FRESH, ts, value);
+    let events = restart.events;
+    let st = restart.st;
     const mean = p.meanSamples > 0 ? meanAfter(p, st, value) : 0;
     if (st.n < p.warmupSamples) return { state: learn(p, st, value, ts, QUIET, 1, 0, 0, mean), events };
 

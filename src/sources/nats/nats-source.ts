@@ -7,20 +7,30 @@ import { ensureJetStream, type JetStreamLayout } from './jetstream-setup.js';
 import { createNatsMetrics, type NatsMetrics } from './nats-metrics.js';
 import { PartitionConsumer } from './partition-consumer.js';
 import { leaseSafetyMs, PartitionLeases } from './partition-leases.js';
-import { deadLetterSubject, LEASE_BUCKET, ownershipUnits, subjectToTopic } from './subjects.js';
+import { StateHandOver, type DeviceStates } from './state-hand-over.js';
+import { deadLetterSubject, DEVICE_STATE_BUCKET, LEASE_BUCKET, ownershipUnits, subjectDevice, subjectToTopic } from './subjects.js';
 
 export interface NatsSourceOptions extends JetStreamLayout {
   /** One or more server URLs (a cluster's seeds). */
   servers: string[];
   username?: string;
   password?: string;
+  /** PEM file of the CA that signed the server's certificate (tls:// with a private CA). */
+  tlsCaFile?: string;
   workerId: string;
   leaseTtlMs: number;
   leaseRenewMs: number;
   limits: DecodeLimits;
   /** Told about every status message before it is acked. Must not throw or block. */
   onStatus?: (ref: DeviceRef, payload: Buffer) => void;
+  /** Device state that moves with its partition (StateHandOver); without it a new owner starts its devices from nothing. */
+  states?: DeviceStates;
+  /** How often the changed devices' states are saved for hand-over. */
+  stateSaveMs?: number;
 }
+
+/** A saved device state not written for this long is dropped from the bucket (a device gone for good). */
+const DEVICE_STATE_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
 
 /**
  * The JetStream source (docs/scale-out.md): the same contract and decoder as the MQTT source,
@@ -33,6 +43,9 @@ export class NatsSource {
   private js: JetStreamClient | null = null;
   private leases: PartitionLeases | null = null;
   private readonly consumers = new Map<string, PartitionConsumer>();
+  /** Each owned unit's lease validity (PartitionLeases): saves and acks happen only before it. */
+  private readonly validity = new Map<string, () => number>();
+  private handOver: StateHandOver | null = null;
   private readonly natsMetrics: NatsMetrics;
   private isConnected = false;
 
@@ -65,7 +78,7 @@ export class NatsSource {
   }
 
   async start(): Promise<void> {
-    const nc = await connect({ servers: this.opts.servers, user: this.opts.username, pass: this.opts.password, name: this.opts.workerId, maxReconnectAttempts: -1, reconnectTimeWait: 500 }).catch((err: Error) => {
+    const nc = await connect({ servers: this.opts.servers, user: this.opts.username, pass: this.opts.password, name: this.opts.workerId, ...(this.opts.tlsCaFile ? { tls: { caFile: this.opts.tlsCaFile } } : {}), maxReconnectAttempts: -1, reconnectTimeWait: 500 }).catch((err: Error) => {
       throw new Error(`cannot connect to NATS ${this.opts.servers.join(',')}: ${err.message}`, { cause: err });
     });
     this.nc = nc;
@@ -87,20 +100,31 @@ export class NatsSource {
       if (this.opts.leaseRenewMs * 2 + leaseSafetyMs(ttlMs) >= ttlMs) throw new Error(`the lease bucket ${LEASE_BUCKET} has a TTL of ${ttlMs} ms (set when it was made), too short for PP_NATS_LEASE_RENEW_MS=${this.opts.leaseRenewMs}; use the bucket's TTL and a renew interval under (TTL - ${leaseSafetyMs(ttlMs)} ms) / 2, or delete the bucket while no worker runs (docs/scale-out.md)`);
       this.log.warn({ configured: this.opts.leaseTtlMs, bucket: ttlMs }, 'the lease bucket has another TTL than PP_NATS_LEASE_TTL_MS; using the bucket\'s');
     }
+    if (this.opts.states) {
+      const stateKv = await this.js.views.kv(DEVICE_STATE_BUCKET, { history: 1, replicas: this.opts.replicas, ttl: DEVICE_STATE_MAX_AGE_MS });
+      this.handOver = new StateHandOver(stateKv, this.opts.states, this.log);
+    }
     this.leases = new PartitionLeases(
       kv,
       { workerId: this.opts.workerId, units: ownershipUnits(this.opts.partitions), ttlMs, renewMs: this.opts.leaseRenewMs, safetyMs: leaseSafetyMs(ttlMs) },
       {
         acquired: (unit, validUntil) => this.startUnit(unit, validUntil),
-        releasing: (unit) => this.consumers.get(unit)?.drain(Date.now() + 5000) ?? Promise.resolve(),
+        releasing: async (unit) => {
+          await this.consumers.get(unit)?.drain(Date.now() + 5000);
+          // Handed over cleanly: everything processed here is in the bucket for the next owner.
+          await this.handOver?.saveUnit(unit, this.validUntil);
+        },
         lost: (unit) => {
           this.consumers.get(unit)?.halt();
           if (this.consumers.delete(unit)) this.natsMetrics.ownershipChanges.inc({ change: 'released' });
+          this.validity.delete(unit);
+          this.handOver?.forget(unit);
         },
       },
       this.log,
     );
     await this.leases.start();
+    this.handOver?.start(this.opts.stateSaveMs ?? 15_000, () => [...this.consumers.keys()], this.validUntil);
     this.log.info({ worker: this.opts.workerId, owned: this.owned, members: this.members }, 'consuming JetStream partitions');
   }
 
@@ -109,7 +133,21 @@ export class NatsSource {
     await ensureJetStream(await this.nc!.jetstreamManager(), this.opts);
   }
 
+  private readonly validUntil = (unit: string): number => this.validity.get(unit)?.() ?? 0;
+
+  /**
+   * Alert transitions of this worker's devices: an alert opened or resolved (or acknowledged) is
+   * saved for hand-over at once, and the message that caused it waits for that save (handle).
+   */
+  alertTransitions(transitions: readonly { type: string; alert: DeviceRef }[]): void {
+    if (!this.handOver) return;
+    for (const t of transitions) if (t.type !== 'updated') this.handOver.saveNow(t.alert, this.validUntil);
+  }
+
   private async startUnit(unit: string, validUntil: () => number): Promise<void> {
+    this.validity.set(unit, validUntil);
+    // The devices' states as their last owner saved them, before any of their messages is read here.
+    await this.handOver?.restore(unit);
     const events = {
       acked: (u: string) => this.natsMetrics.acked.inc({ unit: u }),
       withheld: () => this.natsMetrics.withheld.inc(),
@@ -130,6 +168,13 @@ export class NatsSource {
 
   /** Resolves when the message may be acked: data durable, status passed on, or dead letter stored. */
   private async handle(subject: string, payload: Buffer): Promise<void> {
+    const device = this.handOver ? subjectDevice(subject) : null;
+    if (device) this.handOver!.touched(device.unit, device);
+    await this.process(subject, payload);
+    if (device) await this.handOver!.settled(device);
+  }
+
+  private async process(subject: string, payload: Buffer): Promise<void> {
     const topic = subjectToTopic(subject);
     if (!topic.endsWith('/metrics')) {
       const parsed = parseTopic(topic);
@@ -169,6 +214,7 @@ export class NatsSource {
   /** Hand every partition over (in-flight messages finished first, bounded) and disconnect. */
   async stop(): Promise<void> {
     if (!this.nc) return;
+    this.handOver?.stop();
     await this.leases?.stop();
     await this.nc.drain().catch(() => undefined);
     this.nc = null;

@@ -7,6 +7,7 @@ import { ensureJetStream, type JetStreamLayout } from './jetstream-setup.js';
 import { createNatsMetrics, type NatsMetrics } from './nats-metrics.js';
 import { PartitionConsumer } from './partition-consumer.js';
 import { leaseSafetyMs, PartitionLeases } from './partition-leases.js';
+import { bucketKeyLister } from './bucket-keys.js';
 import { StateHandOver, type DeviceStates } from './state-hand-over.js';
 import { deadLetterSubject, DEVICE_STATE_BUCKET, LEASE_BUCKET, ownershipUnits, subjectDevice, subjectToTopic } from './subjects.js';
 
@@ -92,6 +93,7 @@ export class NatsSource {
     })();
     await this.setUp();
     this.js = nc.jetstream();
+    const jsm = await nc.jetstreamManager();
     const kv = await this.js.views.kv(LEASE_BUCKET, { ttl: this.opts.leaseTtlMs, history: 1, replicas: this.opts.replicas });
     // The bucket keeps the TTL it was made with; leases are timed by that one, whatever this
     // worker was configured with, or an owner could count on a lease the server already dropped.
@@ -102,7 +104,7 @@ export class NatsSource {
     }
     if (this.opts.states) {
       const stateKv = await this.js.views.kv(DEVICE_STATE_BUCKET, { history: 1, replicas: this.opts.replicas, ttl: DEVICE_STATE_MAX_AGE_MS });
-      this.handOver = new StateHandOver(stateKv, this.opts.states, this.log);
+      this.handOver = new StateHandOver(stateKv, this.opts.states, this.log, bucketKeyLister(jsm, stateKv, DEVICE_STATE_BUCKET));
     }
     this.leases = new PartitionLeases(
       kv,
@@ -122,6 +124,7 @@ export class NatsSource {
         },
       },
       this.log,
+      bucketKeyLister(jsm, kv, LEASE_BUCKET),
     );
     await this.leases.start();
     this.handOver?.start(this.opts.stateSaveMs ?? 15_000, () => [...this.consumers.keys()], this.validUntil);
@@ -148,6 +151,11 @@ export class NatsSource {
     this.validity.set(unit, validUntil);
     // The devices' states as their last owner saved them, before any of their messages is read here.
     await this.handOver?.restore(unit);
+    // Started beside the lease rounds (PartitionLeases.claim): the lease may have gone meanwhile.
+    if (Date.now() >= validUntil()) {
+      this.handOver?.forget(unit); // restored after the loss dropped the unit's devices
+      throw new Error('lease lost while the partition was starting');
+    }
     const events = {
       acked: (u: string) => this.natsMetrics.acked.inc({ unit: u }),
       withheld: () => this.natsMetrics.withheld.inc(),
@@ -163,6 +171,10 @@ export class NatsSource {
       this.log.warn({ unit }, 'partition consumer missing; setting up the streams and consumers again');
       await this.setUp();
       await consumer.start(this.js!, this.opts.window);
+    }
+    if (Date.now() >= validUntil()) {
+      consumer.halt();
+      if (this.consumers.get(unit) === consumer) this.consumers.delete(unit);
     }
   }
 

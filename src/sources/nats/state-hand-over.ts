@@ -1,6 +1,7 @@
 import type { KV } from 'nats';
 import { deviceKey, type DeviceRef } from '../../contract/index.js';
 import type { Logger } from '../../observability/index.js';
+import { consumerKeyLister, type KeyLister } from './bucket-keys.js';
 
 /**
  * What a worker keeps about its devices, as the hand-over sees it (src/app/device-states.ts joins
@@ -52,6 +53,7 @@ export class StateHandOver {
     private readonly kv: KV,
     private readonly states: DeviceStates,
     private readonly log: Logger,
+    private readonly listKeys: KeyLister = consumerKeyLister(kv),
   ) {}
 
   /** A message of `ref` in partition `unit` is being processed here: its state changes. */
@@ -93,8 +95,7 @@ export class StateHandOver {
    * from nothing (its data is not held up).
    */
   async restore(unit: string): Promise<number> {
-    const keys: string[] = [];
-    for await (const key of await this.kv.keys(`${unit}.>`)) keys.push(key);
+    const keys = await this.listKeys(`${unit}.>`);
     let restored = 0;
     for (const key of keys) {
       const [, site, line, device] = key.split('.') as [string, string, string, string];

@@ -27,6 +27,8 @@ export interface NatsOptions {
   partitions?: number;
   /** A gateway user per site, made from the shipped `gw-site-01` user (default ['site-01']). */
   gatewaySites?: string[];
+  /** The shipped TLS blocks with these files; without it they are left out (plain nats:// and mqtt://). */
+  tls?: { cert: string; key: string };
 }
 
 export interface NatsProcess extends ServerProcess {
@@ -50,8 +52,8 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsProcess> {
   const server = serverLauncher(`nats-server on ports ${port}, ${mqttPort}`, NATS_BIN, ['-c', confPath], async () => (await portOpen(port)) && (await portOpen(mqttPort)), dir);
   await server.restart();
   return {
-    url: `nats://127.0.0.1:${port}`,
-    mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+    url: `${opts.tls ? 'tls' : 'nats'}://127.0.0.1:${port}`,
+    mqttUrl: `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${mqttPort}`,
     storeDir: dir,
     ...server,
   };
@@ -83,7 +85,10 @@ export async function testNatsConf(opts: NatsOptions, l: NatsListeners): Promise
     .replace(/store_dir: .*$/m, `store_dir: "${l.storeDir}"`)
     .replace('$PP_NATS_PLATFORM_PASSWORD', `"${NATS_PLATFORM_PASSWORD}"`);
   if (opts.partitions !== undefined) conf = conf.replaceAll('partition(12,', `partition(${opts.partitions},`);
-  return conf;
+  const tlsBlocks = /\n *tls \{\n[^}]*\}\n/g;
+  if ((conf.match(tlsBlocks) ?? []).length !== 2) throw new Error('deploy/nats/nats.conf: expected two tls blocks (clients and MQTT)');
+  if (!opts.tls) return conf.replace(tlsBlocks, '\n');
+  return conf.replaceAll('/etc/nats/tls/server.crt', opts.tls.cert).replaceAll('/etc/nats/tls/server.key', opts.tls.key);
 }
 
 /** Environment of a platform worker consuming from `nats` as the shipped platform user. */

@@ -29,6 +29,11 @@ export function deviceStates(engine: AnalyticsEngine, alerts: AlertManager, qual
       alerts.adopt(state.alerts ?? []);
       if (state.quality) quality?.importDevice(state.quality);
     },
+    isNewer(ref: DeviceRef, saved: unknown): boolean {
+      const mine = engine.exportDevice(deviceKey(ref))?.lastTs ?? null;
+      const theirs = (saved as Partial<HandedOverDevice> | null)?.analytics?.lastTs ?? null;
+      return mine === null || (theirs !== null && theirs > mine);
+    },
     forget(ref: DeviceRef): void {
       const key = deviceKey(ref);
       engine.forgetDevice(key);

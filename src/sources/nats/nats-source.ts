@@ -115,12 +115,13 @@ export class NatsSource {
           await this.consumers.get(unit)?.drain(Date.now() + 5000);
           // Handed over cleanly: everything processed here is in the bucket for the next owner.
           await this.handOver?.saveUnit(unit, this.validUntil);
+          this.handOver?.forget(unit);
         },
         lost: (unit) => {
           this.consumers.get(unit)?.halt();
           if (this.consumers.delete(unit)) this.natsMetrics.ownershipChanges.inc({ change: 'released' });
           this.validity.delete(unit);
-          this.handOver?.forget(unit);
+          this.handOver?.lost(unit);
         },
       },
       this.log,
@@ -153,7 +154,7 @@ export class NatsSource {
     await this.handOver?.restore(unit);
     // Started beside the lease rounds (PartitionLeases.claim): the lease may have gone meanwhile.
     if (Date.now() >= validUntil()) {
-      this.handOver?.forget(unit); // restored after the loss dropped the unit's devices
+      this.handOver?.lost(unit); // restored after the loss: dropped after the grace unless it comes back
       throw new Error('lease lost while the partition was starting');
     }
     const events = {

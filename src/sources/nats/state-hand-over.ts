@@ -14,7 +14,16 @@ export interface DeviceStates {
   import(ref: DeviceRef, state: unknown): void;
   /** The device is processed by another worker now: drop it here. */
   forget(ref: DeviceRef): void;
+  /** Whether a saved state is newer (by sample time) than what this process holds of the device. */
+  isNewer(ref: DeviceRef, saved: unknown): boolean;
 }
+
+/**
+ * A partition whose lease lapsed (not handed over) keeps its devices' states this long: the same
+ * worker often gets it back at once (its renewal was late, e.g. under a burst), and then goes on
+ * with what it holds rather than the last saved state. Short of any silence or stale-alert timeout.
+ */
+export const LOST_UNIT_GRACE_MS = 60_000;
 
 interface Known {
   ref: DeviceRef;
@@ -47,6 +56,9 @@ function stateKey(unit: string, ref: DeviceRef): string {
 export class StateHandOver {
   private readonly known = new Map<string, Known>();
   private readonly chains = new Map<string, Promise<void>>();
+  /** Units whose states were restored here and not given up since. */
+  private readonly owned = new Set<string>();
+  private readonly graceTimers = new Set<NodeJS.Timeout>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -96,6 +108,7 @@ export class StateHandOver {
    */
   async restore(unit: string): Promise<number> {
     const keys = await this.listKeys(`${unit}.>`);
+    this.owned.add(unit);
     let restored = 0;
     for (const key of keys) {
       const [, site, line, device] = key.split('.') as [string, string, string, string];
@@ -103,7 +116,10 @@ export class StateHandOver {
       try {
         const entry = await this.kv.get(key);
         if (!entry || entry.operation !== 'PUT' || entry.value.length === 0) continue;
-        this.states.import(ref, JSON.parse(decoder.decode(entry.value)));
+        const saved: unknown = JSON.parse(decoder.decode(entry.value));
+        // Still held here from before a lapsed lease, and not older than the saved one: go on with it.
+        if (this.known.get(deviceKey(ref))?.unit === unit && !this.states.isNewer(ref, saved)) continue;
+        this.states.import(ref, saved);
         this.known.set(deviceKey(ref), { ref, unit, dirty: false, mustSave: false });
         restored++;
       } catch (err) {
@@ -123,8 +139,23 @@ export class StateHandOver {
     return due.length - failed;
   }
 
-  /** The partition went to another worker (or may have): its devices are that worker's business now. */
+  /**
+   * The lease lapsed: the partition may go to another worker, or come back here. Its devices'
+   * states are dropped after LOST_UNIT_GRACE_MS unless it was restored here again by then.
+   */
+  lost(unit: string, graceMs = LOST_UNIT_GRACE_MS): void {
+    this.owned.delete(unit);
+    const t = setTimeout(() => {
+      this.graceTimers.delete(t);
+      if (!this.owned.has(unit)) this.forget(unit);
+    }, graceMs);
+    t.unref();
+    this.graceTimers.add(t);
+  }
+
+  /** The partition was handed over (its states saved) or is another worker's: drop its devices now. */
   forget(unit: string): void {
+    this.owned.delete(unit);
     for (const [key, k] of this.known) {
       if (k.unit !== unit) continue;
       this.known.delete(key);
@@ -150,6 +181,8 @@ export class StateHandOver {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    for (const t of this.graceTimers) clearTimeout(t);
+    this.graceTimers.clear();
   }
 
   private save(k: Known, validUntil: (unit: string) => number): Promise<void> {

@@ -15,7 +15,7 @@ describe('LatestValues', () => {
 
   it('orders an unordered batch by time before taking the newest values, and leaves the batch as it was', () => {
     const latest = new LatestValues();
-    const samples = [{ ts: 5, m: { a: 5 } }, { ts: 4, m: { a: 4, b: 4 } }];
+    const samples: TelemetryBatch['samples'] = [{ ts: 5, m: { a: 5 } }, { ts: 4, m: { a: 4, b: 4 } }];
     expect(latest.update(batch(samples))).toMatchObject({ ts: 5, m: { a: 5, b: 4 } });
     expect(samples.map((s) => s.ts)).toEqual([5, 4]);
   });

@@ -19,7 +19,7 @@ function row(label: string, v: VariantResult): string[] {
   const o = v.overload;
   const b = v.backlog;
   return [
-    `| ${label} (${v.rev}) | ${n(v.idleRssMiB)} MiB | ${closed(v.closed10)} | ${closed(v.closed1)} | ${o ? `${n(o.storedSamplesPerS)} samples/s of ${n(o.offeredSamplesPerS)} offered (${overloadVerdict(o.ofMaximum)}), peak RSS ${n(o.peakRssMiB)} MiB, in flight ≤ ${n(o.peakInflight)}, CPU platform ${n(o.cpuPct.platform!)} % / Mosquitto ${n(o.cpuPct.mosquitto!)} % / fleet ${n(o.cpuPct.harness!)} %, drained ${o.drainMs < 0 ? 'not within 180 s' : `in ${n(o.drainMs)} ms`}, lost ${n(Math.max(0, o.published - o.stored))}` : '–'} | ${b ? `${b.failure || `${n(b.samplesPerS)} samples/s (${b.catchUpS} s)`}, peak RSS ${n(b.peakRssMiB)} MiB, stored ${n(b.stored)} of ${n(b.samples)}` : '–'} |`,
+    `| ${label} (${v.rev}) | ${n(v.idleRssMiB)} MiB | ${closed(v.closed10)} | ${closed(v.closed1)} | ${o ? `${n(o.storedSamplesPerS)} samples/s of ${n(o.offeredSamplesPerS)} offered (${overloadVerdict(o.ofMaximum)}), peak RSS ${n(o.peakRssMiB)} MiB, in flight ≤ ${n(o.peakInflight)}, CPU platform ${n(o.cpuPct.platform!)} % / Mosquitto ${n(o.cpuPct.mosquitto!)} % / fleet ${n(o.cpuPct.harness!)} %, fleet sent ${n(o.publishedSamplesPerS)} samples/s, ${n(o.writes.count)} writes of ${n(o.writes.meanLines)} lines in ${n(o.writes.meanMs)} ms on average (${n(o.writes.retries)} retried), drained ${o.drainMs < 0 ? 'not within 180 s' : `in ${n(o.drainMs)} ms`}, lost ${n(Math.max(0, o.published - o.stored))}` : '–'} | ${b ? `${b.failure || `${n(b.samplesPerS)} samples/s (${b.catchUpS} s)`}, peak RSS ${n(b.peakRssMiB)} MiB, stored ${n(b.stored)} of ${n(b.samples)}` : '–'} |`,
   ];
 }
 

@@ -117,7 +117,9 @@ async function peakInflightPoller(url: () => string | null): Promise<{ stop(): P
         const m = await scrape(u, ['pp_mqtt_inflight_messages']).catch(() => null);
         if (m) peak = Math.max(peak, m.pp_mqtt_inflight_messages!);
       }
-      await new Promise((r) => setTimeout(r, 100));
+      // Every scrape costs the platform (the whole registry, a logger per request, the webhook
+      // outbox's depth query): polled often, it would take a share of the CPU being measured.
+      await new Promise((r) => setTimeout(r, 500));
     }
   })();
   return {

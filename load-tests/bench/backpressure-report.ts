@@ -40,7 +40,7 @@ export function backpressureMarkdown(r: BackpressureResult): string[] {
     '',
     `Closed-loop speed-up (now ÷ before): ×${r.speedup.closed10.toFixed(2)} with 10-sample messages, ×${r.speedup.closed1.toFixed(2)} with 1-sample messages.`,
     '',
-    `InfluxDB alone: ${n(r.influx.platformConcurrency.samplesPerS)} samples/s at the platform's concurrency (${r.influx.platformConcurrency.writers} writer${r.influx.platformConcurrency.writers > 1 ? 's' : ''}, ${n(r.influx.platformConcurrency.batchLines)}-line batches); ${n(best)} samples/s at its best here (of 1, 2 and 4 writers: ${r.influx.best.writers} writer${r.influx.best.writers > 1 ? 's' : ''}, ${n(r.influx.best.batchLines)}-line batches). The platform's 10-sample maximum is ${Math.round((cur10 / best) * 100)} % of the best.`,
+    `InfluxDB alone: ${n(r.influx.platformConcurrency.samplesPerS)} samples/s at the platform's concurrency (${r.influx.platformConcurrency.writers} writer${r.influx.platformConcurrency.writers > 1 ? 's' : ''}, ${n(r.influx.platformConcurrency.batchLines)}-line batches); ${n(best)} samples/s at its best here (of 1, 2 and 4 writers: ${r.influx.best.writers} writer${r.influx.best.writers > 1 ? 's' : ''}, ${n(r.influx.best.batchLines)}-line batches). The platform's 10-sample maximum is ${Math.round((cur10 / best) * 100)} % of the best and ${Math.round((cur10 / r.influx.platformConcurrency.samplesPerS) * 100)} % of InfluxDB at the platform's concurrency (measured minutes apart on a shared machine: InfluxDB's figures move too).`,
     `For comparison, Node-RED with node-red-contrib-influxdb stored ${n(NODE_RED.samplesPerS)} samples/s without loss at ${NODE_RED.rssMiB} MiB on this machine (measured once by hand, not by this bench).`,
   ];
 }

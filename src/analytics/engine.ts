@@ -44,11 +44,23 @@ function metricInfoOf(rules: readonly ResolvedRule[]): Map<string, MetricInfo> {
   return byName;
 }
 
+/**
+ * A rule's params with `metric` set, built key by key in the rule's order: every metric's copy then
+ * has the same hidden class, so the detector's reads of its params stay fast (a spread copy with a
+ * different `metric` got a class of its own per metric, which made every read of a param slow).
+ */
+function withMetric(params: Record<string, unknown>, metric: string): Readonly<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const key in params) out[key] = key === 'metric' ? metric : params[key];
+  out.metric = metric;
+  return Object.freeze(out);
+}
+
 function infoFor(byName: Map<string, MetricInfo>, rules: readonly ResolvedRule[], detectors: readonly AnyDetector[], name: string): MetricInfo {
   let info = byName.get(name);
   if (info === undefined) {
     const signal = isSignalMetric(name);
-    info = { signal, params: rules.map((r, i) => (signal && r.metric === EACH_METRIC && !detectors[i]!.stepSample ? Object.freeze({ ...(r.params as object), metric: name }) : undefined)) };
+    info = { signal, params: rules.map((r, i) => (signal && r.metric === EACH_METRIC && !detectors[i]!.stepSample ? withMetric(r.params as Record<string, unknown>, name) : undefined)) };
     if (byName.size < METRIC_INFO_CAP) byName.set(name, info);
   }
   return info;

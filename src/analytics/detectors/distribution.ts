@@ -25,7 +25,7 @@ import { gapRestart, robustUpdate, usableScale } from './robust-scale.js';
  * State per metric: the window's W values twice (in arrival order, and sorted, so a step bins
  * them by binary search instead of a pass) plus maxHistograms × (2·bins + 1) numbers (each
  * histogram keeps its logs) and a dozen scalars; with the defaults (W = 50, 8 histograms of
- * 5 bins) about 200 numbers.
+ * 5 bins) about 200 numbers in 11 arrays.
  */
 export const distributionParamsSchema = z
   .strictObject({
@@ -53,10 +53,12 @@ export const distributionParamsSchema = z
 export type DistributionParams = z.output<typeof distributionParamsSchema>;
 
 export interface Histogram {
-  /** Probability of each bin. */
-  p: number[];
-  /** Math.log of each of `p`, kept with it: the G-tests of every sample against it need only Σ p·log q. */
-  logP: number[];
+  /**
+   * The probability of each bin, then (from index bins on) Math.log of each, kept with it: the
+   * G-tests of every sample against it need only Σ p·log q. One array, not two: there are up to
+   * maxHistograms of these per metric of every device.
+   */
+  q: number[];
   /** Sample count at which it last matched (the least recent makes room for a new one). */
   seen: number;
 }
@@ -77,8 +79,6 @@ export interface DistributionState {
    * a pass over the window (loc and scale move with every sample, so the values' bins cannot be kept).
    */
   sorted: number[];
-  /** Per edge, the index in `sorted` of the first value above it at the last judged sample: where the next count starts looking. */
-  cuts: number[];
   histograms: Histogram[];
   /** Unmatched windows in a row, and matched windows in a row while open. */
   unmatched: number;
@@ -89,7 +89,7 @@ export interface DistributionState {
 
 /** A new state: each one is its own object, since the engine updates its states in place. */
 function fresh(): DistributionState {
-  return { n: 0, loc: 0, scale: 0, window: [], head: 0, sorted: [], cuts: [], histograms: [], unmatched: 0, calm: 0, lastTs: null, latch: QUIET };
+  return { n: 0, loc: 0, scale: 0, window: [], head: 0, sorted: [], histograms: [], unmatched: 0, calm: 0, lastTs: null, latch: QUIET };
 }
 
 /** Chi-square quantile (Wilson–Hilferty): accurate to a few % for the few degrees of freedom used here. */
@@ -138,12 +138,12 @@ let WINDOW_P = new Float64Array(16);
 /**
  * Count the window's values per bin into COUNTS (bins = edges + 1), from the ascending values:
  * a value is in bin b when z = (v − loc) / scale is above b of the (ascending) edges, so the
- * values above edge b are those from the first one whose z is above it. That first one is where
- * it was at the last sample (`cuts`, updated here) give or take a step or two: one value came,
- * one went, and loc and scale moved a little. Found by walking from there with the exact test
- * on z, so the counts are exactly those of cutting each value's z, wherever the walk starts.
+ * values above edge b are those from the first one whose z is above it. That first one is found
+ * by a binary search on the edge's value loc + edge·scale (no division), then settled by the
+ * exact test on z, which the edge's value can miss by a rounding: the counts are exactly those of
+ * cutting each value's z.
  */
-function countBins(sorted: readonly number[], edges: readonly number[], loc: number, scale: number, cuts: number[]): Int32Array {
+function countBins(sorted: readonly number[], edges: readonly number[], loc: number, scale: number): Int32Array {
   const bins = edges.length + 1;
   if (COUNTS.length < bins) COUNTS = new Int32Array(bins);
   const counts = COUNTS;
@@ -151,10 +151,16 @@ function countBins(sorted: readonly number[], edges: readonly number[], loc: num
   let below = 0;
   for (let b = 0; b < edges.length; b++) {
     const edge = edges[b]!;
-    let lo = Math.min(w, Math.max(below, cuts[b] ?? below));
+    const cut = loc + edge * scale;
+    let lo = below;
+    let hi = w;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! > cut) hi = mid;
+      else lo = mid + 1;
+    }
     while (lo > below && (sorted[lo - 1]! - loc) / scale > edge) lo--;
     while (lo < w && !((sorted[lo]! - loc) / scale > edge)) lo++;
-    cuts[b] = lo;
     counts[b] = lo - below;
     below = lo;
   }
@@ -199,18 +205,17 @@ function insertSorted(sorted: number[], value: number): void {
 
 /** A histogram of the window from its bin counts, smoothed (half a count per bin) so no bin is empty. */
 function histogramOf(counts: Int32Array, bins: number, total: number): Histogram {
-  const p = new Array<number>(bins);
-  const logP = new Array<number>(bins);
+  const q = new Array<number>(2 * bins);
   for (let b = 0; b < bins; b++) {
-    const q = (counts[b]! + 0.5) / total;
-    p[b] = q;
-    logP[b] = Math.log(q);
+    const pb = (counts[b]! + 0.5) / total;
+    q[b] = pb;
+    q[bins + b] = Math.log(pb);
   }
-  return { p, logP, seen: 0 };
+  return { q, seen: 0 };
 }
 
 function copyState(s: DistributionState): DistributionState {
-  return { ...s, window: s.window.slice(), sorted: s.sorted.slice(), cuts: s.cuts.slice(), histograms: s.histograms.map((h) => ({ p: h.p.slice(), logP: h.logP.slice(), seen: h.seen })) };
+  return { ...s, window: s.window.slice(), sorted: s.sorted.slice(), histograms: s.histograms.map((h) => ({ q: h.q.slice(), seen: h.seen })) };
 }
 
 /** Reset a state in place to a fresh one (after a long gap). */
@@ -253,7 +258,7 @@ function update(p: DistributionParams, s: DistributionState, { ts, value }: Dete
 
   const { limit, total, pLogP } = derivedOf(p);
   const bins = p.edges.length + 1;
-  const counts = countBins(s.sorted, p.edges, loc0, usableScale(loc0, scale0), s.cuts);
+  const counts = countBins(s.sorted, p.edges, loc0, usableScale(loc0, scale0));
   if (WINDOW_P.length < bins) WINDOW_P = new Float64Array(bins);
   const wp = WINDOW_P;
   let own = 0;
@@ -265,9 +270,9 @@ function update(p: DistributionParams, s: DistributionState, { ts, value }: Dete
   let best = -1;
   let bestG = Infinity;
   for (let i = 0; i < histograms.length; i++) {
-    const logQ = histograms[i]!.logP;
+    const q = histograms[i]!.q;
     let cross = 0;
-    for (let b = 0; b < bins; b++) cross += wp[b]! * logQ[b]!;
+    for (let b = 0; b < bins; b++) cross += wp[b]! * q[bins + b]!;
     const g = 2 * W * (own - cross);
     if (g < bestG) {
       best = i;
@@ -278,10 +283,11 @@ function update(p: DistributionParams, s: DistributionState, { ts, value }: Dete
   if (matched) {
     s.unmatched = 0;
     const h = histograms[best]!;
+    const q = h.q;
     for (let b = 0; b < bins; b++) {
-      const q = h.p[b]! + p.learnRate * (wp[b]! - h.p[b]!);
-      h.p[b] = q;
-      h.logP[b] = Math.log(q);
+      const learned = q[b]! + p.learnRate * (wp[b]! - q[b]!);
+      q[b] = learned;
+      q[bins + b] = Math.log(learned);
     }
     h.seen = n;
   } else s.unmatched++;

@@ -4,7 +4,7 @@ import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '..
 import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
-import { gapRestart, robustUpdate, usableScale } from './robust-scale.js';
+import { gapRestart, locUpdate, scaleUpdate, usableScale } from './robust-scale.js';
 
 /**
  * A distribution-change test, in the spirit of the relative-entropy detector: the histogram of the
@@ -237,10 +237,9 @@ function update(p: DistributionParams, s: DistributionState, { ts, value }: Dete
   const loc0 = s.loc;
   const scale0 = s.scale;
   const n = s.n + 1;
-  const m = robustUpdate(n, loc0, scale0, value, p.alpha, p.warmupSamples, p.clip);
   s.n = n;
-  s.loc = m.loc;
-  s.scale = m.scale;
+  s.loc = locUpdate(n, loc0, scale0, value, p.alpha, p.warmupSamples, p.clip);
+  s.scale = scaleUpdate(n, loc0, scale0, value - loc0, p.alpha, p.warmupSamples, p.clip);
   s.lastTs = ts;
   const W = p.windowSamples;
   if (s.window.length < W) {

@@ -4,7 +4,7 @@ import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
 import { chiSquareZ, cholesky, cholQuadratic, cholSolve } from './multivariate-math.js';
-import { robustUpdate, usableScale } from './robust-scale.js';
+import { locUpdate, scaleUpdate, usableScale } from './robust-scale.js';
 
 export { chiSquareZ } from './multivariate-math.js';
 
@@ -342,10 +342,12 @@ function learn(p: MultivariateParams, m: MultivariateModel, d: number): void {
   for (let i = 0; i < d; i++) {
     const v = J.v[i]!;
     if (Number.isNaN(v)) continue;
-    const r = robustUpdate(count[i]! + 1, loc[i]!, scale[i]!, v, p.alpha, p.warmupSamples, p.clip);
-    loc[i] = r.loc;
-    scale[i] = r.scale;
-    count[i] = count[i]! + 1;
+    const n = count[i]! + 1;
+    const l = loc[i]!;
+    const sc = scale[i]!;
+    loc[i] = locUpdate(n, l, sc, v, p.alpha, p.warmupSamples, p.clip);
+    scale[i] = scaleUpdate(n, l, sc, v - l, p.alpha, p.warmupSamples, p.clip);
+    count[i] = n;
   }
   const k = J.k;
   if (k < 2) return;
@@ -366,10 +368,11 @@ function learn(p: MultivariateParams, m: MultivariateModel, d: number): void {
   m.n = n;
   if (learned < p.warmupSamples || !(p.mewmaR > 0)) return;
   // The MEWMA statistic's own distribution (plain averages over its warm-up, then slow).
-  const st = robustUpdate(m.statN + 1, m.statLoc, m.statScale, J.zM, p.statAlpha, p.mewmaWarmupSamples, p.clip, 0.5);
-  m.statN = m.statN + 1;
-  m.statLoc = st.loc;
-  m.statScale = st.scale;
+  const statN = m.statN + 1;
+  const statLoc = m.statLoc;
+  m.statLoc = locUpdate(statN, statLoc, m.statScale, J.zM, p.statAlpha, p.mewmaWarmupSamples, p.clip, 0.5);
+  m.statScale = scaleUpdate(statN, statLoc, m.statScale, J.zM - statLoc, p.statAlpha, p.mewmaWarmupSamples, p.clip, 0.5);
+  m.statN = statN;
 }
 
 export const multivariateDetector: DetectorModule<MultivariateParams, MultivariateState> = {

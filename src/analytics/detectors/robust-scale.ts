@@ -25,6 +25,14 @@ export function usableScale(loc: number, scale: number, floor = 0): number {
 
 /** Location and scale after learning `v` as the `n`-th sample (n ≥ 1). */
 export function robustUpdate(n: number, loc: number, scale: number, v: number, alpha: number, warmupSamples: number, clip: number, floor = 0): { loc: number; scale: number } {
+  return { loc: locUpdate(n, loc, scale, v, alpha, warmupSamples, clip, floor), scale: scaleUpdate(n, loc, scale, v - loc, alpha, warmupSamples, clip, floor) };
+}
+
+/**
+ * The location alone after learning `v` as the `n`-th sample (robustUpdate's), for the per-sample
+ * paths that update their state in place and so need no object for the pair.
+ */
+export function locUpdate(n: number, loc: number, scale: number, v: number, alpha: number, warmupSamples: number, clip: number, floor = 0): number {
   const a = Math.max(alpha, 1 / n);
   let dev = v - loc;
   // Warm-up learns plainly (there is no scale yet to clip by).
@@ -32,7 +40,7 @@ export function robustUpdate(n: number, loc: number, scale: number, v: number, a
     const c = clip * usableScale(loc, scale, floor);
     dev = Math.max(-c, Math.min(c, dev));
   }
-  return { loc: loc + a * dev, scale: scaleUpdate(n, loc, scale, v - loc, alpha, warmupSamples, clip, floor) };
+  return loc + a * dev;
 }
 
 /**

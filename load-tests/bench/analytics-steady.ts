@@ -14,25 +14,13 @@
  * machine).
  */
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { loadCheckout, type CheckoutEngineCtor } from './analytics-checkout.js';
 
 const { values: args } = parseArgs({ options: { baseline: { type: 'string', multiple: true }, devices: { type: 'string', default: '50' }, samples: { type: 'string', default: '3000' } } });
 const DEVICES = Number(args.devices);
 const TIMED = Number(args.samples);
 const WARM = 3900;
 const METRICS = ['temperature_c', 'power_kw', 'current_a', 'vibration_mm_s', 'pressure_bar', 'power_factor', 'flow_x', 'speed_x'];
-
-interface Engine {
-  process(batch: unknown, now: number): { events: unknown[] };
-}
-type EngineCtor = new (rules: unknown, energy: unknown) => Engine;
-
-async function load(root: string): Promise<{ Engine: EngineCtor; config: { rules: unknown; energy: unknown } }> {
-  const engine = (await import(pathToFileURL(resolve(root, 'src/analytics/engine.ts')).href)) as { AnalyticsEngine: EngineCtor };
-  const cfg = (await import(pathToFileURL(resolve(root, 'src/analytics/config.ts')).href)) as { loadAnalyticsConfig: (p: undefined) => { rules: unknown; energy: unknown } };
-  return { Engine: engine.AnalyticsEngine, config: cfg.loadAnalyticsConfig(undefined) };
-}
 
 /** Deterministic AR(1) series per device and metric (no Math.random: both engines see the same data). */
 function makeData(): { ts: number; m: Record<string, number> }[][] {
@@ -57,7 +45,7 @@ function makeData(): { ts: number; m: Record<string, number> }[][] {
   });
 }
 
-function run(Engine: EngineCtor, config: { rules: unknown; energy: unknown }, data: ReturnType<typeof makeData>): number {
+function run(Engine: CheckoutEngineCtor, config: { rules: unknown; energy: unknown }, data: ReturnType<typeof makeData>): number {
   const engine = new Engine(config.rules, config.energy);
   const batch = (d: number, k: number) => ({ site: 's', line: 'l', device: `d${d}`, seq: k, samples: [data[d]![k]!] });
   for (let k = 0; k < WARM; k++) for (let d = 0; d < DEVICES; d++) engine.process(batch(d, k), data[d]![k]!.ts);
@@ -83,8 +71,8 @@ let cpuRate = 0;
 let events = 0;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const data = makeData();
-const engines = [{ name: 'current', ...(await load(process.cwd())) }];
-for (const dir of args.baseline ?? []) engines.push({ name: dir, ...(await load(dir)) });
+const engines = [{ name: 'current', ...(await loadCheckout(process.cwd())) }];
+for (const dir of args.baseline ?? []) engines.push({ name: dir, ...(await loadCheckout(dir)) });
 const rates = engines.map(() => [] as number[]);
 const cpuRates = engines.map(() => [] as number[]);
 const eventCounts = engines.map(() => 0);

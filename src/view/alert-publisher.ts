@@ -64,8 +64,8 @@ export class AlertPublisher implements AlertNotifier {
   }
 
   /**
-   * At start: every alert whose episode reaches into the last `since` ms, as the worker's store has
-   * it, so transitions a crash kept from being published reach API nodes (which ignore what they
+   * At start: the worker's open and recently changed alerts as its store has them, so
+   * transitions a crash kept from being published reach API nodes (which ignore what they
    * already have). Open ones go as `updated`, resolved ones as `resolved`.
    */
   republish(alerts: readonly Alert[]): void {

@@ -42,8 +42,8 @@ export interface ViewPublishing {
 
 /**
  * PP_ROLE=worker: publish this worker's read side for API nodes: alert transitions (and, at
- * start, the alerts of the last PP_ALERT_STALE_AFTER_S from its store), live summaries of stored
- * batches, device status.
+ * start, its open alerts and those changed in the last PP_ALERT_STALE_AFTER_S), live summaries of
+ * stored batches, device status.
  */
 export async function startViewPublishing(deps: { config: Config; store: AlertStore; pipeline: Pipeline; quality: QualityStage | null; metrics: Metrics; log: Logger }): Promise<ViewPublishing> {
   const { config, log } = deps;
@@ -52,7 +52,7 @@ export async function startViewPublishing(deps: { config: Config; store: AlertSt
   let publisher: AlertPublisher | null = null;
   const metrics = createViewMetrics(deps.metrics.registry, { queued: () => publisher?.queued ?? 0, pending: () => 0 });
   publisher = new AlertPublisher(js, { updateIntervalMs: config.view.liveIntervalMs, maxQueued: MAX_QUEUED_TRANSITIONS }, metrics, log);
-  publisher.republish(deps.store.query({ from: Date.now() - config.alerts.staleAfterMs, limit: 10_000 }));
+  publisher.republish(deps.store.openOrChangedSince(Date.now() - config.alerts.staleAfterMs));
   const live = new LivePublisher(nc, config.view.liveIntervalMs, metrics, log);
   deps.pipeline.onStored((batch) => live.accept(batch));
   const quality = deps.quality ? new QualityPublisher(js, () => deps.quality!.statuses(), config.analytics.tickMs, metrics, log) : null;

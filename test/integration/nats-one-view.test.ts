@@ -11,7 +11,7 @@ import { idempotencyKey } from '../../src/webhooks/subscription.js';
 import { startInfluxd, type InfluxdProcess } from '../support/influxd.js';
 import { LiveTestClient } from '../support/live-client.js';
 import { FAST_HANDOVER_ENV, gatewayLogin, natsWorkerEnv, startNats, type NatsProcess } from '../support/nats.js';
-import { authHeaders, spawnPlatform, type PlatformProcess } from '../support/platform.js';
+import { authHeaders, scrapeMetric, spawnPlatform, type PlatformProcess } from '../support/platform.js';
 import { waitFor } from '../support/ports.js';
 import { steadyLoad } from '../support/steady-load.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
@@ -162,6 +162,20 @@ describe('one view for users across three NATS workers', () => {
     await waitFor(() => expected.every((k) => delivered().has(k)), 20_000, `${expected.length} webhooks delivered`, 250);
     expect(delivered()).toEqual(new Set(expected));
     for (const r of receiver.of('/hooks')) expect(r.body, r.key).toBe(receiver.of('/hooks').find((x) => x.key === r.key)!.body);
+  });
+
+  it('a worker restarted republishes its recent alerts: the API node changes nothing and sends no webhook again', async () => {
+    const alertsBefore = await alertsOn(apiNode);
+    const hooksBefore = receiver.of('/hooks').length;
+    const old = workers.get('worker-2')!;
+    const its = ((await (await fetch(`${old.url}/api/v1/alerts?site=${SITE}`)).json()) as { alerts: Alert[] }).alerts.length;
+    expect(its).toBeGreaterThan(0);
+    await old.kill('SIGTERM');
+    const restarted = await startWorker('worker-2');
+    await waitFor(async () => (await scrapeMetric(restarted.url, 'pp_view_published_total', { kind: 'alerts' })) >= its, 20_000, `${its} alerts published again`, 250);
+    await new Promise((r) => setTimeout(r, 1500)); // what the API node would do with them, it has done by now
+    expect(await alertsOn(apiNode)).toEqual(alertsBefore);
+    expect(receiver.of('/hooks').length).toBe(hooksBefore);
   });
 
   it('an API node restarted catches up from the streams, and a new one builds the whole view', async () => {

@@ -11,7 +11,8 @@ import { idempotencyKey } from '../../src/webhooks/subscription.js';
 import { startInfluxd, type InfluxdProcess } from '../support/influxd.js';
 import { LiveTestClient } from '../support/live-client.js';
 import { FAST_HANDOVER_ENV, gatewayLogin, natsWorkerEnv, startNats, type NatsProcess } from '../support/nats.js';
-import { authHeaders, scrapeMetric, spawnPlatform, type PlatformProcess } from '../support/platform.js';
+import { launchChromium } from '../support/browser.js';
+import { authHeaders, scrapeMetric, spawnPlatform, TEST_ADMIN_TOKEN, type PlatformProcess } from '../support/platform.js';
 import { waitFor } from '../support/ports.js';
 import { steadyLoad } from '../support/steady-load.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
@@ -22,6 +23,9 @@ import { WebhookReceiver } from '../support/webhook-receiver.js';
  * HTTP API, the live WebSocket and webhooks from what they publish. Real nats-server, influxd,
  * platform processes, a real webhook receiver and a real WebSocket client.
  */
+declare const document: { querySelectorAll(selector: string): { length: number }; querySelector(selector: string): { textContent: string | null } | null };
+declare const localStorage: { setItem(key: string, value: string): void };
+
 const DB = 'one_view';
 const SITE = 'site-a';
 const LOAD_SITE = 'site-load';
@@ -153,12 +157,37 @@ describe('one view for users across three NATS workers', () => {
     expect(q.deviceStatus.every((s) => s.online && s.gateway === 'gw-a' && s.lastSampleTs === clock)).toBe(true);
   });
 
+  it('the dashboard on the API node (Chromium) shows every worker\'s devices and alerts; an acknowledgement there reaches the webhooks', async () => {
+    const browser = await launchChromium();
+    try {
+      const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+      await context.addInitScript((token) => {
+        localStorage.setItem('pp.lang', 'en');
+        localStorage.setItem('pp.token', token);
+      }, TEST_ADMIN_TOKEN);
+      const page = await context.newPage();
+      await page.goto(`${apiNode.url}/dashboard/`);
+      await page.waitForFunction((n) => document.querySelectorAll('.tile[data-device]').length === n, DEVICES.length, { timeout: 20_000 });
+      const tiles = await page.$$eval('.tile[data-device]', (els) => els.map((e) => (e as unknown as { dataset: Record<string, string> }).dataset.device));
+      expect(new Set(tiles)).toEqual(new Set(DEVICES.map((d) => `${d.site}/${d.line}/${d.device}`)));
+      await page.waitForFunction((n) => document.querySelector('#alert-count')?.textContent === String(n), DEVICES.length, { timeout: 10_000 });
+      const item = page.locator('#alert-feed li[data-alert-id]').first();
+      const id = (await item.getAttribute('data-alert-id'))!;
+      await item.locator('button[data-action=ack]').click();
+      await page.waitForSelector(`#alert-feed li[data-alert-id="${id}"][data-acked=true]`, { timeout: 5_000 });
+      expect((await api<Alert>(apiNode, 'GET', `/api/v1/alerts/${id}`)).ackedAt).not.toBeNull();
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('the webhook receiver gets each transition once per key, with the single process\'s keys', async () => {
     await temperature(DEVICES, 50);
     await waitFor(async () => (await alertsOn(apiNode, `site=${SITE}&state=open`)).length === 0, 20_000, 'every alert resolved on the API node', 250);
     const all = await alertsOn(apiNode);
     expect(all).toHaveLength(DEVICES.length);
-    const expected = keysOf(all.flatMap((a) => [{ type: 'opened' as const, ts: a.openedAt, alert: a }, { type: 'resolved' as const, ts: a.resolvedAt!, alert: a }]));
+    expect(all.filter((a) => a.ackedAt !== null)).toHaveLength(1); // acknowledged on the dashboard
+    const expected = keysOf(all.flatMap((a) => [{ type: 'opened' as const, ts: a.openedAt, alert: a }, ...(a.ackedAt === null ? [] : [{ type: 'acknowledged' as const, ts: a.ackedAt, alert: a }]), { type: 'resolved' as const, ts: a.resolvedAt!, alert: a }]));
     await waitFor(() => expected.every((k) => delivered().has(k)), 20_000, `${expected.length} webhooks delivered`, 250);
     expect(delivered()).toEqual(new Set(expected));
     for (const r of receiver.of('/hooks')) expect(r.body, r.key).toBe(receiver.of('/hooks').find((x) => x.key === r.key)!.body);

@@ -196,12 +196,12 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     let qualityStatus: QualityStatusSource | undefined = quality ? (site, line) => quality.statusOf(site, line) : undefined;
     if (config.role === 'worker') {
       // Runs before the writer closes and after intake stopped (cleanups run in reverse): the last transitions go out.
-      const publishing = await startViewPublishing({ config, store: alertStore, pipeline, quality, metrics, log: log.child({ component: 'view' }) });
+      const publishing = await startViewPublishing({ config, store: alertStore, tokens, pipeline, quality, metrics, log: log.child({ component: 'view' }) });
       cleanups.push(() => publishing.stop());
       notifier.add(publishing.alerts);
     }
     if (config.role === 'api') {
-      const view = await startViewReading({ config, alerts, notifier, live, metrics, log: log.child({ component: 'view' }) });
+      const view = await startViewReading({ config, alerts, tokens, notifier, live, metrics, log: log.child({ component: 'view' }) });
       cleanups.push(() => view.stop());
       qualityStatus = (site, line) => view.quality.statusOf(site, line);
       const fanout = new AlertFanout(log.child({ component: 'alerts' }));

@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from 'nats';
 import type { AlertStore, AlertNotifier, AlertManager } from '../alerts/index.js';
+import type { TokenStore } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import type { LiveHub } from '../live/index.js';
 import type { Logger, Metrics } from '../observability/index.js';
@@ -9,9 +10,13 @@ import { AlertPublisher } from './alert-publisher.js';
 import { LivePublisher } from './live-publisher.js';
 import { QualityPublisher } from './quality-publisher.js';
 import { QualityView } from './quality-view.js';
+import { TokenSync } from './token-sync.js';
 import { ViewReader } from './view-reader.js';
 import { createViewMetrics } from './view-metrics.js';
 import { ensureViewStreams } from './view-streams.js';
+
+/** How often new and revoked tokens are shared with the fleet. */
+const TOKEN_SYNC_MS = 2000;
 
 /** Alert transitions a worker holds while NATS cannot take them (then the oldest `updated` go). */
 const MAX_QUEUED_TRANSITIONS = 100_000;
@@ -43,11 +48,12 @@ export interface ViewPublishing {
 /**
  * PP_ROLE=worker: publish this worker's read side for API nodes: alert transitions (and, at
  * start, its open alerts and those changed in the last PP_ALERT_STALE_AFTER_S), live summaries of
- * stored batches, device status.
+ * stored batches, device status; share API tokens with the fleet.
  */
-export async function startViewPublishing(deps: { config: Config; store: AlertStore; pipeline: Pipeline; quality: QualityStage | null; metrics: Metrics; log: Logger }): Promise<ViewPublishing> {
+export async function startViewPublishing(deps: { config: Config; store: AlertStore; tokens: TokenStore; pipeline: Pipeline; quality: QualityStage | null; metrics: Metrics; log: Logger }): Promise<ViewPublishing> {
   const { config, log } = deps;
   const { nc } = await connectView(config, log);
+  const tokens = await TokenSync.start(nc, deps.tokens, { everyMs: TOKEN_SYNC_MS, replicas: config.nats.replicas }, log);
   const js = nc.jetstream();
   let publisher: AlertPublisher | null = null;
   const metrics = createViewMetrics(deps.metrics.registry, { queued: () => publisher?.queued ?? 0, pending: () => 0 });
@@ -59,6 +65,7 @@ export async function startViewPublishing(deps: { config: Config; store: AlertSt
   return {
     alerts: publisher,
     stop: async () => {
+      await tokens.stop();
       live.stop();
       await quality?.stop();
       await publisher.stop(Date.now() + 5000);
@@ -76,10 +83,11 @@ export interface ViewReading {
   stop(): Promise<void>;
 }
 
-/** PP_ROLE=api: build this node's alerts, live hub and device status from what workers publish. */
-export async function startViewReading(deps: { config: Config; alerts: AlertManager; notifier: AlertNotifier; live: LiveHub; metrics: Metrics; log: Logger }): Promise<ViewReading> {
+/** PP_ROLE=api: build this node's alerts, live hub and device status from what workers publish; share API tokens with the fleet. */
+export async function startViewReading(deps: { config: Config; alerts: AlertManager; tokens: TokenStore; notifier: AlertNotifier; live: LiveHub; metrics: Metrics; log: Logger }): Promise<ViewReading> {
   const { config, log } = deps;
   const { nc, connected } = await connectView(config, log);
+  const tokens = await TokenSync.start(nc, deps.tokens, { everyMs: TOKEN_SYNC_MS, replicas: config.nats.replicas }, log);
   let reader: ViewReader | null = null;
   const metrics = createViewMetrics(deps.metrics.registry, { queued: () => 0, pending: () => reader?.pending ?? 0 });
   const quality = new QualityView(config.quality.silenceMs);
@@ -96,6 +104,7 @@ export async function startViewReading(deps: { config: Config; alerts: AlertMana
     acknowledgements,
     connected,
     stop: async () => {
+      await tokens.stop();
       await reader.stop();
       await publisher.stop(Date.now() + 5000);
       await nc.drain().catch(() => undefined);

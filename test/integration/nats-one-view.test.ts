@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayPublisher } from '../../edge-agent/index.js';
 import type { Alert, AlertTransition } from '../../src/alerts/index.js';
+import { parseScope, TokenStore } from '../../src/auth/index.js';
 import type { DeviceRef } from '../../src/contract/index.js';
 import type { DeviceQualityStatus } from '../../src/quality/index.js';
 import { queryInfluxQL } from '../../src/storage/index.js';
@@ -223,6 +224,25 @@ describe('one view for users across three NATS workers', () => {
     await waitFor(async () => (await alertsOn(fresh)).length === DEVICES.length + faulty.length, 20_000, 'the whole view on a new API node', 250);
     const mine = new Map((await alertsOn(apiNode)).map((a) => [a.id, a]));
     for (const a of await alertsOn(fresh)) expect(a, a.id).toEqual(mine.get(a.id));
+  });
+
+  it('API tokens are shared: one made with the CLI on one node works on the other; revoked on either, it is refused everywhere', async () => {
+    const other = extraNodes[0]!;
+    const status = async (node: PlatformProcess, token: string) => (await fetch(`${node.url}/api/v1/whoami`, { headers: authHeaders(token) })).status;
+    // The CLI writes the node's auth.sqlite, as this does.
+    const onFirst = new TokenStore(join(dir, 'api-1', 'auth.sqlite'));
+    const { token, info } = onFirst.create({ role: 'manager', scope: parseScope([SITE]), name: 'shift lead', createdBy: 'cli' });
+    onFirst.close();
+    expect(await status(apiNode, token)).toBe(200);
+    await waitFor(async () => (await status(other, token)) === 200, 15_000, 'the token accepted by the other API node', 250);
+    const onOther = new TokenStore(join(dir, 'api-2', 'auth.sqlite'));
+    expect(onOther.revoke(info.id)).toBe(true);
+    onOther.close();
+    await waitFor(async () => (await status(apiNode, token)) === 401, 15_000, 'the revocation reaching the first API node', 250);
+    // A worker has it too (workers check no tokens in this test, so its file is asked).
+    const onWorker = new TokenStore(join(dir, 'worker-3', 'auth.sqlite'));
+    await waitFor(() => onWorker.get(info.id)?.revokedAt !== null && onWorker.get(info.id) !== null, 15_000, 'the revoked token on a worker', 250);
+    onWorker.close();
   });
 
   it('one worker SIGKILLed under load: its partitions move, sent = stored, every alert still listed, no id twice', async () => {

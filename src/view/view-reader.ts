@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, type ConsumerMessages, type NatsConnection, type Subscription } from 'nats';
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg, type NatsConnection, type Subscription } from 'nats';
 import type { AlertManager, AlertNotifier } from '../alerts/index.js';
 import type { LiveHub } from '../live/index.js';
 import type { Logger } from '../observability/index.js';
@@ -67,10 +67,7 @@ export class ViewReader {
     const info = await jsm.consumers.info(VIEW_ALERTS_STREAM, name);
     this.lastPending = info.num_pending + info.num_ack_pending;
     this.alertMessages = await (await js.consumers.get(VIEW_ALERTS_STREAM, name)).consume({ max_messages: 500 });
-    void this.read(this.alertMessages, 'alerts', (m) => {
-      this.alertView.apply(m.data);
-      this.lastPending = m.info.pending;
-    });
+    void this.readAlerts(this.alertMessages);
 
     // One filter as a string: NATS 2.9 knows no filter lists, and its ordered consumer then never starts.
     const state = await js.consumers.get(VIEW_STATE_STREAM, { filterSubjects: viewFilter('quality'), deliver_policy: DeliverPolicy.LastPerSubject });
@@ -98,17 +95,43 @@ export class ViewReader {
     log.info({ node: this.deps.nodeId, pending: this.lastPending }, 'reading the fleet\'s view from NATS');
   }
 
-  /** One message at a time, acked once applied (the state consumer is ordered: acks are not needed there). */
-  private async read(messages: ConsumerMessages, kind: 'alerts' | 'quality', apply: (m: { subject: string; data: Uint8Array; info: { pending: number } }) => void): Promise<void> {
+  /**
+   * Alert transitions in batches: the messages the consumer hands over in one burst (its
+   * buffered ones come a microtask apart) are applied together once the burst is over
+   * (setImmediate), then acked; a batch that fails is nak'ed to come again.
+   */
+  private async readAlerts(messages: ConsumerMessages): Promise<void> {
+    let batch: JsMsg[] = [];
+    const flush = () => {
+      const msgs = batch;
+      batch = [];
+      try {
+        this.alertView.apply(msgs.map((m) => m.data));
+        for (const m of msgs) m.ack();
+      } catch (err) {
+        this.deps.log.error({ err: (err as Error).message, messages: msgs.length }, 'alert transitions not applied; they come again');
+        for (const m of msgs) m.nak(1000);
+      }
+      this.lastPending = msgs.at(-1)!.info.pending;
+    };
+    try {
+      for await (const m of messages) {
+        if (batch.push(m) === 1) setImmediate(flush);
+      }
+    } catch (err) {
+      this.deps.log.error({ err: (err as Error).message }, 'alert stream reading stopped');
+    }
+  }
+
+  /** One message at a time (the state consumer is ordered: no acks). */
+  private async read(messages: ConsumerMessages, kind: 'quality', apply: (m: JsMsg) => void): Promise<void> {
     try {
       for await (const m of messages) {
         try {
           apply(m);
-          if (kind === 'alerts') m.ack();
         } catch (err) {
           this.deps.log.error({ err: (err as Error).message, kind, subject: m.subject }, 'view message not applied');
-          if (kind === 'alerts') m.nak(1000);
-          else this.deps.metrics.ignored.inc({ kind });
+          this.deps.metrics.ignored.inc({ kind });
         }
       }
     } catch (err) {

@@ -111,7 +111,7 @@ export class AlertManager {
    * Take alerts decided elsewhere as they are (an API node's view of what workers decided,
    * src/view/): saved in one transaction, in the order given, the open ones kept in step.
    */
-  adopt(alerts: readonly Alert[]): void {
+  mirror(alerts: readonly Alert[]): void {
     if (alerts.length === 0) return;
     this.store.transaction(() => {
       for (const a of alerts) this.store.save(a);

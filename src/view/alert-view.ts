@@ -54,7 +54,7 @@ export class AlertView {
     }
     if (saves.length === 0) return;
     this.notifier.notify(transitions);
-    this.alerts.adopt(saves);
+    this.alerts.mirror(saves);
   }
 
   private parse(body: Uint8Array | string): PublishedTransition | null {

@@ -46,7 +46,7 @@ function node() {
   const apply = (m: PublishedTransition) => {
     const out = mergeTransition(m, manager.get(m.alert.id), manager.openFor(m.alert.key), 99_000);
     told.push(...out.transitions);
-    manager.adopt(out.save);
+    manager.mirror(out.save);
     return out;
   };
   return { manager, told, apply };

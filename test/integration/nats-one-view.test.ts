@@ -139,6 +139,14 @@ describe('one view for users across three NATS workers', () => {
     expect(counts.reduce((s, n) => s + n, 0)).toBe(DEVICES.length);
     expect(new Set(perWorker.flatMap((r) => r.alerts.map((a) => a.id)))).toEqual(new Set(listed.map((a) => a.id)));
     console.log(`alerts per worker: ${counts.join(' / ')}`);
+    // The API node reports its view; it ingests nothing, and workers take no webhook subscriptions.
+    const view = async () => ((await (await fetch(`${apiNode.url}/readyz`)).json()) as { checks: { view: { ready: boolean; node: string; alertsPending: number } } }).checks.view;
+    await waitFor(async () => (await view()).alertsPending === 0, 10_000, 'no alert transition left to read');
+    expect(await view()).toMatchObject({ ready: true, node: 'api-1', alertsPending: 0 });
+    const ingest = await fetch(`${apiNode.url}/api/v1/ingest/${SITE}/line-0/m-00`, { method: 'POST', headers: { ...authHeaders(), 'content-type': 'application/json' }, body: JSON.stringify({ samples: [{ ts: clock, m: { temperature_c: 1 } }] }) });
+    expect(ingest.status).toBe(404);
+    const subscribe = await fetch(`${workers.get('worker-1')!.url}/api/v1/subscriptions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: receiver.url('/worker') }) });
+    expect(subscribe.status).toBe(404);
   });
 
   it('the live WebSocket on the API node receives the values of devices on every worker', async () => {

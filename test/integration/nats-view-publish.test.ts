@@ -2,7 +2,10 @@ import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertManager, AlertStore, alertKey, type AlertTransition, type AnomalyEvent } from '../../src/alerts/index.js';
 import { createLogger, createMetrics } from '../../src/observability/index.js';
+import { LiveHub } from '../../src/live/index.js';
 import { AlertPublisher } from '../../src/view/alert-publisher.js';
+import { QualityView } from '../../src/view/quality-view.js';
+import { ViewReader } from '../../src/view/view-reader.js';
 import { createViewMetrics } from '../../src/view/view-metrics.js';
 import { ensureViewStreams } from '../../src/view/view-streams.js';
 import { VIEW_ALERTS_STREAM, type PublishedTransition } from '../../src/view/index.js';
@@ -12,7 +15,8 @@ import { waitFor } from '../support/ports.js';
 /**
  * A worker's alert publisher against a real nats-server: transitions are stored in
  * PP_VIEW_ALERTS in the order they were decided, `updated` repeats coalesced, and nothing decided
- * while NATS was down is lost: it is published once NATS is back.
+ * while NATS was down is lost: it is published once NATS is back. An API node's reader of the
+ * stream goes on across a NATS restart.
  */
 let nats: NatsProcess;
 let nc: NatsConnection;
@@ -74,5 +78,28 @@ describe('alert transitions published to PP_VIEW_ALERTS', () => {
     const after = (await stored()).slice(3);
     expect(after.map((m) => `${m.alert.key}:${m.type}:${m.ts}`)).toEqual(down.map((t) => `${alertKey('site-1', 'line-1', t.alert.device, 'temperature-high')}:${t.type}:${t.ts}`));
     await publisher.stop(Date.now() + 1000);
+  });
+
+  it('an API node reading them goes on after NATS was SIGKILLed and restarted', async () => {
+    const registry = createMetrics();
+    const metrics = createViewMetrics(registry.registry, { queued: () => 0, pending: () => 0 });
+    const alerts = new AlertManager(new AlertStore(':memory:'));
+    const told: AlertTransition[] = [];
+    const live = new LiveHub({ telemetryIntervalMs: 500, maxBufferedBytes: 1 << 20, maxMessageBytes: 16384, maxSubscriptions: 10, maxClients: 10, pingIntervalMs: 60_000, plantUtcOffsetMinutes: 480 }, registry, log);
+    const reader = new ViewReader({ nc, nodeId: 'api-test', alerts, notifier: { name: 'test', notify: (t) => told.push(...t) }, live, quality: new QualityView(120_000), metrics, log });
+    await reader.start();
+    // What the first test stored: 6 episodes, all resolved.
+    await waitFor(() => alerts.query({}).length === 6 && alerts.openCount === 0, 10_000, 'the stream read');
+    const before = told.length;
+    await nats.kill('SIGKILL');
+    await nats.restart();
+    const publisher = new AlertPublisher(nc.jetstream(), { updateIntervalMs: 60_000, maxQueued: 1000 }, metrics, log);
+    const worker = new AlertManager(new AlertStore(':memory:'));
+    publisher.notify(worker.handle([raise('dev-7', 9000, 140)]));
+    await waitFor(() => alerts.openFor(alertKey('site-1', 'line-1', 'dev-7', 'temperature-high')) !== null, 30_000, 'the new alert read after the restart', 250);
+    expect(told.slice(before).map((t) => `${t.alert.device}:${t.type}`)).toEqual(['dev-7:opened']);
+    await publisher.stop(Date.now() + 1000);
+    await reader.stop();
+    live.close();
   });
 });

@@ -84,7 +84,7 @@ export class ViewReader {
         const ref = refOfViewSubject(m.subject);
         try {
           const s = JSON.parse(Buffer.from(m.data).toString('utf8')) as LiveSummary;
-          if (!ref || typeof s.ts !== 'number' || typeof s.m !== 'object') throw new Error('not a live summary');
+          if (!ref || typeof s.ts !== 'number' || typeof s.m !== 'object' || s.m === null) throw new Error('not a live summary');
           this.deps.live.publish({ ...ref, seq: null, samples: [{ ts: s.ts, m: s.m }] });
           this.deps.metrics.applied.inc({ kind: 'live' });
         } catch {

@@ -212,6 +212,8 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
         name: 'view',
         check: async () => {
           if (!view.connected()) throw new Error(`not connected to NATS ${redactUrl(mqttUrl)}`);
+          // A load balancer should not send users to a node whose alert list is still incomplete.
+          if (!view.reader.caughtUp) throw new Error(`catching up: ${view.reader.pending} alert transitions still to read`);
           return { url: redactUrl(mqttUrl), node: config.nats.workerId, alertsPending: view.reader.pending, devices: view.quality.size };
         },
       });

@@ -39,6 +39,7 @@ export class ViewReader {
   private stateMessages: ConsumerMessages | null = null;
   private liveSub: Subscription | null = null;
   private lastPending = 0;
+  private caughtUpOnce = false;
   private readonly alertView: AlertView;
 
   constructor(private readonly deps: ViewReaderDeps) {
@@ -48,6 +49,11 @@ export class ViewReader {
   /** Alert transitions in the stream this node has not read yet (as of the last one read). */
   get pending(): number {
     return this.lastPending;
+  }
+
+  /** Whether this node has read the alert stream to its end at least once since start (until then its list is incomplete). */
+  get caughtUp(): boolean {
+    return this.caughtUpOnce;
   }
 
   async start(): Promise<void> {
@@ -66,6 +72,7 @@ export class ViewReader {
       });
     const info = await jsm.consumers.info(VIEW_ALERTS_STREAM, name);
     this.lastPending = info.num_pending + info.num_ack_pending;
+    this.caughtUpOnce = this.lastPending === 0;
     this.alertMessages = await (await js.consumers.get(VIEW_ALERTS_STREAM, name)).consume({ max_messages: 500 });
     void this.readAlerts(this.alertMessages);
 
@@ -113,6 +120,7 @@ export class ViewReader {
         for (const m of msgs) m.nak(1000);
       }
       this.lastPending = msgs.at(-1)!.info.pending;
+      if (this.lastPending === 0) this.caughtUpOnce = true;
     };
     try {
       for await (const m of messages) {

@@ -56,6 +56,7 @@ async function startWorker(id: string): Promise<PlatformProcess> {
     PP_ANALYTICS_FILE: join(dir, 'rules.json'),
     PP_ANALYTICS_TICK_MS: '250',
     PP_VIEW_LIVE_INTERVAL_MS: '200',
+    PP_QUALITY_FLUSH_S: '1',
     PP_DATA_DIR: join(dir, id),
   }));
   workers.set(id, w);
@@ -172,6 +173,12 @@ describe('one view for users across three NATS workers', () => {
     // (Not the gateway: it is learnt from status messages, which NATS delivers once, as news, to
     // whichever worker owned the partition then; a partition that moved since has it on the old owner.)
     for (const s of q) expect(s, s.device).toMatchObject({ online: true, lastSampleTs: clock, retired: false });
+    // The windowed figures come from InfluxDB, where every worker writes its devices' (each second here).
+    for (const line of ['line-0', 'line-1', 'line-2']) {
+      const want = DEVICES.filter((d) => d.line === line).map((d) => d.device).sort();
+      const figures = async () => (await api<{ devices: Record<string, { completenessPct: number | null }[]> }>(apiNode, 'GET', `/api/v1/quality?site=${SITE}&line=${line}&from=now-3h`)).devices;
+      await waitFor(async () => Object.keys(await figures()).sort().join() === want.join(), 15_000, `${line}: every device's completeness figures`, 250);
+    }
   });
 
   it('the dashboard on the API node (Chromium) shows every worker\'s devices and alerts; an acknowledgement there reaches the webhooks', async () => {

@@ -204,6 +204,14 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
       const view = await startViewReading({ config, alerts, tokens, notifier, live, metrics, log: log.child({ component: 'view' }) });
       cleanups.push(() => view.stop());
       qualityStatus = (site, line) => view.quality.statusOf(site, line);
+      // Stale and flapping alerts resolve here by the workers' rule (same times, so the same
+      // transitions and webhook keys as the worker would send): an alert of a worker that died
+      // would otherwise stay open. Not while catching up, when news is still on its way.
+      const staleTimer = setInterval(() => {
+        if (view.reader.caughtUp) raiser.tick();
+      }, config.analytics.tickMs);
+      staleTimer.unref();
+      cleanups.push(async () => clearInterval(staleTimer));
       const fanout = new AlertFanout(log.child({ component: 'alerts' }));
       fanout.add(notifier);
       fanout.add(view.acknowledgements);
@@ -255,7 +263,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
         },
       });
     }
-    // An API node decides no alerts (nor resolves stale ones): its workers do, and it mirrors them.
+    // An API node decides no alerts: its workers do, and it mirrors them.
     if (ingests) analytics.start(config.analytics.tickMs);
     quality?.start(config.analytics.tickMs);
     cleanups.push(async () => analytics.stop());

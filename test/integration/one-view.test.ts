@@ -73,6 +73,8 @@ function startApiNode(id: string, dataDir: string): Promise<PlatformProcess> {
     PP_DATA_DIR: dataDir,
     PP_WEBHOOK_RETRY_BASE_MS: '100',
     PP_WEBHOOK_RETRY_MAX_MS: '800',
+    // The shortest allowed: the last test waits for it (workers keep the default, 45 min).
+    PP_ALERT_STALE_AFTER_S: '60',
   }));
 }
 
@@ -305,4 +307,18 @@ describe('one view for users across three NATS workers', () => {
     expect(open.map((a) => a.key).sort()).toEqual(DEVICES.slice(0, 6).map(keyOf).sort()); // one open alert per key
     console.log(`worker SIGKILLed under load: sent ${sent.samples}, stored ${(await stored()) - before}; API node lists ${all.length} alerts, ${open.length} open`);
   });
+
+  it('an alert nothing more is heard about resolves as stale on the API node, with the transition its worker would send', async () => {
+    const open = await alertsOn(apiNode, `site=${SITE}&state=open`);
+    expect(open).toHaveLength(6);
+    await waitFor(async () => (await alertsOn(apiNode, `site=${SITE}&state=open`)).length === 0, 100_000, 'the open alerts resolved as stale', 1000);
+    const ids = new Set(open.map((a) => a.id));
+    const resolved = (await alertsOn(apiNode)).filter((a) => ids.has(a.id));
+    expect(resolved).toHaveLength(6);
+    for (const a of resolved) expect(a.resolvedAt, a.id).toBe(a.lastSeen); // what AlertManager.tick on the worker decides
+    const keys = keysOf(resolved.map((a) => ({ type: 'resolved', ts: a.lastSeen, alert: a })));
+    await waitFor(() => keys.every((k) => delivered().has(k)), 20_000, 'their webhooks', 250);
+    const bodies = receiver.of('/hooks').filter((r) => keys.includes(r.key)).map((r) => JSON.parse(r.body) as { reason?: string });
+    expect(bodies.every((b) => b.reason === 'stale')).toBe(true);
+  }, 150_000);
 });

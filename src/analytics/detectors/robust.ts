@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { NO_EVENTS, type DetectorInput, type Step } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '../types.js';
 import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
-import { restartAfterGap, robustUpdate, scaleUpdate, usableScale } from './robust-scale.js';
+import { gapRestart, robustUpdate, scaleUpdate, usableScale } from './robust-scale.js';
 
 /**
  * A scale-free outlier and level-shift detector for any metric, including ones whose unit and
@@ -123,12 +123,27 @@ function meanAfter(p: RobustParams, s: RobustState, v: number): number {
   return s.n === 0 ? v : s.mean + (v - s.mean) * Math.max(1 / p.meanSamples, 1 / (s.n + 1));
 }
 
-function learn(p: RobustParams, s: RobustState, v: number, ts: number, latch: Latch, side: 1 | -1, up: number, down: number, mean: number): RobustState {
+/** Learn `v` into `s` (in place). */
+function learn(p: RobustParams, s: RobustState, v: number, ts: number, latch: Latch, side: 1 | -1, up: number, down: number, mean: number): void {
   const n = s.n + 1;
   const floor = floorOf(p, s);
   const m = robustUpdate(n, s.loc, s.scale, v, p.alpha, p.warmupSamples, p.clip, floor);
   const meanScale = p.meanSamples > 0 ? scaleUpdate(n, s.loc, s.meanScale, mean - s.loc, p.alpha, p.warmupSamples, p.clip, floor) : 0;
-  return { n, loc: m.loc, scale: m.scale, maxScale: Math.max(s.maxScale, m.scale), up, down, openFor: 0, calm: 0, bar: s.bar, peak: 0, lastTs: ts, latch, side, mean, meanScale, openMean: 0 };
+  s.n = n;
+  s.maxScale = Math.max(s.maxScale, m.scale);
+  s.loc = m.loc;
+  s.scale = m.scale;
+  s.up = up;
+  s.down = down;
+  s.openFor = 0;
+  s.calm = 0;
+  s.peak = 0;
+  s.lastTs = ts;
+  s.latch = latch;
+  s.side = side;
+  s.mean = mean;
+  s.meanScale = meanScale;
+  s.openMean = 0;
 }
 
 export const robustDetector: DetectorModule<RobustParams, RobustState> = {
@@ -137,15 +152,23 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
   paramsSchema: robustParamsSchema,
   defaultCategory: 'safety',
 
-  initial: () => FRESH,
+  // Each state its own object: the engine updates its states in place (update); step copies first.
+  initial: () => ({ ...FRESH }),
+  step(p: RobustParams, s: RobustState, input: DetectorInput): Step<RobustState> {
+    const next = { ...s };
+    return { state: next, events: robustDetector.update!(p, next, input) };
+  },
 
-  step(p: RobustParams, s: RobustState, { ts, value }: DetectorInput): Step<RobustState> {
-    if (isStale(s.lastTs, ts)) return { state: s, events: NO_EVENTS };
-    const restart = restartAfterGap(p, s, FRESH, ts, value);
-    let events = restart.events;
-    let st = restart.st;
+  update(p: RobustParams, st: RobustState, { ts, value }: DetectorInput): readonly DetectorEvent[] {
+    if (isStale(st.lastTs, ts)) return NO_EVENTS;
+    const gap = gapRestart(p, st, ts, value);
+    if (gap !== null) Object.assign(st, FRESH);
+    let events = gap ?? NO_EVENTS;
     const mean = p.meanSamples > 0 ? meanAfter(p, st, value) : 0;
-    if (st.n < p.warmupSamples) return { state: learn(p, st, value, ts, QUIET, 1, 0, 0, mean), events };
+    if (st.n < p.warmupSamples) {
+      learn(p, st, value, ts, QUIET, 1, 0, 0, mean);
+      return events;
+    }
 
     const scale = scaleOf(p, st);
     const z = (value - st.loc) / scale;
@@ -167,7 +190,8 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
     const meanBreach = p.meanSamples > 0 && watchedMean > p.zMeanRaise * (bar / p.zRaise) && farMean;
     const cusumBreach = p.cusumH > 0 && Math.max(up, down) > hBar && farMean;
     const breach = watched > bar || meanBreach || cusumBreach;
-    st = { ...st, bar, mean };
+    st.bar = bar;
+    st.mean = mean;
     if (st.latch.active) {
       const openFor = st.openFor + 1;
       const openMean = st.openMean + (value - st.openMean) / (openFor + 1);
@@ -180,16 +204,19 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
         // is on (the last sample alone may be one of the new regime's spikes, and a location on a
         // spike raises again at once), else the last value. The scale carries on from the old one.
         const loc = p.meanSamples > 0 ? openMean : value;
-        return { state: { ...FRESH, n: p.warmupSamples, loc, scale: st.scale, maxScale: st.maxScale, bar: p.zRaise, lastTs: ts, mean: loc, meanScale: st.meanScale }, events };
+        Object.assign(st, FRESH, { n: p.warmupSamples, loc, scale: st.scale, maxScale: st.maxScale, bar: p.zRaise, lastTs: ts, mean: loc, meanScale: st.meanScale });
+        return events;
       }
       if (calm >= p.holdSamples) {
         events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.baselineCleared(p.metric, value, st.loc, p.zClear) }];
         // The short-window mean restarts from this calm sample: still full of the episode, it
         // would raise again at once.
-        return { state: { ...st, up: 0, down: 0, openFor: 0, calm: 0, bar: Math.max(bar, peak), peak: 0, lastTs: ts, latch: QUIET, mean: value }, events };
+        Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, bar: Math.max(bar, peak), peak: 0, lastTs: ts, latch: QUIET, mean: value });
+        return events;
       }
       if (watched > p.zRaise) events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, false) }];
-      return { state: { ...st, up: 0, down: 0, openFor, calm, peak, lastTs: ts, openMean }, events };
+      Object.assign(st, { up: 0, down: 0, openFor, calm, peak, lastTs: ts, openMean });
+      return events;
     }
     if (breach) {
       const side: 1 | -1 = watched > bar ? (z >= 0 ? 1 : -1) : meanBreach ? (zMean >= 0 ? 1 : -1) : up >= down ? 1 : -1;
@@ -197,11 +224,16 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
       // A shift found by the mean test is told as the recent mean's distance in the signal's σ.
       const byMean = meanBreach && watched <= bar;
       events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, byMean ? mean : value, st.loc, byMean ? (mean - st.loc) / scale : z, watched <= bar) }];
-      return { state: { ...st, up: 0, down: 0, openFor: 0, calm: 0, peak: watched, lastTs: ts, latch: { active: true, since: ts }, side, openMean: value }, events };
+      Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, peak: watched, lastTs: ts, latch: { active: true, since: ts }, side, openMean: value });
+      return events;
     }
     // Quiet: learn (clipped), keep the CUSUM sums. A sample beyond learnBelow is not learned at
     // all: a slow ramp (wear, a drift) must not be followed sample by sample until it is normal.
-    if (Math.abs(z) > p.learnBelow) return { state: { ...st, up, down, lastTs: ts }, events };
-    return { state: learn(p, st, value, ts, QUIET, st.side, up, down, mean), events };
+    if (Math.abs(z) > p.learnBelow) {
+      st.up = up;
+      st.down = down;
+      st.lastTs = ts;
+    } else learn(p, st, value, ts, QUIET, st.side, up, down, mean);
+    return events;
   },
 };

@@ -18,9 +18,7 @@ const DIR = join(ROOT, 'deploy/nats');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 const example = parseDotEnv(read('.env.example'));
 
-/** PP_ROLE (worker, api) comes with the API node role; until the platform knows it, it is the one variable allowed beyond ENV_VARS. */
-const KNOWN = new Set([...Object.keys(ENV_VARS), 'PP_ROLE']);
-const withoutPendingVars = (env: Record<string, string>) => Object.fromEntries(Object.entries(env).filter(([k]) => k in ENV_VARS || k !== 'PP_ROLE'));
+const KNOWN = new Set(Object.keys(ENV_VARS));
 
 function load(text: string): { compose: ComposeFile; problems: string[] } {
   const problems: string[] = [];
@@ -86,10 +84,10 @@ function workerProblems(c: ComposeFile): string[] {
   const platformPassword = serviceEnv(c.services[nodes[0]?.service ?? ''] ?? ({} as ComposeService)).PP_NATS_PLATFORM_PASSWORD;
   for (const [name, svc] of workers) {
     const env = serviceEnv(svc);
-    const invalid = [...unknownPpVars(env, KNOWN).map((v) => `${name}: ${v} is not a variable the platform knows`), ...platformConfigProblems(withoutPendingVars(env)).map((p) => `${name}: ${p}`)];
+    const invalid = [...unknownPpVars(env, KNOWN).map((v) => `${name}: ${v} is not a variable the platform knows`), ...platformConfigProblems(env).map((p) => `${name}: ${p}`)];
     problems.push(...invalid);
     if (invalid.length > 0) continue;
-    const config = loadConfig(withoutPendingVars(env));
+    const config = loadConfig(env);
     const hosts = config.nats.servers.map((u) => new URL(u));
     if (hosts.some((u) => u.protocol !== 'tls:')) problems.push(`${name}: PP_NATS_URL must use tls:// (the shipped nats.conf requires TLS)`);
     if (JSON.stringify(hosts.map((u) => u.hostname).sort()) !== JSON.stringify(nodes.map((n) => n.service).sort())) problems.push(`${name}: PP_NATS_URL does not list every NATS node`);
@@ -125,7 +123,10 @@ describe('deploy/nats/compose.yml', () => {
     expect(workersOf(compose).map(([n]) => n)).toEqual(['worker-1', 'worker-2', 'worker-3']);
     for (const [, svc] of workersOf(compose)) expect(serviceEnv(svc).PP_ROLE).toBe('worker');
     expect(workerProblems(compose)).toEqual([]);
-    expect(serviceEnv(compose.services.api!).PP_ROLE).toBe('api');
+    const api = serviceEnv(compose.services.api!);
+    expect(api.PP_ROLE).toBe('api');
+    expect(platformConfigProblems(api)).toEqual([]);
+    expect(loadConfig(api).role).toBe('api');
     expect(compose.services.influxdb).toBeDefined();
   });
 

@@ -174,6 +174,11 @@ describe('device state hand-over between NATS workers', () => {
 
   it('an alert opened after the last periodic save is still continued: the message that opened it was acked only once the state was saved', async () => {
     for (const id of ['worker-2', 'worker-3']) await workers.get(id)!.kill('SIGTERM'); // clean: every state saved
+    // Completeness moved with the devices too: the first hour was received by worker-1 (killed
+    // before it wrote any figure); its owners since wrote it from the state they took over.
+    // (A new owner's recount from InfluxDB could give `received`; the delays, `timed`, only come with the state.)
+    const firstHour = await queryInfluxQL(influx.url, DB, `SELECT received, timed FROM quality WHERE "level" = 'device' AND "window" = '1h' AND time = ${START}ms GROUP BY device`);
+    expect(firstHour.map((r) => [r.device, Number(r.received), Number(r.timed)]).sort()).toEqual(DEVICES.map((d) => [d, 360, 360]));
     // No periodic save during this test: only the save an alert's opening makes (and clean hand-overs).
     const w4 = await startWorker('worker-4', { PP_NATS_STATE_SAVE_S: '3600' });
     await waitFor(async () => (await owned(w4)).length === UNITS, 15_000, 'worker-4 owns every unit');

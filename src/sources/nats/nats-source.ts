@@ -47,6 +47,7 @@ export class NatsSource {
   /** Each owned unit's lease validity (PartitionLeases): saves and acks happen only before it. */
   private readonly validity = new Map<string, () => number>();
   private handOver: StateHandOver | null = null;
+  private stopping = false;
   private readonly natsMetrics: NatsMetrics;
   private isConnected = false;
 
@@ -115,7 +116,8 @@ export class NatsSource {
           await this.consumers.get(unit)?.drain(Date.now() + 5000);
           // Handed over cleanly: everything processed here is in the bucket for the next owner.
           await this.handOver?.saveUnit(unit, this.validUntil);
-          this.handOver?.forget(unit);
+          // Kept when this worker stops: its stages write their last figures after intake stopped.
+          if (!this.stopping) this.handOver?.forget(unit);
         },
         lost: (unit) => {
           this.consumers.get(unit)?.halt();
@@ -227,6 +229,7 @@ export class NatsSource {
   /** Hand every partition over (in-flight messages finished first, bounded) and disconnect. */
   async stop(): Promise<void> {
     if (!this.nc) return;
+    this.stopping = true;
     this.handOver?.stop();
     await this.leases?.stop();
     await this.nc.drain().catch(() => undefined);

@@ -150,7 +150,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     pipeline.onStored((batch) => live.publish(batch));
     // Data completeness (src/quality/): hears stored batches and status messages; state restored before intake starts.
     const qualityConfig = { ...config.quality, utcOffsetMs: analyticsConfig.energy.windows.utcOffsetMinutes * 60_000 };
-    const quality = ingests && config.quality.enabled ? await startQualityStage({ config: qualityConfig, dataDir: config.dataDir, history: storage.history, writer, alerts: raiser, metrics, log: log.child({ component: 'quality' }), clock: options.qualityClock }) : null;
+    const quality = ingests && config.quality.enabled ? await startQualityStage({ config: qualityConfig, dataDir: config.dataDir, history: storage.history, writer, alerts: raiser, metrics, log: log.child({ component: 'quality' }), clock: options.qualityClock, restoredDevicesParked: config.source === 'nats' }) : null;
     if (quality) {
       cleanups.push(() => quality.stop()); // runs after intake stopped, before the writer closes
       pipeline.onStored((batch) => quality.accept(batch));

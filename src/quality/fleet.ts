@@ -20,6 +20,14 @@ const MAX_PENDING = 100_000;
  */
 export class Fleet {
   readonly devices = new Map<string, DeviceTracker>();
+  /**
+   * Devices restored at start that this process does not account (yet): with several workers
+   * (PP_SOURCE=nats) a device belongs to the worker that holds its partition, and a worker that
+   * wrote figures, statuses or alerts from its restart's recount of another's devices would
+   * overwrite that worker's figures with its own partial ones. A device leaves this set when its
+   * data or status comes here (`tracker`, `applyStatus`), or is replaced by a handed-over state.
+   */
+  readonly parked = new Map<string, DeviceTracker>();
   /** By `site/gatewayId`. */
   readonly gateways = new Map<string, GatewayStatus>();
   /** Status (and gateway membership) heard for devices not sending data yet, by device key. */
@@ -47,7 +55,7 @@ export class Fleet {
       return;
     }
     const key = deviceKey(p.ref);
-    const t = this.devices.get(key);
+    const t = this.devices.get(key) ?? this.unpark(key);
     if (!t) {
       if (this.pending.size < MAX_PENDING || this.pending.has(key)) {
         const prev = this.pending.get(key);
@@ -63,7 +71,7 @@ export class Fleet {
   /** The device's tracker, created on its first data (taking any status heard before). */
   tracker(ref: DeviceRef, now: number): DeviceTracker {
     const key = deviceKey(ref);
-    let t = this.devices.get(key);
+    let t = this.devices.get(key) ?? this.unpark(key);
     if (t) return t;
     t = new DeviceTracker(ref);
     this.devices.set(key, t);
@@ -76,9 +84,23 @@ export class Fleet {
     return t;
   }
 
+  /** Hold back every device known now (restored at start) until it is accounted here (`parked`). */
+  park(): void {
+    for (const [key, t] of this.devices) this.parked.set(key, t);
+    this.devices.clear();
+  }
+
+  private unpark(key: string): DeviceTracker | undefined {
+    const t = this.parked.get(key);
+    if (!t) return undefined;
+    this.parked.delete(key);
+    this.devices.set(key, t);
+    return t;
+  }
+
   private assignGateway(ref: DeviceRef, gateway: string, now: number): void {
     const key = deviceKey(ref);
-    const t = this.devices.get(key);
+    const t = this.devices.get(key) ?? this.parked.get(key);
     if (!t) {
       if (this.pendingGateway.size < MAX_PENDING || this.pendingGateway.has(key)) this.pendingGateway.set(key, gateway);
       return;

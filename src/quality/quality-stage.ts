@@ -29,6 +29,11 @@ export interface QualityStageDeps {
   log: Logger;
   /** Arrival time. Tests drive it to script hours of plant time in seconds. */
   clock?: () => number;
+  /**
+   * Devices restored at start are accounted only once their data or status comes here, or their
+   * state is handed over (importDevice): set when workers share the devices (PP_SOURCE=nats).
+   */
+  restoredDevicesParked?: boolean;
 }
 
 /** What the API shows about a device now. */
@@ -83,6 +88,7 @@ export class QualityStage {
   /** Rebuild from local state and stored telemetry. Call once, before intake starts. */
   async restore(): Promise<void> {
     await restoreQualityState({ fleet: this.fleet, store: this.deps.store, history: this.deps.history, cfg: this.cfg, log: this.deps.log }, this.clock());
+    if (this.deps.restoredDevicesParked) this.fleet.park();
   }
 
   /** A batch is durable (pipeline onStored): account it, at arrival time now. */
@@ -170,12 +176,14 @@ export class QualityStage {
   importDevice(json: QualityDeviceJson): void {
     if (this.stopped) return;
     const t = importTracker(json);
+    this.fleet.parked.delete(t.key);
     this.fleet.devices.set(t.key, t);
   }
 
   /** The device is accounted by another worker now: drop it here and from local state, so this worker writes no more figures for it. */
   forgetDevice(key: string): boolean {
-    if (!this.fleet.devices.delete(key)) return false;
+    const parked = this.fleet.parked.delete(key);
+    if (!this.fleet.devices.delete(key) && !parked) return false;
     if (!this.stopped) this.deps.store.deleteDevice(key);
     return true;
   }

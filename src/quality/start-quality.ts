@@ -17,6 +17,8 @@ export interface StartQualityOptions {
   metrics: Metrics;
   log: Logger;
   clock?: () => number;
+  /** Workers share the devices (PP_SOURCE=nats): see QualityStageDeps.restoredDevicesParked. */
+  restoredDevicesParked?: boolean;
 }
 
 /**
@@ -48,6 +50,7 @@ export async function startQualityStage(o: StartQualityOptions): Promise<Quality
     metrics,
     log: o.log,
     clock: o.clock,
+    restoredDevicesParked: o.restoredDevicesParked,
   });
   try {
     await stage.restore();

@@ -7,6 +7,7 @@ import type { AnomalyEvent } from '../../../src/analytics/index.js';
 import type { Sample, TelemetryBatch } from '../../../src/contract/index.js';
 import { createLogger } from '../../../src/observability/index.js';
 import { DEFAULT_QUALITY_CONFIG, type QualityConfig } from '../../../src/quality/config.js';
+import { initialDeviceState } from '../../../src/quality/device-tracker.js';
 import { createQualityMetrics } from '../../../src/quality/quality-metrics.js';
 import { QualityStage } from '../../../src/quality/quality-stage.js';
 import { QualityStore } from '../../../src/quality/quality-store.js';
@@ -34,7 +35,7 @@ let events: AnomalyEvent[];
 let counts: Row[];
 const stores: QualityStore[] = [];
 
-function stage(history: HistoryReader = { available: true, query: async () => counts }): QualityStage {
+function stage(history: HistoryReader = { available: true, query: async () => counts }, restoredDevicesParked = false): QualityStage {
   const store = new QualityStore(join(dir, 'quality.sqlite'));
   stores.push(store);
   return new QualityStage({
@@ -46,6 +47,7 @@ function stage(history: HistoryReader = { available: true, query: async () => co
     metrics: createQualityMetrics(new Registry(), { devices: () => 0, online: () => 0, missingMessages: () => 0 }),
     log: createLogger('silent'),
     clock: () => now,
+    restoredDevicesParked,
   });
 }
 
@@ -122,6 +124,38 @@ describe('QualityStage: restart', () => {
     expect(written.find((p) => p.tags.level === 'device' && p.tags.device === 'd9' && p.ts === T0)?.fields).toMatchObject({ received: 300 });
     const failing = stage({ available: true, query: async () => Promise.reject(new Error('down')) });
     await expect(failing.restore()).resolves.toBeUndefined(); // starts from local state, says so in the log
+  });
+});
+
+describe('QualityStage: restart of one of several workers (restored devices parked)', () => {
+  it('writes no figures, status or alerts for restored devices until their data, status or handed-over state comes here', async () => {
+    now = T0 + 2 * HOUR;
+    // Another worker accounts d9 and d8 (timed); this one's restart recounts them from InfluxDB (received only).
+    counts = [
+      { time: T0, site: 's1', line: 'l1', device: 'd9', count_power_kw: 300 },
+      { time: T0, site: 's1', line: 'l1', device: 'd8', count_power_kw: 200 },
+      { time: T0, site: 's1', line: 'l1', device: 'd7', count_power_kw: 100 },
+    ];
+    const b = stage(undefined, true);
+    await b.restore();
+    await b.flush();
+    expect(written.filter((p) => p.tags.level === 'device')).toEqual([]);
+    expect(b.statusOf('s1')).toEqual([]);
+    expect(b.counts().devices).toBe(0);
+
+    // d8 handed over with its state (all 200 samples timed by the other worker): that state replaces the recount.
+    const handed = { counts: { received: 200, duplicates: 0, outOfOrder: 0, duplicateMessages: 0, lateMessages: 0, timed: 200, onTime: 200, onlineMs: 0, observedMs: 0, intervalMs: null }, delays: [[30 * S, 200]], timesComplete: true, timesReleased: true };
+    // d7's data comes here (no saved state): it goes on from the recount.
+    b.accept({ site: 's1', line: 'l1', device: 'd7', seq: 1, samples: [{ ts: T0 + HOUR + MIN, m: { power_kw: 1 } }] });
+    b.importDevice({ ref: { site: 's1', line: 'l1', device: 'd8' }, state: { ...initialDeviceState(), firstTs: T0, newestTs: T0 + 59 * MIN }, windows: [{ start: T0, state: JSON.stringify(handed), times: null }] });
+    await b.flush();
+    const devices = new Set(written.filter((p) => p.tags.level === 'device').map((p) => p.tags.device));
+    expect([...devices].sort()).toEqual(['d7', 'd8']);
+    expect(written.find((p) => p.tags.level === 'device' && p.tags.device === 'd7' && p.ts === T0)?.fields).toMatchObject({ received: 100, timed: 0 });
+    expect(written.find((p) => p.tags.level === 'device' && p.tags.device === 'd8' && p.ts === T0)?.fields).toMatchObject({ received: 200, timed: 200 });
+    // A parked device handed over elsewhere is forgotten like any other.
+    expect(b.forgetDevice('s1/l1/d9')).toBe(true);
+    expect(b.forgetDevice('s1/l1/d9')).toBe(false);
   });
 });
 

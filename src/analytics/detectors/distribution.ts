@@ -4,7 +4,7 @@ import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '..
 import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
-import { gapRestart, locUpdate, scaleUpdate, usableScale } from './robust-scale.js';
+import { gapRestart, locUpdate, NEVER, scaleUpdate, usableScale } from './robust-scale.js';
 
 /**
  * A distribution-change test, in the spirit of the relative-entropy detector: the histogram of the
@@ -83,13 +83,14 @@ export interface DistributionState {
   /** Unmatched windows in a row, and matched windows in a row while open. */
   unmatched: number;
   calm: number;
-  lastTs: number | null;
+  /** The last sample's time; NEVER before the first. */
+  lastTs: number;
   latch: Latch;
 }
 
 /** A new state: each one is its own object, since the engine updates its states in place. */
 function fresh(): DistributionState {
-  return { n: 0, loc: 0, scale: 0, window: [], head: 0, sorted: [], histograms: [], unmatched: 0, calm: 0, lastTs: null, latch: QUIET };
+  return { n: 0, loc: 0, scale: 0, window: [], head: 0, sorted: [], histograms: [], unmatched: 0, calm: 0, lastTs: NEVER, latch: QUIET };
 }
 
 /** Chi-square quantile (Wilson–Hilferty): accurate to a few % for the few degrees of freedom used here. */

@@ -4,7 +4,7 @@ import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
 import { chiSquareZ, cholesky, cholQuadratic, cholSolve } from './multivariate-math.js';
-import { locUpdate, scaleUpdate, usableScale } from './robust-scale.js';
+import { locUpdate, NEVER, scaleUpdate, usableScale } from './robust-scale.js';
 
 export { chiSquareZ } from './multivariate-math.js';
 
@@ -108,14 +108,15 @@ export interface MultivariateState {
   active: boolean;
   openFor: number;
   calm: number;
-  lastTs: number | null;
+  /** The last sample's time; NEVER before the first. */
+  lastTs: number;
 }
 
 const NO_STATE = 'all';
 
 /** A new state: each one is its own object, since the engine updates its states in place. */
 function fresh(): MultivariateState {
-  return { names: [], models: {}, key: null, since: 0, active: false, openFor: 0, calm: 0, lastTs: null };
+  return { names: [], models: {}, key: null, since: 0, active: false, openFor: 0, calm: 0, lastTs: NEVER };
 }
 
 function freshModel(d: number): MultivariateModel {
@@ -243,7 +244,7 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
 function update(p: MultivariateParams, s: MultivariateState, { ts, values, state }: SampleInput): readonly DetectorEvent[] {
   if (isStale(s.lastTs, ts)) return NO_EVENTS;
   let events: readonly DetectorEvent[] = NO_EVENTS;
-  if (s.lastTs !== null && ts - s.lastTs > p.maxGapS * 1000) {
+  if (s.lastTs !== NEVER && ts - s.lastTs > p.maxGapS * 1000) {
     if (s.active) events = [{ kind: 'clear', ts, value: 0, message: messages.multivariateReset(ts - s.lastTs) }];
     Object.assign(s, fresh());
   }

@@ -56,12 +56,21 @@ export function scaleUpdate(n: number, loc: number, scale: number, dev: number, 
 }
 
 /**
+ * The `lastTs` of a state that has seen no sample yet, for the detectors whose states are updated
+ * in place on every sample (distribution, multivariate): a number, not null, so the field holds a
+ * number from the start. A field that starts as null and later takes a timestamp (not a small
+ * integer) makes V8 box every timestamp stored in it: an allocation per sample and metric.
+ * It survives JSON unchanged (unlike -Infinity), and no sample is older (isStale).
+ */
+export const NEVER = -Number.MAX_VALUE;
+
+/**
  * The start of a step of a detector that learns a robust location (robust, distribution): after a
  * gap longer than `maxGapS` the state must start over (the machine may have been stopped, serviced
  * or re-set), and an open alert is cleared, saying why. Null when there was no such gap; else the
  * events (the clear, or none), and the caller resets its state.
  */
 export function gapRestart(p: { metric: string; maxGapS: number }, s: { loc: number; lastTs: number | null; latch: Latch }, ts: number, value: number): readonly DetectorEvent[] | null {
-  if (s.lastTs === null || ts - s.lastTs <= p.maxGapS * 1000) return null;
+  if (s.lastTs === null || s.lastTs === NEVER || ts - s.lastTs <= p.maxGapS * 1000) return null;
   return s.latch.active ? [{ kind: 'clear', ts, value, baseline: s.loc, message: messages.baselineResetAfterGap(p.metric, value, ts - s.lastTs) }] : NO_EVENTS;
 }

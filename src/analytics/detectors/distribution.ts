@@ -25,7 +25,7 @@ import { gapRestart, locUpdate, NEVER, scaleUpdate, usableScale } from './robust
  * State per metric: the window's W values twice (in arrival order, and sorted, so a step bins
  * them by binary search instead of a pass) plus maxHistograms × (2·bins + 1) numbers (each
  * histogram keeps its logs) and a dozen scalars; with the defaults (W = 50, 8 histograms of
- * 5 bins) about 200 numbers in 11 arrays.
+ * 5 bins) about 200 numbers in 4 arrays.
  */
 export const distributionParamsSchema = z
   .strictObject({
@@ -52,17 +52,6 @@ export const distributionParamsSchema = z
 
 export type DistributionParams = z.output<typeof distributionParamsSchema>;
 
-export interface Histogram {
-  /**
-   * The probability of each bin, then (from index bins on) Math.log of each, kept with it: the
-   * G-tests of every sample against it need only Σ p·log q. One array, not two: there are up to
-   * maxHistograms of these per metric of every device.
-   */
-  q: number[];
-  /** Sample count at which it last matched (the least recent makes room for a new one). */
-  seen: number;
-}
-
 export interface DistributionState {
   n: number;
   loc: number;
@@ -79,7 +68,15 @@ export interface DistributionState {
    * a pass over the window (loc and scale move with every sample, so the values' bins cannot be kept).
    */
   sorted: number[];
-  histograms: Histogram[];
+  /**
+   * The learned histograms, one after another in one array (2·bins numbers each): each one's
+   * probability per bin, then Math.log of each, kept with it (the G-tests of every sample against
+   * it need only Σ p·log q). One flat array, not an object and an array per histogram: there are
+   * up to maxHistograms of these per metric of every device.
+   */
+  histograms: number[];
+  /** Per histogram (same order), the sample count at which it last matched (the least recent makes room for a new one). */
+  seen: number[];
   /** Unmatched windows in a row, and matched windows in a row while open. */
   unmatched: number;
   calm: number;
@@ -90,7 +87,7 @@ export interface DistributionState {
 
 /** A new state: each one is its own object, since the engine updates its states in place. */
 function fresh(): DistributionState {
-  return { n: 0, loc: 0, scale: 0, window: [], head: 0, sorted: [], histograms: [], unmatched: 0, calm: 0, lastTs: NEVER, latch: QUIET };
+  return { n: 0, loc: 0, scale: 0, window: [], head: 0, sorted: [], histograms: [], seen: [], unmatched: 0, calm: 0, lastTs: NEVER, latch: QUIET };
 }
 
 /** Chi-square quantile (Wilson–Hilferty): accurate to a few % for the few degrees of freedom used here. */
@@ -204,19 +201,15 @@ function insertSorted(sorted: number[], value: number): void {
   sorted[i] = value;
 }
 
-/** A histogram of the window from its bin counts, smoothed (half a count per bin) so no bin is empty. */
-function histogramOf(counts: Int32Array, bins: number, total: number): Histogram {
-  const q = new Array<number>(2 * bins);
-  for (let b = 0; b < bins; b++) {
-    const pb = (counts[b]! + 0.5) / total;
-    q[b] = pb;
-    q[bins + b] = Math.log(pb);
-  }
-  return { q, seen: 0 };
+/** Append the window's histogram from its bin counts, smoothed (half a count per bin) so no bin is empty. */
+function pushHistogram(histograms: number[], counts: Int32Array, bins: number, total: number): void {
+  // In index order (probabilities, then their logs), so the array never has a hole.
+  for (let b = 0; b < bins; b++) histograms.push((counts[b]! + 0.5) / total);
+  for (let b = 0; b < bins; b++) histograms.push(Math.log((counts[b]! + 0.5) / total));
 }
 
 function copyState(s: DistributionState): DistributionState {
-  return { ...s, window: s.window.slice(), sorted: s.sorted.slice(), histograms: s.histograms.map((h) => ({ q: h.q.slice(), seen: h.seen })) };
+  return { ...s, window: s.window.slice(), sorted: s.sorted.slice(), histograms: s.histograms.slice(), seen: s.seen.slice() };
 }
 
 /** Reset a state in place to a fresh one (after a long gap). */
@@ -267,12 +260,14 @@ function update(p: DistributionParams, s: DistributionState, { ts, value }: Dete
     wp[b] = (counts[b]! + 0.5) / total;
   }
   const histograms = s.histograms;
+  const seen = s.seen;
+  const size = 2 * bins;
   let best = -1;
   let bestG = Infinity;
-  for (let i = 0; i < histograms.length; i++) {
-    const q = histograms[i]!.q;
+  for (let i = 0; i < seen.length; i++) {
+    const logs = i * size + bins;
     let cross = 0;
-    for (let b = 0; b < bins; b++) cross += wp[b]! * q[bins + b]!;
+    for (let b = 0; b < bins; b++) cross += wp[b]! * histograms[logs + b]!;
     const g = 2 * W * (own - cross);
     if (g < bestG) {
       best = i;
@@ -282,25 +277,27 @@ function update(p: DistributionParams, s: DistributionState, { ts, value }: Dete
   const matched = best >= 0 && bestG <= limit;
   if (matched) {
     s.unmatched = 0;
-    const h = histograms[best]!;
-    const q = h.q;
+    const at = best * size;
     for (let b = 0; b < bins; b++) {
-      const learned = q[b]! + p.learnRate * (wp[b]! - q[b]!);
-      q[b] = learned;
-      q[bins + b] = Math.log(learned);
+      const learned = histograms[at + b]! + p.learnRate * (wp[b]! - histograms[at + b]!);
+      histograms[at + b] = learned;
+      histograms[at + bins + b] = Math.log(learned);
     }
-    h.seen = n;
+    seen[best] = n;
   } else s.unmatched++;
   // A distribution unlike every learned one for minRunSamples in a row is news (raised once
   // warmed up) and joins the normal set at once: when it recurs (the same phase of a daily
   // cycle, the same load) it is known, and one that persists ends its own alert. The first
   // window has nothing to compare with.
-  const novel = s.unmatched >= p.minRunSamples || histograms.length === 0;
+  const novel = s.unmatched >= p.minRunSamples || seen.length === 0;
   if (novel) {
-    if (histograms.length >= p.maxHistograms) histograms.splice(leastRecent(histograms), 1);
-    const h = histogramOf(counts, bins, total);
-    h.seen = n;
-    histograms.push(h);
+    if (seen.length >= p.maxHistograms) {
+      const oldest = leastRecent(seen);
+      seen.splice(oldest, 1);
+      histograms.splice(oldest * size, size);
+    }
+    pushHistogram(histograms, counts, bins, total);
+    seen.push(n);
     s.unmatched = 0;
   }
   const calm = s.calm;
@@ -338,9 +335,9 @@ export const distributionDetector: DetectorModule<DistributionParams, Distributi
   },
 };
 
-/** The index of the histogram matched longest ago (the first of equals). */
-function leastRecent(histograms: readonly Histogram[]): number {
+/** The index of the histogram matched longest ago (the first of equals), from each one's last match. */
+function leastRecent(seen: readonly number[]): number {
   let oldest = 0;
-  for (let i = 1; i < histograms.length; i++) if (histograms[i]!.seen < histograms[oldest]!.seen) oldest = i;
+  for (let i = 1; i < seen.length; i++) if (seen[i]! < seen[oldest]!) oldest = i;
   return oldest;
 }

@@ -5,7 +5,7 @@ import { detectorFor, type AnyDetector } from './detectors/index.js';
 import { DeviceEnergyAccumulator, toEnergyPoint, type EnergyConfig, type EnergyWindow } from './energy/index.js';
 import { createRuleResolver, type ResolvedRule, type RulesConfig } from './rules/index.js';
 import { EACH_METRIC, HEARTBEAT_METRIC } from './rules/schema.js';
-import type { AnomalyEvent, DetectorEvent, DetectorInput, SampleInput } from './types.js';
+import type { AnomalyEvent, DetectorEvent, DetectorInput, SampleInput, SampleList } from './types.js';
 
 /**
  * Metrics tracked per device by one rule on every metric (`+`): one detector state each, so a
@@ -152,7 +152,8 @@ export class AnalyticsEngine {
    * (they read it and keep nothing of it): no object built per sample.
    */
   private readonly sampleValues: { names: string[]; record: Record<string, number> } = { names: [], record: {} };
-  private readonly sampleInput: { ts: number; values: Readonly<Record<string, number>>; state: number | undefined } = { ts: 0, values: {}, state: undefined };
+  private readonly sampleList: SampleList = { names: this.names, values: this.values, count: 0 };
+  private readonly sampleInput: { ts: number; values: Readonly<Record<string, number>>; state: number | undefined; list: SampleList } = { ts: 0, values: {}, state: undefined, list: this.sampleList };
   private windowsClosed = 0;
 
   constructor(
@@ -356,6 +357,7 @@ export class AnalyticsEngine {
         this.sampleInput.ts = ts;
         this.sampleInput.values = values;
         this.sampleInput.state = d.machineState;
+        this.sampleList.count = count;
       } else input = d.machineState === undefined ? { ts, values: { ...values } } : { ts, values: { ...values }, state: d.machineState };
       let events: readonly DetectorEvent[];
       if (def.updateSample) events = def.updateSample(rule.params, d.states[i], input);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NO_EVENTS, type DetectorEvent, type DetectorInput, type SampleInput, type Step } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type DetectorInput, type SampleInput, type SampleList, type Step } from '../types.js';
 import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
@@ -134,18 +134,28 @@ function padModel(m: MultivariateModel, d0: number, d: number): void {
   for (const a of [m.count, m.loc, m.scale, m.mewma]) for (let i = d0; i < d; i++) a.push(0);
 }
 
-/** Add the metrics first seen in this sample (up to maxMetrics), growing every model. */
-function addNames(p: MultivariateParams, s: MultivariateState, values: Readonly<Record<string, number>>): void {
+/**
+ * Add the metrics first seen in this sample (up to maxMetrics), growing every model. True when the
+ * sample names exactly the known metrics in their order, so that its `list` (if any) is indexed
+ * like the models' arrays.
+ */
+function addNames(p: MultivariateParams, s: MultivariateState, values: Readonly<Record<string, number>>, list: SampleList | undefined): boolean {
   // Most samples name the known metrics in the order first seen: one comparison each.
   let at = 0;
   let known = true;
-  for (const name in values) {
-    if (s.names[at++] !== name) {
-      known = false;
-      break;
+  if (list !== undefined) {
+    at = list.count;
+    known = at <= s.names.length;
+    for (let i = 0; known && i < at; i++) known = s.names[i] === list.names[i];
+  } else {
+    for (const name in values) {
+      if (s.names[at++] !== name) {
+        known = false;
+        break;
+      }
     }
   }
-  if (known) return;
+  if (known) return at === s.names.length;
   const d0 = s.names.length;
   for (const name in values) {
     if (s.names.includes(name)) continue;
@@ -153,8 +163,8 @@ function addNames(p: MultivariateParams, s: MultivariateState, values: Readonly<
     s.names.push(name);
   }
   const d = s.names.length;
-  if (d === d0) return;
-  for (const key in s.models) padModel(s.models[key]!, d0, d);
+  if (d !== d0) for (const key in s.models) padModel(s.models[key]!, d0, d);
+  return false;
 }
 
 function copyState(s: MultivariateState): MultivariateState {
@@ -193,12 +203,15 @@ const J = {
   chol: new Float64Array(MAX_K * MAX_K),
 };
 
-/** Judge one sample under model m (and move the model's MEWMA with it): fills J. */
-function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: readonly string[], values: Readonly<Record<string, number>>): void {
+/**
+ * Judge one sample under model m (and move the model's MEWMA with it): fills J. `aligned`: the
+ * sample's values by position, indexed like names (else they are looked up by name).
+ */
+function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: readonly string[], values: Readonly<Record<string, number>>, aligned: ArrayLike<number> | null): void {
   const { idx, xs } = J;
   let k = 0;
   for (let i = 0; i < d; i++) {
-    const v = values[names[i]!];
+    const v = aligned !== null ? aligned[i] : values[names[i]!];
     J.v[i] = v ?? NaN;
     if (v === undefined || m.count[i]! < p.warmupSamples) continue;
     idx[k] = i;
@@ -241,14 +254,14 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
 }
 
 /** One sample, updating `s` in place. */
-function update(p: MultivariateParams, s: MultivariateState, { ts, values, state }: SampleInput): readonly DetectorEvent[] {
+function update(p: MultivariateParams, s: MultivariateState, { ts, values, state, list }: SampleInput): readonly DetectorEvent[] {
   if (isStale(s.lastTs, ts)) return NO_EVENTS;
   let events: readonly DetectorEvent[] = NO_EVENTS;
   if (s.lastTs !== NEVER && ts - s.lastTs > p.maxGapS * 1000) {
     if (s.active) events = [{ kind: 'clear', ts, value: 0, message: messages.multivariateReset(ts - s.lastTs) }];
     Object.assign(s, fresh());
   }
-  addNames(p, s, values);
+  const aligned = addNames(p, s, values, list) && list !== undefined ? list.values : null;
   const d = s.names.length;
   const key = state === undefined ? NO_STATE : String(state);
   const entered = key !== s.key;
@@ -265,7 +278,7 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
     s.models[key] = model;
   } else if (entered) model.mewma.fill(0);
   const since = entered ? 1 : s.since + 1;
-  judge(p, model, d, s.names, values);
+  judge(p, model, d, s.names, values, aligned);
   s.key = key;
   s.since = since;
   s.lastTs = ts;

@@ -239,6 +239,12 @@ function update(p: DistributionParams, s: DistributionState, { ts, value }: Dete
   if (s.window.length < W) {
     s.window.push(value);
     insertSorted(s.sorted, value);
+    if (s.window.length === W) {
+      // Full for good: copies of the exact length, since an array grown by push keeps room for
+      // more (about 80 numbers for 50), which would be most of a device's memory.
+      s.window = s.window.slice();
+      s.sorted = s.sorted.slice();
+    }
   } else {
     replaceSorted(s.sorted, s.window[s.head]!, value);
     s.window[s.head] = value;
@@ -298,6 +304,9 @@ function update(p: DistributionParams, s: DistributionState, { ts, value }: Dete
     }
     pushHistogram(histograms, counts, bins, total);
     seen.push(n);
+    // Exact-length copies (see the window's): a new histogram is rare.
+    s.histograms = histograms.slice();
+    s.seen = seen.slice();
     s.unmatched = 0;
   }
   const calm = s.calm;

@@ -4,7 +4,7 @@ import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '..
 import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
-import { gapRestart, locUpdate, NEVER, scaleUpdate, usableScale } from './robust-scale.js';
+import { gapRestart, learnInto, LEARNED, NEVER, usableScale } from './robust-scale.js';
 
 /**
  * A distribution-change test, in the spirit of the relative-entropy detector: the histogram of the
@@ -141,7 +141,10 @@ let WINDOW_P = new Float64Array(16);
  * exact test on z, which the edge's value can miss by a rounding: the counts are exactly those of
  * cutting each value's z.
  */
-function countBins(sorted: readonly number[], edges: readonly number[], loc: number, scale: number): Int32Array {
+function countBins(sorted: readonly number[], edges: readonly number[], judged: { judgedLoc: number; usable: number }): Int32Array {
+  // Read here, not passed: a number passed to a call the compiler did not inline is a new heap object.
+  const loc = judged.judgedLoc;
+  const scale = judged.usable;
   const bins = edges.length + 1;
   if (COUNTS.length < bins) COUNTS = new Int32Array(bins);
   const counts = COUNTS;
@@ -212,30 +215,12 @@ function copyState(s: DistributionState): DistributionState {
   return { ...s, window: s.window.slice(), sorted: s.sorted.slice(), histograms: s.histograms.slice(), seen: s.seen.slice() };
 }
 
-/** Reset a state in place to a fresh one (after a long gap). */
-function restart(s: DistributionState): void {
-  Object.assign(s, fresh());
-}
-
 /**
- * One value, updating `s` in place. The G statistic of a window of W values with histogram p
- * against a learned q is 2·W·KL(p ‖ q) = 2·W·(Σ p·log p − Σ p·log q): the first sum is the
- * window's own (a table look-up per bin), the second uses the learned histogram's kept logs.
+ * Put the input's value in the window (the ring and its sorted copy). Given the input object, not
+ * its value: a number passed to a call the compiler did not inline is a new heap object.
  */
-function update(p: DistributionParams, s: DistributionState, { ts, value }: DetectorInput): readonly DetectorEvent[] {
-  if (isStale(s.lastTs, ts)) return NO_EVENTS;
-  const gap = gapRestart(p, s, ts, value);
-  if (gap !== null) restart(s);
-  const events = gap ?? NO_EVENTS;
-  // Judged against the location and spread learned before this sample, like every window value.
-  const loc0 = s.loc;
-  const scale0 = s.scale;
-  const n = s.n + 1;
-  s.n = n;
-  s.loc = locUpdate(n, loc0, scale0, value, p.alpha, p.warmupSamples, p.clip);
-  s.scale = scaleUpdate(n, loc0, scale0, value - loc0, p.alpha, p.warmupSamples, p.clip);
-  s.lastTs = ts;
-  const W = p.windowSamples;
+function enterWindow(s: DistributionState, W: number, input: DetectorInput): void {
+  const value = input.value;
   if (s.window.length < W) {
     s.window.push(value);
     insertSorted(s.sorted, value);
@@ -250,6 +235,35 @@ function update(p: DistributionParams, s: DistributionState, { ts, value }: Dete
     s.window[s.head] = value;
     s.head = s.head + 1 === W ? 0 : s.head + 1;
   }
+}
+
+/** Reset a state in place to a fresh one (after a long gap). */
+function restart(s: DistributionState): void {
+  Object.assign(s, fresh());
+}
+
+/**
+ * One value, updating `s` in place. The G statistic of a window of W values with histogram p
+ * against a learned q is 2·W·KL(p ‖ q) = 2·W·(Σ p·log p − Σ p·log q): the first sum is the
+ * window's own (a table look-up per bin), the second uses the learned histogram's kept logs.
+ */
+function update(p: DistributionParams, s: DistributionState, input: DetectorInput): readonly DetectorEvent[] {
+  const { ts, value } = input;
+  if (isStale(s.lastTs, ts)) return NO_EVENTS;
+  const gap = gapRestart(p, s, ts, value);
+  if (gap !== null) restart(s);
+  const events = gap ?? NO_EVENTS;
+  // Judged against the location and spread learned before this sample, like every window value.
+  const loc0 = s.loc;
+  const scale0 = s.scale;
+  const n = s.n + 1;
+  s.n = n;
+  learnInto(n, loc0, scale0, value, p.alpha, p.warmupSamples, p.clip);
+  s.loc = LEARNED.loc;
+  s.scale = LEARNED.scale;
+  s.lastTs = ts;
+  const W = p.windowSamples;
+  enterWindow(s, W, input);
   // Histograms are cut by the location and spread, so none is learned before those have
   // settled (warm-up): cut by a spread learned from a few samples, a window looks wide and
   // would be taken as normal.
@@ -257,7 +271,7 @@ function update(p: DistributionParams, s: DistributionState, { ts, value }: Dete
 
   const { limit, total, pLogP } = derivedOf(p);
   const bins = p.edges.length + 1;
-  const counts = countBins(s.sorted, p.edges, loc0, usableScale(loc0, scale0));
+  const counts = countBins(s.sorted, p.edges, LEARNED);
   if (WINDOW_P.length < bins) WINDOW_P = new Float64Array(bins);
   const wp = WINDOW_P;
   let own = 0;

@@ -44,6 +44,34 @@ export function locUpdate(n: number, loc: number, scale: number, v: number, alph
 }
 
 /**
+ * What learnInto leaves: the location and scale after learning the sample, and the location before
+ * it with its usable scale (usableScale), which the sample is judged by.
+ */
+export const LEARNED = { loc: 0, scale: 0, judgedLoc: 0, usable: 0 };
+
+/**
+ * locUpdate and scaleUpdate of one value at once (the same arithmetic), written into LEARNED
+ * instead of returned, for the detectors' per-sample paths: a number returned by a call the
+ * compiler did not inline is a new heap object, two or three per metric and sample otherwise.
+ */
+export function learnInto(n: number, loc: number, scale: number, v: number, alpha: number, warmupSamples: number, clip: number, floor = 0): void {
+  const a = Math.max(alpha, 1 / n);
+  const usable = usableScale(loc, scale, floor);
+  const dev = v - loc;
+  let locDev = dev;
+  let absDev = Math.abs(dev) * MAD_TO_STD;
+  if (n > warmupSamples) {
+    const c = clip * usable;
+    locDev = Math.max(-c, Math.min(c, dev));
+    absDev = Math.min(absDev, c);
+  }
+  LEARNED.loc = loc + a * locDev;
+  LEARNED.scale = n === 1 ? 0 : scale + a * (absDev - scale);
+  LEARNED.judgedLoc = loc;
+  LEARNED.usable = usable;
+}
+
+/**
  * The scale alone after learning a deviation `dev` from the location as the `n`-th sample: the same
  * EWMA of absolute deviations (× 1.25) as robustUpdate, clipped after warm-up. For a derived
  * signal (robust.ts: a short-window mean's distance from the location) whose location is known.

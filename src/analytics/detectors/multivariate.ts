@@ -193,8 +193,9 @@ const J = {
   /** The larger of zT and uM (what raises), and whose: 'T', 'M', or null when nothing was judged. */
   z: 0,
   by: null as 'T' | 'M' | null,
-  /** Each metric's value in this sample (NaN: absent), indexed like names. */
+  /** Each metric's value in this sample (NaN: absent), indexed like names, and whether it is there. */
   v: new Float64Array(MAX_K),
+  present: new Uint8Array(MAX_K),
   /** The MEWMA at idx; the clipped xs (learn); scratch for the solves. */
   e: new Float64Array(MAX_K),
   xc: new Float64Array(MAX_K),
@@ -209,11 +210,25 @@ const J = {
  */
 function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: readonly string[], values: Readonly<Record<string, number>>, aligned: ArrayLike<number> | null): void {
   const { idx, xs } = J;
+  // The values first, each way in a loop of its own: a value that may come from either (a number
+  // array or a record's look-up) is handled as any value, and each number becomes a heap object.
+  const { v: vs, present } = J;
+  if (aligned !== null) {
+    for (let i = 0; i < d; i++) {
+      vs[i] = aligned[i]!;
+      present[i] = 1;
+    }
+  } else {
+    for (let i = 0; i < d; i++) {
+      const got = values[names[i]!];
+      vs[i] = got ?? NaN;
+      present[i] = got === undefined ? 0 : 1;
+    }
+  }
   let k = 0;
   for (let i = 0; i < d; i++) {
-    const v = aligned !== null ? aligned[i] : values[names[i]!];
-    J.v[i] = v ?? NaN;
-    if (v === undefined || m.count[i]! < p.warmupSamples) continue;
+    if (present[i] === 0 || m.count[i]! < p.warmupSamples) continue;
+    const v = vs[i]!;
     idx[k] = i;
     xs[k] = (v - m.loc[i]!) / usableScale(m.loc[i]!, m.scale[i]!);
     k++;

@@ -36,6 +36,21 @@ export interface QualityStageDeps {
   restoredDevicesParked?: boolean;
 }
 
+/**
+ * A handed-over state replaces what this worker's start restored of the device, but samples
+ * InfluxDB held then and the state does not (acked by a SIGKILLed owner after its last save)
+ * still count as received, as after a restart (quality-restore.ts): without their delays.
+ */
+function keepRecount(t: DeviceTracker, restored: DeviceTracker, now: number, cfg: QualityConfig): void {
+  for (const [hour, r] of restored.windows) {
+    const w = t.window(hour, now, cfg);
+    if (!w || r.counts.received <= w.counts.received) continue;
+    w.counts.received = r.counts.received;
+    w.timesComplete = false;
+    w.dirty = true;
+  }
+}
+
 /** What the API shows about a device now. */
 export interface DeviceQualityStatus {
   site: string;
@@ -176,7 +191,9 @@ export class QualityStage {
   importDevice(json: QualityDeviceJson): void {
     if (this.stopped) return;
     const t = importTracker(json);
+    const recounted = this.fleet.parked.get(t.key);
     this.fleet.parked.delete(t.key);
+    if (recounted) keepRecount(t, recounted, this.clock(), this.cfg);
     this.fleet.devices.set(t.key, t);
   }
 

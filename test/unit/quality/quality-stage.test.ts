@@ -143,8 +143,9 @@ describe('QualityStage: restart of one of several workers (restored devices park
     expect(b.statusOf('s1')).toEqual([]);
     expect(b.counts().devices).toBe(0);
 
-    // d8 handed over with its state (all 200 samples timed by the other worker): that state replaces the recount.
-    const handed = { counts: { received: 200, duplicates: 0, outOfOrder: 0, duplicateMessages: 0, lateMessages: 0, timed: 200, onTime: 200, onlineMs: 0, observedMs: 0, intervalMs: null }, delays: [[30 * S, 200]], timesComplete: true, timesReleased: true };
+    // d8 handed over with its state: 150 samples, timed by the other worker, which stored 50 more
+    // after it saved that state. The state replaces the recount, but storage's 200 count as received.
+    const handed = { counts: { received: 150, duplicates: 0, outOfOrder: 0, duplicateMessages: 0, lateMessages: 0, timed: 150, onTime: 150, onlineMs: 0, observedMs: 0, intervalMs: null }, delays: [[30 * S, 150]], timesComplete: true, timesReleased: true };
     // d7's data comes here (no saved state): it goes on from the recount.
     b.accept({ site: 's1', line: 'l1', device: 'd7', seq: 1, samples: [{ ts: T0 + HOUR + MIN, m: { power_kw: 1 } }] });
     b.importDevice({ ref: { site: 's1', line: 'l1', device: 'd8' }, state: { ...initialDeviceState(), firstTs: T0, newestTs: T0 + 59 * MIN }, windows: [{ start: T0, state: JSON.stringify(handed), times: null }] });
@@ -152,7 +153,7 @@ describe('QualityStage: restart of one of several workers (restored devices park
     const devices = new Set(written.filter((p) => p.tags.level === 'device').map((p) => p.tags.device));
     expect([...devices].sort()).toEqual(['d7', 'd8']);
     expect(written.find((p) => p.tags.level === 'device' && p.tags.device === 'd7' && p.ts === T0)?.fields).toMatchObject({ received: 100, timed: 0 });
-    expect(written.find((p) => p.tags.level === 'device' && p.tags.device === 'd8' && p.ts === T0)?.fields).toMatchObject({ received: 200, timed: 200 });
+    expect(written.find((p) => p.tags.level === 'device' && p.tags.device === 'd8' && p.ts === T0)?.fields).toMatchObject({ received: 200, timed: 150, on_time: 150 });
     // A parked device handed over elsewhere is forgotten like any other.
     expect(b.forgetDevice('s1/l1/d9')).toBe(true);
     expect(b.forgetDevice('s1/l1/d9')).toBe(false);

@@ -249,5 +249,12 @@ describe('device state hand-over between NATS workers', () => {
     const short = got.filter((r) => Number(r.samples) < want.get(Number(r.time))!.samples);
     expect(short.length).toBeGreaterThan(0);
     console.log(`after a SIGKILL with no periodic save: ${short.length} of 30 one-minute windows of ${healthy} rewritten with fewer samples; their kWh sum equals one engine's`);
+
+    // Completeness: the devices' states worker-5 took over are from before minute 150 (worker-4
+    // saved only d-6's), but its start recounted what InfluxDB held: the third hour has all its
+    // samples as received (the 12 minutes worker-4 stored after those states without a delay).
+    await w5.kill('SIGTERM');
+    const thirdHour = await queryInfluxQL(influx.url, DB, `SELECT received FROM quality WHERE "level" = 'device' AND "window" = '1h' AND time = ${START + 2 * HOUR}ms GROUP BY device`);
+    expect(thirdHour.map((r) => [r.device, Number(r.received)]).sort()).toEqual(DEVICES.map((d) => [d, 360]));
   });
 });

@@ -186,7 +186,11 @@ export class NatsSource {
     const device = this.handOver ? subjectDevice(subject) : null;
     if (device) this.handOver!.touched(device.unit, device);
     await this.process(subject, payload);
-    if (device) await this.handOver!.settled(device);
+    if (!device) return;
+    // Completeness accounts the batch once it is durable, near the end of `process`: a save that
+    // ran meanwhile has the analytics of it but not that, so the device is changed again.
+    this.handOver!.touched(device.unit, device);
+    await this.handOver!.settled(device);
   }
 
   private async process(subject: string, payload: Buffer): Promise<void> {

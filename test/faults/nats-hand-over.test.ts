@@ -198,6 +198,8 @@ describe('device state hand-over between NATS workers', () => {
     // Clean stops, both at once: every state saved, and worker-3 stops without taking worker-2's
     // devices over, holding only the recount of them its start made (which it must not write).
     await Promise.all(['worker-2', 'worker-3'].map((id) => workers.get(id)!.kill('SIGTERM')));
+    // A clean stop saved each device's state after its last message, completeness included.
+    expect(await savedUpTo(lastSentTs())).toBe(true);
     // Completeness moved with the devices too: the first hour was received by worker-1 (killed
     // before it wrote any figure); its owners since wrote it from the state they took over.
     // (A new owner's recount from InfluxDB could give `received`; the delays, `timed`, only come with the state.)
@@ -256,5 +258,10 @@ describe('device state hand-over between NATS workers', () => {
     await w5.kill('SIGTERM');
     const thirdHour = await queryInfluxQL(influx.url, DB, `SELECT received FROM quality WHERE "level" = 'device' AND "window" = '1h' AND time = ${START + 2 * HOUR}ms GROUP BY device`);
     expect(thirdHour.map((r) => [r.device, Number(r.received)]).sort()).toEqual(DEVICES.map((d) => [d, 360]));
+    // With their delays: what worker-2 and worker-3 received up to minute 150 (their clean stops
+    // saved it) and what worker-5 received since 162; not the 12 minutes between. (d-6's last
+    // state was saved when its alert opened, while some of its batches were still being stored.)
+    const timed = await queryInfluxQL(influx.url, DB, `SELECT timed FROM quality WHERE "level" = 'device' AND "window" = '1h' AND time = ${START + 2 * HOUR}ms AND device != 'd-6' GROUP BY device`);
+    expect(timed.map((r) => [r.device, Number(r.timed)]).sort()).toEqual(DEVICES.filter((d) => d !== 'd-6').map((d) => [d, 6 * (60 - (162 - 150))]));
   });
 });

@@ -1,0 +1,296 @@
+import { z } from 'zod';
+import { NO_EVENTS, type DetectorEvent, type DetectorInput, type SampleInput, type Step } from '../types.js';
+import { isStale, metricParam } from './latch.js';
+import { messages } from './messages.js';
+import type { DetectorModule } from './module.js';
+import { cholesky, cholSolve } from './multivariate-math.js';
+import { robustUpdate, scaleUpdate, usableScale } from './robust-scale.js';
+
+/**
+ * Each metric of a device judged against what the device's other metrics predict for it, now and
+ * as they were over the last minutes. Temperature lags load by the machine's thermal time
+ * constant (minutes to half an hour), so a machine that runs hotter than its recent load explains
+ * has lost cooling, and a temperature that climbs while the load that drives it does not is a
+ * drifting sensor: slow faults that stay within each metric's own range and that a test of the
+ * metric alone learns as its new normal.
+ *
+ * Every metric is standardised by its robust location and scale (robust-scale.ts), and smoothed by
+ * two first-order lags (time constants `lagShortS` and `lagLongS`, in seconds so that they mean the
+ * same whatever the sample rate; a sum of two such lags fits any thermal time constant between
+ * and around them). The vector u = (z, lagShort(z), lagLong(z)) has an EWMA mean and covariance;
+ * every `refitEvery` samples each metric's linear regression on the other metrics' three entries
+ * (never its own: its own lag would follow a drift) is solved from that covariance (ridge
+ * `ridge` × the diagonal, so a short or collinear history stays solvable). Per sample, each
+ * metric's residual in units of its regression's residual spread is averaged over about
+ * `meanSamples` samples, and that average is judged against its own learned location and spread
+ * (residuals of slow signals are smooth, so their average wanders more than white noise would):
+ * beyond `zRaise` it raises, naming the metric.
+ *
+ * Learns only quiet samples (no alert open, every averaged residual within `learnBelow`), so a
+ * fault is not learned as normal; an alert clears after `holdSamples` samples within `zClear`, or,
+ * open for `relearnAfterSamples`, is taken as the new normal (everything re-learned). State is
+ * plain arrays (JSON), bounded by `maxMetrics` (d) metrics: 9d² + 12d numbers.
+ */
+export const residualParamsSchema = z
+  .strictObject({
+    ...metricParam,
+    /** EWMA weight of the mean and covariance of u (memory ≈ 1/alpha samples). */
+    alpha: z.number().gt(0).max(1).default(0.002),
+    /** EWMA weight of each metric's robust location and scale. */
+    scaleAlpha: z.number().gt(0).max(1).default(0.001),
+    /** Samples learned before the regressions are solved, and again before their residuals are judged. */
+    warmupSamples: z.number().int().min(10).default(500),
+    lagShortS: z.number().positive().default(300),
+    lagLongS: z.number().positive().default(1200),
+    refitEvery: z.number().int().positive().default(50),
+    ridge: z.number().min(0).default(0.05),
+    /**
+     * Judged only when its regression explains at least this share of a metric's variance (R²): a
+     * metric the others barely predict (noisy vibration) has residuals that are mostly its own noise.
+     */
+    minExplained: z.number().min(0).max(1).default(0.9),
+    maxMetrics: z.number().int().min(2).max(16).default(8),
+    /** Span of each residual's short-window mean (an EWMA with weight 1/meanSamples). */
+    meanSamples: z.number().positive().default(60),
+    zRaise: z.number().positive().default(10),
+    /** Consecutive samples beyond zRaise before it raises: the faults this is for last hours, a start or a stop does not. */
+    raiseSamples: z.number().int().positive().default(30),
+    zClear: z.number().min(0).default(3),
+    learnBelow: z.number().positive().default(4),
+    clip: z.number().positive().default(3),
+    holdSamples: z.number().int().positive().default(100),
+    relearnAfterSamples: z.number().int().positive().default(2000),
+    maxGapS: z.number().positive().default(3600),
+  })
+  .refine((p) => p.zClear < p.zRaise, { message: 'zClear must be smaller than zRaise', path: ['zClear'] })
+  .refine((p) => p.lagShortS < p.lagLongS, { message: 'lagShortS must be shorter than lagLongS', path: ['lagShortS'] });
+
+export type ResidualParams = z.output<typeof residualParamsSchema>;
+
+export interface ResidualState {
+  /** Tracked metrics, first seen first; index i of the per-metric arrays. */
+  names: string[];
+  /** Samples learned (all metrics present) since the last (re)start, and since the last refit. */
+  n: number;
+  sinceFit: number;
+  /** Per metric: robust location and scale, last standardised value, its two lags. */
+  loc: number[];
+  scale: number[];
+  last: number[];
+  lagShort: number[];
+  lagLong: number[];
+  /** EWMA mean (3d) and covariance (3d × 3d, row-major) of u. */
+  mean: number[];
+  cov: number[];
+  /** Per metric: regression coefficients over u (3d, its own three entries 0), residual spread and share of variance explained; empty until fitted. */
+  beta: number[];
+  sigma: number[];
+  explained: number[];
+  /** Per metric: short-window mean of the standardised residual, its learned location and spread, samples learned. */
+  rbar: number[];
+  rLoc: number[];
+  rScale: number[];
+  rN: number;
+  /** Consecutive samples beyond zRaise so far. */
+  over: number;
+  active: boolean;
+  openFor: number;
+  calm: number;
+  lastTs: number | null;
+}
+
+const FRESH: ResidualState = {
+  names: [],
+  n: 0,
+  sinceFit: 0,
+  loc: [],
+  scale: [],
+  last: [],
+  lagShort: [],
+  lagLong: [],
+  mean: [],
+  cov: [],
+  beta: [],
+  sigma: [],
+  explained: [],
+  rbar: [],
+  rLoc: [],
+  rScale: [],
+  rN: 0,
+  over: 0,
+  active: false,
+  openFor: 0,
+  calm: 0,
+  lastTs: null,
+};
+
+/** A fresh state tracking `names` (a device that adds a metric starts over: its regressions change). */
+function start(names: string[], ts: number | null): ResidualState {
+  const d = names.length;
+  const zeros = (k: number): number[] => Array<number>(k).fill(0);
+  return { ...FRESH, names, loc: zeros(d), scale: zeros(d), last: zeros(d), lagShort: zeros(d), lagLong: zeros(d), mean: zeros(3 * d), cov: zeros(9 * d * d), rbar: zeros(d), rLoc: zeros(d), rScale: zeros(d), lastTs: ts };
+}
+
+/** Each metric's regression on the other metrics' entries of u, from the covariance; null when not solvable. */
+function fit(p: ResidualParams, s: ResidualState): { beta: number[]; sigma: number[]; explained: number[] } | null {
+  const d = s.names.length;
+  const q = 3 * d;
+  const k = q - 3;
+  const beta = Array<number>(d * q).fill(0);
+  const sigma = Array<number>(d).fill(0);
+  const shares = Array<number>(d).fill(0);
+  for (let i = 0; i < d; i++) {
+    const xs: number[] = [];
+    for (let a = 0; a < q; a++) if (a % d !== i) xs.push(a);
+    const sxx = new Float64Array(k * k);
+    const sxy = new Float64Array(k);
+    for (let a = 0; a < k; a++) {
+      for (let b = 0; b < k; b++) sxx[a * k + b] = s.cov[xs[a]! * q + xs[b]!]! * (a === b ? 1 + p.ridge : 1) + (a === b ? 1e-6 : 0);
+      sxy[a] = s.cov[xs[a]! * q + i]!;
+    }
+    const l = cholesky(sxx, k);
+    if (!l) return null;
+    const b = cholSolve(l, sxy, k);
+    let explained = 0;
+    for (let a = 0; a < k; a++) {
+      beta[i * q + xs[a]!] = b[a]!;
+      explained += b[a]! * sxy[a]!;
+    }
+    const syy = s.cov[i * q + i]!;
+    // Never below 1 % of the metric's own variance: a near-perfect fit must not make its last digit an alarm.
+    sigma[i] = Math.sqrt(Math.max(syy - explained, 1e-2 * syy, Number.MIN_VALUE));
+    shares[i] = syy > 0 ? 1 - sigma[i]! ** 2 / syy : 0;
+  }
+  return { beta, sigma, explained: shares };
+}
+
+/** The machine state's column: an input of every regression (a stop explains a cooling machine), never judged itself. */
+const STATE = 'state';
+
+function step(p: ResidualParams, s0: ResidualState, input: SampleInput): Step<ResidualState> {
+  const { ts } = input;
+  const values = input.state === undefined ? input.values : { ...input.values, [STATE]: input.state };
+  if (isStale(s0.lastTs, ts)) return { state: s0, events: NO_EVENTS };
+  let events: readonly DetectorEvent[] = NO_EVENTS;
+  let s = s0;
+  const gapS = s.lastTs === null ? 0 : (ts - s.lastTs) / 1000;
+  if (gapS > p.maxGapS) {
+    if (s.active) events = [{ kind: 'clear', ts, value: 0, message: messages.residualReset(gapS * 1000) }];
+    s = start(s.names, null);
+  }
+  // New metrics (up to maxMetrics) restart the model with them.
+  let grown: string[] | null = null;
+  for (const name in values) {
+    if ((grown ?? s.names).length >= p.maxMetrics) break;
+    if (!s.names.includes(name) && !(grown?.includes(name) ?? false)) (grown ??= [...s.names]).push(name);
+  }
+  if (grown) s = start(grown, s.lastTs);
+  const d = s.names.length;
+  if (d < 2) return { state: { ...s, lastTs: ts }, events };
+  // Every tracked metric must be present: a regression needs all its inputs at one time.
+  for (const name of s.names) if (values[name] === undefined) return { state: s, events };
+
+  const q = 3 * d;
+  const warm = s.n >= p.warmupSamples;
+  // Until a metric has a spread (its first samples) it stands at its location.
+  const z = s.names.map((name, i) => (s.n < 2 ? 0 : (values[name]! - s.loc[i]!) / usableScale(s.loc[i]!, s.scale[i]!)));
+  // The lags advance by the time since the last sample, whatever the sample rate.
+  const wS = s.n === 0 ? 1 : 1 - Math.exp(-gapS / p.lagShortS);
+  const wL = s.n === 0 ? 1 : 1 - Math.exp(-gapS / p.lagLongS);
+  const lagShort = z.map((v, i) => s.lagShort[i]! + wS * (v - s.lagShort[i]!));
+  const lagLong = z.map((v, i) => s.lagLong[i]! + wL * (v - s.lagLong[i]!));
+  const u = [...z, ...lagShort, ...lagLong];
+
+  // Judge: each metric's residual, averaged, against its learned spread.
+  let rbar = s.rbar;
+  let worst = 0;
+  let worstAt = -1;
+  if (warm && s.beta.length > 0) {
+    rbar = s.rbar.map((r, i) => {
+      let pred = 0;
+      for (let a = 0; a < q; a++) pred += s.beta[i * q + a]! * (u[a]! - s.mean[a]!);
+      const res = Math.max(-p.clip * 3, Math.min(p.clip * 3, (u[i]! - s.mean[i]! - pred) / s.sigma[i]!));
+      return r + (res - r) / p.meanSamples;
+    });
+    if (s.rN >= p.warmupSamples) {
+      for (let i = 0; i < d; i++) {
+        if (s.names[i] === STATE || s.explained[i]! < p.minExplained) continue;
+        // The average's spread never below a tenth of a residual σ: a perfectly steady one must not make its last digit an alarm.
+        const dev = Math.abs(rbar[i]! - s.rLoc[i]!) / usableScale(s.rLoc[i]!, s.rScale[i]!, 0.1);
+        if (dev > worst) [worst, worstAt] = [dev, i];
+      }
+    }
+  }
+  s = { ...s, last: z, lagShort, lagLong, rbar, lastTs: ts };
+
+  if (s.active) {
+    const openFor = s.openFor + 1;
+    const calm = worst <= p.zClear ? s.calm + 1 : 0;
+    if (openFor >= p.relearnAfterSamples) {
+      events = [...events, { kind: 'clear', ts, value: worst, message: messages.residualRelearned(openFor) }];
+      return { state: start(s.names, ts), events };
+    }
+    if (calm >= p.holdSamples) {
+      events = [...events, { kind: 'clear', ts, value: worst, message: messages.residualCleared() }];
+      return { state: { ...s, active: false, openFor: 0, calm: 0 }, events };
+    }
+    return { state: { ...s, openFor, calm }, events };
+  }
+  const over = worst > p.zRaise ? s.over + 1 : 0;
+  s = { ...s, over };
+  if (over >= p.raiseSamples) {
+    const name = s.names[worstAt]!;
+    const side = rbar[worstAt]! - s.rLoc[worstAt]! >= 0 ? 1 : -1;
+    events = [...events, { kind: 'raise', ts, value: values[name]!, threshold: p.zRaise, message: messages.residualRaised(name, values[name]!, side * worst) }];
+    return { state: { ...s, active: true, openFor: 0, calm: 0, over: 0 }, events };
+  }
+  if (worst > p.learnBelow || over > 0) return { state: s, events };
+  return { state: learn(p, s, values, u), events };
+}
+
+/** Learn one quiet sample: locations and scales, the mean and covariance of u, the residual averages' spread; refit when due. */
+function learn(p: ResidualParams, s: ResidualState, values: Readonly<Record<string, number>>, u: readonly number[]): ResidualState {
+  const d = s.names.length;
+  const q = 3 * d;
+  const n = s.n + 1;
+  const loc = [...s.loc];
+  const scale = [...s.scale];
+  s.names.forEach((name, i) => {
+    const r = robustUpdate(n, loc[i]!, scale[i]!, values[name]!, p.scaleAlpha, p.warmupSamples, p.clip);
+    loc[i] = r.loc;
+    scale[i] = r.scale;
+  });
+  const a = Math.max(p.alpha, 1 / n);
+  const mean = s.mean.map((m, i) => m + a * (u[i]! - m));
+  const cov = s.cov.slice();
+  for (let i = 0; i < q; i++) {
+    const di = u[i]! - mean[i]!;
+    for (let j = 0; j < q; j++) cov[i * q + j] = cov[i * q + j]! + a * (di * (u[j]! - mean[j]!) - cov[i * q + j]!);
+  }
+  let next: ResidualState = { ...s, n, loc, scale, mean, cov, sinceFit: s.sinceFit + 1 };
+  if (n >= p.warmupSamples && (s.beta.length === 0 || next.sinceFit >= p.refitEvery)) {
+    const f = fit(p, next);
+    if (f) next = { ...next, beta: f.beta, sigma: f.sigma, explained: f.explained, sinceFit: 0 };
+  }
+  if (s.beta.length === 0) return next;
+  const rN = s.rN + 1;
+  const rLoc = [...s.rLoc];
+  const rScale = [...s.rScale];
+  for (let i = 0; i < d; i++) {
+    const r = s.rbar[i]!;
+    rScale[i] = scaleUpdate(rN, rLoc[i]!, rScale[i]!, r - rLoc[i]!, p.alpha, p.warmupSamples, p.clip, 0.1);
+    rLoc[i] = rLoc[i]! + Math.max(p.alpha, 1 / rN) * (r - rLoc[i]!);
+  }
+  return { ...next, rN, rLoc, rScale };
+}
+
+export const residualDetector: DetectorModule<ResidualParams, ResidualState> = {
+  kind: 'residual',
+  summary: "each metric against what the device's other metrics, now and lagged, predict for it (slow faults: lost cooling, a drifting sensor)",
+  paramsSchema: residualParamsSchema,
+  defaultCategory: 'safety',
+  initial: () => FRESH,
+  stepSample: step,
+  // One value alone predicts nothing: judged as a one-metric sample (never raises).
+  step: (p: ResidualParams, s: ResidualState, { ts, value }: DetectorInput) => step(p, s, { ts, values: { [p.metric]: value } }),
+};

@@ -49,10 +49,18 @@ export const residualParamsSchema = z
      * metric the others barely predict (noisy vibration) has residuals that are mostly its own noise.
      */
     minExplained: z.number().min(0).max(1).default(0.9),
-    maxMetrics: z.number().int().min(2).max(16).default(8),
+    /** Columns tracked: metrics and machine-state indicators, first seen first. */
+    maxMetrics: z.number().int().min(2).max(16).default(12),
     /** Span of each residual's short-window mean (an EWMA with weight 1/meanSamples). */
     meanSamples: z.number().positive().default(60),
     zRaise: z.number().positive().default(10),
+    /**
+     * Floor of the learned spread of each residual's average, in residual σ: learned over a few
+     * hundred quiet samples it can come out far narrower than the months ahead need.
+     */
+    minSpread: z.number().positive().default(0.5),
+    /** Samples learned in a machine state before samples in it are judged. */
+    stateWarmupSamples: z.number().int().min(0).default(500),
     /** Consecutive samples beyond zRaise before it raises: the faults this is for last hours, a start or a stop does not. */
     raiseSamples: z.number().int().positive().default(30),
     zClear: z.number().min(0).default(3),
@@ -73,6 +81,8 @@ export interface ResidualState {
   /** Samples learned (all metrics present) since the last (re)start, and since the last refit. */
   n: number;
   sinceFit: number;
+  /** Per column: samples learned while it was 1 (machine-state indicators; 0 for metrics). */
+  inState: number[];
   /** Per metric: robust location and scale, last standardised value, its two lags. */
   loc: number[];
   scale: number[];
@@ -103,6 +113,7 @@ const FRESH: ResidualState = {
   names: [],
   n: 0,
   sinceFit: 0,
+  inState: [],
   loc: [],
   scale: [],
   last: [],
@@ -128,7 +139,28 @@ const FRESH: ResidualState = {
 function start(names: string[], ts: number | null): ResidualState {
   const d = names.length;
   const zeros = (k: number): number[] => Array<number>(k).fill(0);
-  return { ...FRESH, names, loc: zeros(d), scale: zeros(d), last: zeros(d), lagShort: zeros(d), lagLong: zeros(d), mean: zeros(3 * d), cov: zeros(9 * d * d), rbar: zeros(d), rLoc: zeros(d), rScale: zeros(d), lastTs: ts };
+  return { ...FRESH, names, inState: zeros(d), loc: zeros(d), scale: zeros(d), last: zeros(d), lagShort: zeros(d), lagLong: zeros(d), mean: zeros(3 * d), cov: zeros(9 * d * d), rbar: zeros(d), rLoc: zeros(d), rScale: zeros(d), lastTs: ts };
+}
+
+/**
+ * The state with more columns (a machine state seen for the first time), keeping what was
+ * learned: the new columns were 0 until now, so their entries of the mean and covariance are 0.
+ * The regressions are solved again at the next learned sample. A new metric, by contrast, restarts
+ * the model (start): nothing about it is known.
+ */
+function withColumns(s: ResidualState, names: string[]): ResidualState {
+  const d0 = s.names.length;
+  const d = names.length;
+  const pad = (a: readonly number[]): number[] => [...a, ...Array<number>(d - d0).fill(0)];
+  // u's index of (block b, metric i) is b·d + i: remap the 3d0 entries into 3d.
+  const at = (k: number): number => Math.floor(k / d0) * d + (k % d0);
+  const mean = Array<number>(3 * d).fill(0);
+  const cov = Array<number>(9 * d * d).fill(0);
+  for (let a = 0; a < 3 * d0; a++) {
+    mean[at(a)] = s.mean[a]!;
+    for (let b = 0; b < 3 * d0; b++) cov[at(a) * 3 * d + at(b)] = s.cov[a * 3 * d0 + b]!;
+  }
+  return { ...s, names, inState: pad(s.inState), loc: pad(s.loc), scale: pad(s.scale), last: pad(s.last), lagShort: pad(s.lagShort), lagLong: pad(s.lagLong), mean, cov, beta: [], sigma: [], explained: [], rbar: pad(s.rbar), rLoc: pad(s.rLoc), rScale: pad(s.rScale) };
 }
 
 /** Each metric's regression on the other metrics' entries of u, from the covariance; null when not solvable. */
@@ -164,12 +196,23 @@ function fit(p: ResidualParams, s: ResidualState): { beta: number[]; sigma: numb
   return { beta, sigma, explained: shares };
 }
 
-/** The machine state's column: an input of every regression (a stop explains a cooling machine), never judged itself. */
-const STATE = 'state';
+/**
+ * The machine state as indicator columns, one per state seen (`state=2`: 1 while running, else 0):
+ * inputs of every regression (a stop explains a cooling machine, and its lags how long ago it
+ * stopped), never judged themselves. Indicators, not the state's number: a state's effect on a
+ * metric is its own, not proportional to the code.
+ */
+const STATE_PREFIX = 'state=';
 
 function step(p: ResidualParams, s0: ResidualState, input: SampleInput): Step<ResidualState> {
   const { ts } = input;
-  const values = input.state === undefined ? input.values : { ...input.values, [STATE]: input.state };
+  let values = input.values;
+  if (input.state !== undefined) {
+    const own = `${STATE_PREFIX}${input.state}`;
+    const withStates: Record<string, number> = { ...input.values, [own]: 1 };
+    for (const name of s0.names) if (name.startsWith(STATE_PREFIX) && name !== own) withStates[name] = 0;
+    values = withStates;
+  }
   if (isStale(s0.lastTs, ts)) return { state: s0, events: NO_EVENTS };
   let events: readonly DetectorEvent[] = NO_EVENTS;
   let s = s0;
@@ -184,7 +227,7 @@ function step(p: ResidualParams, s0: ResidualState, input: SampleInput): Step<Re
     if ((grown ?? s.names).length >= p.maxMetrics) break;
     if (!s.names.includes(name) && !(grown?.includes(name) ?? false)) (grown ??= [...s.names]).push(name);
   }
-  if (grown) s = start(grown, s.lastTs);
+  if (grown) s = grown.slice(s.names.length).every((n) => n.startsWith(STATE_PREFIX)) && s.n > 0 ? withColumns(s, grown) : start(grown, s.lastTs);
   const d = s.names.length;
   if (d < 2) return { state: { ...s, lastTs: ts }, events };
   // Every tracked metric must be present: a regression needs all its inputs at one time.
@@ -193,7 +236,8 @@ function step(p: ResidualParams, s0: ResidualState, input: SampleInput): Step<Re
   const q = 3 * d;
   const warm = s.n >= p.warmupSamples;
   // Until a metric has a spread (its first samples) it stands at its location.
-  const z = s.names.map((name, i) => (s.n < 2 ? 0 : (values[name]! - s.loc[i]!) / usableScale(s.loc[i]!, s.scale[i]!)));
+  // State indicators enter as they are (0 or 1).
+  const z = s.names.map((name, i) => (name.startsWith(STATE_PREFIX) ? values[name]! : s.n < 2 ? 0 : (values[name]! - s.loc[i]!) / usableScale(s.loc[i]!, s.scale[i]!)));
   // The lags advance by the time since the last sample, whatever the sample rate.
   const wS = s.n === 0 ? 1 : 1 - Math.exp(-gapS / p.lagShortS);
   const wL = s.n === 0 ? 1 : 1 - Math.exp(-gapS / p.lagLongS);
@@ -212,11 +256,14 @@ function step(p: ResidualParams, s0: ResidualState, input: SampleInput): Step<Re
       const res = Math.max(-p.clip * 3, Math.min(p.clip * 3, (u[i]! - s.mean[i]! - pred) / s.sigma[i]!));
       return r + (res - r) / p.meanSamples;
     });
-    if (s.rN >= p.warmupSamples) {
+    // A machine state with few learned samples (a stop, a fault) is not judged: they taught the
+    // regressions little about it.
+    const own = input.state === undefined ? -1 : s.names.indexOf(`${STATE_PREFIX}${input.state}`);
+    const usual = input.state === undefined || (own >= 0 && s.inState[own]! >= p.stateWarmupSamples);
+    if (s.rN >= p.warmupSamples && usual) {
       for (let i = 0; i < d; i++) {
-        if (s.names[i] === STATE || s.explained[i]! < p.minExplained) continue;
-        // The average's spread never below a tenth of a residual σ: a perfectly steady one must not make its last digit an alarm.
-        const dev = Math.abs(rbar[i]! - s.rLoc[i]!) / usableScale(s.rLoc[i]!, s.rScale[i]!, 0.1);
+        if (s.names[i]!.startsWith(STATE_PREFIX) || s.explained[i]! < p.minExplained) continue;
+        const dev = Math.abs(rbar[i]! - s.rLoc[i]!) / usableScale(s.rLoc[i]!, s.rScale[i]!, p.minSpread);
         if (dev > worst) [worst, worstAt] = [dev, i];
       }
     }
@@ -255,7 +302,12 @@ function learn(p: ResidualParams, s: ResidualState, values: Readonly<Record<stri
   const n = s.n + 1;
   const loc = [...s.loc];
   const scale = [...s.scale];
+  const inState = [...s.inState];
   s.names.forEach((name, i) => {
+    if (name.startsWith(STATE_PREFIX)) {
+      inState[i] = inState[i]! + values[name]!;
+      return;
+    }
     const r = robustUpdate(n, loc[i]!, scale[i]!, values[name]!, p.scaleAlpha, p.warmupSamples, p.clip);
     loc[i] = r.loc;
     scale[i] = r.scale;
@@ -267,7 +319,7 @@ function learn(p: ResidualParams, s: ResidualState, values: Readonly<Record<stri
     const di = u[i]! - mean[i]!;
     for (let j = 0; j < q; j++) cov[i * q + j] = cov[i * q + j]! + a * (di * (u[j]! - mean[j]!) - cov[i * q + j]!);
   }
-  let next: ResidualState = { ...s, n, loc, scale, mean, cov, sinceFit: s.sinceFit + 1 };
+  let next: ResidualState = { ...s, n, inState, loc, scale, mean, cov, sinceFit: s.sinceFit + 1 };
   if (n >= p.warmupSamples && (s.beta.length === 0 || next.sinceFit >= p.refitEvery)) {
     const f = fit(p, next);
     if (f) next = { ...next, beta: f.beta, sigma: f.sigma, explained: f.explained, sinceFit: 0 };
@@ -278,7 +330,7 @@ function learn(p: ResidualParams, s: ResidualState, values: Readonly<Record<stri
   const rScale = [...s.rScale];
   for (let i = 0; i < d; i++) {
     const r = s.rbar[i]!;
-    rScale[i] = scaleUpdate(rN, rLoc[i]!, rScale[i]!, r - rLoc[i]!, p.alpha, p.warmupSamples, p.clip, 0.1);
+    rScale[i] = scaleUpdate(rN, rLoc[i]!, rScale[i]!, r - rLoc[i]!, p.alpha, p.warmupSamples, p.clip, p.minSpread);
     rLoc[i] = rLoc[i]! + Math.max(p.alpha, 1 / rN) * (r - rLoc[i]!);
   }
   return { ...next, rN, rLoc, rScale };

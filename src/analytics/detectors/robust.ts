@@ -155,7 +155,30 @@ function learn(p: RobustParams, s: RobustState, v: number, ts: number, latch: La
   const floor = floorOf(p, s);
   const m = robustUpdate(n, s.loc, s.scale, v, p.alpha, p.warmupSamples, p.clip, floor);
   const meanScale = p.meanSamples > 0 ? scaleUpdate(n, s.loc, s.meanScale, mean - s.loc, p.alpha, p.warmupSamples, p.clip, floor) : 0;
-  return { ...s, n, loc: m.loc, scale: m.scale, maxScale: Math.max(s.maxScale, m.scale), up, down, openFor: 0, calm: 0, peak: 0, lastTs: ts, latch, side, mean, meanScale, openMean: 0 };
+  // A literal, not a spread: this runs on nearly every sample of every metric.
+  return {
+    n,
+    loc: m.loc,
+    scale: m.scale,
+    maxScale: Math.max(s.maxScale, m.scale),
+    up,
+    down,
+    openFor: 0,
+    calm: 0,
+    bar: s.bar,
+    peak: 0,
+    lastTs: ts,
+    latch,
+    side,
+    mean,
+    meanScale,
+    openMean: 0,
+    known: s.known,
+    epFrom: s.epFrom,
+    epTo: s.epTo,
+    epPeak: s.epPeak,
+    repeatOf: s.repeatOf,
+  };
 }
 
 /**

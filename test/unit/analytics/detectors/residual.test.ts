@@ -65,6 +65,41 @@ describe('residual detector', () => {
     expect(r[0]!.message.zh).toMatch(/温度/);
   });
 
+  it('takes the machine state as an input: idle spells and a first stop raise nothing, lost cooling still does', () => {
+    const p = params();
+    // Idle (state 1, load 0.2) for 60 of every 400 samples, one stop (state 0, nothing drawn) of 200 samples at 5000.
+    const stateAt = (i: number) => (i >= 5000 && i < 5200 ? 0 : i % 400 >= 340 ? 1 : 2);
+    // Running draws the load, idling a fifth of it, a stop nothing; the temperature follows with its 10-min lag.
+    const withStates = (n: number, seed: number, heatFrom = Infinity) => {
+      const r = rng(seed);
+      let load = 0.7;
+      let temp = 60;
+      return Array.from({ length: n }, (_, i) => {
+        if (i % 30 === 0) load = Math.min(1, Math.max(0.3, load + 0.25 * r()));
+        const st = stateAt(i);
+        const drawn = load * (st === 2 ? 1 : st === 1 ? 0.2 : 0);
+        temp += (20 + 60 * drawn * (i >= heatFrom ? 1.6 : 1) - temp) * (1 - Math.exp(-DT_S / 600));
+        return { st, values: { power_kw: 40 * drawn * (1 + 0.01 * r()), current_a: 70 * drawn * (1 + 0.01 * r()), temperature_c: temp + 0.1 * r() } };
+      });
+    };
+    const feedStates = (rows: { st: number; values: Record<string, number> }[]) => {
+      let s = residualDetector.initial(p);
+      const events: DetectorEvent[] = [];
+      rows.forEach(({ st, values }, i) => {
+        const r = residualDetector.stepSample!(p, s, { ts: T0 + i * DT_S * 1000, values, state: st });
+        s = r.state;
+        events.push(...r.events);
+      });
+      return { events, state: s };
+    };
+    const healthy = feedStates(withStates(7000, 9));
+    expect(healthy.events).toEqual([]);
+    expect(healthy.state.names).toEqual(['power_kw', 'current_a', 'temperature_c', 'state=2', 'state=1', 'state=0']);
+    const faulty = feedStates(withStates(8000, 9, 6500));
+    expect(raises(faulty.events).length).toBeGreaterThan(0);
+    expect((raises(faulty.events)[0]!.ts - T0) / 1000 / DT_S).toBeGreaterThanOrEqual(6500);
+  });
+
   it('does not raise on one metric alone (nothing to predict it from)', () => {
     const rows = machine(3000, 6, { from: 1500, heat: 0.5 }).map((m) => ({ temperature_c: m.temperature_c! }));
     expect(feed(params(), rows).events).toEqual([]);

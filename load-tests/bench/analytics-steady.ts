@@ -1,5 +1,5 @@
 /**
- * npx tsx load-tests/bench/analytics-steady.ts [--baseline DIR] [--devices 50] [--samples 3000]
+ * npx tsx load-tests/bench/analytics-steady.ts [--baseline DIR] [--rules FILE] [--devices 50] [--samples 3000]
  *
  * The analytics engine's cost per sample on machines in steady running, the case `bench:micro`
  * does not reach (its machines are fresh, so rules limited to settled running only learn or wait).
@@ -7,13 +7,15 @@
  * a second, AR(1) noise of about 1 % around healthy levels (no rule raises); the first 3,900 samples (65 min, past every
  * default rule's settling hour and warm-up) are not timed, then `--samples` more are, per device.
  * With `--baseline DIR` (a checkout of another commit, e.g. made with `git worktree add`), the same
- * run is timed on that checkout's engine, alternating, median of 5 rounds each.
+ * run is timed on that checkout's engine, alternating, median of 5 rounds each. `--rules FILE` (an
+ * analytics file, as PP_ANALYTICS_FILE takes) applies to the current checkout only: with
+ * `--baseline .` the ratio is what the file's extra rules cost.
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const { values: args } = parseArgs({ options: { baseline: { type: 'string' }, devices: { type: 'string', default: '50' }, samples: { type: 'string', default: '3000' } } });
+const { values: args } = parseArgs({ options: { baseline: { type: 'string' }, rules: { type: 'string' }, devices: { type: 'string', default: '50' }, samples: { type: 'string', default: '3000' } } });
 const DEVICES = Number(args.devices);
 const TIMED = Number(args.samples);
 const WARM = 3900;
@@ -24,10 +26,10 @@ interface Engine {
 }
 type EngineCtor = new (rules: unknown, energy: unknown) => Engine;
 
-async function load(root: string): Promise<{ Engine: EngineCtor; config: { rules: unknown; energy: unknown } }> {
+async function load(root: string, rules?: string): Promise<{ Engine: EngineCtor; config: { rules: unknown; energy: unknown } }> {
   const engine = (await import(pathToFileURL(resolve(root, 'src/analytics/engine.ts')).href)) as { AnalyticsEngine: EngineCtor };
-  const cfg = (await import(pathToFileURL(resolve(root, 'src/analytics/config.ts')).href)) as { loadAnalyticsConfig: (p: undefined) => { rules: unknown; energy: unknown } };
-  return { Engine: engine.AnalyticsEngine, config: cfg.loadAnalyticsConfig(undefined) };
+  const cfg = (await import(pathToFileURL(resolve(root, 'src/analytics/config.ts')).href)) as { loadAnalyticsConfig: (p: string | undefined) => { rules: unknown; energy: unknown } };
+  return { Engine: engine.AnalyticsEngine, config: cfg.loadAnalyticsConfig(rules) };
 }
 
 /** Deterministic AR(1) series per device and metric (no Math.random: both engines see the same data). */
@@ -69,7 +71,7 @@ function run(Engine: EngineCtor, config: { rules: unknown; energy: unknown }, da
 let events = 0;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const data = makeData();
-const current = await load(process.cwd());
+const current = await load(process.cwd(), args.rules);
 const baseline = args.baseline ? await load(args.baseline) : null;
 const cur: number[] = [];
 const base: number[] = [];

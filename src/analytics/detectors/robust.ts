@@ -182,25 +182,38 @@ function learn(p: RobustParams, s: RobustState, v: number, ts: number, latch: La
 }
 
 /**
- * The peak excursion of the remembered episode that an episode leaving `from` with value `to`
- * repeats (both levels within episodeTol of the larger excursion), newest first; 0 if none.
+ * Where in `known` the remembered episode starts that an episode leaving `from` with value `to`
+ * repeats (both levels within episodeTol of the larger excursion), newest first; −1 if none.
  */
-function repeatedEpisode(p: RobustParams, known: readonly number[], from: number, to: number): number {
-  for (let i = known.length - 3; i >= 0; i -= 3) {
+function matchIndex(p: RobustParams, known: readonly number[], from: number, to: number): number {
+  for (let i = known.length - W; i >= 0; i -= W) {
     const f = known[i]!;
     const t = known[i + 1]!;
     const tol = p.episodeTol * Math.max(Math.abs(t - f), Math.abs(to - from));
-    if (Math.abs(from - f) <= tol && Math.abs(to - t) <= tol) return Math.max(known[i + 2]!, Number.MIN_VALUE);
+    if (Math.abs(from - f) <= tol && Math.abs(to - t) <= tol) return i;
   }
-  return 0;
+  return -1;
+}
+
+/** The peak excursion of the remembered episode this one repeats; 0 if none. */
+function repeatedEpisode(p: RobustParams, known: readonly number[], from: number, to: number): number {
+  const i = matchIndex(p, known, from, to);
+  return i < 0 ? 0 : Math.max(known[i + 2]!, Number.MIN_VALUE);
 }
 
 /** The remembered episodes with one more, the oldest dropped beyond `episodes`. */
 function remember(p: RobustParams, known: readonly number[], from: number, to: number, peak: number): number[] {
   if (p.episodes === 0) return [];
-  const out = [...known, from, to, peak];
-  return out.length > 3 * p.episodes ? out.slice(out.length - 3 * p.episodes) : out;
+  // A repeat replaces the episode it repeats (moved to the newest end, with the larger peak), so a
+  // pattern that recurs keeps one place and the memory holds that many different episodes.
+  const i = matchIndex(p, known, from, to);
+  const rest = i < 0 ? known : [...known.slice(0, i), ...known.slice(i + W)];
+  const out = [...rest, from, to, i < 0 ? peak : Math.max(peak, known[i + 2]!)];
+  return out.length > W * p.episodes ? out.slice(out.length - W * p.episodes) : out;
 }
+
+/** Numbers per remembered episode: the location it left, its opening value, its peak excursion. */
+const W = 3;
 
 export const robustDetector: DetectorModule<RobustParams, RobustState> = {
   kind: 'robust',

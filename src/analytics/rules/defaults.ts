@@ -69,8 +69,8 @@ const DEFAULT_RULE_INPUTS: RuleInput[] = [
   // The detector remembers its last 8 episodes (the level it left, the value that opened it, its
   // peak): one that opens within 10 % of a remembered one's excursion is a repeat (a daily peak, a
   // shift change) and is followed silently unless it grows 10 % beyond that one's peak. On the NAB
-  // corpus this took false alerts from 378 to 195 (windows found 80 → 75) and the standard score
-  // from 46.18 to 50.67 (docs/analytics.md).
+  // corpus this took false alerts from 378 to 195 (windows found 80 → 76) and the standard score
+  // from 46.18 to 51.35 (docs/analytics.md).
   //
   // Learned and judged only in steady running: a machine that stops or idles cools towards a
   // lower level and vibrates a fraction as much, and one that starts heats up over its thermal

@@ -40,7 +40,8 @@ import { restartAfterGap, robustUpdate, scaleUpdate, usableScale } from './robus
  * with both levels within `episodeTol` of a remembered one's excursion is a repeat (a daily
  * peak, a shift change, a machine's regular cycle): it is followed exactly like an alert (held
  * open, cleared, re-learned) but silently, and raises only if it grows `episodeTol` beyond the
- * peak of the one it repeats. A fixed bar cannot do this: a daily peak thousands of σ out would
+ * peak of the one it repeats; it then takes that one's place in the memory, so a recurring pattern
+ * keeps one place. A fixed bar cannot do this: a daily peak thousands of σ out would
  * need a bar that stays that high for a whole day, and would then hide every smaller anomaly.
  */
 export const robustParamsSchema = z

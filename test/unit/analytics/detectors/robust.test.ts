@@ -95,7 +95,9 @@ describe('robust detector', () => {
       Array.from({ length: days }, (_, day) => series(240, 5, (i) => (i < 200 ? 10 : peak(day)) + noise(i + day * 240), day * 1200)).flat();
 
     it('an episode like one remembered is followed silently: a recurring peak raises once, not every cycle', () => {
-      const { events } = run(robustDetector, params({ barMemory: 0 }), cycle(8, () => 50));
+      const { events, state } = run(robustDetector, params({ barMemory: 0 }), cycle(8, () => 50));
+      // Each repeat takes the place of the one it repeats: one pattern, one memory.
+      expect(state.known.length).toBe(3);
       expect(events.filter((e) => e.kind === 'raise').length).toBeGreaterThan(0);
       expect(timeline(events.filter((e) => e.kind === 'raise'))[0]).toBe('raise@1000');
       // Only the first cycle's peak raises (and repeats while open); later cycles are repeats.

@@ -1,36 +1,27 @@
 /**
- * npx tsx load-tests/bench/analytics-steady.ts [--baseline DIR] [--rules FILE] [--devices 50] [--samples 3000]
+ * npx tsx load-tests/bench/analytics-steady.ts [--baseline DIR]... [--rules FILE] [--devices 50] [--samples 3000]
  *
  * The analytics engine's cost per sample on machines in steady running, the case `bench:micro`
  * does not reach (its machines are fresh, so rules limited to settled running only learn or wait).
  * Each device reports 8 metrics (catalogue gauges and two outside it) with `state` 2, one sample
- * a second, AR(1) noise of about 1 % around healthy levels (no rule raises); the first 3,900 samples (65 min, past every
+ * a second, AR(1) noise of about 1 % around healthy levels (no limit rule raises); the first 3,900 samples (65 min, past every
  * default rule's settling hour and warm-up) are not timed, then `--samples` more are, per device.
- * With `--baseline DIR` (a checkout of another commit, e.g. made with `git worktree add`), the same
- * run is timed on that checkout's engine, alternating, median of 5 rounds each. `--rules FILE` (an
- * analytics file, as PP_ANALYTICS_FILE takes) applies to the current checkout only: with
- * `--baseline .` the ratio is what the file's extra rules cost.
+ * Each `--baseline DIR` (a checkout of another commit, e.g. made with `git worktree add`, with its
+ * node_modules) is timed on the same data in the same run, alternating engine by engine, median
+ * of 5 rounds each; ratios are this checkout's median over each baseline's. The events each engine
+ * raised are printed too: two commits with the same detection raise the same number. Rates are
+ * given per wall second and per CPU second of this process (the latter is steadier on a shared
+ * machine). `--rules FILE` (an analytics file, as PP_ANALYTICS_FILE takes) applies to this
+ * checkout only: with `--baseline .` the ratio is what the file's rules add.
  */
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { loadCheckout, type CheckoutEngineCtor } from './analytics-checkout.js';
 
-const { values: args } = parseArgs({ options: { baseline: { type: 'string' }, rules: { type: 'string' }, devices: { type: 'string', default: '50' }, samples: { type: 'string', default: '3000' } } });
+const { values: args } = parseArgs({ options: { baseline: { type: 'string', multiple: true }, rules: { type: 'string' }, devices: { type: 'string', default: '50' }, samples: { type: 'string', default: '3000' } } });
 const DEVICES = Number(args.devices);
 const TIMED = Number(args.samples);
 const WARM = 3900;
 const METRICS = ['temperature_c', 'power_kw', 'current_a', 'vibration_mm_s', 'pressure_bar', 'power_factor', 'flow_x', 'speed_x'];
-
-interface Engine {
-  process(batch: unknown, now: number): { events: unknown[] };
-}
-type EngineCtor = new (rules: unknown, energy: unknown) => Engine;
-
-async function load(root: string, rules?: string): Promise<{ Engine: EngineCtor; config: { rules: unknown; energy: unknown } }> {
-  const engine = (await import(pathToFileURL(resolve(root, 'src/analytics/engine.ts')).href)) as { AnalyticsEngine: EngineCtor };
-  const cfg = (await import(pathToFileURL(resolve(root, 'src/analytics/config.ts')).href)) as { loadAnalyticsConfig: (p: string | undefined) => { rules: unknown; energy: unknown } };
-  return { Engine: engine.AnalyticsEngine, config: cfg.loadAnalyticsConfig(rules) };
-}
 
 /** Deterministic AR(1) series per device and metric (no Math.random: both engines see the same data). */
 function makeData(): { ts: number; m: Record<string, number> }[][] {
@@ -55,31 +46,56 @@ function makeData(): { ts: number; m: Record<string, number> }[][] {
   });
 }
 
-function run(Engine: EngineCtor, config: { rules: unknown; energy: unknown }, data: ReturnType<typeof makeData>): number {
+function run(Engine: CheckoutEngineCtor, config: { rules: unknown; energy: unknown }, data: ReturnType<typeof makeData>): number {
   const engine = new Engine(config.rules, config.energy);
   const batch = (d: number, k: number) => ({ site: 's', line: 'l', device: `d${d}`, seq: k, samples: [data[d]![k]!] });
   for (let k = 0; k < WARM; k++) for (let d = 0; d < DEVICES; d++) engine.process(batch(d, k), data[d]![k]!.ts);
   let n = 0;
   const start = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   for (let k = WARM; k < WARM + TIMED; k++) for (let d = 0; d < DEVICES; d++) n += engine.process(batch(d, k), data[d]![k]!.ts).events.length;
+  const cpu = process.cpuUsage(cpu0);
   const ns = Number(process.hrtime.bigint() - start);
   events = n;
+  cpuRate = (DEVICES * TIMED) / ((cpu.user + cpu.system) / 1e6);
   return (DEVICES * TIMED) / (ns / 1e9);
 }
+
+/**
+ * Samples per CPU second of the last timed run (this process's user + system time): on a machine
+ * shared with other work, wall time counts the time the process waited for a core; CPU time
+ * mostly does not.
+ */
+let cpuRate = 0;
 
 /** Events of the last timed run (a healthy fleet should have next to none). */
 let events = 0;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const data = makeData();
-const current = await load(process.cwd(), args.rules);
-const baseline = args.baseline ? await load(args.baseline) : null;
-const cur: number[] = [];
-const base: number[] = [];
+const engines = [{ name: 'current', ...(await loadCheckout(process.cwd(), args.rules)) }];
+for (const dir of args.baseline ?? []) engines.push({ name: dir, ...(await loadCheckout(dir)) });
+const rates = engines.map(() => [] as number[]);
+const cpuRates = engines.map(() => [] as number[]);
+const eventCounts = engines.map(() => 0);
 for (let round = 0; round < 5; round++) {
-  cur.push(run(current.Engine, current.config, data));
-  if (baseline) base.push(run(baseline.Engine, baseline.config, data));
-  process.stderr.write(`round ${round + 1}/5: current ${Math.round(cur.at(-1)!)}${baseline ? `, baseline ${Math.round(base.at(-1)!)}` : ''} samples/s\n`);
+  engines.forEach((e, i) => {
+    rates[i]!.push(run(e.Engine, e.config, data));
+    cpuRates[i]!.push(cpuRate);
+    eventCounts[i] = events;
+  });
+  process.stderr.write(`round ${round + 1}/5 (samples/s wall, per CPU s): ${engines.map((e, i) => `${e.name} ${Math.round(rates[i]!.at(-1)!)}, ${Math.round(cpuRates[i]!.at(-1)!)}`).join('; ')}\n`);
 }
-const out: Record<string, unknown> = { devices: DEVICES, timedSamplesPerDevice: TIMED, metrics: METRICS.length, current: Math.round(median(cur)), currentEvents: events };
-if (baseline) Object.assign(out, { baseline: Math.round(median(base)), ratio: Number((median(cur) / median(base)).toFixed(2)) });
+const current = median(rates[0]!);
+const currentCpu = median(cpuRates[0]!);
+const out: Record<string, unknown> = { devices: DEVICES, timedSamplesPerDevice: TIMED, metrics: METRICS.length, current: Math.round(current), currentPerCpuS: Math.round(currentCpu), currentEvents: eventCounts[0] };
+if (engines.length > 1) {
+  out.baselines = engines.slice(1).map((e, j) => ({
+    dir: e.name,
+    samplesPerS: Math.round(median(rates[j + 1]!)),
+    perCpuS: Math.round(median(cpuRates[j + 1]!)),
+    events: eventCounts[j + 1],
+    ratio: Number((current / median(rates[j + 1]!)).toFixed(2)),
+    cpuRatio: Number((currentCpu / median(cpuRates[j + 1]!)).toFixed(2)),
+  }));
+}
 process.stdout.write(`${JSON.stringify(out)}\n`);

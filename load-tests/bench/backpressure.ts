@@ -57,6 +57,10 @@ export interface Overload {
   drainMs: number;
   published: number;
   stored: number;
+  /** Over the offer: the platform's storage writes (count, mean latency, mean lines) and retries. */
+  writes: { count: number; meanMs: number; meanLines: number; retries: number };
+  /** Samples the fleet handed to the broker per second during the offer (what was offered is not always what could be sent). */
+  publishedSamplesPerS: number;
 }
 
 export interface Backlog {
@@ -113,7 +117,9 @@ async function peakInflightPoller(url: () => string | null): Promise<{ stop(): P
         const m = await scrape(u, ['pp_mqtt_inflight_messages']).catch(() => null);
         if (m) peak = Math.max(peak, m.pp_mqtt_inflight_messages!);
       }
-      await new Promise((r) => setTimeout(r, 100));
+      // Every scrape costs the platform (the whole registry, a logger per request, the webhook
+      // outbox's depth query): polled often, it would take a share of the CPU being measured.
+      await new Promise((r) => setTimeout(r, 500));
     }
   })();
   return {
@@ -160,7 +166,7 @@ export async function measureBackpressure(influx: InfluxdProcess, opts: Backpres
       const max = Math.max(...v.result.closed10.map((c) => c.samplesPerS));
       v.result.overload = await overload(v, max, opts, say);
       const o = v.result.overload;
-      say(`  ${v.label} overload (${o.offeredSamplesPerS.toLocaleString('en')} samples/s offered): stored ${o.storedSamplesPerS.toLocaleString('en')} samples/s (${overloadVerdict(o.ofMaximum)}), peak RSS ${o.peakRssMiB} MiB, in flight ≤ ${o.peakInflight}, drained in ${o.drainMs} ms, published ${o.published.toLocaleString('en')}, stored ${o.stored.toLocaleString('en')}`);
+      say(`  ${v.label} overload (${o.offeredSamplesPerS.toLocaleString('en')} samples/s offered): stored ${o.storedSamplesPerS.toLocaleString('en')} samples/s (${overloadVerdict(o.ofMaximum)}), peak RSS ${o.peakRssMiB} MiB, in flight ≤ ${o.peakInflight}, ${o.writes.count} writes of ${o.writes.meanLines} lines in ${o.writes.meanMs} ms on average, ${o.writes.retries} retried, the fleet sent ${o.publishedSamplesPerS.toLocaleString('en')} samples/s, drained in ${o.drainMs} ms, published ${o.published.toLocaleString('en')}, stored ${o.stored.toLocaleString('en')}`);
     }
     for (const v of variants) {
       v.result.backlog = await backlog(v, influx, env(v.label, `bp_backlog_${v.label}`, v.mosquitto.url), opts, say);
@@ -235,6 +241,8 @@ async function closedLoop(v: Variant, fleet: Fleet, opts: BackpressureOptions): 
   }
 }
 
+const WRITE_METRICS = ['pp_write_duration_seconds_sum', 'pp_write_duration_seconds_count', 'pp_write_batch_lines_sum', 'pp_write_retries_total'];
+
 async function overload(v: Variant, maximum: number, opts: BackpressureOptions, say: (s: string) => void): Promise<Overload> {
   const platform = v.platform!;
   const fleet = v.fleets.f10;
@@ -246,6 +254,7 @@ async function overload(v: Variant, maximum: number, opts: BackpressureOptions, 
   try {
     const s0 = await stored.poll();
     const p0 = fleet.acked.samples;
+    const w0 = await scrape(platform.url, WRITE_METRICS);
     const baseDiff = s0 - fleet.published;
     rss.reset();
     const usage = new UsageWindow(() => ({ platform: platform.pid, mosquitto: v.mosquitto.pid(), harness: process.pid })).start();
@@ -254,6 +263,9 @@ async function overload(v: Variant, maximum: number, opts: BackpressureOptions, 
     const seconds = (performance.now() - t0) / 1000;
     const cpuPct = usage.stop().cpuPct;
     const s1 = await stored.poll();
+    const w1 = await scrape(platform.url, WRITE_METRICS);
+    const publishedDuring = fleet.acked.samples - p0;
+    const count = w1.pp_write_duration_seconds_count! - w0.pp_write_duration_seconds_count!;
     const drainMs = await drain({ value: stored.value - baseDiff, poll: async () => (await stored.poll()) - baseDiff }, fleet, 180_000);
     const storedRate = (s1 - s0) / seconds;
     return {
@@ -266,6 +278,13 @@ async function overload(v: Variant, maximum: number, opts: BackpressureOptions, 
       drainMs,
       published: fleet.acked.samples - p0,
       stored: (await stored.poll()) - s0,
+      writes: {
+        count,
+        meanMs: Math.round(((w1.pp_write_duration_seconds_sum! - w0.pp_write_duration_seconds_sum!) / Math.max(1, count)) * 1000),
+        meanLines: Math.round((w1.pp_write_batch_lines_sum! - w0.pp_write_batch_lines_sum!) / Math.max(1, count)),
+        retries: w1.pp_write_retries_total! - w0.pp_write_retries_total!,
+      },
+      publishedSamplesPerS: Math.round(publishedDuring / seconds),
     };
   } finally {
     stored.stop();

@@ -30,7 +30,7 @@ export function rssMiB(pid: number): { rss: number; peak: number } {
 }
 
 /** Busy and total jiffies of the whole machine (all cores), from /proc/stat. */
-function machineJiffies(): { busy: number; total: number } {
+export function machineJiffies(): { busy: number; total: number } {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const total = cpu.reduce((a, b) => a + b, 0);
   const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0); // idle + iowait

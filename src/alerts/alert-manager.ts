@@ -102,6 +102,26 @@ export class AlertManager {
     return { alert, transition: { type: 'acknowledged', ts: now, alert } };
   }
 
+  /** The episode of `key` open now, if any. */
+  openFor(key: string): Alert | null {
+    return this.open.get(key) ?? null;
+  }
+
+  /**
+   * Take alerts decided elsewhere as they are (an API node's view of what workers decided,
+   * src/view/): saved in one transaction, in the order given, the open ones kept in step.
+   */
+  mirror(alerts: readonly Alert[]): void {
+    if (alerts.length === 0) return;
+    this.store.transaction(() => {
+      for (const a of alerts) this.store.save(a);
+    });
+    for (const a of alerts) {
+      if (a.state === 'open') this.open.set(a.key, a);
+      else if (this.open.get(a.key)?.id === a.id) this.open.delete(a.key);
+    }
+  }
+
   /** With `scope`, an alert of another site is not found. */
   get(id: string, scope?: SiteScope): Alert | null {
     const open = [...this.open.values()].find((a) => a.id === id);

@@ -185,6 +185,11 @@ export class AlertStore {
     return this.stmts.allOpen.all().map(fromRow);
   }
 
+  /** Open alerts and those changed (wall clock) at or after `since`, oldest change first: a worker republishes them at start (src/view/). */
+  openOrChangedSince(since: number): Alert[] {
+    return this.db.prepare<[number], Row>(`SELECT * FROM alerts WHERE state = 'open' OR updated_at >= ? ORDER BY updated_at`).all(since).map(fromRow);
+  }
+
   save(alert: Alert): void {
     this.stmts.upsert.run(toRow(alert));
   }

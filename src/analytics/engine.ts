@@ -18,23 +18,52 @@ export const EACH_METRIC_CAP = 32;
 type PerMetricStates = Map<string, unknown>;
 
 /**
- * A `+` rule's params for one metric (the detector names the metric in its messages), shared by
- * every device: one object per (rule params, metric), made on first use.
+ * What the rules on every metric (`+`) need to know of one metric name, shared by the devices of a
+ * rules list (rules/resolve.ts shares one list per class) and made on first sight: whether it is a
+ * signal, and per rule index the params its per-value detector judges that metric with (the
+ * detector names the metric in its messages). One look-up per metric per sample instead of one
+ * per rule.
  */
-const PARAMS_FOR_METRIC = new WeakMap<object, Map<string, unknown>>();
+interface MetricInfo {
+  signal: boolean;
+  /** Parallel to the rules: a `+` per-value rule's params for this metric (else undefined). */
+  params: unknown[];
+}
 
-function paramsFor(params: object, metric: string): unknown {
-  let byMetric = PARAMS_FOR_METRIC.get(params);
-  if (!byMetric) {
-    byMetric = new Map();
-    PARAMS_FOR_METRIC.set(params, byMetric);
+/** Names remembered per rules list: a fleet inventing metric names without end is judged, just not cached beyond this. */
+const METRIC_INFO_CAP = 4096;
+
+const METRIC_INFO = new WeakMap<readonly ResolvedRule[], Map<string, MetricInfo>>();
+
+function metricInfoOf(rules: readonly ResolvedRule[]): Map<string, MetricInfo> {
+  let byName = METRIC_INFO.get(rules);
+  if (!byName) {
+    byName = new Map();
+    METRIC_INFO.set(rules, byName);
   }
-  let p = byMetric.get(metric);
-  if (p === undefined) {
-    p = Object.freeze({ ...params, metric });
-    byMetric.set(metric, p);
+  return byName;
+}
+
+/**
+ * A rule's params with `metric` set, built key by key in the rule's order: every metric's copy then
+ * has the same hidden class, so the detector's reads of its params stay fast (a spread copy with a
+ * different `metric` got a class of its own per metric, which made every read of a param slow).
+ */
+function withMetric(params: Record<string, unknown>, metric: string): Readonly<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const key in params) out[key] = key === 'metric' ? metric : params[key];
+  out.metric = metric;
+  return Object.freeze(out);
+}
+
+function infoFor(byName: Map<string, MetricInfo>, rules: readonly ResolvedRule[], detectors: readonly AnyDetector[], name: string): MetricInfo {
+  let info = byName.get(name);
+  if (info === undefined) {
+    const signal = isSignalMetric(name);
+    info = { signal, params: rules.map((r, i) => (signal && r.metric === EACH_METRIC && !detectors[i]!.stepSample ? withMetric(r.params as Record<string, unknown>, name) : undefined)) };
+    if (byName.size < METRIC_INFO_CAP) byName.set(name, info);
   }
-  return p;
+  return info;
 }
 
 /** The window whose closing feeds the derived energy metrics to the rules (defaults.ts). */
@@ -73,6 +102,8 @@ interface DeviceState {
   rules: readonly ResolvedRule[];
   /** Parallel to `rules`: each rule's detector, looked up once per device instead of per step. */
   detectors: readonly AnyDetector[];
+  /** The rules list's metric infos (shared, see MetricInfo). */
+  metricInfo: Map<string, MetricInfo>;
   /** Parallel to `rules`. */
   states: unknown[];
   /** Latest sample time the detectors have seen (older or equal samples are replays). */
@@ -98,6 +129,13 @@ export class AnalyticsEngine {
   private readonly devices = new Map<string, DeviceState>();
   private readonly rulesFor: (key: string) => readonly ResolvedRule[];
   private samplesNotNewer = 0;
+  private readonly input: DetectorInput = { ts: 0, value: 0 };
+  /** The signal metrics of the sample being judged (see collect). */
+  private readonly names: string[] = [];
+  private readonly values: number[] = [];
+  private readonly infos: MetricInfo[] = [];
+  private collected = 0;
+  private collectedFor: object | null = null;
   private windowsClosed = 0;
 
   constructor(
@@ -134,6 +172,7 @@ export class AnalyticsEngine {
         continue;
       }
       d.lastTs = sample.ts;
+      this.collectedFor = null;
       if (sample.m.state !== undefined && sample.m.state !== d.machineState) {
         d.machineState = sample.m.state;
         d.stateSince = sample.ts;
@@ -154,6 +193,7 @@ export class AnalyticsEngine {
         this.step(d, i, { ts: sample.ts, value }, events);
       }
     }
+    this.collectedFor = null;
     if (live) {
       // Heartbeat rules (metric `*`): one input per batch, at arrival time.
       for (let i = 0; i < d.rules.length; i++) if (d.rules[i]!.metric === HEARTBEAT_METRIC) this.step(d, i, { ts: now, value: batch.samples.length }, events);
@@ -208,6 +248,7 @@ export class AnalyticsEngine {
         device: batch.device,
         rules,
         detectors,
+        metricInfo: metricInfoOf(rules),
         states: rules.map((r, i) => (r.metric === EACH_METRIC && !detectors[i]!.stepSample ? new Map() : detectors[i]!.initial(r.params))),
         lastTs: -Infinity,
         machineState: undefined,
@@ -242,37 +283,82 @@ export class AnalyticsEngine {
    * A rule on every metric (`+`): a per-sample detector gets the sample's signal metrics at once;
    * a per-value detector steps its own state of each signal metric (up to EACH_METRIC_CAP).
    */
+  /**
+   * The signal metrics of sample `m` (in its order) with their values and infos, collected once per
+   * sample for all the rules on every metric (scratch arrays, reused).
+   */
+  private collect(d: DeviceState, m: Readonly<Record<string, number>>): number {
+    if (this.collectedFor === m) return this.collected;
+    let n = 0;
+    for (const name in m) {
+      const info = infoFor(d.metricInfo, d.rules, d.detectors, name);
+      if (!info.signal) continue;
+      this.names[n] = name;
+      this.values[n] = m[name]!;
+      this.infos[n] = info;
+      n++;
+    }
+    this.collectedFor = m;
+    this.collected = n;
+    return n;
+  }
+
   private stepEach(d: DeviceState, i: number, ts: number, m: Readonly<Record<string, number>>, out: AnomalyEvent[]): void {
     const rule = d.rules[i]!;
     const def = d.detectors[i]!;
+    const count = this.collect(d, m);
+    const { names, values: vals, infos } = this;
     if (def.stepSample) {
       const values: Record<string, number> = {};
-      for (const name in m) if (isSignalMetric(name)) values[name] = m[name]!;
-      const r = def.stepSample(rule.params, d.states[i], d.machineState === undefined ? { ts, values } : { ts, values, state: d.machineState });
-      d.states[i] = r.state;
-      if (r.events.length > 0) this.emit(d, rule, r.events, out);
+      for (let j = 0; j < count; j++) values[names[j]!] = vals[j]!;
+      const input = d.machineState === undefined ? { ts, values } : { ts, values, state: d.machineState };
+      let events: readonly DetectorEvent[];
+      if (def.updateSample) events = def.updateSample(rule.params, d.states[i], input);
+      else {
+        const r = def.stepSample(rule.params, d.states[i], input);
+        d.states[i] = r.state;
+        events = r.events;
+      }
+      if (events.length > 0) this.emit(d, rule, events, out);
       return;
     }
     const states = d.states[i] as PerMetricStates;
-    for (const name in m) {
-      if (!isSignalMetric(name)) continue;
-      const params = paramsFor(rule.params, name);
+    // One input object reused for every in-place step: they read it and keep nothing of it.
+    const input = this.input;
+    for (let j = 0; j < count; j++) {
+      const name = names[j]!;
+      const params = infos[j]!.params[i];
       let state = states.get(name);
       if (state === undefined) {
         if (states.size >= EACH_METRIC_CAP) continue;
         state = def.initial(params);
+        states.set(name, state);
       }
-      const r = def.step(params, state, { ts, value: m[name]! });
-      states.set(name, r.state);
-      if (r.events.length > 0) this.emit(d, rule, r.events, out, name);
+      let events: readonly DetectorEvent[];
+      if (def.update) {
+        input.ts = ts;
+        input.value = vals[j]!;
+        events = def.update(params, state, input);
+      } else {
+        const r = def.step(params, state, { ts, value: vals[j]! });
+        states.set(name, r.state);
+        events = r.events;
+      }
+      if (events.length > 0) this.emit(d, rule, events, out, name);
     }
   }
 
   private step(d: DeviceState, i: number, input: DetectorInput, out: AnomalyEvent[]): void {
     const rule = d.rules[i]!;
-    const r = d.detectors[i]!.step(rule.params, d.states[i], input);
-    d.states[i] = r.state;
-    if (r.events.length > 0) this.emit(d, rule, r.events, out);
+    const def = d.detectors[i]!;
+    let events: readonly DetectorEvent[];
+    if (def.update) events = def.update(rule.params, d.states[i], input);
+    else {
+      const r = def.step(rule.params, d.states[i], input);
+      d.states[i] = r.state;
+      events = r.events;
+    }
+    if (events.length > 0) this.emit(d, rule, events, out);
   }
 
   /**

@@ -42,6 +42,10 @@ export const NO_EVENTS: readonly DetectorEvent[] = Object.freeze([]);
  * A detector kind. `step` sees every input of its metric in timestamp order; `tick` (optional)
  * is called on the platform's clock for detectors that react to the absence of input (silence).
  * Both must be pure: return a new state or the same one, never mutate shared data or do I/O.
+ *
+ * States are plain data (numbers, strings, booleans, null, plain arrays and objects): a state
+ * survives `JSON.parse(JSON.stringify(state))` unchanged, so a device's states can be handed to
+ * another worker and continue there with the same events.
  */
 export interface DetectorDef<P, S> {
   readonly kind: string;
@@ -58,4 +62,13 @@ export interface DetectorDef<P, S> {
    * calls this instead of `step` with every sample, for rules on metric `+`. `step` is then unused.
    */
   stepSample?(params: P, state: S, input: SampleInput): Step<S>;
+  /**
+   * In-place forms of `step` and `stepSample`, for a caller that owns the state and shares it with
+   * nobody (the engine keeps one per rule and device): the state object itself is updated and the
+   * events returned, the same events the pure form gives. The learned detectors run on every
+   * metric of every sample, where a new state per input (and the garbage it leaves) is most of
+   * their cost. The pure forms copy the state and call these.
+   */
+  update?(params: P, state: S, input: DetectorInput): readonly DetectorEvent[];
+  updateSample?(params: P, state: S, input: SampleInput): readonly DetectorEvent[];
 }

@@ -25,7 +25,8 @@ import { installAudit, type AuditLog } from '../audit/index.js';
 export interface ApiDeps {
   logger: Logger;
   metrics: Metrics;
-  pipeline: Pipeline;
+  /** Ingest (HTTP samples, line protocol). Absent on an API node (PP_ROLE=api): workers ingest. */
+  pipeline?: Pipeline;
   limits: DecodeLimits;
   /** Timeouts and the connection cap (default: DEFAULT_HTTP_LIMITS). */
   http?: HttpLimits;
@@ -77,7 +78,7 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
   deps.access?.install(app);
   if (deps.audit) installAudit(app, deps.audit);
   registerHealthRoutes(app, deps.readiness, deps.metrics, deps.access?.metricsGuard());
-  registerIngestRoutes(app, deps.pipeline, deps.limits, deps.access?.siteCheck);
+  if (deps.pipeline) registerIngestRoutes(app, deps.pipeline, deps.limits, deps.access?.siteCheck);
   if (deps.alerts && deps.notifier) registerAlertRoutes(app, deps.alerts, deps.notifier);
   if (deps.alerts) registerReportRoutes(app, { alerts: deps.alerts, history: deps.history, utcOffsetMs: deps.energyUtcOffsetMs ?? 8 * 3_600_000 });
   if (deps.history) {
@@ -85,7 +86,7 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
     registerEnergyRoutes(app, deps.history, deps.energyUtcOffsetMs);
     registerQualityRoutes(app, deps.history, deps.qualityStatus);
   }
-  registerLineProtocolRoutes(app, deps.pipeline, { limits: deps.limits, mapping: deps.lineProtocol ?? DEFAULT_LINE_PROTOCOL_MAPPING, authorizer: deps.access?.writeAuthorizer });
+  if (deps.pipeline) registerLineProtocolRoutes(app, deps.pipeline, { limits: deps.limits, mapping: deps.lineProtocol ?? DEFAULT_LINE_PROTOCOL_MAPPING, authorizer: deps.access?.writeAuthorizer });
   if (deps.live) registerLiveRoute(app, deps.live.hub, deps.live.authorize ?? deps.access?.liveAuthorizer);
   if (deps.webhooks) registerSubscriptionRoutes(app, deps.webhooks);
   registerWhoamiRoute(app);

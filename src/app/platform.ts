@@ -6,7 +6,7 @@ import { AuditLog, START_UP_ACTOR, startAuditRetention, tokenDetails } from '../
 import { redactUrl } from '../observability/redact.js';
 import type { Config } from '../config/index.js';
 import { createMetrics, type Logger, type Metrics } from '../observability/index.js';
-import { AlertFanout, AlertManager, AlertRaiser, AlertStore, MqttAlertNotifier, alertPoint } from '../alerts/index.js';
+import { AlertFanout, AlertManager, AlertRaiser, AlertStore, MqttAlertNotifier, alertPoint, type AlertNotifier } from '../alerts/index.js';
 import { AnalyticsEngine, loadAnalyticsConfig } from '../analytics/index.js';
 import { AnalyticsStage, Pipeline } from '../pipeline/index.js';
 import { MqttSource, NatsSource } from '../sources/index.js';
@@ -20,6 +20,8 @@ import { createWebhookMetrics, Webhooks, WebhookStore } from '../webhooks/index.
 import { retryDelayMs } from '../retry/index.js';
 import { setUpStorage, type StorageSetup } from './storage-setup.js';
 import { startQualityStage } from '../quality/index.js';
+import { startViewPublishing, startViewReading } from '../view/index.js';
+import type { QualityStatusSource } from '../api/quality-routes.js';
 import type { DeviceRef } from '../contract/index.js';
 
 export interface Platform {
@@ -69,8 +71,10 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     const storage = await setUpStorage(config, log.child({ component: 'storage' }));
     cleanups.push(() => storage.stop());
     await connectWithRetry(() => storage.sink.connect(), log, storage.sink.name);
+    // An API node (PP_ROLE=api) reads storage and writes no telemetry: it gets no spool.
+    const ingests = config.role !== 'api';
     // No spool without storage: the discard sink never fails.
-    const spool = config.spool.enabled && storage.description.kind !== 'none' ? await Spool.open({ dir: config.spool.dir, maxBytes: config.spool.maxBytes, segmentBytes: config.spool.segmentBytes, logger: log.child({ component: 'spool' }) }) : undefined;
+    const spool = ingests && config.spool.enabled && storage.description.kind !== 'none' ? await Spool.open({ dir: config.spool.dir, maxBytes: config.spool.maxBytes, segmentBytes: config.spool.segmentBytes, logger: log.child({ component: 'spool' }) }) : undefined;
     if (spool) cleanups.push(() => spool.close()); // runs after the writer closed (cleanups run in reverse)
     const writer = new BatchWriter(storage.sink, {
       maxBatchLines: config.writer.maxBatchLines,
@@ -117,7 +121,8 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     cleanups.push(async () => alertStore.close());
     const alerts = new AlertManager(alertStore, config.alerts);
     const notifier = new AlertFanout(log.child({ component: 'alerts' }));
-    notifier.add({
+    // History of transitions is written by whoever decides them: on an API node, the workers did.
+    if (ingests) notifier.add({
       name: 'storage',
       notify: (transitions) => {
         const points = transitions.map(alertPoint).filter((p) => p !== null);
@@ -142,7 +147,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     pipeline.onStored((batch) => live.publish(batch));
     // Data completeness (src/quality/): hears stored batches and status messages; state restored before intake starts.
     const qualityConfig = { ...config.quality, utcOffsetMs: analyticsConfig.energy.windows.utcOffsetMinutes * 60_000 };
-    const quality = config.quality.enabled ? await startQualityStage({ config: qualityConfig, dataDir: config.dataDir, history: storage.history, writer, alerts: raiser, metrics, log: log.child({ component: 'quality' }), clock: options.qualityClock }) : null;
+    const quality = ingests && config.quality.enabled ? await startQualityStage({ config: qualityConfig, dataDir: config.dataDir, history: storage.history, writer, alerts: raiser, metrics, log: log.child({ component: 'quality' }), clock: options.qualityClock }) : null;
     if (quality) {
       cleanups.push(() => quality.stop()); // runs after intake stopped, before the writer closes
       pipeline.onStored((batch) => quality.accept(batch));
@@ -163,25 +168,65 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     // Regulator webhooks: a durable outbox filled by this notifier, emptied by its delivery worker.
     const webhookStore = new WebhookStore(join(config.dataDir, 'webhooks.sqlite'));
     cleanups.push(async () => webhookStore.close());
-    const webhooks = new Webhooks(webhookStore, config.webhooks, createWebhookMetrics(metrics.registry, () => webhookStore.depth()), log.child({ component: 'webhooks' }), (id) => tokens.isActive(id));
-    notifier.add(webhooks);
-    webhooks.start();
-    cleanups.push(() => webhooks.stop());
+    // Workers send no webhooks: API nodes do, once per transition fleet-wide (docs/scale-out.md).
+    const webhooks = config.role === 'worker' ? undefined : new Webhooks(webhookStore, config.webhooks, createWebhookMetrics(metrics.registry, () => webhookStore.depth()), log.child({ component: 'webhooks' }), (id) => tokens.isActive(id));
+    if (webhooks) {
+      notifier.add(webhooks);
+      webhooks.start();
+      cleanups.push(() => webhooks.stop());
+    }
 
+    const readiness: ReadinessCheck[] = [];
+    // Acknowledgements made through the API are told to this fan-out (on an API node, also to the other API nodes).
+    let routeNotifier: AlertNotifier = notifier;
     const onStatus = (ref: DeviceRef, payload: Buffer, retained: boolean) => pipeline.status(ref, payload, retained);
-    const intake = config.source === 'nats' ? startNatsIntake(config, pipeline, metrics, log, onStatus) : await startMqttIntake(config, access, tokenWatch, pipeline, metrics, log, onStatus, cleanups);
-    const { source, broker, internal, mqttConfig } = intake;
-    const mqttUrl = intake.url;
-    if (intake.kind === 'mqtt') notifier.add(new MqttAlertNotifier(() => intake.source.publisher, log.child({ component: 'alerts' })));
-
-    const readiness: ReadinessCheck[] = [
-      {
+    const intake = !ingests ? null : config.source === 'nats' ? startNatsIntake(config, pipeline, metrics, log, onStatus) : await startMqttIntake(config, access, tokenWatch, pipeline, metrics, log, onStatus, cleanups);
+    const mqttUrl = intake?.url ?? config.nats.servers.join(',');
+    if (intake?.kind === 'mqtt') notifier.add(new MqttAlertNotifier(() => intake.source.publisher, log.child({ component: 'alerts' })));
+    if (intake) {
+      const source = intake.source;
+      readiness.push({
         name: 'broker',
         check: async () => {
           if (!source.connected) throw new Error(`not connected to ${redactUrl(mqttUrl)}`);
           return { url: redactUrl(mqttUrl), inflight: source.inflight, ...(intake.kind === 'nats' ? { worker: config.nats.workerId, owned: intake.source.owned, workers: intake.source.members } : {}) };
         },
-      },
+      });
+    }
+    let qualityStatus: QualityStatusSource | undefined = quality ? (site, line) => quality.statusOf(site, line) : undefined;
+    if (config.role === 'worker') {
+      // Runs before the writer closes and after intake stopped (cleanups run in reverse): the last transitions go out.
+      const publishing = await startViewPublishing({ config, store: alertStore, tokens, pipeline, quality, metrics, log: log.child({ component: 'view' }) });
+      cleanups.push(() => publishing.stop());
+      notifier.add(publishing.alerts);
+    }
+    if (config.role === 'api') {
+      const view = await startViewReading({ config, alerts, tokens, notifier, live, metrics, log: log.child({ component: 'view' }) });
+      cleanups.push(() => view.stop());
+      qualityStatus = (site, line) => view.quality.statusOf(site, line);
+      // Stale and flapping alerts resolve here by the workers' rule (same times, so the same
+      // transitions and webhook keys as the worker would send): an alert of a worker that died
+      // would otherwise stay open. Not while catching up, when news is still on its way.
+      const staleTimer = setInterval(() => {
+        if (view.reader.caughtUp) raiser.tick();
+      }, config.analytics.tickMs);
+      staleTimer.unref();
+      cleanups.push(async () => clearInterval(staleTimer));
+      const fanout = new AlertFanout(log.child({ component: 'alerts' }));
+      fanout.add(notifier);
+      fanout.add(view.acknowledgements);
+      routeNotifier = fanout;
+      readiness.push({
+        name: 'view',
+        check: async () => {
+          if (!view.connected()) throw new Error(`not connected to NATS ${redactUrl(mqttUrl)}`);
+          // A load balancer should not send users to a node whose alert list is still incomplete.
+          if (!view.reader.caughtUp) throw new Error(`catching up: ${view.reader.pending} alert transitions still to read`);
+          return { url: redactUrl(mqttUrl), node: config.nats.workerId, alertsPending: view.reader.pending, devices: view.quality.size };
+        },
+      });
+    }
+    readiness.push(
       {
         name: 'storage',
         check: async () => {
@@ -199,13 +244,16 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
           return details;
         },
       },
-    ];
-    const app: FastifyInstance = buildServer({ logger: log, metrics, pipeline, alerts, notifier, history: storage.history, energyUtcOffsetMs: analyticsConfig.energy.windows.utcOffsetMinutes * 60_000, limits: config.limits, http: config.http, lineProtocol: config.lineProtocol, readiness, live: { hub: live }, access, webhooks, audit, qualityStatus: quality ? (site, line) => quality.statusOf(site, line) : undefined, onRoute: options.onRoute });
-    await source.start();
-    cleanups.push(() => source.stop());
+    );
+    const app: FastifyInstance = buildServer({ logger: log, metrics, pipeline: ingests ? pipeline : undefined, alerts, notifier: routeNotifier, history: storage.history, energyUtcOffsetMs: analyticsConfig.energy.windows.utcOffsetMinutes * 60_000, limits: config.limits, http: config.http, lineProtocol: config.lineProtocol, readiness, live: { hub: live }, access, webhooks, audit, qualityStatus, onRoute: options.onRoute });
+    if (intake) {
+      await intake.source.start();
+      cleanups.push(() => intake.source.stop());
+    }
+    const broker = intake?.broker ?? null;
     let sparkplug: SparkplugSource | null = null;
-    if (config.sparkplug.enabled && mqttConfig) {
-      sparkplug = await startSparkplug(mqttConfig, mqttUrl, broker !== null, pipeline, metrics, log.child({ component: 'sparkplug' }));
+    if (config.sparkplug.enabled && intake?.mqttConfig) {
+      sparkplug = await startSparkplug(intake.mqttConfig, mqttUrl, broker !== null, pipeline, metrics, log.child({ component: 'sparkplug' }));
       cleanups.push(() => sparkplug!.stop());
       readiness.push({
         name: 'sparkplug',
@@ -215,7 +263,8 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
         },
       });
     }
-    analytics.start(config.analytics.tickMs);
+    // An API node decides no alerts: its workers do, and it mirrors them.
+    if (ingests) analytics.start(config.analytics.tickMs);
     quality?.start(config.analytics.tickMs);
     cleanups.push(async () => analytics.stop());
     await app.listen({ host: config.http.host, port: config.http.port });
@@ -232,7 +281,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
       metrics,
       sparkplug: sparkplug ? { registry: sparkplug.registry } : null,
       auth: { mode: config.auth.mode, firstAdminToken: bootstrapped },
-      mqttCredentials: internal,
+      mqttCredentials: intake?.internal ?? null,
       stop: () => (stopped ??= stopAll()),
     };
   } catch (err) {

@@ -8,4 +8,4 @@ export { ROUTE_ACCESS, routeAccess, type RouteAccess } from './route-access.js';
 export { ALL_SITES, formatScope, parseScope, scopeInfluxQL, scopeSql, scopeWithin, siteAllowed, type SiteScope } from './site-scope.js';
 export { generateToken, hashToken, isTokenShaped, parseToken } from './token-format.js';
 export { TOKEN_RECHECK_MS, TokenWatch, type WatchedConnection } from './token-watch.js';
-export { TokenStore, type NewToken, type TokenInfo } from './token-store.js';
+export { TokenStore, type NewToken, type SharedToken, type TokenInfo } from './token-store.js';

@@ -68,6 +68,23 @@ export interface NewToken {
   expiresAt?: number;
 }
 
+/**
+ * A token as the processes of a fleet share it (src/view/token-sync.ts): everything but the
+ * plaintext, which no process has; the hash is what verifies it.
+ */
+export interface SharedToken {
+  id: string;
+  name: string;
+  role: string;
+  scope: string[];
+  /** SHA-256 of the token, base64. */
+  hash: string;
+  createdAt: number;
+  createdBy: string;
+  revokedAt: number | null;
+  expiresAt: number | null;
+}
+
 const TOUCH_EVERY_MS = 60_000;
 
 function info(r: Row): TokenInfo {
@@ -142,6 +159,32 @@ export class TokenStore {
   /** true when the token was active and is now revoked. */
   revoke(id: string): boolean {
     return this.stmts.revoke.run(this.clock(), id).changes > 0;
+  }
+
+  /** Every token as shared with the rest of a fleet. */
+  shared(): SharedToken[] {
+    return this.stmts.all.all().map((r) => ({ id: r.id, name: r.name, role: r.role, scope: JSON.parse(r.scope) as string[], hash: r.hash.toString('base64'), createdAt: r.created_at, createdBy: r.created_by, revokedAt: r.revoked_at, expiresAt: r.expires_at ?? null }));
+  }
+
+  /**
+   * Take a token another process of the fleet knows: added when unknown here, revoked when it was
+   * revoked there (a revocation is never undone). Returns whether anything changed. A different
+   * token under a known id is refused (ids are random; it would be a forgery or a bug).
+   */
+  adopt(t: SharedToken): boolean {
+    if (!isRole(t.role)) throw new Error(`shared token ${t.id} has an unknown role ${JSON.stringify(t.role)}`);
+    const hash = Buffer.from(t.hash, 'base64');
+    return this.db.transaction(() => {
+      const existing = this.stmts.byId.get(t.id);
+      if (existing && !existing.hash.equals(hash)) throw new Error(`shared token ${t.id} does not match the token of that id here`);
+      let changed = false;
+      if (!existing) {
+        this.stmts.insert.run({ id: t.id, name: t.name, role: t.role, scope: JSON.stringify(formatScope(parseScope(t.scope))), hash, created_at: t.createdAt, created_by: t.createdBy, expires_at: t.expiresAt });
+        changed = true;
+      }
+      if (t.revokedAt !== null) changed = this.stmts.revoke.run(t.revokedAt, t.id).changes > 0 || changed;
+      return changed;
+    })();
   }
 
   activeAdminCount(): number {

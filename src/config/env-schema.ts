@@ -45,11 +45,12 @@ export const ENV_VARS = {
   PP_MQTT_EMBEDDED_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Address of the embedded broker (only when PP_MQTT_URL is unset).' },
   PP_MQTT_EMBEDDED_PORT: { schema: int(0, 65535).default(1883), doc: 'Port of the embedded broker (0 = any free port).' },
 
+  PP_ROLE: { schema: z.enum(['all', 'worker', 'api']).default('all'), doc: 'What this process does (docs/scale-out.md, One view). all: everything in one process, as in the quick start. worker (needs PP_SOURCE=nats): ingest, store, analytics, and publish alert transitions, device status and live summaries to NATS; no webhooks. api (needs PP_SOURCE=nats for the NATS connection): no telemetry source; serves the HTTP API, dashboard, live WebSocket and webhooks from what workers publish and from InfluxDB.' },
   PP_SOURCE: { schema: z.enum(['mqtt', 'nats']).default('mqtt'), doc: 'Where telemetry comes from. mqtt: one broker (embedded or PP_MQTT_URL). nats: the partitions of a NATS JetStream stream, shared with other workers (docs/scale-out.md); gateways publish MQTT to NATS\'s MQTT listener.' },
   PP_NATS_URL: { schema: z.string().transform((v) => v.split(',').map((u) => u.trim())).pipe(z.array(url(['nats:', 'tls:'])).min(1)).default(['nats://127.0.0.1:4222']), doc: 'PP_SOURCE=nats: NATS server(s) to connect to, comma-separated (a cluster\'s seeds).' },
   PP_NATS_USERNAME: { schema: optionalString, doc: 'PP_SOURCE=nats: NATS user (the platform user of deploy/nats/nats.conf).' },
   PP_NATS_PASSWORD: { schema: optionalString, doc: 'PP_SOURCE=nats: NATS password (secret).' },
-  PP_NATS_WORKER_ID: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(), doc: 'PP_SOURCE=nats: this worker\'s id in the partition leases; unique per running worker. Default: host name and process id.' },
+  PP_NATS_WORKER_ID: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(), doc: 'PP_SOURCE=nats: this worker\'s id in the partition leases; unique per running worker. With PP_ROLE=api: names the node\'s durable consumer of alert transitions, so keep it across restarts (a restart then resumes where it stopped). Default: host name and process id.' },
   PP_NATS_PARTITIONS: { schema: int(1, 1024).default(12), doc: 'PP_SOURCE=nats: partitions of the telemetry stream; must equal the N of `partition(N,1,2,3)` in the server\'s mapping (deploy/nats/nats.conf).' },
   PP_NATS_WINDOW: { schema: int(1, 65535).default(1000), doc: 'PP_SOURCE=nats: max_ack_pending of each partition consumer: messages delivered and not yet durable, per owned partition.' },
   PP_NATS_ACK_WAIT_S: { schema: int(1, 3600).default(30), doc: 'PP_SOURCE=nats: a message not acknowledged this long after delivery is delivered again (e.g. after its worker was killed). Must exceed the time to durability (PP_WRITE_SPOOL_AFTER_MS).' },
@@ -57,6 +58,8 @@ export const ENV_VARS = {
   PP_NATS_LEASE_RENEW_MS: { schema: int(100, 300_000).default(1500), doc: 'PP_SOURCE=nats: how often leases are renewed and ownership rebalanced; less than (TTL - safety margin) / 2.' },
   PP_NATS_REPLICAS: { schema: int(1, 5).default(1), doc: 'PP_SOURCE=nats: replicas of the streams and the lease bucket (3 on a 3-node cluster).' },
   PP_NATS_DEAD_LETTER_PREFIX: { schema: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a NATS subject without wildcards').refine((v) => !/^pp\.(v1|part)(\.|$)/.test(v), 'must not lie under pp.v1 or pp.part (the platform would consume its own dead letters)').default('pp.dead-letter.v1'), doc: 'PP_SOURCE=nats: rejected messages are stored in the stream PP_DEAD_LETTER under this prefix + the subject the gateway published, with the reasons.' },
+  PP_VIEW_LIVE_INTERVAL_MS: { schema: int(100, 60_000).default(1000), doc: 'PP_ROLE=worker: live summaries (newest value of each metric per device) are published to API nodes this often, and an open alert\'s `updated` transitions at most this often.' },
+  PP_VIEW_ALERT_RETENTION_DAYS: { schema: int(1, 3650).default(30), doc: 'How long the stream PP_VIEW_ALERTS keeps alert transitions: an API node started (or given a new data dir) later builds its alert list from this far back.' },
 
   PP_SPARKPLUG_ENABLED: { schema: bool.default(false), doc: 'Also consume Eclipse Sparkplug B (`spBv1.0/#`, protobuf) from the same broker, with its own MQTT client (docs/sparkplug.md).' },
   PP_SPARKPLUG_CLIENT_ID: { schema: z.string().min(1).max(128).default('plantpulse-sparkplug-1'), doc: 'MQTT client id of the Sparkplug client (persistent session); must differ from PP_MQTT_CLIENT_ID.' },

@@ -29,6 +29,10 @@ export interface Config {
     deadLetterPrefix: string;
     embedded: { host: string; port: number };
   };
+  /** all: one process does everything; worker / api: one side of a NATS fleet (src/view/, docs/scale-out.md). */
+  role: 'all' | 'worker' | 'api';
+  /** The read side a worker publishes for API nodes (src/view/). */
+  view: { liveIntervalMs: number; alertRetentionMs: number };
   /** mqtt: the MQTT source; nats: the JetStream source (src/sources/nats/, docs/scale-out.md). */
   source: 'mqtt' | 'nats';
   nats: {
@@ -115,6 +119,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   // The Sparkplug source and the simulator speak to an MQTT broker; with NATS there is none of ours.
   if (problems.length === 0 && e.PP_SOURCE === 'nats' && e.PP_SPARKPLUG_ENABLED) problems.push({ variable: 'PP_SPARKPLUG_ENABLED', message: 'not available with PP_SOURCE=nats (the Sparkplug source reads an MQTT broker)' });
   if (problems.length === 0 && e.PP_SOURCE === 'nats' && e.PP_SIMULATOR) problems.push({ variable: 'PP_SIMULATOR', message: 'not available with PP_SOURCE=nats (run the edge agent against NATS\'s MQTT listener instead)' });
+  // A worker publishes its read side to NATS and an API node reads it there: both need the fleet's NATS.
+  if (problems.length === 0 && e.PP_ROLE !== 'all' && e.PP_SOURCE !== 'nats') problems.push({ variable: 'PP_ROLE', message: `PP_ROLE=${e.PP_ROLE} works through NATS (workers publish alerts, status and live values there; API nodes read them): set PP_SOURCE=nats and PP_NATS_URL, or use PP_ROLE=all for one process (docs/scale-out.md)` });
+  if (problems.length === 0 && e.PP_ROLE === 'api' && e.PP_MQTT_URL) problems.push({ variable: 'PP_MQTT_URL', message: 'not used with PP_ROLE=api: an API node has no telemetry source (workers ingest)' });
   if (problems.length === 0 && e.PP_NATS_LEASE_RENEW_MS * 2 + leaseSafetyMs(e.PP_NATS_LEASE_TTL_MS) >= e.PP_NATS_LEASE_TTL_MS) {
     problems.push({ variable: 'PP_NATS_LEASE_RENEW_MS', message: `must be under (PP_NATS_LEASE_TTL_MS - ${leaseSafetyMs(e.PP_NATS_LEASE_TTL_MS)} ms) / 2: a lease must survive one missed renewal` });
   }
@@ -135,6 +142,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       deadLetterPrefix: e.PP_MQTT_DEAD_LETTER_PREFIX,
       embedded: { host: e.PP_MQTT_EMBEDDED_HOST, port: e.PP_MQTT_EMBEDDED_PORT },
     },
+    role: e.PP_ROLE,
+    view: { liveIntervalMs: e.PP_VIEW_LIVE_INTERVAL_MS, alertRetentionMs: e.PP_VIEW_ALERT_RETENTION_DAYS * 86_400_000 },
     source: e.PP_SOURCE,
     nats: {
       servers: e.PP_NATS_URL,

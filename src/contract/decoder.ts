@@ -82,9 +82,11 @@ function decodeSamples(rawSamples: unknown[], limits: DecodeLimits, now: number,
   const rejections: Rejection[] = [];
   const unknown = new Set<string>();
   const latest = now + limits.maxFutureSkewMs;
-  rawSamples.forEach((raw, index) => {
-    const at = `${pathPrefix}[${index}]`;
-    const reject = (code: ErrorCode, path: string, reason: string) => rejections.push({ code, path, sample: index, reason });
+  for (let index = 0; index < rawSamples.length; index++) {
+    const raw = rawSamples[index];
+    // Built only for a rejection: nearly every sample is valid, and this runs for each one.
+    const at = () => `${pathPrefix}[${index}]`;
+    const reject = (code: ErrorCode, path: string, reason: string) => void rejections.push({ code, path, sample: index, reason });
     // Hot path: a valid sample is checked without zod (sample-fast-path.ts); anything else goes
     // through zod, which says precisely what is wrong.
     let sample = validSampleOrNull(raw);
@@ -93,34 +95,42 @@ function decodeSamples(rawSamples: unknown[], limits: DecodeLimits, now: number,
       // zod skips a `__proto__` key of a record unchecked (its prototype-pollution guard), so such a
       // metric would vanish without a reason: reject it like any other name outside the pattern.
       const protoKey = hasOwnProtoKey((raw as { m?: unknown } | null)?.m);
-      if (protoKey) reject('PP_ERR_INVALID_METRIC_NAME', `${at}.m.__proto__`, `metric name "__proto__" must match ${METRIC_NAME_PATTERN.source}`);
+      if (protoKey) reject('PP_ERR_INVALID_METRIC_NAME', `${at()}.m.__proto__`, `metric name "__proto__" must match ${METRIC_NAME_PATTERN.source}`);
       if (!parsed.success) {
         for (const issue of parsed.error.issues) {
           const [head, key] = issue.path;
-          const path = issue.path.length ? `${at}.${issue.path.map(String).join('.')}` : at;
+          const path = issue.path.length ? `${at()}.${issue.path.map(String).join('.')}` : at();
           if (head === 'ts') reject('PP_ERR_INVALID_TIMESTAMP', path, describeTs(raw));
           else if (head === 'm' && key !== undefined && issue.code === 'invalid_key') reject('PP_ERR_INVALID_METRIC_NAME', path, `metric name ${JSON.stringify(String(key)).slice(0, 80)} must match ${METRIC_NAME_PATTERN.source}`);
           else if (head === 'm' && key !== undefined) reject('PP_ERR_INVALID_VALUE', path, describeValue((raw as { m: Record<string, unknown> }).m[String(key)]));
           else reject('PP_ERR_INVALID_SAMPLE', path, describeIssues([issue]));
         }
-        return;
+        continue;
       }
-      if (protoKey) return;
+      if (protoKey) continue;
       sample = parsed.data;
     }
     const names = Object.keys(sample.m);
-    if (names.length === 0 && !sample.bad?.length) return reject('PP_ERR_EMPTY_SAMPLE', `${at}.m`, 'sample has no metrics');
+    if (names.length === 0 && !sample.bad?.length) {
+      reject('PP_ERR_EMPTY_SAMPLE', `${at()}.m`, 'sample has no metrics');
+      continue;
+    }
     if (names.length > limits.maxMetricsPerSample) {
-      return reject('PP_ERR_TOO_MANY_METRICS', `${at}.m`, `sample has ${names.length} metrics; the limit is ${limits.maxMetricsPerSample}`);
+      reject('PP_ERR_TOO_MANY_METRICS', `${at()}.m`, `sample has ${names.length} metrics; the limit is ${limits.maxMetricsPerSample}`);
+      continue;
     }
     const reserved = names.find((n) => RESERVED_METRIC_NAMES.has(n));
-    if (reserved !== undefined) return reject('PP_ERR_INVALID_METRIC_NAME', `${at}.m.${reserved}`, `metric name ${JSON.stringify(reserved)} is reserved (${[...RESERVED_METRIC_NAMES].join(', ')}): rename it`);
+    if (reserved !== undefined) {
+      reject('PP_ERR_INVALID_METRIC_NAME', `${at()}.m.${reserved}`, `metric name ${JSON.stringify(reserved)} is reserved (${[...RESERVED_METRIC_NAMES].join(', ')}): rename it`);
+      continue;
+    }
     if (sample.ts > latest) {
-      return reject('PP_ERR_FUTURE_TIMESTAMP', `${at}.ts`, `ts ${new Date(sample.ts).toISOString()} is ${sample.ts - now} ms ahead of the platform clock; the allowed skew is ${limits.maxFutureSkewMs} ms`);
+      reject('PP_ERR_FUTURE_TIMESTAMP', `${at()}.ts`, `ts ${new Date(sample.ts).toISOString()} is ${sample.ts - now} ms ahead of the platform clock; the allowed skew is ${limits.maxFutureSkewMs} ms`);
+      continue;
     }
     for (const name of names) if (!isKnownMetric(name)) unknown.add(name);
     samples.push(sample.bad?.length ? { ts: sample.ts, m: sample.m, bad: sample.bad } : { ts: sample.ts, m: sample.m });
-  });
+  }
   return { samples, rejections, unknownMetrics: [...unknown] };
 }
 
@@ -158,9 +168,24 @@ export function decodeMqttMessage(topic: string, payload: Buffer, limits: Decode
   if (parsedTopic.kind !== 'metrics') return messageRejected('PP_ERR_INVALID_TOPIC', `telemetry must be published on .../metrics, not .../${parsedTopic.kind}`);
   const json = parseJson(payload, limits);
   if (!json.ok) return json.result;
+  const fast = validEnvelopeOrNull(json.value);
+  if (fast) return finish(parsedTopic.ref, fast.seq, fast.samples, limits, now);
   const envelope = envelopeSchema.safeParse(json.value);
   if (!envelope.success) return messageRejected('PP_ERR_INVALID_ENVELOPE', describeIssues(envelope.error.issues));
   return finish(parsedTopic.ref, envelope.data.seq, envelope.data.samples, limits, now);
+}
+
+/**
+ * The MQTT envelope as `envelopeSchema` would return it, without zod (which copies the object and
+ * its sample array for every message: with 1-sample messages a per-message cost as large as a
+ * sample's), or null: then zod decides and says precisely what is wrong. The schema's checks: an
+ * object (other keys ignored), `seq` an integer from 0 to MAX_SAFE_INTEGER, `samples` an array.
+ */
+function validEnvelopeOrNull(v: unknown): { seq: number; samples: unknown[] } | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const { seq, samples } = v as { seq?: unknown; samples?: unknown };
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0 || !Array.isArray(samples)) return null;
+  return { seq, samples };
 }
 
 /**

@@ -19,12 +19,24 @@ export class LatestValues {
     const key = deviceKey(batch);
     const known = this.devices.get(key);
     const since = known?.ts ?? -Infinity;
-    const fresh = batch.samples.filter((s) => s.ts > since).sort((a, b) => a.ts - b.ts);
-    if (fresh.length === 0) return null;
+    // Hot path (every stored batch): gateways send samples oldest first, so the batch is walked
+    // as it is, with no filtered and sorted copy; only an unordered batch is sorted.
+    let samples = batch.samples;
+    for (let i = 1; i < samples.length; i++) {
+      if (samples[i]!.ts < samples[i - 1]!.ts) {
+        samples = [...samples].sort((a, b) => a.ts - b.ts);
+        break;
+      }
+    }
     const m: Record<string, number> = {};
-    for (const s of fresh) Object.assign(m, s.m);
-    const ts = fresh.at(-1)!.ts;
-    this.devices.set(key, { type: 'telemetry', site: batch.site, line: batch.line, device: batch.device, ts, m: { ...known?.m, ...m } });
+    let ts = -Infinity;
+    for (const s of samples) {
+      if (s.ts <= since) continue;
+      for (const name in s.m) m[name] = s.m[name]!;
+      ts = s.ts;
+    }
+    if (ts === -Infinity) return null;
+    this.devices.set(key, { type: 'telemetry', site: batch.site, line: batch.line, device: batch.device, ts, m: known ? { ...known.m, ...m } : { ...m } });
     return { type: 'telemetry', site: batch.site, line: batch.line, device: batch.device, ts, m };
   }
 

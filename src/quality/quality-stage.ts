@@ -161,10 +161,15 @@ export class QualityStage {
 
   /** Per-device status now, for the API (one site, optionally one line). */
   statusOf(site: string, line?: string): DeviceQualityStatus[] {
+    return this.statuses((ref) => ref.site === site && (line === undefined || ref.line === line));
+  }
+
+  /** Per-device status now of every device `wanted` (default: all; a worker publishes them for API nodes). */
+  statuses(wanted: (ref: DeviceRef) => boolean = () => true): DeviceQualityStatus[] {
     const now = this.clock();
     const out: DeviceQualityStatus[] = [];
     for (const t of this.fleet.devices.values()) {
-      if (t.ref.site !== site || (line !== undefined && t.ref.line !== line)) continue;
+      if (!wanted(t.ref)) continue;
       const off = t.offline(now, this.cfg, this.fleet.gatewayOf(t));
       const s = t.state;
       out.push({ ...t.ref, online: off === null, offlineSince: off?.since ?? null, offlineReason: off?.reason ?? null, lastSeen: s.lastArrival, lastSampleTs: s.newestTs, gateway: s.gateway, intervalMs: t.intervalMs(this.cfg), missingMessages: missingMessages(s.seq), retired: t.retired(now, this.cfg) });

@@ -1,5 +1,4 @@
-import { HttpError, InfluxDB, type Transport } from '@influxdata/influxdb-client';
-import { networkError, statusError } from './http-errors.js';
+import { InfluxTransport } from './influx-transport.js';
 import { SinkError, type Sink } from './sink.js';
 
 export interface InfluxV2Options {
@@ -25,32 +24,18 @@ export interface InfluxV2Options {
  */
 export class InfluxV2Sink implements Sink {
   readonly name: string;
-  private readonly transport: Transport;
+  private readonly transport: InfluxTransport;
   private readonly writePath: string;
 
   constructor(opts: InfluxV2Options) {
     const url = opts.url.replace(/\/+$/, '');
     this.name = `influxdb-v2 ${url} bucket=${opts.bucket}`;
-    this.transport = new InfluxDB({ url, token: opts.token, timeout: opts.timeoutMs ?? 10_000 }).transport;
+    this.transport = new InfluxTransport(url, opts.timeoutMs ?? 10_000, opts.token);
     this.writePath = `/api/v2/write?${new URLSearchParams({ org: opts.org, bucket: opts.bucket, precision: 'ms' })}`;
   }
 
   private async call(path: string, body: string | undefined, method: 'POST' | 'GET', what: string): Promise<void> {
-    try {
-      await this.transport.request(path, body, { method, headers: body === undefined ? {} : { 'content-type': 'text/plain; charset=utf-8' } });
-    } catch (err) {
-      if (err instanceof HttpError) {
-        // Our classification, not the client's canRetry(): it also retries 404 (a missing
-        // bucket is a configuration error, not a transient one). Its retryAfter() is the header
-        // in seconds (not ms, whatever its interface comment says) and ignores HTTP-dates, so
-        // read the header itself first.
-        const header = err.headers?.['retry-after'];
-        const e = statusError(what, err.statusCode, err.body ?? err.message, Array.isArray(header) ? header[0] : header);
-        const retryAfterMs = e.retryAfterMs ?? (err.retryAfter() > 0 ? err.retryAfter() * 1000 : undefined);
-        throw new SinkError(e.message, e.retryable, e.status, retryAfterMs);
-      }
-      throw networkError(err, what);
-    }
+    await this.transport.call(path, body, method, what, body === undefined ? {} : { 'content-type': 'text/plain; charset=utf-8' });
   }
 
   /** Buckets are created by the operator (on InfluxDB 2.x that needs an org-level token). */

@@ -74,6 +74,9 @@ export function natsWorkerEnv(nats: NatsProcess, extra: Record<string, string> =
   return { PP_SOURCE: 'nats', PP_NATS_URL: nats.url, PP_NATS_USERNAME: 'platform', PP_NATS_PASSWORD: NATS_PLATFORM_PASSWORD, ...extra };
 }
 
+/** Leases and redelivery fast enough for tests that kill workers: a dead worker's partitions move within about 2 s. */
+export const FAST_HANDOVER_ENV = { PP_NATS_LEASE_TTL_MS: '2000', PP_NATS_LEASE_RENEW_MS: '400', PP_NATS_ACK_WAIT_S: '3' };
+
 /** MQTT options of `site`'s gateway user on NATS's MQTT listener (MQTT 3.1.1). */
 export function gatewayLogin(site: string) {
   return { username: `gw-${site}`, password: gatewayPassword(site), protocolVersion: 4 as const };

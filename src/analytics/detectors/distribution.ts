@@ -4,7 +4,7 @@ import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '..
 import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
-import { restartAfterGap, robustUpdate, usableScale } from './robust-scale.js';
+import { gapRestart, locUpdate, scaleUpdate, usableScale } from './robust-scale.js';
 
 /**
  * A distribution-change test, in the spirit of the relative-entropy detector: the histogram of the
@@ -22,8 +22,10 @@ import { restartAfterGap, robustUpdate, usableScale } from './robust-scale.js';
  * have matched for `holdSamples` in a row. During `warmupSamples` it learns the location and spread
  * only, during the next `warmupSamples` the histograms too, without raising.
  *
- * State per metric: the window's W values plus maxHistograms × (bins + 2) numbers and a dozen
- * scalars; with the defaults (W = 50, 8 histograms of 5 bins) about 120 numbers.
+ * State per metric: the window's W values twice (in arrival order, and sorted, so a step bins
+ * them by binary search instead of a pass) plus maxHistograms × (2·bins + 1) numbers (each
+ * histogram keeps its logs) and a dozen scalars; with the defaults (W = 50, 8 histograms of
+ * 5 bins) about 200 numbers in 11 arrays.
  */
 export const distributionParamsSchema = z
   .strictObject({
@@ -51,8 +53,12 @@ export const distributionParamsSchema = z
 export type DistributionParams = z.output<typeof distributionParamsSchema>;
 
 export interface Histogram {
-  /** Probability of each bin. */
-  p: readonly number[];
+  /**
+   * The probability of each bin, then (from index bins on) Math.log of each, kept with it: the
+   * G-tests of every sample against it need only Σ p·log q. One array, not two: there are up to
+   * maxHistograms of these per metric of every device.
+   */
+  q: number[];
   /** Sample count at which it last matched (the least recent makes room for a new one). */
   seen: number;
 }
@@ -61,9 +67,19 @@ export interface DistributionState {
   n: number;
   loc: number;
   scale: number;
-  /** The last windowSamples values, oldest first. */
-  window: readonly number[];
-  histograms: readonly Histogram[];
+  /**
+   * The last windowSamples values, a ring: in arrival order until it is full, then `head` is the
+   * index of the oldest (the next to be overwritten). Bin counts do not depend on the order.
+   */
+  window: number[];
+  head: number;
+  /**
+   * The same values in ascending order: the bins are cut at the edges of z = (v − loc) / scale,
+   * which grows with v, so a bin's count is the distance between two binary searches instead of
+   * a pass over the window (loc and scale move with every sample, so the values' bins cannot be kept).
+   */
+  sorted: number[];
+  histograms: Histogram[];
   /** Unmatched windows in a row, and matched windows in a row while open. */
   unmatched: number;
   calm: number;
@@ -71,7 +87,10 @@ export interface DistributionState {
   latch: Latch;
 }
 
-const FRESH: DistributionState = { n: 0, loc: 0, scale: 0, window: [], histograms: [], unmatched: 0, calm: 0, lastTs: null, latch: QUIET };
+/** A new state: each one is its own object, since the engine updates its states in place. */
+function fresh(): DistributionState {
+  return { n: 0, loc: 0, scale: 0, window: [], head: 0, sorted: [], histograms: [], unmatched: 0, calm: 0, lastTs: null, latch: QUIET };
+}
 
 /** Chi-square quantile (Wilson–Hilferty): accurate to a few % for the few degrees of freedom used here. */
 export function chiSquareQuantile(df: number, upperTail: number): number {
@@ -80,35 +99,228 @@ export function chiSquareQuantile(df: number, upperTail: number): number {
   return df * Math.pow(1 - c + z * Math.sqrt(c), 3);
 }
 
-/** The G-test's limit depends on the params alone: computed once per params object, not per sample. */
-const LIMITS = new WeakMap<DistributionParams, number>();
-function limitOf(p: DistributionParams): number {
-  let limit = LIMITS.get(p);
-  if (limit === undefined) {
-    limit = chiSquareQuantile(p.edges.length, p.level);
-    LIMITS.set(p, limit);
+/**
+ * What depends on the params alone, computed once per params object instead of per sample: the
+ * G-test's limit, and Σ p·log p of a full window's histogram by bin count (a bin holding c of the W
+ * values has p = (c + ½) / (W + ½·bins)), so a window's own term is a table look-up per bin.
+ */
+interface Derived {
+  limit: number;
+  total: number;
+  pLogP: Float64Array;
+}
+const DERIVED = new WeakMap<DistributionParams, Derived>();
+/**
+ * The last params asked for. A rule on every metric has one params object per metric, all copies
+ * of the rule's (same edges array, window and level), so the look-up is skipped when those match.
+ */
+let lastParams: DistributionParams | null = null;
+let lastDerived: Derived | null = null;
+function derivedOf(p: DistributionParams): Derived {
+  if (lastParams !== null && (p === lastParams || (p.edges === lastParams.edges && p.windowSamples === lastParams.windowSamples && p.level === lastParams.level))) return lastDerived!;
+  let d = DERIVED.get(p);
+  if (d === undefined) {
+    const total = p.windowSamples + 0.5 * (p.edges.length + 1);
+    const pLogP = new Float64Array(p.windowSamples + 1);
+    for (let c = 0; c <= p.windowSamples; c++) pLogP[c] = ((c + 0.5) / total) * Math.log((c + 0.5) / total);
+    d = { limit: chiSquareQuantile(p.edges.length, p.level), total, pLogP };
+    DERIVED.set(p, d);
   }
-  return limit;
+  lastParams = p;
+  lastDerived = d;
+  return d;
 }
 
-/** The window's histogram over the bins, smoothed (half a count per bin) so no bin is empty. */
-function histogramOf(values: readonly number[], edges: readonly number[], loc: number, scale: number): number[] {
-  const counts = new Array<number>(edges.length + 1).fill(0.5);
-  for (const v of values) {
-    const z = (v - loc) / scale;
-    let b = 0;
-    while (b < edges.length && z > (edges[b] as number)) b++;
-    counts[b] = (counts[b] as number) + 1;
+/** Bin counts of the current window and its smoothed histogram (scratch, reused by every step: steps never interleave). */
+let COUNTS = new Int32Array(16);
+let WINDOW_P = new Float64Array(16);
+
+/**
+ * Count the window's values per bin into COUNTS (bins = edges + 1), from the ascending values:
+ * a value is in bin b when z = (v − loc) / scale is above b of the (ascending) edges, so the
+ * values above edge b are those from the first one whose z is above it. That first one is found
+ * by a binary search on the edge's value loc + edge·scale (no division), then settled by the
+ * exact test on z, which the edge's value can miss by a rounding: the counts are exactly those of
+ * cutting each value's z.
+ */
+function countBins(sorted: readonly number[], edges: readonly number[], loc: number, scale: number): Int32Array {
+  const bins = edges.length + 1;
+  if (COUNTS.length < bins) COUNTS = new Int32Array(bins);
+  const counts = COUNTS;
+  const w = sorted.length;
+  let below = 0;
+  for (let b = 0; b < edges.length; b++) {
+    const edge = edges[b]!;
+    const cut = loc + edge * scale;
+    let lo = below;
+    let hi = w;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! > cut) hi = mid;
+      else lo = mid + 1;
+    }
+    while (lo > below && (sorted[lo - 1]! - loc) / scale > edge) lo--;
+    while (lo < w && !((sorted[lo]! - loc) / scale > edge)) lo++;
+    counts[b] = lo - below;
+    below = lo;
   }
-  const total = values.length + 0.5 * counts.length;
-  return counts.map((c) => c / total);
+  counts[edges.length] = w - below;
+  return counts;
 }
 
-/** G statistic 2·W·KL(p ‖ q) of a window of W values with histogram p against the learned q. */
-function gStat(p: readonly number[], q: readonly number[], w: number): number {
-  let kl = 0;
-  for (let i = 0; i < p.length; i++) kl += (p[i] as number) * Math.log((p[i] as number) / (q[i] as number));
-  return 2 * w * kl;
+/** Replace `old` (a value of the ascending `sorted`) by `value`, keeping the order. */
+function replaceSorted(sorted: number[], old: number, value: number): void {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < old) lo = mid + 1;
+    else hi = mid;
+  }
+  let i = lo;
+  if (value >= old) {
+    while (i + 1 < sorted.length && sorted[i + 1]! < value) {
+      sorted[i] = sorted[i + 1]!;
+      i++;
+    }
+  } else {
+    while (i > 0 && sorted[i - 1]! > value) {
+      sorted[i] = sorted[i - 1]!;
+      i--;
+    }
+  }
+  sorted[i] = value;
+}
+
+/** Add `value` to the ascending `sorted`. */
+function insertSorted(sorted: number[], value: number): void {
+  let i = sorted.length;
+  sorted.push(value);
+  while (i > 0 && sorted[i - 1]! > value) {
+    sorted[i] = sorted[i - 1]!;
+    i--;
+  }
+  sorted[i] = value;
+}
+
+/** A histogram of the window from its bin counts, smoothed (half a count per bin) so no bin is empty. */
+function histogramOf(counts: Int32Array, bins: number, total: number): Histogram {
+  const q = new Array<number>(2 * bins);
+  for (let b = 0; b < bins; b++) {
+    const pb = (counts[b]! + 0.5) / total;
+    q[b] = pb;
+    q[bins + b] = Math.log(pb);
+  }
+  return { q, seen: 0 };
+}
+
+function copyState(s: DistributionState): DistributionState {
+  return { ...s, window: s.window.slice(), sorted: s.sorted.slice(), histograms: s.histograms.map((h) => ({ q: h.q.slice(), seen: h.seen })) };
+}
+
+/** Reset a state in place to a fresh one (after a long gap). */
+function restart(s: DistributionState): void {
+  Object.assign(s, fresh());
+}
+
+/**
+ * One value, updating `s` in place. The G statistic of a window of W values with histogram p
+ * against a learned q is 2·W·KL(p ‖ q) = 2·W·(Σ p·log p − Σ p·log q): the first sum is the
+ * window's own (a table look-up per bin), the second uses the learned histogram's kept logs.
+ */
+function update(p: DistributionParams, s: DistributionState, { ts, value }: DetectorInput): readonly DetectorEvent[] {
+  if (isStale(s.lastTs, ts)) return NO_EVENTS;
+  const gap = gapRestart(p, s, ts, value);
+  if (gap !== null) restart(s);
+  const events = gap ?? NO_EVENTS;
+  // Judged against the location and spread learned before this sample, like every window value.
+  const loc0 = s.loc;
+  const scale0 = s.scale;
+  const n = s.n + 1;
+  s.n = n;
+  s.loc = locUpdate(n, loc0, scale0, value, p.alpha, p.warmupSamples, p.clip);
+  s.scale = scaleUpdate(n, loc0, scale0, value - loc0, p.alpha, p.warmupSamples, p.clip);
+  s.lastTs = ts;
+  const W = p.windowSamples;
+  if (s.window.length < W) {
+    s.window.push(value);
+    insertSorted(s.sorted, value);
+  } else {
+    replaceSorted(s.sorted, s.window[s.head]!, value);
+    s.window[s.head] = value;
+    s.head = s.head + 1 === W ? 0 : s.head + 1;
+  }
+  // Histograms are cut by the location and spread, so none is learned before those have
+  // settled (warm-up): cut by a spread learned from a few samples, a window looks wide and
+  // would be taken as normal.
+  if (s.window.length < W || n < p.warmupSamples) return events;
+
+  const { limit, total, pLogP } = derivedOf(p);
+  const bins = p.edges.length + 1;
+  const counts = countBins(s.sorted, p.edges, loc0, usableScale(loc0, scale0));
+  if (WINDOW_P.length < bins) WINDOW_P = new Float64Array(bins);
+  const wp = WINDOW_P;
+  let own = 0;
+  for (let b = 0; b < bins; b++) {
+    own += pLogP[counts[b]!]!;
+    wp[b] = (counts[b]! + 0.5) / total;
+  }
+  const histograms = s.histograms;
+  let best = -1;
+  let bestG = Infinity;
+  for (let i = 0; i < histograms.length; i++) {
+    const q = histograms[i]!.q;
+    let cross = 0;
+    for (let b = 0; b < bins; b++) cross += wp[b]! * q[bins + b]!;
+    const g = 2 * W * (own - cross);
+    if (g < bestG) {
+      best = i;
+      bestG = g;
+    }
+  }
+  const matched = best >= 0 && bestG <= limit;
+  if (matched) {
+    s.unmatched = 0;
+    const h = histograms[best]!;
+    const q = h.q;
+    for (let b = 0; b < bins; b++) {
+      const learned = q[b]! + p.learnRate * (wp[b]! - q[b]!);
+      q[b] = learned;
+      q[bins + b] = Math.log(learned);
+    }
+    h.seen = n;
+  } else s.unmatched++;
+  // A distribution unlike every learned one for minRunSamples in a row is news (raised once
+  // warmed up) and joins the normal set at once: when it recurs (the same phase of a daily
+  // cycle, the same load) it is known, and one that persists ends its own alert. The first
+  // window has nothing to compare with.
+  const novel = s.unmatched >= p.minRunSamples || histograms.length === 0;
+  if (novel) {
+    if (histograms.length >= p.maxHistograms) histograms.splice(leastRecent(histograms), 1);
+    const h = histogramOf(counts, bins, total);
+    h.seen = n;
+    histograms.push(h);
+    s.unmatched = 0;
+  }
+  const calm = s.calm;
+  s.calm = 0;
+  if (n < 2 * p.warmupSamples) return events;
+
+  if (s.latch.active) {
+    const run = matched ? calm + 1 : 0;
+    if (run >= p.holdSamples) {
+      s.latch = QUIET;
+      return [...events, { kind: 'clear', ts, value, baseline: loc0, message: messages.distributionCleared(p.metric, value, run) }];
+    }
+    s.calm = run;
+    return events;
+  }
+  if (novel) {
+    s.latch = { active: true, since: ts };
+    const spread = usableScale(loc0, scale0);
+    return [...events, { kind: 'raise', ts, value, baseline: loc0, message: messages.distributionRaised(p.metric, value, loc0, spread, p.windowSamples, p.minRunSamples) }];
+  }
+  return events;
 }
 
 export const distributionDetector: DetectorModule<DistributionParams, DistributionState> = {
@@ -117,73 +329,17 @@ export const distributionDetector: DetectorModule<DistributionParams, Distributi
   paramsSchema: distributionParamsSchema,
   defaultCategory: 'safety',
 
-  initial: () => FRESH,
-
-  step(p: DistributionParams, s: DistributionState, { ts, value }: DetectorInput): Step<DistributionState> {
-    if (isStale(s.lastTs, ts)) return { state: s, events: NO_EVENTS };
-    const restart = restartAfterGap(p, s, FRESH, ts, value);
-    const events = restart.events;
-    const st = restart.st;
-    const n = st.n + 1;
-    const m = robustUpdate(n, st.loc, st.scale, value, p.alpha, p.warmupSamples, p.clip);
-    const window = st.window.length < p.windowSamples ? [...st.window, value] : [...st.window.slice(1), value];
-    const base = { ...st, n, loc: m.loc, scale: m.scale, window, lastTs: ts };
-    // Histograms are cut by the location and spread, so none is learned before those have
-    // settled (warm-up): cut by a spread learned from a few samples, a window looks wide and
-    // would be taken as normal.
-    if (window.length < p.windowSamples || n < p.warmupSamples) return { state: base, events };
-
-    // Judged against the spread learned before this sample, like every window value.
-    const hist = histogramOf(window, p.edges, st.loc, usableScale(st.loc, st.scale));
-    const limit = limitOf(p);
-    let best = -1;
-    let bestG = Infinity;
-    st.histograms.forEach((h, i) => {
-      const g = gStat(hist, h.p, p.windowSamples);
-      if (g < bestG) [best, bestG] = [i, g];
-    });
-    let histograms = st.histograms;
-    let unmatched = st.unmatched;
-    const matched = best >= 0 && bestG <= limit;
-    if (matched) {
-      unmatched = 0;
-      const h = histograms[best] as Histogram;
-      const learned: Histogram = { p: h.p.map((q, i) => q + p.learnRate * ((hist[i] as number) - q)), seen: n };
-      histograms = histograms.map((x, i) => (i === best ? learned : x));
-    } else unmatched++;
-    // A distribution unlike every learned one for minRunSamples in a row is news (raised once
-    // warmed up) and joins the normal set at once: when it recurs (the same phase of a daily
-    // cycle, the same load) it is known, and one that persists ends its own alert. The first
-    // window has nothing to compare with.
-    const novel = unmatched >= p.minRunSamples || histograms.length === 0;
-    if (novel) {
-      const kept = histograms.length < p.maxHistograms ? histograms : dropLeastRecent(histograms);
-      histograms = [...kept, { p: hist, seen: n }];
-      unmatched = 0;
-    }
-    const next: DistributionState = { ...base, histograms, unmatched, calm: 0 };
-    if (n < 2 * p.warmupSamples) return { state: next, events };
-
-    if (st.latch.active) {
-      const calm = matched ? st.calm + 1 : 0;
-      if (calm >= p.holdSamples) {
-        return { state: { ...next, latch: QUIET }, events: [...events, { kind: 'clear', ts, value, baseline: st.loc, message: messages.distributionCleared(p.metric, value, calm) }] };
-      }
-      return { state: { ...next, calm }, events };
-    }
-    if (novel) {
-      const spread = usableScale(st.loc, st.scale);
-      const ev: DetectorEvent = { kind: 'raise', ts, value, baseline: st.loc, message: messages.distributionRaised(p.metric, value, st.loc, spread, p.windowSamples, p.minRunSamples) };
-      return { state: { ...next, latch: { active: true, since: ts } }, events: [...events, ev] };
-    }
-    return { state: next, events };
+  initial: fresh,
+  update,
+  step(p: DistributionParams, s: DistributionState, input: DetectorInput): Step<DistributionState> {
+    const next = copyState(s);
+    return { state: next, events: update(p, next, input) };
   },
 };
 
-function dropLeastRecent(histograms: readonly Histogram[]): Histogram[] {
+/** The index of the histogram matched longest ago (the first of equals). */
+function leastRecent(histograms: readonly Histogram[]): number {
   let oldest = 0;
-  histograms.forEach((h, i) => {
-    if (h.seen < (histograms[oldest] as Histogram).seen) oldest = i;
-  });
-  return histograms.filter((_, i) => i !== oldest);
+  for (let i = 1; i < histograms.length; i++) if (histograms[i]!.seen < histograms[oldest]!.seen) oldest = i;
+  return oldest;
 }

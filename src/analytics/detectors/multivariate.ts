@@ -3,8 +3,8 @@ import { NO_EVENTS, type DetectorEvent, type DetectorInput, type SampleInput, ty
 import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
-import { chiSquareZ, cholesky, cholSolve } from './multivariate-math.js';
-import { robustUpdate, usableScale } from './robust-scale.js';
+import { chiSquareZ, cholesky, cholQuadratic, cholSolve } from './multivariate-math.js';
+import { locUpdate, scaleUpdate, usableScale } from './robust-scale.js';
 
 export { chiSquareZ } from './multivariate-math.js';
 
@@ -82,15 +82,15 @@ export type MultivariateParams = z.output<typeof multivariateParamsSchema>;
 /** What is learned in one machine state; arrays are indexed like MultivariateState.names. */
 export interface MultivariateModel {
   /** Per metric: samples learned, robust location and scale (of the raw values). */
-  count: readonly number[];
-  loc: readonly number[];
-  scale: readonly number[];
+  count: number[];
+  loc: number[];
+  scale: number[];
   /** Vectors learned (with ≥ 2 ready metrics). */
   n: number;
   /** EWMA of x·xᵀ of the standardised vector, row-major names.length². */
-  cov: Float64Array;
+  cov: number[];
   /** The MEWMA of the standardised vector (restarted at 0 on entering the state). */
-  mewma: Float64Array;
+  mewma: number[];
   /** Robust location and scale of the MEWMA statistic's z-score over quiet samples. */
   statN: number;
   statLoc: number;
@@ -99,9 +99,9 @@ export interface MultivariateModel {
 
 export interface MultivariateState {
   /** Tracked metrics, in order of first appearance; index i of every model's arrays. */
-  names: readonly string[];
+  names: string[];
   /** One model per machine state (key: the state, or `all` for a device without one). */
-  models: Readonly<Record<string, MultivariateModel>>;
+  models: Record<string, MultivariateModel>;
   /** The machine state of the last sample, and samples seen since entering it. */
   key: string | null;
   since: number;
@@ -112,201 +112,267 @@ export interface MultivariateState {
 }
 
 const NO_STATE = 'all';
-const FRESH: MultivariateState = { names: [], models: {}, key: null, since: 0, active: false, openFor: 0, calm: 0, lastTs: null };
+
+/** A new state: each one is its own object, since the engine updates its states in place. */
+function fresh(): MultivariateState {
+  return { names: [], models: {}, key: null, since: 0, active: false, openFor: 0, calm: 0, lastTs: null };
+}
 
 function freshModel(d: number): MultivariateModel {
-  const cov = new Float64Array(d * d);
+  const cov = Array<number>(d * d).fill(0);
   for (let i = 0; i < d; i++) cov[i * d + i] = 1;
-  const zeros = Array<number>(d).fill(0);
-  return { count: zeros, loc: zeros, scale: zeros, n: 0, cov, mewma: new Float64Array(d), statN: 0, statLoc: 0, statScale: 0 };
+  const zeros = (): number[] => Array<number>(d).fill(0);
+  return { count: zeros(), loc: zeros(), scale: zeros(), n: 0, cov, mewma: zeros(), statN: 0, statLoc: 0, statScale: 0 };
 }
 
-/** A model grown from d0 to d metrics: the new ones unlearned, their covariance an identity block. */
-function padModel(m: MultivariateModel, d0: number, d: number): MultivariateModel {
-  const cov = new Float64Array(d * d);
+/** Grow a model from d0 to d metrics: the new ones unlearned, their covariance an identity block. */
+function padModel(m: MultivariateModel, d0: number, d: number): void {
+  const cov = Array<number>(d * d);
   for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) cov[i * d + j] = i < d0 && j < d0 ? m.cov[i * d0 + j]! : i === j ? 1 : 0;
-  const pad = (a: readonly number[]): number[] => [...a, ...Array<number>(d - d0).fill(0)];
-  const mewma = new Float64Array(d);
-  mewma.set(m.mewma);
-  return { ...m, count: pad(m.count), loc: pad(m.loc), scale: pad(m.scale), cov, mewma };
+  m.cov = cov;
+  for (const a of [m.count, m.loc, m.scale, m.mewma]) for (let i = d0; i < d; i++) a.push(0);
 }
 
-/** The state with metrics first seen in this sample added (up to maxMetrics). */
-function withNames(p: MultivariateParams, s: MultivariateState, values: Readonly<Record<string, number>>): MultivariateState {
-  let names: string[] | null = null;
+/** Add the metrics first seen in this sample (up to maxMetrics), growing every model. */
+function addNames(p: MultivariateParams, s: MultivariateState, values: Readonly<Record<string, number>>): void {
+  // Most samples name the known metrics in the order first seen: one comparison each.
+  let at = 0;
+  let known = true;
   for (const name in values) {
-    if (s.names.includes(name) || (names?.includes(name) ?? false)) continue;
-    if ((names ?? s.names).length >= p.maxMetrics) break;
-    names ??= [...s.names];
-    names.push(name);
+    if (s.names[at++] !== name) {
+      known = false;
+      break;
+    }
   }
-  if (names === null) return s;
+  if (known) return;
   const d0 = s.names.length;
-  const d = names.length;
+  for (const name in values) {
+    if (s.names.includes(name)) continue;
+    if (s.names.length >= p.maxMetrics) break;
+    s.names.push(name);
+  }
+  const d = s.names.length;
+  if (d === d0) return;
+  for (const key in s.models) padModel(s.models[key]!, d0, d);
+}
+
+function copyState(s: MultivariateState): MultivariateState {
   const models: Record<string, MultivariateModel> = {};
-  for (const key in s.models) models[key] = padModel(s.models[key]!, d0, d);
-  return { ...s, names, models };
+  for (const key in s.models) {
+    const m = s.models[key]!;
+    models[key] = { ...m, count: m.count.slice(), loc: m.loc.slice(), scale: m.scale.slice(), cov: m.cov.slice(), mewma: m.mewma.slice() };
+  }
+  return { ...s, names: s.names.slice(), models };
 }
 
-/** What one sample says under one model. */
-interface Judgement {
-  idx: number[];
-  /** Standardised present metrics, parallel to idx. */
-  xs: number[];
-  zT: number;
-  /** The MEWMA statistic in its own learned scales (0 until learned), and its z-score. */
-  uM: number;
-  zM: number;
-  mewma: Float64Array;
-  /** Per present metric, its share of the statistic that is larger (T² or the MEWMA's), and that statistic's vector. */
-  contrib: Float64Array | null;
-  shown: number[];
-  z: number;
-  k: number;
-}
+/**
+ * What the last sample said under its model (judge), in buffers reused by every step (steps never
+ * interleave): sized for the most metrics a model may have, so a step allocates nothing.
+ */
+const MAX_K = 64;
+const J = {
+  /** Present, warmed-up metrics (indices into names), and their standardised values. */
+  idx: new Int32Array(MAX_K),
+  xs: new Float64Array(MAX_K),
+  k: 0,
+  /** T² and the MEWMA statistic as z-scores; uM: the latter in its own learned scales (0 until learned). */
+  zT: 0,
+  zM: 0,
+  uM: 0,
+  /** The larger of zT and uM (what raises), and whose: 'T', 'M', or null when nothing was judged. */
+  z: 0,
+  by: null as 'T' | 'M' | null,
+  /** Each metric's value in this sample (NaN: absent), indexed like names. */
+  v: new Float64Array(MAX_K),
+  /** The MEWMA at idx; the clipped xs (learn); scratch for the solves. */
+  e: new Float64Array(MAX_K),
+  xc: new Float64Array(MAX_K),
+  y: new Float64Array(MAX_K),
+  sub: new Float64Array(MAX_K * MAX_K),
+  chol: new Float64Array(MAX_K * MAX_K),
+};
 
-function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: readonly string[], values: Readonly<Record<string, number>>): Judgement {
-  const idx: number[] = [];
-  const xs: number[] = [];
+/** Judge one sample under model m (and move the model's MEWMA with it): fills J. */
+function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: readonly string[], values: Readonly<Record<string, number>>): void {
+  const { idx, xs } = J;
+  let k = 0;
   for (let i = 0; i < d; i++) {
     const v = values[names[i]!];
+    J.v[i] = v ?? NaN;
     if (v === undefined || m.count[i]! < p.warmupSamples) continue;
-    idx.push(i);
-    xs.push((v - m.loc[i]!) / usableScale(m.loc[i]!, m.scale[i]!));
+    idx[k] = i;
+    xs[k] = (v - m.loc[i]!) / usableScale(m.loc[i]!, m.scale[i]!);
+    k++;
   }
-  const k = idx.length;
-  const mewma = m.mewma.slice();
+  J.k = k;
+  J.zT = 0;
+  J.zM = 0;
+  J.uM = 0;
+  J.z = 0;
+  J.by = null;
+  const mewma = m.mewma;
   for (let a = 0; a < k; a++) mewma[idx[a]!] = (1 - p.mewmaR) * mewma[idx[a]!]! + p.mewmaR * Math.max(-p.clip, Math.min(p.clip, xs[a]!));
-  const out: Judgement = { idx, xs, zT: 0, uM: 0, zM: 0, mewma, contrib: null, shown: xs, z: 0, k };
-  if (k < 2 || m.n < p.warmupSamples) return out;
+  if (k < 2 || m.n < p.warmupSamples) return;
   // An EWMA covariance rests on about 2/alpha samples however long it has run.
   const lambda = Math.min(1, Math.max(p.shrinkage, k / Math.min(m.n, 2 / p.alpha)));
-  const sub = new Float64Array(k * k);
-  for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) sub[a * k + b] = (a === b ? 1 : 1 - lambda) * m.cov[idx[a]! * d + idx[b]!]!;
-  const l = cholesky(sub, k);
-  if (!l) return out;
-  const x = Float64Array.from(xs);
-  const y = cholSolve(l, x, k);
-  const cT = new Float64Array(k);
-  let t2 = 0;
-  for (let a = 0; a < k; a++) t2 += cT[a] = x[a]! * y[a]!;
-  out.zT = chiSquareZ(t2, k);
-  out.contrib = cT;
-  out.z = out.zT;
+  const { sub, chol, y, e } = J;
+  const cov = m.cov;
+  for (let a = 0; a < k; a++) {
+    const row = idx[a]! * d;
+    for (let b = 0; b < k; b++) sub[a * k + b] = (a === b ? 1 : 1 - lambda) * cov[row + idx[b]!]!;
+  }
+  if (!cholesky(sub, k, chol)) return;
+  J.zT = chiSquareZ(cholQuadratic(chol, xs, k, y), k);
+  J.z = J.zT;
+  J.by = 'T';
   if (p.mewmaR > 0) {
-    const e = Float64Array.from(idx, (i) => mewma[i]!);
-    const w = cholSolve(l, e, k);
-    const cM = new Float64Array(k);
-    let tM = 0;
-    const gain = (2 - p.mewmaR) / p.mewmaR;
-    for (let a = 0; a < k; a++) tM += cM[a] = e[a]! * w[a]! * gain;
-    out.zM = chiSquareZ(tM, k);
+    for (let a = 0; a < k; a++) e[a] = mewma[idx[a]!]!;
+    J.zM = chiSquareZ(cholQuadratic(chol, e, k, y) * ((2 - p.mewmaR) / p.mewmaR), k);
     if (m.statN >= p.mewmaWarmupSamples) {
       // The statistic's scale never below half a σ: a perfectly steady statistic must not make its last digit an alarm.
-      out.uM = (out.zM - m.statLoc) / usableScale(m.statLoc, m.statScale, 0.5);
-      if (out.uM > out.zT) {
-        out.z = out.uM;
-        out.contrib = cM;
-        out.shown = Array.from(e, (v) => v / Math.sqrt(p.mewmaR / (2 - p.mewmaR)));
+      J.uM = (J.zM - m.statLoc) / usableScale(m.statLoc, m.statScale, 0.5);
+      if (J.uM > J.zT) {
+        J.z = J.uM;
+        J.by = 'M';
       }
     }
   }
-  return out;
 }
 
-function step(p: MultivariateParams, s0: MultivariateState, { ts, values, state }: SampleInput): Step<MultivariateState> {
-  if (isStale(s0.lastTs, ts)) return { state: s0, events: NO_EVENTS };
+/** One sample, updating `s` in place. */
+function update(p: MultivariateParams, s: MultivariateState, { ts, values, state }: SampleInput): readonly DetectorEvent[] {
+  if (isStale(s.lastTs, ts)) return NO_EVENTS;
   let events: readonly DetectorEvent[] = NO_EVENTS;
-  let s = s0;
   if (s.lastTs !== null && ts - s.lastTs > p.maxGapS * 1000) {
     if (s.active) events = [{ kind: 'clear', ts, value: 0, message: messages.multivariateReset(ts - s.lastTs) }];
-    s = FRESH;
+    Object.assign(s, fresh());
   }
-  s = withNames(p, s, values);
+  addNames(p, s, values);
   const d = s.names.length;
   const key = state === undefined ? NO_STATE : String(state);
   const entered = key !== s.key;
   let model = s.models[key];
   if (!model) {
     // A state beyond maxStates is not judged (bounded memory); the alert's counters wait for a known one.
-    if (Object.keys(s.models).length >= p.maxModels) return { state: { ...s, key, since: 0, lastTs: ts }, events };
+    if (Object.keys(s.models).length >= p.maxModels) {
+      s.key = key;
+      s.since = 0;
+      s.lastTs = ts;
+      return events;
+    }
     model = freshModel(d);
-  } else if (entered) model = { ...model, mewma: new Float64Array(d) };
+    s.models[key] = model;
+  } else if (entered) model.mewma.fill(0);
   const since = entered ? 1 : s.since + 1;
-  const j = judge(p, model, d, s.names, values);
-  const judged = { ...model, mewma: j.mewma };
+  judge(p, model, d, s.names, values);
+  s.key = key;
+  s.since = since;
+  s.lastTs = ts;
   if (since <= p.settleSamples) {
     // Settling: not judged, but learned (unless an alert is open), so the model knows how a state
     // begins (a machine starting cold, its temperature still far below the running level): on the
     // simulated fleet, not learning them gave 6× the false alerts (settleSamples 90: 0.32 against
     // 0.05 per machine-day, 100 machines × 24 h).
-    const next = p.learnSettling && !s.active ? learn(p, judged, d, s.names, values, j) : judged;
-    return { state: { ...s, models: { ...s.models, [key]: next }, key, since, lastTs: ts }, events };
+    if (p.learnSettling && !s.active) learn(p, model, d);
+    return events;
   }
-  s = { ...s, models: { ...s.models, [key]: judged }, key, since, lastTs: ts };
 
   if (s.active) {
     const openFor = s.openFor + 1;
-    const calm = j.z <= p.zClear ? s.calm + 1 : 0;
+    const calm = J.z <= p.zClear ? s.calm + 1 : 0;
     if (openFor >= p.relearnAfterSamples || calm >= p.holdSamples) {
       const relearn = openFor >= p.relearnAfterSamples;
-      events = [...events, { kind: 'clear', ts, value: j.z, message: relearn ? messages.multivariateRelearned(openFor) : messages.multivariateCleared(j.z) }];
+      events = [...events, { kind: 'clear', ts, value: J.z, message: relearn ? messages.multivariateRelearned(openFor) : messages.multivariateCleared(J.z) }];
       // A new normal: this state's locations and covariance are learned again from here.
-      const models = relearn ? { ...s.models, [key]: freshModel(d) } : s.models;
-      return { state: { ...s, models, active: false, openFor: 0, calm: 0 }, events };
+      if (relearn) s.models[key] = freshModel(d);
+      s.active = false;
+      s.openFor = 0;
+      s.calm = 0;
+      return events;
     }
-    if (j.z > p.zRaise && j.contrib) events = [...events, raise(p, s.names, j, ts)];
-    return { state: { ...s, openFor, calm }, events };
+    if (J.z > p.zRaise && J.by !== null) events = [...events, raise(p, s.names, ts)];
+    s.openFor = openFor;
+    s.calm = calm;
+    return events;
   }
-  if (j.z > p.zRaise && j.contrib) {
-    events = [...events, raise(p, s.names, j, ts)];
-    return { state: { ...s, active: true, openFor: 0, calm: 0 }, events };
+  if (J.z > p.zRaise && J.by !== null) {
+    s.active = true;
+    s.openFor = 0;
+    s.calm = 0;
+    return [...events, raise(p, s.names, ts)];
   }
-  if (!quiet(p, j)) return { state: s, events };
-  return { state: { ...s, models: { ...s.models, [key]: learn(p, judged, d, s.names, values, j) } }, events };
+  if (quiet(p)) learn(p, model, d);
+  return events;
 }
 
-/** A sample fit to learn from: below the raise level, and its MEWMA not creeping up (a slow drift once it shows). */
-function quiet(p: MultivariateParams, j: Judgement): boolean {
-  return j.zT <= p.zRaise && j.uM <= p.learnBelow;
+/** The last judged sample is fit to learn from: below the raise level, and its MEWMA not creeping up (a slow drift once it shows). */
+function quiet(p: MultivariateParams): boolean {
+  return J.zT <= p.zRaise && J.uM <= p.learnBelow;
 }
 
-function raise(p: MultivariateParams, names: readonly string[], j: Judgement, ts: number): DetectorEvent {
-  const contrib = j.contrib!;
+/**
+ * The raise for the last judged sample. The metrics that moved most: each one's share of the
+ * statistic that raised, x_i·(S⁻¹x)_i (T²) or the MEWMA's e_i·(S⁻¹e)_i·(2 − r)/r.
+ */
+function raise(p: MultivariateParams, names: readonly string[], ts: number): DetectorEvent {
+  const k = J.k;
+  const byM = J.by === 'M';
+  const gain = (2 - p.mewmaR) / p.mewmaR;
+  const x = byM ? J.e : J.xs;
+  const sx = new Float64Array(k);
+  cholSolve(J.chol, x, k, sx);
+  const contrib = new Float64Array(k);
+  const shown: number[] = [];
+  for (let a = 0; a < k; a++) {
+    contrib[a] = byM ? x[a]! * sx[a]! * gain : x[a]! * sx[a]!;
+    shown.push(byM ? x[a]! / Math.sqrt(p.mewmaR / (2 - p.mewmaR)) : x[a]!);
+  }
   const total = contrib.reduce((a, b) => a + b, 0);
   const order = Array.from(contrib.keys()).sort((a, b) => contrib[b]! - contrib[a]!);
-  const top = order.slice(0, p.top).map((a) => ({ metric: names[j.idx[a]!]!, z: j.shown[a]!, share: contrib[a]! / total }));
-  return { kind: 'raise', ts, value: j.z, threshold: p.zRaise, message: messages.multivariateRaised(j.z, j.k, top) };
+  const top = order.slice(0, p.top).map((a) => ({ metric: names[J.idx[a]!]!, z: shown[a]!, share: contrib[a]! / total }));
+  return { kind: 'raise', ts, value: J.z, threshold: p.zRaise, message: messages.multivariateRaised(J.z, k, top) };
 }
 
-/** Learn one quiet sample: each metric's robust location/scale, the covariance of the standardised ready metrics, the MEWMA statistic's own scale. */
-function learn(p: MultivariateParams, m: MultivariateModel, d: number, names: readonly string[], values: Readonly<Record<string, number>>, j: Judgement): MultivariateModel {
-  const count = [...m.count];
-  const loc = [...m.loc];
-  const scale = [...m.scale];
+/**
+ * Learn the last judged sample (its values are in J) into m: each metric's robust location/scale,
+ * the covariance of the standardised ready metrics, the MEWMA statistic's own scale.
+ */
+function learn(p: MultivariateParams, m: MultivariateModel, d: number): void {
+  const { count, loc, scale } = m;
   for (let i = 0; i < d; i++) {
-    const v = values[names[i]!];
-    if (v === undefined) continue;
-    const r = robustUpdate(count[i]! + 1, loc[i]!, scale[i]!, v, p.alpha, p.warmupSamples, p.clip);
-    loc[i] = r.loc;
-    scale[i] = r.scale;
-    count[i] = count[i]! + 1;
+    const v = J.v[i]!;
+    if (Number.isNaN(v)) continue;
+    const n = count[i]! + 1;
+    const l = loc[i]!;
+    const sc = scale[i]!;
+    loc[i] = locUpdate(n, l, sc, v, p.alpha, p.warmupSamples, p.clip);
+    scale[i] = scaleUpdate(n, l, sc, v - l, p.alpha, p.warmupSamples, p.clip);
+    count[i] = n;
   }
-  if (j.idx.length < 2) return { ...m, count, loc, scale };
+  const k = J.k;
+  if (k < 2) return;
   const n = m.n + 1;
   const a = Math.max(p.alpha, 1 / n);
-  const cov = m.cov.slice();
-  const xc = j.xs.map((x) => Math.max(-p.clip, Math.min(p.clip, x)));
-  for (let u = 0; u < j.idx.length; u++) {
-    for (let w = 0; w < j.idx.length; w++) {
-      const at = j.idx[u]! * d + j.idx[w]!;
-      cov[at] = cov[at]! + a * (xc[u]! * xc[w]! - cov[at]!);
+  const cov = m.cov;
+  const { idx, xs, xc } = J;
+  for (let u = 0; u < k; u++) xc[u] = Math.max(-p.clip, Math.min(p.clip, xs[u]!));
+  for (let u = 0; u < k; u++) {
+    const row = idx[u]! * d;
+    const xu = xc[u]!;
+    for (let w = 0; w < k; w++) {
+      const at = row + idx[w]!;
+      cov[at] = cov[at]! + a * (xu * xc[w]! - cov[at]!);
     }
   }
-  if (m.n < p.warmupSamples || !(p.mewmaR > 0)) return { ...m, count, loc, scale, n, cov };
+  const learned = m.n;
+  m.n = n;
+  if (learned < p.warmupSamples || !(p.mewmaR > 0)) return;
   // The MEWMA statistic's own distribution (plain averages over its warm-up, then slow).
-  const st = robustUpdate(m.statN + 1, m.statLoc, m.statScale, j.zM, p.statAlpha, p.mewmaWarmupSamples, p.clip, 0.5);
-  return { ...m, count, loc, scale, n, cov, statN: m.statN + 1, statLoc: st.loc, statScale: st.scale };
+  const statN = m.statN + 1;
+  const statLoc = m.statLoc;
+  m.statLoc = locUpdate(statN, statLoc, m.statScale, J.zM, p.statAlpha, p.mewmaWarmupSamples, p.clip, 0.5);
+  m.statScale = scaleUpdate(statN, statLoc, m.statScale, J.zM - statLoc, p.statAlpha, p.mewmaWarmupSamples, p.clip, 0.5);
+  m.statN = statN;
 }
 
 export const multivariateDetector: DetectorModule<MultivariateParams, MultivariateState> = {
@@ -314,8 +380,15 @@ export const multivariateDetector: DetectorModule<MultivariateParams, Multivaria
   summary: "how a device's metrics move together, per machine state: streaming Hotelling T² and MEWMA with a shrunk covariance, naming the metrics that moved most",
   paramsSchema: multivariateParamsSchema,
   defaultCategory: 'safety',
-  initial: () => FRESH,
-  stepSample: step,
+  initial: fresh,
+  updateSample: update,
+  stepSample(p: MultivariateParams, s: MultivariateState, input: SampleInput): Step<MultivariateState> {
+    const next = copyState(s);
+    return { state: next, events: update(p, next, input) };
+  },
   // A single value carries no joint information: judged as a one-metric sample (never raises: k < 2).
-  step: (p: MultivariateParams, s: MultivariateState, { ts, value }: DetectorInput) => step(p, s, { ts, values: { [p.metric]: value } }),
+  step(p: MultivariateParams, s: MultivariateState, { ts, value }: DetectorInput): Step<MultivariateState> {
+    const next = copyState(s);
+    return { state: next, events: update(p, next, { ts, values: { [p.metric]: value } }) };
+  },
 };

@@ -180,9 +180,10 @@ function fit(p: ResidualParams, s: ResidualState): { beta: number[]; sigma: numb
       for (let b = 0; b < k; b++) sxx[a * k + b] = s.cov[xs[a]! * q + xs[b]!]! * (a === b ? 1 + p.ridge : 1) + (a === b ? 1e-6 : 0);
       sxy[a] = s.cov[xs[a]! * q + i]!;
     }
-    const l = cholesky(sxx, k);
-    if (!l) return null;
-    const b = cholSolve(l, sxy, k);
+    const l = new Float64Array(k * k);
+    if (!cholesky(sxx, k, l)) return null;
+    const b = new Float64Array(k);
+    cholSolve(l, sxy, k, b);
     let explained = 0;
     for (let a = 0; a < k; a++) {
       beta[i * q + xs[a]!] = b[a]!;

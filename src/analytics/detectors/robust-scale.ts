@@ -25,6 +25,14 @@ export function usableScale(loc: number, scale: number, floor = 0): number {
 
 /** Location and scale after learning `v` as the `n`-th sample (n ≥ 1). */
 export function robustUpdate(n: number, loc: number, scale: number, v: number, alpha: number, warmupSamples: number, clip: number, floor = 0): { loc: number; scale: number } {
+  return { loc: locUpdate(n, loc, scale, v, alpha, warmupSamples, clip, floor), scale: scaleUpdate(n, loc, scale, v - loc, alpha, warmupSamples, clip, floor) };
+}
+
+/**
+ * The location alone after learning `v` as the `n`-th sample (robustUpdate's), for the per-sample
+ * paths that update their state in place and so need no object for the pair.
+ */
+export function locUpdate(n: number, loc: number, scale: number, v: number, alpha: number, warmupSamples: number, clip: number, floor = 0): number {
   const a = Math.max(alpha, 1 / n);
   let dev = v - loc;
   // Warm-up learns plainly (there is no scale yet to clip by).
@@ -32,7 +40,7 @@ export function robustUpdate(n: number, loc: number, scale: number, v: number, a
     const c = clip * usableScale(loc, scale, floor);
     dev = Math.max(-c, Math.min(c, dev));
   }
-  return { loc: loc + a * dev, scale: scaleUpdate(n, loc, scale, v - loc, alpha, warmupSamples, clip, floor) };
+  return loc + a * dev;
 }
 
 /**
@@ -49,17 +57,11 @@ export function scaleUpdate(n: number, loc: number, scale: number, dev: number, 
 
 /**
  * The start of a step of a detector that learns a robust location (robust, distribution): after a
- * gap longer than `maxGapS` the state starts over from `fresh` (the machine may have been stopped,
- * serviced or re-set), and an open alert is cleared, saying why.
+ * gap longer than `maxGapS` the state must start over (the machine may have been stopped, serviced
+ * or re-set), and an open alert is cleared, saying why. Null when there was no such gap; else the
+ * events (the clear, or none), and the caller resets its state.
  */
-export function restartAfterGap<S extends { loc: number; lastTs: number | null; latch: Latch }>(
-  p: { metric: string; maxGapS: number },
-  s: S,
-  fresh: S,
-  ts: number,
-  value: number,
-): { st: S; events: readonly DetectorEvent[] } {
-  if (s.lastTs === null || ts - s.lastTs <= p.maxGapS * 1000) return { st: s, events: NO_EVENTS };
-  const events: readonly DetectorEvent[] = s.latch.active ? [{ kind: 'clear', ts, value, baseline: s.loc, message: messages.baselineResetAfterGap(p.metric, value, ts - s.lastTs) }] : NO_EVENTS;
-  return { st: fresh, events };
+export function gapRestart(p: { metric: string; maxGapS: number }, s: { loc: number; lastTs: number | null; latch: Latch }, ts: number, value: number): readonly DetectorEvent[] | null {
+  if (s.lastTs === null || ts - s.lastTs <= p.maxGapS * 1000) return null;
+  return s.latch.active ? [{ kind: 'clear', ts, value, baseline: s.loc, message: messages.baselineResetAfterGap(p.metric, value, ts - s.lastTs) }] : NO_EVENTS;
 }

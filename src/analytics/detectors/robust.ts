@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { NO_EVENTS, type DetectorInput, type Step } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '../types.js';
 import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
-import { restartAfterGap, robustUpdate, scaleUpdate, usableScale } from './robust-scale.js';
+import { gapRestart, robustUpdate, scaleUpdate, usableScale } from './robust-scale.js';
 
 /**
  * A scale-free outlier and level-shift detector for any metric, including ones whose unit and
@@ -125,7 +125,8 @@ export interface RobustState {
   openMean: number;
   /**
    * Remembered episodes, oldest first, three numbers each: the location it left, the value that
-   * opened it, its largest |value − location|. Plain numbers so the state stays JSON.
+   * opened it, its largest |value − location|. Plain numbers so the state stays JSON; replaced,
+   * never changed in place (FRESH's empty one is shared).
    */
   known: number[];
   /** The open episode: the location it left, its opening value, its peak |value − from|. */
@@ -151,35 +152,27 @@ function meanAfter(p: RobustParams, s: RobustState, v: number): number {
   return s.n === 0 ? v : s.mean + (v - s.mean) * Math.max(1 / p.meanSamples, 1 / (s.n + 1));
 }
 
-function learn(p: RobustParams, s: RobustState, v: number, ts: number, latch: Latch, side: 1 | -1, up: number, down: number, mean: number): RobustState {
+/** Learn `v` into `s` (in place). */
+function learn(p: RobustParams, s: RobustState, v: number, ts: number, latch: Latch, side: 1 | -1, up: number, down: number, mean: number): void {
   const n = s.n + 1;
   const floor = floorOf(p, s);
   const m = robustUpdate(n, s.loc, s.scale, v, p.alpha, p.warmupSamples, p.clip, floor);
   const meanScale = p.meanSamples > 0 ? scaleUpdate(n, s.loc, s.meanScale, mean - s.loc, p.alpha, p.warmupSamples, p.clip, floor) : 0;
-  // A literal, not a spread: this runs on nearly every sample of every metric.
-  return {
-    n,
-    loc: m.loc,
-    scale: m.scale,
-    maxScale: Math.max(s.maxScale, m.scale),
-    up,
-    down,
-    openFor: 0,
-    calm: 0,
-    bar: s.bar,
-    peak: 0,
-    lastTs: ts,
-    latch,
-    side,
-    mean,
-    meanScale,
-    openMean: 0,
-    known: s.known,
-    epFrom: s.epFrom,
-    epTo: s.epTo,
-    epPeak: s.epPeak,
-    repeatOf: s.repeatOf,
-  };
+  s.n = n;
+  s.maxScale = Math.max(s.maxScale, m.scale);
+  s.loc = m.loc;
+  s.scale = m.scale;
+  s.up = up;
+  s.down = down;
+  s.openFor = 0;
+  s.calm = 0;
+  s.peak = 0;
+  s.lastTs = ts;
+  s.latch = latch;
+  s.side = side;
+  s.mean = mean;
+  s.meanScale = meanScale;
+  s.openMean = 0;
 }
 
 /**
@@ -222,15 +215,23 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
   paramsSchema: robustParamsSchema,
   defaultCategory: 'safety',
 
-  initial: () => FRESH,
+  // Each state its own object: the engine updates its states in place (update); step copies first.
+  initial: () => ({ ...FRESH }),
+  step(p: RobustParams, s: RobustState, input: DetectorInput): Step<RobustState> {
+    const next = { ...s };
+    return { state: next, events: robustDetector.update!(p, next, input) };
+  },
 
-  step(p: RobustParams, s: RobustState, { ts, value }: DetectorInput): Step<RobustState> {
-    if (isStale(s.lastTs, ts)) return { state: s, events: NO_EVENTS };
-    const restart = restartAfterGap(p, s, FRESH, ts, value);
-    let events = restart.events;
-    let st = restart.st;
+  update(p: RobustParams, st: RobustState, { ts, value }: DetectorInput): readonly DetectorEvent[] {
+    if (isStale(st.lastTs, ts)) return NO_EVENTS;
+    const gap = gapRestart(p, st, ts, value);
+    if (gap !== null) Object.assign(st, FRESH);
+    let events = gap ?? NO_EVENTS;
     const mean = p.meanSamples > 0 ? meanAfter(p, st, value) : 0;
-    if (st.n < p.warmupSamples) return { state: learn(p, st, value, ts, QUIET, 1, 0, 0, mean), events };
+    if (st.n < p.warmupSamples) {
+      learn(p, st, value, ts, QUIET, 1, 0, 0, mean);
+      return events;
+    }
 
     const scale = scaleOf(p, st);
     const z = (value - st.loc) / scale;
@@ -252,7 +253,8 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
     const meanBreach = p.meanSamples > 0 && watchedMean > p.zMeanRaise * (bar / p.zRaise) && farMean;
     const cusumBreach = p.cusumH > 0 && Math.max(up, down) > hBar && farMean;
     const breach = watched > bar || meanBreach || cusumBreach;
-    st = { ...st, bar, mean };
+    st.bar = bar;
+    st.mean = mean;
     if (st.latch.active) {
       const openFor = st.openFor + 1;
       const openMean = st.openMean + (value - st.openMean) / (openFor + 1);
@@ -274,17 +276,20 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
         // spike raises again at once), else the last value. The scale carries on from the old one.
         const loc = p.meanSamples > 0 ? openMean : value;
         const known = remember(p, st.known, st.epFrom, st.epTo, epPeak);
-        return { state: { ...FRESH, n: p.warmupSamples, loc, scale: st.scale, maxScale: st.maxScale, bar: p.zRaise, lastTs: ts, mean: loc, meanScale: st.meanScale, known }, events };
+        Object.assign(st, FRESH, { n: p.warmupSamples, loc, scale: st.scale, maxScale: st.maxScale, bar: p.zRaise, lastTs: ts, mean: loc, meanScale: st.meanScale, known });
+        return events;
       }
       if (calm >= p.holdSamples) {
         if (loud) events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.baselineCleared(p.metric, value, st.loc, p.zClear) }];
         // The short-window mean restarts from this calm sample: still full of the episode, it
         // would raise again at once.
         const known = remember(p, st.known, st.epFrom, st.epTo, epPeak);
-        return { state: { ...st, up: 0, down: 0, openFor: 0, calm: 0, bar: Math.max(bar, peak), peak: 0, lastTs: ts, latch: QUIET, mean: value, known, epPeak: 0, repeatOf: 0 }, events };
+        Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, bar: Math.max(bar, peak), peak: 0, lastTs: ts, latch: QUIET, mean: value, known, epPeak: 0, repeatOf: 0 });
+        return events;
       }
       if (loud && watched > p.zRaise) events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, false) }];
-      return { state: { ...st, up: 0, down: 0, openFor, calm, peak, lastTs: ts, openMean, epPeak, repeatOf }, events };
+      Object.assign(st, { up: 0, down: 0, openFor, calm, peak, lastTs: ts, openMean, epPeak, repeatOf });
+      return events;
     }
     if (breach) {
       const side: 1 | -1 = watched > bar ? (z >= 0 ? 1 : -1) : meanBreach ? (zMean >= 0 ? 1 : -1) : up >= down ? 1 : -1;
@@ -295,12 +300,16 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
       // An episode like one seen before (a daily rise, a shift change) is followed, not raised.
       const repeatOf = repeatedEpisode(p, st.known, st.loc, epTo);
       if (repeatOf === 0) events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, epTo, st.loc, byMean ? (mean - st.loc) / scale : z, watched <= bar) }];
-      const epPeak = Math.abs(value - st.loc);
-      return { state: { ...st, up: 0, down: 0, openFor: 0, calm: 0, peak: watched, lastTs: ts, latch: { active: true, since: ts }, side, openMean: value, epFrom: st.loc, epTo, epPeak, repeatOf }, events };
+      Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, peak: watched, lastTs: ts, latch: { active: true, since: ts }, side, openMean: value, epFrom: st.loc, epTo, epPeak: Math.abs(value - st.loc), repeatOf });
+      return events;
     }
     // Quiet: learn (clipped), keep the CUSUM sums. A sample beyond learnBelow is not learned at
     // all: a slow ramp (wear, a drift) must not be followed sample by sample until it is normal.
-    if (Math.abs(z) > p.learnBelow) return { state: { ...st, up, down, lastTs: ts }, events };
-    return { state: learn(p, st, value, ts, QUIET, st.side, up, down, mean), events };
+    if (Math.abs(z) > p.learnBelow) {
+      st.up = up;
+      st.down = down;
+      st.lastTs = ts;
+    } else learn(p, st, value, ts, QUIET, st.side, up, down, mean);
+    return events;
   },
 };

@@ -220,7 +220,11 @@ export class AckWindow {
  * a minute: it is harmless to memory, but it means the broker ignores our receive-maximum.
  */
 export function connectWithAckWindow(url: string, options: IClientOptions, window: number, source: 'mqtt' | 'sparkplug', metrics: Metrics, log: Logger, pipeline?: Pipeline): { client: MqttClient; acks: AckWindow } {
-  const client = mqtt.connect(url, { ...options, manualConnect: true });
+  // writeCache: false: mqtt-packet would otherwise build a Buffer for each of the 65,536 message
+  // ids at the first packet it writes (6 MiB and 65,536 objects for every full collection to
+  // mark, for ever), to save a two-byte allocation per PUBACK. (The setting is global to
+  // mqtt-packet: it applies to every client in the process.)
+  const client = mqtt.connect(url, { ...options, manualConnect: true, writeCache: false });
   let loggedAt = 0;
   const acks = new AckWindow(client, {
     window,

@@ -66,7 +66,8 @@ export async function ensureJetStream(jsm: JetStreamManager, layout: JetStreamLa
   }
 }
 
-async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>): Promise<void> {
+/** Make a stream, or update it to `config` (also used by the read side, src/view/). */
+export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>): Promise<void> {
   const name = config.name!;
   const info = await jsm.streams.info(name).catch((err: Error) => {
     if (/stream not found/i.test(err.message)) return null;

@@ -43,3 +43,30 @@ describe('PP_SOURCE=nats configuration', () => {
     expect(problems({ PP_NATS_PASSWORD: 'x', PP_NATS_PARTITIONS: '0' })).not.toContain('"x"');
   });
 });
+
+describe('PP_ROLE configuration', () => {
+  it('defaults to one process doing everything, as in the quick start (embedded broker, simulator)', () => {
+    const c = loadConfig({});
+    expect(c.role).toBe('all');
+    expect(c.source).toBe('mqtt');
+    expect(c.simulator.enabled).toBe(true);
+    expect(c.view).toEqual({ liveIntervalMs: 1000, alertRetentionMs: 30 * 86_400_000 });
+  });
+
+  it('worker and api roles work through NATS', () => {
+    expect(loadConfig({ PP_ROLE: 'worker', PP_SOURCE: 'nats' }).role).toBe('worker');
+    const api = loadConfig({ PP_ROLE: 'api', PP_SOURCE: 'nats', PP_NATS_WORKER_ID: 'api-1', PP_VIEW_ALERT_RETENTION_DAYS: '7' });
+    expect(api.role).toBe('api');
+    expect(api.simulator.enabled).toBe(false);
+    expect(api.view.alertRetentionMs).toBe(7 * 86_400_000);
+  });
+
+  it('refuses combinations that make no sense, naming the variable and the way out', () => {
+    expect(problems({ PP_ROLE: 'api' })).toMatch(/PP_ROLE: PP_ROLE=api works through NATS .*set PP_SOURCE=nats and PP_NATS_URL, or use PP_ROLE=all/);
+    expect(problems({ PP_ROLE: 'worker', PP_MQTT_URL: 'mqtt://broker:1883' })).toMatch(/PP_ROLE: PP_ROLE=worker works through NATS/);
+    expect(problems({ PP_ROLE: 'api', PP_SOURCE: 'nats', PP_MQTT_URL: 'mqtt://broker:1883' })).toMatch(/PP_MQTT_URL: not used with PP_ROLE=api/);
+    expect(problems({ PP_ROLE: 'api', PP_SOURCE: 'nats', PP_SIMULATOR: 'true' })).toMatch(/PP_SIMULATOR: not available/);
+    expect(problems({ PP_ROLE: 'reader' })).toMatch(/PP_ROLE: .*(all|worker|api)/);
+    expect(problems({ PP_VIEW_LIVE_INTERVAL_MS: '10' })).toMatch(/PP_VIEW_LIVE_INTERVAL_MS/);
+  });
+});

@@ -93,6 +93,11 @@ describe('decoder: whole-message rejections', () => {
     ['negative seq', () => mqtt({ seq: -1, samples: [good()] }), 'PP_ERR_INVALID_ENVELOPE'],
     ['samples not an array', () => mqtt({ seq: 1, samples: {} }), 'PP_ERR_INVALID_ENVELOPE'],
     ['a JSON array', () => mqtt([1, 2]), 'PP_ERR_INVALID_ENVELOPE'],
+    ['a fractional seq', () => mqtt({ seq: 1.5, samples: [good()] }), 'PP_ERR_INVALID_ENVELOPE'],
+    ['seq as a string', () => mqtt({ seq: '1', samples: [good()] }), 'PP_ERR_INVALID_ENVELOPE'],
+    ['seq beyond 2^53 - 1', () => mqtt({ seq: 2 ** 53, samples: [good()] }), 'PP_ERR_INVALID_ENVELOPE'],
+    ['null', () => mqtt(null), 'PP_ERR_INVALID_ENVELOPE'],
+    ['missing samples', () => mqtt({ seq: 1 }), 'PP_ERR_INVALID_ENVELOPE'],
     ['hostile id in topic', () => mqtt({ seq: 1, samples: [good()] }, 'pp/v1/site 1,x=2/line-1/d/metrics'), 'PP_ERR_INVALID_TOPIC'],
     ['id longer than 64', () => mqtt({ seq: 1, samples: [good()] }, `pp/v1/${'s'.repeat(65)}/l/d/metrics`), 'PP_ERR_INVALID_TOPIC'],
     ['too few topic levels', () => mqtt({ seq: 1, samples: [good()] }, 'pp/v1/site/line/metrics'), 'PP_ERR_INVALID_TOPIC'],
@@ -104,6 +109,15 @@ describe('decoder: whole-message rejections', () => {
     expect(r.batch).toBeNull();
     expect(r.rejections).toHaveLength(1);
     expect(r.rejections[0]).toMatchObject({ code, path: '$' });
+  });
+});
+
+describe('decoder: the envelope', () => {
+  it('accepts the largest seq and ignores keys beside seq and samples, as the schema does', () => {
+    const r = mqtt({ seq: Number.MAX_SAFE_INTEGER, samples: [good()], gateway: 'gw-1' });
+    expect(r.rejections).toEqual([]);
+    expect(r.batch).toMatchObject({ seq: Number.MAX_SAFE_INTEGER, samples: [good()] });
+    expect(r.batch).not.toHaveProperty('gateway');
   });
 });
 

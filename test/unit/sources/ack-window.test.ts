@@ -1,6 +1,9 @@
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import { writeToStream } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createMetrics, createLogger } from '../../../src/observability/index.js';
 import { AckWindow, PublishCounter, type AckWindowOptions } from '../../../src/sources/index.js';
+import { connectWithAckWindow } from '../../../src/sources/mqtt/ack-window.js';
 import type { AckEntry } from '../../../src/sources/mqtt/ordered-acks.js';
 import { PacketBroker } from '../../support/packet-broker.js';
 
@@ -156,6 +159,23 @@ describe('AckWindow (packet level, mqtt client against a scripted broker on TCP)
     } finally {
       connected.end(true);
     }
+  });
+});
+
+describe('connectWithAckWindow', () => {
+  it("turns mqtt-packet's cache of 65,536 message-id Buffers off, and acknowledges from its own allocations", async () => {
+    broker = await PacketBroker.start();
+    const { client, acks } = connectWithAckWindow(broker.url, { protocolVersion: 5, clientId: 'cache-test', reconnectPeriod: 0, properties: { receiveMaximum: WINDOW } }, WINDOW, 'mqtt', createMetrics(), createLogger('silent'));
+    expect(writeToStream.cacheNumbers).toBe(false);
+    const delivered: AckEntry[] = [];
+    client.on('message', (_t, _p, packet: IPublishPacket) => delivered.push(acks.track(packet)));
+    await broker.clientConnected;
+    await client.subscribeAsync('t/#', { qos: 1 });
+    broker.publish(3, 't/x', 'blast');
+    await until(() => delivered.length === 3, 'three messages');
+    for (const e of delivered) acks.release(e);
+    await until(() => broker!.pubacks.length === 3, 'three PUBACKs');
+    consumer = { client, window: acks, delivered: [], maxHeld: 0 };
   });
 });
 

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import type { TelemetryBatch } from '../../../src/contract/index.js';
+import { LatestValues } from '../../../src/live/latest-values.js';
+
+const ref = { site: 's1', line: 'l1', device: 'd1' };
+const batch = (samples: TelemetryBatch['samples']): TelemetryBatch => ({ ...ref, seq: null, samples });
+
+describe('LatestValues', () => {
+  it('gives the newest value of each metric in the batch, stamped with its newest sample, and keeps the merge of all', () => {
+    const latest = new LatestValues();
+    expect(latest.update(batch([{ ts: 1, m: { a: 1, b: 1 } }, { ts: 2, m: { a: 2 } }]))).toEqual({ type: 'telemetry', ...ref, ts: 2, m: { a: 2, b: 1 } });
+    expect(latest.update(batch([{ ts: 3, m: { c: 3 } }]))).toEqual({ type: 'telemetry', ...ref, ts: 3, m: { c: 3 } });
+    expect([...latest.all()]).toEqual([{ type: 'telemetry', ...ref, ts: 3, m: { a: 2, b: 1, c: 3 } }]);
+  });
+
+  it('orders an unordered batch by time before taking the newest values, and leaves the batch as it was', () => {
+    const latest = new LatestValues();
+    const samples: TelemetryBatch['samples'] = [{ ts: 5, m: { a: 5 } }, { ts: 4, m: { a: 4, b: 4 } }];
+    expect(latest.update(batch(samples))).toMatchObject({ ts: 5, m: { a: 5, b: 4 } });
+    expect(samples.map((s) => s.ts)).toEqual([5, 4]);
+  });
+
+  it('ignores samples no newer than what was shown, and answers null for a batch of only those', () => {
+    const latest = new LatestValues();
+    latest.update(batch([{ ts: 10, m: { a: 10 } }]));
+    expect(latest.update(batch([{ ts: 9, m: { a: 9 } }, { ts: 10, m: { a: 99 } }]))).toBeNull();
+    expect(latest.update(batch([{ ts: 8, m: { a: 8, b: 8 } }, { ts: 11, m: { a: 11 } }]))).toEqual({ type: 'telemetry', ...ref, ts: 11, m: { a: 11 } });
+    expect([...latest.all()][0]!.m).toEqual({ a: 11 });
+  });
+});

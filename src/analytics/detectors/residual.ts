@@ -205,58 +205,71 @@ function fit(p: ResidualParams, s: ResidualState): { beta: number[]; sigma: numb
  */
 const STATE_PREFIX = 'state=';
 
-function step(p: ResidualParams, s0: ResidualState, input: SampleInput): Step<ResidualState> {
+/**
+ * One sample, updating `s` in place (the engine keeps one state per device and rule); the pure
+ * `stepSample` copies the state first. Arrays are changed in place except when a model starts
+ * over or grows, which replaces them.
+ */
+function update(p: ResidualParams, s: ResidualState, input: SampleInput): readonly DetectorEvent[] {
   const { ts } = input;
   let values = input.values;
   if (input.state !== undefined) {
     const own = `${STATE_PREFIX}${input.state}`;
     const withStates: Record<string, number> = { ...input.values, [own]: 1 };
-    for (const name of s0.names) if (name.startsWith(STATE_PREFIX) && name !== own) withStates[name] = 0;
+    for (const name of s.names) if (name.startsWith(STATE_PREFIX) && name !== own) withStates[name] = 0;
     values = withStates;
   }
-  if (isStale(s0.lastTs, ts)) return { state: s0, events: NO_EVENTS };
+  if (isStale(s.lastTs, ts)) return NO_EVENTS;
   let events: readonly DetectorEvent[] = NO_EVENTS;
-  let s = s0;
   const gapS = s.lastTs === null ? 0 : (ts - s.lastTs) / 1000;
   if (gapS > p.maxGapS) {
     if (s.active) events = [{ kind: 'clear', ts, value: 0, message: messages.residualReset(gapS * 1000) }];
-    s = start(s.names, null);
+    Object.assign(s, start(s.names, null));
   }
-  // New metrics (up to maxMetrics) restart the model with them.
+  // New metrics (up to maxMetrics) restart the model with them; new machine states join it.
   let grown: string[] | null = null;
   for (const name in values) {
     if ((grown ?? s.names).length >= p.maxMetrics) break;
     if (!s.names.includes(name) && !(grown?.includes(name) ?? false)) (grown ??= [...s.names]).push(name);
   }
-  if (grown) s = grown.slice(s.names.length).every((n) => n.startsWith(STATE_PREFIX)) && s.n > 0 ? withColumns(s, grown) : start(grown, s.lastTs);
+  if (grown) Object.assign(s, grown.slice(s.names.length).every((n) => n.startsWith(STATE_PREFIX)) && s.n > 0 ? withColumns(s, grown) : start(grown, s.lastTs));
   const d = s.names.length;
-  if (d < 2) return { state: { ...s, lastTs: ts }, events };
+  if (d < 2) {
+    s.lastTs = ts;
+    return events;
+  }
   // Every tracked metric must be present: a regression needs all its inputs at one time.
-  for (const name of s.names) if (values[name] === undefined) return { state: s, events };
+  for (const name of s.names) if (values[name] === undefined) return events;
 
   const q = 3 * d;
   const warm = s.n >= p.warmupSamples;
   // Until a metric has a spread (its first samples) it stands at its location.
   // State indicators enter as they are (0 or 1).
-  const z = s.names.map((name, i) => (name.startsWith(STATE_PREFIX) ? values[name]! : s.n < 2 ? 0 : (values[name]! - s.loc[i]!) / usableScale(s.loc[i]!, s.scale[i]!)));
+  const u = new Array<number>(q);
   // The lags advance by the time since the last sample, whatever the sample rate.
   const wS = s.n === 0 ? 1 : 1 - Math.exp(-gapS / p.lagShortS);
   const wL = s.n === 0 ? 1 : 1 - Math.exp(-gapS / p.lagLongS);
-  const lagShort = z.map((v, i) => s.lagShort[i]! + wS * (v - s.lagShort[i]!));
-  const lagLong = z.map((v, i) => s.lagLong[i]! + wL * (v - s.lagLong[i]!));
-  const u = [...z, ...lagShort, ...lagLong];
+  for (let i = 0; i < d; i++) {
+    const name = s.names[i]!;
+    const z = name.startsWith(STATE_PREFIX) ? values[name]! : s.n < 2 ? 0 : (values[name]! - s.loc[i]!) / usableScale(s.loc[i]!, s.scale[i]!);
+    s.last[i] = z;
+    s.lagShort[i] = s.lagShort[i]! + wS * (z - s.lagShort[i]!);
+    s.lagLong[i] = s.lagLong[i]! + wL * (z - s.lagLong[i]!);
+    u[i] = z;
+    u[d + i] = s.lagShort[i]!;
+    u[2 * d + i] = s.lagLong[i]!;
+  }
 
   // Judge: each metric's residual, averaged, against its learned spread.
-  let rbar = s.rbar;
   let worst = 0;
   let worstAt = -1;
   if (warm && s.beta.length > 0) {
-    rbar = s.rbar.map((r, i) => {
+    for (let i = 0; i < d; i++) {
       let pred = 0;
       for (let a = 0; a < q; a++) pred += s.beta[i * q + a]! * (u[a]! - s.mean[a]!);
       const res = Math.max(-p.clip * 3, Math.min(p.clip * 3, (u[i]! - s.mean[i]! - pred) / s.sigma[i]!));
-      return r + (res - r) / p.meanSamples;
-    });
+      s.rbar[i] = s.rbar[i]! + (res - s.rbar[i]!) / p.meanSamples;
+    }
     // A machine state with few learned samples (a stop, a fault) is not judged: they taught the
     // regressions little about it.
     const own = input.state === undefined ? -1 : s.names.indexOf(`${STATE_PREFIX}${input.state}`);
@@ -264,77 +277,94 @@ function step(p: ResidualParams, s0: ResidualState, input: SampleInput): Step<Re
     if (s.rN >= p.warmupSamples && usual) {
       for (let i = 0; i < d; i++) {
         if (s.names[i]!.startsWith(STATE_PREFIX) || s.explained[i]! < p.minExplained) continue;
-        const dev = Math.abs(rbar[i]! - s.rLoc[i]!) / usableScale(s.rLoc[i]!, s.rScale[i]!, p.minSpread);
+        const dev = Math.abs(s.rbar[i]! - s.rLoc[i]!) / usableScale(s.rLoc[i]!, s.rScale[i]!, p.minSpread);
         if (dev > worst) [worst, worstAt] = [dev, i];
       }
     }
   }
-  s = { ...s, last: z, lagShort, lagLong, rbar, lastTs: ts };
+  s.lastTs = ts;
 
   if (s.active) {
-    const openFor = s.openFor + 1;
-    const calm = worst <= p.zClear ? s.calm + 1 : 0;
-    if (openFor >= p.relearnAfterSamples) {
-      events = [...events, { kind: 'clear', ts, value: worst, message: messages.residualRelearned(openFor) }];
-      return { state: start(s.names, ts), events };
-    }
-    if (calm >= p.holdSamples) {
+    s.openFor += 1;
+    s.calm = worst <= p.zClear ? s.calm + 1 : 0;
+    if (s.openFor >= p.relearnAfterSamples) {
+      events = [...events, { kind: 'clear', ts, value: worst, message: messages.residualRelearned(s.openFor) }];
+      Object.assign(s, start(s.names, ts));
+    } else if (s.calm >= p.holdSamples) {
       events = [...events, { kind: 'clear', ts, value: worst, message: messages.residualCleared() }];
-      return { state: { ...s, active: false, openFor: 0, calm: 0 }, events };
+      Object.assign(s, { active: false, openFor: 0, calm: 0 });
     }
-    return { state: { ...s, openFor, calm }, events };
+    return events;
   }
-  const over = worst > p.zRaise ? s.over + 1 : 0;
-  s = { ...s, over };
-  if (over >= p.raiseSamples) {
+  s.over = worst > p.zRaise ? s.over + 1 : 0;
+  if (s.over >= p.raiseSamples) {
     const name = s.names[worstAt]!;
-    const side = rbar[worstAt]! - s.rLoc[worstAt]! >= 0 ? 1 : -1;
+    const side = s.rbar[worstAt]! - s.rLoc[worstAt]! >= 0 ? 1 : -1;
     events = [...events, { kind: 'raise', ts, value: values[name]!, threshold: p.zRaise, message: messages.residualRaised(name, values[name]!, side * worst) }];
-    return { state: { ...s, active: true, openFor: 0, calm: 0, over: 0 }, events };
+    Object.assign(s, { active: true, openFor: 0, calm: 0, over: 0 });
+    return events;
   }
-  if (worst > p.learnBelow || over > 0) return { state: s, events };
-  return { state: learn(p, s, values, u), events };
+  if (worst <= p.learnBelow && s.over === 0) learn(p, s, values, u);
+  return events;
 }
 
-/** Learn one quiet sample: locations and scales, the mean and covariance of u, the residual averages' spread; refit when due. */
-function learn(p: ResidualParams, s: ResidualState, values: Readonly<Record<string, number>>, u: readonly number[]): ResidualState {
+/** Learn one quiet sample in place: locations and scales, the mean and covariance of u, the residual averages' spread; refit when due. */
+function learn(p: ResidualParams, s: ResidualState, values: Readonly<Record<string, number>>, u: readonly number[]): void {
   const d = s.names.length;
   const q = 3 * d;
   const n = s.n + 1;
-  const loc = [...s.loc];
-  const scale = [...s.scale];
-  const inState = [...s.inState];
-  s.names.forEach((name, i) => {
+  for (let i = 0; i < d; i++) {
+    const name = s.names[i]!;
     if (name.startsWith(STATE_PREFIX)) {
-      inState[i] = inState[i]! + values[name]!;
-      return;
+      s.inState[i] = s.inState[i]! + values[name]!;
+      continue;
     }
-    const r = robustUpdate(n, loc[i]!, scale[i]!, values[name]!, p.scaleAlpha, p.warmupSamples, p.clip);
-    loc[i] = r.loc;
-    scale[i] = r.scale;
-  });
+    const r = robustUpdate(n, s.loc[i]!, s.scale[i]!, values[name]!, p.scaleAlpha, p.warmupSamples, p.clip);
+    s.loc[i] = r.loc;
+    s.scale[i] = r.scale;
+  }
   const a = Math.max(p.alpha, 1 / n);
-  const mean = s.mean.map((m, i) => m + a * (u[i]! - m));
-  const cov = s.cov.slice();
+  for (let i = 0; i < q; i++) s.mean[i] = s.mean[i]! + a * (u[i]! - s.mean[i]!);
   for (let i = 0; i < q; i++) {
-    const di = u[i]! - mean[i]!;
-    for (let j = 0; j < q; j++) cov[i * q + j] = cov[i * q + j]! + a * (di * (u[j]! - mean[j]!) - cov[i * q + j]!);
+    const di = u[i]! - s.mean[i]!;
+    for (let j = 0; j < q; j++) s.cov[i * q + j] = s.cov[i * q + j]! + a * (di * (u[j]! - s.mean[j]!) - s.cov[i * q + j]!);
   }
-  let next: ResidualState = { ...s, n, inState, loc, scale, mean, cov, sinceFit: s.sinceFit + 1 };
-  if (n >= p.warmupSamples && (s.beta.length === 0 || next.sinceFit >= p.refitEvery)) {
-    const f = fit(p, next);
-    if (f) next = { ...next, beta: f.beta, sigma: f.sigma, explained: f.explained, sinceFit: 0 };
+  const fitted = s.beta.length > 0;
+  s.n = n;
+  s.sinceFit += 1;
+  if (n >= p.warmupSamples && (!fitted || s.sinceFit >= p.refitEvery)) {
+    const f = fit(p, s);
+    if (f) Object.assign(s, { beta: f.beta, sigma: f.sigma, explained: f.explained, sinceFit: 0 });
   }
-  if (s.beta.length === 0) return next;
-  const rN = s.rN + 1;
-  const rLoc = [...s.rLoc];
-  const rScale = [...s.rScale];
+  if (!fitted) return;
+  s.rN += 1;
   for (let i = 0; i < d; i++) {
     const r = s.rbar[i]!;
-    rScale[i] = scaleUpdate(rN, rLoc[i]!, rScale[i]!, r - rLoc[i]!, p.alpha, p.warmupSamples, p.clip, p.minSpread);
-    rLoc[i] = rLoc[i]! + Math.max(p.alpha, 1 / rN) * (r - rLoc[i]!);
+    s.rScale[i] = scaleUpdate(s.rN, s.rLoc[i]!, s.rScale[i]!, r - s.rLoc[i]!, p.alpha, p.warmupSamples, p.clip, p.minSpread);
+    s.rLoc[i] = s.rLoc[i]! + Math.max(p.alpha, 1 / s.rN) * (r - s.rLoc[i]!);
   }
-  return { ...next, rN, rLoc, rScale };
+}
+
+/** A copy sharing nothing that update changes in place. */
+function copyState(s: ResidualState): ResidualState {
+  return {
+    ...s,
+    names: [...s.names],
+    inState: [...s.inState],
+    loc: [...s.loc],
+    scale: [...s.scale],
+    last: [...s.last],
+    lagShort: [...s.lagShort],
+    lagLong: [...s.lagLong],
+    mean: [...s.mean],
+    cov: [...s.cov],
+    beta: [...s.beta],
+    sigma: [...s.sigma],
+    explained: [...s.explained],
+    rbar: [...s.rbar],
+    rLoc: [...s.rLoc],
+    rScale: [...s.rScale],
+  };
 }
 
 export const residualDetector: DetectorModule<ResidualParams, ResidualState> = {
@@ -342,8 +372,16 @@ export const residualDetector: DetectorModule<ResidualParams, ResidualState> = {
   summary: "each metric against what the device's other metrics, now and lagged, predict for it (slow faults: lost cooling, a drifting sensor)",
   paramsSchema: residualParamsSchema,
   defaultCategory: 'safety',
-  initial: () => FRESH,
-  stepSample: step,
+  // Each state its own object: the engine updates its states in place (updateSample).
+  initial: () => copyState(FRESH),
+  updateSample: update,
+  stepSample(p: ResidualParams, s: ResidualState, input: SampleInput): Step<ResidualState> {
+    const next = copyState(s);
+    return { state: next, events: update(p, next, input) };
+  },
   // One value alone predicts nothing: judged as a one-metric sample (never raises).
-  step: (p: ResidualParams, s: ResidualState, { ts, value }: DetectorInput) => step(p, s, { ts, values: { [p.metric]: value } }),
+  step(p: ResidualParams, s: ResidualState, { ts, value }: DetectorInput): Step<ResidualState> {
+    const next = copyState(s);
+    return { state: next, events: update(p, next, { ts, values: { [p.metric]: value } }) };
+  },
 };

@@ -34,8 +34,11 @@ import { robustUpdate, scaleUpdate, usableScale } from './robust-scale.js';
 export const residualParamsSchema = z
   .strictObject({
     ...metricParam,
-    /** EWMA weight of the mean and covariance of u (memory ≈ 1/alpha samples). */
-    alpha: z.number().gt(0).max(1).default(0.002),
+    /**
+     * EWMA weight of the mean and covariance of u (memory ≈ 1/alpha samples, 2,000: over five
+     * hours at 10-s samples, so a fault developing over an hour or two is not learned as normal).
+     */
+    alpha: z.number().gt(0).max(1).default(0.0005),
     /** EWMA weight of each metric's robust location and scale. */
     scaleAlpha: z.number().gt(0).max(1).default(0.001),
     /** Samples learned before the regressions are solved, and again before their residuals are judged. */
@@ -62,7 +65,7 @@ export const residualParamsSchema = z
     /** Samples learned in a machine state before samples in it are judged. */
     stateWarmupSamples: z.number().int().min(0).default(500),
     /** Consecutive samples beyond zRaise before it raises: the faults this is for last hours, a start or a stop does not. */
-    raiseSamples: z.number().int().positive().default(30),
+    raiseSamples: z.number().int().positive().default(90),
     zClear: z.number().min(0).default(3),
     learnBelow: z.number().positive().default(4),
     clip: z.number().positive().default(3),

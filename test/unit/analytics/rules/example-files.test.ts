@@ -8,7 +8,7 @@ describe('the example analytics files under deploy/analytics', () => {
     expect(validateRulesConfig(config.rules)).toEqual([]);
     const rules = resolveRules(config.rules, 'site-01/line-01/m-001');
     const rule = rules.find((r) => r.id === 'off-prediction');
-    expect(rule).toMatchObject({ detector: 'residual', metric: '+', params: { raiseSamples: 90, zRaise: 10 } });
+    expect(rule).toMatchObject({ detector: 'residual', metric: '+', params: { raiseSamples: 90, alpha: 0.0005, zRaise: 10 } });
     // The defaults stay: the file only adds.
     expect(rules.map((r) => r.id)).toEqual(expect.arrayContaining(['deviation', 'joint-deviation', 'distribution-change']));
   });

@@ -35,6 +35,8 @@ export interface BenchOptions {
   backpressure: BackpressureOptions | null;
   /** `--only-backpressure`: skip every other phase. */
   onlyBackpressure: boolean;
+  /** `--only-scale-out`: 1–3 NATS workers beside 1–3 instances on a Mosquitto shared subscription (scale-out.ts), nothing else. */
+  onlyScaleOut: boolean;
 }
 
 export interface ScaleConfig {
@@ -58,6 +60,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const backpressure = (c: Omit<BackpressureOptions, 'baselineRev' | 'receiveMaximum' | 'batchLines'>): BackpressureOptions | null =>
     rev >= 0 ? { ...c, baselineRev: argv[rev + 1]!, receiveMaximum: common.receiveMaximum, batchLines: common.batchLines } : null;
   const onlyBackpressure = argv.includes('--only-backpressure');
+  const onlyScaleOut = argv.includes('--only-scale-out');
   if (onlyBackpressure && rev < 0) throw new Error('--only-backpressure needs --baseline-rev <git rev>');
   if (quick) {
     return {
@@ -75,6 +78,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       scale: scale({ instances: [1, 2, 3], repetitions: 1, fixedFraction: 0.75, fixedMs: 6_000, durationMs: 8_000, warmupMs: 3_000 }),
       backpressure: backpressure({ repetitions: 1, closedLoopMs: 12_000, warmupMs: 4_000, overloadMs: 20_000, backlogSamples: 300_000 }),
       onlyBackpressure,
+      onlyScaleOut,
     };
   }
   return {
@@ -92,5 +96,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     scale: scale({ instances: [1, 2, 3], repetitions: 3, fixedFraction: 0.75, fixedMs: 6_000, durationMs: 10_000, warmupMs: 3_000 }),
     backpressure: backpressure({ repetitions: 2, closedLoopMs: 20_000, warmupMs: 5_000, overloadMs: 60_000, backlogSamples: 1_000_000 }),
     onlyBackpressure,
+    onlyScaleOut,
   };
 }

@@ -34,6 +34,7 @@ import { backpressureMarkdown } from './backpressure-report.js';
 import { summariseProfile } from './profile-summary.js';
 import { markdown, writeResults, type BenchResults, type MemoryResult } from './report.js';
 import { measureScale, type ScaleResult } from './scale.js';
+import { measureScaleOut, scaleOutMarkdown } from './scale-out.js';
 import { median } from './stats.js';
 import { AlertWatcher, LiveWatcher } from './watchers.js';
 import { WebhookWatcher } from './webhook-watcher.js';
@@ -74,9 +75,24 @@ async function backpressureOnly(opts: ReturnType<typeof parseBenchArgs>): Promis
   }
 }
 
+/** `--only-scale-out`: NATS workers beside Mosquitto shared-subscription instances, its own results file. */
+async function scaleOutOnly(opts: ReturnType<typeof parseBenchArgs>): Promise<void> {
+  const command = `npm run bench -- --only-scale-out${opts.mode === 'quick' ? ' --quick' : ''}`;
+  const result = await measureScaleOut({ quick: opts.mode === 'quick' }, say);
+  const md = [`# PlantPulse bench, scale-out (${opts.mode}) — ${new Date().toISOString()}`, '', ...scaleOutMarkdown(result, command)].join('\n');
+  const dir = join(ROOT, 'load-tests', 'results');
+  mkdirSync(dir, { recursive: true });
+  const out = `${opts.out}-scale-out`;
+  writeFileSync(join(dir, `${out}.json`), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, command, ...result }, null, 2)}\n`);
+  writeFileSync(join(dir, `${out}.md`), `${md}\n`);
+  process.stdout.write(`\n${md}\n`);
+  say(`results: load-tests/results/${out}.json, .md`);
+}
+
 async function main() {
   const opts = parseBenchArgs(process.argv.slice(2));
   if (opts.onlyBackpressure) return backpressureOnly(opts);
+  if (opts.onlyScaleOut) return scaleOutOnly(opts);
   const notes: string[] = [];
   const loadAvgAtStart = loadAverage();
   say(`bench (${opts.mode}): load average ${loadAvgAtStart} on ${cpus().length} cores; building the platform and starting Mosquitto and influxd`);

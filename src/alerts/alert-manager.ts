@@ -72,6 +72,39 @@ export class AlertManager {
     return transitions;
   }
 
+  /** Open alerts of one device (rule alerts and its data alerts), for handing the device over to another process. */
+  openOf(site: string, line: string, device: string): Alert[] {
+    const prefix = alertKey(site, line, device, '');
+    return [...this.open.values()].filter((a) => a.key.startsWith(prefix));
+  }
+
+  /**
+   * Alerts another process had open for a device now processed here: they go on here (a raise
+   * updates them, a clear resolves them) instead of a second alert opening for the same episode.
+   * An alert this process holds with a newer last-seen is kept.
+   */
+  adopt(alerts: readonly Alert[]): void {
+    const dirty = new Map<string, Alert>();
+    for (const a of alerts) {
+      if (a.state !== 'open') continue;
+      const mine = this.open.get(a.key);
+      if (mine && mine.lastSeen > a.lastSeen) continue;
+      this.open.set(a.key, a);
+      dirty.set(a.id, a);
+    }
+    this.persist(dirty);
+  }
+
+  /**
+   * The device is processed by another process now, which goes on with its open alerts: this one
+   * stops judging them (no stale resolution here). Its own store keeps them as they were.
+   */
+  forget(site: string, line: string, device: string): number {
+    let n = 0;
+    for (const a of this.openOf(site, line, device)) if (this.open.delete(a.key)) n++;
+    return n;
+  }
+
   /** Time-driven transitions: flapping alerts that stayed quiet, stale alerts. */
   tick(): AlertTransition[] {
     const now = this.clock();

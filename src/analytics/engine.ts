@@ -3,6 +3,7 @@ import { isSignalMetric } from '../contract/metrics.js';
 import type { Point } from '../storage/point.js';
 import { detectorFor, type AnyDetector } from './detectors/index.js';
 import { DeviceEnergyAccumulator, toEnergyPoint, type EnergyConfig, type EnergyWindow } from './energy/index.js';
+import { exportDeviceState, importDeviceState, type DeviceStateJson } from './device-state.js';
 import { createRuleResolver, type ResolvedRule, type RulesConfig } from './rules/index.js';
 import { EACH_METRIC, HEARTBEAT_METRIC } from './rules/schema.js';
 import type { AnomalyEvent, DetectorEvent, DetectorInput } from './types.js';
@@ -95,7 +96,7 @@ function detectorsOf(rules: readonly ResolvedRule[]): readonly AnyDetector[] {
 }
 
 /** Everything the engine keeps about one device: its rules' detector states and its energy accumulator. */
-interface DeviceState {
+export interface DeviceState {
   site: string;
   line: string;
   device: string;
@@ -152,6 +153,24 @@ export class AnalyticsEngine {
   /** Rules in force for a device (for the API and explanations). */
   rules(key: string): readonly ResolvedRule[] {
     return this.rulesFor(key);
+  }
+
+  /** A device's state as plain JSON (device-state.ts), for handing it over to another process; null when unknown. */
+  exportDevice(key: string): DeviceStateJson | null {
+    const d = this.devices.get(key);
+    return d ? exportDeviceState(d) : null;
+  }
+
+  /** Go on from a device state another process exported (replaces what this engine had). */
+  importDevice(json: DeviceStateJson): void {
+    const key = deviceKey(json);
+    this.devices.delete(key);
+    this.devices.set(key, importDeviceState(json, this.device(json), this.energy));
+  }
+
+  /** The device is processed elsewhere now: drop its state. */
+  forgetDevice(key: string): boolean {
+    return this.devices.delete(key);
   }
 
   /** One validated batch, at arrival time `now`. */
@@ -236,7 +255,7 @@ export class AnalyticsEngine {
     return events;
   }
 
-  private device(batch: TelemetryBatch): DeviceState {
+  private device(batch: DeviceRef): DeviceState {
     const key = deviceKey(batch);
     let d = this.devices.get(key);
     if (!d) {

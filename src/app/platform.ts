@@ -10,6 +10,8 @@ import { AlertFanout, AlertManager, AlertRaiser, AlertStore, MqttAlertNotifier, 
 import { AnalyticsEngine, loadAnalyticsConfig } from '../analytics/index.js';
 import { AnalyticsStage, Pipeline } from '../pipeline/index.js';
 import { MqttSource, NatsSource } from '../sources/index.js';
+import type { DeviceStates } from '../sources/nats/index.js';
+import { deviceStates } from './device-states.js';
 import { startSparkplug, type DeviceStatusRegistry, type SparkplugSource } from '../sources/sparkplug/index.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -132,7 +134,8 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     metrics.probes.alertsOpen = () => alerts.openCount;
     // Both stages that raise alerts (analytics, data completeness) do it through this one raiser.
     const raiser = new AlertRaiser(alerts, notifier, metrics);
-    const analytics = new AnalyticsStage(new AnalyticsEngine(analyticsConfig.rules, analyticsConfig.energy), raiser, metrics, log.child({ component: 'analytics' }));
+    const engine = new AnalyticsEngine(analyticsConfig.rules, analyticsConfig.energy);
+    const analytics = new AnalyticsStage(engine, raiser, metrics, log.child({ component: 'analytics' }));
     const pipeline = new Pipeline(writer, metrics, log.child({ component: 'pipeline' }), analytics);
     // Access (src/auth/): API tokens, hashed, in the data dir; the CLI manages the same file.
     const tokens = new TokenStore(join(config.dataDir, 'auth.sqlite'));
@@ -180,9 +183,11 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     // Acknowledgements made through the API are told to this fan-out (on an API node, also to the other API nodes).
     let routeNotifier: AlertNotifier = notifier;
     const onStatus = (ref: DeviceRef, payload: Buffer, retained: boolean) => pipeline.status(ref, payload, retained);
-    const intake = !ingests ? null : config.source === 'nats' ? startNatsIntake(config, pipeline, metrics, log, onStatus) : await startMqttIntake(config, access, tokenWatch, pipeline, metrics, log, onStatus, cleanups);
+    const intake = !ingests ? null : config.source === 'nats' ? startNatsIntake(config, pipeline, metrics, log, onStatus, deviceStates(engine, alerts, quality)) : await startMqttIntake(config, access, tokenWatch, pipeline, metrics, log, onStatus, cleanups);
     const mqttUrl = intake?.url ?? config.nats.servers.join(',');
     if (intake?.kind === 'mqtt') notifier.add(new MqttAlertNotifier(() => intake.source.publisher, log.child({ component: 'alerts' })));
+    // A worker saves a device's state for hand-over when one of its alerts opens or resolves.
+    if (intake?.kind === 'nats') notifier.add({ name: 'hand-over', notify: (transitions) => intake.source.alertTransitions(transitions) });
     if (intake) {
       const source = intake.source;
       readiness.push({
@@ -347,10 +352,10 @@ async function startMqttIntake(config: Config, access: AccessControl, tokenWatch
 }
 
 /** PP_SOURCE=nats: the JetStream source, one worker of a fleet (docs/scale-out.md). */
-function startNatsIntake(config: Config, pipeline: Pipeline, metrics: Metrics, log: Logger, onStatus: StatusListener) {
+function startNatsIntake(config: Config, pipeline: Pipeline, metrics: Metrics, log: Logger, onStatus: StatusListener, states: DeviceStates) {
   const n = config.nats;
   const source = new NatsSource(
-    { servers: n.servers, username: n.username, password: n.password, workerId: n.workerId, partitions: n.partitions, window: n.window, ackWaitMs: n.ackWaitMs, leaseTtlMs: n.leaseTtlMs, leaseRenewMs: n.leaseRenewMs, replicas: n.replicas, deadLetterPrefix: n.deadLetterPrefix, limits: config.limits, onStatus: (ref, payload) => onStatus(ref, payload, false) },
+    { servers: n.servers, username: n.username, password: n.password, workerId: n.workerId, partitions: n.partitions, window: n.window, ackWaitMs: n.ackWaitMs, leaseTtlMs: n.leaseTtlMs, leaseRenewMs: n.leaseRenewMs, replicas: n.replicas, deadLetterPrefix: n.deadLetterPrefix, tlsCaFile: n.tlsCaFile, limits: config.limits, onStatus: (ref, payload) => onStatus(ref, payload, false), states, stateSaveMs: n.stateSaveMs },
     pipeline,
     metrics,
     log.child({ component: 'nats' }),

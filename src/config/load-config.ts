@@ -47,6 +47,8 @@ export interface Config {
     leaseRenewMs: number;
     replicas: number;
     deadLetterPrefix: string;
+    stateSaveMs: number;
+    tlsCaFile?: string;
   };
   influx: {
     api: 'v1' | 'v2';
@@ -157,6 +159,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       leaseRenewMs: e.PP_NATS_LEASE_RENEW_MS,
       replicas: e.PP_NATS_REPLICAS,
       deadLetterPrefix: e.PP_NATS_DEAD_LETTER_PREFIX,
+      stateSaveMs: e.PP_NATS_STATE_SAVE_S * 1000,
+      tlsCaFile: e.PP_NATS_TLS_CA_FILE,
     },
     influx: {
       api: e.PP_INFLUX_API,

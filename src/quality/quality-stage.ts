@@ -5,6 +5,7 @@ import type { HistoryReader } from '../storage/index.js';
 import type { Point } from '../storage/point.js';
 import { HOUR_MS, type QualityConfig } from './config.js';
 import { DataChecks } from './data-checks.js';
+import { exportTracker, importTracker, type QualityDeviceJson } from './device-hand-over.js';
 import type { DeviceTracker } from './device-tracker.js';
 import type { DeviceWindow } from './device-window.js';
 import { Fleet } from './fleet.js';
@@ -157,6 +158,26 @@ export class QualityStage {
     };
     run.then(clear, clear);
     return run;
+  }
+
+  /** One device's state as plain JSON (device-hand-over.ts), for handing it over; null when unknown. */
+  exportDevice(key: string): QualityDeviceJson | null {
+    const t = this.fleet.devices.get(key);
+    return t ? exportTracker(t) : null;
+  }
+
+  /** Go on from a device state another worker exported (replaces what this stage had). */
+  importDevice(json: QualityDeviceJson): void {
+    if (this.stopped) return;
+    const t = importTracker(json);
+    this.fleet.devices.set(t.key, t);
+  }
+
+  /** The device is accounted by another worker now: drop it here and from local state, so this worker writes no more figures for it. */
+  forgetDevice(key: string): boolean {
+    if (!this.fleet.devices.delete(key)) return false;
+    if (!this.stopped) this.deps.store.deleteDevice(key);
+    return true;
   }
 
   /** Per-device status now, for the API (one site, optionally one line). */

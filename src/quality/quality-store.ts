@@ -55,6 +55,8 @@ export class QualityStore {
       windows: this.db.prepare<[number], StoredWindow>('SELECT key, start, state, times FROM quality_window WHERE start >= ?'),
       saveWindow: this.db.prepare('INSERT INTO quality_window (key, start, state, times) VALUES (?, ?, ?, ?) ON CONFLICT (key, start) DO UPDATE SET state = excluded.state, times = excluded.times'),
       dropWindows: this.db.prepare('DELETE FROM quality_window WHERE start < ?'),
+      deleteDevice: this.db.prepare('DELETE FROM quality_device WHERE key = ?'),
+      deleteDeviceWindows: this.db.prepare('DELETE FROM quality_window WHERE key = ?'),
     };
   }
 
@@ -91,6 +93,14 @@ export class QualityStore {
       for (const w of windows) this.stmts.saveWindow.run(w.key, w.start, w.state, w.times);
       for (const d of devices) this.stmts.saveDevice.run(d.key, d.ref.site, d.ref.line, d.ref.device, JSON.stringify(d.state));
       this.stmts.dropWindows.run(dropBefore);
+    })();
+  }
+
+  /** A device and its windows (the device is accounted by another worker now). */
+  deleteDevice(key: string): void {
+    this.db.transaction(() => {
+      this.stmts.deleteDevice.run(key);
+      this.stmts.deleteDeviceWindows.run(key);
     })();
   }
 

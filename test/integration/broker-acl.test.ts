@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Platform } from '../../src/app/platform.js';
+import { makeTestCertificates } from '../support/certificates.js';
 import { COMPOSE_ACL, COMPOSE_MOSQUITTO_CONF, startMosquitto, type MosquittoProcess } from '../support/mosquitto.js';
 import { scrapeMetric, spawnPlatform, startTestPlatform } from '../support/platform.js';
 import { freePort, waitFor } from '../support/ports.js';
@@ -32,20 +33,6 @@ let mosquitto: MosquittoProcess;
 let dir: string;
 let tlsPort: number;
 const clients: MqttClient[] = [];
-
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
-/** docs/security.md: a private CA and a server certificate for the broker's host name. */
-function makeCertificates(): void {
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=PlantPulse MQTT CA', '-keyout', 'ca.key', '-out', 'ca.crt');
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr');
-  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '825', '-extfile', 'server.ext', '-out', 'server.crt');
-  // Another CA, which did not sign the server: a client trusting only it must refuse the broker.
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=Someone else', '-keyout', 'other.key', '-out', 'other.crt');
-}
 
 /** compose.conf's commented TLS block, switched on, with this test's port and certificate paths. */
 function enableTls(conf: string): string {
@@ -109,7 +96,7 @@ beforeAll(async () => {
   execFileSync('mosquitto_passwd', ['-c', '-b', passwd, 'plantpulse', PASSWORDS.plantpulse]);
   for (const user of ['site-01', 'gateway'] as const) execFileSync('mosquitto_passwd', ['-b', passwd, user, PASSWORDS[user]]);
   expect(await readFile(passwd, 'utf8')).not.toContain(PASSWORDS.plantpulse);
-  makeCertificates();
+  makeTestCertificates(dir);
   tlsPort = await freePort();
   mosquitto = await startMosquitto('', {
     confFile: COMPOSE_MOSQUITTO_CONF,

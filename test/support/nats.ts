@@ -10,7 +10,7 @@ import { startTestPlatform } from './platform.js';
 import { freePort, portOpen, serverLauncher, type ServerProcess } from './ports.js';
 
 /** Debian installs the server in /usr/sbin, which is not on every user's PATH. */
-const NATS_BIN = existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
+export const NATS_BIN = existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
 
 export const SHIPPED_NATS_CONF = fileURLToPath(new URL('../../deploy/nats/nats.conf', import.meta.url));
 
@@ -27,6 +27,8 @@ export interface NatsOptions {
   partitions?: number;
   /** A gateway user per site, made from the shipped `gw-site-01` user (default ['site-01']). */
   gatewaySites?: string[];
+  /** The shipped TLS blocks with these files; without it they are left out (plain nats:// and mqtt://). */
+  tls?: { cert: string; key: string };
 }
 
 export interface NatsProcess extends ServerProcess {
@@ -45,28 +47,48 @@ export interface NatsProcess extends ServerProcess {
 export async function startNats(opts: NatsOptions = {}): Promise<NatsProcess> {
   const [port, mqttPort] = [await freePort(), await freePort()];
   const dir = await mkdtemp(join(tmpdir(), 'pp-nats-'));
+  const confPath = join(dir, 'nats.conf');
+  await writeFile(confPath, await testNatsConf(opts, { port, mqttPort, storeDir: dir }));
+  const server = serverLauncher(`nats-server on ports ${port}, ${mqttPort}`, NATS_BIN, ['-c', confPath], async () => (await portOpen(port)) && (await portOpen(mqttPort)), dir);
+  await server.restart();
+  return {
+    url: `${opts.tls ? 'tls' : 'nats'}://127.0.0.1:${port}`,
+    mqttUrl: `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${mqttPort}`,
+    storeDir: dir,
+    ...server,
+  };
+}
+
+export interface NatsListeners {
+  port: number;
+  mqttPort: number;
+  storeDir: string;
+  /** Monitoring port (/jsz, /healthz); none by default. */
+  httpPort?: number;
+}
+
+/**
+ * The shipped deploy/nats/nats.conf with only the listeners, the store dir, the partition count
+ * and the gateway users changed (passwords filled in), so tests exercise the mapping and the
+ * permissions we ship.
+ */
+export async function testNatsConf(opts: NatsOptions, l: NatsListeners): Promise<string> {
   const shipped = await readFile(SHIPPED_NATS_CONF, 'utf8');
   const gateway = /\n( *)\{\n\s*user: gw-site-01,[\s\S]*?\n\1\}\n/.exec(shipped);
   if (!gateway) throw new Error('deploy/nats/nats.conf: the gw-site-01 user block was not found');
   const users = (opts.gatewaySites ?? ['site-01']).map((site) => gateway[0].replaceAll('site-01', site).replace('$PP_NATS_GW_SITE01_PASSWORD', `"${gatewayPassword(site)}"`)).join('');
   let conf = shipped
     .replace(gateway[0], users)
-    .replace(/^listen: .*$/m, `listen: 127.0.0.1:${port}`)
-    .replace(/^http: .*$/m, '')
-    .replace(/^(\s*)listen: 0\.0\.0\.0:1883$/m, `$1listen: 127.0.0.1:${mqttPort}`)
-    .replace(/store_dir: .*$/m, `store_dir: "${dir}"`)
+    .replace(/^listen: .*$/m, `listen: 127.0.0.1:${l.port}`)
+    .replace(/^http: .*$/m, l.httpPort === undefined ? '' : `http: 127.0.0.1:${l.httpPort}`)
+    .replace(/^(\s*)listen: 0\.0\.0\.0:1883$/m, `$1listen: 127.0.0.1:${l.mqttPort}`)
+    .replace(/store_dir: .*$/m, `store_dir: "${l.storeDir}"`)
     .replace('$PP_NATS_PLATFORM_PASSWORD', `"${NATS_PLATFORM_PASSWORD}"`);
   if (opts.partitions !== undefined) conf = conf.replaceAll('partition(12,', `partition(${opts.partitions},`);
-  const confPath = join(dir, 'nats.conf');
-  await writeFile(confPath, conf);
-  const server = serverLauncher(`nats-server on ports ${port}, ${mqttPort}`, NATS_BIN, ['-c', confPath], async () => (await portOpen(port)) && (await portOpen(mqttPort)), dir);
-  await server.restart();
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
-    storeDir: dir,
-    ...server,
-  };
+  const tlsBlocks = /\n *tls \{\n[^}]*\}\n/g;
+  if ((conf.match(tlsBlocks) ?? []).length !== 2) throw new Error('deploy/nats/nats.conf: expected two tls blocks (clients and MQTT)');
+  if (!opts.tls) return conf.replace(tlsBlocks, '\n');
+  return conf.replaceAll('/etc/nats/tls/server.crt', opts.tls.cert).replaceAll('/etc/nats/tls/server.key', opts.tls.key);
 }
 
 /** Environment of a platform worker consuming from `nats` as the shipped platform user. */

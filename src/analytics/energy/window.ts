@@ -61,7 +61,7 @@ const FIELD_OF: Record<AccountedCounter, QuantityField> = {
 // Output first: whether this sample's electricity interval was idle depends on it.
 const READ_ORDER: readonly AccountedCounter[] = ['output_units', 'energy_kwh', 'gas_m3', 'steam_t', 'water_m3'];
 
-interface OpenWindow extends EnergyQuantities {
+export interface OpenWindow extends EnergyQuantities {
   start: number;
   idleKwh: number;
   samples: number;
@@ -80,7 +80,7 @@ interface OpenWindow extends EnergyQuantities {
 }
 
 /** Where a counter stands: the last reading counted from, and a reading not yet believed. */
-interface CounterTrack {
+export interface CounterTrack {
   base: Reading;
   /** The last implausible reading since `base`: a glitch, or a meter now at a new level. */
   suspect?: Reading;
@@ -90,6 +90,17 @@ interface CounterTrack {
 interface Counted {
   delta: number;
   from: number;
+}
+
+/** DeviceEnergyAccumulator.snapshot(): plain data, JSON as it is. */
+export interface EnergyAccumulatorSnapshot {
+  lastTs: number | null;
+  counters: ({ metric: AccountedCounter } & CounterTrack)[];
+  outputTotal: number;
+  lastOutputMoveTs: number | null;
+  lastState: number | null;
+  open: { sizeMs: number; windows: OpenWindow[] }[];
+  counts: AccumulatorStats;
 }
 
 export class DeviceEnergyAccumulator {
@@ -114,6 +125,38 @@ export class DeviceEnergyAccumulator {
       ACCOUNTED_COUNTERS.map((m) => [m, Object.fromEntries(COUNTER_REASONS.map((r) => [r, 0]))]),
     ) as AccumulatorStats['counters'];
     this.counts = { accepted: 0, outOfOrder: 0, duplicates: 0, counters };
+  }
+
+  /** Where the accumulator stands, as plain data: a device handed over to another process continues from it (analytics/device-state.ts). */
+  snapshot(): EnergyAccumulatorSnapshot {
+    return {
+      lastTs: this.lastTs ?? null,
+      counters: [...this.counters].map(([metric, track]) => ({ metric, ...structuredClone(track) })),
+      outputTotal: this.outputTotal,
+      lastOutputMoveTs: this.lastOutputMoveTs,
+      lastState: this.lastState ?? null,
+      open: this.settings.windowSizesMs.map((sizeMs, i) => ({ sizeMs, windows: [...this.open[i]!.values()].map((w) => ({ ...w })) })),
+      counts: this.stats(),
+    };
+  }
+
+  /**
+   * Continue from a snapshot taken by another process. Open windows of a size this process does
+   * not account are dropped (another energy configuration), the rest go on as if fed here.
+   */
+  restore(s: EnergyAccumulatorSnapshot): void {
+    this.lastTs = s.lastTs ?? undefined;
+    this.counters.clear();
+    for (const { metric, ...track } of s.counters) this.counters.set(metric, track);
+    this.outputTotal = s.outputTotal;
+    this.lastOutputMoveTs = s.lastOutputMoveTs;
+    this.lastState = s.lastState ?? undefined;
+    this.settings.windowSizesMs.forEach((sizeMs, i) => {
+      const open = this.open[i]!;
+      open.clear();
+      for (const w of s.open.find((o) => o.sizeMs === sizeMs)?.windows ?? []) open.set(w.start, { ...w });
+    });
+    Object.assign(this.counts, structuredClone(s.counts));
   }
 
   /** Counts so far, for the engine's metrics (a copy). */

@@ -3,6 +3,7 @@ import type { Logger } from '../../observability/index.js';
 import { consumerName, TELEMETRY_STREAM } from './subjects.js';
 
 const HOLD_POLL_MS = 50;
+const PULL_EXPIRES_MS = 5000;
 
 /**
  * Flow control shared with the MQTT source's window (src/sources/mqtt/ack-window.ts): `hold` is
@@ -59,7 +60,10 @@ export class PartitionConsumer {
   async start(js: JetStreamClient, window: number): Promise<void> {
     this.half = Math.max(1, Math.floor(window / 2));
     const consumer = await js.consumers.get(TELEMETRY_STREAM, consumerName(this.unit));
-    const messages = await consumer.consume({ max_messages: window });
+    // Pull requests expire after 5 s (heartbeats every 2.5 s): when the consumer's leader moves
+    // (a cluster node lost), the client notices two missed heartbeats and pulls again from the
+    // new leader within about 5 s, instead of after the default 30 s.
+    const messages = await consumer.consume({ max_messages: window, expires: PULL_EXPIRES_MS });
     this.messages = messages;
     // The client keeps retrying a consumer that was deleted under it; give the unit up instead,
     // so that it is claimed again and its consumer made again (NatsSource.startUnit).

@@ -1,5 +1,6 @@
 import type { KV } from 'nats';
 import type { Logger } from '../../observability/index.js';
+import { consumerKeyLister, type KeyLister } from './bucket-keys.js';
 
 export interface LeaseOptions {
   workerId: string;
@@ -69,6 +70,7 @@ export class PartitionLeases {
     private readonly opts: LeaseOptions,
     private readonly handlers: LeaseHandlers,
     private readonly log: Logger,
+    private readonly listKeys: KeyLister = consumerKeyLister(kv),
   ) {
     if (opts.renewMs * 2 + opts.safetyMs >= opts.ttlMs) throw new Error(`lease TTL (${opts.ttlMs} ms) must exceed twice the renew interval (${opts.renewMs} ms) plus the safety margin (${opts.safetyMs} ms)`);
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(opts.workerId)) throw new Error(`worker id must match [A-Za-z0-9_-]{1,64}, got ${JSON.stringify(opts.workerId)}`);
@@ -102,9 +104,15 @@ export class PartitionLeases {
 
   private async round(): Promise<void> {
     const sentAt = Date.now();
+    // Leases first: a slow listing (a cluster electing leaders) must not make them lapse.
+    for (const [unit, lease] of [...this.held]) {
+      if (this.stopped) return;
+      // Renewed while it drains, so a slow hand-over cannot let this or another lease lapse;
+      // the hand-over runs beside the rounds, which keep renewing every other lease on time.
+      await this.renew(unit, lease);
+    }
     await this.kv.put(`${MEMBER}${this.opts.workerId}`, new TextEncoder().encode(String(sentAt)));
-    const members: string[] = [];
-    for await (const key of await this.kv.keys(`${MEMBER}*`)) members.push(key.slice(MEMBER.length));
+    const members = (await this.listKeys(`${MEMBER}*`)).map((key) => key.slice(MEMBER.length));
     // Our own key was just written; a listing that raced it still counts us.
     if (!members.includes(this.opts.workerId)) members.push(this.opts.workerId);
     members.sort();
@@ -113,9 +121,6 @@ export class PartitionLeases {
 
     for (const [unit, lease] of [...this.held]) {
       if (this.stopped) return;
-      // Renewed while it drains, so a slow hand-over cannot let this or another lease lapse;
-      // the hand-over runs beside the rounds, which keep renewing every other lease on time.
-      await this.renew(unit, lease);
       if (!mine.has(unit) && this.held.get(unit) === lease) lease.releasing ??= this.release(unit, lease);
     }
     for (const unit of mine) {
@@ -150,12 +155,13 @@ export class PartitionLeases {
     const lease: Held = { revision, validUntil: sentAt + this.opts.ttlMs - this.opts.safetyMs, releasing: null };
     this.held.set(unit, lease);
     this.log.info({ unit, worker: this.opts.workerId }, 'partition acquired');
-    try {
-      await this.handlers.acquired(unit, () => (this.held.get(unit) === lease ? lease.validUntil : 0));
-    } catch (err) {
-      this.log.error({ unit, err: (err as Error).message }, 'could not start consuming an acquired partition; releasing it');
+    // Started beside the rounds, like a release: on a cluster electing leaders, starting a
+    // consumer can take seconds, and the rounds must go on renewing the other leases meanwhile.
+    void this.handlers.acquired(unit, () => (this.held.get(unit) === lease ? lease.validUntil : 0)).catch(async (err: Error) => {
+      if (this.held.get(unit) !== lease) return; // lost meanwhile
+      this.log.error({ unit, err: err.message }, 'could not start consuming an acquired partition; releasing it');
       await (lease.releasing ??= this.release(unit, lease));
-    }
+    });
   }
 
   private async release(unit: string, lease: Held): Promise<void> {

@@ -49,3 +49,13 @@ export function deadLetterSubject(prefix: string, subject: string): string {
 }
 
 export const DEFAULT_DEAD_LETTER_PREFIX = 'pp.dead-letter.v1';
+
+/** Devices' saved states for hand-over (docs/scale-out.md, "Hand-over"): key `{partition}.{site}.{line}.{device}`. */
+export const DEVICE_STATE_BUCKET = 'pp_device_state';
+
+/** The partition and device a partition subject (`pp.part.{p}.{site}.{line}.{device}.{kind}`) is about; null for others. */
+export function subjectDevice(subject: string): { unit: string; site: string; line: string; device: string } | null {
+  const t = subject.split('.');
+  if (t.length !== 7 || t[0] !== 'pp' || t[1] !== 'part') return null;
+  return { unit: t[2]!, site: t[3]!, line: t[4]!, device: t[5]! };
+}

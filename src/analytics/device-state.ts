@@ -1,0 +1,48 @@
+import type { DeviceState as EngineDeviceState } from './engine.js';
+import { DeviceEnergyAccumulator, type EnergyAccumulatorSnapshot, type EnergyConfig } from './energy/index.js';
+import { fromJsonValue, toJsonValue, type JsonValue } from './state-json.js';
+
+/**
+ * One device's analytics state as plain JSON: what a worker that takes a device over from another
+ * (docs/scale-out.md, "Hand-over") needs to go on exactly where the other stopped: each rule's
+ * detector state, the last sample time and machine state, and the energy accumulator with its
+ * open windows. Rules are matched by id and detector kind, so a rule that is new on the importing
+ * side starts from its initial state and one it no longer has is dropped.
+ */
+export interface DeviceStateJson {
+  v: 1;
+  site: string;
+  line: string;
+  device: string;
+  lastTs: number | null;
+  machineState: number | null;
+  stateSince: number | null;
+  /** By rule id: the detector kind and its state. */
+  rules: Record<string, { kind: string; state: JsonValue }>;
+  energy: EnergyAccumulatorSnapshot;
+}
+
+function finiteOrNull(n: number): number | null {
+  return Number.isFinite(n) ? n : null;
+}
+
+export function exportDeviceState(d: EngineDeviceState): DeviceStateJson {
+  const rules: DeviceStateJson['rules'] = {};
+  d.rules.forEach((r, i) => (rules[r.id] = { kind: d.detectors[i]!.kind, state: toJsonValue(d.states[i]) }));
+  return { v: 1, site: d.site, line: d.line, device: d.device, lastTs: finiteOrNull(d.lastTs), machineState: d.machineState ?? null, stateSince: finiteOrNull(d.stateSince), rules, energy: d.energy.snapshot() };
+}
+
+/**
+ * The engine's device state from JSON. `fresh` is the state the engine would make for a device
+ * it has never seen (its rules, detectors and initial states): what the JSON says replaces it.
+ */
+export function importDeviceState(json: DeviceStateJson, fresh: EngineDeviceState, energy: EnergyConfig): EngineDeviceState {
+  if (json?.v !== 1) throw new Error(`unknown device state version ${JSON.stringify((json as { v?: unknown } | null)?.v)}`);
+  const states = fresh.rules.map((r, i) => {
+    const saved = json.rules[r.id];
+    return saved && saved.kind === fresh.detectors[i]!.kind ? fromJsonValue(saved.state) : fresh.states[i];
+  });
+  const acc = new DeviceEnergyAccumulator(fresh, energy);
+  acc.restore(json.energy);
+  return { ...fresh, states, lastTs: json.lastTs ?? -Infinity, machineState: json.machineState ?? undefined, stateSince: json.stateSince ?? -Infinity, energy: acc };
+}

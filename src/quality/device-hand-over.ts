@@ -1,0 +1,40 @@
+import type { DeviceRef } from '../contract/index.js';
+import { DeviceTracker, initialDeviceState, type DeviceState } from './device-tracker.js';
+import { DeviceWindow } from './device-window.js';
+
+/**
+ * One device's completeness state as plain JSON, for a worker that takes the device over from
+ * another (docs/scale-out.md, "Hand-over"): the same device state and hour windows the quality
+ * store keeps in SQLite (quality-store.ts), the windows' received timestamps in base64.
+ */
+export interface QualityDeviceJson {
+  ref: DeviceRef;
+  state: DeviceState;
+  windows: { start: number; state: string; times: string | null }[];
+}
+
+export function exportTracker(t: DeviceTracker): QualityDeviceJson {
+  return {
+    ref: t.ref,
+    state: structuredClone(t.state),
+    windows: [...t.windows.values()].map((w) => {
+      const saved = w.save();
+      return { start: w.start, state: saved.state, times: saved.times?.toString('base64') ?? null };
+    }),
+  };
+}
+
+/**
+ * The tracker from JSON. Unlike a restart (quality-restore.ts), online time goes on from the
+ * exporter's last account: the device was watched all along, by the other worker.
+ */
+export function importTracker(json: QualityDeviceJson): DeviceTracker {
+  const t = new DeviceTracker(json.ref, { ...initialDeviceState(), ...json.state });
+  for (const w of json.windows) {
+    const window = DeviceWindow.restore(w.start, w.state, w.times === null ? null : Buffer.from(w.times, 'base64'));
+    window.dirty = true; // saved locally and its figures written by the new owner from now on
+    t.windows.set(w.start, window);
+  }
+  t.dirty = true;
+  return t;
+}

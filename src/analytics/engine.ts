@@ -6,7 +6,7 @@ import { DeviceEnergyAccumulator, toEnergyPoint, type EnergyConfig, type EnergyW
 import { exportDeviceState, importDeviceState, type DeviceStateJson } from './device-state.js';
 import { createRuleResolver, type ResolvedRule, type RulesConfig } from './rules/index.js';
 import { EACH_METRIC, HEARTBEAT_METRIC } from './rules/schema.js';
-import type { AnomalyEvent, DetectorEvent, DetectorInput } from './types.js';
+import type { AnomalyEvent, DetectorEvent, DetectorInput, SampleInput, SampleList } from './types.js';
 
 /**
  * Metrics tracked per device by one rule on every metric (`+`): one detector state each, so a
@@ -29,6 +29,8 @@ interface MetricInfo {
   signal: boolean;
   /** Parallel to the rules: a `+` per-value rule's params for this metric (else undefined). */
   params: unknown[];
+  /** Indices of the rules on this very metric (their value is found in the same pass over the sample). */
+  fixed: number[];
 }
 
 /** Names remembered per rules list: a fleet inventing metric names without end is judged, just not cached beyond this. */
@@ -61,7 +63,11 @@ function infoFor(byName: Map<string, MetricInfo>, rules: readonly ResolvedRule[]
   let info = byName.get(name);
   if (info === undefined) {
     const signal = isSignalMetric(name);
-    info = { signal, params: rules.map((r, i) => (signal && r.metric === EACH_METRIC && !detectors[i]!.stepSample ? withMetric(r.params as Record<string, unknown>, name) : undefined)) };
+    const fixed: number[] = [];
+    rules.forEach((r, i) => {
+      if (r.metric === name) fixed.push(i);
+    });
+    info = { signal, params: rules.map((r, i) => (signal && r.metric === EACH_METRIC && !detectors[i]!.stepSample ? withMetric(r.params as Record<string, unknown>, name) : undefined)), fixed };
     if (byName.size < METRIC_INFO_CAP) byName.set(name, info);
   }
   return info;
@@ -135,8 +141,20 @@ export class AnalyticsEngine {
   private readonly names: string[] = [];
   private readonly values: number[] = [];
   private readonly infos: MetricInfo[] = [];
-  private collected = 0;
-  private collectedFor: object | null = null;
+  /**
+   * The values of the rules on a fixed metric, indexed like the rules, found in the same pass: a
+   * rule's value is this sample's when its stamp is the sample's serial (else the metric is absent).
+   */
+  private ruleValues = new Float64Array(16);
+  private ruleStamps = new Int32Array(16);
+  private serial = 0;
+  /**
+   * The sample handed to per-sample detectors, reused while the signal metrics keep their names
+   * (they read it and keep nothing of it): no object built per sample.
+   */
+  private readonly sampleValues: { names: string[]; record: Record<string, number> } = { names: [], record: {} };
+  private readonly sampleList: SampleList = { names: this.names, values: this.values, count: 0 };
+  private readonly sampleInput: { ts: number; values: Readonly<Record<string, number>>; state: number | undefined; list: SampleList } = { ts: 0, values: {}, state: undefined, list: this.sampleList };
   private windowsClosed = 0;
 
   constructor(
@@ -191,7 +209,7 @@ export class AnalyticsEngine {
         continue;
       }
       d.lastTs = sample.ts;
-      this.collectedFor = null;
+      const count = this.collect(d, sample.m);
       if (sample.m.state !== undefined && sample.m.state !== d.machineState) {
         d.machineState = sample.m.state;
         d.stateSince = sample.ts;
@@ -204,15 +222,13 @@ export class AnalyticsEngine {
           if (rule.settleS !== undefined && sample.ts - d.stateSince < rule.settleS * 1000) continue;
         }
         if (rule.metric === EACH_METRIC) {
-          this.stepEach(d, i, sample.ts, sample.m, events);
+          this.stepEach(d, i, sample.ts, count, events);
           continue;
         }
-        const value = sample.m[rule.metric];
-        if (value === undefined) continue; // absent or bad-quality: no evidence either way
-        this.step(d, i, { ts: sample.ts, value }, events);
+        if (this.ruleStamps[i] !== this.serial) continue; // absent or bad-quality: no evidence either way
+        this.step(d, i, { ts: sample.ts, value: this.ruleValues[i]! }, events);
       }
     }
-    this.collectedFor = null;
     if (live) {
       // Heartbeat rules (metric `*`): one input per batch, at arrival time.
       for (let i = 0; i < d.rules.length; i++) if (d.rules[i]!.metric === HEARTBEAT_METRIC) this.step(d, i, { ts: now, value: batch.samples.length }, events);
@@ -299,38 +315,69 @@ export class AnalyticsEngine {
   }
 
   /**
-   * A rule on every metric (`+`): a per-sample detector gets the sample's signal metrics at once;
-   * a per-value detector steps its own state of each signal metric (up to EACH_METRIC_CAP).
-   */
-  /**
-   * The signal metrics of sample `m` (in its order) with their values and infos, collected once per
-   * sample for all the rules on every metric (scratch arrays, reused).
+   * One pass over sample `m` for all the rules: the values of the rules on a fixed metric (see
+   * ruleValues), and the signal metrics (in the sample's order) with their values and infos for the
+   * rules on every metric (scratch arrays, reused); returns how many signal metrics. One look-up per
+   * metric of the sample instead of one per rule.
    */
   private collect(d: DeviceState, m: Readonly<Record<string, number>>): number {
-    if (this.collectedFor === m) return this.collected;
+    if (this.ruleStamps.length < d.rules.length) {
+      this.ruleValues = new Float64Array(d.rules.length);
+      this.ruleStamps = new Int32Array(d.rules.length);
+    }
+    const serial = (this.serial = (this.serial + 1) | 0);
+    const { ruleValues, ruleStamps } = this;
     let n = 0;
     for (const name in m) {
       const info = infoFor(d.metricInfo, d.rules, d.detectors, name);
+      const value = m[name]!;
+      const fixed = info.fixed;
+      for (let f = 0; f < fixed.length; f++) {
+        ruleStamps[fixed[f]!] = serial;
+        ruleValues[fixed[f]!] = value;
+      }
       if (!info.signal) continue;
       this.names[n] = name;
-      this.values[n] = m[name]!;
+      this.values[n] = value;
       this.infos[n] = info;
       n++;
     }
-    this.collectedFor = m;
-    this.collected = n;
     return n;
   }
 
-  private stepEach(d: DeviceState, i: number, ts: number, m: Readonly<Record<string, number>>, out: AnomalyEvent[]): void {
+  /** The signal metrics collected as a record (see sampleValues), rebuilt only when their names change. */
+  private sampleRecord(count: number): Readonly<Record<string, number>> {
+    const { names, values } = this;
+    const cached = this.sampleValues;
+    let same = cached.names.length === count;
+    for (let j = 0; same && j < count; j++) same = cached.names[j] === names[j];
+    if (!same) {
+      cached.names = names.slice(0, count);
+      cached.record = {};
+    }
+    const record = cached.record;
+    for (let j = 0; j < count; j++) record[names[j]!] = values[j]!;
+    return record;
+  }
+
+  /**
+   * A rule on every metric (`+`): a per-sample detector gets the sample's signal metrics at once;
+   * a per-value detector steps its own state of each signal metric (up to EACH_METRIC_CAP).
+   */
+  private stepEach(d: DeviceState, i: number, ts: number, count: number, out: AnomalyEvent[]): void {
     const rule = d.rules[i]!;
     const def = d.detectors[i]!;
-    const count = this.collect(d, m);
     const { names, values: vals, infos } = this;
     if (def.stepSample) {
-      const values: Record<string, number> = {};
-      for (let j = 0; j < count; j++) values[names[j]!] = vals[j]!;
-      const input = d.machineState === undefined ? { ts, values } : { ts, values, state: d.machineState };
+      const values = this.sampleRecord(count);
+      let input: SampleInput;
+      if (def.updateSample) {
+        input = this.sampleInput;
+        this.sampleInput.ts = ts;
+        this.sampleInput.values = values;
+        this.sampleInput.state = d.machineState;
+        this.sampleList.count = count;
+      } else input = d.machineState === undefined ? { ts, values: { ...values } } : { ts, values: { ...values }, state: d.machineState };
       let events: readonly DetectorEvent[];
       if (def.updateSample) events = def.updateSample(rule.params, d.states[i], input);
       else {

@@ -25,6 +25,18 @@ export interface SampleInput {
   values: Readonly<Record<string, number>>;
   /** The device's last reported machine state (the `state` metric), if it reports one. */
   state?: number;
+  /**
+   * The same metrics as `values` in the same order, as parallel arrays (their first `count`
+   * entries), when the caller has them (the engine does): a detector may read a value by position
+   * instead of looking its name up in `values`.
+   */
+  list?: SampleList;
+}
+
+export interface SampleList {
+  names: readonly string[];
+  values: ArrayLike<number>;
+  count: number;
 }
 
 /** What a detector says about one input (or tick): see ConditionEvent. */

@@ -4,7 +4,7 @@ import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '..
 import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
-import { gapRestart, locUpdate, scaleUpdate, usableScale } from './robust-scale.js';
+import { gapRestart, learnInto, LEARNED, NEVER, usableScale } from './robust-scale.js';
 
 /**
  * A distribution-change test, in the spirit of the relative-entropy detector: the histogram of the
@@ -25,7 +25,7 @@ import { gapRestart, locUpdate, scaleUpdate, usableScale } from './robust-scale.
  * State per metric: the window's W values twice (in arrival order, and sorted, so a step bins
  * them by binary search instead of a pass) plus maxHistograms × (2·bins + 1) numbers (each
  * histogram keeps its logs) and a dozen scalars; with the defaults (W = 50, 8 histograms of
- * 5 bins) about 200 numbers in 11 arrays.
+ * 5 bins) about 200 numbers in 4 arrays.
  */
 export const distributionParamsSchema = z
   .strictObject({
@@ -52,17 +52,6 @@ export const distributionParamsSchema = z
 
 export type DistributionParams = z.output<typeof distributionParamsSchema>;
 
-export interface Histogram {
-  /**
-   * The probability of each bin, then (from index bins on) Math.log of each, kept with it: the
-   * G-tests of every sample against it need only Σ p·log q. One array, not two: there are up to
-   * maxHistograms of these per metric of every device.
-   */
-  q: number[];
-  /** Sample count at which it last matched (the least recent makes room for a new one). */
-  seen: number;
-}
-
 export interface DistributionState {
   n: number;
   loc: number;
@@ -79,17 +68,26 @@ export interface DistributionState {
    * a pass over the window (loc and scale move with every sample, so the values' bins cannot be kept).
    */
   sorted: number[];
-  histograms: Histogram[];
+  /**
+   * The learned histograms, one after another in one array (2·bins numbers each): each one's
+   * probability per bin, then Math.log of each, kept with it (the G-tests of every sample against
+   * it need only Σ p·log q). One flat array, not an object and an array per histogram: there are
+   * up to maxHistograms of these per metric of every device.
+   */
+  histograms: number[];
+  /** Per histogram (same order), the sample count at which it last matched (the least recent makes room for a new one). */
+  seen: number[];
   /** Unmatched windows in a row, and matched windows in a row while open. */
   unmatched: number;
   calm: number;
-  lastTs: number | null;
+  /** The last sample's time; NEVER before the first. */
+  lastTs: number;
   latch: Latch;
 }
 
 /** A new state: each one is its own object, since the engine updates its states in place. */
 function fresh(): DistributionState {
-  return { n: 0, loc: 0, scale: 0, window: [], head: 0, sorted: [], histograms: [], unmatched: 0, calm: 0, lastTs: null, latch: QUIET };
+  return { n: 0, loc: 0, scale: 0, window: [], head: 0, sorted: [], histograms: [], seen: [], unmatched: 0, calm: 0, lastTs: NEVER, latch: QUIET };
 }
 
 /** Chi-square quantile (Wilson–Hilferty): accurate to a few % for the few degrees of freedom used here. */
@@ -143,7 +141,10 @@ let WINDOW_P = new Float64Array(16);
  * exact test on z, which the edge's value can miss by a rounding: the counts are exactly those of
  * cutting each value's z.
  */
-function countBins(sorted: readonly number[], edges: readonly number[], loc: number, scale: number): Int32Array {
+function countBins(sorted: readonly number[], edges: readonly number[], judged: { judgedLoc: number; usable: number }): Int32Array {
+  // Read here, not passed: a number passed to a call the compiler did not inline is a new heap object.
+  const loc = judged.judgedLoc;
+  const scale = judged.usable;
   const bins = edges.length + 1;
   if (COUNTS.length < bins) COUNTS = new Int32Array(bins);
   const counts = COUNTS;
@@ -203,19 +204,37 @@ function insertSorted(sorted: number[], value: number): void {
   sorted[i] = value;
 }
 
-/** A histogram of the window from its bin counts, smoothed (half a count per bin) so no bin is empty. */
-function histogramOf(counts: Int32Array, bins: number, total: number): Histogram {
-  const q = new Array<number>(2 * bins);
-  for (let b = 0; b < bins; b++) {
-    const pb = (counts[b]! + 0.5) / total;
-    q[b] = pb;
-    q[bins + b] = Math.log(pb);
-  }
-  return { q, seen: 0 };
+/** Append the window's histogram from its bin counts, smoothed (half a count per bin) so no bin is empty. */
+function pushHistogram(histograms: number[], counts: Int32Array, bins: number, total: number): void {
+  // In index order (probabilities, then their logs), so the array never has a hole.
+  for (let b = 0; b < bins; b++) histograms.push((counts[b]! + 0.5) / total);
+  for (let b = 0; b < bins; b++) histograms.push(Math.log((counts[b]! + 0.5) / total));
 }
 
 function copyState(s: DistributionState): DistributionState {
-  return { ...s, window: s.window.slice(), sorted: s.sorted.slice(), histograms: s.histograms.map((h) => ({ q: h.q.slice(), seen: h.seen })) };
+  return { ...s, window: s.window.slice(), sorted: s.sorted.slice(), histograms: s.histograms.slice(), seen: s.seen.slice() };
+}
+
+/**
+ * Put the input's value in the window (the ring and its sorted copy). Given the input object, not
+ * its value: a number passed to a call the compiler did not inline is a new heap object.
+ */
+function enterWindow(s: DistributionState, W: number, input: DetectorInput): void {
+  const value = input.value;
+  if (s.window.length < W) {
+    s.window.push(value);
+    insertSorted(s.sorted, value);
+    if (s.window.length === W) {
+      // Full for good: copies of the exact length, since an array grown by push keeps room for
+      // more (about 80 numbers for 50), which would be most of a device's memory.
+      s.window = s.window.slice();
+      s.sorted = s.sorted.slice();
+    }
+  } else {
+    replaceSorted(s.sorted, s.window[s.head]!, value);
+    s.window[s.head] = value;
+    s.head = s.head + 1 === W ? 0 : s.head + 1;
+  }
 }
 
 /** Reset a state in place to a fresh one (after a long gap). */
@@ -228,7 +247,8 @@ function restart(s: DistributionState): void {
  * against a learned q is 2·W·KL(p ‖ q) = 2·W·(Σ p·log p − Σ p·log q): the first sum is the
  * window's own (a table look-up per bin), the second uses the learned histogram's kept logs.
  */
-function update(p: DistributionParams, s: DistributionState, { ts, value }: DetectorInput): readonly DetectorEvent[] {
+function update(p: DistributionParams, s: DistributionState, input: DetectorInput): readonly DetectorEvent[] {
+  const { ts, value } = input;
   if (isStale(s.lastTs, ts)) return NO_EVENTS;
   const gap = gapRestart(p, s, ts, value);
   if (gap !== null) restart(s);
@@ -238,18 +258,12 @@ function update(p: DistributionParams, s: DistributionState, { ts, value }: Dete
   const scale0 = s.scale;
   const n = s.n + 1;
   s.n = n;
-  s.loc = locUpdate(n, loc0, scale0, value, p.alpha, p.warmupSamples, p.clip);
-  s.scale = scaleUpdate(n, loc0, scale0, value - loc0, p.alpha, p.warmupSamples, p.clip);
+  learnInto(n, loc0, scale0, value, p.alpha, p.warmupSamples, p.clip);
+  s.loc = LEARNED.loc;
+  s.scale = LEARNED.scale;
   s.lastTs = ts;
   const W = p.windowSamples;
-  if (s.window.length < W) {
-    s.window.push(value);
-    insertSorted(s.sorted, value);
-  } else {
-    replaceSorted(s.sorted, s.window[s.head]!, value);
-    s.window[s.head] = value;
-    s.head = s.head + 1 === W ? 0 : s.head + 1;
-  }
+  enterWindow(s, W, input);
   // Histograms are cut by the location and spread, so none is learned before those have
   // settled (warm-up): cut by a spread learned from a few samples, a window looks wide and
   // would be taken as normal.
@@ -257,7 +271,7 @@ function update(p: DistributionParams, s: DistributionState, { ts, value }: Dete
 
   const { limit, total, pLogP } = derivedOf(p);
   const bins = p.edges.length + 1;
-  const counts = countBins(s.sorted, p.edges, loc0, usableScale(loc0, scale0));
+  const counts = countBins(s.sorted, p.edges, LEARNED);
   if (WINDOW_P.length < bins) WINDOW_P = new Float64Array(bins);
   const wp = WINDOW_P;
   let own = 0;
@@ -266,12 +280,14 @@ function update(p: DistributionParams, s: DistributionState, { ts, value }: Dete
     wp[b] = (counts[b]! + 0.5) / total;
   }
   const histograms = s.histograms;
+  const seen = s.seen;
+  const size = 2 * bins;
   let best = -1;
   let bestG = Infinity;
-  for (let i = 0; i < histograms.length; i++) {
-    const q = histograms[i]!.q;
+  for (let i = 0; i < seen.length; i++) {
+    const logs = i * size + bins;
     let cross = 0;
-    for (let b = 0; b < bins; b++) cross += wp[b]! * q[bins + b]!;
+    for (let b = 0; b < bins; b++) cross += wp[b]! * histograms[logs + b]!;
     const g = 2 * W * (own - cross);
     if (g < bestG) {
       best = i;
@@ -281,25 +297,30 @@ function update(p: DistributionParams, s: DistributionState, { ts, value }: Dete
   const matched = best >= 0 && bestG <= limit;
   if (matched) {
     s.unmatched = 0;
-    const h = histograms[best]!;
-    const q = h.q;
+    const at = best * size;
     for (let b = 0; b < bins; b++) {
-      const learned = q[b]! + p.learnRate * (wp[b]! - q[b]!);
-      q[b] = learned;
-      q[bins + b] = Math.log(learned);
+      const learned = histograms[at + b]! + p.learnRate * (wp[b]! - histograms[at + b]!);
+      histograms[at + b] = learned;
+      histograms[at + bins + b] = Math.log(learned);
     }
-    h.seen = n;
+    seen[best] = n;
   } else s.unmatched++;
   // A distribution unlike every learned one for minRunSamples in a row is news (raised once
   // warmed up) and joins the normal set at once: when it recurs (the same phase of a daily
   // cycle, the same load) it is known, and one that persists ends its own alert. The first
   // window has nothing to compare with.
-  const novel = s.unmatched >= p.minRunSamples || histograms.length === 0;
+  const novel = s.unmatched >= p.minRunSamples || seen.length === 0;
   if (novel) {
-    if (histograms.length >= p.maxHistograms) histograms.splice(leastRecent(histograms), 1);
-    const h = histogramOf(counts, bins, total);
-    h.seen = n;
-    histograms.push(h);
+    if (seen.length >= p.maxHistograms) {
+      const oldest = leastRecent(seen);
+      seen.splice(oldest, 1);
+      histograms.splice(oldest * size, size);
+    }
+    pushHistogram(histograms, counts, bins, total);
+    seen.push(n);
+    // Exact-length copies (see the window's): a new histogram is rare.
+    s.histograms = histograms.slice();
+    s.seen = seen.slice();
     s.unmatched = 0;
   }
   const calm = s.calm;
@@ -337,9 +358,9 @@ export const distributionDetector: DetectorModule<DistributionParams, Distributi
   },
 };
 
-/** The index of the histogram matched longest ago (the first of equals). */
-function leastRecent(histograms: readonly Histogram[]): number {
+/** The index of the histogram matched longest ago (the first of equals), from each one's last match. */
+function leastRecent(seen: readonly number[]): number {
   let oldest = 0;
-  for (let i = 1; i < histograms.length; i++) if (histograms[i]!.seen < histograms[oldest]!.seen) oldest = i;
+  for (let i = 1; i < seen.length; i++) if (seen[i]! < seen[oldest]!) oldest = i;
   return oldest;
 }

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { NO_EVENTS, type DetectorEvent, type DetectorInput, type SampleInput, type Step } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type DetectorInput, type SampleInput, type SampleList, type Step } from '../types.js';
 import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
 import type { DetectorModule } from './module.js';
 import { chiSquareZ, cholesky, cholQuadratic, cholSolve } from './multivariate-math.js';
-import { locUpdate, scaleUpdate, usableScale } from './robust-scale.js';
+import { locUpdate, NEVER, scaleUpdate, usableScale } from './robust-scale.js';
 
 export { chiSquareZ } from './multivariate-math.js';
 
@@ -108,14 +108,15 @@ export interface MultivariateState {
   active: boolean;
   openFor: number;
   calm: number;
-  lastTs: number | null;
+  /** The last sample's time; NEVER before the first. */
+  lastTs: number;
 }
 
 const NO_STATE = 'all';
 
 /** A new state: each one is its own object, since the engine updates its states in place. */
 function fresh(): MultivariateState {
-  return { names: [], models: {}, key: null, since: 0, active: false, openFor: 0, calm: 0, lastTs: null };
+  return { names: [], models: {}, key: null, since: 0, active: false, openFor: 0, calm: 0, lastTs: NEVER };
 }
 
 function freshModel(d: number): MultivariateModel {
@@ -133,18 +134,28 @@ function padModel(m: MultivariateModel, d0: number, d: number): void {
   for (const a of [m.count, m.loc, m.scale, m.mewma]) for (let i = d0; i < d; i++) a.push(0);
 }
 
-/** Add the metrics first seen in this sample (up to maxMetrics), growing every model. */
-function addNames(p: MultivariateParams, s: MultivariateState, values: Readonly<Record<string, number>>): void {
+/**
+ * Add the metrics first seen in this sample (up to maxMetrics), growing every model. True when the
+ * sample names exactly the known metrics in their order, so that its `list` (if any) is indexed
+ * like the models' arrays.
+ */
+function addNames(p: MultivariateParams, s: MultivariateState, values: Readonly<Record<string, number>>, list: SampleList | undefined): boolean {
   // Most samples name the known metrics in the order first seen: one comparison each.
   let at = 0;
   let known = true;
-  for (const name in values) {
-    if (s.names[at++] !== name) {
-      known = false;
-      break;
+  if (list !== undefined) {
+    at = list.count;
+    known = at <= s.names.length;
+    for (let i = 0; known && i < at; i++) known = s.names[i] === list.names[i];
+  } else {
+    for (const name in values) {
+      if (s.names[at++] !== name) {
+        known = false;
+        break;
+      }
     }
   }
-  if (known) return;
+  if (known) return at === s.names.length;
   const d0 = s.names.length;
   for (const name in values) {
     if (s.names.includes(name)) continue;
@@ -152,8 +163,8 @@ function addNames(p: MultivariateParams, s: MultivariateState, values: Readonly<
     s.names.push(name);
   }
   const d = s.names.length;
-  if (d === d0) return;
-  for (const key in s.models) padModel(s.models[key]!, d0, d);
+  if (d !== d0) for (const key in s.models) padModel(s.models[key]!, d0, d);
+  return false;
 }
 
 function copyState(s: MultivariateState): MultivariateState {
@@ -182,8 +193,9 @@ const J = {
   /** The larger of zT and uM (what raises), and whose: 'T', 'M', or null when nothing was judged. */
   z: 0,
   by: null as 'T' | 'M' | null,
-  /** Each metric's value in this sample (NaN: absent), indexed like names. */
+  /** Each metric's value in this sample (NaN: absent), indexed like names, and whether it is there. */
   v: new Float64Array(MAX_K),
+  present: new Uint8Array(MAX_K),
   /** The MEWMA at idx; the clipped xs (learn); scratch for the solves. */
   e: new Float64Array(MAX_K),
   xc: new Float64Array(MAX_K),
@@ -192,14 +204,31 @@ const J = {
   chol: new Float64Array(MAX_K * MAX_K),
 };
 
-/** Judge one sample under model m (and move the model's MEWMA with it): fills J. */
-function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: readonly string[], values: Readonly<Record<string, number>>): void {
+/**
+ * Judge one sample under model m (and move the model's MEWMA with it): fills J. `aligned`: the
+ * sample's values by position, indexed like names (else they are looked up by name).
+ */
+function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: readonly string[], values: Readonly<Record<string, number>>, aligned: ArrayLike<number> | null): void {
   const { idx, xs } = J;
+  // The values first, each way in a loop of its own: a value that may come from either (a number
+  // array or a record's look-up) is handled as any value, and each number becomes a heap object.
+  const { v: vs, present } = J;
+  if (aligned !== null) {
+    for (let i = 0; i < d; i++) {
+      vs[i] = aligned[i]!;
+      present[i] = 1;
+    }
+  } else {
+    for (let i = 0; i < d; i++) {
+      const got = values[names[i]!];
+      vs[i] = got ?? NaN;
+      present[i] = got === undefined ? 0 : 1;
+    }
+  }
   let k = 0;
   for (let i = 0; i < d; i++) {
-    const v = values[names[i]!];
-    J.v[i] = v ?? NaN;
-    if (v === undefined || m.count[i]! < p.warmupSamples) continue;
+    if (present[i] === 0 || m.count[i]! < p.warmupSamples) continue;
+    const v = vs[i]!;
     idx[k] = i;
     xs[k] = (v - m.loc[i]!) / usableScale(m.loc[i]!, m.scale[i]!);
     k++;
@@ -240,14 +269,14 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
 }
 
 /** One sample, updating `s` in place. */
-function update(p: MultivariateParams, s: MultivariateState, { ts, values, state }: SampleInput): readonly DetectorEvent[] {
+function update(p: MultivariateParams, s: MultivariateState, { ts, values, state, list }: SampleInput): readonly DetectorEvent[] {
   if (isStale(s.lastTs, ts)) return NO_EVENTS;
   let events: readonly DetectorEvent[] = NO_EVENTS;
-  if (s.lastTs !== null && ts - s.lastTs > p.maxGapS * 1000) {
+  if (s.lastTs !== NEVER && ts - s.lastTs > p.maxGapS * 1000) {
     if (s.active) events = [{ kind: 'clear', ts, value: 0, message: messages.multivariateReset(ts - s.lastTs) }];
     Object.assign(s, fresh());
   }
-  addNames(p, s, values);
+  const aligned = addNames(p, s, values, list) && list !== undefined ? list.values : null;
   const d = s.names.length;
   const key = state === undefined ? NO_STATE : String(state);
   const entered = key !== s.key;
@@ -264,7 +293,7 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
     s.models[key] = model;
   } else if (entered) model.mewma.fill(0);
   const since = entered ? 1 : s.since + 1;
-  judge(p, model, d, s.names, values);
+  judge(p, model, d, s.names, values, aligned);
   s.key = key;
   s.since = since;
   s.lastTs = ts;

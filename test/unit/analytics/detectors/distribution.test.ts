@@ -81,7 +81,8 @@ describe('distribution detector', () => {
     const points = Array.from({ length: 10 }, (_, k) => series(400, 5, () => 1 + (k + 1) * 0.3 * noise(0), k * 2000)).flat();
     const { state } = run(distributionDetector, params({ maxHistograms: 4 }), points);
     expect(state.window).toHaveLength(50);
-    expect(state.histograms.length).toBeLessThanOrEqual(4);
+    expect(state.seen.length).toBeLessThanOrEqual(4);
+    expect(state.histograms).toHaveLength(state.seen.length * 2 * 5);
   });
 
   it('a gap over maxGapS clears an open alert and restarts learning', () => {
@@ -94,6 +95,7 @@ describe('distribution detector', () => {
     expect(after.events.map((e) => e.kind)).toEqual(['clear']);
     expect(after.state.n).toBe(1);
     expect(after.state.histograms).toEqual([]);
+    expect(after.state.seen).toEqual([]);
   });
 
   it('rejects bin edges that are not ascending', () => {

@@ -18,8 +18,9 @@ export interface Checkout {
   config: { rules: unknown; energy: unknown };
 }
 
-export async function loadCheckout(root: string): Promise<Checkout> {
+/** `rules`: an analytics file (as PP_ANALYTICS_FILE takes) instead of the checkout's defaults. */
+export async function loadCheckout(root: string, rules?: string): Promise<Checkout> {
   const engine = (await import(pathToFileURL(resolve(root, 'src/analytics/engine.ts')).href)) as { AnalyticsEngine: CheckoutEngineCtor };
-  const cfg = (await import(pathToFileURL(resolve(root, 'src/analytics/config.ts')).href)) as { loadAnalyticsConfig: (p: undefined) => { rules: unknown; energy: unknown } };
-  return { Engine: engine.AnalyticsEngine, config: cfg.loadAnalyticsConfig(undefined) };
+  const cfg = (await import(pathToFileURL(resolve(root, 'src/analytics/config.ts')).href)) as { loadAnalyticsConfig: (p: string | undefined) => { rules: unknown; energy: unknown } };
+  return { Engine: engine.AnalyticsEngine, config: cfg.loadAnalyticsConfig(rules) };
 }

@@ -1,5 +1,5 @@
 /**
- * npx tsx load-tests/bench/analytics-steady.ts [--baseline DIR]... [--devices 50] [--samples 3000]
+ * npx tsx load-tests/bench/analytics-steady.ts [--baseline DIR]... [--rules FILE] [--devices 50] [--samples 3000]
  *
  * The analytics engine's cost per sample on machines in steady running, the case `bench:micro`
  * does not reach (its machines are fresh, so rules limited to settled running only learn or wait).
@@ -11,12 +11,13 @@
  * of 5 rounds each; ratios are this checkout's median over each baseline's. The events each engine
  * raised are printed too: two commits with the same detection raise the same number. Rates are
  * given per wall second and per CPU second of this process (the latter is steadier on a shared
- * machine).
+ * machine). `--rules FILE` (an analytics file, as PP_ANALYTICS_FILE takes) applies to this
+ * checkout only: with `--baseline .` the ratio is what the file's rules add.
  */
 import { parseArgs } from 'node:util';
 import { loadCheckout, type CheckoutEngineCtor } from './analytics-checkout.js';
 
-const { values: args } = parseArgs({ options: { baseline: { type: 'string', multiple: true }, devices: { type: 'string', default: '50' }, samples: { type: 'string', default: '3000' } } });
+const { values: args } = parseArgs({ options: { baseline: { type: 'string', multiple: true }, rules: { type: 'string' }, devices: { type: 'string', default: '50' }, samples: { type: 'string', default: '3000' } } });
 const DEVICES = Number(args.devices);
 const TIMED = Number(args.samples);
 const WARM = 3900;
@@ -71,7 +72,7 @@ let cpuRate = 0;
 let events = 0;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const data = makeData();
-const engines = [{ name: 'current', ...(await loadCheckout(process.cwd())) }];
+const engines = [{ name: 'current', ...(await loadCheckout(process.cwd(), args.rules)) }];
 for (const dir of args.baseline ?? []) engines.push({ name: dir, ...(await loadCheckout(dir)) });
 const rates = engines.map(() => [] as number[]);
 const cpuRates = engines.map(() => [] as number[]);

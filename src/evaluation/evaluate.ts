@@ -47,6 +47,11 @@ export interface FileResult {
   windowsDetected: number;
   /** Scored alerts per source (rule id, or a baseline's column). */
   bySource: Record<string, number>;
+  /** Scored alerts opened outside every window (NAB's false positives), in all and per source. */
+  falseAlerts: number;
+  falseBySource: Record<string, number>;
+  /** Per detected window: where its first alert opened, as a fraction of the window (0 its first row, 1 past its last). */
+  positions: number[];
   /** Per detected window: its first alert's opening − the window's first row, ms. */
   delaysMs: number[];
 }
@@ -109,6 +114,12 @@ export function deviceIds(files: readonly DatasetFile[]): string[] {
   });
 }
 
+function countBySource(alerts: readonly Alert[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const a of alerts) out[a.source] = (out[a.source] ?? 0) + 1;
+  return out;
+}
+
 export function scoreFile(f: LoadedFile, run: DetectorRun): FileResult {
   const rows = f.table.timestamps.length;
   const scored = run.alerts.filter((a) => a.openRow >= f.probation);
@@ -121,11 +132,15 @@ export function scoreFile(f: LoadedFile, run: DetectorRun): FileResult {
     windows = s.windows;
   }
   const delaysMs: number[] = [];
+  const positions: number[] = [];
   for (const w of f.windows) {
     if (w.last < f.probation) continue;
     const first = openings.filter((r) => r >= w.first && r <= w.last).sort((a, b) => a - b)[0];
-    if (first !== undefined) delaysMs.push(f.table.timestamps[first]! - f.table.timestamps[w.first]!);
+    if (first === undefined) continue;
+    delaysMs.push(f.table.timestamps[first]! - f.table.timestamps[w.first]!);
+    positions.push((first - w.first) / (w.last - w.first + 1));
   }
+  const outside = scored.filter((a) => !f.windows.some((w) => a.openRow >= w.first && a.openRow <= w.last));
   return {
     name: f.name,
     rows,
@@ -136,7 +151,10 @@ export function scoreFile(f: LoadedFile, run: DetectorRun): FileResult {
     alertsInProbation: run.alerts.length - scored.length,
     unscoredAlerts: run.unscoredAlerts,
     windowsDetected: delaysMs.length,
-    bySource: scored.reduce<Record<string, number>>((m, a) => ({ ...m, [a.source]: (m[a.source] ?? 0) + 1 }), {}),
+    bySource: countBySource(scored),
+    falseAlerts: outside.length,
+    falseBySource: countBySource(outside),
+    positions,
     delaysMs,
   };
 }

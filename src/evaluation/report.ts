@@ -1,3 +1,4 @@
+import { median } from 'simple-statistics';
 import { formatDuration } from '../analytics/detectors/index.js';
 import type { Evaluation, FileResult } from './evaluate.js';
 import { pointMetrics } from './point-metrics.js';
@@ -25,6 +26,36 @@ function fileRow(r: FileResult): (string | number)[] {
   const delays = [...r.delaysMs].sort((a, b) => a - b);
   const mid = delays.length === 0 ? null : delays.length % 2 ? delays[(delays.length - 1) / 2]! : (delays[delays.length / 2 - 1]! + delays[delays.length / 2]!) / 2;
   return [r.name, r.rows, r.alerts, `${r.windowsDetected}/${r.windows}`, r.nab.standard.toFixed(3), pct(p.precision), pct(p.recall), pct(p.far), delay(mid)];
+}
+
+/** A file's group: the folder part of its name (NAB's category), or `(top)`. */
+function groupOf(name: string): string {
+  const slash = name.lastIndexOf('/');
+  return slash < 0 ? '(top)' : name.slice(0, slash);
+}
+
+function groupRows(results: readonly FileResult[]): (string | number)[][] {
+  const groups = new Map<string, FileResult[]>();
+  for (const r of results) groups.set(groupOf(r.name), [...(groups.get(groupOf(r.name)) ?? []), r]);
+  return [...groups].map(([g, rs]) => {
+    const falseBy: Record<string, number> = {};
+    for (const r of rs) for (const [k, n] of Object.entries(r.falseBySource)) falseBy[k] = (falseBy[k] ?? 0) + n;
+    const positions = rs.flatMap((r) => r.positions);
+    const pos = positions.length === 0 ? null : median(positions);
+    return [
+      g,
+      rs.length,
+      `${rs.reduce((n, r) => n + r.windowsDetected, 0)}/${rs.reduce((n, r) => n + r.windows, 0)}`,
+      rs.reduce((n, r) => n + r.alerts, 0),
+      rs.reduce((n, r) => n + r.falseAlerts, 0),
+      Object.entries(falseBy)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || '–',
+      pos === null ? '–' : pos.toFixed(2),
+      rs.reduce((n, r) => n + r.nab.standard, 0).toFixed(2),
+    ];
+  });
 }
 
 export function renderTables(e: Evaluation, detail = 'plantpulse'): string {
@@ -63,6 +94,8 @@ export function renderTables(e: Evaluation, detail = 'plantpulse'): string {
     for (const r of e.perFile[detail] ?? []) for (const [k, n] of Object.entries(r.bySource)) bySource[k] = (bySource[k] ?? 0) + n;
     const entries = Object.entries(bySource).sort((a, b) => b[1] - a[1]);
     out.push(`${detail} alerts by rule: ${entries.length === 0 ? 'none' : entries.map(([k, n]) => `${k} ${n}`).join(', ')}.`);
+    out.push('', `Per group of files (${detail}; a group is a file's folder, NAB's category; false: alerts opened outside every window; position: where in a window its first alert opened, 0 its start, 1 its end):`, '');
+    out.push(...table(['group', 'files', 'windows detected', 'alerts', 'false', 'false by rule', 'median position', 'NAB standard raw'], groupRows(e.perFile[detail] ?? [])));
     out.push('', `Per file (${detail}):`, '');
     out.push(...table(['file', 'rows', 'alerts', 'windows detected', 'NAB standard raw', 'precision', 'recall', 'FAR', 'median delay'], (e.perFile[detail] ?? []).map(fileRow)));
   }

@@ -7,6 +7,7 @@ import { multivariateDetector } from './multivariate.js';
 import type { DetectorModule } from './module.js';
 import { rangeDetector } from './range.js';
 import { rateOfChangeDetector } from './rate-of-change.js';
+import { residualDetector } from './residual.js';
 import { robustDetector } from './robust.js';
 import { silenceDetector } from './silence.js';
 
@@ -24,6 +25,7 @@ export const DETECTORS = {
   robust: robustDetector,
   multivariate: multivariateDetector,
   distribution: distributionDetector,
+  residual: residualDetector,
 } as const;
 
 export type DetectorKind = keyof typeof DETECTORS;
@@ -56,5 +58,6 @@ export * from './limit.js';
 export * from './multivariate.js';
 export * from './range.js';
 export * from './rate-of-change.js';
+export * from './residual.js';
 export * from './robust.js';
 export * from './silence.js';

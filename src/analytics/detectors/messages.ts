@@ -233,6 +233,30 @@ export const messages = {
     };
   },
 
+  residualRaised(metric: string, value: number, z: number): Message {
+    const v = formatValue(metric, value);
+    const sigmas = formatNumber(Math.abs(z));
+    return z >= 0
+      ? { en: `${metric} ${v} is higher than the device's other metrics explain (${sigmas}σ of its usual residual)`, zh: `${label(metric).zh} ${v} 高于设备其他指标所能解释的水平（残差 ${sigmas} 个标准差）` }
+      : { en: `${metric} ${v} is lower than the device's other metrics explain (${sigmas}σ of its usual residual)`, zh: `${label(metric).zh} ${v} 低于设备其他指标所能解释的水平（残差 ${sigmas} 个标准差）` };
+  },
+
+  residualCleared(): Message {
+    return { en: "metrics agree with what the device's other metrics predict again", zh: '各指标已恢复与设备其他指标的预测一致' };
+  },
+
+  residualRelearned(samples: number): Message {
+    return {
+      en: `metrics have differed from their prediction for ${samples} samples: re-learning their relations as normal`,
+      zh: `指标偏离预测已持续 ${samples} 个样本，作为常态重新学习其关系`,
+    };
+  },
+
+  residualReset(gapMs: number): Message {
+    const d = formatDuration(gapMs);
+    return { en: `relations between metrics re-learning after a ${d.en} gap in data`, zh: `数据中断 ${d.zh}，指标间关系重新学习` };
+  },
+
   multivariateReset(gapMs: number): Message {
     const d = formatDuration(gapMs);
     return { en: `joint behaviour of metrics re-learning after a ${d.en} gap in data`, zh: `数据中断 ${d.zh}，指标联动重新学习` };

@@ -34,6 +34,15 @@ import { gapRestart, robustUpdate, scaleUpdate, usableScale } from './robust-sca
  * open for `relearnAfterSamples` is taken as the new normal: it clears (saying so) and the
  * detector re-learns from the new level (the average since the alert opened). During
  * `warmupSamples` it only learns.
+ *
+ * Episodes that recur are not news: the detector remembers its last `episodes` episodes (the
+ * location each left, the value that opened it, its largest |value − location|). One that opens
+ * with both levels within `episodeTol` of a remembered one's excursion is a repeat (a daily
+ * peak, a shift change, a machine's regular cycle): it is followed exactly like an alert (held
+ * open, cleared, re-learned) but silently, and raises only if it grows `episodeTol` beyond the
+ * peak of the one it repeats; it then takes that one's place in the memory, so a recurring pattern
+ * keeps one place. A fixed bar cannot do this: a daily peak thousands of σ out would
+ * need a bar that stays that high for a whole day, and would then hide every smaller anomaly.
  */
 export const robustParamsSchema = z
   .strictObject({
@@ -76,6 +85,14 @@ export const robustParamsSchema = z
     meanMinZ: z.number().min(0).default(5),
     /** A gap longer than this restarts warm-up (the machine may have been stopped or re-set). */
     maxGapS: z.number().positive().default(86_400),
+    /** Past episodes remembered (from-level, opening value, peak excursion); 0: none, every episode raises. */
+    episodes: z.number().int().min(0).max(32).default(8),
+    /**
+     * An episode that opens within this fraction of a remembered one's excursion of both its levels
+     * (from and to) is a repeat: it is followed silently unless it grows this fraction beyond the
+     * remembered one's peak.
+     */
+    episodeTol: z.number().min(0).default(0.1),
   })
   .refine((p) => p.zClear < p.zRaise, { message: 'zClear must be smaller than zRaise', path: ['zClear'] });
 
@@ -106,9 +123,21 @@ export interface RobustState {
   meanScale: number;
   /** Plain average of the values since the open alert opened (its level, should it be re-learned). */
   openMean: number;
+  /**
+   * Remembered episodes, oldest first, three numbers each: the location it left, the value that
+   * opened it, its largest |value − location|. Plain numbers so the state stays JSON; replaced,
+   * never changed in place (FRESH's empty one is shared).
+   */
+  known: number[];
+  /** The open episode: the location it left, its opening value, its peak |value − from|. */
+  epFrom: number;
+  epTo: number;
+  epPeak: number;
+  /** The open episode repeats a remembered one (the remembered peak; 0: it raised). */
+  repeatOf: number;
 }
 
-const FRESH: RobustState = { n: 0, loc: 0, scale: 0, maxScale: 0, up: 0, down: 0, openFor: 0, calm: 0, bar: 0, peak: 0, lastTs: null, latch: QUIET, side: 1, mean: 0, meanScale: 0, openMean: 0 };
+const FRESH: RobustState = { n: 0, loc: 0, scale: 0, maxScale: 0, up: 0, down: 0, openFor: 0, calm: 0, bar: 0, peak: 0, lastTs: null, latch: QUIET, side: 1, mean: 0, meanScale: 0, openMean: 0, known: [], epFrom: 0, epTo: 0, epPeak: 0, repeatOf: 0 };
 
 function floorOf(p: RobustParams, s: RobustState): number {
   return Math.max(p.minScaleRel * Math.abs(s.loc), 1e-3 * s.maxScale);
@@ -145,6 +174,40 @@ function learn(p: RobustParams, s: RobustState, v: number, ts: number, latch: La
   s.meanScale = meanScale;
   s.openMean = 0;
 }
+
+/**
+ * Where in `known` the remembered episode starts that an episode leaving `from` with value `to`
+ * repeats (both levels within episodeTol of the larger excursion), newest first; −1 if none.
+ */
+function matchIndex(p: RobustParams, known: readonly number[], from: number, to: number): number {
+  for (let i = known.length - W; i >= 0; i -= W) {
+    const f = known[i]!;
+    const t = known[i + 1]!;
+    const tol = p.episodeTol * Math.max(Math.abs(t - f), Math.abs(to - from));
+    if (Math.abs(from - f) <= tol && Math.abs(to - t) <= tol) return i;
+  }
+  return -1;
+}
+
+/** The peak excursion of the remembered episode this one repeats; 0 if none. */
+function repeatedEpisode(p: RobustParams, known: readonly number[], from: number, to: number): number {
+  const i = matchIndex(p, known, from, to);
+  return i < 0 ? 0 : Math.max(known[i + 2]!, Number.MIN_VALUE);
+}
+
+/** The remembered episodes with one more, the oldest dropped beyond `episodes`. */
+function remember(p: RobustParams, known: readonly number[], from: number, to: number, peak: number): number[] {
+  if (p.episodes === 0) return [];
+  // A repeat replaces the episode it repeats (moved to the newest end, with the larger peak), so a
+  // pattern that recurs keeps one place and the memory holds that many different episodes.
+  const i = matchIndex(p, known, from, to);
+  const rest = i < 0 ? known : [...known.slice(0, i), ...known.slice(i + W)];
+  const out = [...rest, from, to, i < 0 ? peak : Math.max(peak, known[i + 2]!)];
+  return out.length > W * p.episodes ? out.slice(out.length - W * p.episodes) : out;
+}
+
+/** Numbers per remembered episode: the location it left, its opening value, its peak excursion. */
+const W = 3;
 
 export const robustDetector: DetectorModule<RobustParams, RobustState> = {
   kind: 'robust',
@@ -198,24 +261,34 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
       const calm = Math.abs(z) <= p.zClear ? st.calm + 1 : 0;
       const peak = Math.max(st.peak, watched);
       const threshold = st.loc + st.side * p.zRaise * scale;
+      const epPeak = Math.max(st.epPeak, Math.abs(value - st.epFrom));
+      let repeatOf = st.repeatOf;
+      // A repeat that grows well beyond the episode it repeats is news after all.
+      if (repeatOf > 0 && Math.abs(value - st.epFrom) > repeatOf * (1 + p.episodeTol) && watched > p.zRaise) {
+        repeatOf = 0;
+        events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, false) }];
+      }
+      const loud = repeatOf === 0;
       if (openFor >= p.relearnAfterSamples) {
-        events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.robustRelearned(p.metric, value, openFor) }];
+        if (loud) events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.robustRelearned(p.metric, value, openFor) }];
         // The new level becomes the location: the average since the alert opened when the mean test
         // is on (the last sample alone may be one of the new regime's spikes, and a location on a
         // spike raises again at once), else the last value. The scale carries on from the old one.
         const loc = p.meanSamples > 0 ? openMean : value;
-        Object.assign(st, FRESH, { n: p.warmupSamples, loc, scale: st.scale, maxScale: st.maxScale, bar: p.zRaise, lastTs: ts, mean: loc, meanScale: st.meanScale });
+        const known = remember(p, st.known, st.epFrom, st.epTo, epPeak);
+        Object.assign(st, FRESH, { n: p.warmupSamples, loc, scale: st.scale, maxScale: st.maxScale, bar: p.zRaise, lastTs: ts, mean: loc, meanScale: st.meanScale, known });
         return events;
       }
       if (calm >= p.holdSamples) {
-        events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.baselineCleared(p.metric, value, st.loc, p.zClear) }];
+        if (loud) events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.baselineCleared(p.metric, value, st.loc, p.zClear) }];
         // The short-window mean restarts from this calm sample: still full of the episode, it
         // would raise again at once.
-        Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, bar: Math.max(bar, peak), peak: 0, lastTs: ts, latch: QUIET, mean: value });
+        const known = remember(p, st.known, st.epFrom, st.epTo, epPeak);
+        Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, bar: Math.max(bar, peak), peak: 0, lastTs: ts, latch: QUIET, mean: value, known, epPeak: 0, repeatOf: 0 });
         return events;
       }
-      if (watched > p.zRaise) events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, false) }];
-      Object.assign(st, { up: 0, down: 0, openFor, calm, peak, lastTs: ts, openMean });
+      if (loud && watched > p.zRaise) events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, false) }];
+      Object.assign(st, { up: 0, down: 0, openFor, calm, peak, lastTs: ts, openMean, epPeak, repeatOf });
       return events;
     }
     if (breach) {
@@ -223,8 +296,11 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
       const threshold = st.loc + side * p.zRaise * scale;
       // A shift found by the mean test is told as the recent mean's distance in the signal's σ.
       const byMean = meanBreach && watched <= bar;
-      events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, byMean ? mean : value, st.loc, byMean ? (mean - st.loc) / scale : z, watched <= bar) }];
-      Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, peak: watched, lastTs: ts, latch: { active: true, since: ts }, side, openMean: value });
+      const epTo = byMean ? mean : value;
+      // An episode like one seen before (a daily rise, a shift change) is followed, not raised.
+      const repeatOf = repeatedEpisode(p, st.known, st.loc, epTo);
+      if (repeatOf === 0) events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, epTo, st.loc, byMean ? (mean - st.loc) / scale : z, watched <= bar) }];
+      Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, peak: watched, lastTs: ts, latch: { active: true, since: ts }, side, openMean: value, epFrom: st.loc, epTo, epPeak: Math.abs(value - st.loc), repeatOf });
       return events;
     }
     // Quiet: learn (clipped), keep the CUSUM sums. A sample beyond learnBelow is not learned at

@@ -73,6 +73,9 @@ describe('npm run eval:anomaly', () => {
     // alert of each learned rule (a device without `state` is judged on every row after
     // warm-up), press-2 (no jump) none.
     expect(stdout).toContain('plantpulse alerts by rule: deviation:vib 1, joint-deviation 1.');
+    // Files at the top of the folder make one group: both files, the one window found, both alerts.
+    expect(stdout).toMatch(/^\| group \| files \| windows detected \| alerts \| false \| false by rule \| median position \| NAB standard raw \|$/m);
+    expect(stdout).toMatch(/^\| \(top\) \| 2 \| 1\/1 \| 2 \| /m);
   });
 
   it('clear errors: no --data, an unknown option, a missing folder, a bad rules file, a bad row', async () => {

@@ -37,6 +37,13 @@ describe('scoring one file for one detector', () => {
     expect(r.points).toEqual({ tp: 4, fp: 6, fn: 16, tn: 59 });
   });
 
+  it('counts the false alerts (opened outside every window) per rule, and where in its window each detection landed', () => {
+    const r = scoreFile(file(), { alerts, unscoredAlerts: 0 });
+    expect(r).toMatchObject({ falseAlerts: 1, falseBySource: { r1: 1 }, positions: [0.3] });
+    const late = scoreFile(file(), { alerts: [{ source: 'x', openRow: 89, closeRow: 90 }, { source: 'y', openRow: 95, closeRow: 96 }], unscoredAlerts: 0 });
+    expect(late).toMatchObject({ falseAlerts: 1, falseBySource: { y: 1 }, positions: [0.9] });
+  });
+
   it('a summary pools files: NAB normalised over all windows, points summed, the median delay in seconds', () => {
     const a = scoreFile(file(), { alerts, unscoredAlerts: 0 });
     const b = scoreFile(file(), { alerts: [{ source: 'r', openRow: 80, closeRow: 90 }], unscoredAlerts: 0 });

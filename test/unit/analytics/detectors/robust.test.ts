@@ -85,8 +85,45 @@ describe('robust detector', () => {
     expect(timeline(again.events)).toEqual(['raise@1500', 'clear@1525']);
     const larger = run(robustDetector, p, [...normal, ...first, ...calm, [1560, 40]]);
     expect(timeline(larger.events)).toEqual(['raise@1500', 'clear@1525', 'raise@1560']);
-    // Without the bar (barMemory 0) it raises again.
-    expect(timeline(run(robustDetector, params({ barMemory: 0 }), [...normal, ...first, ...calm, [1560, 29]]).events)).toEqual(['raise@1500', 'clear@1525', 'raise@1560']);
+    // Without the bar (barMemory 0) and without the episode memory it raises again.
+    expect(timeline(run(robustDetector, params({ barMemory: 0, episodes: 0 }), [...normal, ...first, ...calm, [1560, 29]]).events)).toEqual(['raise@1500', 'clear@1525', 'raise@1560']);
+  });
+
+  describe('episode memory', () => {
+    // A cycle: 200 samples at 10, then 40 samples at 50 (a shift, a daily peak), again and again.
+    const cycle = (days: number, peak: (day: number) => number) =>
+      Array.from({ length: days }, (_, day) => series(240, 5, (i) => (i < 200 ? 10 : peak(day)) + noise(i + day * 240), day * 1200)).flat();
+
+    it('an episode like one remembered is followed silently: a recurring peak raises once, not every cycle', () => {
+      const { events, state } = run(robustDetector, params({ barMemory: 0 }), cycle(8, () => 50));
+      // Each repeat takes the place of the one it repeats: one pattern, one memory.
+      expect(state.known.length).toBe(3);
+      expect(events.filter((e) => e.kind === 'raise').length).toBeGreaterThan(0);
+      expect(timeline(events.filter((e) => e.kind === 'raise'))[0]).toBe('raise@1000');
+      // Only the first cycle's peak raises (and repeats while open); later cycles are repeats.
+      expect(events.filter((e) => e.kind === 'raise' && e.ts >= T0 + 1200_000)).toEqual([]);
+      // Without the memory every cycle raises.
+      const every = run(robustDetector, params({ barMemory: 0, episodes: 0 }), cycle(8, () => 50)).events;
+      expect(new Set(every.filter((e) => e.kind === 'raise').map((e) => Math.floor((e.ts - T0) / 1200_000))).size).toBe(8);
+    });
+
+    it('a repeat that grows well beyond the remembered peak raises, and so does an episode to another level', () => {
+      const grows = run(robustDetector, params({ barMemory: 0 }), cycle(6, (day) => (day === 5 ? 90 : 50))).events;
+      expect(grows.filter((e) => e.kind === 'raise' && e.ts >= T0 + 5 * 1200_000).length).toBeGreaterThan(0);
+      expect(grows.filter((e) => e.kind === 'raise' && e.ts >= T0 + 1200_000 && e.ts < T0 + 5 * 1200_000)).toEqual([]);
+      const below = run(robustDetector, params({ barMemory: 0 }), cycle(6, (day) => (day === 5 ? -30 : 50))).events;
+      expect(below.filter((e) => e.kind === 'raise' && e.ts >= T0 + 5 * 1200_000).length).toBeGreaterThan(0);
+    });
+
+    it('remembers at most `episodes` episodes, and its state round-trips through JSON', () => {
+      const p = params({ barMemory: 0, episodes: 2 });
+      const levels = [50, 90, 130, 170];
+      const { state } = run(robustDetector, p, Array.from({ length: 4 }, (_, day) => series(240, 5, (i) => (i < 200 ? 10 : levels[day]!) + noise(i), day * 1200)).flat());
+      expect(state.known.length).toBe(6);
+      const copy = JSON.parse(JSON.stringify(state)) as typeof state;
+      const next = series(240, 5, (i) => (i < 200 ? 10 : 170) + noise(i), 4 * 1200);
+      expect(run(robustDetector, p, next, copy)).toEqual(run(robustDetector, p, next, state));
+    });
   });
 
   it('a level held for relearnAfterSamples becomes the new normal, and is judged from there', () => {

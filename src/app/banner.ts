@@ -15,7 +15,7 @@ export function printBanner(config: Config, platform: Platform, simulator: boole
     `  HTTP API      ${platform.httpUrl}   (POST /api/v1/ingest, GET /readyz)`,
     `  Dashboard     ${platform.httpUrl}/dashboard/   (live plant, charts, alerts)`,
     `  Metrics       ${platform.httpUrl}/metrics${platform.auth.mode === 'required' && config.auth.metricsAuth === 'token' ? '   (a monitor token: token create --role monitor; deploy/prometheus/prometheus.yml)' : ''}`,
-    `  MQTT broker   ${redactUrl(platform.mqttUrl)}${platform.embeddedBroker ? `   (embedded aedes, MQTT 3.1.1${platform.auth.mode === 'required' ? '; password: an API token' : ''})` : ''}`,
+    intakeLine(config, platform),
     `  Storage       ${storage}`,
     simulator
       ? `  Simulator     ${config.simulator.sites} site(s) × ${config.simulator.lines} line(s) × ${config.simulator.machines} machine(s), a sample per ${config.simulator.intervalMs} ms, seed ${config.simulator.seed}`
@@ -32,6 +32,15 @@ export function printBanner(config: Config, platform: Platform, simulator: boole
   }
   lines.push('', '  Ctrl-C stops everything cleanly (buffered data is flushed first).', '');
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** Where telemetry comes from: an MQTT broker, or (PP_SOURCE=nats) NATS as one role of a fleet (docs/scale-out.md). */
+function intakeLine(config: Config, platform: Platform): string {
+  if (config.source === 'nats') {
+    const role = config.role === 'api' ? 'API node: alerts, live values and completeness from the workers\' streams' : `${config.role === 'worker' ? 'worker' : 'worker and API'} ${config.nats.workerId}, JetStream partitions`;
+    return `  NATS          ${redactUrl(platform.mqttUrl)}   (${role})`;
+  }
+  return `  MQTT broker   ${redactUrl(platform.mqttUrl)}${platform.embeddedBroker ? `   (embedded aedes, MQTT 3.1.1${platform.auth.mode === 'required' ? '; password: an API token' : ''})` : ''}`;
 }
 
 /** How to get in: with PP_AUTH=required every API call needs a token (docs/access.md). */

@@ -179,6 +179,12 @@ export class AnalyticsEngine {
     return d ? exportDeviceState(d) : null;
   }
 
+  /** The newest sample time the device's state has seen (null: none, or no state here): the cheap part of exportDevice. */
+  lastTsOf(key: string): number | null {
+    const t = this.devices.get(key)?.lastTs;
+    return t !== undefined && Number.isFinite(t) ? t : null;
+  }
+
   /** Go on from a device state another process exported (replaces what this engine had). */
   importDevice(json: DeviceStateJson): void {
     const key = deviceKey(json);

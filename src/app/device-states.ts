@@ -30,7 +30,7 @@ export function deviceStates(engine: AnalyticsEngine, alerts: AlertManager, qual
       if (state.quality) quality?.importDevice(state.quality);
     },
     isNewer(ref: DeviceRef, saved: unknown): boolean {
-      const mine = engine.exportDevice(deviceKey(ref))?.lastTs ?? null;
+      const mine = engine.lastTsOf(deviceKey(ref));
       const theirs = (saved as Partial<HandedOverDevice> | null)?.analytics?.lastTs ?? null;
       return mine === null || (theirs !== null && theirs > mine);
     },

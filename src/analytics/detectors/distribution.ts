@@ -1,9 +1,9 @@
 import { probit } from 'simple-statistics';
 import { z } from 'zod';
-import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type DetectorInput } from '../types.js';
 import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
-import type { DetectorModule } from './module.js';
+import { pureStep, type DetectorModule } from './module.js';
 import { gapRestart, learnInto, LEARNED, NEVER, usableScale } from './robust-scale.js';
 
 /**
@@ -352,10 +352,7 @@ export const distributionDetector: DetectorModule<DistributionParams, Distributi
 
   initial: fresh,
   update,
-  step(p: DistributionParams, s: DistributionState, input: DetectorInput): Step<DistributionState> {
-    const next = copyState(s);
-    return { state: next, events: update(p, next, input) };
-  },
+  step: pureStep(copyState, update),
 };
 
 /** The index of the histogram matched longest ago (the first of equals), from each one's last match. */

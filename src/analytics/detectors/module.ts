@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Category, DetectorDef } from '../types.js';
+import type { Category, DetectorDef, DetectorEvent, Step } from '../types.js';
 
 /**
  * A detector kind as the registry holds it: the pure functions of `DetectorDef`, plus the zod
@@ -11,4 +11,15 @@ export interface DetectorModule<P, S> extends DetectorDef<P, S> {
   readonly defaultCategory: Category;
   /** One line for error messages and docs. */
   readonly summary: string;
+}
+
+/**
+ * The pure form (`step`, `stepSample`) of an in-place update (`update`, `updateSample`): the same
+ * events, on a copy of the state, so callers that keep old states (replays, tests) still can.
+ */
+export function pureStep<P, S, I>(copy: (s: S) => S, update: (p: P, s: S, input: I) => readonly DetectorEvent[]): (p: P, s: S, input: I) => Step<S> {
+  return (p, s, input) => {
+    const next = copy(s);
+    return { state: next, events: update(p, next, input) };
+  };
 }

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { NO_EVENTS, type DetectorEvent, type DetectorInput, type SampleInput, type SampleList, type Step } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type DetectorInput, type SampleInput, type SampleList } from '../types.js';
 import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
-import type { DetectorModule } from './module.js';
+import { pureStep, type DetectorModule } from './module.js';
 import { chiSquareZ, cholesky, cholQuadratic, cholSolve } from './multivariate-math.js';
 import { locUpdate, NEVER, scaleUpdate, usableScale } from './robust-scale.js';
 
@@ -411,13 +411,7 @@ export const multivariateDetector: DetectorModule<MultivariateParams, Multivaria
   defaultCategory: 'safety',
   initial: fresh,
   updateSample: update,
-  stepSample(p: MultivariateParams, s: MultivariateState, input: SampleInput): Step<MultivariateState> {
-    const next = copyState(s);
-    return { state: next, events: update(p, next, input) };
-  },
+  stepSample: pureStep(copyState, update),
   // A single value carries no joint information: judged as a one-metric sample (never raises: k < 2).
-  step(p: MultivariateParams, s: MultivariateState, { ts, value }: DetectorInput): Step<MultivariateState> {
-    const next = copyState(s);
-    return { state: next, events: update(p, next, { ts, values: { [p.metric]: value } }) };
-  },
+  step: pureStep(copyState, (p: MultivariateParams, s: MultivariateState, { ts, value }: DetectorInput) => update(p, s, { ts, values: { [p.metric]: value } })),
 };

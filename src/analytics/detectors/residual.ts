@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { NO_EVENTS, type DetectorEvent, type DetectorInput, type SampleInput, type Step } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type DetectorInput, type SampleInput } from '../types.js';
 import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
-import type { DetectorModule } from './module.js';
+import { pureStep, type DetectorModule } from './module.js';
 import { cholesky, cholSolve } from './multivariate-math.js';
 import { robustUpdate, scaleUpdate, usableScale } from './robust-scale.js';
 
@@ -378,13 +378,7 @@ export const residualDetector: DetectorModule<ResidualParams, ResidualState> = {
   // Each state its own object: the engine updates its states in place (updateSample).
   initial: () => copyState(FRESH),
   updateSample: update,
-  stepSample(p: ResidualParams, s: ResidualState, input: SampleInput): Step<ResidualState> {
-    const next = copyState(s);
-    return { state: next, events: update(p, next, input) };
-  },
+  stepSample: pureStep(copyState, update),
   // One value alone predicts nothing: judged as a one-metric sample (never raises).
-  step(p: ResidualParams, s: ResidualState, { ts, value }: DetectorInput): Step<ResidualState> {
-    const next = copyState(s);
-    return { state: next, events: update(p, next, { ts, values: { [p.metric]: value } }) };
-  },
+  step: pureStep(copyState, (p: ResidualParams, s: ResidualState, { ts, value }: DetectorInput) => update(p, s, { ts, values: { [p.metric]: value } })),
 };

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type DetectorInput } from '../types.js';
 import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
-import type { DetectorModule } from './module.js';
+import { pureStep, type DetectorModule } from './module.js';
 import { gapRestart, robustUpdate, scaleUpdate, usableScale } from './robust-scale.js';
 
 /**
@@ -209,6 +209,97 @@ function remember(p: RobustParams, known: readonly number[], from: number, to: n
 /** Numbers per remembered episode: the location it left, its opening value, its peak excursion. */
 const W = 3;
 
+function update(p: RobustParams, st: RobustState, { ts, value }: DetectorInput): readonly DetectorEvent[] {
+  if (isStale(st.lastTs, ts)) return NO_EVENTS;
+  const gap = gapRestart(p, st, ts, value);
+  if (gap !== null) Object.assign(st, FRESH);
+  let events = gap ?? NO_EVENTS;
+  const mean = p.meanSamples > 0 ? meanAfter(p, st, value) : 0;
+  if (st.n < p.warmupSamples) {
+    learn(p, st, value, ts, QUIET, 1, 0, 0, mean);
+    return events;
+  }
+
+  const scale = scaleOf(p, st);
+  const z = (value - st.loc) / scale;
+  const watched = p.direction === 'above' ? z : p.direction === 'below' ? -z : Math.abs(z);
+  // CUSUM on the clipped z: one huge spike is the outlier test's business, not evidence of a shift.
+  const zc = Math.max(-p.clip * 2, Math.min(p.clip * 2, z));
+  const up = p.direction === 'below' ? 0 : Math.max(0, st.up + zc - p.cusumK);
+  const down = p.direction === 'above' ? 0 : Math.max(0, st.down - zc - p.cusumK);
+  const bar = p.barMemory > 0 ? Math.max(p.zRaise, p.zRaise + (st.bar - p.zRaise) * (1 - 1 / p.barMemory)) : p.zRaise;
+  const hBar = p.cusumH * (bar / p.zRaise);
+  // The short-window mean, judged against the learned spread of such means about the location:
+  // a level shift or a burst of wider noise moves it long before any single sample is 8σ out,
+  // and a signal that wanders has a wide spread of means, so its wander is not taken for a shift.
+  const zMean = p.meanSamples > 0 ? (mean - st.loc) / usableScale(st.loc, st.meanScale, floorOf(p, st)) : 0;
+  const watchedMean = p.direction === 'above' ? zMean : p.direction === 'below' ? -zMean : Math.abs(zMean);
+  // Both the mean test and the CUSUM need the recent mean meanMinZ scales out (when the mean
+  // test is on): the CUSUM's sums also grow on a slow wander of a few σ, which is no fault.
+  const farMean = p.meanSamples === 0 || Math.abs(mean - st.loc) > p.meanMinZ * scale;
+  const meanBreach = p.meanSamples > 0 && watchedMean > p.zMeanRaise * (bar / p.zRaise) && farMean;
+  const cusumBreach = p.cusumH > 0 && Math.max(up, down) > hBar && farMean;
+  const breach = watched > bar || meanBreach || cusumBreach;
+  st.bar = bar;
+  st.mean = mean;
+  if (st.latch.active) {
+    const openFor = st.openFor + 1;
+    const openMean = st.openMean + (value - st.openMean) / (openFor + 1);
+    const calm = Math.abs(z) <= p.zClear ? st.calm + 1 : 0;
+    const peak = Math.max(st.peak, watched);
+    const threshold = st.loc + st.side * p.zRaise * scale;
+    const epPeak = Math.max(st.epPeak, Math.abs(value - st.epFrom));
+    let repeatOf = st.repeatOf;
+    // A repeat that grows well beyond the episode it repeats is news after all.
+    if (repeatOf > 0 && Math.abs(value - st.epFrom) > repeatOf * (1 + p.episodeTol) && watched > p.zRaise) {
+      repeatOf = 0;
+      events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, false) }];
+    }
+    const loud = repeatOf === 0;
+    if (openFor >= p.relearnAfterSamples) {
+      if (loud) events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.robustRelearned(p.metric, value, openFor) }];
+      // The new level becomes the location: the average since the alert opened when the mean test
+      // is on (the last sample alone may be one of the new regime's spikes, and a location on a
+      // spike raises again at once), else the last value. The scale carries on from the old one.
+      const loc = p.meanSamples > 0 ? openMean : value;
+      const known = remember(p, st.known, st.epFrom, st.epTo, epPeak);
+      Object.assign(st, FRESH, { n: p.warmupSamples, loc, scale: st.scale, maxScale: st.maxScale, bar: p.zRaise, lastTs: ts, mean: loc, meanScale: st.meanScale, known });
+      return events;
+    }
+    if (calm >= p.holdSamples) {
+      if (loud) events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.baselineCleared(p.metric, value, st.loc, p.zClear) }];
+      // The short-window mean restarts from this calm sample: still full of the episode, it
+      // would raise again at once.
+      const known = remember(p, st.known, st.epFrom, st.epTo, epPeak);
+      Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, bar: Math.max(bar, peak), peak: 0, lastTs: ts, latch: QUIET, mean: value, known, epPeak: 0, repeatOf: 0 });
+      return events;
+    }
+    if (loud && watched > p.zRaise) events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, false) }];
+    Object.assign(st, { up: 0, down: 0, openFor, calm, peak, lastTs: ts, openMean, epPeak, repeatOf });
+    return events;
+  }
+  if (breach) {
+    const side: 1 | -1 = watched > bar ? (z >= 0 ? 1 : -1) : meanBreach ? (zMean >= 0 ? 1 : -1) : up >= down ? 1 : -1;
+    const threshold = st.loc + side * p.zRaise * scale;
+    // A shift found by the mean test is told as the recent mean's distance in the signal's σ.
+    const byMean = meanBreach && watched <= bar;
+    const epTo = byMean ? mean : value;
+    // An episode like one seen before (a daily rise, a shift change) is followed, not raised.
+    const repeatOf = repeatedEpisode(p, st.known, st.loc, epTo);
+    if (repeatOf === 0) events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, epTo, st.loc, byMean ? (mean - st.loc) / scale : z, watched <= bar) }];
+    Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, peak: watched, lastTs: ts, latch: { active: true, since: ts }, side, openMean: value, epFrom: st.loc, epTo, epPeak: Math.abs(value - st.loc), repeatOf });
+    return events;
+  }
+  // Quiet: learn (clipped), keep the CUSUM sums. A sample beyond learnBelow is not learned at
+  // all: a slow ramp (wear, a drift) must not be followed sample by sample until it is normal.
+  if (Math.abs(z) > p.learnBelow) {
+    st.up = up;
+    st.down = down;
+    st.lastTs = ts;
+  } else learn(p, st, value, ts, QUIET, st.side, up, down, mean);
+  return events;
+}
+
 export const robustDetector: DetectorModule<RobustParams, RobustState> = {
   kind: 'robust',
   summary: 'scale-free outlier and level-shift test on a robust EWMA location and scale (any metric, no units needed)',
@@ -217,99 +308,7 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
 
   // Each state its own object: the engine updates its states in place (update); step copies first.
   initial: () => ({ ...FRESH }),
-  step(p: RobustParams, s: RobustState, input: DetectorInput): Step<RobustState> {
-    const next = { ...s };
-    return { state: next, events: robustDetector.update!(p, next, input) };
-  },
-
-  update(p: RobustParams, st: RobustState, { ts, value }: DetectorInput): readonly DetectorEvent[] {
-    if (isStale(st.lastTs, ts)) return NO_EVENTS;
-    const gap = gapRestart(p, st, ts, value);
-    if (gap !== null) Object.assign(st, FRESH);
-    let events = gap ?? NO_EVENTS;
-    const mean = p.meanSamples > 0 ? meanAfter(p, st, value) : 0;
-    if (st.n < p.warmupSamples) {
-      learn(p, st, value, ts, QUIET, 1, 0, 0, mean);
-      return events;
-    }
-
-    const scale = scaleOf(p, st);
-    const z = (value - st.loc) / scale;
-    const watched = p.direction === 'above' ? z : p.direction === 'below' ? -z : Math.abs(z);
-    // CUSUM on the clipped z: one huge spike is the outlier test's business, not evidence of a shift.
-    const zc = Math.max(-p.clip * 2, Math.min(p.clip * 2, z));
-    const up = p.direction === 'below' ? 0 : Math.max(0, st.up + zc - p.cusumK);
-    const down = p.direction === 'above' ? 0 : Math.max(0, st.down - zc - p.cusumK);
-    const bar = p.barMemory > 0 ? Math.max(p.zRaise, p.zRaise + (st.bar - p.zRaise) * (1 - 1 / p.barMemory)) : p.zRaise;
-    const hBar = p.cusumH * (bar / p.zRaise);
-    // The short-window mean, judged against the learned spread of such means about the location:
-    // a level shift or a burst of wider noise moves it long before any single sample is 8σ out,
-    // and a signal that wanders has a wide spread of means, so its wander is not taken for a shift.
-    const zMean = p.meanSamples > 0 ? (mean - st.loc) / usableScale(st.loc, st.meanScale, floorOf(p, st)) : 0;
-    const watchedMean = p.direction === 'above' ? zMean : p.direction === 'below' ? -zMean : Math.abs(zMean);
-    // Both the mean test and the CUSUM need the recent mean meanMinZ scales out (when the mean
-    // test is on): the CUSUM's sums also grow on a slow wander of a few σ, which is no fault.
-    const farMean = p.meanSamples === 0 || Math.abs(mean - st.loc) > p.meanMinZ * scale;
-    const meanBreach = p.meanSamples > 0 && watchedMean > p.zMeanRaise * (bar / p.zRaise) && farMean;
-    const cusumBreach = p.cusumH > 0 && Math.max(up, down) > hBar && farMean;
-    const breach = watched > bar || meanBreach || cusumBreach;
-    st.bar = bar;
-    st.mean = mean;
-    if (st.latch.active) {
-      const openFor = st.openFor + 1;
-      const openMean = st.openMean + (value - st.openMean) / (openFor + 1);
-      const calm = Math.abs(z) <= p.zClear ? st.calm + 1 : 0;
-      const peak = Math.max(st.peak, watched);
-      const threshold = st.loc + st.side * p.zRaise * scale;
-      const epPeak = Math.max(st.epPeak, Math.abs(value - st.epFrom));
-      let repeatOf = st.repeatOf;
-      // A repeat that grows well beyond the episode it repeats is news after all.
-      if (repeatOf > 0 && Math.abs(value - st.epFrom) > repeatOf * (1 + p.episodeTol) && watched > p.zRaise) {
-        repeatOf = 0;
-        events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, false) }];
-      }
-      const loud = repeatOf === 0;
-      if (openFor >= p.relearnAfterSamples) {
-        if (loud) events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.robustRelearned(p.metric, value, openFor) }];
-        // The new level becomes the location: the average since the alert opened when the mean test
-        // is on (the last sample alone may be one of the new regime's spikes, and a location on a
-        // spike raises again at once), else the last value. The scale carries on from the old one.
-        const loc = p.meanSamples > 0 ? openMean : value;
-        const known = remember(p, st.known, st.epFrom, st.epTo, epPeak);
-        Object.assign(st, FRESH, { n: p.warmupSamples, loc, scale: st.scale, maxScale: st.maxScale, bar: p.zRaise, lastTs: ts, mean: loc, meanScale: st.meanScale, known });
-        return events;
-      }
-      if (calm >= p.holdSamples) {
-        if (loud) events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.baselineCleared(p.metric, value, st.loc, p.zClear) }];
-        // The short-window mean restarts from this calm sample: still full of the episode, it
-        // would raise again at once.
-        const known = remember(p, st.known, st.epFrom, st.epTo, epPeak);
-        Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, bar: Math.max(bar, peak), peak: 0, lastTs: ts, latch: QUIET, mean: value, known, epPeak: 0, repeatOf: 0 });
-        return events;
-      }
-      if (loud && watched > p.zRaise) events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, false) }];
-      Object.assign(st, { up: 0, down: 0, openFor, calm, peak, lastTs: ts, openMean, epPeak, repeatOf });
-      return events;
-    }
-    if (breach) {
-      const side: 1 | -1 = watched > bar ? (z >= 0 ? 1 : -1) : meanBreach ? (zMean >= 0 ? 1 : -1) : up >= down ? 1 : -1;
-      const threshold = st.loc + side * p.zRaise * scale;
-      // A shift found by the mean test is told as the recent mean's distance in the signal's σ.
-      const byMean = meanBreach && watched <= bar;
-      const epTo = byMean ? mean : value;
-      // An episode like one seen before (a daily rise, a shift change) is followed, not raised.
-      const repeatOf = repeatedEpisode(p, st.known, st.loc, epTo);
-      if (repeatOf === 0) events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, epTo, st.loc, byMean ? (mean - st.loc) / scale : z, watched <= bar) }];
-      Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, peak: watched, lastTs: ts, latch: { active: true, since: ts }, side, openMean: value, epFrom: st.loc, epTo, epPeak: Math.abs(value - st.loc), repeatOf });
-      return events;
-    }
-    // Quiet: learn (clipped), keep the CUSUM sums. A sample beyond learnBelow is not learned at
-    // all: a slow ramp (wear, a drift) must not be followed sample by sample until it is normal.
-    if (Math.abs(z) > p.learnBelow) {
-      st.up = up;
-      st.down = down;
-      st.lastTs = ts;
-    } else learn(p, st, value, ts, QUIET, st.side, up, down, mean);
-    return events;
-  },
+  // A shallow copy is enough: `known` is replaced on every change, never written into.
+  step: pureStep((s: RobustState) => ({ ...s }), update),
+  update,
 };

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { baselineDetector } from './baseline.js';
 import { distributionDetector } from './distribution.js';
+import { dynamicsDetector } from './dynamics.js';
 import { flatlineDetector } from './flatline.js';
 import { limitDetector } from './limit.js';
 import { multivariateDetector } from './multivariate.js';
@@ -26,6 +27,7 @@ export const DETECTORS = {
   multivariate: multivariateDetector,
   distribution: distributionDetector,
   residual: residualDetector,
+  dynamics: dynamicsDetector,
 } as const;
 
 export type DetectorKind = keyof typeof DETECTORS;
@@ -53,6 +55,7 @@ export type { DetectorModule } from './module.js';
 export { formatDuration, formatNumber, formatValue } from './messages.js';
 export * from './baseline.js';
 export * from './distribution.js';
+export * from './dynamics.js';
 export * from './flatline.js';
 export * from './limit.js';
 export * from './multivariate.js';

@@ -257,6 +257,29 @@ export const messages = {
     return { en: `relations between metrics re-learning after a ${d.en} gap in data`, zh: `数据中断 ${d.zh}，指标间关系重新学习` };
   },
 
+  dynamicsRaised(metric: string, value: number, higher: boolean): Message {
+    const v = formatValue(metric, value);
+    return higher
+      ? { en: `${metric} ${v} keeps rising faster than its own dynamics and the device's other metrics predict`, zh: `${label(metric).zh} ${v} 持续高于其自身动态与设备其他指标的预测` }
+      : { en: `${metric} ${v} keeps falling faster than its own dynamics and the device's other metrics predict`, zh: `${label(metric).zh} ${v} 持续低于其自身动态与设备其他指标的预测` };
+  },
+
+  dynamicsCleared(): Message {
+    return { en: "metrics step as their own dynamics and the device's other metrics predict again", zh: '各指标已恢复与自身动态及设备其他指标的预测一致' };
+  },
+
+  dynamicsRelearned(samples: number): Message {
+    return {
+      en: `metrics have stepped unlike their prediction for ${samples} samples: re-learning their dynamics as normal`,
+      zh: `指标偏离动态预测已持续 ${samples} 个样本，作为常态重新学习`,
+    };
+  },
+
+  dynamicsReset(gapMs: number): Message {
+    const d = formatDuration(gapMs);
+    return { en: `dynamics of metrics re-learning after a ${d.en} gap in data`, zh: `数据中断 ${d.zh}，指标动态重新学习` };
+  },
+
   multivariateReset(gapMs: number): Message {
     const d = formatDuration(gapMs);
     return { en: `joint behaviour of metrics re-learning after a ${d.en} gap in data`, zh: `数据中断 ${d.zh}，指标联动重新学习` };

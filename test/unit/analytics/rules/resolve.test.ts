@@ -122,7 +122,7 @@ describe('rules resolution', () => {
 
     it('an unknown detector kind lists the known ones', () => {
       expect(problems({ classes: { x: { rules: [{ id: 't', metric: 'temperature_c', detector: 'spike' }] } } })).toEqual([
-        'classes.x.rules[0].detector: unknown detector "spike" (known: limit, rate-of-change, baseline, flatline, range, silence, robust, multivariate, distribution, residual)',
+        'classes.x.rules[0].detector: unknown detector "spike" (known: limit, rate-of-change, baseline, flatline, range, silence, robust, multivariate, distribution, residual, dynamics)',
       ]);
     });
 

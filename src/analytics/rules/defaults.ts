@@ -123,6 +123,24 @@ const DEFAULT_RULE_INPUTS: RuleInput[] = [
     settleS: 3600,
   },
 
+  // Slow faults of the device's physics (dynamics.ts): each metric's next value against what its
+  // own last value, the other metrics a sample before and the machine state predict (a first-order
+  // model, which a temperature following its load with any thermal time constant fits exactly),
+  // with a CUSUM on the residual's 10-min means in units of their learned spread. Lost cooling and
+  // a drifting temperature sensor keep every metric within its range and move slower than the
+  // rules above learn, so they find neither. Judged in every machine state (states are columns of
+  // the model, and a drift runs on through idling and stops). On the simulated fleet
+  // (`npm run eval:fleet -- --machines 500 --hours 24`, docs/analytics.md) it raised 1 false
+  // alert in 500 machine-days. Devices with one metric are not judged: nothing else predicts it.
+  {
+    id: 'off-dynamics',
+    metric: '+',
+    detector: 'dynamics',
+    category: 'safety',
+    severity: 'warning',
+    description: "a metric stepping unlike what its own last value, the device's other metrics and its machine state predict, for an hour or more (lost cooling, a drifting sensor)",
+  },
+
   // Vibration velocity (catalogue unit mm/s) also keeps its own learned baseline: 4σ above it, with
   // a floor of 0.1 mm/s (a velocity transducer's resolution in the ISO 10816 range), held 30 s,
   // finds the rise before a machine trips within minutes (947 of 957 natural trips on the healthy

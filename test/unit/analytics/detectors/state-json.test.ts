@@ -60,6 +60,25 @@ function sampleOps(): Op[] {
   });
 }
 
+/**
+ * For `dynamics` (a first-order model of each metric from the sample before): `a` wanders, `b`
+ * follows it with a lag; during the fault `b` heads for a higher level than `a` explains (lost
+ * cooling). Its rule learns for hours before it judges; here it gets a shorter warm-up
+ * (DYNAMICS_WARMUP) so that the fault falls after it.
+ */
+function dynamicOps(): Op[] {
+  const rnd = noise(13);
+  let a = 50;
+  let b = 100;
+  return Array.from({ length: LENGTH }, (_, i) => {
+    const target = 2 * a + (i >= FAULT_FROM && i < FAULT_TO ? 20 : 0);
+    b += 0.05 * (target - b) + 0.2 * rnd();
+    a += 0.02 * (50 - a) + rnd();
+    return { kind: 'sample', ts: T0 + i * STEP_S * 1000, values: { a, b: b + 0.1 * rnd(), c: 10 + rnd() } };
+  });
+}
+const DYNAMICS_WARMUP = { warmupSamples: 200, stateWarmupSamples: 100, warmupBlocks: 10 };
+
 /** Heartbeats and clock ticks every 15 s; during the fault only the ticks (the device went silent). */
 function heartbeatOps(): Op[] {
   const ops: Op[] = [];
@@ -110,8 +129,9 @@ describe('detector states round-trip through JSON mid-run', () => {
   for (const rule of RULES) {
     it(`${rule.id} (${rule.detector}): after warm-up and during an open alert, a JSON copy of the state continues with the same events`, () => {
       const def = detectorFor(rule.detector);
-      const ops = rule.detector === 'silence' ? heartbeatOps() : def.stepSample ? sampleOps() : valueOps(rule);
-      const whole = runOps(def, rule.params, def.initial(rule.params), ops, 0, ops.length);
+      const ops = rule.detector === 'silence' ? heartbeatOps() : rule.detector === 'dynamics' ? dynamicOps() : def.stepSample ? sampleOps() : valueOps(rule);
+      const params: unknown = rule.detector === 'dynamics' ? { ...(rule.params as object), ...DYNAMICS_WARMUP } : rule.params;
+      const whole = runOps(def, params, def.initial(params), ops, 0, ops.length);
       const firstRaise = whole.events.findIndex((e) => e.kind === 'raise');
       expect(firstRaise, 'the fault raises').toBeGreaterThanOrEqual(0);
       const raisedAt = whole.events[firstRaise]!.ts;
@@ -122,10 +142,10 @@ describe('detector states round-trip through JSON mid-run', () => {
       const openCutTs = ops[cuts[1]! - 1]!;
       expect(openCutTs.kind === 'tick' ? openCutTs.now : openCutTs.ts, 'the alert is still open at the cut').toBeLessThan(clearedAt);
       for (const cut of cuts) {
-        const head = runOps(def, rule.params, def.initial(rule.params), ops, 0, cut);
+        const head = runOps(def, params, def.initial(params), ops, 0, cut);
         const copy: unknown = JSON.parse(JSON.stringify(head.state));
         expect(copy).toStrictEqual(head.state);
-        const tail = runOps(def, rule.params, copy, ops, cut, ops.length);
+        const tail = runOps(def, params, copy, ops, cut, ops.length);
         expect([...head.events, ...tail.events]).toEqual(whole.events);
       }
     });

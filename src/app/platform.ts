@@ -253,7 +253,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
         },
       },
     );
-    const app: FastifyInstance = buildServer({ logger: log, metrics, pipeline: ingests ? pipeline : undefined, alerts, notifier: routeNotifier, history: storage.history, energyUtcOffsetMs: analyticsConfig.energy.windows.utcOffsetMinutes * 60_000, limits: config.limits, http: config.http, lineProtocol: config.lineProtocol, readiness, live: { hub: live }, access, webhooks, audit, qualityStatus, onRoute: options.onRoute });
+    const app: FastifyInstance = buildServer({ logger: log, metrics, pipeline: ingests ? pipeline : undefined, alerts, notifier: routeNotifier, history: storage.history, energyUtcOffsetMs: analyticsConfig.energy.windows.utcOffsetMinutes * 60_000, limits: config.limits, http: config.http, lineProtocol: config.lineProtocol, readiness, live: { hub: live }, access, webhooks, audit, qualityStatus, qualityFromDevices: config.source === 'nats', role: config.role, onRoute: options.onRoute });
     if (intake) {
       await intake.source.start();
       cleanups.push(() => intake.source.stop());

@@ -34,6 +34,8 @@ export interface QualityStageDeps {
    * state is handed over (importDevice): set when workers share the devices (PP_SOURCE=nats).
    */
   restoredDevicesParked?: boolean;
+  /** Write device figures only, made for combining (quality-points.ts): set when workers share the devices (PP_SOURCE=nats). */
+  devicePointsOnly?: boolean;
 }
 
 /**
@@ -303,9 +305,9 @@ export class QualityStage {
     for (const h of hours) {
       if (h < firstDay) continue;
       days.add(dayOf(h, this.cfg.utcOffsetMs));
-      points.push(...rollupPoints(rollup(this.fleet.devices.values(), '1h', h, now, this.cfg)));
+      points.push(...rollupPoints(rollup(this.fleet.devices.values(), '1h', h, now, this.cfg), this.deps.devicePointsOnly));
     }
-    for (const d of days) points.push(...rollupPoints(rollup(this.fleet.devices.values(), '1d', d, now, this.cfg)));
+    for (const d of days) points.push(...rollupPoints(rollup(this.fleet.devices.values(), '1d', d, now, this.cfg), this.deps.devicePointsOnly));
     try {
       if (points.length > 0) await this.deps.write(points);
       this.deps.metrics.points.inc(points.length);

@@ -12,8 +12,8 @@ import { waitFor } from '../support/ports.js';
 
 /**
  * Leases under a burst (docs/scale-out.md): a worker starts on a stream holding a backlog, so
- * JetStream delivers it window × partitions messages at once, while its leases (TTL 2 s, renewed
- * every 400 ms) must be renewed on time throughout. Lease renewals have a connection of their
+ * JetStream delivers it window × partitions messages at once, while its leases (TTL 3 s, renewed
+ * every 600 ms) must be renewed on time throughout. Lease renewals have a connection of their
  * own: no partition is lost while the backlog is worked off, and everything is stored once.
  */
 const DB = 'nats_lease_burst';
@@ -28,7 +28,7 @@ let nc: NatsConnection;
 let dir: string;
 let worker: PlatformProcess | null = null;
 
-const env = () => natsWorkerEnv(nats, { PP_NATS_WORKER_ID: 'burst-1', PP_NATS_LEASE_TTL_MS: '2000', PP_NATS_LEASE_RENEW_MS: '400', PP_NATS_ACK_WAIT_S: '30', PP_NATS_WINDOW: '1000', PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: DB, PP_DATA_DIR: dir, PP_LOG_LEVEL: 'info' });
+const env = () => natsWorkerEnv(nats, { PP_NATS_WORKER_ID: 'burst-1', PP_NATS_LEASE_TTL_MS: '3000', PP_NATS_LEASE_RENEW_MS: '600', PP_NATS_ACK_WAIT_S: '30', PP_NATS_WINDOW: '1000', PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: DB, PP_DATA_DIR: dir, PP_LOG_LEVEL: 'info' });
 const stored = async () => Number((await queryInfluxQL(influx.url, DB, 'SELECT count(power_kw) FROM telemetry'))[0]?.count ?? 0);
 
 beforeAll(async () => {

@@ -36,9 +36,9 @@ import { LEARNED, learnInto } from './robust-scale.js';
  * `learnBelow` spreads. Its samples wait in pending sums until then, so a drift that has begun
  * teaches the model nothing from the blocks that show it. Relations have a long memory
  * (1/`alpha` samples), the regressions (one factorisation: they share their regressors) are solved
- * every `refitEvery` learned samples. An alert clears once its metric's sums are back below
- * `clearBelow` of the decision (sums are capped at twice the decision), or, open for
- * `relearnAfterSamples`, the model is re-learned. A device with one metric is not judged: nothing
+ * every `refitEvery` learned samples. An alert clears after `clearBlocks` judged blocks in a row
+ * with its metric's mean within `clearWithin` spreads (the sums, capped at twice the decision,
+ * then start afresh), or, open for `relearnAfterSamples`, the model is re-learned. A device with one metric is not judged: nothing
  * else predicts it. Pairs of samples further apart than `maxStepFactor` × the usual interval are
  * neither judged nor learned (a gap is not a step).
  *
@@ -84,7 +84,9 @@ export const dynamicsParamsSchema = z
     cusumH: z.number().positive().default(30),
     /** A block whose mean is more than this many spreads from the usual is not learned (nor is any block while an alert is open). */
     learnBelow: z.number().positive().default(3),
-    clearBelow: z.number().gt(0).max(1).default(0.5),
+    /** An alert clears after `clearBlocks` judged blocks in a row whose mean for its metric is within `clearWithin` spreads. */
+    clearWithin: z.number().positive().default(1),
+    clearBlocks: z.number().int().positive().default(3),
     relearnAfterSamples: z.number().int().positive().default(4320),
     maxStepFactor: z.number().gt(1).default(3),
     maxGapS: z.number().positive().default(3600),
@@ -143,6 +145,8 @@ export interface DynamicsState {
   /** The metric the open alert is about (index), −1 when none. */
   alerted: number;
   openFor: number;
+  /** Judged blocks in a row with the alert's metric back within `clearWithin`. */
+  calm: number;
 }
 
 const FRESH: DynamicsState = {
@@ -180,6 +184,7 @@ const FRESH: DynamicsState = {
   active: false,
   alerted: -1,
   openFor: 0,
+  calm: 0,
 };
 
 const zeros = (k: number): number[] => Array<number>(k).fill(0);
@@ -408,9 +413,15 @@ function update(p: DynamicsParams, s: DynamicsState, input: SampleInput): readon
     if (s.openFor >= p.relearnAfterSamples) {
       events = [...events, { kind: 'clear', ts, value: worst, message: messages.dynamicsRelearned(s.openFor) }];
       Object.assign(s, start(s.metrics, s.slots, ts), { prev: [...s.prev], prevOk: true, prevCode: code, stepS: s.stepS });
-    } else if (Math.max(s.up[m]!, s.down[m]!) <= p.clearBelow * p.cusumH) {
-      events = [...events, { kind: 'clear', ts, value: worst, message: messages.dynamicsCleared() }];
-      Object.assign(s, { active: false, alerted: -1, openFor: 0 });
+    } else {
+      if (judgedBlock) s.calm = Math.abs(s.lastY[m]!) <= p.clearWithin ? s.calm + 1 : 0;
+      if (s.calm >= p.clearBlocks) {
+        // The decision starts afresh: what the sums held was the alert's.
+        events = [...events, { kind: 'clear', ts, value: worst, message: messages.dynamicsCleared() }];
+        Object.assign(s, { active: false, alerted: -1, openFor: 0, calm: 0 });
+        s.up.fill(0);
+        s.down.fill(0);
+      }
     }
     clearPending(s);
     return events;

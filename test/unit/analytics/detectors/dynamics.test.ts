@@ -128,6 +128,6 @@ describe('dynamics detector', () => {
 
   it('refuses parameters that make no sense', () => {
     expect(() => dynamicsParamsSchema.parse({ metric: '+', cusumH: 0 })).toThrow(/cusumH/);
-    expect(() => dynamicsParamsSchema.parse({ metric: '+', clearBelow: 2 })).toThrow(/clearBelow/);
+    expect(() => dynamicsParamsSchema.parse({ metric: '+', clearBlocks: 0 })).toThrow(/clearBlocks/);
   });
 });

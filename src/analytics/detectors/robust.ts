@@ -3,7 +3,7 @@ import { NO_EVENTS, type DetectorEvent, type DetectorInput } from '../types.js';
 import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import { pureStep, type DetectorModule } from './module.js';
-import { gapRestart, robustUpdate, scaleUpdate, usableScale } from './robust-scale.js';
+import { gapRestart, learnInto, LEARNED, scaleUpdate, usableScale } from './robust-scale.js';
 
 /**
  * A scale-free outlier and level-shift detector for any metric, including ones whose unit and
@@ -156,12 +156,13 @@ function meanAfter(p: RobustParams, s: RobustState, v: number): number {
 function learn(p: RobustParams, s: RobustState, v: number, ts: number, latch: Latch, side: 1 | -1, up: number, down: number, mean: number): void {
   const n = s.n + 1;
   const floor = floorOf(p, s);
-  const m = robustUpdate(n, s.loc, s.scale, v, p.alpha, p.warmupSamples, p.clip, floor);
+  // Into LEARNED, not a returned pair: an object per metric and sample otherwise.
+  learnInto(n, s.loc, s.scale, v, p.alpha, p.warmupSamples, p.clip, floor);
   const meanScale = p.meanSamples > 0 ? scaleUpdate(n, s.loc, s.meanScale, mean - s.loc, p.alpha, p.warmupSamples, p.clip, floor) : 0;
   s.n = n;
-  s.maxScale = Math.max(s.maxScale, m.scale);
-  s.loc = m.loc;
-  s.scale = m.scale;
+  s.maxScale = Math.max(s.maxScale, LEARNED.scale);
+  s.loc = LEARNED.loc;
+  s.scale = LEARNED.scale;
   s.up = up;
   s.down = down;
   s.openFor = 0;

@@ -1,3 +1,4 @@
+import type { Cadence } from './cadence.js';
 import type { DeviceState as EngineDeviceState } from './engine.js';
 import { DeviceEnergyAccumulator, type EnergyAccumulatorSnapshot, type EnergyConfig } from './energy/index.js';
 import { fromJsonValue, toJsonValue, type JsonValue } from './state-json.js';
@@ -17,8 +18,8 @@ export interface DeviceStateJson {
   lastTs: number | null;
   machineState: number | null;
   stateSince: number | null;
-  /** By rule id: the detector kind and its state. */
-  rules: Record<string, { kind: string; state: JsonValue }>;
+  /** By rule id: the detector kind and its state, and the means pending for a rule with a cadence (cadence.ts). */
+  rules: Record<string, { kind: string; state: JsonValue; cadence?: JsonValue }>;
   energy: EnergyAccumulatorSnapshot;
 }
 
@@ -28,7 +29,10 @@ function finiteOrNull(n: number): number | null {
 
 export function exportDeviceState(d: EngineDeviceState): DeviceStateJson {
   const rules: DeviceStateJson['rules'] = {};
-  d.rules.forEach((r, i) => (rules[r.id] = { kind: d.detectors[i]!.kind, state: toJsonValue(d.states[i]) }));
+  d.rules.forEach((r, i) => {
+    const cadence = d.cadences[i];
+    rules[r.id] = cadence ? { kind: d.detectors[i]!.kind, state: toJsonValue(d.states[i]), cadence: toJsonValue(cadence) } : { kind: d.detectors[i]!.kind, state: toJsonValue(d.states[i]) };
+  });
   return { v: 1, site: d.site, line: d.line, device: d.device, lastTs: finiteOrNull(d.lastTs), machineState: d.machineState ?? null, stateSince: finiteOrNull(d.stateSince), rules, energy: d.energy.snapshot() };
 }
 
@@ -42,7 +46,14 @@ export function importDeviceState(json: DeviceStateJson, fresh: EngineDeviceStat
     const saved = json.rules[r.id];
     return saved && saved.kind === fresh.detectors[i]!.kind ? fromJsonValue(saved.state) : fresh.states[i];
   });
+  // A pending period goes on at this side's cadence (the rule's judgeEveryS may differ here); a state
+  // from a side without cadences starts one afresh.
+  const cadences = fresh.cadences.map((c, i) => {
+    const saved = json.rules[fresh.rules[i]!.id];
+    if (c === null || saved?.cadence === undefined || saved.kind !== fresh.detectors[i]!.kind) return c;
+    return { ...(fromJsonValue(saved.cadence) as Cadence), everyMs: c.everyMs };
+  });
   const acc = new DeviceEnergyAccumulator(fresh, energy);
   acc.restore(json.energy);
-  return { ...fresh, states, lastTs: json.lastTs ?? -Infinity, machineState: json.machineState ?? undefined, stateSince: json.stateSince ?? -Infinity, energy: acc };
+  return { ...fresh, states, cadences, lastTs: json.lastTs ?? -Infinity, machineState: json.machineState ?? undefined, stateSince: json.stateSince ?? -Infinity, energy: acc };
 }

@@ -1,6 +1,7 @@
 import { deviceKey, type DeviceRef, type TelemetryBatch } from '../contract/index.js';
 import { isSignalMetric } from '../contract/metrics.js';
 import type { Point } from '../storage/point.js';
+import { addSample, cadenceOf, type Cadence } from './cadence.js';
 import { detectorFor, type AnyDetector } from './detectors/index.js';
 import { DeviceEnergyAccumulator, toEnergyPoint, type EnergyConfig, type EnergyWindow } from './energy/index.js';
 import { exportDeviceState, importDeviceState, type DeviceStateJson } from './device-state.js';
@@ -113,6 +114,8 @@ export interface DeviceState {
   metricInfo: Map<string, MetricInfo>;
   /** Parallel to `rules`. */
   states: unknown[];
+  /** Parallel to `rules`: how often a rule on every metric judges the device (cadence.ts); null: every sample. */
+  cadences: (Cadence | null)[];
   /** Latest sample time the detectors have seen (older or equal samples are replays). */
   lastTs: number;
   /** Last reported machine state (the `state` metric), for rules limited to some states. */
@@ -153,7 +156,11 @@ export class AnalyticsEngine {
    * (they read it and keep nothing of it): no object built per sample.
    */
   private readonly sampleValues: { names: string[]; record: Record<string, number> } = { names: [], record: {} };
-  private readonly sampleList: SampleList = { names: this.names, values: this.values, count: 0 };
+  /** The means a rule with a cadence judges (cadence.ts), with their metrics and infos: scratch like names. */
+  private readonly meanNames: string[] = [];
+  private readonly meanValues: number[] = [];
+  private readonly meanInfos: MetricInfo[] = [];
+  private readonly sampleList: { names: readonly string[]; values: ArrayLike<number>; count: number } = { names: this.names, values: this.values, count: 0 };
   private readonly sampleInput: { ts: number; values: Readonly<Record<string, number>>; state: number | undefined; list: SampleList } = { ts: 0, values: {}, state: undefined, list: this.sampleList };
   private windowsClosed = 0;
 
@@ -291,6 +298,7 @@ export class AnalyticsEngine {
         detectors,
         metricInfo: metricInfoOf(rules),
         states: rules.map((r, i) => (r.metric === EACH_METRIC && !detectors[i]!.stepSample ? new Map() : detectors[i]!.initial(r.params))),
+        cadences: rules.map((r) => (r.metric === EACH_METRIC ? cadenceOf(r.params) : null)),
         lastTs: -Infinity,
         machineState: undefined,
         stateSince: -Infinity,
@@ -351,9 +359,8 @@ export class AnalyticsEngine {
     return n;
   }
 
-  /** The signal metrics collected as a record (see sampleValues), rebuilt only when their names change. */
-  private sampleRecord(count: number): Readonly<Record<string, number>> {
-    const { names, values } = this;
+  /** Metrics collected as a record (see sampleValues), rebuilt only when their names change. */
+  private sampleRecord(names: readonly string[], values: readonly number[], count: number): Readonly<Record<string, number>> {
     const cached = this.sampleValues;
     let same = cached.names.length === count;
     for (let j = 0; same && j < count; j++) same = cached.names[j] === names[j];
@@ -367,21 +374,39 @@ export class AnalyticsEngine {
   }
 
   /**
-   * A rule on every metric (`+`): a per-sample detector gets the sample's signal metrics at once;
-   * a per-value detector steps its own state of each signal metric (up to EACH_METRIC_CAP).
+   * A rule on every metric (`+`) judges the sample's signal metrics, or, with a cadence, adds them
+   * to the means it judges once per period (cadence.ts).
    */
   private stepEach(d: DeviceState, i: number, ts: number, count: number, out: AnomalyEvent[]): void {
+    const cadence = d.cadences[i];
+    if (!cadence) {
+      this.judgeEach(d, i, ts, this.names, this.values, this.infos, count, out);
+      return;
+    }
+    const { meanNames, meanInfos } = this;
+    const n = addSample(cadence, ts, this.names, this.values, count, meanNames, this.meanValues);
+    if (n < 0) return;
+    for (let j = 0; j < n; j++) meanInfos[j] = infoFor(d.metricInfo, d.rules, d.detectors, meanNames[j]!);
+    this.judgeEach(d, i, ts, meanNames, this.meanValues, meanInfos, n, out);
+  }
+
+  /**
+   * Judge `count` signal metrics by a rule on every metric: a per-sample detector gets them at
+   * once; a per-value detector steps its own state of each metric (up to EACH_METRIC_CAP).
+   */
+  private judgeEach(d: DeviceState, i: number, ts: number, names: readonly string[], vals: readonly number[], infos: readonly MetricInfo[], count: number, out: AnomalyEvent[]): void {
     const rule = d.rules[i]!;
     const def = d.detectors[i]!;
-    const { names, values: vals, infos } = this;
     if (def.stepSample) {
-      const values = this.sampleRecord(count);
+      const values = this.sampleRecord(names, vals, count);
       let input: SampleInput;
       if (def.updateSample) {
         input = this.sampleInput;
         this.sampleInput.ts = ts;
         this.sampleInput.values = values;
         this.sampleInput.state = d.machineState;
+        this.sampleList.names = names;
+        this.sampleList.values = vals;
         this.sampleList.count = count;
       } else input = d.machineState === undefined ? { ts, values: { ...values } } : { ts, values: { ...values }, state: d.machineState };
       let events: readonly DetectorEvent[];

@@ -1,0 +1,94 @@
+/**
+ * How often the heavy rules on every metric judge a device (`judgeEveryS` of the distribution and
+ * multivariate detectors). Their cost is per judged sample and what they look for (a change of
+ * the values' spread, a broken relation between metrics) takes many samples to show, so a device
+ * that reports faster than `judgeEveryS` is judged at most that often, on the mean of each metric
+ * over the samples since the last judged one (that one excluded, the judged one included). Data
+ * at `judgeEveryS` spacing or slower (a NAB file every 5 min, a fleet sampled every 10 s) is judged
+ * sample by sample on exactly its own values; a 1 Hz machine with the default 5 s is judged every
+ * 5 s on 5-sample means, at a fifth of the cost. The cheap per-sample rules (outliers, limits)
+ * still see every sample.
+ *
+ * Plain data (numbers, strings, arrays), so a device's pending means are handed over with its
+ * state (device-state.ts).
+ */
+export interface Cadence {
+  everyMs: number;
+  /** Time of the last judged sample (-Infinity: none yet, so the first sample is judged at once). */
+  judgedAt: number;
+  /** Time of the last sample added. */
+  lastTs: number;
+  /** Samples added since the last judged one. */
+  pending: number;
+  /**
+   * The metrics seen (in order of first appearance), the sums of their values since the last
+   * judged sample and how many: kept between judgements (the next samples most likely name the same
+   * metrics), a metric absent from a whole period dropped when the period is judged.
+   */
+  names: string[];
+  sums: number[];
+  counts: number[];
+}
+
+export function newCadence(everyS: number): Cadence {
+  return { everyMs: everyS * 1000, judgedAt: -Infinity, lastTs: -Infinity, pending: 0, names: [], sums: [], counts: [] };
+}
+
+/** The rule's cadence when its params ask for one (a positive `judgeEveryS`), else null: judged on every sample. */
+export function cadenceOf(params: unknown): Cadence | null {
+  const every = (params as { judgeEveryS?: unknown } | null)?.judgeEveryS;
+  return typeof every === 'number' && every > 0 ? newCadence(every) : null;
+}
+
+/**
+ * Add one sample's metrics (the first `count` of `names`/`values`) at time `ts`. When the sample
+ * is due to be judged, the metrics of the period with their means are written to `outNames` and
+ * `outValues` and their number returned; else −1. Pending samples more than `everyMs` before this
+ * one are dropped first: after a pause (the machine left the rule's states, or went silent) a
+ * mean must not span it.
+ */
+export function addSample(c: Cadence, ts: number, names: readonly string[], values: ArrayLike<number>, count: number, outNames: string[], outValues: number[]): number {
+  const { sums, counts } = c;
+  if (c.pending > 0 && !(ts - c.lastTs <= c.everyMs)) {
+    counts.fill(0);
+    c.pending = 0;
+  }
+  // Most samples name the known metrics in the same order: one comparison each.
+  let same = c.names.length === count;
+  for (let j = 0; same && j < count; j++) same = c.names[j] === names[j];
+  for (let j = 0; j < count; j++) {
+    let at = j;
+    if (!same) {
+      at = c.names.indexOf(names[j]!);
+      if (at < 0) {
+        at = c.names.length;
+        c.names.push(names[j]!);
+        sums.push(0);
+        counts.push(0);
+      }
+    }
+    // A metric's first value is stored as it is (not added to 0), so a mean of one value is that value exactly.
+    sums[at] = counts[at] === 0 ? values[j]! : sums[at]! + values[j]!;
+    counts[at] = counts[at]! + 1;
+  }
+  c.lastTs = ts;
+  c.pending++;
+  if (ts - c.judgedAt < c.everyMs) return -1;
+  let n = 0;
+  for (let j = 0; j < c.names.length; j++) {
+    const k = counts[j]!;
+    if (k === 0) continue;
+    outNames[n] = c.names[j]!;
+    outValues[n] = k === 1 ? sums[j]! : sums[j]! / k;
+    n++;
+  }
+  // Metrics absent from the whole period are forgotten (they would make every sample take the slow path above).
+  if (n < c.names.length) {
+    c.names = outNames.slice(0, n);
+    c.sums = Array<number>(n).fill(0);
+    c.counts = Array<number>(n).fill(0);
+  } else counts.fill(0);
+  c.judgedAt = ts;
+  c.pending = 0;
+  return n;
+}

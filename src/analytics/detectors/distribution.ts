@@ -256,7 +256,7 @@ function restart(s: DistributionState): void {
 function update(p: DistributionParams, s: DistributionState, input: DetectorInput): readonly DetectorEvent[] {
   const { ts, value } = input;
   if (isStale(s.lastTs, ts)) return NO_EVENTS;
-  const gap = gapRestart(p, s, ts, value);
+  const gap = gapRestart(p, s, input);
   if (gap !== null) restart(s);
   const events = gap ?? NO_EVENTS;
   // Judged against the location and spread learned before this sample, like every window value.

@@ -152,26 +152,28 @@ function meanAfter(p: RobustParams, s: RobustState, v: number): number {
   return s.n === 0 ? v : s.mean + (v - s.mean) * Math.max(1 / p.meanSamples, 1 / (s.n + 1));
 }
 
-/** Learn `v` into `s` (in place). */
-function learn(p: RobustParams, s: RobustState, v: number, ts: number, latch: Latch, side: 1 | -1, up: number, down: number, mean: number): void {
+/**
+ * Learn the input's value into `s` (in place), quiet, on `side`; the caller has set the CUSUM sums
+ * (s.up, s.down) and the short-window mean (s.mean). Given the input and the state, not their
+ * numbers: a number passed to a call the compiler did not inline is a new heap object.
+ */
+function learn(p: RobustParams, s: RobustState, input: DetectorInput, side: 1 | -1): void {
+  const v = input.value;
   const n = s.n + 1;
   const floor = floorOf(p, s);
   // Into LEARNED, not a returned pair: an object per metric and sample otherwise.
   learnInto(n, s.loc, s.scale, v, p.alpha, p.warmupSamples, p.clip, floor);
-  const meanScale = p.meanSamples > 0 ? scaleUpdate(n, s.loc, s.meanScale, mean - s.loc, p.alpha, p.warmupSamples, p.clip, floor) : 0;
+  const meanScale = p.meanSamples > 0 ? scaleUpdate(n, s.loc, s.meanScale, s.mean - s.loc, p.alpha, p.warmupSamples, p.clip, floor) : 0;
   s.n = n;
   s.maxScale = Math.max(s.maxScale, LEARNED.scale);
   s.loc = LEARNED.loc;
   s.scale = LEARNED.scale;
-  s.up = up;
-  s.down = down;
   s.openFor = 0;
   s.calm = 0;
   s.peak = 0;
-  s.lastTs = ts;
-  s.latch = latch;
+  s.lastTs = input.ts;
+  s.latch = QUIET;
   s.side = side;
-  s.mean = mean;
   s.meanScale = meanScale;
   s.openMean = 0;
 }
@@ -210,14 +212,18 @@ function remember(p: RobustParams, known: readonly number[], from: number, to: n
 /** Numbers per remembered episode: the location it left, its opening value, its peak excursion. */
 const W = 3;
 
-function update(p: RobustParams, st: RobustState, { ts, value }: DetectorInput): readonly DetectorEvent[] {
+function update(p: RobustParams, st: RobustState, input: DetectorInput): readonly DetectorEvent[] {
+  const { ts, value } = input;
   if (isStale(st.lastTs, ts)) return NO_EVENTS;
-  const gap = gapRestart(p, st, ts, value);
+  const gap = gapRestart(p, st, input);
   if (gap !== null) Object.assign(st, FRESH);
   let events = gap ?? NO_EVENTS;
   const mean = p.meanSamples > 0 ? meanAfter(p, st, value) : 0;
   if (st.n < p.warmupSamples) {
-    learn(p, st, value, ts, QUIET, 1, 0, 0, mean);
+    st.up = 0;
+    st.down = 0;
+    st.mean = mean;
+    learn(p, st, input, 1);
     return events;
   }
 
@@ -297,7 +303,11 @@ function update(p: RobustParams, st: RobustState, { ts, value }: DetectorInput):
     st.up = up;
     st.down = down;
     st.lastTs = ts;
-  } else learn(p, st, value, ts, QUIET, st.side, up, down, mean);
+  } else {
+    st.up = up;
+    st.down = down;
+    learn(p, st, input, st.side);
+  }
   return events;
 }
 

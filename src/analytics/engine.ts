@@ -37,15 +37,27 @@ interface MetricInfo {
 /** Names remembered per rules list: a fleet inventing metric names without end is judged, just not cached beyond this. */
 const METRIC_INFO_CAP = 4096;
 
-const METRIC_INFO = new WeakMap<readonly ResolvedRule[], Map<string, MetricInfo>>();
+/**
+ * The metric infos of a rules list, by name, and the names and infos of the last sample collected
+ * with it by position: the devices of a class mostly send the same metrics in the same order, so a
+ * metric's info is then found by comparing its name with the one at its position (the same string)
+ * instead of a look-up by name.
+ */
+interface MetricInfos {
+  byName: Map<string, MetricInfo>;
+  lastNames: string[];
+  lastInfos: MetricInfo[];
+}
 
-function metricInfoOf(rules: readonly ResolvedRule[]): Map<string, MetricInfo> {
-  let byName = METRIC_INFO.get(rules);
-  if (!byName) {
-    byName = new Map();
-    METRIC_INFO.set(rules, byName);
+const METRIC_INFO = new WeakMap<readonly ResolvedRule[], MetricInfos>();
+
+function metricInfoOf(rules: readonly ResolvedRule[]): MetricInfos {
+  let infos = METRIC_INFO.get(rules);
+  if (!infos) {
+    infos = { byName: new Map(), lastNames: [], lastInfos: [] };
+    METRIC_INFO.set(rules, infos);
   }
-  return byName;
+  return infos;
 }
 
 /**
@@ -90,6 +102,22 @@ export interface AnalyticsStats {
   windowsClosed: number;
 }
 
+/** What a rule is judged on: a fixed metric's value, every signal metric (`+`), or a batch's arrival (`*`). */
+const FIXED = 0;
+const EACH = 1;
+const HEARTBEAT = 2;
+const ROLES = new WeakMap<readonly ResolvedRule[], Uint8Array>();
+
+/** Each rule's role, found once per rules list instead of comparing its metric with `*` and `+` per sample. */
+function rolesOf(rules: readonly ResolvedRule[]): Uint8Array {
+  let roles = ROLES.get(rules);
+  if (!roles) {
+    roles = Uint8Array.from(rules, (r) => (r.metric === HEARTBEAT_METRIC ? HEARTBEAT : r.metric === EACH_METRIC ? EACH : FIXED));
+    ROLES.set(rules, roles);
+  }
+  return roles;
+}
+
 /** Rules lists are shared by the devices of a class (rules/resolve.ts), and so are their detector lists. */
 const DETECTORS_OF = new WeakMap<readonly ResolvedRule[], readonly AnyDetector[]>();
 
@@ -111,7 +139,9 @@ export interface DeviceState {
   /** Parallel to `rules`: each rule's detector, looked up once per device instead of per step. */
   detectors: readonly AnyDetector[];
   /** The rules list's metric infos (shared, see MetricInfo). */
-  metricInfo: Map<string, MetricInfo>;
+  metricInfo: MetricInfos;
+  /** Parallel to `rules` (shared like them): what each rule is judged on, see RuleRole. */
+  roles: Uint8Array;
   /** Parallel to `rules`. */
   states: unknown[];
   /** Parallel to `rules`: how often a rule on every metric judges the device (cadence.ts); null: every sample. */
@@ -227,24 +257,34 @@ export class AnalyticsEngine {
         d.machineState = sample.m.state;
         d.stateSince = sample.ts;
       }
-      for (let i = 0; i < d.rules.length; i++) {
+      const { roles } = d;
+      for (let i = 0; i < roles.length; i++) {
+        const role = roles[i]!;
+        if (role === HEARTBEAT) continue;
         const rule = d.rules[i]!;
-        if (rule.metric === HEARTBEAT_METRIC) continue;
         if (rule.states && d.machineState !== undefined) {
           if (!rule.states.includes(d.machineState)) continue;
           if (rule.settleS !== undefined && sample.ts - d.stateSince < rule.settleS * 1000) continue;
         }
-        if (rule.metric === EACH_METRIC) {
+        if (role === EACH) {
           this.stepEach(d, i, sample.ts, count, events);
           continue;
         }
         if (this.ruleStamps[i] !== this.serial) continue; // absent or bad-quality: no evidence either way
-        this.step(d, i, { ts: sample.ts, value: this.ruleValues[i]! }, events);
+        // An in-place detector reads its input and keeps nothing of it: one object reused for all; a
+        // pure one may keep it (rate-of-change keeps its previous input), so it gets its own.
+        let input: DetectorInput;
+        if (d.detectors[i]!.update) {
+          input = this.input;
+          input.ts = sample.ts;
+          input.value = this.ruleValues[i]!;
+        } else input = { ts: sample.ts, value: this.ruleValues[i]! };
+        this.step(d, i, input, events);
       }
     }
     if (live) {
       // Heartbeat rules (metric `*`): one input per batch, at arrival time.
-      for (let i = 0; i < d.rules.length; i++) if (d.rules[i]!.metric === HEARTBEAT_METRIC) this.step(d, i, { ts: now, value: batch.samples.length }, events);
+      for (let i = 0; i < d.roles.length; i++) if (d.roles[i] === HEARTBEAT) this.step(d, i, { ts: now, value: batch.samples.length }, events);
     }
     return { events, points };
   }
@@ -297,6 +337,7 @@ export class AnalyticsEngine {
         rules,
         detectors,
         metricInfo: metricInfoOf(rules),
+        roles: rolesOf(rules),
         states: rules.map((r, i) => (r.metric === EACH_METRIC && !detectors[i]!.stepSample ? new Map() : detectors[i]!.initial(r.params))),
         cadences: rules.map((r) => (r.metric === EACH_METRIC ? cadenceOf(r.params) : null)),
         lastTs: -Infinity,
@@ -342,8 +383,17 @@ export class AnalyticsEngine {
     const serial = (this.serial = (this.serial + 1) | 0);
     const { ruleValues, ruleStamps } = this;
     let n = 0;
+    const { byName, lastNames, lastInfos } = d.metricInfo;
+    let at = 0;
     for (const name in m) {
-      const info = infoFor(d.metricInfo, d.rules, d.detectors, name);
+      let info: MetricInfo;
+      if (lastNames[at] === name) info = lastInfos[at]!;
+      else {
+        info = infoFor(byName, d.rules, d.detectors, name);
+        lastNames[at] = name;
+        lastInfos[at] = info;
+      }
+      at++;
       const value = m[name]!;
       const fixed = info.fixed;
       for (let f = 0; f < fixed.length; f++) {
@@ -386,7 +436,7 @@ export class AnalyticsEngine {
     const { meanNames, meanInfos } = this;
     const n = addSample(cadence, ts, this.names, this.values, count, meanNames, this.meanValues);
     if (n < 0) return;
-    for (let j = 0; j < n; j++) meanInfos[j] = infoFor(d.metricInfo, d.rules, d.detectors, meanNames[j]!);
+    for (let j = 0; j < n; j++) meanInfos[j] = infoFor(d.metricInfo.byName, d.rules, d.detectors, meanNames[j]!);
     this.judgeEach(d, i, ts, meanNames, this.meanValues, meanInfos, n, out);
   }
 

@@ -55,5 +55,6 @@ export function importDeviceState(json: DeviceStateJson, fresh: EngineDeviceStat
   });
   const acc = new DeviceEnergyAccumulator(fresh, energy);
   acc.restore(json.energy);
-  return { ...fresh, states, cadences, lastTs: json.lastTs ?? -Infinity, machineState: json.machineState ?? undefined, stateSince: json.stateSince ?? -Infinity, energy: acc };
+  // No slots (engine.ts): they would point at the fresh states, not these.
+  return { ...fresh, states, cadences, slots: fresh.rules.map(() => undefined), lastTs: json.lastTs ?? -Infinity, machineState: json.machineState ?? undefined, stateSince: json.stateSince ?? -Infinity, energy: acc };
 }

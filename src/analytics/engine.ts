@@ -20,6 +20,18 @@ export const EACH_METRIC_CAP = 32;
 type PerMetricStates = Map<string, unknown>;
 
 /**
+ * A rule on every metric's states and params by the position of their metric in the last sample
+ * it judged (for in-place detectors, whose state objects stay the same): the next sample most
+ * likely names the same metrics in the same order, and then each is found by comparing its name
+ * with the one at its position instead of two look-ups by name.
+ */
+interface Slots {
+  names: string[];
+  states: unknown[];
+  params: unknown[];
+}
+
+/**
  * What the rules on every metric (`+`) need to know of one metric name, shared by the devices of a
  * rules list (rules/resolve.ts shares one list per class) and made on first sight: whether it is a
  * signal, and per rule index the params its per-value detector judges that metric with (the
@@ -146,6 +158,8 @@ export interface DeviceState {
   states: unknown[];
   /** Parallel to `rules`: how often a rule on every metric judges the device (cadence.ts); null: every sample. */
   cadences: (Cadence | null)[];
+  /** Parallel to `rules`: a per-value rule on every metric's Slots, made on its first sample. */
+  slots: (Slots | undefined)[];
   /** Latest sample time the detectors have seen (older or equal samples are replays). */
   lastTs: number;
   /** Last reported machine state (the `state` metric), for rules limited to some states. */
@@ -340,6 +354,7 @@ export class AnalyticsEngine {
         roles: rolesOf(rules),
         states: rules.map((r, i) => (r.metric === EACH_METRIC && !detectors[i]!.stepSample ? new Map() : detectors[i]!.initial(r.params))),
         cadences: rules.map((r) => (r.metric === EACH_METRIC ? cadenceOf(r.params) : null)),
+        slots: rules.map(() => undefined),
         lastTs: -Infinity,
         machineState: undefined,
         stateSince: -Infinity,
@@ -472,6 +487,34 @@ export class AnalyticsEngine {
     const states = d.states[i] as PerMetricStates;
     // One input object reused for every in-place step: they read it and keep nothing of it.
     const input = this.input;
+    if (def.update) {
+      const slots = (d.slots[i] ??= { names: [], states: [], params: [] });
+      for (let j = 0; j < count; j++) {
+        const name = names[j]!;
+        let state: unknown;
+        let params: unknown;
+        if (slots.names[j] === name) {
+          state = slots.states[j];
+          params = slots.params[j];
+        } else {
+          params = infos[j]!.params[i];
+          state = states.get(name);
+          if (state === undefined) {
+            if (states.size >= EACH_METRIC_CAP) continue;
+            state = def.initial(params);
+            states.set(name, state);
+          }
+          slots.names[j] = name;
+          slots.states[j] = state;
+          slots.params[j] = params;
+        }
+        input.ts = ts;
+        input.value = vals[j]!;
+        const events = def.update(params, state, input);
+        if (events.length > 0) this.emit(d, rule, events, out, name);
+      }
+      return;
+    }
     for (let j = 0; j < count; j++) {
       const name = names[j]!;
       const params = infos[j]!.params[i];
@@ -479,19 +522,10 @@ export class AnalyticsEngine {
       if (state === undefined) {
         if (states.size >= EACH_METRIC_CAP) continue;
         state = def.initial(params);
-        states.set(name, state);
       }
-      let events: readonly DetectorEvent[];
-      if (def.update) {
-        input.ts = ts;
-        input.value = vals[j]!;
-        events = def.update(params, state, input);
-      } else {
-        const r = def.step(params, state, { ts, value: vals[j]! });
-        states.set(name, r.state);
-        events = r.events;
-      }
-      if (events.length > 0) this.emit(d, rule, events, out, name);
+      const r = def.step(params, state, { ts, value: vals[j]! });
+      states.set(name, r.state);
+      if (r.events.length > 0) this.emit(d, rule, r.events, out, name);
     }
   }
 

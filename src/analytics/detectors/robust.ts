@@ -3,7 +3,7 @@ import { NO_EVENTS, type DetectorEvent, type DetectorInput } from '../types.js';
 import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import { pureStep, type DetectorModule } from './module.js';
-import { gapRestart, learnInto, LEARNED, scaleUpdate, usableScale } from './robust-scale.js';
+import { gapRestart, learnInto, LEARNED, NEVER, scaleUpdate, usableScale } from './robust-scale.js';
 
 /**
  * A scale-free outlier and level-shift detector for any metric, including ones whose unit and
@@ -137,7 +137,10 @@ export interface RobustState {
   repeatOf: number;
 }
 
-const FRESH: RobustState = { n: 0, loc: 0, scale: 0, maxScale: 0, up: 0, down: 0, openFor: 0, calm: 0, bar: 0, peak: 0, lastTs: null, latch: QUIET, side: 1, mean: 0, meanScale: 0, openMean: 0, known: [], epFrom: 0, epTo: 0, epPeak: 0, repeatOf: 0 };
+// lastTs starts as NEVER, a number (robust-scale.ts: a field that starts null boxes every timestamp
+// stored in it, an allocation per metric and sample); null, in a state handed over from an older
+// version, means the same.
+const FRESH: RobustState = { n: 0, loc: 0, scale: 0, maxScale: 0, up: 0, down: 0, openFor: 0, calm: 0, bar: 0, peak: 0, lastTs: NEVER, latch: QUIET, side: 1, mean: 0, meanScale: 0, openMean: 0, known: [], epFrom: 0, epTo: 0, epPeak: 0, repeatOf: 0 };
 
 function floorOf(p: RobustParams, s: RobustState): number {
   return Math.max(p.minScaleRel * Math.abs(s.loc), 1e-3 * s.maxScale);

@@ -3,6 +3,7 @@ import { NO_EVENTS, type DetectorEvent, type DetectorInput } from '../types.js';
 import { afterGap, durationParams, isStale, metricParam, QUIET, stepLatch, type Latch } from './latch.js';
 import { messages, type Side } from './messages.js';
 import { pureStep, type DetectorModule } from './module.js';
+import { NEVER } from './robust-scale.js';
 
 /**
  * High and/or low limit. Raises while the value is beyond a limit (strictly: a value equal to the
@@ -54,7 +55,7 @@ function limitOf(p: LimitParams, side: Side): number {
 function update(p: LimitParams, s: LimitState, input: DetectorInput): readonly DetectorEvent[] {
   const { ts, value } = input;
   if (isStale(s.lastTs, ts)) return NO_EVENTS;
-  const latch = afterGap(s.latch, s.lastTs === null ? 0 : ts - s.lastTs, p.maxGapS === undefined ? undefined : p.maxGapS * 1000);
+  const latch = afterGap(s.latch, s.lastTs === null || s.lastTs === NEVER ? 0 : ts - s.lastTs, p.maxGapS === undefined ? undefined : p.maxGapS * 1000);
   const side = breachedSide(p, value);
   const r = stepLatch(latch, ts, side !== null, insideClear(p, value), p.minDurationS * 1000);
   let events: readonly DetectorEvent[] = NO_EVENTS;
@@ -79,8 +80,9 @@ export const limitDetector: DetectorModule<LimitParams, LimitState> = {
   paramsSchema: limitParamsSchema,
   defaultCategory: 'safety',
 
-  // Each state its own object: the engine updates its states in place.
-  initial: () => ({ latch: QUIET, side: null, lastTs: null }),
+  // Each state its own object: the engine updates its states in place. lastTs starts as NEVER, a
+  // number: a field that starts null makes V8 box every timestamp stored in it (robust-scale.ts).
+  initial: () => ({ latch: QUIET, side: null, lastTs: NEVER }),
   update,
   step: pureStep((s: LimitState) => ({ ...s }), update),
 };

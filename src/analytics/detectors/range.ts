@@ -4,6 +4,7 @@ import { NO_EVENTS, type DetectorEvent, type DetectorInput } from '../types.js';
 import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
 import { pureStep, type DetectorModule } from './module.js';
+import { NEVER } from './robust-scale.js';
 
 /**
  * Out of the physically possible range: the instrument, not the process, is wrong (a broken
@@ -77,8 +78,9 @@ export const rangeDetector: DetectorModule<RangeParams, RangeState> = {
   paramsSchema: rangeParamsSchema,
   defaultCategory: 'sensor',
 
-  // Each state its own object: the engine updates its states in place.
-  initial: () => ({ active: false, lastTs: null }),
+  // Each state its own object: the engine updates its states in place. lastTs starts as NEVER, a
+  // number: a field that starts null makes V8 box every timestamp stored in it (robust-scale.ts).
+  initial: () => ({ active: false, lastTs: NEVER }),
   update,
   step: pureStep((s: RangeState) => ({ ...s }), update),
 };

@@ -2,18 +2,22 @@
  * How often the heavy rules on every metric judge a device (`judgeEveryS` of the distribution and
  * multivariate detectors). Their cost is per judged sample and what they look for (a change of
  * the values' spread, a broken relation between metrics) takes many samples to show, so a device
- * that reports faster than `judgeEveryS` is judged at most that often, on the mean of each metric
- * over the samples since the last judged one (that one excluded, the judged one included). Data
- * at `judgeEveryS` spacing or slower (a NAB file every 5 min, a fleet sampled every 10 s) is judged
- * sample by sample on exactly its own values; a 1 Hz machine with the default 5 s is judged every
- * 5 s on 5-sample means, at a fifth of the cost. The cheap per-sample rules (outliers, limits)
- * still see every sample.
+ * that reports faster than `judgeEveryS` is judged about that often (once at least 90 % of it has
+ * passed since the last judged sample, so data at the period with some jitter is still judged
+ * sample by sample), on the mean of each metric over the samples since the last judged one (that
+ * one excluded, the judged one included). Data at `judgeEveryS` spacing or slower (a NAB file
+ * every 5 min, a fleet sampled every 10 s) is judged sample by sample on exactly its own values;
+ * a 1 Hz machine with the default 10 s is judged every 9 s on 9-sample means, at a ninth of the
+ * cost, and its heavy rules' sample counts (windows, warm-ups, runs) then span about the times
+ * they were chosen for on the 10 s fleet. The cheap per-sample rules (outliers, limits) still see
+ * every sample.
  *
  * Plain data (numbers, strings, arrays), so a device's pending means are handed over with its
  * state (device-state.ts).
  */
 export interface Cadence {
-  everyMs: number;
+  /** Time after the last judged sample from which a sample is due (DUE_SHARE of the period). */
+  dueMs: number;
   /** Time of the last judged sample (-Infinity: none yet, so the first sample is judged at once). */
   judgedAt: number;
   /** Time of the last sample added. */
@@ -30,8 +34,20 @@ export interface Cadence {
   counts: number[];
 }
 
+/** The share of the period after which a sample is due: data at the period with jitter is judged sample by sample. */
+const DUE_SHARE = 0.9;
+
 export function newCadence(everyS: number): Cadence {
-  return { everyMs: everyS * 1000, judgedAt: -Infinity, lastTs: -Infinity, pending: 0, names: [], sums: [], counts: [] };
+  return { dueMs: everyS * 1000 * DUE_SHARE, judgedAt: -Infinity, lastTs: -Infinity, pending: 0, names: [], sums: [], counts: [] };
+}
+
+/**
+ * A cadence handed over as JSON (device-state.ts), going on at `dueMs` (this side's rule may say
+ * otherwise). Built field by field: an object spread from another makes V8 box every number
+ * stored into it afterwards.
+ */
+export function restoreCadence(saved: Cadence, dueMs: number): Cadence {
+  return { dueMs, judgedAt: saved.judgedAt, lastTs: saved.lastTs, pending: saved.pending, names: saved.names, sums: saved.sums, counts: saved.counts };
 }
 
 /** The rule's cadence when its params ask for one (a positive `judgeEveryS`), else null: judged on every sample. */
@@ -43,13 +59,13 @@ export function cadenceOf(params: unknown): Cadence | null {
 /**
  * Add one sample's metrics (the first `count` of `names`/`values`) at time `ts`. When the sample
  * is due to be judged, the metrics of the period with their means are written to `outNames` and
- * `outValues` and their number returned; else −1. Pending samples more than `everyMs` before this
+ * `outValues` and their number returned; else −1. Pending samples more than `dueMs` before this
  * one are dropped first: after a pause (the machine left the rule's states, or went silent) a
  * mean must not span it.
  */
 export function addSample(c: Cadence, ts: number, names: readonly string[], values: ArrayLike<number>, count: number, outNames: string[], outValues: number[]): number {
   const { sums, counts } = c;
-  if (c.pending > 0 && !(ts - c.lastTs <= c.everyMs)) {
+  if (c.pending > 0 && !(ts - c.lastTs <= c.dueMs)) {
     counts.fill(0);
     c.pending = 0;
   }
@@ -73,7 +89,7 @@ export function addSample(c: Cadence, ts: number, names: readonly string[], valu
   }
   c.lastTs = ts;
   c.pending++;
-  if (ts - c.judgedAt < c.everyMs) return -1;
+  if (ts - c.judgedAt < c.dueMs) return -1;
   let n = 0;
   for (let j = 0; j < c.names.length; j++) {
     const k = counts[j]!;

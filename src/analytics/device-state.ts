@@ -1,4 +1,4 @@
-import type { Cadence } from './cadence.js';
+import { restoreCadence, type Cadence } from './cadence.js';
 import type { DeviceState as EngineDeviceState } from './engine.js';
 import { DeviceEnergyAccumulator, type EnergyAccumulatorSnapshot, type EnergyConfig } from './energy/index.js';
 import { fromJsonValue, toJsonValue, type JsonValue } from './state-json.js';
@@ -38,7 +38,8 @@ export function exportDeviceState(d: EngineDeviceState): DeviceStateJson {
 
 /**
  * The engine's device state from JSON. `fresh` is the state the engine would make for a device
- * it has never seen (its rules, detectors and initial states): what the JSON says replaces it.
+ * it has never seen (its rules, detectors and initial states): what the JSON says replaces it, in
+ * place.
  */
 export function importDeviceState(json: DeviceStateJson, fresh: EngineDeviceState, energy: EnergyConfig): EngineDeviceState {
   if (json?.v !== 1) throw new Error(`unknown device state version ${JSON.stringify((json as { v?: unknown } | null)?.v)}`);
@@ -51,10 +52,19 @@ export function importDeviceState(json: DeviceStateJson, fresh: EngineDeviceStat
   const cadences = fresh.cadences.map((c, i) => {
     const saved = json.rules[fresh.rules[i]!.id];
     if (c === null || saved?.cadence === undefined || saved.kind !== fresh.detectors[i]!.kind) return c;
-    return { ...(fromJsonValue(saved.cadence) as Cadence), everyMs: c.everyMs };
+    return restoreCadence(fromJsonValue(saved.cadence) as Cadence, c.dueMs);
   });
   const acc = new DeviceEnergyAccumulator(fresh, energy);
   acc.restore(json.energy);
-  // No slots (engine.ts): they would point at the fresh states, not these.
-  return { ...fresh, states, cadences, slots: fresh.rules.map(() => undefined), lastTs: json.lastTs ?? -Infinity, machineState: json.machineState ?? undefined, stateSince: json.stateSince ?? -Infinity, energy: acc };
+  // Written into the fresh state itself, not a spread copy of it: V8 boxes every number later
+  // stored into an object made by a spread (the device's last sample time, on every sample). No
+  // slots (engine.ts): they would point at the fresh states, not these.
+  fresh.states = states;
+  fresh.cadences = cadences;
+  fresh.slots = fresh.rules.map(() => undefined);
+  fresh.lastTs = json.lastTs ?? -Infinity;
+  fresh.machineState = json.machineState ?? undefined;
+  fresh.stateSince = json.stateSince ?? -Infinity;
+  fresh.energy = acc;
+  return fresh;
 }

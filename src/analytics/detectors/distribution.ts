@@ -48,11 +48,11 @@ export const distributionParamsSchema = z
     learnRate: z.number().gt(0).max(1).default(0.001),
     maxGapS: z.number().positive().default(86_400),
     /**
-     * In a rule on every metric, a device reporting faster than this is judged at most this often,
+     * In a rule on every metric, a device reporting faster than this is judged about this often,
      * on the mean of each metric since the last judged sample (cadence.ts, read by the engine);
-     * slower data is judged sample by sample as it comes. 0: every sample.
+     * data this far apart or further is judged sample by sample as it comes. 0: every sample.
      */
-    judgeEveryS: z.number().min(0).default(5),
+    judgeEveryS: z.number().min(0).default(10),
   })
   .refine((p) => p.edges.every((e, i) => i === 0 || e > (p.edges[i - 1] as number)), { message: 'edges must be ascending', path: ['edges'] });
 

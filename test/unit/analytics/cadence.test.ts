@@ -35,6 +35,16 @@ describe('cadence (judging fast devices on means)', () => {
     });
   });
 
+  it('judges data at about the period (jitter of up to a tenth) sample by sample', () => {
+    const c = newCadence(10);
+    let ts = T0;
+    for (let i = 0; i < 20; i++) {
+      ts += i % 2 === 0 ? 9100 : 10_900;
+      expect(add(c, ts, { a: i })).toEqual({ a: i });
+    }
+    expect(add(c, ts + 8900, { a: 1 })).toBeNull(); // under 9 s: averaged into the next
+  });
+
   it('a metric gets the mean of its own values in the period; one absent for a whole period is not judged', () => {
     const c = newCadence(3);
     add(c, T0, { a: 1, b: 2 });

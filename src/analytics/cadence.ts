@@ -98,8 +98,10 @@ export function addSample(c: Cadence, ts: number, names: readonly string[], valu
     outValues[n] = k === 1 ? sums[j]! : sums[j]! / k;
     n++;
   }
-  // Metrics absent from the whole period are forgotten (they would make every sample take the slow path above).
-  if (n < c.names.length) {
+  // Metrics absent from the whole period are forgotten (they would make every sample take the slow
+  // path above), and the arrays are cut to their exact length once they change (an array grown by
+  // push keeps room for more, which is kept per device and rule).
+  if (!same) {
     c.names = outNames.slice(0, n);
     c.sums = Array<number>(n).fill(0);
     c.counts = Array<number>(n).fill(0);

@@ -130,6 +130,24 @@ function rolesOf(rules: readonly ResolvedRule[]): Uint8Array {
   return roles;
 }
 
+/**
+ * A per-value rule's Slots for these metrics (the first `count`), each state found or made (up to
+ * EACH_METRIC_CAP, in order) in `states`; arrays of the exact length, as they are kept per device.
+ */
+function slotsOf(def: AnyDetector, states: PerMetricStates, i: number, names: readonly string[], infos: readonly MetricInfo[], count: number): Slots {
+  const slotNames = names.slice(0, count);
+  const params = infos.slice(0, count).map((info) => info.params[i]);
+  const slotStates = slotNames.map((name, j) => {
+    let state = states.get(name);
+    if (state === undefined && states.size < EACH_METRIC_CAP) {
+      state = def.initial(params[j]);
+      states.set(name, state);
+    }
+    return state;
+  });
+  return { names: slotNames, states: slotStates, params };
+}
+
 /** Rules lists are shared by the devices of a class (rules/resolve.ts), and so are their detector lists. */
 const DETECTORS_OF = new WeakMap<readonly ResolvedRule[], readonly AnyDetector[]>();
 
@@ -488,30 +506,17 @@ export class AnalyticsEngine {
     // One input object reused for every in-place step: they read it and keep nothing of it.
     const input = this.input;
     if (def.update) {
-      const slots = (d.slots[i] ??= { names: [], states: [], params: [] });
+      let slots = d.slots[i];
+      let same = slots !== undefined && slots.names.length === count;
+      for (let j = 0; same && j < count; j++) same = slots!.names[j] === names[j];
+      if (!same) slots = d.slots[i] = slotsOf(def, states, i, names, infos, count);
       for (let j = 0; j < count; j++) {
-        const name = names[j]!;
-        let state: unknown;
-        let params: unknown;
-        if (slots.names[j] === name) {
-          state = slots.states[j];
-          params = slots.params[j];
-        } else {
-          params = infos[j]!.params[i];
-          state = states.get(name);
-          if (state === undefined) {
-            if (states.size >= EACH_METRIC_CAP) continue;
-            state = def.initial(params);
-            states.set(name, state);
-          }
-          slots.names[j] = name;
-          slots.states[j] = state;
-          slots.params[j] = params;
-        }
+        const state = slots!.states[j];
+        if (state === undefined) continue; // beyond EACH_METRIC_CAP
         input.ts = ts;
         input.value = vals[j]!;
-        const events = def.update(params, state, input);
-        if (events.length > 0) this.emit(d, rule, events, out, name);
+        const events = def.update(slots!.params[j], state, input);
+        if (events.length > 0) this.emit(d, rule, events, out, names[j]);
       }
       return;
     }

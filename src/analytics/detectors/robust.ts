@@ -144,8 +144,11 @@ export interface RobustState {
  * NEVER, a number (robust-scale.ts: a field that starts null boxes every timestamp stored in it);
  * null, in a state handed over from an older version, means the same.
  */
+/** The empty episode memory, shared by every fresh state (`known` is replaced, never written into). */
+const NO_EPISODES: number[] = [];
+
 function fresh(): RobustState {
-  return { n: 0, loc: 0, scale: 0, maxScale: 0, up: 0, down: 0, openFor: 0, calm: 0, bar: 0, peak: 0, lastTs: NEVER, latch: QUIET, side: 1, mean: 0, meanScale: 0, openMean: 0, known: [], epFrom: 0, epTo: 0, epPeak: 0, repeatOf: 0 };
+  return { n: 0, loc: 0, scale: 0, maxScale: 0, up: 0, down: 0, openFor: 0, calm: 0, bar: 0, peak: 0, lastTs: NEVER, latch: QUIET, side: 1, mean: 0, meanScale: 0, openMean: 0, known: NO_EPISODES, epFrom: 0, epTo: 0, epPeak: 0, repeatOf: 0 };
 }
 
 const FRESH: RobustState = fresh();

@@ -157,10 +157,6 @@ function floorOf(p: RobustParams, s: RobustState): number {
   return Math.max(p.minScaleRel * Math.abs(s.loc), 1e-3 * s.maxScale);
 }
 
-function scaleOf(p: RobustParams, s: RobustState): number {
-  return usableScale(s.loc, s.scale, floorOf(p, s));
-}
-
 /** The short-window mean after `v` (plain average while fewer than meanSamples samples were seen). */
 function meanAfter(p: RobustParams, s: RobustState, v: number): number {
   return s.n === 0 ? v : s.mean + (v - s.mean) * Math.max(1 / p.meanSamples, 1 / (s.n + 1));
@@ -241,7 +237,9 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
     return events;
   }
 
-  const scale = scaleOf(p, st);
+  // The floor once for both scales (each call left out of line returns its number as a new heap object).
+  const floor = floorOf(p, st);
+  const scale = usableScale(st.loc, st.scale, floor);
   const z = (value - st.loc) / scale;
   const watched = p.direction === 'above' ? z : p.direction === 'below' ? -z : Math.abs(z);
   // CUSUM on the clipped z: one huge spike is the outlier test's business, not evidence of a shift.
@@ -253,7 +251,7 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
   // The short-window mean, judged against the learned spread of such means about the location:
   // a level shift or a burst of wider noise moves it long before any single sample is 8σ out,
   // and a signal that wanders has a wide spread of means, so its wander is not taken for a shift.
-  const zMean = p.meanSamples > 0 ? (mean - st.loc) / usableScale(st.loc, st.meanScale, floorOf(p, st)) : 0;
+  const zMean = p.meanSamples > 0 ? (mean - st.loc) / usableScale(st.loc, st.meanScale, floor) : 0;
   const watchedMean = p.direction === 'above' ? zMean : p.direction === 'below' ? -zMean : Math.abs(zMean);
   // Both the mean test and the CUSUM need the recent mean meanMinZ scales out (when the mean
   // test is on): the CUSUM's sums also grow on a slow wander of a few σ, which is no fault.

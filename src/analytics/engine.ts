@@ -170,7 +170,7 @@ export interface DeviceState {
   detectors: readonly AnyDetector[];
   /** The rules list's metric infos (shared, see MetricInfo). */
   metricInfo: MetricInfos;
-  /** Parallel to `rules` (shared like them): what each rule is judged on, see RuleRole. */
+  /** Parallel to `rules` (shared like them): what each rule is judged on (rolesOf). */
   roles: Uint8Array;
   /** Parallel to `rules`. */
   states: unknown[];

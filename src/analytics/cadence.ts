@@ -24,6 +24,8 @@ export interface Cadence {
   lastTs: number;
   /** Samples added since the last judged one. */
   pending: number;
+  /** The device's machine state they were reported in (null: none reported). */
+  state: number | null;
   /**
    * The metrics seen (in order of first appearance), the sums of their values since the last
    * judged sample and how many: kept between judgements (the next samples most likely name the same
@@ -38,7 +40,7 @@ export interface Cadence {
 const DUE_SHARE = 0.9;
 
 export function newCadence(everyS: number): Cadence {
-  return { dueMs: everyS * 1000 * DUE_SHARE, judgedAt: -Infinity, lastTs: -Infinity, pending: 0, names: [], sums: [], counts: [] };
+  return { dueMs: everyS * 1000 * DUE_SHARE, judgedAt: -Infinity, lastTs: -Infinity, pending: 0, state: null, names: [], sums: [], counts: [] };
 }
 
 /**
@@ -47,13 +49,26 @@ export function newCadence(everyS: number): Cadence {
  * stored into it afterwards.
  */
 export function restoreCadence(saved: Cadence, dueMs: number): Cadence {
-  return { dueMs, judgedAt: saved.judgedAt, lastTs: saved.lastTs, pending: saved.pending, names: saved.names, sums: saved.sums, counts: saved.counts };
+  return { dueMs, judgedAt: saved.judgedAt, lastTs: saved.lastTs, pending: saved.pending, state: saved.state ?? null, names: saved.names, sums: saved.sums, counts: saved.counts };
 }
 
 /** The rule's cadence when its params ask for one (a positive `judgeEveryS`), else null: judged on every sample. */
 export function cadenceOf(params: unknown): Cadence | null {
   const every = (params as { judgeEveryS?: unknown } | null)?.judgeEveryS;
   return typeof every === 'number' && every > 0 ? newCadence(every) : null;
+}
+
+/**
+ * The device's machine state for the next sample (null: none reported). A change drops what was
+ * pending, so a mean never spans two states (the multivariate detector keeps a model per state).
+ */
+export function inState(c: Cadence, state: number | null): void {
+  if (c.state === state) return;
+  c.state = state;
+  if (c.pending > 0) {
+    c.counts.fill(0);
+    c.pending = 0;
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { deviceKey, type DeviceRef, type TelemetryBatch } from '../contract/index.js';
 import { isSignalMetric } from '../contract/metrics.js';
 import type { Point } from '../storage/point.js';
-import { addSample, cadenceOf, type Cadence } from './cadence.js';
+import { addSample, cadenceOf, inState, type Cadence } from './cadence.js';
 import { detectorFor, type AnyDetector } from './detectors/index.js';
 import { DeviceEnergyAccumulator, toEnergyPoint, type EnergyConfig, type EnergyWindow } from './energy/index.js';
 import { exportDeviceState, importDeviceState, type DeviceStateJson } from './device-state.js';
@@ -467,6 +467,7 @@ export class AnalyticsEngine {
       return;
     }
     const { meanNames, meanInfos } = this;
+    inState(cadence, d.machineState ?? null);
     const n = addSample(cadence, ts, this.names, this.values, count, meanNames, this.meanValues);
     if (n < 0) return;
     for (let j = 0; j < n; j++) meanInfos[j] = infoFor(d.metricInfo.byName, d.rules, d.detectors, meanNames[j]!);

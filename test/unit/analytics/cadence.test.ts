@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addSample, newCadence } from '../../../src/analytics/cadence.js';
+import { addSample, inState, newCadence } from '../../../src/analytics/cadence.js';
 import { AnalyticsEngine, type AnomalyEvent, type DeviceStateJson } from '../../../src/analytics/index.js';
 import { parseEnergyConfig } from '../../../src/analytics/energy/index.js';
 import { parseRulesConfig } from '../../../src/analytics/rules/index.js';
@@ -43,6 +43,18 @@ describe('cadence (judging fast devices on means)', () => {
       expect(add(c, ts, { a: i })).toEqual({ a: i });
     }
     expect(add(c, ts + 8900, { a: 1 })).toBeNull(); // under 9 s: averaged into the next
+  });
+
+  it('a change of machine state drops what was pending: a mean never spans two states', () => {
+    const c = newCadence(5);
+    inState(c, 2);
+    add(c, T0, { a: 1 });
+    expect(add(c, T0 + 1000, { a: 100 })).toBeNull();
+    inState(c, 2);
+    expect(add(c, T0 + 2000, { a: 200 })).toBeNull();
+    inState(c, 1);
+    expect(add(c, T0 + 3000, { a: 5 })).toBeNull();
+    expect(add(c, T0 + 5000, { a: 7 })).toEqual({ a: 6 }); // seconds 3 and 5, not 1 and 2
   });
 
   it('a metric gets the mean of its own values in the period; one absent for a whole period is not judged', () => {

@@ -178,6 +178,20 @@ describe('robust detector', () => {
     expect(firstClear.ts - firstRaise.ts).toBe(20 * 5000);
   });
 
+  it('with maxOpenSamples, an alert opened by a spike and followed by a level far smaller than the spike re-learns as before', () => {
+    const normal = series(300, 5, (i) => 10 + noise(i));
+    // Opened by a spike of +90; the level after it is +8 (beyond holdBeyond's 5σ, under holdShare of the spike).
+    const after = series(100, 5, (i) => 18 + noise(i), 1505);
+    const p = params({ relearnAfterSamples: 20, maxOpenSamples: 1000 });
+    const { events } = run(robustDetector, p, [...normal, [1500, 100], ...after]);
+    const firstClear = events.find((e) => e.kind === 'clear')!;
+    expect(firstClear.message.en).toMatch(/re-learning/);
+    expect(firstClear.ts).toBe(T0 + (1500 + 20 * 5) * 1000);
+    // The same level reached by a step (opening near it) is held.
+    const stepped = run(robustDetector, p, [...normal, ...after]).events;
+    expect(stepped.filter((e) => e.kind === 'clear')).toEqual([]);
+  });
+
   it('a shift the single samples do not show raises by the short-window mean, saying it shifted', () => {
     const normal = series(400, 5, (i) => 10 + noise(i));
     // +6σ (the learned σ is ≈ 0.63): no sample reaches 8σ, but the mean of the last ~10 is far outside the

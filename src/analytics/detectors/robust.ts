@@ -61,6 +61,20 @@ export const robustParamsSchema = z
     cusumH: z.number().min(0).default(40),
     /** Samples an alert may stay open before its level is accepted as the new normal. */
     relearnAfterSamples: z.number().int().positive().default(300),
+    /**
+     * An alert whose recent mean is still more than `holdBeyond` scales from the level it left
+     * after relearnAfterSamples stays open (nothing learned) up to this many samples in all: a
+     * fault that lasts is one alert for as long as it lasts, and the level it left stays the
+     * reference its end is judged against. 0: re-learn at relearnAfterSamples regardless.
+     */
+    maxOpenSamples: z.number().int().min(0).default(0),
+    /**
+     * See maxOpenSamples: how far the recent mean must still be from the level the alert left, on
+     * the side it opened: holdBeyond scales, and holdShare of the opening excursion (a spike that
+     * opened it and a level a little above the old one is no lasting shift: that re-learns as before).
+     */
+    holdBeyond: z.number().min(0).default(5),
+    holdShare: z.number().min(0).max(1).default(0.3),
     /** Consecutive samples back within zClear before an open alert clears (one quiet sample amid a burst is not the end). */
     holdSamples: z.number().int().positive().default(100),
     /** After an alert, the outlier test's bar rises to the alert's peak |z| and sinks back to zRaise over about this many samples; 0: fixed bar. */
@@ -275,7 +289,11 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
       events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, false) }];
     }
     const loud = repeatOf === 0;
-    if (openFor >= p.relearnAfterSamples) {
+    // Still beyond the level it left, on the side it opened, by a good share of the opening
+    // excursion: the fault goes on, and re-learning would take it as normal (and its end for a
+    // new fault).
+    const holding = openFor < p.maxOpenSamples && Math.abs(mean - st.loc) > Math.max(p.holdBeyond * scale, p.holdShare * Math.abs(st.epTo - st.epFrom)) && (mean - st.loc) * (st.epTo - st.epFrom) > 0;
+    if (openFor >= p.relearnAfterSamples && !holding) {
       if (loud) events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.robustRelearned(p.metric, value, openFor) }];
       // The new level becomes the location: the average since the alert opened when the mean test
       // is on (the last sample alone may be one of the new regime's spikes, and a location on a

@@ -22,7 +22,7 @@ const TOKEN_SYNC_MS = 2000;
 const MAX_QUEUED_TRANSITIONS = 100_000;
 
 /** A connection of this process's read side (its own, beside the JetStream source's), with the view streams made. */
-async function connectView(config: Config, log: Logger): Promise<{ nc: NatsConnection; connected: () => boolean }> {
+export async function connectView(config: Config, log: Logger): Promise<{ nc: NatsConnection; connected: () => boolean }> {
   const n = config.nats;
   const nc = await connect({ servers: n.servers, user: n.username, pass: n.password, name: `${n.workerId}-view`, maxReconnectAttempts: -1, reconnectTimeWait: 500 }).catch((err: Error) => {
     throw new Error(`cannot connect to NATS ${n.servers.join(',')}: ${err.message}`, { cause: err });

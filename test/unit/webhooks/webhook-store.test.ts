@@ -39,10 +39,10 @@ describe('webhook outbox', () => {
     const [head] = s.dueHeads(0, [], 10);
     s.markRetry(head!.seq, 10, 20, null, 'ECONNREFUSED');
     expect(s.status('a')).toMatchObject({ state: 'retrying', head: { idempotencyKey: 'a1', attempts: 1, lastError: 'ECONNREFUSED' } });
-    expect(s.markDead(head!, 1000, null, 'gave up')).toBe(2);
+    expect(s.markDead(head!, 1000, null, 'gave up')).toHaveLength(2);
     expect(s.status('a')).toMatchObject({ state: 'dead', pending: 1, dead: 2, lastDead: { idempotencyKey: 'a1', error: 'gave up' } });
     expect(s.dueHeads(1000, [], 10).map((e) => e.idempotencyKey)).toEqual(['a3']);
-    expect(s.redeliver('a', 2000, 1000)).toBe(2);
+    expect(s.redeliver('a', 2000, 1000)).toHaveLength(2);
     expect(s.dueHeads(2000, [], 10).map((e) => e.idempotencyKey)).toEqual(['a1']);
     expect(s.depth()).toEqual({ pending: 3, oldestAt: 0 });
     s.close();

@@ -212,6 +212,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
       const view = await startViewReading({ config, alerts, tokens, notifier, live, metrics, log: log.child({ component: 'view' }) });
       cleanups.push(() => view.stop());
       sharing?.webhooks?.deliverOnceCaughtUp(() => view.reader.caughtUp);
+      notifier.add(view.decisions);
       qualityStatus = (site, line) => view.quality.statusOf(site, line);
       // Stale and flapping alerts resolve here by the workers' rule (same times, so the same
       // transitions and webhook keys as the worker would send): an alert of a worker that died

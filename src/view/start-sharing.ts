@@ -23,7 +23,7 @@ export async function startFleetSharing(deps: { config: Config; audit: AuditLog;
   const { nc } = await connectView(config, log);
   const audit = await AuditShare.start(nc, deps.audit, { nodeId: n.workerId, retentionMs: config.audit.retentionMs, replicas: n.replicas }, log);
   const webhooks = deps.webhooks
-    ? await WebhookSharing.start(nc, deps.webhooks.webhooks, deps.webhooks.store, { nodeId: n.workerId, alertRetentionMs: config.view.alertRetentionMs, leaseTtlMs: n.leaseTtlMs, leaseRenewMs: n.leaseRenewMs, replicas: n.replicas }, log)
+    ? await WebhookSharing.start(nc, deps.webhooks.webhooks, deps.webhooks.store, { nodeId: n.workerId, alertRetentionMs: config.view.alertRetentionMs, leaseTtlMs: n.leaseTtlMs, leaseRenewMs: n.leaseRenewMs, replicas: n.replicas, secretKey: config.webhooks.sharedSecretKey }, log)
     : null;
   return {
     webhooks,

@@ -79,6 +79,12 @@ export interface ViewReading {
   reader: ViewReader;
   /** API nodes tell each other (and their own restarts) of acknowledgements made here through the stream. */
   acknowledgements: AlertNotifier;
+  /**
+   * Resolutions this node decided itself (stale, flapping gone quiet: the transitions with no
+   * stream sequence) go to the stream too, so a node that starts later reads them instead of
+   * deciding them again long after, which a webhook subscriber made since would get as news.
+   */
+  decisions: AlertNotifier;
   connected(): boolean;
   stop(): Promise<void>;
 }
@@ -98,10 +104,15 @@ export async function startViewReading(deps: { config: Config; alerts: AlertMana
     name: 'view-acknowledgements',
     notify: (transitions) => publisher.notify(transitions.filter((t) => t.type === 'acknowledged')),
   };
+  const decisions: AlertNotifier = {
+    name: 'view-decisions',
+    notify: (transitions) => publisher.notify(transitions.filter((t) => t.type === 'resolved' && t.streamSeq === undefined)),
+  };
   return {
     quality,
     reader,
     acknowledgements,
+    decisions,
     connected,
     stop: async () => {
       await tokens.stop();

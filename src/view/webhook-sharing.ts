@@ -2,7 +2,7 @@ import type { KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
 import { formatScope, parseScope } from '../auth/index.js';
 import type { Logger } from '../observability/index.js';
 import { leaseSafetyMs, PartitionLeases } from '../sources/nats/partition-leases.js';
-import type { Subscription, SubscriptionFleet, Webhooks, WebhookStore } from '../webhooks/index.js';
+import { openSecret, sealSecret, type Subscription, type SubscriptionFleet, type Webhooks, type WebhookStore } from '../webhooks/index.js';
 import { VIEW_ALERTS_STREAM } from './subjects.js';
 import { OUTCOME_BUCKET, WebhookOutcomes } from './webhook-outcomes.js';
 
@@ -14,9 +14,11 @@ const DELIVERY_UNIT = 'delivery';
 /** Delivered reports are kept at least as long as a dead delivery's evidence. */
 const MIN_OUTCOME_AGE_MS = 30 * 86_400_000;
 
+/** One subscription in the bucket: its signing secret sealed (PP_WEBHOOK_SHARED_SECRET_KEY), or as given. */
 interface SharedSubscription {
   subscription: Omit<Subscription, 'jurisdiction'> & { jurisdiction: string[] };
-  secret: string;
+  secret?: string;
+  sealedSecret?: string;
 }
 
 export interface WebhookSharingOptions {
@@ -27,6 +29,8 @@ export interface WebhookSharingOptions {
   leaseTtlMs: number;
   leaseRenewMs: number;
   replicas: number;
+  /** PP_WEBHOOK_SHARED_SECRET_KEY: seals signing secrets in the bucket (null: stored as given). */
+  secretKey: string | null;
 }
 
 /**
@@ -76,6 +80,7 @@ export class WebhookSharing implements SubscriptionFleet {
     const outcomeKv = await js.views.kv(OUTCOME_BUCKET, { history: 1, replicas: opts.replicas, ttl: Math.max(MIN_OUTCOME_AGE_MS, opts.alertRetentionMs + 86_400_000) });
     const outcomes = await WebhookOutcomes.start(outcomeKv, store, () => webhooks.kick(), log);
     const sharing = new WebhookSharing(nc, subscriptions, outcomes, webhooks, store, opts, log);
+    if (opts.secretKey === null) log.warn('PP_WEBHOOK_SHARED_SECRET_KEY is not set: webhook signing secrets are stored in the NATS bucket pp_webhook_subscriptions as given (docs/webhooks.md)');
     await sharing.watchSubscriptions();
     webhooks.share(sharing, { mayDeliver: () => sharing.delivering, changed: (keys) => outcomes.changed(keys) });
     return sharing;
@@ -115,8 +120,8 @@ export class WebhookSharing implements SubscriptionFleet {
   private take(e: KvEntry): void {
     try {
       if (e.operation === 'PUT') {
-        const { subscription, secret } = e.json<SharedSubscription>();
-        this.store.createSubscription({ ...subscription, jurisdiction: parseScope(subscription.jurisdiction) }, secret);
+        const { subscription, secret, sealedSecret } = e.json<SharedSubscription>();
+        this.store.createSubscription({ ...subscription, jurisdiction: parseScope(subscription.jurisdiction) }, this.secretOf(secret, sealedSecret));
       } else {
         this.store.deleteSubscription(e.key);
       }
@@ -126,11 +131,21 @@ export class WebhookSharing implements SubscriptionFleet {
     }
   }
 
+  private secretOf(secret: string | undefined, sealed: string | undefined): string {
+    if (sealed === undefined) {
+      if (secret === undefined) throw new Error('no signing secret');
+      return secret;
+    }
+    if (this.opts.secretKey === null) throw new Error('its signing secret is sealed and PP_WEBHOOK_SHARED_SECRET_KEY is not set on this node');
+    return openSecret(sealed, this.opts.secretKey);
+  }
+
   /** SubscriptionFleet: stored in NATS before the API answers; starts after the alert stream's last message. */
   async publish(s: Subscription, secret: string): Promise<Subscription> {
     const fromSeq = s.fromSeq ?? (await (await this.nc.jetstreamManager()).streams.info(VIEW_ALERTS_STREAM)).state.last_seq;
     const shared: Subscription = { ...s, fromSeq };
-    const value: SharedSubscription = { subscription: { ...shared, jurisdiction: formatScope(s.jurisdiction) }, secret };
+    const key = this.opts.secretKey;
+    const value: SharedSubscription = { subscription: { ...shared, jurisdiction: formatScope(s.jurisdiction) }, ...(key === null ? { secret } : { sealedSecret: sealSecret(secret, key) }) };
     await this.subscriptions.create(s.id, JSON.stringify(value));
     return shared;
   }

@@ -70,13 +70,12 @@ export function matches(s: Subscription, t: AlertTransition): boolean {
 /**
  * Whether a transition is news for the subscription. On one process every transition told after
  * it was made is. A shared one takes the transitions of alert stream messages after `fromSeq`,
- * and of those an API node decided itself (acknowledgements, stale resolutions) the ones dated
- * from its creation on: a node that starts late resolves, as stale, alerts that the others
- * resolved long ago, and those are not news.
+ * and every one an API node decided itself (acknowledgements, stale resolutions: API nodes
+ * publish those to the stream too, so a node that starts later reads them there and does not
+ * decide them again).
  */
 function isAfterStart(s: Subscription, t: AlertTransition): boolean {
-  if (s.fromSeq === undefined) return true;
-  return t.streamSeq === undefined ? t.ts >= s.createdAt : t.streamSeq > s.fromSeq;
+  return s.fromSeq === undefined || t.streamSeq === undefined || t.streamSeq > s.fromSeq;
 }
 
 /** One transition's identity: its alert, what happened, and when (replays agree on all three). */

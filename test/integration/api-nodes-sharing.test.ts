@@ -8,7 +8,7 @@ import type { AuditEntry } from '../../src/audit/index.js';
 import type { DeviceRef } from '../../src/contract/index.js';
 import { idempotencyKey } from '../../src/webhooks/subscription.js';
 import { startInfluxd, type InfluxdProcess } from '../support/influxd.js';
-import { FAST_HANDOVER_ENV, gatewayLogin, natsWorkerEnv, startNats, type NatsProcess } from '../support/nats.js';
+import { connectAsPlatform, FAST_HANDOVER_ENV, gatewayLogin, natsWorkerEnv, startNats, type NatsProcess } from '../support/nats.js';
 import { authHeaders, spawnPlatform, type PlatformProcess } from '../support/platform.js';
 import { waitFor } from '../support/ports.js';
 import { WebhookReceiver, type HookRequest } from '../support/webhook-receiver.js';
@@ -41,6 +41,8 @@ const nodes = new Map<string, PlatformProcess>();
 /** Subscription id per receiver path. */
 const subscriptions = new Map<string, string>();
 let clock = Date.now() - 3_600_000;
+/** The API nodes' key for signing secrets in the bucket (not a secret: tests only). */
+const SECRET_KEY = 'api-nodes-sharing-test-key-0123456789abcdef';
 
 function startApiNode(id: string): Promise<PlatformProcess> {
   return spawnPlatform(
@@ -54,6 +56,7 @@ function startApiNode(id: string): Promise<PlatformProcess> {
       PP_DATA_DIR: join(dir, id),
       PP_WEBHOOK_RETRY_BASE_MS: '100',
       PP_WEBHOOK_RETRY_MAX_MS: '800',
+      PP_WEBHOOK_SHARED_SECRET_KEY: SECRET_KEY,
     }),
   ).then((p) => {
     nodes.set(id, p);
@@ -152,6 +155,19 @@ describe('webhook subscriptions, delivery and the audit log shared by API nodes'
       // As on one process: never the secret, the URL's query values hidden.
       expect(shown).toMatchObject({ name: 'regulator A', url: receiver.url('/hooks-a?token=[redacted]'), delivery: { state: 'ok' } });
       expect(JSON.stringify(shown)).not.toContain('shared-subscription-secret');
+    }
+    // In NATS the signing secrets are sealed (PP_WEBHOOK_SHARED_SECRET_KEY): the bucket holds neither.
+    const nc = await connectAsPlatform(nats);
+    try {
+      const kv = await nc.jetstream().views.kv('pp_webhook_subscriptions');
+      for (const id of [a.id, b.id]) {
+        const stored = (await kv.get(id))!.string();
+        expect(stored).toContain(id);
+        expect(stored).toContain('"sealedSecret":"v1.');
+        expect(stored).not.toContain('shared-subscription-secret');
+      }
+    } finally {
+      await nc.close();
     }
     const gone = await api<{ id: string }>(node('api-2'), 'POST', '/api/v1/subscriptions', { url: receiver.url('/gone'), name: 'short-lived' });
     await waitFor(async () => (await api<{ count: number }>(node('api-1'), 'GET', '/api/v1/subscriptions')).count === 3, 10_000, 'the third subscription on api-1', 100);

@@ -285,6 +285,19 @@ describe('webhook subscriptions, delivery and the audit log shared by API nodes'
       // Start-up entries of every API node (each made the test admin token): api-0, api-1, api-2.
       expect(got.filter((e) => e.action === 'token.create' && e.source === 'start-up').length).toBeGreaterThanOrEqual(3);
     }
+    // The shared log keeps PP_AUDIT_RETENTION_DAYS (365 by default) and refuses deletes and purges.
+    const nc = await connectAsPlatform(nats);
+    try {
+      const jsm = await nc.jetstreamManager();
+      const info = await jsm.streams.info('PP_AUDIT');
+      expect(info.config).toMatchObject({ max_age: 365 * 86_400 * 1e9, deny_delete: true, deny_purge: true });
+      expect(info.state.messages).toBeGreaterThanOrEqual(expected.length);
+      await expect(jsm.streams.deleteMessage('PP_AUDIT', info.state.first_seq)).rejects.toThrow();
+      await expect(jsm.streams.purge('PP_AUDIT')).rejects.toThrow();
+      expect((await jsm.streams.info('PP_AUDIT')).state.messages).toBe(info.state.messages);
+    } finally {
+      await nc.close();
+    }
     // The acknowledgement made on a node that does not deliver reaches each subscriber once
     // (the alert opened before the subscriptions; its acknowledgement is news).
     const acked = (await alertsOn(node('api-0'), 'state=open')).find((a) => a.id === open[0]!.id)!;

@@ -20,7 +20,7 @@ export interface FleetSharing {
 export async function startFleetSharing(deps: { config: Config; audit: AuditLog; webhooks?: { webhooks: Webhooks; store: WebhookStore }; log: Logger }): Promise<FleetSharing> {
   const { config, log } = deps;
   const n = config.nats;
-  const { nc } = await connectView(config, log);
+  const { nc, connected } = await connectView(config, log);
   const audit = await AuditShare.start(nc, deps.audit, { nodeId: n.workerId, retentionMs: config.audit.retentionMs, replicas: n.replicas }, log);
   const webhooks = deps.webhooks
     ? await WebhookSharing.start(nc, deps.webhooks.webhooks, deps.webhooks.store, { nodeId: n.workerId, alertRetentionMs: config.view.alertRetentionMs, leaseTtlMs: n.leaseTtlMs, leaseRenewMs: n.leaseRenewMs, replicas: n.replicas, secretKey: config.webhooks.sharedSecretKey }, log)
@@ -28,9 +28,13 @@ export async function startFleetSharing(deps: { config: Config; audit: AuditLog;
   return {
     webhooks,
     stop: async () => {
+      // With NATS away nothing can be handed over or shared: close at once rather than wait out
+      // each request's timeout (the delivery lease then expires by itself; the audit entries not
+      // yet shared are shared at the next start).
+      if (!connected()) await nc.close().catch(() => undefined);
       await webhooks?.stop();
       await audit.stop();
-      await nc.drain().catch(() => undefined);
+      if (!nc.isClosed()) await nc.drain().catch(() => undefined);
     },
   };
 }

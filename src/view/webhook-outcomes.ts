@@ -11,6 +11,8 @@ interface SharedOutcome extends DeliveryOutcome {
 }
 
 const RETRY_MS = 1000;
+/** How long a node handing delivery over (or stopping) waits for its last reports to be shared. */
+const FLUSH_WAIT_MS = 5000;
 /** How long a node that takes delivery over waits to have read every report before it sends. */
 const CATCH_UP_MS = 5000;
 
@@ -93,9 +95,13 @@ export class WebhookOutcomes {
     }
   }
 
-  /** Resolves once every report written so far is in the bucket (a node handing delivery over). */
-  async flushed(): Promise<void> {
-    while (this.pumping) await this.pumping;
+  /**
+   * Resolves once every report written so far is in the bucket (a node handing delivery over), or
+   * after `waitMs`: a report not shared then makes the next node send that delivery again.
+   */
+  async flushed(waitMs = FLUSH_WAIT_MS): Promise<void> {
+    const until = Date.now() + waitMs;
+    while (this.pumping && Date.now() < until) await Promise.race([this.pumping, new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())))]);
   }
 
   /**

@@ -125,7 +125,7 @@ export class Webhooks implements AlertNotifier {
       createdAt: this.clock(),
     };
     const secret = input.secret ?? randomBytes(32).toString('base64url');
-    if (this.fleet) subscription = await this.fleet.publish(subscription, secret);
+    if (this.fleet) subscription = await this.shared(() => this.fleet!.publish(subscription, secret));
     this.store.createSubscription(subscription, secret);
     this.cache = this.store.subscriptions();
     this.log.info({ subscription: subscription.id, by: by.tokenId, url: maskUrlQuery(subscription.url) }, 'webhook subscription created');
@@ -154,7 +154,7 @@ export class Webhooks implements AlertNotifier {
 
   async delete(id: string, by: Principal): Promise<void> {
     this.get(id, by);
-    await this.fleet?.remove(id);
+    if (this.fleet) await this.shared(() => this.fleet!.remove(id));
     this.store.deleteSubscription(id);
     this.cache = this.store.subscriptions();
     this.log.info({ subscription: id, by: by.tokenId }, 'webhook subscription deleted');
@@ -168,6 +168,16 @@ export class Webhooks implements AlertNotifier {
     this.gate?.changed(keys);
     this.worker.kick();
     return keys.length;
+  }
+
+  /** A change the other API nodes must see: when NATS does not take it, nothing changes here either. */
+  private async shared<T>(change: () => Promise<T>): Promise<T> {
+    try {
+      return await change();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'webhook subscription change not stored in NATS');
+      throw new PlantPulseError('PP_ERR_FLEET_UNAVAILABLE', (err as Error).message);
+    }
   }
 
   private visible(s: Subscription, by: Principal): boolean {

@@ -309,4 +309,22 @@ describe('webhook subscriptions, delivery and the audit log shared by API nodes'
       expect(receiver.of(p).filter((r) => r.key === key)).toHaveLength(1);
     }
   });
+
+  it('with NATS away, a subscription change is refused (503 PP_ERR_FLEET_UNAVAILABLE) and changes nothing; the node stops cleanly', async () => {
+    const n = [...nodes.values()].find((p) => p.child.exitCode === null && p.child.signalCode === null)!;
+    const before = (await api<{ count: number }>(n, 'GET', '/api/v1/subscriptions')).count;
+    await nats.kill('SIGTERM');
+    const res = await fetch(`${n.url}/api/v1/subscriptions`, { method: 'POST', headers: { ...authHeaders(), 'content-type': 'application/json' }, body: JSON.stringify({ url: receiver.url('/while-nats-away') }) });
+    const body = await res.text();
+    expect(res.status, body).toBe(503);
+    expect(JSON.parse(body), body).toMatchObject({ code: 'PP_ERR_FLEET_UNAVAILABLE' });
+    const del = await fetch(`${n.url}/api/v1/subscriptions/${subscriptions.get(B)!}`, { method: 'DELETE', headers: authHeaders() });
+    expect(del.status).toBe(503);
+    expect((await api<{ count: number }>(n, 'GET', '/api/v1/subscriptions')).count).toBe(before);
+    // It still stops cleanly (its lease expires by itself; it does not wait out NATS's timeouts).
+    const t0 = Date.now();
+    expect(await n.kill('SIGTERM')).toBe(0);
+    console.log(`an API node stopped with NATS away in ${Date.now() - t0} ms`);
+    await nats.restart();
+  }, 120_000);
 });

@@ -57,6 +57,8 @@ function startApiNode(id: string): Promise<PlatformProcess> {
       PP_WEBHOOK_RETRY_BASE_MS: '100',
       PP_WEBHOOK_RETRY_MAX_MS: '800',
       PP_WEBHOOK_SHARED_SECRET_KEY: SECRET_KEY,
+      // The shortest allowed: a test waits for the early alert to resolve as stale on the API nodes.
+      PP_ALERT_STALE_AFTER_S: '60',
     }),
   ).then((p) => {
     nodes.set(id, p);
@@ -258,6 +260,9 @@ describe('webhook subscriptions, delivery and the audit log shared by API nodes'
 
   it('audit entries made on either API node are listed on every API node', async () => {
     const survivor = nodes.get('api-1')!.child.exitCode === null && nodes.get('api-1')!.child.signalCode === null ? 'api-1' : 'api-2';
+    // Heard of again (an update, no webhook): it stays open while this test acknowledges it.
+    await temperature([EARLY], 121);
+    await waitFor(async () => (await alertsOn(node('api-0'), 'state=open')).find((a) => a.device === EARLY.device)?.value === 121, 10_000, 'the early alert updated', 100);
     const open = (await alertsOn(node('api-0'), 'state=open')).filter((a) => a.device === EARLY.device);
     expect(open).toHaveLength(1);
     await api(node(survivor), 'POST', `/api/v1/alerts/${open[0]!.id}/ack`, { note: `checked on ${survivor}` });
@@ -309,6 +314,27 @@ describe('webhook subscriptions, delivery and the audit log shared by API nodes'
       expect(receiver.of(p).filter((r) => r.key === key)).toHaveLength(1);
     }
   });
+
+  it('a stale resolution the API nodes decided is read from the stream by a node started later, not decided again for a newer subscriber', async () => {
+    // Nothing more heard of m-00: the API nodes resolve it as stale (PP_ALERT_STALE_AFTER_S=60) and publish that.
+    await waitFor(async () => (await alertsOn(node('api-0'), 'state=resolved')).some((a) => a.device === EARLY.device), 90_000, 'the early alert resolved as stale', 1000);
+    const early = (await alertsOn(node('api-0'), 'state=resolved')).find((a) => a.device === EARLY.device)!;
+    expect(early.resolvedAt).toBe(early.lastSeen);
+    for (const p of PATHS) {
+      const [key] = keysOf(p, [{ type: 'resolved', ts: early.resolvedAt!, alert: early }]);
+      await waitFor(() => keysAt(p).has(key!), 10_000, `${p}: the stale resolution delivered`, 100);
+    }
+    const c = await api<{ id: string }>(node('api-0'), 'POST', '/api/v1/subscriptions', { url: receiver.url('/hooks-c'), name: 'regulator C' });
+    const before = receiver.requests.length;
+    // A node with a new data dir whose id sorts first (before api-0): it reads the resolution from the stream and delivers from then on.
+    const later = await startApiNode('ap-late');
+    await waitFor(async () => (await view(later)).alertsPending === 0, 20_000, 'ap-late caught up', 200);
+    expect(await deliverer('ap-late')).toBe('ap-late');
+    expect((await alertsOn(later, 'state=resolved')).find((a) => a.id === early.id)).toMatchObject({ resolvedAt: early.resolvedAt });
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(receiver.requests.slice(before).map((r) => `${r.path} ${r.event}`), 'requests after ap-late started').toEqual([]);
+    expect(c.id).toMatch(/^sub_/);
+  }, 150_000);
 
   it('with NATS away, a subscription change is refused (503 PP_ERR_FLEET_UNAVAILABLE) and changes nothing; the node stops cleanly', async () => {
     const n = [...nodes.values()].find((p) => p.child.exitCode === null && p.child.signalCode === null)!;

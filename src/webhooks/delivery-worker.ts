@@ -104,31 +104,11 @@ export class DeliveryWorker {
 
   private run(): void {
     if (this.stopped) return;
-    // Another API node delivers (the gate kicks this worker when the lease comes here).
-    if (this.gate && !this.gate.mayDeliver()) return;
     const now = this.clock();
     try {
-      const free = this.opts.concurrency - this.busy.size;
-      if (free > 0) {
-        for (const entry of this.store.dueHeads(now, [...this.busy.keys()], free)) {
-          const delivery = this.deliver(entry).then(
-            () => {
-              this.busy.delete(entry.subscriptionId);
-              this.kick();
-            },
-            (err: unknown) => {
-              // The outbox could not record the outcome (disk trouble): the row stays pending and
-              // is sent again, but not in a tight loop.
-              this.log.error({ err, subscription: entry.subscriptionId }, 'webhook outbox update failed; retrying in 5 s');
-              this.busy.delete(entry.subscriptionId);
-              this.wake(5000);
-            },
-          );
-          this.busy.set(entry.subscriptionId, delivery);
-        }
-      }
-      const next = this.store.nextAttemptAt([...this.busy.keys()]);
-      if (next !== null) this.wake(Math.max(0, next - now));
+      // Another API node delivers: this one only keeps its outbox (the reports it applies kick it,
+      // so it still purges; the gate kicks it when the lease comes here).
+      if (!this.gate || this.gate.mayDeliver()) this.deliverDue(now);
       if (now - this.lastPurge > PURGE_EVERY_MS) {
         this.lastPurge = now;
         this.store.purge(now, KEEP_DELIVERED_MS, KEEP_DEAD_MS);
@@ -138,6 +118,30 @@ export class DeliveryWorker {
       this.log.error({ err }, 'webhook outbox unreadable; retrying in 5 s');
       this.wake(5000);
     }
+  }
+
+  private deliverDue(now: number): void {
+    const free = this.opts.concurrency - this.busy.size;
+    if (free > 0) {
+      for (const entry of this.store.dueHeads(now, [...this.busy.keys()], free)) {
+        const delivery = this.deliver(entry).then(
+          () => {
+            this.busy.delete(entry.subscriptionId);
+            this.kick();
+          },
+          (err: unknown) => {
+            // The outbox could not record the outcome (disk trouble): the row stays pending and
+            // is sent again, but not in a tight loop.
+            this.log.error({ err, subscription: entry.subscriptionId }, 'webhook outbox update failed; retrying in 5 s');
+            this.busy.delete(entry.subscriptionId);
+            this.wake(5000);
+          },
+        );
+        this.busy.set(entry.subscriptionId, delivery);
+      }
+    }
+    const next = this.store.nextAttemptAt([...this.busy.keys()]);
+    if (next !== null) this.wake(Math.max(0, next - now));
   }
 
   private async deliver(entry: OutboxEntry): Promise<void> {

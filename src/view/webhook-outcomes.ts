@@ -29,7 +29,9 @@ export class WebhookOutcomes {
   private readonly pending = new Set<string>();
   private pumping: Promise<void> | null = null;
   private stopped = false;
+  /** The newest bucket revision applied here. */
   private lastRevision = 0;
+  private batch: KvEntry[] = [];
   private watch: QueuedIterator<KvEntry> | null = null;
   private watching: Promise<void> | null = null;
 
@@ -53,21 +55,39 @@ export class WebhookOutcomes {
       for await (const e of watch) outcomes.take(e);
     })().catch((err: Error) => log.error({ err: err.message }, 'webhook delivery reports: watch stopped'));
     await ready;
+    outcomes.applyBatch(); // everything the bucket held, before this node queues anything
     return outcomes;
   }
 
+  /**
+   * Reports are applied in batches (what the watch delivered at once: at start, the whole bucket),
+   * one outbox transaction each, instead of one fsync per report.
+   */
   private take(e: KvEntry): void {
-    this.lastRevision = Math.max(this.lastRevision, e.revision);
-    if (e.operation !== 'PUT') return;
-    try {
-      const o = e.json<SharedOutcome>();
-      if (o.by === this.identity) return; // this outbox wrote it: it holds as new or newer
-      const { by: _by, ...outcome } = o;
-      this.store.applyOutcome(outcome, Date.now());
-      this.changedHere();
-    } catch (err) {
-      this.log.error({ err: (err as Error).message, key: e.key }, 'webhook delivery report not taken');
+    if (this.batch.push(e) === 1) setImmediate(() => this.applyBatch());
+  }
+
+  private applyBatch(): void {
+    const entries = this.batch;
+    this.batch = [];
+    const outcomes: DeliveryOutcome[] = [];
+    for (const e of entries) {
+      if (e.operation !== 'PUT') continue;
+      try {
+        const { by, ...outcome } = e.json<SharedOutcome>();
+        if (by !== this.identity) outcomes.push(outcome); // this outbox wrote it: it holds as new or newer
+      } catch (err) {
+        this.log.error({ err: (err as Error).message, key: e.key }, 'webhook delivery report not taken');
+      }
     }
+    try {
+      if (outcomes.length > 0) this.store.applyOutcomes(outcomes, Date.now());
+    } catch (err) {
+      // The outbox could not take them (disk): a node taking delivery over may send them again (same webhook-id).
+      this.log.error({ err: (err as Error).message, reports: outcomes.length }, 'webhook delivery reports not applied');
+    }
+    this.lastRevision = entries.reduce((max, e) => Math.max(max, e.revision), this.lastRevision);
+    if (outcomes.length > 0) this.changedHere();
   }
 
   /** These deliveries changed here: report them (in the background, retried until NATS takes them). */

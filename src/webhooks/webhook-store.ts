@@ -355,11 +355,13 @@ export class WebhookStore {
     return { subscriptionId, idempotencyKey, state, attempts, expiresAt, nextAttemptAt, lastAttemptAt, lastStatus, lastError, finishedAt };
   }
 
-  /** Take what the delivering node reported: the row now, or when this node queues it. */
-  applyOutcome(o: DeliveryOutcome, now: number): void {
+  /** Take what the delivering node reported: the rows now, or when this node queues them (one transaction, one fsync). */
+  applyOutcomes(outcomes: readonly DeliveryOutcome[], now: number): void {
     this.db.transaction(() => {
-      this.stmts.saveOutcome.run({ key: o.idempotencyKey, sub: o.subscriptionId, outcome: JSON.stringify(o), now });
-      this.stmts.applyOutcome.run(o);
+      for (const o of outcomes) {
+        this.stmts.saveOutcome.run({ key: o.idempotencyKey, sub: o.subscriptionId, outcome: JSON.stringify(o), now });
+        this.stmts.applyOutcome.run(o);
+      }
     })();
   }
 

@@ -64,8 +64,7 @@ describe('webhook outbox', () => {
     s.enqueue([entry('a', 'a1')], 0, 1000);
     // Another node delivered a1 and a2; this node has queued a1 only (it is catching up).
     const report = (key: string, state: 'delivered' | 'dead') => ({ subscriptionId: 'a', idempotencyKey: key, state, attempts: 2, expiresAt: 1000, nextAttemptAt: 40, lastAttemptAt: 50, lastStatus: state === 'dead' ? 502 : 200, lastError: state === 'dead' ? 'HTTP 502' : null, finishedAt: 50 });
-    s.applyOutcome(report('a1', 'delivered'), 60);
-    s.applyOutcome(report('a2', 'dead'), 60);
+    s.applyOutcomes([report('a1', 'delivered'), report('a2', 'dead')], 60);
     expect(s.outcome('a1')).toEqual(report('a1', 'delivered'));
     expect(s.outcome('a2')).toBeNull();
     expect(s.enqueue([entry('a', 'a2'), entry('a', 'a3')], 70, 1000)).toBe(2);
@@ -74,7 +73,7 @@ describe('webhook outbox', () => {
     expect(s.dueHeads(100, [], 10).map((e) => e.idempotencyKey)).toEqual(['a3']);
     expect(s.status('a')).toMatchObject({ pending: 1, delivered: 1, dead: 1 });
     // A redelivery asked for elsewhere makes a2 pending again, before a3.
-    s.applyOutcome({ ...report('a2', 'dead'), state: 'pending', attempts: 0, nextAttemptAt: 100, finishedAt: null, lastError: null, lastStatus: null, expiresAt: 2000 }, 100);
+    s.applyOutcomes([{ ...report('a2', 'dead'), state: 'pending', attempts: 0, nextAttemptAt: 100, finishedAt: null, lastError: null, lastStatus: null, expiresAt: 2000 }], 100);
     expect(s.dueHeads(100, [], 10).map((e) => e.idempotencyKey)).toEqual(['a2']);
     // The outbox's identity stays with the file.
     expect(s.identity()).toBe(s.identity());

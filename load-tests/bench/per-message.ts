@@ -1,6 +1,6 @@
 /**
  * `npx tsx load-tests/bench/per-message.ts --baseline-rev <rev> [--seconds 12] [--rate1 3000]
- * [--rate10 10000] [--rounds 1] [--profile DIR]`: what a message costs, this tree beside an earlier
+ * [--rate10 10000] [--rounds 1] [--profile DIR [--alloc]] [--current-env PP_X=v ...]`: what a message costs, this tree beside an earlier
  * revision in the same run. Each variant has its own Mosquitto (shipped configuration) and built
  * platform process on one influxd (200 devices in 20 gateways, the backpressure bench's fleet),
  * and each phase runs for both, one after the other (rounds alternate the order):
@@ -12,8 +12,11 @@
  *   compare when the machine is shared and rates move.
  *
  * With `--profile DIR` each variant's platform runs with the inspector on, and its CPU is
- * profiled during each fixed-rate phase only (not start-up, not the closed loop), written to
- * DIR/<variant>-<phase>.cpuprofile (read them with profile-summary.ts or `--by-file`).
+ * profiled during each phase after its warm-up (not start-up), written to
+ * DIR/<variant>-<phase>.cpuprofile (read them with `profile-summary.ts [--by-stage]`). With
+ * `--alloc` as well, V8's sampling heap profiler runs alongside: DIR/<variant>-<phase>.heapprofile
+ * holds what was allocated, by function (`profile-summary.ts --alloc` charges it to stages),
+ * which is what drives garbage collection and the heap's swing between collections.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,6 +44,9 @@ const rate1 = Number(arg('--rate1', '3000'));
 const rate10 = Number(arg('--rate10', '10000'));
 const rounds = Number(arg('--rounds', '1'));
 const profileDir = arg('--profile');
+const alloc = argv.includes('--alloc');
+/** `--current-env PP_X=v` (repeatable): settings for this tree's platform only, e.g. a larger window. */
+const currentEnv = Object.fromEntries(argv.flatMap((a, i) => (a === '--current-env' ? [argv[i + 1]!.split(/=(.*)/s).slice(0, 2)] : [])));
 const WINDOW = 2000;
 const WARMUP_MS = 3000;
 
@@ -110,6 +116,9 @@ async function phase(v: Variant, fleet: Fleet, name: string, run: (consumed: () 
     usage.start();
     rss.reset();
     void v.inspector?.call('Profiler.start');
+    // Every 32 KiB allocated on average: cheap enough to leave the CPU figures comparable.
+    // Objects collected since count too: what was allocated, not only what is still alive.
+    if (alloc) void v.inspector?.call('HeapProfiler.startSampling', { samplingInterval: 32_768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   }, WARMUP_MS);
   try {
     await run(() => v.stored.value - base);
@@ -120,6 +129,10 @@ async function phase(v: Variant, fleet: Fleet, name: string, run: (consumed: () 
     if (v.inspector && profileDir) {
       const r = (await v.inspector.call('Profiler.stop')) as { profile: unknown };
       writeFileSync(join(profileDir, `${v.label}-${name}.cpuprofile`), JSON.stringify(r.profile));
+      if (alloc) {
+        const h = (await v.inspector.call('HeapProfiler.stopSampling')) as { profile: unknown };
+        writeFileSync(join(profileDir, `${v.label}-${name}.heapprofile`), JSON.stringify({ ...(h.profile as object), storedSamples: samples }));
+      }
     }
     await drain({ value: v.stored.value - base, poll: async () => (await v.stored.poll()) - base }, fleet, 60_000);
     const rate = samples / secs;
@@ -131,6 +144,8 @@ async function phase(v: Variant, fleet: Fleet, name: string, run: (consumed: () 
 }
 
 const PHASES: { name: string; fleet: 'f1' | 'f10'; run: (f: Fleet, consumed: () => number) => Promise<unknown> }[] = [
+  // Nothing offered: the platform's own timers and the bench's /metrics polls, to subtract.
+  { name: 'idle', fleet: 'f1', run: () => new Promise((r) => setTimeout(r, seconds * 1000)) },
   { name: 'closed1', fleet: 'f1', run: (f, consumed) => f.run({ kind: 'window', consumed, aheadSamples: 3 * WINDOW }, seconds * 1000) },
   { name: 'rate1', fleet: 'f1', run: (f) => f.run({ kind: 'rate', samplesPerS: rate1 }, seconds * 1000) },
   { name: 'rate10', fleet: 'f10', run: (f) => f.run({ kind: 'rate', samplesPerS: rate10 }, seconds * 1000) },
@@ -148,7 +163,7 @@ try {
     const mosquitto = await startMosquitto();
     const inspectPort = profileDir ? await freePort() : 0;
     const platform = await spawnBuiltPlatform({
-      env: { PP_MQTT_URL: mosquitto.url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: `pm_${variants.length}`, PP_MQTT_CLIENT_ID: `pp-pm-${variants.length}`, PP_AUTH: 'off', PP_WRITE_BATCH_LINES: '5000', PP_MQTT_RECEIVE_MAXIMUM: String(WINDOW) },
+      env: { PP_MQTT_URL: mosquitto.url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: `pm_${variants.length}`, PP_MQTT_CLIENT_ID: `pp-pm-${variants.length}`, PP_AUTH: 'off', PP_WRITE_BATCH_LINES: '5000', PP_MQTT_RECEIVE_MAXIMUM: String(WINDOW), ...(dist ? {} : currentEnv) },
       dist,
       nodeArgs: profileDir ? [`--inspect=127.0.0.1:${inspectPort}`] : [],
     });
@@ -163,15 +178,20 @@ try {
       for (const v of r % 2 === 0 ? variants : [...variants].reverse()) {
         const got = await phase(v, v[p.fleet], `${p.name}${rounds > 1 ? `-${r + 1}` : ''}`, (consumed) => p.run(v[p.fleet], consumed));
         (v.results[p.name] ??= []).push(got);
-        say(`${v.label.padEnd(17)} ${p.name.padEnd(8)} ${got.samplesPerS.toLocaleString('en').padStart(7)} samples/s, platform ${got.cpuPct} % of a core, ${got.usPerSample} µs CPU per sample, peak RSS ${got.peakRssMiB} MiB, load ${got.load}`);
+        if (p.name === 'idle') say(`${v.label.padEnd(17)} idle     platform ${got.cpuPct} % of a core, peak RSS ${got.peakRssMiB} MiB, load ${got.load}`);
+        else say(`${v.label.padEnd(17)} ${p.name.padEnd(8)} ${got.samplesPerS.toLocaleString('en').padStart(7)} samples/s, platform ${got.cpuPct} % of a core, ${got.usPerSample} µs CPU per sample, peak RSS ${got.peakRssMiB} MiB, load ${got.load}`);
       }
     }
   }
   say(`\nmedians over ${rounds} round(s), load average ${loadStart} at the start, ${loadAverage()} at the end:`);
-  for (const p of PHASES) {
+  const m = (xs: Phase[], k: keyof Phase) => median(xs.map((x) => x[k]));
+  const idle = variants.map((v) => m(v.results.idle!, 'cpuPct'));
+  say(`idle     current ${idle[0]} % of a core; baseline ${idle[1]} %`);
+  for (const p of PHASES.filter((q) => q.name !== 'idle')) {
     const [cur, bl] = variants.map((v) => v.results[p.name]!);
-    const m = (xs: Phase[], k: keyof Phase) => median(xs.map((x) => x[k]));
-    say(`${p.name.padEnd(8)} current ${m(cur!, 'samplesPerS').toLocaleString('en')} samples/s, ${m(cur!, 'usPerSample')} µs; baseline ${m(bl!, 'samplesPerS').toLocaleString('en')} samples/s, ${m(bl!, 'usPerSample')} µs; rate ×${(m(cur!, 'samplesPerS') / m(bl!, 'samplesPerS')).toFixed(2)}, CPU per sample ×${(m(cur!, 'usPerSample') / m(bl!, 'usPerSample')).toFixed(2)}`);
+    // Beyond idle: the CPU the samples themselves cost, without the timers and polls every second.
+    const marginal = (xs: Phase[], i: number) => Number(median(xs.map((x) => ((x.cpuPct - idle[i]!) / 100) * 1e6 / x.samplesPerS)).toFixed(1));
+    say(`${p.name.padEnd(8)} current ${m(cur!, 'samplesPerS').toLocaleString('en')} samples/s, ${m(cur!, 'usPerSample')} µs (${marginal(cur!, 0)} beyond idle); baseline ${m(bl!, 'samplesPerS').toLocaleString('en')} samples/s, ${m(bl!, 'usPerSample')} µs (${marginal(bl!, 1)}); rate ×${(m(cur!, 'samplesPerS') / m(bl!, 'samplesPerS')).toFixed(2)}, CPU per sample ×${(m(cur!, 'usPerSample') / m(bl!, 'usPerSample')).toFixed(2)} (beyond idle ×${(marginal(cur!, 0) / marginal(bl!, 1)).toFixed(2)})`);
   }
 } finally {
   for (const v of variants) {

@@ -242,6 +242,8 @@ export class AckWindow {
   }
 }
 
+const noLog = (): void => undefined;
+
 /**
  * Connect a consuming client with its window attached from the first byte. A broker overrunning
  * the window is counted (`pp_mqtt_window_overrun_messages_total{source}`) and logged at most once
@@ -252,7 +254,10 @@ export function connectWithAckWindow(url: string, options: IClientOptions, windo
   // ids at the first packet it writes (6 MiB and 65,536 objects for every full collection to
   // mark, for ever), to save a two-byte allocation per PUBACK. (The setting is global to
   // mqtt-packet: it applies to every client in the process.)
-  const client = mqtt.connect(url, { ...options, manualConnect: true, writeCache: false });
+  // log: MQTT.js calls its debug logger about ten times per message received, each call with
+  // its arguments gathered into an array even with DEBUG off: a few hundred bytes of garbage per
+  // message. Our own logger says what matters (connects, errors, overruns).
+  const client = mqtt.connect(url, { ...options, manualConnect: true, writeCache: false, log: options.log ?? noLog });
   let loggedAt = 0;
   const acks = new AckWindow(client, {
     window,

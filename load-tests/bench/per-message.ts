@@ -191,7 +191,14 @@ try {
     const [cur, bl] = variants.map((v) => v.results[p.name]!);
     // Beyond idle: the CPU the samples themselves cost, without the timers and polls every second.
     const marginal = (xs: Phase[], i: number) => Number(median(xs.map((x) => ((x.cpuPct - idle[i]!) / 100) * 1e6 / x.samplesPerS)).toFixed(1));
-    say(`${p.name.padEnd(8)} current ${m(cur!, 'samplesPerS').toLocaleString('en')} samples/s, ${m(cur!, 'usPerSample')} µs (${marginal(cur!, 0)} beyond idle); baseline ${m(bl!, 'samplesPerS').toLocaleString('en')} samples/s, ${m(bl!, 'usPerSample')} µs (${marginal(bl!, 1)}); rate ×${(m(cur!, 'samplesPerS') / m(bl!, 'samplesPerS')).toFixed(2)}, CPU per sample ×${(m(cur!, 'usPerSample') / m(bl!, 'usPerSample')).toFixed(2)} (beyond idle ×${(marginal(cur!, 0) / marginal(bl!, 1)).toFixed(2)})`);
+    // Per round too: with two rounds the nearest-rank median is the lower one.
+    const each = (xs: Phase[], k: keyof Phase) => (xs.length > 1 ? ` [${xs.map((x) => x[k].toLocaleString('en')).join(' / ')}]` : '');
+    const ratios = cur!.map((c, i) => (c.usPerSample / bl![i]!.usPerSample).toFixed(2));
+    say(
+      `${p.name.padEnd(8)} current ${m(cur!, 'samplesPerS').toLocaleString('en')}${each(cur!, 'samplesPerS')} samples/s, ${m(cur!, 'usPerSample')}${each(cur!, 'usPerSample')} µs (${marginal(cur!, 0)} beyond idle); ` +
+        `baseline ${m(bl!, 'samplesPerS').toLocaleString('en')}${each(bl!, 'samplesPerS')} samples/s, ${m(bl!, 'usPerSample')}${each(bl!, 'usPerSample')} µs (${marginal(bl!, 1)}); ` +
+        `rate ×${(m(cur!, 'samplesPerS') / m(bl!, 'samplesPerS')).toFixed(2)}, CPU per sample ×${(m(cur!, 'usPerSample') / m(bl!, 'usPerSample')).toFixed(2)} (per round ×${ratios.join(' / ×')}; beyond idle ×${(marginal(cur!, 0) / marginal(bl!, 1)).toFixed(2)})`,
+    );
   }
 } finally {
   for (const v of variants) {

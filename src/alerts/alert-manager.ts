@@ -17,6 +17,9 @@ export interface AlertManagerOptions {
   staleAfterMs: number;
 }
 
+/** Acknowledgements of alerts not held here that are remembered for a hand-over (the oldest go first). */
+const ACKS_HEARD_CAP = 10_000;
+
 export const DEFAULT_ALERT_OPTIONS: AlertManagerOptions = {
   flapThreshold: 4,
   flapWindowMs: 30 * 60_000,
@@ -43,13 +46,22 @@ function excess(alert: Pick<Alert, 'threshold' | 'baseline' | 'peak'>, value: nu
 export class AlertManager {
   /** Open alerts by key: the hot path never reads SQLite. */
   private readonly open = new Map<string, Alert>();
+  /** Acknowledgements heard of alerts not held here, newest last (acknowledgedElsewhere). */
+  private readonly acksHeard = new Map<string, { ackedAt: number; ackedBy: string | null; ackNote: string | null }>();
 
+  /**
+   * `holdAtStart`: which of the store's open alerts this process judges from the start (default
+   * all). A NATS worker holds only what is not a device's (gateway and site alerts): a device's
+   * alerts are held by the worker that owns its partition, taken over with its state or loaded
+   * when the device first comes here (takeOver, loadOpenOf).
+   */
   constructor(
     private readonly store: AlertStore,
     private readonly opts: AlertManagerOptions = DEFAULT_ALERT_OPTIONS,
     private readonly clock: () => number = Date.now,
+    holdAtStart: (a: Alert) => boolean = () => true,
   ) {
-    for (const a of store.allOpen()) this.open.set(a.key, a);
+    for (const a of store.allOpen()) if (holdAtStart(a)) this.open.set(a.key, a);
   }
 
   get openCount(): number {
@@ -96,6 +108,47 @@ export class AlertManager {
   }
 
   /**
+   * A device taken over from another process with its state: its open alerts are exactly
+   * `alerts` from now on (an alert of it this process holds with a newer last-seen is kept).
+   * Open alerts of it in this store that are not among them were settled by another owner since
+   * this process last held them: they are removed here (the fleet's record of them is what the
+   * owner published), so they are neither judged nor republished from here, and a new episode of
+   * their rule can open.
+   */
+  takeOver(site: string, line: string, device: string, alerts: readonly Alert[]): void {
+    const keep = new Set(alerts.filter((a) => a.state === 'open').map((a) => a.id));
+    const prefix = alertKey(site, line, device, '');
+    this.store.transaction(() => {
+      for (const a of this.store.openOf(site, line, device)) {
+        if (keep.has(a.id)) continue;
+        this.store.remove(a.id);
+        if (this.open.get(a.key)?.id === a.id) this.open.delete(a.key);
+      }
+      for (const a of [...this.open.values()]) if (a.key.startsWith(prefix) && !keep.has(a.id)) this.open.delete(a.key);
+    });
+    this.adopt(alerts.map((a) => this.withStoredAck(a)));
+  }
+
+  /**
+   * A device first processed here with no state handed over: hold its open alerts from this
+   * store (this process was its last owner, or it predates sharing), unless some are held already.
+   */
+  loadOpenOf(site: string, line: string, device: string): number {
+    if (this.openOf(site, line, device).length > 0) return 0;
+    const found = this.store.openOf(site, line, device);
+    for (const a of found) this.open.set(a.key, a);
+    return found.length;
+  }
+
+  /** An acknowledgement heard here while another process held the alert (acknowledgedElsewhere) stays. */
+  private withStoredAck(a: Alert): Alert {
+    if (a.ackedAt !== null) return a;
+    const stored = this.store.get(a.id);
+    const ack = this.acksHeard.get(a.id) ?? (stored && stored.ackedAt !== null ? stored : null);
+    return ack ? { ...a, ackedAt: ack.ackedAt, ackedBy: ack.ackedBy, ackNote: ack.ackNote } : a;
+  }
+
+  /**
    * The device is processed by another process now, which goes on with its open alerts: this one
    * stops judging them (no stale resolution here). Its own store keeps them as they were.
    */
@@ -130,9 +183,32 @@ export class AlertManager {
     if (current.ackedAt !== null) return { alert: current, transition: null };
     const now = this.clock();
     const alert: Alert = { ...current, ackedAt: now, ackedBy: by, ackNote: note, updatedAt: current.state === 'open' ? current.updatedAt : now };
-    if (alert.state === 'open') this.open.set(alert.key, alert);
+    // Kept in step only when held here: an open alert of a device another process owns stays unheld.
+    if (alert.state === 'open' && this.open.get(alert.key)?.id === alert.id) this.open.set(alert.key, alert);
     this.store.save(alert);
     return { alert, transition: { type: 'acknowledged', ts: now, alert } };
+  }
+
+  /**
+   * An acknowledgement made elsewhere (an API node, docs/scale-out.md): recorded with its own
+   * time and author. Returns the transition when this process holds the alert (it then decides
+   * its transitions, so it tells them: history, hand-over); an alert only in the store is updated
+   * quietly; null when already acknowledged or unknown here.
+   */
+  acknowledgedElsewhere(id: string, ack: { ackedAt: number; ackedBy: string | null; ackNote: string | null }): AlertTransition | null {
+    const held = [...this.open.values()].find((a) => a.id === id);
+    if (!held) {
+      // Its owner may hand it over to this process later, with a state saved before it heard of this.
+      this.acksHeard.delete(id);
+      this.acksHeard.set(id, ack);
+      if (this.acksHeard.size > ACKS_HEARD_CAP) this.acksHeard.delete(this.acksHeard.keys().next().value!);
+    }
+    const current = held ?? this.store.get(id);
+    if (!current || current.ackedAt !== null) return null;
+    const alert: Alert = { ...current, ackedAt: ack.ackedAt, ackedBy: ack.ackedBy, ackNote: ack.ackNote };
+    if (held) this.open.set(alert.key, alert);
+    this.store.save(alert);
+    return held ? { type: 'acknowledged', ts: ack.ackedAt, alert } : null;
   }
 
   /** The episode of `key` open now, if any. */
@@ -192,6 +268,9 @@ export class AlertManager {
     }
     const latest = this.store.latestFor(key);
     if (latest && latest.resolvedAt !== null && e.ts <= latest.resolvedAt) return null; // inside an episode already closed
+    // Open in the store but not held: another process's episode this one no longer judges (a NATS
+    // worker's device that moved). Removed here, so the store keeps one open alert per key.
+    if (latest && latest.state === 'open') this.store.remove(latest.id);
     const recent = this.store.openedSince(key, e.ts - this.opts.flapWindowMs);
     const alert: Alert = {
       id: alertId(key, e.ts),

@@ -147,6 +147,8 @@ export class AlertStore {
       byId: this.db.prepare<[string], Row>(`SELECT * FROM alerts WHERE id = ?`),
       openedSince: this.db.prepare<[string, number], { n: number }>(`SELECT count(*) AS n FROM alerts WHERE key = ? AND opened_at >= ?`),
       allOpen: this.db.prepare<[], Row>(`SELECT * FROM alerts WHERE state = 'open'`),
+      openOf: this.db.prepare<[string, string, string], Row>(`SELECT * FROM alerts WHERE site = ? AND line = ? AND device = ? AND state = 'open'`),
+      remove: this.db.prepare<[string]>(`DELETE FROM alerts WHERE id = ?`),
       upsert: this.db.prepare(
         `INSERT INTO alerts (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})
          ON CONFLICT (id) DO UPDATE SET ${COLUMNS.filter((c) => c !== 'id').map((c) => `${c} = excluded.${c}`).join(', ')}`,
@@ -183,6 +185,16 @@ export class AlertStore {
 
   allOpen(): Alert[] {
     return this.stmts.allOpen.all().map(fromRow);
+  }
+
+  /** Open alerts of one device (its rules' and its data alerts). */
+  openOf(site: string, line: string, device: string): Alert[] {
+    return this.stmts.openOf.all(site, line, device).map(fromRow);
+  }
+
+  /** Forget an alert (a NATS worker's record of an episode another worker settled: alert-manager.ts). */
+  remove(id: string): void {
+    this.stmts.remove.run(id);
   }
 
   /** Open alerts and those changed (wall clock) at or after `since`, oldest change first: a worker republishes them at start (src/view/). */

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { ERRORS, PlantPulseError, type ErrorCode } from '../contract/index.js';
+import { servedElsewhere, type Role } from './role-routes.js';
 
 /** Fastify's own error codes, mapped to ours so every error body has the same shape. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -20,8 +21,8 @@ function codeOf(err: FastifyError): ErrorCode {
   return err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? 'PP_ERR_BAD_REQUEST' : 'PP_ERR_INTERNAL';
 }
 
-/** Every error answers `{ code, message }` with the status of its code. */
-export function installErrorHandlers(app: FastifyInstance): void {
+/** Every error answers `{ code, message }` with the status of its code; a route of another role says so (role-routes.ts). */
+export function installErrorHandlers(app: FastifyInstance, role: Role = 'all'): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const code = codeOf(err);
     const { status, retryable } = ERRORS[code];
@@ -29,7 +30,11 @@ export function installErrorHandlers(app: FastifyInstance): void {
     if (retryable) reply.header('retry-after', '1');
     return reply.code(status).send({ code, message: code === 'PP_ERR_INTERNAL' ? ERRORS[code].message : err.message });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ code: 'PP_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}` }));
+  app.setNotFoundHandler((req, reply) => {
+    const elsewhere = servedElsewhere(role, req.method, req.url);
+    if (elsewhere) return reply.code(ERRORS.PP_ERR_NOT_ON_THIS_NODE.status).send({ code: 'PP_ERR_NOT_ON_THIS_NODE', message: elsewhere });
+    return reply.code(404).send({ code: 'PP_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}` });
+  });
 }
 
 /**

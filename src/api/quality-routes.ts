@@ -28,14 +28,14 @@ export type QualityStatusSource = (site: string, line?: string) => DeviceQuality
  * missing messages). Windows are plant-local like the energy windows; a window is listed when
  * it starts inside [from, to).
  */
-export function registerQualityRoutes(app: FastifyInstance, history: HistoryReader, status?: QualityStatusSource): void {
+export function registerQualityRoutes(app: FastifyInstance, history: HistoryReader, status?: QualityStatusSource, fromDevices = false): void {
   app.get('/api/v1/quality', async (req) => {
     const q = parseQuery(qualityQuery, req.query);
     // The scope goes into the statement too, so no other site's rows are ever read.
     const scope = scopeInfluxQL(scopeFor(req, q.site));
     const { from, to } = timeRange(q, 86_400_000, 400 * 86_400_000);
     if ((to - from) / QUALITY_WINDOWS[q.window] > MAX_WINDOWS) throw new PlantPulseError('PP_ERR_INVALID_QUERY', `window=${q.window} over this range gives more than ${MAX_WINDOWS} windows; use a larger window`);
-    const report = await readQualityReport(history, { site: q.site, line: q.line, from, to, window: q.window, scope });
+    const report = await readQualityReport(history, { site: q.site, line: q.line, from, to, window: q.window, scope, fromDevices });
     return {
       site: report.site,
       ...(q.line ? { line: q.line } : {}),

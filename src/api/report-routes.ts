@@ -41,6 +41,8 @@ export interface ReportDeps {
   history?: HistoryReader;
   /** Plant-local time (energy windows' `utcOffsetMinutes`): periods, and the times written in CSV. */
   utcOffsetMs: number;
+  /** Completeness from device figures only (PP_SOURCE=nats: see readQualityReport's fromDevices). */
+  qualityFromDevices?: boolean;
 }
 
 /**
@@ -57,7 +59,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: ReportDeps): vo
       const scope = scopeFor(req, q.site);
       const now = Date.now();
       const { from, to } = reportRange({ from: q.from === undefined ? undefined : parseTime(q.from, now)!, to: q.to === undefined ? undefined : parseTime(q.to, now)! }, utcOffsetMs, now);
-      const report = await buildEnergyReport(history, alerts, { site: q.site, from, to, scope, utcOffsetMs, now });
+      const report = await buildEnergyReport(history, alerts, { site: q.site, from, to, scope, utcOffsetMs, now, qualityFromDevices: deps.qualityFromDevices });
       if (q.format === 'json') return report;
       return sendCsv(reply, `plantpulse-energy-${q.site}-${stamp(from, utcOffsetMs)}-${stamp(to, utcOffsetMs)}${q.lang === 'zh' ? '-zh' : ''}.csv`, energyReportCsv(report, q.lang));
     });

@@ -11,6 +11,7 @@ import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerEnergyRoutes } from './energy-routes.js';
 import { registerQualityRoutes, type QualityStatusSource } from './quality-routes.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './error-handler.js';
+import type { Role } from './role-routes.js';
 import { capConnections, DEFAULT_HTTP_LIMITS, httpServerOptions, type HttpLimits } from './http-limits.js';
 import { registerSeriesRoutes } from './series-routes.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
@@ -49,6 +50,10 @@ export interface ApiDeps {
   audit?: AuditLog;
   /** Data completeness: each device's status now, from the running quality stage (src/quality/); figures come from history. */
   qualityStatus?: QualityStatusSource;
+  /** Line, site and gateway completeness summed from device figures (PP_SOURCE=nats: workers write device figures only). */
+  qualityFromDevices?: boolean;
+  /** PP_ROLE (default all): a route of another role answers PP_ERR_NOT_ON_THIS_NODE naming it (role-routes.ts). */
+  role?: Role;
   /** Told of every route as it is registered (tests compare the routes with the OpenAPI document). */
   onRoute?: (route: { method: string | string[]; url: string }) => void;
 }
@@ -70,7 +75,7 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
   // decoder and its exact error reasons (e.g. 1e999 → Infinity is caught there).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  installErrorHandlers(app);
+  installErrorHandlers(app, deps.role);
   // Before any route, so that their onRoute hooks see them all: /docs (OpenAPI, Swagger UI) and tests.
   if (deps.onRoute) app.addHook('onRoute', (route) => deps.onRoute!(route));
   registerDocs(app);
@@ -80,11 +85,11 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
   registerHealthRoutes(app, deps.readiness, deps.metrics, deps.access?.metricsGuard());
   if (deps.pipeline) registerIngestRoutes(app, deps.pipeline, deps.limits, deps.access?.siteCheck);
   if (deps.alerts && deps.notifier) registerAlertRoutes(app, deps.alerts, deps.notifier);
-  if (deps.alerts) registerReportRoutes(app, { alerts: deps.alerts, history: deps.history, utcOffsetMs: deps.energyUtcOffsetMs ?? 8 * 3_600_000 });
+  if (deps.alerts) registerReportRoutes(app, { alerts: deps.alerts, history: deps.history, utcOffsetMs: deps.energyUtcOffsetMs ?? 8 * 3_600_000, qualityFromDevices: deps.qualityFromDevices });
   if (deps.history) {
     registerSeriesRoutes(app, deps.history);
     registerEnergyRoutes(app, deps.history, deps.energyUtcOffsetMs);
-    registerQualityRoutes(app, deps.history, deps.qualityStatus);
+    registerQualityRoutes(app, deps.history, deps.qualityStatus, deps.qualityFromDevices);
   }
   if (deps.pipeline) registerLineProtocolRoutes(app, deps.pipeline, { limits: deps.limits, mapping: deps.lineProtocol ?? DEFAULT_LINE_PROTOCOL_MAPPING, authorizer: deps.access?.writeAuthorizer });
   if (deps.live) registerLiveRoute(app, deps.live.hub, deps.live.authorize ?? deps.access?.liveAuthorizer);

@@ -21,10 +21,10 @@ import { AccessControl, bootstrapAdmin, createAuthMetrics, TokenStore, TokenWatc
 import { createWebhookMetrics, Webhooks, WebhookStore } from '../webhooks/index.js';
 import { retryDelayMs } from '../retry/index.js';
 import { setUpStorage, type StorageSetup } from './storage-setup.js';
-import { startQualityStage } from '../quality/index.js';
+import { SITE_LEVEL, startQualityStage } from '../quality/index.js';
 import { startViewPublishing, startViewReading } from '../view/index.js';
 import type { QualityStatusSource } from '../api/quality-routes.js';
-import type { DeviceRef } from '../contract/index.js';
+import { GATEWAY_LINE, type DeviceRef } from '../contract/index.js';
 
 export interface Platform {
   httpUrl: string;
@@ -121,7 +121,10 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     mkdirSync(config.dataDir, { recursive: true });
     const alertStore = new AlertStore(join(config.dataDir, 'alerts.sqlite'));
     cleanups.push(async () => alertStore.close());
-    const alerts = new AlertManager(alertStore, config.alerts);
+    // A NATS worker judges a device's alerts only while it owns the device's partition (taken over
+    // with its state, device-states.ts): at start it holds only gateway and site alerts.
+    const sharesDevices = ingests && config.source === 'nats';
+    const alerts = new AlertManager(alertStore, config.alerts, Date.now, sharesDevices ? (a) => a.line === GATEWAY_LINE || a.line === SITE_LEVEL : undefined);
     const notifier = new AlertFanout(log.child({ component: 'alerts' }));
     // History of transitions is written by whoever decides them: on an API node, the workers did.
     if (ingests) notifier.add({
@@ -201,7 +204,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     let qualityStatus: QualityStatusSource | undefined = quality ? (site, line) => quality.statusOf(site, line) : undefined;
     if (config.role === 'worker') {
       // Runs before the writer closes and after intake stopped (cleanups run in reverse): the last transitions go out.
-      const publishing = await startViewPublishing({ config, store: alertStore, tokens, pipeline, quality, metrics, log: log.child({ component: 'view' }) });
+      const publishing = await startViewPublishing({ config, store: alertStore, alerts, notifier, tokens, pipeline, quality, metrics, log: log.child({ component: 'view' }) });
       cleanups.push(() => publishing.stop());
       notifier.add(publishing.alerts);
     }
@@ -250,7 +253,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
         },
       },
     );
-    const app: FastifyInstance = buildServer({ logger: log, metrics, pipeline: ingests ? pipeline : undefined, alerts, notifier: routeNotifier, history: storage.history, energyUtcOffsetMs: analyticsConfig.energy.windows.utcOffsetMinutes * 60_000, limits: config.limits, http: config.http, lineProtocol: config.lineProtocol, readiness, live: { hub: live }, access, webhooks, audit, qualityStatus, onRoute: options.onRoute });
+    const app: FastifyInstance = buildServer({ logger: log, metrics, pipeline: ingests ? pipeline : undefined, alerts, notifier: routeNotifier, history: storage.history, energyUtcOffsetMs: analyticsConfig.energy.windows.utcOffsetMinutes * 60_000, limits: config.limits, http: config.http, lineProtocol: config.lineProtocol, readiness, live: { hub: live }, access, webhooks, audit, qualityStatus, qualityFromDevices: config.source === 'nats', role: config.role, onRoute: options.onRoute });
     if (intake) {
       await intake.source.start();
       cleanups.push(() => intake.source.stop());

@@ -28,6 +28,7 @@ export const ERRORS = {
   PP_ERR_SPARKPLUG_PAYLOAD: { status: 400, retryable: false, message: 'payload is not a valid Sparkplug B payload' },
   PP_ERR_SPARKPLUG_NO_BIRTH: { status: 409, retryable: true, message: 'no birth certificate for this Sparkplug edge node, device or metric; a rebirth was requested' },
   PP_ERR_NOT_FOUND: { status: 404, retryable: false, message: 'no such route' },
+  PP_ERR_NOT_ON_THIS_NODE: { status: 404, retryable: false, message: 'this route is served by nodes of another role' },
   PP_ERR_BAD_REQUEST: { status: 400, retryable: false, message: 'the HTTP request is malformed' },
   PP_ERR_HEADERS_TOO_LARGE: { status: 431, retryable: false, message: 'the request line and headers exceed 16 KiB' },
   PP_ERR_REQUEST_TIMEOUT: { status: 408, retryable: true, message: 'the request did not arrive completely in time' },

@@ -1,6 +1,7 @@
 import type { DeviceRef } from '../contract/index.js';
 import { DeviceTracker, initialDeviceState, type DeviceState } from './device-tracker.js';
 import { DeviceWindow } from './device-window.js';
+import type { PendingStatus } from './fleet.js';
 
 /**
  * One device's completeness state as plain JSON, for a worker that takes the device over from
@@ -11,6 +12,16 @@ export interface QualityDeviceJson {
   ref: DeviceRef;
   state: DeviceState;
   windows: { start: number; state: string; times: string | null }[];
+}
+
+/**
+ * A device heard of only through status messages so far (no data yet): its status and gateway,
+ * which the next owner needs, since NATS delivers a status message once, as news, to whoever
+ * owned the partition then.
+ */
+export interface QualityPendingJson {
+  ref: DeviceRef;
+  pending: { status: PendingStatus | null; gateway: string | null };
 }
 
 export function exportTracker(t: DeviceTracker): QualityDeviceJson {

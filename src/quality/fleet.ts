@@ -3,7 +3,7 @@ import type { QualityConfig } from './config.js';
 import { DeviceTracker, type GatewayStatus } from './device-tracker.js';
 import type { QualityStore } from './quality-store.js';
 
-interface PendingStatus {
+export interface PendingStatus {
   state: StatusState;
   at: number;
   reason: string | null;
@@ -82,6 +82,23 @@ export class Fleet {
     this.pending.delete(key);
     this.pendingGateway.delete(key);
     return t;
+  }
+
+  /**
+   * What was heard of a device that has sent no data here yet: its own status and the gateway
+   * a gateway's birth listed it under (null: nothing). Moves with the device (device-hand-over.ts).
+   */
+  pendingOf(key: string): { status: PendingStatus | null; gateway: string | null } | null {
+    const status = this.pending.get(key) ?? null;
+    const gateway = this.pendingGateway.get(key) ?? null;
+    return status === null && gateway === null ? null : { status, gateway };
+  }
+
+  /** Take over what another worker had heard of a device before its data (pendingOf). */
+  setPending(key: string, p: { status: PendingStatus | null; gateway: string | null }): void {
+    if (this.devices.has(key)) return;
+    if (p.status) this.pending.set(key, p.status);
+    if (p.gateway !== null) this.pendingGateway.set(key, p.gateway);
   }
 
   /** Hold back every device known now (restored at start) until it is accounted here (`parked`). */

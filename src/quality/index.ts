@@ -7,4 +7,4 @@ export { QUALITY_MEASUREMENT, type QualityLevel } from './quality-points.js';
 export { QUALITY_RULES, SITE_LEVEL } from './quality-alerts.js';
 export { QUALITY_WINDOWS, type QualityWindow } from './windows.js';
 export { startQualityStage } from './start-quality.js';
-export { type QualityDeviceJson } from './device-hand-over.js';
+export { type QualityDeviceJson, type QualityPendingJson } from './device-hand-over.js';

@@ -37,10 +37,24 @@ export function figureFields(f: Figures): Point['fields'] {
   return fields;
 }
 
-export function rollupPoints(r: Rollup): Point[] {
+/**
+ * `devicesOnly` (workers sharing the fleet, PP_SOURCE=nats): each worker knows only its own
+ * devices, so it writes device points only, each with what combining them needs: its gateway
+ * (`gateway_id`) and its upload delays (`delay_histogram`, `[[delayMs, count], …]`). Whoever
+ * reads the figures sums devices into lines, sites and gateways (quality-report.ts).
+ */
+export function rollupPoints(r: Rollup, devicesOnly = false): Point[] {
   const points: Point[] = [];
-  const point = (level: QualityLevel, tags: Record<string, string>, f: Figures) => points.push({ measurement: QUALITY_MEASUREMENT, tags: { level, ...tags, window: r.window }, fields: figureFields(f), ts: r.start });
-  for (const { tracker, figures } of r.devices.values()) point('device', { site: tracker.ref.site, line: tracker.ref.line, device: tracker.ref.device }, figures);
+  const point = (level: QualityLevel, tags: Record<string, string>, f: Figures, extra: Point['fields'] = {}) => points.push({ measurement: QUALITY_MEASUREMENT, tags: { level, ...tags, window: r.window }, fields: { ...figureFields(f), ...extra }, ts: r.start });
+  for (const { tracker, figures } of r.devices.values()) {
+    const extra: Point['fields'] = {};
+    if (devicesOnly) {
+      if (tracker.state.gateway !== null) extra.gateway_id = tracker.state.gateway;
+      extra.delay_histogram = JSON.stringify(figures.delays.toJSON());
+    }
+    point('device', { site: tracker.ref.site, line: tracker.ref.line, device: tracker.ref.device }, figures, extra);
+  }
+  if (devicesOnly) return points;
   for (const [key, f] of r.lines) {
     const [site, line] = key.split('/') as [string, string];
     point('line', { site, line }, f);

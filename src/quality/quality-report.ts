@@ -1,4 +1,5 @@
 import type { HistoryReader, Row } from '../storage/index.js';
+import { DelayHistogram } from './delay-histogram.js';
 import { QUALITY_MEASUREMENT } from './quality-points.js';
 import type { QualityWindow } from './windows.js';
 
@@ -45,6 +46,11 @@ export interface QualityReportQuery {
   window: QualityWindow;
   /** An InfluxQL condition on `site` from the caller's scope (auth), ANDed in; '' or absent: none. */
   scope?: string;
+  /**
+   * Sum the device figures into the line, site and gateway ones here (workers sharing the fleet,
+   * PP_SOURCE=nats, write device figures only: each knows only its own devices).
+   */
+  fromDevices?: boolean;
 }
 
 export interface QualityReport {
@@ -112,7 +118,56 @@ export function totalOf(rows: readonly QualityRow[], start: number): QualityRow 
   };
 }
 
+/** Device rows summed into one row per window (see fromDevices); delay percentiles from the merged histograms. */
+class Sum {
+  private readonly a = Object.fromEntries(Object.keys(ADDITIVE).map((k) => [k, 0])) as Additive;
+  private devices = 0;
+  private readonly delays = new DelayHistogram();
+
+  constructor(private readonly start: number) {}
+
+  add(r: Row): void {
+    for (const [k, f] of Object.entries(ADDITIVE) as [keyof Additive, string][]) this.a[k] += num(r, f);
+    this.devices += num(r, 'devices');
+    if (typeof r.delay_histogram === 'string') this.delays.merge(DelayHistogram.fromJSON(JSON.parse(r.delay_histogram) as [number, number][]));
+  }
+
+  row(): QualityRow {
+    const { a } = this;
+    return { ...totalOf([], this.start), ...a, devices: this.devices, completenessPct: a.expected > 0 ? (100 * a.receivedCounted) / a.expected : null, timelinessPct: a.timed > 0 ? (100 * a.onTime) / a.timed : null, onlinePct: a.observedMs > 0 ? (100 * a.onlineMs) / a.observedMs : null, delayP50Ms: this.delays.percentile(0.5), delayP95Ms: this.delays.percentile(0.95) };
+  }
+}
+
+/** The report from device rows only: the site (or line), its lines (or devices) and gateways summed here, window by window. */
+async function reportFromDevices(history: HistoryReader, q: QualityReportQuery): Promise<Pick<QualityReport, 'windows' | 'members' | 'gateways'>> {
+  const rows = await history.query(
+    `SELECT * FROM ${QUALITY_MEASUREMENT} WHERE site = ${lit(q.site)}${q.scope ? ` AND ${q.scope}` : ''} AND level = 'device'${q.line ? ` AND line = ${lit(q.line)}` : ''} AND "window" = ${lit(q.window)} AND time >= ${q.from}ms AND time < ${q.to}ms`,
+  );
+  const own = new Map<number, Sum>();
+  const members = new Map<string, Map<number, Sum>>();
+  const gateways = new Map<string, Map<number, Sum>>();
+  const into = (map: Map<number, Sum>, r: Row) => {
+    const start = r.time as number;
+    let sum = map.get(start);
+    if (!sum) map.set(start, (sum = new Sum(start)));
+    sum.add(r);
+  };
+  const of = (by: Map<string, Map<number, Sum>>, key: string) => by.get(key) ?? by.set(key, new Map()).get(key)!;
+  for (const r of rows) {
+    into(own, r);
+    into(of(members, String(q.line ? r.device : r.line)), r);
+    if (!q.line && typeof r.gateway_id === 'string') into(of(gateways, r.gateway_id), r);
+  }
+  const list = (m: Map<number, Sum>) => [...m.values()].map((x) => x.row()).sort((a, b) => a.start - b.start);
+  const record = (by: Map<string, Map<number, Sum>>) => Object.fromEntries([...by].map(([k, m]) => [k, list(m)]));
+  return { windows: list(own), members: record(members), gateways: record(gateways) };
+}
+
 export async function readQualityReport(history: HistoryReader, q: QualityReportQuery): Promise<QualityReport> {
+  if (q.fromDevices) {
+    const r = await reportFromDevices(history, q);
+    return { site: q.site, ...(q.line ? { line: q.line } : {}), window: q.window, from: q.from, to: q.to, total: totalOf(r.windows, q.from), ...r };
+  }
   const levels = q.line ? `(level = 'line' OR level = 'device') AND line = ${lit(q.line)}` : `(level = 'site' OR level = 'line' OR level = 'gateway')`;
   const rows = await history.query(
     `SELECT * FROM ${QUALITY_MEASUREMENT} WHERE site = ${lit(q.site)}${q.scope ? ` AND ${q.scope}` : ''} AND ${levels} AND "window" = ${lit(q.window)} AND time >= ${q.from}ms AND time < ${q.to}ms`,
@@ -157,7 +212,7 @@ function summary(r: QualityRow): QualitySummary {
  * windows (`window: '1d'`, plant-local days) unless told otherwise; pass `'1h'` for a range that
  * does not start and end on plant-local midnight.
  */
-export async function readQualitySummary(history: HistoryReader, q: { site: string; from: number; to: number; window?: QualityWindow; scope?: string }): Promise<{ site: string; from: number; to: number; total: QualitySummary; lines: Record<string, QualitySummary> }> {
-  const report = await readQualityReport(history, { site: q.site, from: q.from, to: q.to, window: q.window ?? '1d', scope: q.scope });
+export async function readQualitySummary(history: HistoryReader, q: { site: string; from: number; to: number; window?: QualityWindow; scope?: string; fromDevices?: boolean }): Promise<{ site: string; from: number; to: number; total: QualitySummary; lines: Record<string, QualitySummary> }> {
+  const report = await readQualityReport(history, { site: q.site, from: q.from, to: q.to, window: q.window ?? '1d', scope: q.scope, fromDevices: q.fromDevices });
   return { site: q.site, from: q.from, to: q.to, total: summary(report.total), lines: Object.fromEntries(Object.entries(report.members).map(([line, rows]) => [line, summary(totalOf(rows, q.from))])) };
 }

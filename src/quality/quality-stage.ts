@@ -1,11 +1,11 @@
 import type { AnomalyEvent } from '../alerts/types.js';
-import { parseStatus, type DeviceRef, type ParsedStatus, type TelemetryBatch } from '../contract/index.js';
+import { deviceKey, parseStatus, type DeviceRef, type ParsedStatus, type TelemetryBatch } from '../contract/index.js';
 import type { Logger } from '../observability/index.js';
 import type { HistoryReader } from '../storage/index.js';
 import type { Point } from '../storage/point.js';
 import { HOUR_MS, type QualityConfig } from './config.js';
 import { DataChecks } from './data-checks.js';
-import { exportTracker, importTracker, type QualityDeviceJson } from './device-hand-over.js';
+import { exportTracker, importTracker, type QualityDeviceJson, type QualityPendingJson } from './device-hand-over.js';
 import type { DeviceTracker } from './device-tracker.js';
 import type { DeviceWindow } from './device-window.js';
 import { Fleet } from './fleet.js';
@@ -34,6 +34,8 @@ export interface QualityStageDeps {
    * state is handed over (importDevice): set when workers share the devices (PP_SOURCE=nats).
    */
   restoredDevicesParked?: boolean;
+  /** Write device figures only, made for combining (quality-points.ts): set when workers share the devices (PP_SOURCE=nats). */
+  devicePointsOnly?: boolean;
 }
 
 /**
@@ -182,14 +184,20 @@ export class QualityStage {
   }
 
   /** One device's state as plain JSON (device-hand-over.ts), for handing it over; null when unknown. */
-  exportDevice(key: string): QualityDeviceJson | null {
+  exportDevice(key: string, ref?: DeviceRef): QualityDeviceJson | QualityPendingJson | null {
     const t = this.fleet.devices.get(key);
-    return t ? exportTracker(t) : null;
+    if (t) return exportTracker(t);
+    const pending = ref ? this.fleet.pendingOf(key) : null;
+    return pending ? { ref: ref!, pending } : null;
   }
 
   /** Go on from a device state another worker exported (replaces what this stage had). */
-  importDevice(json: QualityDeviceJson): void {
+  importDevice(json: QualityDeviceJson | QualityPendingJson): void {
     if (this.stopped) return;
+    if ('pending' in json) {
+      this.fleet.setPending(deviceKey(json.ref), json.pending);
+      return;
+    }
     const t = importTracker(json);
     const recounted = this.fleet.parked.get(t.key);
     this.fleet.parked.delete(t.key);
@@ -297,9 +305,9 @@ export class QualityStage {
     for (const h of hours) {
       if (h < firstDay) continue;
       days.add(dayOf(h, this.cfg.utcOffsetMs));
-      points.push(...rollupPoints(rollup(this.fleet.devices.values(), '1h', h, now, this.cfg)));
+      points.push(...rollupPoints(rollup(this.fleet.devices.values(), '1h', h, now, this.cfg), this.deps.devicePointsOnly));
     }
-    for (const d of days) points.push(...rollupPoints(rollup(this.fleet.devices.values(), '1d', d, now, this.cfg)));
+    for (const d of days) points.push(...rollupPoints(rollup(this.fleet.devices.values(), '1d', d, now, this.cfg), this.deps.devicePointsOnly));
     try {
       if (points.length > 0) await this.deps.write(points);
       this.deps.metrics.points.inc(points.length);

@@ -17,7 +17,7 @@ export interface StartQualityOptions {
   metrics: Metrics;
   log: Logger;
   clock?: () => number;
-  /** Workers share the devices (PP_SOURCE=nats): see QualityStageDeps.restoredDevicesParked. */
+  /** Workers share the devices (PP_SOURCE=nats): see QualityStageDeps.restoredDevicesParked and devicePointsOnly. */
   restoredDevicesParked?: boolean;
 }
 
@@ -51,6 +51,7 @@ export async function startQualityStage(o: StartQualityOptions): Promise<Quality
     log: o.log,
     clock: o.clock,
     restoredDevicesParked: o.restoredDevicesParked,
+    devicePointsOnly: o.restoredDevicesParked,
   });
   try {
     await stage.restore();

@@ -72,6 +72,8 @@ export interface EnergyReportQuery {
   scope: SiteScope;
   utcOffsetMs: number;
   now: number;
+  /** Completeness summed from device figures (workers sharing the fleet write no others: quality-report.ts). */
+  qualityFromDevices?: boolean;
 }
 
 /** Pseudo-lines of site- and gateway-level data alerts (src/quality): counted for the site, not as lines. */
@@ -118,7 +120,7 @@ export async function buildEnergyReport(history: HistoryReader, alerts: AlertCou
   const qualityWindow: QualityWindow = wholeDays(q.from, q.to, q.utcOffsetMs) ? '1d' : '1h';
   const [rows, quality] = await Promise.all([
     history.query(energyReportStatement(q)),
-    readQualitySummary(history, { site: q.site, from: q.from, to: q.to, window: qualityWindow, scope: scopeInfluxQL(q.scope) }),
+    readQualitySummary(history, { site: q.site, from: q.from, to: q.to, window: qualityWindow, scope: scopeInfluxQL(q.scope), fromDevices: q.qualityFromDevices }),
   ]);
   const counts = alerts.countOpened({ site: q.site, from: q.from, to: q.to, scope: q.scope });
 

@@ -8,7 +8,7 @@ import type { PublishedStatus } from './quality-publisher.js';
  *
  * When a partition moves, the old owner may still report the devices it no longer hears from
  * (as going silent); the status with the newest arrival (`lastSeen`) wins, and at equal arrival
- * the newest report. A device whose owner died reports nothing more: past `silenceMs` since its
+ * the newest report. A report without a gateway keeps the gateway known from earlier ones. A device whose owner died reports nothing more: past `silenceMs` since its
  * last arrival it is shown offline (`silent`), as its worker would have.
  */
 export class QualityView {
@@ -31,7 +31,8 @@ export class QualityView {
       const [a, b] = [status.lastSeen ?? -Infinity, known.lastSeen ?? -Infinity];
       if (a < b || (a === b && status.reportedAt <= known.reportedAt)) return false;
     }
-    this.devices.set(key, { ...status, ...ref });
+    // A new owner that heard no status of the device yet reports no gateway: the one known stays.
+    this.devices.set(key, { ...status, ...ref, gateway: status.gateway ?? known?.gateway ?? null });
     return true;
   }
 

@@ -6,6 +6,7 @@ import type { LiveHub } from '../live/index.js';
 import type { Logger, Metrics } from '../observability/index.js';
 import type { Pipeline } from '../pipeline/index.js';
 import type { QualityStage } from '../quality/index.js';
+import { AckReader } from './ack-reader.js';
 import { AlertPublisher } from './alert-publisher.js';
 import { LivePublisher } from './live-publisher.js';
 import { QualityPublisher } from './quality-publisher.js';
@@ -48,9 +49,9 @@ export interface ViewPublishing {
 /**
  * PP_ROLE=worker: publish this worker's read side for API nodes: alert transitions (and, at
  * start, its open alerts and those changed in the last PP_ALERT_STALE_AFTER_S), live summaries of
- * stored batches, device status; share API tokens with the fleet.
+ * stored batches, device status; record acknowledgements made elsewhere; share API tokens with the fleet.
  */
-export async function startViewPublishing(deps: { config: Config; store: AlertStore; tokens: TokenStore; pipeline: Pipeline; quality: QualityStage | null; metrics: Metrics; log: Logger }): Promise<ViewPublishing> {
+export async function startViewPublishing(deps: { config: Config; store: AlertStore; alerts: AlertManager; notifier: AlertNotifier; tokens: TokenStore; pipeline: Pipeline; quality: QualityStage | null; metrics: Metrics; log: Logger }): Promise<ViewPublishing> {
   const { config, log } = deps;
   const { nc } = await connectView(config, log);
   const tokens = await TokenSync.start(nc, deps.tokens, { everyMs: TOKEN_SYNC_MS, replicas: config.nats.replicas }, log);
@@ -62,9 +63,14 @@ export async function startViewPublishing(deps: { config: Config; store: AlertSt
   const live = new LivePublisher(nc, config.view.liveIntervalMs, metrics, log);
   deps.pipeline.onStored((batch) => live.accept(batch));
   const quality = deps.quality ? new QualityPublisher(js, () => deps.quality!.statuses(), config.analytics.tickMs, metrics, log) : null;
+  // Acknowledgements made on API nodes: recorded by the worker that holds the alert. From as far
+  // back as the republish above reaches, so those made while this worker was down are heard too.
+  const acks = new AckReader(deps.alerts, deps.notifier, log);
+  await acks.start(js, config.alerts.staleAfterMs);
   return {
     alerts: publisher,
     stop: async () => {
+      acks.stop();
       await tokens.stop();
       live.stop();
       await quality?.stop();

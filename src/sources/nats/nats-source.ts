@@ -41,6 +41,7 @@ const DEVICE_STATE_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
  */
 export class NatsSource {
   private nc: NatsConnection | null = null;
+  private leaseNc: NatsConnection | null = null;
   private js: JetStreamClient | null = null;
   private leases: PartitionLeases | null = null;
   private readonly consumers = new Map<string, PartitionConsumer>();
@@ -80,9 +81,7 @@ export class NatsSource {
   }
 
   async start(): Promise<void> {
-    const nc = await connect({ servers: this.opts.servers, user: this.opts.username, pass: this.opts.password, name: this.opts.workerId, ...(this.opts.tlsCaFile ? { tls: { caFile: this.opts.tlsCaFile } } : {}), maxReconnectAttempts: -1, reconnectTimeWait: 500 }).catch((err: Error) => {
-      throw new Error(`cannot connect to NATS ${this.opts.servers.join(',')}: ${err.message}`, { cause: err });
-    });
+    const nc = await this.connect(this.opts.workerId);
     this.nc = nc;
     this.isConnected = true;
     void (async () => {
@@ -95,7 +94,11 @@ export class NatsSource {
     await this.setUp();
     this.js = nc.jetstream();
     const jsm = await nc.jetstreamManager();
-    const kv = await this.js.views.kv(LEASE_BUCKET, { ttl: this.opts.leaseTtlMs, history: 1, replicas: this.opts.replicas });
+    // Leases on a connection of their own: on the deliveries' one, a renewal waits behind up to
+    // window × partitions messages in a burst, is answered late, and the leases lapse.
+    this.leaseNc = await this.connect(`${this.opts.workerId}-leases`);
+    const leaseJs = this.leaseNc.jetstream();
+    const kv = await leaseJs.views.kv(LEASE_BUCKET, { ttl: this.opts.leaseTtlMs, history: 1, replicas: this.opts.replicas });
     // The bucket keeps the TTL it was made with; leases are timed by that one, whatever this
     // worker was configured with, or an owner could count on a lease the server already dropped.
     const ttlMs = (await kv.status()).ttl;
@@ -127,11 +130,17 @@ export class NatsSource {
         },
       },
       this.log,
-      bucketKeyLister(jsm, kv, LEASE_BUCKET),
+      bucketKeyLister(await this.leaseNc.jetstreamManager(), kv, LEASE_BUCKET),
     );
     await this.leases.start();
     this.handOver?.start(this.opts.stateSaveMs ?? 15_000, () => [...this.consumers.keys()], this.validUntil);
     this.log.info({ worker: this.opts.workerId, owned: this.owned, members: this.members }, 'consuming JetStream partitions');
+  }
+
+  private connect(name: string): Promise<NatsConnection> {
+    return connect({ servers: this.opts.servers, user: this.opts.username, pass: this.opts.password, name, ...(this.opts.tlsCaFile ? { tls: { caFile: this.opts.tlsCaFile } } : {}), maxReconnectAttempts: -1, reconnectTimeWait: 500 }).catch((err: Error) => {
+      throw new Error(`cannot connect to NATS ${this.opts.servers.join(',')}: ${err.message}`, { cause: err });
+    });
   }
 
   /** The streams and consumers (idempotent): at start, and again when a consumer has gone missing. */
@@ -237,7 +246,9 @@ export class NatsSource {
     this.handOver?.stop();
     await this.leases?.stop();
     await this.nc.drain().catch(() => undefined);
+    await this.leaseNc?.drain().catch(() => undefined);
     this.nc = null;
+    this.leaseNc = null;
     this.isConnected = false;
   }
 }

@@ -64,6 +64,7 @@ export class PartitionLeases {
   private ticking: Promise<void> | null = null;
   private stopped = false;
   private members: string[] = [];
+  private judging = false;
 
   constructor(
     private readonly kv: KV,
@@ -105,12 +106,11 @@ export class PartitionLeases {
   private async round(): Promise<void> {
     const sentAt = Date.now();
     // Leases first: a slow listing (a cluster electing leaders) must not make them lapse.
-    for (const [unit, lease] of [...this.held]) {
-      if (this.stopped) return;
-      // Renewed while it drains, so a slow hand-over cannot let this or another lease lapse;
-      // the hand-over runs beside the rounds, which keep renewing every other lease on time.
-      await this.renew(unit, lease);
-    }
+    // All at once, each timed from its own sending: one after the other, the last of 13 waited
+    // for 12 round trips, which a busy worker (a burst being delivered) stretched past the lease.
+    // Renewed while it drains, so a slow hand-over cannot let this or another lease lapse;
+    // the hand-over runs beside the rounds, which keep renewing every other lease on time.
+    await Promise.all([...this.held].map(([unit, lease]) => (this.stopped ? undefined : this.renew(unit, lease))));
     await this.kv.put(`${MEMBER}${this.opts.workerId}`, new TextEncoder().encode(String(sentAt)));
     const members = (await this.listKeys(`${MEMBER}*`)).map((key) => key.slice(MEMBER.length));
     // Our own key was just written; a listing that raced it still counts us.
@@ -123,10 +123,9 @@ export class PartitionLeases {
       if (this.stopped) return;
       if (!mine.has(unit) && this.held.get(unit) === lease) lease.releasing ??= this.release(unit, lease);
     }
-    for (const unit of mine) {
-      if (this.stopped) return;
-      if (!this.held.has(unit)) await this.claim(unit);
-    }
+    // Claimed at once too: a first round claiming every unit one by one took a second under
+    // load, while the units claimed first were already due for renewal.
+    await Promise.all([...mine].map((unit) => (this.stopped || this.held.has(unit) ? undefined : this.claim(unit))));
   }
 
   private async renew(unit: string, lease: Held): Promise<void> {
@@ -187,9 +186,20 @@ export class PartitionLeases {
     this.log.warn({ unit, worker: this.opts.workerId, reason }, 'partition lost');
   }
 
+  /**
+   * Judged after the I/O that is waiting (setImmediate): a watchdog tick that fires late, after
+   * the event loop was busy (a burst of deliveries), runs before the socket reads of that turn,
+   * and would stop a lease whose renewal answer is already there. Waiting for it is safe: acks
+   * check the validity themselves (partition-consumer.ts), and it is counted from before the renewal was sent.
+   */
   private expireOverdue(): void {
-    const now = Date.now();
-    for (const [unit, lease] of this.held) if (now >= lease.validUntil) this.lose(unit, 'lease not renewed in time');
+    if (this.judging) return;
+    this.judging = true;
+    setImmediate(() => {
+      this.judging = false;
+      const now = Date.now();
+      for (const [unit, lease] of this.held) if (now >= lease.validUntil) this.lose(unit, 'lease not renewed in time');
+    });
   }
 
   /** Release every unit (in-flight messages settled by the handlers) and leave the membership. */

@@ -12,6 +12,8 @@ export interface DeviceStates {
   export(ref: DeviceRef): unknown;
   /** Go on from a state another worker exported. */
   import(ref: DeviceRef, state: unknown): void;
+  /** The device comes to this worker with no state handed over (first message here): take up what this process kept of it. */
+  claim(ref: DeviceRef): void;
   /** The device is processed by another worker now: drop it here. */
   forget(ref: DeviceRef): void;
   /** Whether a saved state is newer (by sample time) than what this process holds of the device. */
@@ -72,8 +74,17 @@ export class StateHandOver {
   touched(unit: string, ref: DeviceRef): void {
     const key = deviceKey(ref);
     const k = this.known.get(key);
-    if (k && k.unit === unit) k.dirty = true;
-    else this.known.set(key, { ref: { site: ref.site, line: ref.line, device: ref.device }, unit, dirty: true, mustSave: false });
+    if (k && k.unit === unit) {
+      k.dirty = true;
+      return;
+    }
+    const known = { ref: { site: ref.site, line: ref.line, device: ref.device }, unit, dirty: true, mustSave: false };
+    this.known.set(key, known);
+    try {
+      this.states.claim(known.ref);
+    } catch (err) {
+      this.log.error({ unit, key, err: (err as Error).message }, 'what this worker kept of the device could not be taken up');
+    }
   }
 
   /** Devices known in `unit` (for tests and /readyz). */

@@ -21,4 +21,14 @@ describe('an API node\'s device status', () => {
     expect(view.statusOf('site-1')[0]).toMatchObject({ online: false, offlineReason: 'silent', offlineSince: 125_000 });
     expect(view.statusOf('site-1')[0]).not.toHaveProperty('reportedAt');
   });
+
+  it('keeps the gateway known from earlier reports when a new owner reports none', () => {
+    const view = new QualityView(120_000, () => 10_000);
+    view.apply(ref, status({ lastSeen: 5000, gateway: 'gw-1' }));
+    expect(view.apply(ref, status({ lastSeen: 6000, gateway: null }))).toBe(true);
+    expect(view.statusOf('site-1')[0]).toMatchObject({ lastSeen: 6000, gateway: 'gw-1' });
+    // A gateway named later replaces it.
+    view.apply(ref, status({ lastSeen: 7000, gateway: 'gw-2' }));
+    expect(view.statusOf('site-1')[0]!.gateway).toBe('gw-2');
+  });
 });

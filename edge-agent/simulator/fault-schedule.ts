@@ -1,4 +1,5 @@
-import type { FaultKind } from './machine.js';
+import { classCanHave, type FaultKind } from './machine.js';
+import type { MachineClass } from './machine-classes.js';
 import { Rng, streamSeed } from './rng.js';
 
 /**
@@ -6,8 +7,9 @@ import { Rng, streamSeed } from './rng.js';
  * (machine.ts describes each signature) plus a stuck sensor and idle waste. `silence` is left
  * out (its detection is about arrival time, not the data), and so are the quick demo faults
  * `overheat` and `vibration`, which `cooling-loss` and `bearing-wear` model more faithfully.
+ * The pump faults come last: they land only on pumps (a fleet with `--classes` including `pump`).
  */
-export const SCHEDULED_FAULTS: readonly FaultKind[] = ['bearing-wear', 'cooling-loss', 'stuck', 'leak', 'idle-waste', 'pf-degradation', 'sensor-drift', 'overload'];
+export const SCHEDULED_FAULTS: readonly FaultKind[] = ['bearing-wear', 'cooling-loss', 'stuck', 'leak', 'idle-waste', 'pf-degradation', 'sensor-drift', 'overload', 'cavitation', 'clogged-filter', 'misalignment', 'valve-stuck'];
 
 /** How long each fault lasts before it is found and repaired, hours [min, max]. */
 const DURATION_H: Partial<Record<FaultKind, [number, number]>> = {
@@ -19,6 +21,10 @@ const DURATION_H: Partial<Record<FaultKind, [number, number]>> = {
   'pf-degradation': [4, 8],
   'sensor-drift': [4, 8],
   overload: [1, 3],
+  cavitation: [1, 3],
+  'clogged-filter': [3, 6],
+  misalignment: [4, 8],
+  'valve-stuck': [2, 5],
 };
 
 /**
@@ -41,6 +47,8 @@ export interface FaultPlanOptions {
   endTs: number;
   kinds: readonly FaultKind[];
   seed: number;
+  /** Whether a device can have a kind (default: any); a device that can have none of the kinds gets no fault. */
+  fits?: (device: string, kind: FaultKind) => boolean;
 }
 
 /**
@@ -52,27 +60,37 @@ export interface FaultPlanOptions {
  * fault is repaired before the end, so each label window is whole.
  */
 export function planFaults(o: FaultPlanOptions): FaultLabel[] {
+  const fits = o.fits;
   if (!(o.endTs > o.startTs)) throw new Error('planFaults: endTs must be after startTs');
   if (o.kinds.length === 0) throw new Error('planFaults: no fault kinds');
   for (const k of o.kinds) if (!DURATION_H[k]) throw new Error(`planFaults: ${JSON.stringify(k)} cannot be scheduled; one of ${SCHEDULED_FAULTS.join(', ')}`);
   const span = o.endTs - o.startTs;
   const earliest = o.startTs + 0.4 * span;
-  return o.devices.map((device, i) => {
-    const kind = o.kinds[(i + Math.floor(i / (o.kinds.length * 5))) % o.kinds.length]!;
+  return o.devices.flatMap((device, i) => {
+    // Only the kinds this device can have (a pump fault needs a pump); with every kind fitting,
+    // the rotation is the same as without the filter.
+    const kinds = fits ? o.kinds.filter((k) => fits(device, k)) : o.kinds;
+    if (kinds.length === 0) return [];
+    const kind = kinds[(i + Math.floor(i / (kinds.length * 5))) % kinds.length]!;
     const rng = new Rng(streamSeed(o.seed, `fault|${device}`));
     const [lo, hi] = DURATION_H[kind]!;
     // Short spans (tests, demos) shrink the fault to fit: at most half of what follows the warm-up.
     const duration = Math.min(rng.uniform(lo, hi) * 3_600_000, (o.endTs - earliest) / 2);
     const start = Math.round(earliest + rng.next() * (o.endTs - earliest - duration));
-    return { device, kind, start, end: Math.round(start + duration) };
+    return [{ device, kind, start, end: Math.round(start + duration) }];
   });
 }
 
-/** Parse a `--faults` value: `all`, `none`, or a comma-separated list of kinds. */
-export function parseFaultKinds(value: string): FaultKind[] {
-  if (value === 'all') return [...SCHEDULED_FAULTS];
+/**
+ * Parse a `--faults` value: `all`, `none`, or a comma-separated list of kinds. With the fleet's
+ * machine classes, `all` is every kind one of them can have, and a kind none can have is an error.
+ */
+export function parseFaultKinds(value: string, classes?: readonly MachineClass[]): FaultKind[] {
+  const possible = (k: FaultKind) => !classes || classes.some((c) => classCanHave(c, k));
+  if (value === 'all') return SCHEDULED_FAULTS.filter(possible);
   if (value === 'none' || value === '') return [];
   const kinds = value.split(',').map((s) => s.trim());
   for (const k of kinds) if (!SCHEDULED_FAULTS.includes(k as FaultKind)) throw new Error(`unknown fault ${JSON.stringify(k)}; use all, none or some of ${SCHEDULED_FAULTS.join(', ')}`);
+  for (const k of kinds as FaultKind[]) if (!possible(k)) throw new Error(`no machine of the fleet can have ${k}: add a pump (--classes factory,pump or --classes pump)`);
   return kinds as FaultKind[];
 }

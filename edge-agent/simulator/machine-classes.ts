@@ -18,6 +18,12 @@ export interface MachineClass {
   vibrationMmS: number;
   /** Time constant of power following a state change, s (drives, heaters, soft starters). */
   rampTauS: number;
+  /**
+   * A centrifugal pump's hydraulics at nominal load, for classes that are pumps: flow (m³/h),
+   * discharge and suction pressure (kPa). Such a machine also reports its flow, both pressures
+   * and the pumped fluid's temperature, and can have the pump faults (machine.ts).
+   */
+  pump?: { flowM3h: number; dischargeKpa: number; suctionKpa: number };
 }
 
 export const MACHINE_CLASSES: readonly MachineClass[] = [
@@ -27,6 +33,41 @@ export const MACHINE_CLASSES: readonly MachineClass[] = [
   { name: 'furnace', ratedKw: 250, partsPerHour: 120, gasM3PerHour: 0, tempRiseC: 180, thermalTauS: 1800, vibrationMmS: 0.6, rampTauS: 10 },
   { name: 'oven', ratedKw: 15, partsPerHour: 300, gasM3PerHour: 35, tempRiseC: 160, thermalTauS: 1200, vibrationMmS: 1.2, rampTauS: 5 },
 ];
+
+/**
+ * A process water pump (centrifugal, motor-driven). Not in the factory's rotation: fleets and
+ * exports include it when asked (`--classes`), and pump test-bench runs (bench.ts) are all pumps.
+ */
+export const PUMP_CLASS: MachineClass = {
+  name: 'pump',
+  ratedKw: 30,
+  partsPerHour: 0,
+  gasM3PerHour: 0,
+  tempRiseC: 35,
+  thermalTauS: 600,
+  vibrationMmS: 2.2,
+  rampTauS: 3,
+  pump: { flowM3h: 120, dischargeKpa: 450, suctionKpa: 150 },
+};
+
+/** Every class by name: the factory's five and the pump. */
+export const CLASSES_BY_NAME: Readonly<Record<string, MachineClass>> = Object.fromEntries([...MACHINE_CLASSES, PUMP_CLASS].map((c) => [c.name, c]));
+
+/**
+ * Machine classes from a `--classes` value: names separated by commas, where `factory` stands for
+ * the five of the default rotation and `all` for every class (`factory,pump` = `all`).
+ */
+export function parseClasses(value: string): MachineClass[] {
+  if (value.trim() === '') return [...MACHINE_CLASSES];
+  return value.split(',').flatMap((raw) => {
+    const name = raw.trim();
+    if (name === 'factory') return [...MACHINE_CLASSES];
+    if (name === 'all') return Object.values(CLASSES_BY_NAME);
+    const c = CLASSES_BY_NAME[name];
+    if (!c) throw new Error(`unknown machine class ${JSON.stringify(name)}; use factory, all or some of ${Object.keys(CLASSES_BY_NAME).join(', ')}`);
+    return [c];
+  });
+}
 
 /** Nominal load: the load a running machine returns to (mean-reverting random walk). */
 export const NOMINAL_LOAD = 0.8;

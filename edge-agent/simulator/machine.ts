@@ -27,6 +27,19 @@ export type MachineState = keyof typeof MACHINE_STATES;
  *   thermocouple or a corroded connection); the true temperature is unchanged.
  * - `overload`: the drive is overloaded (a jammed feed, a blunt tool, a failing gearbox): 35 % of
  *   rated power more while running, for the same output; current, heat and vibration follow.
+ * Pump faults (only a machine whose class is a pump has them: `canHave`), each moving several
+ * channels at once for as long as it lasts:
+ * - `cavitation`: the suction pressure falls (a low tank, a throttled inlet) until vapour bubbles
+ *   form and collapse in the impeller, within 3 min: flow 20 % and discharge pressure 15 % lower,
+ *   both unsteady, vibration up to 2.2 times and rough, the current erratic.
+ * - `clogged-filter`: the suction strainer fouls (time constant 15 min): suction pressure down by
+ *   up to 45 %, flow by 30 %, discharge pressure by 10 %, power by 12 %, vibration up 20 %.
+ * - `misalignment`: the motor and pump shafts no longer line up (after maintenance, a settling
+ *   base), within a minute: vibration doubles, the coupling and bearings warm the motor by up to
+ *   8 °C, the current rises 6 %; the hydraulics are unchanged.
+ * - `valve-stuck`: the discharge valve sticks part-closed (45 % shut, within 30 s): flow 45 %
+ *   lower, discharge pressure higher (the pump moves back on its curve), power 15 % lower,
+ *   vibration 30 % higher (recirculation), the fluid warms (less flow carries the heat away).
  */
 export const FAULT_KINDS = [
   'overheat',
@@ -40,8 +53,27 @@ export const FAULT_KINDS = [
   'pf-degradation',
   'sensor-drift',
   'overload',
+  'cavitation',
+  'clogged-filter',
+  'misalignment',
+  'valve-stuck',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** Faults only a pump can have (its class has `pump` hydraulics). */
+export const PUMP_FAULTS: readonly FaultKind[] = ['cavitation', 'clogged-filter', 'misalignment', 'valve-stuck'];
+
+/** Whether a machine of this class can have the fault (the pump faults need a pump). */
+export function classCanHave(cls: MachineClass, kind: FaultKind): boolean {
+  return FAULT_KINDS.includes(kind) && (cls.pump !== undefined || !PUMP_FAULTS.includes(kind));
+}
+
+export interface MachineOptions {
+  /** Hold the machine running: no idling, stops or trips (a test bench running a unit through its test). */
+  holdRunning?: boolean;
+  /** Step of the load's random walk per √minute, share of rated power (default 0.02: operators and part mix; a bench's speed controller holds it far steadier). */
+  loadWalk?: number;
+}
 
 const SQRT3 = Math.sqrt(3);
 const round = (v: number, digits: number) => {
@@ -76,6 +108,8 @@ export class Machine {
   temperatureC: number;
   /** Vibration RMS velocity, mm/s, as last measured. */
   vibration = 0;
+  /** Pumped fluid's true temperature, °C (pumps only). */
+  fluidC = 0;
 
   private readonly ambientC: number;
   private readonly idleFraction: number;
@@ -94,6 +128,7 @@ export class Machine {
     readonly ref: DeviceRef,
     readonly cls: MachineClass,
     private readonly rng: Rng,
+    private readonly options: MachineOptions = {},
   ) {
     this.ratedKw = round(cls.ratedKw * rng.uniform(0.9, 1.1), 1);
     this.ambientC = rng.uniform(20, 25);
@@ -106,8 +141,9 @@ export class Machine {
     this.energyKwh = round(rng.next() * 500_000, 2);
     this.gasM3 = cls.gasM3PerHour > 0 ? round(rng.next() * 200_000, 2) : 0;
     this.outputUnits = cls.partsPerHour > 0 ? Math.floor(rng.next() * 1_000_000) : 0;
-    this.state = rng.next() < 0.75 ? 'running' : 'idle';
+    this.state = options.holdRunning || rng.next() < 0.75 ? 'running' : 'idle';
     this.temperatureC = this.temperatureTarget();
+    this.fluidC = this.fluidTarget();
     this.powerKw = this.powerTarget();
     this.measure();
   }
@@ -126,8 +162,14 @@ export class Machine {
     return this.precursor !== null;
   }
 
+  /** Whether this machine can have the fault (the pump faults need a pump). */
+  canHave(kind: FaultKind): boolean {
+    return classCanHave(this.cls, kind);
+  }
+
   injectFault(kind: FaultKind): void {
     if (!FAULT_KINDS.includes(kind)) throw new Error(`unknown fault kind ${JSON.stringify(kind)}; one of ${FAULT_KINDS.join(', ')}`);
+    if (!this.canHave(kind)) throw new Error(`${this.cls.name} ${this.ref.device} cannot have ${kind}: only a pump can`);
     if (!this.injected.has(kind)) this.injected.set(kind, 0);
   }
 
@@ -146,7 +188,7 @@ export class Machine {
     this.transition(dt);
 
     // Load: mean-reverting random walk around the nominal load (operators, part mix).
-    this.load = clamp(this.load + (NOMINAL_LOAD - this.load) * (1 - Math.exp(-dt / 900)) + 0.02 * Math.sqrt(dt / 60) * rng.gauss(), 0.55, 1);
+    this.load = clamp(this.load + (NOMINAL_LOAD - this.load) * (1 - Math.exp(-dt / 900)) + (this.options.loadWalk ?? 0.02) * Math.sqrt(dt / 60) * rng.gauss(), 0.55, 1);
 
     // Power ramps towards its target; the meter integrates it (trapezoid), so it never decreases.
     const before = this.powerKw;
@@ -165,6 +207,9 @@ export class Machine {
     // Thermal inertia: first-order lag towards the target, plus a little process noise.
     const target = this.temperatureTarget();
     this.temperatureC += (target - this.temperatureC) * (1 - Math.exp(-dt / this.cls.thermalTauS)) + 0.02 * Math.sqrt(dt) * rng.gauss();
+    // The fluid in the loop lags by the loop's own time constant (20 min); no extra noise drawn,
+    // so machines without a pump keep their random stream.
+    if (this.cls.pump) this.fluidC += (this.fluidTarget() - this.fluidC) * (1 - Math.exp(-dt / 1200));
     this.measure();
   }
 
@@ -174,6 +219,7 @@ export class Machine {
   }
 
   private transition(dt: number): void {
+    if (this.options.holdRunning) return;
     if (this.injected.has('idle-waste')) {
       this.state = 'idle';
       this.precursor = null;
@@ -209,7 +255,7 @@ export class Machine {
   private powerTarget(): number {
     switch (this.state) {
       case 'running':
-        return this.ratedKw * (this.driveLoad() + this.leakFraction());
+        return this.ratedKw * (this.driveLoad() * this.pumpPowerFactor() + this.leakFraction());
       case 'idle':
         return this.ratedKw * ((this.injected.has('idle-waste') ? 0.7 : this.idleFraction) + this.leakFraction());
       case 'stopped':
@@ -222,6 +268,61 @@ export class Machine {
   /** The share of rated power the drive draws while running: the load, plus any overload. */
   private driveLoad(): number {
     return this.injected.has('overload') ? this.load + 0.35 : this.load;
+  }
+
+  /** How far a pump fault has developed, 0…1 (0 when the machine does not have it). */
+  private severity(kind: FaultKind): number {
+    const age = this.injected.get(kind);
+    if (age === undefined) return 0;
+    switch (kind) {
+      case 'cavitation':
+        return Math.min(1, age / 180);
+      case 'clogged-filter':
+        return 1 - Math.exp(-age / 900);
+      case 'misalignment':
+        return Math.min(1, age / 60);
+      case 'valve-stuck':
+        return Math.min(1, age / 30);
+      default:
+        return 1;
+    }
+  }
+
+  /** Share of its healthy power a running pump draws with its faults (1 for any other machine). */
+  private pumpPowerFactor(): number {
+    if (!this.cls.pump) return 1;
+    return (1 - 0.08 * this.severity('cavitation')) * (1 - 0.12 * this.severity('clogged-filter')) * (1 - 0.15 * this.severity('valve-stuck')) * (1 + 0.06 * this.severity('misalignment'));
+  }
+
+  /** Share of the discharge valve that is open (1 unless it stuck part-closed). */
+  private valveOpen(): number {
+    return 1 - 0.45 * this.severity('valve-stuck');
+  }
+
+  /**
+   * A pump's true flow and pressures now: flow ∝ speed and valve opening, discharge pressure ∝
+   * speed² (higher when the valve throttles: the pump moves back on its curve), less of both when
+   * it cavitates or its strainer clogs; suction pressure falls with either. Idle: minimum speed.
+   */
+  private hydraulics(): { flow: number; discharge: number; suction: number } {
+    const h = this.cls.pump!;
+    const turning = this.state === 'running' ? this.load / NOMINAL_LOAD : this.state === 'idle' ? 0.3 : 0;
+    const cav = this.severity('cavitation');
+    const clog = this.severity('clogged-filter');
+    const open = this.valveOpen();
+    const flow = h.flowM3h * turning * open * (1 - 0.2 * cav) * (1 - 0.3 * clog);
+    const discharge = turning === 0 ? 0.05 * h.dischargeKpa : h.dischargeKpa * turning ** 2 * (1 + 0.3 * (1 - open)) * (1 - 0.15 * cav) * (1 - 0.1 * clog);
+    const suction = h.suctionKpa * (1 - 0.35 * cav) * (1 - 0.45 * clog);
+    return { flow, discharge, suction };
+  }
+
+  /** The fluid warms over ambient by the pump's losses, more when little flow carries them away. */
+  private fluidTarget(): number {
+    if (!this.cls.pump) return 0;
+    const turning = this.state === 'running' ? this.load / NOMINAL_LOAD : this.state === 'idle' ? 0.3 : 0;
+    if (turning === 0) return this.ambientC + 2;
+    const throughput = this.hydraulics().flow / (this.cls.pump.flowM3h * turning);
+    return this.ambientC + 4 + 10 * (1 - throughput);
   }
 
   /** Extra share of rated power drawn to make up a leak (it grows as the leak opens up over 30 min). */
@@ -252,8 +353,8 @@ export class Machine {
     // Lost cooling: the same heat needs a larger rise over ambient to leave the machine.
     if (this.injected.has('cooling-loss')) heat += Math.min(40, 0.6 * heat);
     t += heat;
-    // A worn bearing's friction: a few degrees at most.
-    if (this.state === 'running') t += Math.min(10, 0.5 * this.bearingWearMmS());
+    // A worn bearing's friction: a few degrees at most; a misaligned coupling's, up to 8 °C.
+    if (this.state === 'running') t += Math.min(10, 0.5 * this.bearingWearMmS()) + 8 * this.severity('misalignment');
     if (this.precursor) t += Math.min(15, this.precursor.ageS * 0.02);
     const overheatAge = this.injected.get('overheat');
     if (overheatAge !== undefined) t += Math.min(90, overheatAge * 0.15);
@@ -269,7 +370,10 @@ export class Machine {
     const wearAge = this.injected.get('vibration');
     if (wearAge !== undefined) v += Math.min(15, wearAge * 0.02) * turning;
     v += this.bearingWearMmS() * turning;
-    return Math.max(0.01, v * (1 + 0.08 * this.rng.gauss()));
+    // Pump faults shake it harder while it turns; collapsing vapour bubbles also make it rough.
+    const cav = this.severity('cavitation') * turning;
+    v *= 1 + turning * (1.2 * cav + 0.2 * this.severity('clogged-filter') + 1.0 * this.severity('misalignment') + 0.3 * this.severity('valve-stuck'));
+    return Math.max(0.01, v * (1 + (0.08 + 0.25 * cav) * this.rng.gauss()));
   }
 
   private powerFactorTarget(): number {
@@ -293,7 +397,9 @@ export class Machine {
   /** Read the instruments (all noise is drawn here, at the end of construction or of a step). */
   private measure(): void {
     const rng = this.rng;
-    const power = Math.max(0, this.powerKw * (1 + 0.015 * rng.gauss()));
+    // A cavitating pump's load surges with the collapsing bubbles: its current is erratic.
+    const cav = this.state === 'running' ? this.severity('cavitation') : 0;
+    const power = Math.max(0, this.powerKw * (1 + (0.015 + 0.08 * cav) * rng.gauss()));
     const voltage = this.nominalV * (1 + 0.004 * rng.gauss()) - 4 * (this.powerKw / this.ratedKw);
     const pf = clamp(this.powerFactorTarget() + 0.01 * rng.gauss(), 0.2, 0.99);
     this.vibration = this.vibrationRms();
@@ -312,6 +418,13 @@ export class Machine {
     };
     if (this.cls.partsPerHour > 0) m.output_units = this.outputUnits;
     if (this.cls.gasM3PerHour > 0) m.gas_m3 = round(this.gasM3, 3);
+    if (this.cls.pump) {
+      const h = this.hydraulics();
+      m.flow_m3_h = round(Math.max(0, h.flow * (1 + (0.015 + 0.1 * cav) * rng.gauss())), 2);
+      m.pressure_kpa = round(Math.max(0, h.discharge * (1 + (0.01 + 0.06 * cav) * rng.gauss())), 1);
+      m.suction_kpa = round(Math.max(0, h.suction * (1 + (0.02 + 0.1 * cav) * rng.gauss())), 1);
+      m.fluid_temperature_c = round(this.fluidC + 0.05 * rng.gauss(), 2);
+    }
     this.reading = m;
   }
 }

@@ -1,7 +1,7 @@
 import type { DeviceRef, Sample } from '../../src/contract/index.js';
 import { deviceKey } from '../../src/contract/index.js';
 import { Machine, type FaultKind } from './machine.js';
-import { MACHINE_CLASSES } from './machine-classes.js';
+import { MACHINE_CLASSES, type MachineClass } from './machine-classes.js';
 import { Rng, streamSeed } from './rng.js';
 
 export interface PlantShape {
@@ -9,6 +9,8 @@ export interface PlantShape {
   linesPerSite: number;
   machinesPerLine: number;
   seed: number;
+  /** Classes rotating along each line (default the factory's five). */
+  classes?: readonly MachineClass[];
 }
 
 /** Large enough for any demo or load test, small enough that a typo cannot exhaust memory. */
@@ -25,13 +27,14 @@ export function validatePlantShape(shape: PlantShape): void {
     if (!Number.isInteger(v) || v < 1) throw new Error(`plant: ${name} must be an integer ≥ 1, got ${String(v)}`);
   }
   if (!Number.isFinite(shape.seed)) throw new Error(`plant: seed must be a finite number, got ${String(shape.seed)}`);
+  if (shape.classes !== undefined && shape.classes.length === 0) throw new Error('plant: classes must name at least one machine class');
   const total = shape.sites * shape.linesPerSite * shape.machinesPerLine;
   if (total > MAX_MACHINES) throw new Error(`plant: ${total} machines is more than ${MAX_MACHINES}`);
 }
 
 /**
  * A simulated factory: sites → lines → machines (ids `site-01`, `line-01`, `m-001`). Machine
- * classes rotate along each line (cnc, press, compressor, furnace, oven), so every line mixes
+ * classes rotate along each line (cnc, press, compressor, furnace, oven, or `shape.classes`), so every line mixes
  * loads. Each machine has its own random stream derived from the seed and its key, so the same
  * seed gives the same factory and adding a machine does not change the others. No I/O, no clock:
  * `step(dtMs)` advances time, `sample(ts)` reads the instruments.
@@ -42,12 +45,13 @@ export class Plant {
 
   constructor(shape: PlantShape) {
     validatePlantShape(shape);
+    const classes = shape.classes ?? MACHINE_CLASSES;
     for (let s = 1; s <= shape.sites; s++) {
       for (let l = 1; l <= shape.linesPerSite; l++) {
         for (let m = 1; m <= shape.machinesPerLine; m++) {
           const ref: DeviceRef = { site: `site-${pad(s, 2)}`, line: `line-${pad(l, 2)}`, device: `m-${pad(m, 3)}` };
           const key = deviceKey(ref);
-          const machine = new Machine(ref, MACHINE_CLASSES[(m - 1) % MACHINE_CLASSES.length]!, new Rng(streamSeed(shape.seed, key)));
+          const machine = new Machine(ref, classes[(m - 1) % classes.length]!, new Rng(streamSeed(shape.seed, key)));
           this.machines.push(machine);
           this.byKey.set(key, machine);
         }

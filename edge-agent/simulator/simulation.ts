@@ -2,6 +2,7 @@ import type { Sample } from '../../src/contract/index.js';
 import { deviceKey } from '../../src/contract/index.js';
 import { planFaults, type FaultLabel } from './fault-schedule.js';
 import type { FaultKind, Machine } from './machine.js';
+import type { MachineClass } from './machine-classes.js';
 import { Plant, type PlantShape } from './plant.js';
 
 export interface SimulationOptions {
@@ -14,15 +15,17 @@ export interface SimulationOptions {
   intervalMs: number;
   /** Kinds to schedule, one fault per machine (none: a healthy fleet). */
   faults: readonly FaultKind[];
+  /** Classes rotating along each line (default the factory's five). */
+  classes?: readonly MachineClass[];
 }
 
 /** A plant of `n` machines: lines of 10 (or one line when `n` is not a multiple of 10), 10 lines per site. */
-export function fleetShape(n: number, seed: number): PlantShape {
+export function fleetShape(n: number, seed: number, classes?: readonly MachineClass[]): PlantShape {
   if (!Number.isInteger(n) || n < 1) throw new Error(`machines must be an integer ≥ 1, got ${String(n)}`);
-  if (n % 10 !== 0) return { sites: 1, linesPerSite: 1, machinesPerLine: n, seed };
+  if (n % 10 !== 0) return { sites: 1, linesPerSite: 1, machinesPerLine: n, seed, classes };
   const lines = n / 10;
   const linesPerSite = lines % 10 === 0 ? 10 : lines;
-  return { sites: lines / linesPerSite, linesPerSite, machinesPerLine: 10, seed };
+  return { sites: lines / linesPerSite, linesPerSite, machinesPerLine: 10, seed, classes };
 }
 
 /**
@@ -43,12 +46,19 @@ export class Simulation {
   constructor(readonly options: SimulationOptions) {
     if (!(options.hours > 0) || !Number.isFinite(options.hours)) throw new Error(`hours must be a number > 0, got ${String(options.hours)}`);
     if (!Number.isInteger(options.intervalMs) || options.intervalMs < 1000) throw new Error(`interval must be a whole number of ms ≥ 1000, got ${String(options.intervalMs)}`);
-    this.plant = new Plant(fleetShape(options.machines, options.seed));
+    this.plant = new Plant(fleetShape(options.machines, options.seed, options.classes));
     this.endTs = options.startTs + options.hours * 3_600_000;
     this.scheduled =
       options.faults.length === 0
         ? []
-        : planFaults({ devices: this.plant.machines.map((m) => deviceKey(m.ref)), startTs: options.startTs, endTs: this.endTs, kinds: options.faults, seed: options.seed });
+        : planFaults({
+            devices: this.plant.machines.map((m) => deviceKey(m.ref)),
+            startTs: options.startTs,
+            endTs: this.endTs,
+            kinds: options.faults,
+            seed: options.seed,
+            fits: (device, kind) => this.plant.machine(device)!.canHave(kind),
+          });
   }
 
   /** Number of sample times (steps) the run has. */

@@ -1,5 +1,5 @@
 /**
- * npx tsx load-tests/bench/analytics-steady.ts [--baseline DIR]... [--rules FILE] [--devices 50] [--samples 3000]
+ * npx tsx load-tests/bench/analytics-steady.ts [--baseline DIR]... [--rules FILE] [--devices 50] [--samples 3000] [--alloc]
  *
  * The analytics engine's cost per sample on machines in steady running, the case `bench:micro`
  * does not reach (its machines are fresh, so rules limited to settled running only learn or wait).
@@ -12,12 +12,17 @@
  * raised are printed too: two commits with the same detection raise the same number. Rates are
  * given per wall second and per CPU second of this process (the latter is steadier on a shared
  * machine). `--rules FILE` (an analytics file, as PP_ANALYTICS_FILE takes) applies to this
- * checkout only: with `--baseline .` the ratio is what the file's rules add.
+ * checkout only: with `--baseline .` the ratio is what the file's rules add. `--alloc` then times
+ * this checkout's engine once more under V8's sampling heap profiler (collected objects included)
+ * and prints the bytes it allocated per sample, in all and by the functions that allocated most:
+ * garbage made per sample is CPU spent collecting it. Run from another checkout's directory with
+ * this file's path, it measures that checkout's engine.
  */
+import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { loadCheckout, type CheckoutEngineCtor } from './analytics-checkout.js';
 
-const { values: args } = parseArgs({ options: { baseline: { type: 'string', multiple: true }, rules: { type: 'string' }, devices: { type: 'string', default: '50' }, samples: { type: 'string', default: '3000' } } });
+const { values: args } = parseArgs({ options: { baseline: { type: 'string', multiple: true }, rules: { type: 'string' }, devices: { type: 'string', default: '50' }, samples: { type: 'string', default: '3000' }, alloc: { type: 'boolean', default: false } } });
 const DEVICES = Number(args.devices);
 const TIMED = Number(args.samples);
 const WARM = 3900;
@@ -98,4 +103,34 @@ if (engines.length > 1) {
     cpuRatio: Number((currentCpu / median(cpuRates[j + 1]!)).toFixed(2)),
   }));
 }
+if (args.alloc) out.alloc = await allocations();
 process.stdout.write(`${JSON.stringify(out)}\n`);
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string };
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/** Bytes allocated per timed sample by this checkout's engine (one more run, profiled), in all and by function. */
+async function allocations(): Promise<{ bytesPerSample: number; top: Record<string, number> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  run(engines[0]!.Engine, engines[0]!.config, data);
+  const { profile } = (await session.post('HeapProfiler.stopSampling')) as { profile: { head: HeapNode } };
+  session.disconnect();
+  // The warm-up's samples are allocated in the same run: counted per sample of the whole run.
+  const samples = DEVICES * (WARM + TIMED);
+  const byFn = new Map<string, number>();
+  const walk = (n: HeapNode): void => {
+    const name = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(src|load-tests)\//, '$1/')}`;
+    byFn.set(name, (byFn.get(name) ?? 0) + n.selfSize);
+    n.children.forEach(walk);
+  };
+  walk(profile.head);
+  const total = [...byFn.values()].reduce((a, b) => a + b, 0);
+  const top = Object.fromEntries([...byFn].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => [k, Math.round(v / samples)]));
+  return { bytesPerSample: Math.round(total / samples), top };
+}

@@ -1,3 +1,4 @@
+import { restoreCadence, type Cadence } from './cadence.js';
 import type { DeviceState as EngineDeviceState } from './engine.js';
 import { DeviceEnergyAccumulator, type EnergyAccumulatorSnapshot, type EnergyConfig } from './energy/index.js';
 import { fromJsonValue, toJsonValue, type JsonValue } from './state-json.js';
@@ -17,8 +18,8 @@ export interface DeviceStateJson {
   lastTs: number | null;
   machineState: number | null;
   stateSince: number | null;
-  /** By rule id: the detector kind and its state. */
-  rules: Record<string, { kind: string; state: JsonValue }>;
+  /** By rule id: the detector kind and its state, and the means pending for a rule with a cadence (cadence.ts). */
+  rules: Record<string, { kind: string; state: JsonValue; cadence?: JsonValue }>;
   energy: EnergyAccumulatorSnapshot;
 }
 
@@ -28,13 +29,17 @@ function finiteOrNull(n: number): number | null {
 
 export function exportDeviceState(d: EngineDeviceState): DeviceStateJson {
   const rules: DeviceStateJson['rules'] = {};
-  d.rules.forEach((r, i) => (rules[r.id] = { kind: d.detectors[i]!.kind, state: toJsonValue(d.states[i]) }));
+  d.rules.forEach((r, i) => {
+    const cadence = d.cadences[i];
+    rules[r.id] = cadence ? { kind: d.detectors[i]!.kind, state: toJsonValue(d.states[i]), cadence: toJsonValue(cadence) } : { kind: d.detectors[i]!.kind, state: toJsonValue(d.states[i]) };
+  });
   return { v: 1, site: d.site, line: d.line, device: d.device, lastTs: finiteOrNull(d.lastTs), machineState: d.machineState ?? null, stateSince: finiteOrNull(d.stateSince), rules, energy: d.energy.snapshot() };
 }
 
 /**
  * The engine's device state from JSON. `fresh` is the state the engine would make for a device
- * it has never seen (its rules, detectors and initial states): what the JSON says replaces it.
+ * it has never seen (its rules, detectors and initial states): what the JSON says replaces it, in
+ * place.
  */
 export function importDeviceState(json: DeviceStateJson, fresh: EngineDeviceState, energy: EnergyConfig): EngineDeviceState {
   if (json?.v !== 1) throw new Error(`unknown device state version ${JSON.stringify((json as { v?: unknown } | null)?.v)}`);
@@ -42,7 +47,24 @@ export function importDeviceState(json: DeviceStateJson, fresh: EngineDeviceStat
     const saved = json.rules[r.id];
     return saved && saved.kind === fresh.detectors[i]!.kind ? fromJsonValue(saved.state) : fresh.states[i];
   });
+  // A pending period goes on at this side's cadence (the rule's judgeEveryS may differ here); a state
+  // from a side without cadences starts one afresh.
+  const cadences = fresh.cadences.map((c, i) => {
+    const saved = json.rules[fresh.rules[i]!.id];
+    if (c === null || saved?.cadence === undefined || saved.kind !== fresh.detectors[i]!.kind) return c;
+    return restoreCadence(fromJsonValue(saved.cadence) as Cadence, c.dueMs);
+  });
   const acc = new DeviceEnergyAccumulator(fresh, energy);
   acc.restore(json.energy);
-  return { ...fresh, states, lastTs: json.lastTs ?? -Infinity, machineState: json.machineState ?? undefined, stateSince: json.stateSince ?? -Infinity, energy: acc };
+  // Written into the fresh state itself, not a spread copy of it: V8 boxes every number later
+  // stored into an object made by a spread (the device's last sample time, on every sample). No
+  // slots (engine.ts): they would point at the fresh states, not these.
+  fresh.states = states;
+  fresh.cadences = cadences;
+  fresh.slots = fresh.rules.map(() => undefined);
+  fresh.lastTs = json.lastTs ?? -Infinity;
+  fresh.machineState = json.machineState ?? undefined;
+  fresh.stateSince = json.stateSince ?? -Infinity;
+  fresh.energy = acc;
+  return fresh;
 }

@@ -1,6 +1,7 @@
 import { deviceKey, type DeviceRef, type TelemetryBatch } from '../contract/index.js';
 import { isSignalMetric } from '../contract/metrics.js';
 import type { Point } from '../storage/point.js';
+import { addSample, cadenceOf, inState, type Cadence } from './cadence.js';
 import { detectorFor, type AnyDetector } from './detectors/index.js';
 import { DeviceEnergyAccumulator, toEnergyPoint, type EnergyConfig, type EnergyWindow } from './energy/index.js';
 import { exportDeviceState, importDeviceState, type DeviceStateJson } from './device-state.js';
@@ -17,6 +18,18 @@ export const EACH_METRIC_CAP = 32;
 
 /** A rule on every metric keeps, per device, one detector state per metric it has seen. */
 type PerMetricStates = Map<string, unknown>;
+
+/**
+ * A rule on every metric's states and params by the position of their metric in the last sample
+ * it judged (for in-place detectors, whose state objects stay the same): the next sample most
+ * likely names the same metrics in the same order, and then each is found by comparing its name
+ * with the one at its position instead of two look-ups by name.
+ */
+interface Slots {
+  names: string[];
+  states: unknown[];
+  params: unknown[];
+}
 
 /**
  * What the rules on every metric (`+`) need to know of one metric name, shared by the devices of a
@@ -36,15 +49,27 @@ interface MetricInfo {
 /** Names remembered per rules list: a fleet inventing metric names without end is judged, just not cached beyond this. */
 const METRIC_INFO_CAP = 4096;
 
-const METRIC_INFO = new WeakMap<readonly ResolvedRule[], Map<string, MetricInfo>>();
+/**
+ * The metric infos of a rules list, by name, and the names and infos of the last sample collected
+ * with it by position: the devices of a class mostly send the same metrics in the same order, so a
+ * metric's info is then found by comparing its name with the one at its position (the same string)
+ * instead of a look-up by name.
+ */
+interface MetricInfos {
+  byName: Map<string, MetricInfo>;
+  lastNames: string[];
+  lastInfos: MetricInfo[];
+}
 
-function metricInfoOf(rules: readonly ResolvedRule[]): Map<string, MetricInfo> {
-  let byName = METRIC_INFO.get(rules);
-  if (!byName) {
-    byName = new Map();
-    METRIC_INFO.set(rules, byName);
+const METRIC_INFO = new WeakMap<readonly ResolvedRule[], MetricInfos>();
+
+function metricInfoOf(rules: readonly ResolvedRule[]): MetricInfos {
+  let infos = METRIC_INFO.get(rules);
+  if (!infos) {
+    infos = { byName: new Map(), lastNames: [], lastInfos: [] };
+    METRIC_INFO.set(rules, infos);
   }
-  return byName;
+  return infos;
 }
 
 /**
@@ -89,6 +114,40 @@ export interface AnalyticsStats {
   windowsClosed: number;
 }
 
+/** What a rule is judged on: a fixed metric's value, every signal metric (`+`), or a batch's arrival (`*`). */
+const FIXED = 0;
+const EACH = 1;
+const HEARTBEAT = 2;
+const ROLES = new WeakMap<readonly ResolvedRule[], Uint8Array>();
+
+/** Each rule's role, found once per rules list instead of comparing its metric with `*` and `+` per sample. */
+function rolesOf(rules: readonly ResolvedRule[]): Uint8Array {
+  let roles = ROLES.get(rules);
+  if (!roles) {
+    roles = Uint8Array.from(rules, (r) => (r.metric === HEARTBEAT_METRIC ? HEARTBEAT : r.metric === EACH_METRIC ? EACH : FIXED));
+    ROLES.set(rules, roles);
+  }
+  return roles;
+}
+
+/**
+ * A per-value rule's Slots for these metrics (the first `count`), each state found or made (up to
+ * EACH_METRIC_CAP, in order) in `states`; arrays of the exact length, as they are kept per device.
+ */
+function slotsOf(def: AnyDetector, states: PerMetricStates, i: number, names: readonly string[], infos: readonly MetricInfo[], count: number): Slots {
+  const slotNames = names.slice(0, count);
+  const params = infos.slice(0, count).map((info) => info.params[i]);
+  const slotStates = slotNames.map((name, j) => {
+    let state = states.get(name);
+    if (state === undefined && states.size < EACH_METRIC_CAP) {
+      state = def.initial(params[j]);
+      states.set(name, state);
+    }
+    return state;
+  });
+  return { names: slotNames, states: slotStates, params };
+}
+
 /** Rules lists are shared by the devices of a class (rules/resolve.ts), and so are their detector lists. */
 const DETECTORS_OF = new WeakMap<readonly ResolvedRule[], readonly AnyDetector[]>();
 
@@ -110,9 +169,15 @@ export interface DeviceState {
   /** Parallel to `rules`: each rule's detector, looked up once per device instead of per step. */
   detectors: readonly AnyDetector[];
   /** The rules list's metric infos (shared, see MetricInfo). */
-  metricInfo: Map<string, MetricInfo>;
+  metricInfo: MetricInfos;
+  /** Parallel to `rules` (shared like them): what each rule is judged on (rolesOf). */
+  roles: Uint8Array;
   /** Parallel to `rules`. */
   states: unknown[];
+  /** Parallel to `rules`: how often a rule on every metric judges the device (cadence.ts); null: every sample. */
+  cadences: (Cadence | null)[];
+  /** Parallel to `rules`: a per-value rule on every metric's Slots, made on its first sample. */
+  slots: (Slots | undefined)[];
   /** Latest sample time the detectors have seen (older or equal samples are replays). */
   lastTs: number;
   /** Last reported machine state (the `state` metric), for rules limited to some states. */
@@ -153,7 +218,11 @@ export class AnalyticsEngine {
    * (they read it and keep nothing of it): no object built per sample.
    */
   private readonly sampleValues: { names: string[]; record: Record<string, number> } = { names: [], record: {} };
-  private readonly sampleList: SampleList = { names: this.names, values: this.values, count: 0 };
+  /** The means a rule with a cadence judges (cadence.ts), with their metrics and infos: scratch like names. */
+  private readonly meanNames: string[] = [];
+  private readonly meanValues: number[] = [];
+  private readonly meanInfos: MetricInfo[] = [];
+  private readonly sampleList: { names: readonly string[]; values: ArrayLike<number>; count: number } = { names: this.names, values: this.values, count: 0 };
   private readonly sampleInput: { ts: number; values: Readonly<Record<string, number>>; state: number | undefined; list: SampleList } = { ts: 0, values: {}, state: undefined, list: this.sampleList };
   private windowsClosed = 0;
 
@@ -220,24 +289,34 @@ export class AnalyticsEngine {
         d.machineState = sample.m.state;
         d.stateSince = sample.ts;
       }
-      for (let i = 0; i < d.rules.length; i++) {
+      const { roles } = d;
+      for (let i = 0; i < roles.length; i++) {
+        const role = roles[i]!;
+        if (role === HEARTBEAT) continue;
         const rule = d.rules[i]!;
-        if (rule.metric === HEARTBEAT_METRIC) continue;
         if (rule.states && d.machineState !== undefined) {
           if (!rule.states.includes(d.machineState)) continue;
           if (rule.settleS !== undefined && sample.ts - d.stateSince < rule.settleS * 1000) continue;
         }
-        if (rule.metric === EACH_METRIC) {
+        if (role === EACH) {
           this.stepEach(d, i, sample.ts, count, events);
           continue;
         }
         if (this.ruleStamps[i] !== this.serial) continue; // absent or bad-quality: no evidence either way
-        this.step(d, i, { ts: sample.ts, value: this.ruleValues[i]! }, events);
+        // An in-place detector reads its input and keeps nothing of it: one object reused for all; a
+        // pure one may keep it (rate-of-change keeps its previous input), so it gets its own.
+        let input: DetectorInput;
+        if (d.detectors[i]!.update) {
+          input = this.input;
+          input.ts = sample.ts;
+          input.value = this.ruleValues[i]!;
+        } else input = { ts: sample.ts, value: this.ruleValues[i]! };
+        this.step(d, i, input, events);
       }
     }
     if (live) {
       // Heartbeat rules (metric `*`): one input per batch, at arrival time.
-      for (let i = 0; i < d.rules.length; i++) if (d.rules[i]!.metric === HEARTBEAT_METRIC) this.step(d, i, { ts: now, value: batch.samples.length }, events);
+      for (let i = 0; i < d.roles.length; i++) if (d.roles[i] === HEARTBEAT) this.step(d, i, { ts: now, value: batch.samples.length }, events);
     }
     return { events, points };
   }
@@ -290,7 +369,10 @@ export class AnalyticsEngine {
         rules,
         detectors,
         metricInfo: metricInfoOf(rules),
+        roles: rolesOf(rules),
         states: rules.map((r, i) => (r.metric === EACH_METRIC && !detectors[i]!.stepSample ? new Map() : detectors[i]!.initial(r.params))),
+        cadences: rules.map((r) => (r.metric === EACH_METRIC ? cadenceOf(r.params) : null)),
+        slots: rules.map(() => undefined),
         lastTs: -Infinity,
         machineState: undefined,
         stateSince: -Infinity,
@@ -334,8 +416,17 @@ export class AnalyticsEngine {
     const serial = (this.serial = (this.serial + 1) | 0);
     const { ruleValues, ruleStamps } = this;
     let n = 0;
+    const { byName, lastNames, lastInfos } = d.metricInfo;
+    let at = 0;
     for (const name in m) {
-      const info = infoFor(d.metricInfo, d.rules, d.detectors, name);
+      let info: MetricInfo;
+      if (lastNames[at] === name) info = lastInfos[at]!;
+      else {
+        info = infoFor(byName, d.rules, d.detectors, name);
+        lastNames[at] = name;
+        lastInfos[at] = info;
+      }
+      at++;
       const value = m[name]!;
       const fixed = info.fixed;
       for (let f = 0; f < fixed.length; f++) {
@@ -351,9 +442,8 @@ export class AnalyticsEngine {
     return n;
   }
 
-  /** The signal metrics collected as a record (see sampleValues), rebuilt only when their names change. */
-  private sampleRecord(count: number): Readonly<Record<string, number>> {
-    const { names, values } = this;
+  /** Metrics collected as a record (see sampleValues), rebuilt only when their names change. */
+  private sampleRecord(names: readonly string[], values: readonly number[], count: number): Readonly<Record<string, number>> {
     const cached = this.sampleValues;
     let same = cached.names.length === count;
     for (let j = 0; same && j < count; j++) same = cached.names[j] === names[j];
@@ -367,21 +457,40 @@ export class AnalyticsEngine {
   }
 
   /**
-   * A rule on every metric (`+`): a per-sample detector gets the sample's signal metrics at once;
-   * a per-value detector steps its own state of each signal metric (up to EACH_METRIC_CAP).
+   * A rule on every metric (`+`) judges the sample's signal metrics, or, with a cadence, adds them
+   * to the means it judges once per period (cadence.ts).
    */
   private stepEach(d: DeviceState, i: number, ts: number, count: number, out: AnomalyEvent[]): void {
+    const cadence = d.cadences[i];
+    if (!cadence) {
+      this.judgeEach(d, i, ts, this.names, this.values, this.infos, count, out);
+      return;
+    }
+    const { meanNames, meanInfos } = this;
+    inState(cadence, d.machineState ?? null);
+    const n = addSample(cadence, ts, this.names, this.values, count, meanNames, this.meanValues);
+    if (n < 0) return;
+    for (let j = 0; j < n; j++) meanInfos[j] = infoFor(d.metricInfo.byName, d.rules, d.detectors, meanNames[j]!);
+    this.judgeEach(d, i, ts, meanNames, this.meanValues, meanInfos, n, out);
+  }
+
+  /**
+   * Judge `count` signal metrics by a rule on every metric: a per-sample detector gets them at
+   * once; a per-value detector steps its own state of each metric (up to EACH_METRIC_CAP).
+   */
+  private judgeEach(d: DeviceState, i: number, ts: number, names: readonly string[], vals: readonly number[], infos: readonly MetricInfo[], count: number, out: AnomalyEvent[]): void {
     const rule = d.rules[i]!;
     const def = d.detectors[i]!;
-    const { names, values: vals, infos } = this;
     if (def.stepSample) {
-      const values = this.sampleRecord(count);
+      const values = this.sampleRecord(names, vals, count);
       let input: SampleInput;
       if (def.updateSample) {
         input = this.sampleInput;
         this.sampleInput.ts = ts;
         this.sampleInput.values = values;
         this.sampleInput.state = d.machineState;
+        this.sampleList.names = names;
+        this.sampleList.values = vals;
         this.sampleList.count = count;
       } else input = d.machineState === undefined ? { ts, values: { ...values } } : { ts, values: { ...values }, state: d.machineState };
       let events: readonly DetectorEvent[];
@@ -397,6 +506,21 @@ export class AnalyticsEngine {
     const states = d.states[i] as PerMetricStates;
     // One input object reused for every in-place step: they read it and keep nothing of it.
     const input = this.input;
+    if (def.update) {
+      let slots = d.slots[i];
+      let same = slots !== undefined && slots.names.length === count;
+      for (let j = 0; same && j < count; j++) same = slots!.names[j] === names[j];
+      if (!same) slots = d.slots[i] = slotsOf(def, states, i, names, infos, count);
+      for (let j = 0; j < count; j++) {
+        const state = slots!.states[j];
+        if (state === undefined) continue; // beyond EACH_METRIC_CAP
+        input.ts = ts;
+        input.value = vals[j]!;
+        const events = def.update(slots!.params[j], state, input);
+        if (events.length > 0) this.emit(d, rule, events, out, names[j]);
+      }
+      return;
+    }
     for (let j = 0; j < count; j++) {
       const name = names[j]!;
       const params = infos[j]!.params[i];
@@ -404,19 +528,10 @@ export class AnalyticsEngine {
       if (state === undefined) {
         if (states.size >= EACH_METRIC_CAP) continue;
         state = def.initial(params);
-        states.set(name, state);
       }
-      let events: readonly DetectorEvent[];
-      if (def.update) {
-        input.ts = ts;
-        input.value = vals[j]!;
-        events = def.update(params, state, input);
-      } else {
-        const r = def.step(params, state, { ts, value: vals[j]! });
-        states.set(name, r.state);
-        events = r.events;
-      }
-      if (events.length > 0) this.emit(d, rule, events, out, name);
+      const r = def.step(params, state, { ts, value: vals[j]! });
+      states.set(name, r.state);
+      if (r.events.length > 0) this.emit(d, rule, r.events, out, name);
     }
   }
 

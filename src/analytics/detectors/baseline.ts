@@ -1,9 +1,10 @@
 import { mean as meanOf, sampleStandardDeviation } from 'simple-statistics';
 import { z } from 'zod';
-import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type DetectorInput } from '../types.js';
 import { durationParams, isStale, metricParam, QUIET, stepLatch, type Latch } from './latch.js';
 import { messages } from './messages.js';
-import type { DetectorModule } from './module.js';
+import { pureStep, type DetectorModule } from './module.js';
+import { NEVER } from './robust-scale.js';
 
 /**
  * Deviation from a learned baseline, as a z-score: z = (value − mean) / std.
@@ -74,19 +75,28 @@ export interface BaselineState {
 const FRESH: BaselineState = { n: 0, mean: 0, variance: 0, window: [], lastTs: null, latch: QUIET, side: 1 };
 
 /**
- * `s` having learned `v`, with `lastTs`, `latch` and `side` as given: one object literal, no
- * spreads, as this runs for every sample of every baseline rule.
+ * A fresh state of its own (the engine updates its states in place), made by a literal (see
+ * robust.ts's fresh), its lastTs NEVER, a number: a field that starts null makes V8 box every
+ * timestamp stored in it (robust-scale.ts).
  */
-function learn(p: BaselineParams, s: BaselineState, v: number, lastTs = s.lastTs, latch = s.latch, side = s.side): BaselineState {
+function fresh(): BaselineState {
+  return { n: 0, mean: 0, variance: 0, window: [], lastTs: NEVER, latch: QUIET, side: 1 };
+}
+
+/** Learn `v` into `s` in place (its model: count, mean and variance, or window; the window is replaced, never written into). */
+function learn(p: BaselineParams, s: BaselineState, input: DetectorInput): void {
+  const v = input.value;
   const n = s.n + 1;
+  s.n = n;
   if (p.method === 'window') {
-    const window = s.window.length >= p.windowSamples ? [...s.window.slice(s.window.length - p.windowSamples + 1), v] : [...s.window, v];
-    return { n, mean: s.mean, variance: s.variance, window, lastTs, latch, side };
+    s.window = s.window.length >= p.windowSamples ? [...s.window.slice(s.window.length - p.windowSamples + 1), v] : [...s.window, v];
+    return;
   }
   const a = Math.max(p.alpha, 1 / n);
   const diff = v - s.mean;
   const incr = a * diff;
-  return { n, mean: s.mean + incr, variance: (1 - a) * (s.variance + diff * incr), window: s.window, lastTs, latch, side };
+  s.mean = s.mean + incr;
+  s.variance = (1 - a) * (s.variance + diff * incr);
 }
 
 function model(p: BaselineParams, s: BaselineState): { mean: number; std: number } {
@@ -96,46 +106,59 @@ function model(p: BaselineParams, s: BaselineState): { mean: number; std: number
   return { mean: s.mean, std: Math.sqrt(Math.max(0, s.variance)) };
 }
 
+/** One value, updating `s` in place (the engine owns its states; `step` copies first): no new state and step object per sample. */
+function update(p: BaselineParams, s: BaselineState, input: DetectorInput): readonly DetectorEvent[] {
+  const { ts, value } = input;
+  if (isStale(s.lastTs, ts)) return NO_EVENTS;
+  let events: readonly DetectorEvent[] = NO_EVENTS;
+  if (s.lastTs !== null && s.lastTs !== NEVER && ts - s.lastTs > p.maxGapS * 1000) {
+    if (s.latch.active) {
+      const m = model(p, s);
+      events = [{ kind: 'clear', ts, value, baseline: m.mean, message: messages.baselineResetAfterGap(p.metric, value, ts - s.lastTs) }];
+    }
+    Object.assign(s, FRESH);
+  }
+  if (s.n < p.warmupSamples) {
+    learn(p, s, input);
+    s.lastTs = ts;
+    return events;
+  }
+
+  const m = model(p, s);
+  const std = Math.max(m.std, p.minStd, p.minStdRel * Math.abs(m.mean));
+  const z = (value - m.mean) / std;
+  const watched = p.direction === 'above' ? z : p.direction === 'below' ? -z : Math.abs(z);
+  const r = stepLatch(s.latch, ts, watched > p.zRaise, watched <= p.zClear, p.minDurationS * 1000);
+  const side: 1 | -1 = r.outcome === 'raise' ? (z >= 0 ? 1 : -1) : s.side;
+  const threshold = m.mean + side * p.zRaise * std;
+
+  if (r.latch.active && p.relearnAfterS !== undefined && r.latch.since !== null && ts - r.latch.since >= p.relearnAfterS * 1000) {
+    events = [...events, { kind: 'clear', ts, value, baseline: m.mean, threshold, message: messages.baselineRelearned(p.metric, value, ts - r.latch.since) }];
+    Object.assign(s, FRESH);
+    learn(p, s, input);
+    s.lastTs = ts;
+    return events;
+  }
+  if (r.outcome === 'raise') {
+    events = [...events, { kind: 'raise', ts, value, baseline: m.mean, threshold, message: messages.baselineRaised(p.metric, value, m.mean, z, threshold, r.heldMs) }];
+  } else if (r.outcome === 'clear') {
+    events = [...events, { kind: 'clear', ts, value, baseline: m.mean, threshold, message: messages.baselineCleared(p.metric, value, m.mean, p.zClear) }];
+  }
+  if (!r.latch.active && Math.abs(z) <= p.zRaise) learn(p, s, input);
+  s.lastTs = ts;
+  s.latch = r.latch;
+  s.side = side;
+  return events;
+}
+
 export const baselineDetector: DetectorModule<BaselineParams, BaselineState> = {
   kind: 'baseline',
   summary: 'deviation from a learned baseline (EWMA or rolling window z-score) with warm-up',
   paramsSchema: baselineParamsSchema,
   defaultCategory: 'safety',
 
-  initial: () => FRESH,
-
-  step(p: BaselineParams, s: BaselineState, { ts, value }: DetectorInput): Step<BaselineState> {
-    if (isStale(s.lastTs, ts)) return { state: s, events: NO_EVENTS };
-    let events: readonly DetectorEvent[] = NO_EVENTS;
-    let st = s;
-    if (s.lastTs !== null && ts - s.lastTs > p.maxGapS * 1000) {
-      if (s.latch.active) {
-        const m = model(p, s);
-        events = [{ kind: 'clear', ts, value, baseline: m.mean, message: messages.baselineResetAfterGap(p.metric, value, ts - s.lastTs) }];
-      }
-      st = FRESH;
-    }
-    if (st.n < p.warmupSamples) return { state: learn(p, st, value, ts), events };
-
-    const m = model(p, st);
-    const std = Math.max(m.std, p.minStd, p.minStdRel * Math.abs(m.mean));
-    const z = (value - m.mean) / std;
-    const watched = p.direction === 'above' ? z : p.direction === 'below' ? -z : Math.abs(z);
-    const r = stepLatch(st.latch, ts, watched > p.zRaise, watched <= p.zClear, p.minDurationS * 1000);
-    const side: 1 | -1 = r.outcome === 'raise' ? (z >= 0 ? 1 : -1) : st.side;
-    const threshold = m.mean + side * p.zRaise * std;
-
-    if (r.latch.active && p.relearnAfterS !== undefined && r.latch.since !== null && ts - r.latch.since >= p.relearnAfterS * 1000) {
-      events = [...events, { kind: 'clear', ts, value, baseline: m.mean, threshold, message: messages.baselineRelearned(p.metric, value, ts - r.latch.since) }];
-      return { state: learn(p, FRESH, value, ts), events };
-    }
-    if (r.outcome === 'raise') {
-      events = [...events, { kind: 'raise', ts, value, baseline: m.mean, threshold, message: messages.baselineRaised(p.metric, value, m.mean, z, threshold, r.heldMs) }];
-    } else if (r.outcome === 'clear') {
-      events = [...events, { kind: 'clear', ts, value, baseline: m.mean, threshold, message: messages.baselineCleared(p.metric, value, m.mean, p.zClear) }];
-    }
-    const learnable = !r.latch.active && Math.abs(z) <= p.zRaise;
-    const state: BaselineState = learnable ? learn(p, st, value, ts, r.latch, side) : { n: st.n, mean: st.mean, variance: st.variance, window: st.window, lastTs: ts, latch: r.latch, side };
-    return { state, events };
-  },
+  initial: fresh,
+  update,
+  // A shallow copy is enough: the window is replaced, never written into.
+  step: pureStep((s: BaselineState) => ({ ...s }), update),
 };

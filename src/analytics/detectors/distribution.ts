@@ -47,6 +47,12 @@ export const distributionParamsSchema = z
     /** Weight of each matched window in its learned histogram (memory ≈ 1/learnRate windows). */
     learnRate: z.number().gt(0).max(1).default(0.001),
     maxGapS: z.number().positive().default(86_400),
+    /**
+     * In a rule on every metric, a device reporting faster than this is judged about this often,
+     * on the mean of each metric since the last judged sample (cadence.ts, read by the engine);
+     * data this far apart or further is judged sample by sample as it comes. 0: every sample.
+     */
+    judgeEveryS: z.number().min(0).default(10),
   })
   .refine((p) => p.edges.every((e, i) => i === 0 || e > (p.edges[i - 1] as number)), { message: 'edges must be ascending', path: ['edges'] });
 
@@ -250,7 +256,7 @@ function restart(s: DistributionState): void {
 function update(p: DistributionParams, s: DistributionState, input: DetectorInput): readonly DetectorEvent[] {
   const { ts, value } = input;
   if (isStale(s.lastTs, ts)) return NO_EVENTS;
-  const gap = gapRestart(p, s, ts, value);
+  const gap = gapRestart(p, s, input);
   if (gap !== null) restart(s);
   const events = gap ?? NO_EVENTS;
   // Judged against the location and spread learned before this sample, like every window value.

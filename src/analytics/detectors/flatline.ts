@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { NO_EVENTS, type DetectorInput, type Step } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type DetectorInput } from '../types.js';
 import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
-import type { DetectorModule } from './module.js';
+import { pureStep, type DetectorModule } from './module.js';
 
 /**
  * Stuck sensor: the value has stayed within `epsilon` of the value that started the run for at
@@ -31,30 +31,46 @@ export interface FlatlineState {
   active: boolean;
 }
 
+/** Start a new run at `value` (in place). */
+function newRun(s: FlatlineState, input: DetectorInput): void {
+  s.anchor = input.value;
+  s.runStart = input.ts;
+  s.runCount = 1;
+  s.lastTs = input.ts;
+  s.active = false;
+}
+
+/** One value, updating `s` in place (the engine owns its states; `step` copies first): no new state and step object per sample. */
+function update(p: FlatlineParams, s: FlatlineState, input: DetectorInput): readonly DetectorEvent[] {
+  const { ts, value } = input;
+  if (isStale(s.lastTs, ts)) return NO_EVENTS;
+  const anchor = s.anchor;
+  if (anchor === null) {
+    newRun(s, input);
+    return NO_EVENTS;
+  }
+  if (Math.abs(value - anchor) > p.epsilon) {
+    const was = s.active;
+    newRun(s, input);
+    return was ? [{ kind: 'clear', ts, value, message: messages.flatlineCleared(p.metric, anchor, value) }] : NO_EVENTS;
+  }
+  const runCount = s.runCount + 1;
+  const heldMs = ts - s.runStart;
+  const stuck = heldMs >= p.minDurationS * 1000 && runCount >= p.minSamples;
+  s.runCount = runCount;
+  s.lastTs = ts;
+  s.active = stuck;
+  return stuck ? [{ kind: 'raise', ts, value, message: messages.flatlineRaised(p.metric, value, heldMs, runCount) }] : NO_EVENTS;
+}
+
 export const flatlineDetector: DetectorModule<FlatlineParams, FlatlineState> = {
   kind: 'flatline',
   summary: 'value unchanged (within epsilon) for a minimum duration and number of samples: stuck sensor',
   paramsSchema: flatlineParamsSchema,
   defaultCategory: 'sensor',
 
+  // Each state its own object: the engine updates its states in place.
   initial: () => ({ anchor: null, runStart: 0, runCount: 0, lastTs: null, active: false }),
-
-  step(p: FlatlineParams, s: FlatlineState, { ts, value }: DetectorInput): Step<FlatlineState> {
-    if (isStale(s.lastTs, ts)) return { state: s, events: NO_EVENTS };
-    const newRun: FlatlineState = { anchor: value, runStart: ts, runCount: 1, lastTs: ts, active: false };
-    if (s.anchor === null) return { state: newRun, events: NO_EVENTS };
-    if (Math.abs(value - s.anchor) > p.epsilon) {
-      return {
-        state: newRun,
-        events: s.active ? [{ kind: 'clear', ts, value, message: messages.flatlineCleared(p.metric, s.anchor, value) }] : NO_EVENTS,
-      };
-    }
-    const runCount = s.runCount + 1;
-    const heldMs = ts - s.runStart;
-    const stuck = heldMs >= p.minDurationS * 1000 && runCount >= p.minSamples;
-    return {
-      state: { ...s, runCount, lastTs: ts, active: stuck },
-      events: stuck ? [{ kind: 'raise', ts, value, message: messages.flatlineRaised(p.metric, value, heldMs, runCount) }] : NO_EVENTS,
-    };
-  },
+  update,
+  step: pureStep((s: FlatlineState) => ({ ...s }), update),
 };

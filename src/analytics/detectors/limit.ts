@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type DetectorInput } from '../types.js';
 import { afterGap, durationParams, isStale, metricParam, QUIET, stepLatch, type Latch } from './latch.js';
 import { messages, type Side } from './messages.js';
-import type { DetectorModule } from './module.js';
+import { pureStep, type DetectorModule } from './module.js';
+import { NEVER } from './robust-scale.js';
 
 /**
  * High and/or low limit. Raises while the value is beyond a limit (strictly: a value equal to the
@@ -50,29 +51,38 @@ function limitOf(p: LimitParams, side: Side): number {
   return (side === 'high' ? p.high : p.low) ?? Number.NaN;
 }
 
+/** One value, updating `s` in place (the engine owns its states; `step` copies first): no new state and step object per sample. */
+function update(p: LimitParams, s: LimitState, input: DetectorInput): readonly DetectorEvent[] {
+  const { ts, value } = input;
+  if (isStale(s.lastTs, ts)) return NO_EVENTS;
+  const latch = afterGap(s.latch, s.lastTs === null || s.lastTs === NEVER ? 0 : ts - s.lastTs, p.maxGapS === undefined ? undefined : p.maxGapS * 1000);
+  const side = breachedSide(p, value);
+  const r = stepLatch(latch, ts, side !== null, insideClear(p, value), p.minDurationS * 1000);
+  let events: readonly DetectorEvent[] = NO_EVENTS;
+  if (r.outcome === 'raise' && side) {
+    const limit = limitOf(p, side);
+    events = [{ kind: 'raise', ts, value, threshold: limit, message: messages.limitRaised(p.metric, value, limit, side, r.heldMs) }];
+  } else if (r.outcome === 'clear') {
+    const was = s.side ?? (p.high !== undefined ? 'high' : 'low');
+    const limit = limitOf(p, was);
+    const clearAt = was === 'high' ? limit - p.hysteresis : limit + p.hysteresis;
+    events = [{ kind: 'clear', ts, value, threshold: limit, message: messages.limitCleared(p.metric, value, limit, was, clearAt) }];
+  }
+  s.latch = r.latch;
+  s.side = side ?? s.side;
+  s.lastTs = ts;
+  return events;
+}
+
 export const limitDetector: DetectorModule<LimitParams, LimitState> = {
   kind: 'limit',
   summary: 'value above a high and/or below a low limit, with hysteresis and minimum duration',
   paramsSchema: limitParamsSchema,
   defaultCategory: 'safety',
 
-  initial: () => ({ latch: QUIET, side: null, lastTs: null }),
-
-  step(p: LimitParams, s: LimitState, { ts, value }: DetectorInput): Step<LimitState> {
-    if (isStale(s.lastTs, ts)) return { state: s, events: NO_EVENTS };
-    const latch = afterGap(s.latch, s.lastTs === null ? 0 : ts - s.lastTs, p.maxGapS === undefined ? undefined : p.maxGapS * 1000);
-    const side = breachedSide(p, value);
-    const r = stepLatch(latch, ts, side !== null, insideClear(p, value), p.minDurationS * 1000);
-    let events: readonly DetectorEvent[] = NO_EVENTS;
-    if (r.outcome === 'raise' && side) {
-      const limit = limitOf(p, side);
-      events = [{ kind: 'raise', ts, value, threshold: limit, message: messages.limitRaised(p.metric, value, limit, side, r.heldMs) }];
-    } else if (r.outcome === 'clear') {
-      const was = s.side ?? (p.high !== undefined ? 'high' : 'low');
-      const limit = limitOf(p, was);
-      const clearAt = was === 'high' ? limit - p.hysteresis : limit + p.hysteresis;
-      events = [{ kind: 'clear', ts, value, threshold: limit, message: messages.limitCleared(p.metric, value, limit, was, clearAt) }];
-    }
-    return { state: { latch: r.latch, side: side ?? s.side, lastTs: ts }, events };
-  },
+  // Each state its own object: the engine updates its states in place. lastTs starts as NEVER, a
+  // number: a field that starts null makes V8 box every timestamp stored in it (robust-scale.ts).
+  initial: () => ({ latch: QUIET, side: null, lastTs: NEVER }),
+  update,
+  step: pureStep((s: LimitState) => ({ ...s }), update),
 };

@@ -74,6 +74,12 @@ export const multivariateParamsSchema = z
     /** Metrics named in the alert. */
     top: z.number().int().min(1).default(3),
     maxGapS: z.number().positive().default(86_400),
+    /**
+     * In a rule on every metric, a device reporting faster than this is judged about this often,
+     * on the mean of each metric since the last judged sample (cadence.ts, read by the engine);
+     * data this far apart or further is judged sample by sample as it comes. 0: every sample.
+     */
+    judgeEveryS: z.number().min(0).default(10),
   })
   .refine((p) => p.zClear < p.zRaise, { message: 'zClear must be smaller than zRaise', path: ['zClear'] });
 

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { METRIC_CATALOGUE, isKnownMetric, type MetricDefinition } from '../../contract/metrics.js';
-import { NO_EVENTS, type DetectorInput, type Step } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type DetectorInput } from '../types.js';
 import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
-import type { DetectorModule } from './module.js';
+import { pureStep, type DetectorModule } from './module.js';
+import { NEVER } from './robust-scale.js';
 
 /**
  * Out of the physically possible range: the instrument, not the process, is wrong (a broken
@@ -52,26 +53,34 @@ function boundsOf(p: RangeParams): { min: number; max: number } {
   return b;
 }
 
+/**
+ * One value, updating `s` in place (the engine owns its states; `step` copies first). Six of the
+ * default rules are range rules, each stepped on every sample: a new state and step object each
+ * would be most of their cost.
+ */
+function update(p: RangeParams, s: RangeState, input: DetectorInput): readonly DetectorEvent[] {
+  const { ts, value } = input;
+  if (isStale(s.lastTs, ts)) return NO_EVENTS;
+  const { min, max } = boundsOf(p);
+  const was = s.active;
+  s.lastTs = ts;
+  if (value < min || value > max) {
+    s.active = true;
+    return [{ kind: 'raise', ts, value, threshold: value < min ? min : max, message: messages.rangeRaised(p.metric, value, min, max) }];
+  }
+  s.active = false;
+  return was ? [{ kind: 'clear', ts, value, message: messages.rangeCleared(p.metric, value, min, max) }] : NO_EVENTS;
+}
+
 export const rangeDetector: DetectorModule<RangeParams, RangeState> = {
   kind: 'range',
   summary: 'value outside the physically possible range (sensor fault); defaults to the metric catalogue range',
   paramsSchema: rangeParamsSchema,
   defaultCategory: 'sensor',
 
-  initial: () => ({ active: false, lastTs: null }),
-
-  step(p: RangeParams, s: RangeState, { ts, value }: DetectorInput): Step<RangeState> {
-    if (isStale(s.lastTs, ts)) return { state: s, events: NO_EVENTS };
-    const { min, max } = boundsOf(p);
-    if (value < min || value > max) {
-      return {
-        state: { active: true, lastTs: ts },
-        events: [{ kind: 'raise', ts, value, threshold: value < min ? min : max, message: messages.rangeRaised(p.metric, value, min, max) }],
-      };
-    }
-    return {
-      state: { active: false, lastTs: ts },
-      events: s.active ? [{ kind: 'clear', ts, value, message: messages.rangeCleared(p.metric, value, min, max) }] : NO_EVENTS,
-    };
-  },
+  // Each state its own object: the engine updates its states in place. lastTs starts as NEVER, a
+  // number: a field that starts null makes V8 box every timestamp stored in it (robust-scale.ts).
+  initial: () => ({ active: false, lastTs: NEVER }),
+  update,
+  step: pureStep((s: RangeState) => ({ ...s }), update),
 };

@@ -1,4 +1,4 @@
-import { NO_EVENTS, type DetectorEvent } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type DetectorInput } from '../types.js';
 import type { Latch } from './latch.js';
 import { messages } from './messages.js';
 
@@ -98,7 +98,9 @@ export const NEVER = -Number.MAX_VALUE;
  * or re-set), and an open alert is cleared, saying why. Null when there was no such gap; else the
  * events (the clear, or none), and the caller resets its state.
  */
-export function gapRestart(p: { metric: string; maxGapS: number }, s: { loc: number; lastTs: number | null; latch: Latch }, ts: number, value: number): readonly DetectorEvent[] | null {
+export function gapRestart(p: { metric: string; maxGapS: number }, s: { loc: number; lastTs: number | null; latch: Latch }, input: DetectorInput): readonly DetectorEvent[] | null {
+  // The input object, not its time and value: numbers passed to a call left out of line are new heap objects.
+  const { ts, value } = input;
   if (s.lastTs === null || s.lastTs === NEVER || ts - s.lastTs <= p.maxGapS * 1000) return null;
   return s.latch.active ? [{ kind: 'clear', ts, value, baseline: s.loc, message: messages.baselineResetAfterGap(p.metric, value, ts - s.lastTs) }] : NO_EVENTS;
 }

@@ -3,7 +3,7 @@ import { NO_EVENTS, type DetectorEvent, type DetectorInput } from '../types.js';
 import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import { pureStep, type DetectorModule } from './module.js';
-import { gapRestart, robustUpdate, scaleUpdate, usableScale } from './robust-scale.js';
+import { gapRestart, learnInto, LEARNED, NEVER, scaleUpdate, usableScale } from './robust-scale.js';
 
 /**
  * A scale-free outlier and level-shift detector for any metric, including ones whose unit and
@@ -61,6 +61,20 @@ export const robustParamsSchema = z
     cusumH: z.number().min(0).default(40),
     /** Samples an alert may stay open before its level is accepted as the new normal. */
     relearnAfterSamples: z.number().int().positive().default(300),
+    /**
+     * An alert whose recent mean is still more than `holdBeyond` scales from the level it left
+     * after relearnAfterSamples stays open (nothing learned) up to this many samples in all: a
+     * fault that lasts is one alert for as long as it lasts, and the level it left stays the
+     * reference its end is judged against. 0: re-learn at relearnAfterSamples regardless.
+     */
+    maxOpenSamples: z.number().int().min(0).default(0),
+    /**
+     * See maxOpenSamples: how far the recent mean must still be from the level the alert left, on
+     * the side it opened: holdBeyond scales, and holdShare of the opening excursion (a spike that
+     * opened it and a level a little above the old one is no lasting shift: that re-learns as before).
+     */
+    holdBeyond: z.number().min(0).default(5),
+    holdShare: z.number().min(0).max(1).default(0.3),
     /** Consecutive samples back within zClear before an open alert clears (one quiet sample amid a burst is not the end). */
     holdSamples: z.number().int().positive().default(100),
     /** After an alert, the outlier test's bar rises to the alert's peak |z| and sinks back to zRaise over about this many samples; 0: fixed bar. */
@@ -137,14 +151,24 @@ export interface RobustState {
   repeatOf: number;
 }
 
-const FRESH: RobustState = { n: 0, loc: 0, scale: 0, maxScale: 0, up: 0, down: 0, openFor: 0, calm: 0, bar: 0, peak: 0, lastTs: null, latch: QUIET, side: 1, mean: 0, meanScale: 0, openMean: 0, known: [], epFrom: 0, epTo: 0, epPeak: 0, repeatOf: 0 };
+/**
+ * A fresh state. Made by an object literal, not by spreading a constant: V8 stores a number into
+ * a field of an object cloned by a spread as a new heap object each time (the clone may share its
+ * boxes with the original), which was three allocations per metric and sample. lastTs starts as
+ * NEVER, a number (robust-scale.ts: a field that starts null boxes every timestamp stored in it);
+ * null, in a state handed over from an older version, means the same.
+ */
+/** The empty episode memory, shared by every fresh state (`known` is replaced, never written into). */
+const NO_EPISODES: number[] = [];
+
+function fresh(): RobustState {
+  return { n: 0, loc: 0, scale: 0, maxScale: 0, up: 0, down: 0, openFor: 0, calm: 0, bar: 0, peak: 0, lastTs: NEVER, latch: QUIET, side: 1, mean: 0, meanScale: 0, openMean: 0, known: NO_EPISODES, epFrom: 0, epTo: 0, epPeak: 0, repeatOf: 0 };
+}
+
+const FRESH: RobustState = fresh();
 
 function floorOf(p: RobustParams, s: RobustState): number {
   return Math.max(p.minScaleRel * Math.abs(s.loc), 1e-3 * s.maxScale);
-}
-
-function scaleOf(p: RobustParams, s: RobustState): number {
-  return usableScale(s.loc, s.scale, floorOf(p, s));
 }
 
 /** The short-window mean after `v` (plain average while fewer than meanSamples samples were seen). */
@@ -152,25 +176,28 @@ function meanAfter(p: RobustParams, s: RobustState, v: number): number {
   return s.n === 0 ? v : s.mean + (v - s.mean) * Math.max(1 / p.meanSamples, 1 / (s.n + 1));
 }
 
-/** Learn `v` into `s` (in place). */
-function learn(p: RobustParams, s: RobustState, v: number, ts: number, latch: Latch, side: 1 | -1, up: number, down: number, mean: number): void {
+/**
+ * Learn the input's value into `s` (in place), quiet, on `side`; the caller has set the CUSUM sums
+ * (s.up, s.down) and the short-window mean (s.mean). Given the input and the state, not their
+ * numbers: a number passed to a call the compiler did not inline is a new heap object.
+ */
+function learn(p: RobustParams, s: RobustState, input: DetectorInput, side: 1 | -1): void {
+  const v = input.value;
   const n = s.n + 1;
   const floor = floorOf(p, s);
-  const m = robustUpdate(n, s.loc, s.scale, v, p.alpha, p.warmupSamples, p.clip, floor);
-  const meanScale = p.meanSamples > 0 ? scaleUpdate(n, s.loc, s.meanScale, mean - s.loc, p.alpha, p.warmupSamples, p.clip, floor) : 0;
+  // Into LEARNED, not a returned pair: an object per metric and sample otherwise.
+  learnInto(n, s.loc, s.scale, v, p.alpha, p.warmupSamples, p.clip, floor);
+  const meanScale = p.meanSamples > 0 ? scaleUpdate(n, s.loc, s.meanScale, s.mean - s.loc, p.alpha, p.warmupSamples, p.clip, floor) : 0;
   s.n = n;
-  s.maxScale = Math.max(s.maxScale, m.scale);
-  s.loc = m.loc;
-  s.scale = m.scale;
-  s.up = up;
-  s.down = down;
+  s.maxScale = Math.max(s.maxScale, LEARNED.scale);
+  s.loc = LEARNED.loc;
+  s.scale = LEARNED.scale;
   s.openFor = 0;
   s.calm = 0;
   s.peak = 0;
-  s.lastTs = ts;
-  s.latch = latch;
+  s.lastTs = input.ts;
+  s.latch = QUIET;
   s.side = side;
-  s.mean = mean;
   s.meanScale = meanScale;
   s.openMean = 0;
 }
@@ -209,18 +236,24 @@ function remember(p: RobustParams, known: readonly number[], from: number, to: n
 /** Numbers per remembered episode: the location it left, its opening value, its peak excursion. */
 const W = 3;
 
-function update(p: RobustParams, st: RobustState, { ts, value }: DetectorInput): readonly DetectorEvent[] {
+function update(p: RobustParams, st: RobustState, input: DetectorInput): readonly DetectorEvent[] {
+  const { ts, value } = input;
   if (isStale(st.lastTs, ts)) return NO_EVENTS;
-  const gap = gapRestart(p, st, ts, value);
+  const gap = gapRestart(p, st, input);
   if (gap !== null) Object.assign(st, FRESH);
   let events = gap ?? NO_EVENTS;
   const mean = p.meanSamples > 0 ? meanAfter(p, st, value) : 0;
   if (st.n < p.warmupSamples) {
-    learn(p, st, value, ts, QUIET, 1, 0, 0, mean);
+    st.up = 0;
+    st.down = 0;
+    st.mean = mean;
+    learn(p, st, input, 1);
     return events;
   }
 
-  const scale = scaleOf(p, st);
+  // The floor once for both scales (each call left out of line returns its number as a new heap object).
+  const floor = floorOf(p, st);
+  const scale = usableScale(st.loc, st.scale, floor);
   const z = (value - st.loc) / scale;
   const watched = p.direction === 'above' ? z : p.direction === 'below' ? -z : Math.abs(z);
   // CUSUM on the clipped z: one huge spike is the outlier test's business, not evidence of a shift.
@@ -232,7 +265,7 @@ function update(p: RobustParams, st: RobustState, { ts, value }: DetectorInput):
   // The short-window mean, judged against the learned spread of such means about the location:
   // a level shift or a burst of wider noise moves it long before any single sample is 8σ out,
   // and a signal that wanders has a wide spread of means, so its wander is not taken for a shift.
-  const zMean = p.meanSamples > 0 ? (mean - st.loc) / usableScale(st.loc, st.meanScale, floorOf(p, st)) : 0;
+  const zMean = p.meanSamples > 0 ? (mean - st.loc) / usableScale(st.loc, st.meanScale, floor) : 0;
   const watchedMean = p.direction === 'above' ? zMean : p.direction === 'below' ? -zMean : Math.abs(zMean);
   // Both the mean test and the CUSUM need the recent mean meanMinZ scales out (when the mean
   // test is on): the CUSUM's sums also grow on a slow wander of a few σ, which is no fault.
@@ -256,7 +289,11 @@ function update(p: RobustParams, st: RobustState, { ts, value }: DetectorInput):
       events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, false) }];
     }
     const loud = repeatOf === 0;
-    if (openFor >= p.relearnAfterSamples) {
+    // Still beyond the level it left, on the side it opened, by a good share of the opening
+    // excursion: the fault goes on, and re-learning would take it as normal (and its end for a
+    // new fault).
+    const holding = openFor < p.maxOpenSamples && Math.abs(mean - st.loc) > Math.max(p.holdBeyond * scale, p.holdShare * Math.abs(st.epTo - st.epFrom)) && (mean - st.loc) * (st.epTo - st.epFrom) > 0;
+    if (openFor >= p.relearnAfterSamples && !holding) {
       if (loud) events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.robustRelearned(p.metric, value, openFor) }];
       // The new level becomes the location: the average since the alert opened when the mean test
       // is on (the last sample alone may be one of the new regime's spikes, and a location on a
@@ -296,7 +333,11 @@ function update(p: RobustParams, st: RobustState, { ts, value }: DetectorInput):
     st.up = up;
     st.down = down;
     st.lastTs = ts;
-  } else learn(p, st, value, ts, QUIET, st.side, up, down, mean);
+  } else {
+    st.up = up;
+    st.down = down;
+    learn(p, st, input, st.side);
+  }
   return events;
 }
 
@@ -307,7 +348,7 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
   defaultCategory: 'safety',
 
   // Each state its own object: the engine updates its states in place (update); step copies first.
-  initial: () => ({ ...FRESH }),
+  initial: fresh,
   // A shallow copy is enough: `known` is replaced on every change, never written into.
   step: pureStep((s: RobustState) => ({ ...s }), update),
   update,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { NO_EVENTS, type DetectorInput, type Step } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '../types.js';
 import { messages } from './messages.js';
-import type { DetectorModule } from './module.js';
+import { pureStep, type DetectorModule } from './module.js';
 
 /**
  * Silence (heartbeat): the platform calls `tick` on its own clock; it raises once `timeoutS` has
@@ -22,23 +22,28 @@ export interface SilenceState {
   active: boolean;
 }
 
+/** An input (a batch's arrival), updating `s` in place: the silence, if any, is over. */
+function update(p: SilenceParams, s: SilenceState, input: DetectorInput): readonly DetectorEvent[] {
+  const ts = input.ts;
+  const last = s.lastTs;
+  if (last !== null && ts <= last) return NO_EVENTS;
+  const was = s.active;
+  s.lastTs = ts;
+  s.active = false;
+  if (!was || last === null) return NO_EVENTS;
+  return [{ kind: 'clear', ts, value: (ts - last) / 1000, threshold: p.timeoutS, message: messages.silenceCleared(p.metric, ts - last) }];
+}
+
 export const silenceDetector: DetectorModule<SilenceParams, SilenceState> = {
   kind: 'silence',
   summary: 'no input for timeoutS after the last one (device stopped reporting)',
   paramsSchema: silenceParamsSchema,
   defaultCategory: 'data',
 
+  // Each state its own object: the engine updates its states in place (update), once per batch.
   initial: () => ({ lastTs: null, active: false }),
-
-  step(p: SilenceParams, s: SilenceState, { ts }: DetectorInput): Step<SilenceState> {
-    if (s.lastTs !== null && ts <= s.lastTs) return { state: s, events: NO_EVENTS };
-    if (!s.active || s.lastTs === null) return { state: { lastTs: ts, active: false }, events: NO_EVENTS };
-    const silentS = (ts - s.lastTs) / 1000;
-    return {
-      state: { lastTs: ts, active: false },
-      events: [{ kind: 'clear', ts, value: silentS, threshold: p.timeoutS, message: messages.silenceCleared(p.metric, ts - s.lastTs) }],
-    };
-  },
+  update,
+  step: pureStep((s: SilenceState) => ({ ...s }), update),
 
   /**
    * A device that says it is gone is silent now, not only after `timeoutS`: raised at once, so

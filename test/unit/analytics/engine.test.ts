@@ -156,7 +156,7 @@ describe('AnalyticsEngine', () => {
     });
 
     it('give a per-sample detector the whole sample', () => {
-      const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'joint', metric: '+', detector: 'multivariate', params: { warmupSamples: 50, holdSamples: 3 } }] } } });
+      const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'joint', metric: '+', detector: 'multivariate', params: { warmupSamples: 50, holdSamples: 3, judgeEveryS: 0 } }] } } }); // every sample (5 s apart), see cadence.test.ts
       const engine = new AnalyticsEngine(rules, parseEnergyConfig({}));
       // flow and current move together (current = 0.2 × flow), with a little independent noise.
       const at = (i: number, flow: number, current: number): Sample => ({ ts: T0 + i * 5000, m: { flow_m3_h: flow, current_a: current, energy_kwh: i } });
@@ -171,7 +171,7 @@ describe('AnalyticsEngine', () => {
     });
 
     it('give a per-sample detector the machine state: one model per state, judged after a short settle in each', () => {
-      const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'joint', metric: '+', detector: 'multivariate', params: { warmupSamples: 50, holdSamples: 3, settleSamples: 5 } }] } } });
+      const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'joint', metric: '+', detector: 'multivariate', params: { warmupSamples: 50, holdSamples: 3, settleSamples: 5, judgeEveryS: 0 } }] } } });
       const engine = new AnalyticsEngine(rules, parseEnergyConfig({}));
       // Running (2) and idle (1) alternate every 40 samples; idle draws a third of the flow and current.
       const state = (i: number) => (Math.floor(i / 40) % 2 === 0 ? 2 : 1);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deviceKey } from '../../../src/contract/index.js';
-import { Plant, SCHEDULED_FAULTS, Simulation, planFaults, parseFaultKinds, type FaultKind, type Machine } from '../../../edge-agent/index.js';
+import { MACHINE_CLASSES, Plant, SCHEDULED_FAULTS, Simulation, planFaults, parseFaultKinds, type FaultKind, type Machine } from '../../../edge-agent/index.js';
 
 const T0 = Date.UTC(2026, 10, 2);
 const SHAPE = { sites: 1, linesPerSite: 1, machinesPerLine: 5, seed: 11 };
@@ -143,9 +143,12 @@ describe('fault schedule and labels', () => {
   });
 
   it('a simulation injects each scheduled fault exactly over its label window', () => {
+    // The factory's classes: every kind but the pump faults, which need a pump.
+    const factoryKinds = parseFaultKinds('all', MACHINE_CLASSES);
     const sim = new Simulation({ machines: 8, seed: 2, startTs: T0, hours: 12, intervalMs: 30_000, faults: SCHEDULED_FAULTS });
     const labels = sim.scheduled;
-    expect(labels.map((l) => l.kind).sort()).toEqual([...SCHEDULED_FAULTS].sort());
+    expect(factoryKinds).toHaveLength(8);
+    expect(labels.map((l) => l.kind).sort()).toEqual([...factoryKinds].sort());
     let checked = 0;
     for (const { ts } of sim.steps()) {
       for (const l of labels) {

@@ -67,9 +67,37 @@ describe('sim:export (multi-column format)', () => {
     for (const f of readdirSync(a.out)) expect(readFileSync(join(b.out, f), 'utf8')).toBe(readFileSync(join(a.out, f), 'utf8'));
   });
 
+  it('--bench writes pump bench runs: eight unknown-unit columns, no state, no metrics.json, one window of 20–50 % of the rows, read by the evaluator', async () => {
+    const { out, run } = exportRun('--bench', '--units', '4', '--rows', '1200', '--seed', '3');
+    const { stdout } = await run;
+    expect(stdout).toMatch(/4 device files, 4800 rows \(pump bench runs, one per 1 s, fault stretch 20-50 % of each run\), seed 3/);
+    expect(stdout).toMatch(/cavitation 1, clogged-filter 1, misalignment 1, valve-stuck 1/);
+    const files = readdirSync(out).sort();
+    expect(files).toEqual(['faults.json', 'pump-001.csv', 'pump-002.csv', 'pump-003.csv', 'pump-004.csv', 'windows.json']);
+    const windows = JSON.parse(readFileSync(join(out, 'windows.json'), 'utf8')) as Record<string, [string, string][]>;
+    for (const csv of files.filter((f) => f.endsWith('.csv'))) {
+      const lines = readFileSync(join(out, csv), 'utf8').trimEnd().split('\n');
+      const header = lines[0]!.split(',');
+      expect(header).toHaveLength(9);
+      for (const c of header.slice(1)) expect(METRIC_CATALOGUE).not.toHaveProperty(c);
+      expect(lines).toHaveLength(1201);
+      expect(windows[csv]).toHaveLength(1);
+      const [start, end] = windows[csv]![0]!;
+      const share = (Date.parse(end) - Date.parse(start) + 1000) / 1200_000;
+      expect(share).toBeGreaterThanOrEqual(0.2 - 1e-3);
+      expect(share).toBeLessThanOrEqual(0.5 + 1e-3);
+    }
+    const evaluated = await exec(process.execPath, ['--import', 'tsx', 'scripts/eval-anomaly.ts', '--data', out, '--json'], { env: { PATH: process.env.PATH } });
+    const result = JSON.parse(evaluated.stdout) as { layout: string; files: number; windows: number; rows: number };
+    expect(result).toMatchObject({ layout: 'multi-column', files: 4, windows: 4, rows: 4800 });
+  });
+
   it('bad options exit 2 with the option named and the usage', async () => {
     await expect(exportRun('--faults', 'leak,meltdown').run).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/meltdown[\s\S]*usage:/) });
     await expect(exportRun('--machines', '0').run).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--machines') });
+    await expect(exportRun('--faults', 'cavitation').run).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--classes') });
+    await expect(exportRun('--bench', '--stretch', '60-90').run).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--stretch') });
+    await expect(exportRun('--bench', '--faults', 'leak').run).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('not a pump fault') });
     await expect(exec(process.execPath, ['--import', 'tsx', 'scripts/sim-export.ts'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--out DIR is required') });
   });
 });

@@ -135,6 +135,63 @@ describe('robust detector', () => {
     expect(state.loc).toBeGreaterThan(39);
   });
 
+  it('with maxOpenSamples, a level still beyond the one it left holds the alert open (nothing learned), then re-learns', () => {
+    const normal = series(300, 5, (i) => 10 + noise(i));
+    const high = series(200, 5, (i) => 40 + noise(i), 1500);
+    const p = params({ relearnAfterSamples: 20, maxOpenSamples: 150 });
+    const held = run(robustDetector, p, [...normal, ...high.slice(0, 100)]);
+    expect(held.events.length).toBeGreaterThan(0);
+    expect(held.events.every((e) => e.kind === 'raise')).toBe(true);
+    expect(held.state.latch.active).toBe(true);
+    expect(held.state.loc).toBeLessThan(11);
+    // Past maxOpenSamples the level is the new normal after all.
+    const { events, state } = run(robustDetector, p, [...normal, ...high]);
+    const clears = events.filter((e) => e.kind === 'clear');
+    expect(clears.map((e) => e.message.en)).toEqual([expect.stringMatching(/has stayed at its new level .* re-learning/)]);
+    expect(clears[0]!.ts).toBe(T0 + (1500 + 150 * 5) * 1000);
+    expect(state.loc).toBeGreaterThan(39);
+  });
+
+  it('with maxOpenSamples, a held alert clears when the signal comes back to the level it left, without a second alert', () => {
+    const normal = series(300, 5, (i) => 10 + noise(i));
+    const high = series(100, 5, (i) => 40 + noise(i), 1500);
+    const back = series(100, 5, (i) => 10 + noise(i), 2000);
+    const p = params({ relearnAfterSamples: 20, maxOpenSamples: 1000 });
+    const { events, state } = run(robustDetector, p, [...normal, ...high, ...back]);
+    expect(events.filter((e) => e.kind === 'clear').map((e) => e.message.en)).toEqual([expect.stringMatching(/back within/)]);
+    expect(new Set(events.filter((e) => e.kind === 'raise').map((e) => e.ts < T0 + 2000_000))).toEqual(new Set([true]));
+    expect(state.latch.active).toBe(false);
+    expect(state.loc).toBeLessThan(11);
+    // Without the hold, the level is re-learned after 20 samples and its end raises a second alert.
+    const relearned = run(robustDetector, params({ relearnAfterSamples: 20 }), [...normal, ...high, ...back]).events;
+    expect(relearned.filter((e) => e.kind === 'raise' && e.ts >= T0 + 2000_000).length).toBeGreaterThan(0);
+  });
+
+  it('with maxOpenSamples, a signal that stays within holdBeyond of the level it left re-learns at relearnAfterSamples', () => {
+    // Wider noise about the same level: open (|z| often > zClear), but the recent mean stays near the location.
+    const normal = series(300, 5, (i) => 10 + noise(i));
+    const wide = series(100, 5, (i) => 10 + 12 * noise(i) + (i % 2 === 0 ? 9 : -9), 1500);
+    const { events } = run(robustDetector, params({ relearnAfterSamples: 20, maxOpenSamples: 1000, barMemory: 0 }), [...normal, ...wide]);
+    const firstRaise = events.find((e) => e.kind === 'raise')!;
+    const firstClear = events.find((e) => e.kind === 'clear')!;
+    expect(firstClear.message.en).toMatch(/re-learning/);
+    expect(firstClear.ts - firstRaise.ts).toBe(20 * 5000);
+  });
+
+  it('with maxOpenSamples, an alert opened by a spike and followed by a level far smaller than the spike re-learns as before', () => {
+    const normal = series(300, 5, (i) => 10 + noise(i));
+    // Opened by a spike of +90; the level after it is +8 (beyond holdBeyond's 5σ, under holdShare of the spike).
+    const after = series(100, 5, (i) => 18 + noise(i), 1505);
+    const p = params({ relearnAfterSamples: 20, maxOpenSamples: 1000 });
+    const { events } = run(robustDetector, p, [...normal, [1500, 100], ...after]);
+    const firstClear = events.find((e) => e.kind === 'clear')!;
+    expect(firstClear.message.en).toMatch(/re-learning/);
+    expect(firstClear.ts).toBe(T0 + (1500 + 20 * 5) * 1000);
+    // The same level reached by a step (opening near it) is held.
+    const stepped = run(robustDetector, p, [...normal, ...after]).events;
+    expect(stepped.filter((e) => e.kind === 'clear')).toEqual([]);
+  });
+
   it('a shift the single samples do not show raises by the short-window mean, saying it shifted', () => {
     const normal = series(400, 5, (i) => 10 + noise(i));
     // +6σ (the learned σ is ≈ 0.63): no sample reaches 8σ, but the mean of the last ~10 is far outside the

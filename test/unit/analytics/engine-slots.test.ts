@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { AnalyticsEngine, type AnomalyEvent } from '../../../src/analytics/index.js';
+import { parseEnergyConfig } from '../../../src/analytics/energy/index.js';
+import { parseRulesConfig } from '../../../src/analytics/rules/index.js';
+import type { Sample } from '../../../src/contract/index.js';
+
+const T0 = Date.UTC(2026, 10, 29, 0, 0, 0);
+const REF = { site: 's1', line: 'l1', device: 'd1' };
+
+/**
+ * The engine finds a `+` rule's per-metric states by the position of their metric in the sample
+ * while the sample names the same metrics in the same order (Slots, engine.ts), and by name when
+ * it does not: either way each metric must be judged by its own state.
+ */
+describe('engine: per-metric states found by position', () => {
+  const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'dev', metric: '+', detector: 'robust', params: { warmupSamples: 20, holdSamples: 5 } }] } } });
+  /** Three metrics of different levels; a spike on `b` at sample 300, on `c` at 400. */
+  const values = (i: number): Record<string, number> => ({
+    a: 10 + Math.sin(i / 5),
+    b: 100 + 3 * Math.sin(i / 7) + (i === 300 ? 60 : 0),
+    c: 1000 + 20 * Math.sin(i / 3) + (i === 400 ? -500 : 0),
+  });
+  /** The sample's metrics in the given order of names, `c` left out every 50th sample. */
+  const sample = (i: number, order: readonly string[]): Sample => {
+    const all = values(i);
+    const m: Record<string, number> = {};
+    for (const name of order) if (!(name === 'c' && i % 50 === 7)) m[name] = all[name]!;
+    return { ts: T0 + i * 1000, m };
+  };
+  const run = (orderOf: (i: number) => readonly string[]): { events: AnomalyEvent[]; state: unknown } => {
+    const engine = new AnalyticsEngine(rules, parseEnergyConfig({}));
+    const events: AnomalyEvent[] = [];
+    for (let i = 0; i < 600; i++) events.push(...engine.process({ ...REF, seq: null, samples: [sample(i, orderOf(i))] }, T0 + i * 1000).events);
+    // Each metric's state by name (the map keeps them in order of first appearance, which differs).
+    const perMetric = engine.exportDevice('s1/l1/d1')!.rules.dev!.state as { $map: [string, unknown][] };
+    return { events, state: Object.fromEntries([...perMetric.$map].sort((x, y) => x[0].localeCompare(y[0]))) };
+  };
+
+  it('gives the same events and states whatever the order of the metrics, changing or not', () => {
+    const steady = run(() => ['a', 'b', 'c']);
+    expect(steady.events.filter((e) => e.kind === 'raise').map((e) => [e.metric, e.ts - T0])).toEqual([
+      ['b', 300_000],
+      ['c', 400_000],
+    ]);
+    // Another fixed order, and one that changes every few samples.
+    expect(run(() => ['c', 'a', 'b'])).toEqual(steady);
+    const orders = [
+      ['a', 'b', 'c'],
+      ['b', 'c', 'a'],
+      ['c', 'b', 'a'],
+    ];
+    expect(run((i) => orders[Math.floor(i / 3) % 3]!)).toEqual(steady);
+  });
+});

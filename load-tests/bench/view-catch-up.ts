@@ -59,7 +59,7 @@ try {
     const tokens = new TokenStore(join(dir, 'auth.sqlite'));
     const webhookStore = new WebhookStore(join(dir, 'webhooks.sqlite'));
     const webhooks = new Webhooks(webhookStore, { timeoutMs: 1000, retryBaseMs: 1000, retryMaxMs: 1000, deadAfterMs: 86_400_000, concurrency: 1 }, createWebhookMetrics(registry.registry, () => ({ pending: 0, oldestAt: null })), log, () => true);
-    webhooks.create({ url: 'http://127.0.0.1:9/hooks', jurisdiction: ['*'], minSeverity: 'info', secret: 'bench-webhook-secret-0123456789' }, { tokenId: null, role: 'admin', scope: parseScope(['*']), name: 'bench' });
+    await webhooks.create({ url: 'http://127.0.0.1:9/hooks', jurisdiction: ['*'], minSeverity: 'info', secret: 'bench-webhook-secret-0123456789' }, { tokenId: null, role: 'admin', scope: parseScope(['*']), name: 'bench' });
     const live = new LiveHub({ telemetryIntervalMs: 500, maxBufferedBytes: 1 << 20, maxMessageBytes: 16384, maxSubscriptions: 100, maxClients: 10, pingIntervalMs: 60_000, plantUtcOffsetMinutes: 480 }, registry, log);
     const reader = new ViewReader({ nc, nodeId: `bench-${round}`, alerts, notifier: webhooks, live, quality: new QualityView(120_000), metrics, log });
     const t1 = performance.now();

@@ -95,6 +95,8 @@ export interface AlertTransition {
   alert: Alert;
   /** Why it resolved: the condition cleared, or nothing was heard from the rule for too long. */
   reason?: 'cleared' | 'stale';
+  /** On an API node: the sequence of the alert stream message it came from (none when the node decided it). */
+  streamSeq?: number;
 }
 
 export interface AlertQuery {

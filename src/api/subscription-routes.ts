@@ -31,7 +31,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, webhooks: Webho
   // A subscription is a few hundred bytes; nothing near the ingest body limit.
   app.post('/api/v1/subscriptions', { bodyLimit: 64 * 1024 }, async (req, reply) => {
     const input = parseJsonBody(newSubscriptionSchema, req.body);
-    const { subscription, secret, generated } = webhooks.create(input, principalOf(req));
+    const { subscription, secret, generated } = await webhooks.create(input, principalOf(req));
     // `signingSecret`: the secret in the form Standard Webhooks libraries take (`new Webhook(signingSecret)`), shown only here.
     return reply.code(201).send({ ...describeSubscription(subscription), url: subscription.url, ...(generated ? { secret } : {}), signingSecret: standardSecret(secret) });
   });
@@ -50,7 +50,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, webhooks: Webho
   });
 
   app.delete<{ Params: { id: string } }>('/api/v1/subscriptions/:id', async (req, reply) => {
-    webhooks.delete(req.params.id, principalOf(req));
+    await webhooks.delete(req.params.id, principalOf(req));
     return reply.code(204).send();
   });
 

@@ -22,7 +22,7 @@ import { createWebhookMetrics, Webhooks, WebhookStore } from '../webhooks/index.
 import { retryDelayMs } from '../retry/index.js';
 import { setUpStorage, type StorageSetup } from './storage-setup.js';
 import { SITE_LEVEL, startQualityStage } from '../quality/index.js';
-import { startViewPublishing, startViewReading } from '../view/index.js';
+import { startFleetSharing, startViewPublishing, startViewReading } from '../view/index.js';
 import type { QualityStatusSource } from '../api/quality-routes.js';
 import { GATEWAY_LINE, type DeviceRef } from '../contract/index.js';
 
@@ -178,9 +178,12 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     const webhooks = config.role === 'worker' ? undefined : new Webhooks(webhookStore, config.webhooks, createWebhookMetrics(metrics.registry, () => webhookStore.depth()), log.child({ component: 'webhooks' }), (id) => tokens.isActive(id));
     if (webhooks) {
       notifier.add(webhooks);
-      webhooks.start();
       cleanups.push(() => webhooks.stop());
     }
+    // On NATS: one audit log for the fleet; API nodes share subscriptions and delivery (src/view/start-sharing.ts).
+    const sharing = config.role === 'all' ? null : await startFleetSharing({ config, audit, webhooks: webhooks ? { webhooks, store: webhookStore } : undefined, log: log.child({ component: 'fleet' }) });
+    if (sharing) cleanups.push(() => sharing.stop());
+    webhooks?.start();
 
     const readiness: ReadinessCheck[] = [];
     // Acknowledgements made through the API are told to this fan-out (on an API node, also to the other API nodes).
@@ -211,6 +214,8 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     if (config.role === 'api') {
       const view = await startViewReading({ config, alerts, tokens, notifier, live, metrics, log: log.child({ component: 'view' }) });
       cleanups.push(() => view.stop());
+      sharing?.webhooks?.deliverOnceCaughtUp(() => view.reader.caughtUp);
+      notifier.add(view.decisions);
       qualityStatus = (site, line) => view.quality.statusOf(site, line);
       // Stale and flapping alerts resolve here by the workers' rule (same times, so the same
       // transitions and webhook keys as the worker would send): an alert of a worker that died
@@ -230,7 +235,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
           if (!view.connected()) throw new Error(`not connected to NATS ${redactUrl(mqttUrl)}`);
           // A load balancer should not send users to a node whose alert list is still incomplete.
           if (!view.reader.caughtUp) throw new Error(`catching up: ${view.reader.pending} alert transitions still to read`);
-          return { url: redactUrl(mqttUrl), node: config.nats.workerId, alertsPending: view.reader.pending, devices: view.quality.size };
+          return { url: redactUrl(mqttUrl), node: config.nats.workerId, alertsPending: view.reader.pending, devices: view.quality.size, deliversWebhooks: sharing?.webhooks?.delivering ?? false };
         },
       });
     }

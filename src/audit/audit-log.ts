@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { openLocalDb, type Migrations } from '../storage/local-db.js';
 import { formatScope, type Principal, type Role, type TokenInfo } from '../auth/index.js';
@@ -36,7 +37,10 @@ export interface NewAuditEntry {
 }
 
 export interface AuditEntry extends Required<Omit<NewAuditEntry, 'details' | 'address'>> {
+  /** Increasing in the log that wrote it (with several processes, each has its own: see `origin`). */
   id: number;
+  /** With several processes on NATS: which process's log wrote it (its audit.sqlite's identity). */
+  origin?: string;
   ts: number;
   details: Record<string, unknown>;
   address: string | null;
@@ -71,6 +75,26 @@ CREATE TABLE IF NOT EXISTS audit_log (
 CREATE INDEX IF NOT EXISTS audit_log_ts ON audit_log (ts);
 CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 ${NO_DELETE_TRIGGER}
+`,
+  // 2: with several processes on NATS (audit-share.ts): this file's identity in the shared log,
+  // and the copy of every other process's entries that the audit query reads beside this one's.
+  `
+CREATE TABLE IF NOT EXISTS audit_origin (id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS fleet_audit_log (
+  origin TEXT NOT NULL,
+  origin_id INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  actor_token_id TEXT,
+  actor_role TEXT NOT NULL,
+  actor_name TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  details TEXT NOT NULL,
+  source TEXT NOT NULL,
+  address TEXT,
+  PRIMARY KEY (origin, origin_id)
+);
+CREATE INDEX IF NOT EXISTS fleet_audit_log_ts ON fleet_audit_log (ts);
 `,
 ];
 
@@ -120,9 +144,10 @@ export function tokenDetails(t: TokenInfo): Record<string, unknown> {
   return { role: t.role, scope: formatScope(t.scope), name: t.name, createdBy: t.createdBy, ...(t.expiresAt === null ? {} : { expiresAt: t.expiresAt }) };
 }
 
-function entry(r: Row): AuditEntry {
+function entry(r: Row & { origin?: string }): AuditEntry {
   return {
     id: r.id,
+    ...(r.origin === undefined ? {} : { origin: r.origin }),
     ts: r.ts,
     actor: { tokenId: r.actor_token_id, role: r.actor_role as AuditActor['role'], name: r.actor_name },
     action: r.action as AuditAction,
@@ -137,6 +162,10 @@ export class AuditLog {
   private readonly db: Database.Database;
   private readonly insert;
   private readonly pruneOlder: (before: number) => number;
+  private readonly mirrorMany: (entries: readonly AuditEntry[]) => number;
+  private fleet = false;
+  /** This file's identity in the fleet's shared log. */
+  readonly origin: string;
 
   constructor(
     path: string,
@@ -151,8 +180,54 @@ export class AuditLog {
       this.db.exec('DROP TRIGGER IF EXISTS audit_log_no_delete');
       const deleted = this.db.prepare<[number]>('DELETE FROM audit_log WHERE ts < ?').run(before).changes;
       this.db.exec(NO_DELETE_TRIGGER);
+      this.db.prepare<[number]>('DELETE FROM fleet_audit_log WHERE ts < ?').run(before);
       return deleted;
     });
+    const mirror = this.db.prepare(
+      `INSERT OR IGNORE INTO fleet_audit_log (origin, origin_id, ts, actor_token_id, actor_role, actor_name, action, target, details, source, address)
+       VALUES (@origin, @id, @ts, @tokenId, @role, @name, @action, @target, @details, @source, @address)`,
+    );
+    this.mirrorMany = this.db.transaction((entries: readonly AuditEntry[]) => {
+      let added = 0;
+      for (const e of entries) {
+        if (!e.origin) continue;
+        added += mirror.run({ origin: e.origin, id: e.id, ts: e.ts, tokenId: e.actor.tokenId, role: e.actor.role, name: e.actor.name, action: e.action, target: e.target, details: JSON.stringify(e.details), source: e.source, address: e.address }).changes;
+      }
+      return added;
+    });
+    this.origin = this.identity();
+  }
+
+  /** Made once per file (the CLI opening it first makes it too); a new data dir is a new log. */
+  private identity(): string {
+    const row = this.db.prepare<[], { id: string }>('SELECT id FROM audit_origin LIMIT 1').get();
+    if (row) return row.id;
+    const id = randomBytes(8).toString('hex');
+    this.db.prepare('INSERT INTO audit_origin (id) VALUES (?)').run(id);
+    return id;
+  }
+
+  /** From now on the audit query answers with the fleet's entries too (the copy `mirror` keeps). */
+  includeFleet(): void {
+    this.fleet = true;
+  }
+
+  /** This log's own entries after `id`, oldest first, with `origin` set (what is shared). */
+  after(id: number, limit: number): AuditEntry[] {
+    return this.db
+      .prepare<[number, number], Row>('SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?')
+      .all(id, limit)
+      .map((r) => entry({ ...r, origin: this.origin }));
+  }
+
+  /** Keep other processes' entries (this log's own are ignored: it has them). Returns how many were new. */
+  mirror(entries: readonly AuditEntry[]): number {
+    return this.mirrorMany(entries.filter((e) => e.origin !== this.origin));
+  }
+
+  /** Whether no other process's entry has been kept yet (a new data dir reads the shared log from its start). */
+  fleetCopyEmpty(): boolean {
+    return this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM fleet_audit_log').get()!.n === 0;
   }
 
   /**
@@ -196,8 +271,12 @@ export class AuditLog {
       where.push('(actor_token_id = @actor OR actor_name = @actor)');
       params.actor = q.actor;
     }
-    const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`;
-    return this.db.prepare<Record<string, string | number>, Row>(sql).all(params).map(entry);
+    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    if (!this.fleet) return this.db.prepare<Record<string, string | number>, Row>(`SELECT * FROM audit_log ${filter} ORDER BY id DESC LIMIT @limit`).all(params).map(entry);
+    // Every process's entries: this log's own as written, the others' as copied from the shared log.
+    const columns = 'ts, actor_token_id, actor_role, actor_name, action, target, details, source, address';
+    const sql = `SELECT * FROM (SELECT id, @origin AS origin, ${columns} FROM audit_log UNION ALL SELECT origin_id AS id, origin, ${columns} FROM fleet_audit_log) ${filter} ORDER BY ts DESC, id DESC LIMIT @limit`;
+    return this.db.prepare<Record<string, string | number>, Row & { origin: string }>(sql).all({ ...params, origin: this.origin }).map(entry);
   }
 
   close(): void {

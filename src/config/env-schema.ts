@@ -131,6 +131,7 @@ export const ENV_VARS = {
   PP_WEBHOOK_RETRY_MAX_MS: { schema: int(100, 86_400_000).default(900_000), doc: 'Webhook delivery: longest delay between two attempts (also caps a receiver\'s Retry-After).' },
   PP_WEBHOOK_DEAD_AFTER_S: { schema: int(1, 90 * 86_400).default(3 * 86_400), doc: 'Webhook delivery: a transition not delivered this long after it happened is dead (kept with its last error for the admin; not retried unless redelivered).' },
   PP_WEBHOOK_CONCURRENCY: { schema: int(1, 256).default(8), doc: 'Webhook delivery: subscriptions delivered to at the same time (each one strictly in order).' },
+  PP_WEBHOOK_SHARED_SECRET_KEY: { schema: z.string().min(32, 'at least 32 characters').optional(), doc: 'PP_ROLE=api: a key (at least 32 characters, the same on every API node; secret) that encrypts webhook signing secrets (AES-256-GCM) in the NATS key-value bucket pp_webhook_subscriptions. Unset: they are stored there as given, guarded by the NATS servers\' store and the platform user\'s credentials only.' },
 
   PP_QUALITY_ENABLED: { schema: bool.default(true), doc: 'Data completeness and gateway health (docs/completeness.md): per device expected vs received samples, duplicates, delays, online time; stored in InfluxDB `quality`, at `/api/v1/quality`, with data alerts.' },
   PP_QUALITY_SAMPLE_INTERVAL_MS: { schema: int(1, 86_400_000).optional(), doc: 'Sampling interval every device is expected to keep. Unset: learned per device (median spacing of its recent samples).' },
@@ -157,4 +158,4 @@ export const ENV_VARS = {
 export type EnvVarName = keyof typeof ENV_VARS;
 
 /** Variables whose values must never be logged. */
-export const SECRET_ENV_VARS: readonly EnvVarName[] = ['PP_MQTT_PASSWORD', 'PP_NATS_PASSWORD', 'PP_INFLUX_PASSWORD', 'PP_INFLUX_TOKEN', 'PP_BOOTSTRAP_ADMIN_TOKEN'];
+export const SECRET_ENV_VARS: readonly EnvVarName[] = ['PP_MQTT_PASSWORD', 'PP_NATS_PASSWORD', 'PP_INFLUX_PASSWORD', 'PP_INFLUX_TOKEN', 'PP_BOOTSTRAP_ADMIN_TOKEN', 'PP_WEBHOOK_SHARED_SECRET_KEY'];

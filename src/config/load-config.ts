@@ -78,7 +78,7 @@ export interface Config {
   /** Audit log (src/audit/): entries older than this are pruned; 0 keeps them forever. */
   audit: { retentionMs: number };
   /** Webhook delivery from the outbox (src/webhooks/). */
-  webhooks: { timeoutMs: number; retryBaseMs: number; retryMaxMs: number; deadAfterMs: number; concurrency: number };
+  webhooks: { timeoutMs: number; retryBaseMs: number; retryMaxMs: number; deadAfterMs: number; concurrency: number; sharedSecretKey: string | null };
   /** Live hub (src/live/): WebSocket limits. */
   live: { telemetryIntervalMs: number; maxBufferedBytes: number; maxMessageBytes: number; maxSubscriptions: number; maxClients: number; pingIntervalMs: number };
   /** Data completeness (src/quality/); utcOffsetMs comes from the energy configuration at start-up. */
@@ -195,7 +195,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     alerts: { flapThreshold: e.PP_ALERT_FLAP_THRESHOLD, flapWindowMs: e.PP_ALERT_FLAP_WINDOW_S * 1000, flapQuietMs: e.PP_ALERT_FLAP_QUIET_S * 1000, staleAfterMs: e.PP_ALERT_STALE_AFTER_S * 1000 },
     auth: { mode: e.PP_AUTH, bootstrapAdminToken: e.PP_BOOTSTRAP_ADMIN_TOKEN, maxFailures: e.PP_AUTH_MAX_FAILURES, failureWindowMs: e.PP_AUTH_FAILURE_WINDOW_S * 1000, metricsAuth: e.PP_METRICS_AUTH },
     audit: { retentionMs: e.PP_AUDIT_RETENTION_DAYS * 86_400_000 },
-    webhooks: { timeoutMs: e.PP_WEBHOOK_TIMEOUT_MS, retryBaseMs: e.PP_WEBHOOK_RETRY_BASE_MS, retryMaxMs: e.PP_WEBHOOK_RETRY_MAX_MS, deadAfterMs: e.PP_WEBHOOK_DEAD_AFTER_S * 1000, concurrency: e.PP_WEBHOOK_CONCURRENCY },
+    webhooks: { timeoutMs: e.PP_WEBHOOK_TIMEOUT_MS, retryBaseMs: e.PP_WEBHOOK_RETRY_BASE_MS, retryMaxMs: e.PP_WEBHOOK_RETRY_MAX_MS, deadAfterMs: e.PP_WEBHOOK_DEAD_AFTER_S * 1000, concurrency: e.PP_WEBHOOK_CONCURRENCY, sharedSecretKey: e.PP_WEBHOOK_SHARED_SECRET_KEY ?? null },
     live: { telemetryIntervalMs: e.PP_LIVE_TELEMETRY_INTERVAL_MS, maxBufferedBytes: e.PP_LIVE_MAX_BUFFERED_BYTES, maxMessageBytes: e.PP_LIVE_MAX_MESSAGE_BYTES, maxSubscriptions: e.PP_LIVE_MAX_SUBSCRIPTIONS, maxClients: e.PP_LIVE_MAX_CLIENTS, pingIntervalMs: e.PP_LIVE_PING_INTERVAL_MS },
     quality: {
       enabled: e.PP_QUALITY_ENABLED,

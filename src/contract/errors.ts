@@ -44,6 +44,7 @@ export const ERRORS = {
   PP_ERR_UNKNOWN_SUBSCRIPTION: { status: 404, retryable: false, message: 'no subscription with that id' },
   PP_ERR_STORAGE_UNAVAILABLE: { status: 503, retryable: true, message: 'storage is not accepting writes; retry later' },
   PP_ERR_SHUTTING_DOWN: { status: 503, retryable: true, message: 'the platform is shutting down; retry later' },
+  PP_ERR_FLEET_UNAVAILABLE: { status: 503, retryable: true, message: 'NATS did not take the change, which the other API nodes must see; retry later' },
   PP_ERR_INTERNAL: { status: 500, retryable: true, message: 'internal error' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
 

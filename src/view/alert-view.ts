@@ -27,13 +27,14 @@ export class AlertView {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  apply(bodies: readonly (Uint8Array | string)[]): void {
+  /** `seqs`: each body's sequence in the alert stream, told with its transitions (a shared webhook subscription takes the later ones only). */
+  apply(bodies: readonly (Uint8Array | string)[], seqs?: readonly number[]): void {
     const byId = new Map<string, Alert>();
     const openByKey = new Map<string, Alert | null>();
     const saves: Alert[] = [];
     const transitions: AlertTransition[] = [];
     const now = this.clock();
-    for (const body of bodies) {
+    for (const [i, body] of bodies.entries()) {
       const msg = this.parse(body);
       if (!msg) continue;
       const local = byId.get(msg.alert.id) ?? this.alerts.get(msg.alert.id);
@@ -49,7 +50,8 @@ export class AlertView {
         else if ((openByKey.has(a.key) ? openByKey.get(a.key) : this.alerts.openFor(a.key))?.id === a.id) openByKey.set(a.key, null);
       }
       saves.push(...outcome.save);
-      transitions.push(...outcome.transitions);
+      const streamSeq = seqs?.[i];
+      transitions.push(...(streamSeq === undefined ? outcome.transitions : outcome.transitions.map((t) => ({ ...t, streamSeq }))));
       this.metrics.applied.inc({ kind: 'alerts' });
     }
     if (saves.length === 0) return;

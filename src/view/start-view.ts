@@ -23,7 +23,7 @@ const TOKEN_SYNC_MS = 2000;
 const MAX_QUEUED_TRANSITIONS = 100_000;
 
 /** A connection of this process's read side (its own, beside the JetStream source's), with the view streams made. */
-async function connectView(config: Config, log: Logger): Promise<{ nc: NatsConnection; connected: () => boolean }> {
+export async function connectView(config: Config, log: Logger): Promise<{ nc: NatsConnection; connected: () => boolean }> {
   const n = config.nats;
   const nc = await connect({ servers: n.servers, user: n.username, pass: n.password, name: `${n.workerId}-view`, maxReconnectAttempts: -1, reconnectTimeWait: 500 }).catch((err: Error) => {
     throw new Error(`cannot connect to NATS ${n.servers.join(',')}: ${err.message}`, { cause: err });
@@ -85,6 +85,12 @@ export interface ViewReading {
   reader: ViewReader;
   /** API nodes tell each other (and their own restarts) of acknowledgements made here through the stream. */
   acknowledgements: AlertNotifier;
+  /**
+   * Resolutions this node decided itself (stale, flapping gone quiet: the transitions with no
+   * stream sequence) go to the stream too, so a node that starts later reads them instead of
+   * deciding them again long after, which a webhook subscriber made since would get as news.
+   */
+  decisions: AlertNotifier;
   connected(): boolean;
   stop(): Promise<void>;
 }
@@ -104,10 +110,15 @@ export async function startViewReading(deps: { config: Config; alerts: AlertMana
     name: 'view-acknowledgements',
     notify: (transitions) => publisher.notify(transitions.filter((t) => t.type === 'acknowledged')),
   };
+  const decisions: AlertNotifier = {
+    name: 'view-decisions',
+    notify: (transitions) => publisher.notify(transitions.filter((t) => t.type === 'resolved' && t.streamSeq === undefined)),
+  };
   return {
     quality,
     reader,
     acknowledgements,
+    decisions,
     connected,
     stop: async () => {
       await tokens.stop();

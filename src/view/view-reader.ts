@@ -113,7 +113,10 @@ export class ViewReader {
       const msgs = batch;
       batch = [];
       try {
-        this.alertView.apply(msgs.map((m) => m.data));
+        this.alertView.apply(
+          msgs.map((m) => m.data),
+          msgs.map((m) => m.seq),
+        );
         for (const m of msgs) m.ack();
       } catch (err) {
         this.deps.log.error({ err: (err as Error).message, messages: msgs.length }, 'alert transitions not applied; they come again');

@@ -20,6 +20,17 @@ const KEEP_DELIVERED_MS = 7 * 86_400_000;
 const KEEP_DEAD_MS = 30 * 86_400_000;
 const PURGE_EVERY_MS = 3_600_000;
 
+/**
+ * With several API nodes (src/view/webhook-sharing.ts): only the node holding the delivery lease
+ * sends, and it tells the others what became of each delivery.
+ */
+export interface DeliveryGate {
+  /** Whether this node may start a delivery now. */
+  mayDeliver(): boolean;
+  /** These deliveries changed state here (attempted, delivered, dead, redelivered). */
+  changed(idempotencyKeys: readonly string[]): void;
+}
+
 /** A short, log-safe reason for a failed attempt (no response bodies: they are the receiver's). */
 function describeFailure(err: unknown, timeoutMs: number): string {
   const e = err as Error & { cause?: { code?: string; message?: string } };
@@ -40,6 +51,7 @@ export class DeliveryWorker {
   private stopped = true;
   private readonly abort = new AbortController();
   private lastPurge = 0;
+  private gate: DeliveryGate | null = null;
 
   constructor(
     private readonly store: WebhookStore,
@@ -52,6 +64,16 @@ export class DeliveryWorker {
   start(): void {
     this.stopped = false;
     this.wake(0);
+  }
+
+  /** From now on deliver only while the gate allows it, and report each outcome to it. */
+  setGate(gate: DeliveryGate): void {
+    this.gate = gate;
+  }
+
+  /** Resolves once the deliveries in flight now have finished (a node handing delivery over). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.busy.values()]);
   }
 
   /** Something was enqueued (or a delivery finished): look again now. */
@@ -84,27 +106,9 @@ export class DeliveryWorker {
     if (this.stopped) return;
     const now = this.clock();
     try {
-      const free = this.opts.concurrency - this.busy.size;
-      if (free > 0) {
-        for (const entry of this.store.dueHeads(now, [...this.busy.keys()], free)) {
-          const delivery = this.deliver(entry).then(
-            () => {
-              this.busy.delete(entry.subscriptionId);
-              this.kick();
-            },
-            (err: unknown) => {
-              // The outbox could not record the outcome (disk trouble): the row stays pending and
-              // is sent again, but not in a tight loop.
-              this.log.error({ err, subscription: entry.subscriptionId }, 'webhook outbox update failed; retrying in 5 s');
-              this.busy.delete(entry.subscriptionId);
-              this.wake(5000);
-            },
-          );
-          this.busy.set(entry.subscriptionId, delivery);
-        }
-      }
-      const next = this.store.nextAttemptAt([...this.busy.keys()]);
-      if (next !== null) this.wake(Math.max(0, next - now));
+      // Another API node delivers: this one only keeps its outbox (the reports it applies kick it,
+      // so it still purges; the gate kicks it when the lease comes here).
+      if (!this.gate || this.gate.mayDeliver()) this.deliverDue(now);
       if (now - this.lastPurge > PURGE_EVERY_MS) {
         this.lastPurge = now;
         this.store.purge(now, KEEP_DELIVERED_MS, KEEP_DEAD_MS);
@@ -114,6 +118,30 @@ export class DeliveryWorker {
       this.log.error({ err }, 'webhook outbox unreadable; retrying in 5 s');
       this.wake(5000);
     }
+  }
+
+  private deliverDue(now: number): void {
+    const free = this.opts.concurrency - this.busy.size;
+    if (free > 0) {
+      for (const entry of this.store.dueHeads(now, [...this.busy.keys()], free)) {
+        const delivery = this.deliver(entry).then(
+          () => {
+            this.busy.delete(entry.subscriptionId);
+            this.kick();
+          },
+          (err: unknown) => {
+            // The outbox could not record the outcome (disk trouble): the row stays pending and
+            // is sent again, but not in a tight loop.
+            this.log.error({ err, subscription: entry.subscriptionId }, 'webhook outbox update failed; retrying in 5 s');
+            this.busy.delete(entry.subscriptionId);
+            this.wake(5000);
+          },
+        );
+        this.busy.set(entry.subscriptionId, delivery);
+      }
+    }
+    const next = this.store.nextAttemptAt([...this.busy.keys()]);
+    if (next !== null) this.wake(Math.max(0, next - now));
   }
 
   private async deliver(entry: OutboxEntry): Promise<void> {
@@ -157,6 +185,7 @@ export class DeliveryWorker {
       if (status >= 200 && status < 300) {
         const now = this.clock();
         this.store.markDelivered(entry.seq, now, status);
+        this.gate?.changed([entry.idempotencyKey]);
         this.metrics.deliveries.inc({ outcome: 'delivered' });
         this.metrics.latency.observe(Math.max(0, now - entry.createdAt) / 1000);
         return;
@@ -180,12 +209,14 @@ export class DeliveryWorker {
     if (now >= entry.expiresAt) {
       const reason = `not delivered within ${Math.round(this.opts.deadAfterMs / 1000)} s (PP_WEBHOOK_DEAD_AFTER_S) after ${attempt} attempts; last: ${error}`;
       const died = this.store.markDead(entry, now, status, reason);
-      this.metrics.deliveries.inc({ outcome: 'dead' }, died);
-      this.log.warn({ subscription: entry.subscriptionId, key: entry.idempotencyKey, died, reason }, 'webhook delivery dead');
+      this.gate?.changed(died);
+      this.metrics.deliveries.inc({ outcome: 'dead' }, died.length);
+      this.log.warn({ subscription: entry.subscriptionId, key: entry.idempotencyKey, died: died.length, reason }, 'webhook delivery dead');
       return;
     }
     const delay = retryDelayMs(attempt, { baseMs: this.opts.retryBaseMs, maxMs: this.opts.retryMaxMs, jitter: 'equal' }, askedDelay);
     this.store.markRetry(entry.seq, now, now + delay, status, error);
+    this.gate?.changed([entry.idempotencyKey]);
     this.metrics.deliveries.inc({ outcome: 'retried' });
     this.log.debug({ subscription: entry.subscriptionId, key: entry.idempotencyKey, attempt, error, delayMs: delay }, 'webhook delivery failed; will retry');
   }

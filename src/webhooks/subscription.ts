@@ -23,6 +23,12 @@ export interface Subscription {
   ownerTokenId: string | null;
   ownerRole: Role;
   createdAt: number;
+  /**
+   * Shared by the API nodes of a NATS fleet: the last sequence of the alert stream when it was
+   * made. It gets the transitions of later messages only, so an API node reading the stream from
+   * its start (new, or with a new data dir) does not queue history for it. Unset on one process.
+   */
+  fromSeq?: number;
 }
 
 const webhookUrl = z
@@ -52,12 +58,24 @@ export type NewSubscription = z.infer<typeof newSubscriptionSchema>;
 
 export function matches(s: Subscription, t: AlertTransition): boolean {
   return (
+    isAfterStart(s, t) &&
     (WEBHOOK_EVENTS as readonly string[]).includes(t.type) &&
     s.events.includes(t.type as WebhookEvent) &&
     s.categories.includes(t.alert.category) &&
     SEVERITY_RANK[t.alert.severity] >= SEVERITY_RANK[s.minSeverity] &&
     siteAllowed(s.jurisdiction, t.alert.site)
   );
+}
+
+/**
+ * Whether a transition is news for the subscription. On one process every transition told after
+ * it was made is. A shared one takes the transitions of alert stream messages after `fromSeq`,
+ * and every one an API node decided itself (acknowledgements, stale resolutions: API nodes
+ * publish those to the stream too, so a node that starts later reads them there and does not
+ * decide them again).
+ */
+function isAfterStart(s: Subscription, t: AlertTransition): boolean {
+  return s.fromSeq === undefined || t.streamSeq === undefined || t.streamSeq > s.fromSeq;
 }
 
 /** One transition's identity: its alert, what happened, and when (replays agree on all three). */

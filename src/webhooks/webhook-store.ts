@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { openLocalDb, type Migrations } from '../storage/local-db.js';
 import type { Category, Severity } from '../alerts/types.js';
@@ -51,6 +52,19 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (subscription_id, seq) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS outbox_by_subscription ON outbox (subscription_id, state, seq);
 `,
+  // 2: sharing between the API nodes of a NATS fleet (src/view/webhook-sharing.ts): where a
+  // shared subscription starts in the alert stream, what the delivering node reported about
+  // deliveries this node may not have queued yet, and this file's identity.
+  `
+ALTER TABLE subscriptions ADD COLUMN from_seq INTEGER;
+CREATE TABLE IF NOT EXISTS shared_outcomes (
+  idempotency_key TEXT PRIMARY KEY,
+  subscription_id TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS store_identity (id TEXT NOT NULL);
+`,
 ];
 
 interface SubscriptionRow {
@@ -65,6 +79,7 @@ interface SubscriptionRow {
   owner_token_id: string | null;
   owner_role: string;
   created_at: number;
+  from_seq: number | null;
 }
 
 interface OutboxRow {
@@ -126,6 +141,12 @@ export interface DeliveryStatus {
   lastDead: { idempotencyKey: string; at: number; attempts: number; error: string | null } | null;
 }
 
+/**
+ * What the delivering API node reports about one delivery, so every API node's outbox shows it
+ * and a node that takes delivery over does not send again what was answered 2xx.
+ */
+export type DeliveryOutcome = Pick<OutboxEntry, 'subscriptionId' | 'idempotencyKey' | 'state' | 'attempts' | 'expiresAt' | 'nextAttemptAt' | 'lastAttemptAt' | 'lastStatus' | 'lastError' | 'finishedAt'>;
+
 const json = <T>(text: string): T => JSON.parse(text) as T;
 
 function subscriptionOf(r: SubscriptionRow): Subscription {
@@ -141,6 +162,7 @@ function subscriptionOf(r: SubscriptionRow): Subscription {
     ownerTokenId: r.owner_token_id,
     ownerRole: r.owner_role,
     createdAt: r.created_at,
+    ...(r.from_seq === null ? {} : { fromSeq: r.from_seq }),
   };
 }
 
@@ -177,8 +199,9 @@ export class WebhookStore {
     this.db = openLocalDb(path, MIGRATIONS, { synchronous: 'FULL' });
     this.stmts = {
       insertSub: this.db.prepare(
-        `INSERT INTO subscriptions (id, name, url, jurisdiction, categories, min_severity, events, secret, owner_token_id, owner_role, created_at)
-         VALUES (@id, @name, @url, @jurisdiction, @categories, @min_severity, @events, @secret, @owner_token_id, @owner_role, @created_at)`,
+        // An upsert: a shared subscription arrives both from the node's own API and from the fleet.
+      `INSERT OR REPLACE INTO subscriptions (id, name, url, jurisdiction, categories, min_severity, events, secret, owner_token_id, owner_role, created_at, from_seq)
+         VALUES (@id, @name, @url, @jurisdiction, @categories, @min_severity, @events, @secret, @owner_token_id, @owner_role, @created_at, @from_seq)`,
       ),
       sub: this.db.prepare<[string], SubscriptionRow>('SELECT * FROM subscriptions WHERE id = ?'),
       subs: this.db.prepare<[], SubscriptionRow>('SELECT * FROM subscriptions ORDER BY created_at, id'),
@@ -208,6 +231,18 @@ export class WebhookStore {
         `UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = @now, expires_at = @expiresAt, last_error = NULL, last_status = NULL, finished_at = NULL WHERE subscription_id = @sub AND state = 'dead'`,
       ),
       drop: this.db.prepare<[number]>('DELETE FROM outbox WHERE seq = ?'),
+      byKey: this.db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE idempotency_key = ?'),
+      deadKeys: this.db.prepare<{ sub: string; now: number }, { idempotency_key: string }>(`SELECT idempotency_key FROM outbox WHERE subscription_id = @sub AND state = 'dead' AND finished_at = @now`),
+      deadOnes: this.db.prepare<[string], { idempotency_key: string }>(`SELECT idempotency_key FROM outbox WHERE subscription_id = ? AND state = 'dead'`),
+      saveOutcome: this.db.prepare<{ key: string; sub: string; outcome: string; now: number }>(
+        'INSERT OR REPLACE INTO shared_outcomes (idempotency_key, subscription_id, outcome, received_at) VALUES (@key, @sub, @outcome, @now)',
+      ),
+      storedOutcome: this.db.prepare<[string], { outcome: string }>('SELECT outcome FROM shared_outcomes WHERE idempotency_key = ?'),
+      applyOutcome: this.db.prepare<DeliveryOutcome>(
+        `UPDATE outbox SET state = @state, attempts = @attempts, expires_at = @expiresAt, next_attempt_at = @nextAttemptAt, last_attempt_at = @lastAttemptAt,
+           last_status = @lastStatus, last_error = @lastError, finished_at = @finishedAt WHERE idempotency_key = @idempotencyKey AND subscription_id = @subscriptionId`,
+      ),
+      purgeOutcomes: this.db.prepare<[number]>('DELETE FROM shared_outcomes WHERE received_at < ?'),
       counts: this.db.prepare<[string], { state: string; n: number; oldest: number | null; latest: number | null }>(
         `SELECT state, count(*) AS n, min(created_at) AS oldest, max(finished_at) AS latest FROM outbox WHERE subscription_id = ? GROUP BY state`,
       ),
@@ -219,6 +254,7 @@ export class WebhookStore {
     };
   }
 
+  /** Creates the subscription, or replaces it when it exists (a shared one heard of again). */
   createSubscription(s: Subscription, secret: string): void {
     this.stmts.insertSub.run({
       id: s.id,
@@ -232,6 +268,7 @@ export class WebhookStore {
       owner_token_id: s.ownerTokenId,
       owner_role: s.ownerRole,
       created_at: s.createdAt,
+      from_seq: s.fromSeq ?? null,
     });
   }
 
@@ -263,7 +300,13 @@ export class WebhookStore {
     if (entries.length === 0) return 0;
     return this.db.transaction(() => {
       let added = 0;
-      for (const e of entries) added += this.stmts.enqueue.run({ ...e, now, expiresAt: now + ttlMs }).changes;
+      for (const e of entries) {
+        if (this.stmts.enqueue.run({ ...e, now, expiresAt: now + ttlMs }).changes === 0) continue;
+        added++;
+        // The delivering node may have reported on it before this node queued it (catching up).
+        const known = this.stmts.storedOutcome.get(e.idempotencyKey);
+        if (known) this.stmts.applyOutcome.run(json<DeliveryOutcome>(known.outcome));
+      }
       return added;
     })();
   }
@@ -286,17 +329,49 @@ export class WebhookStore {
     this.stmts.retry.run({ seq, now, next, status, error });
   }
 
-  /** The head died; so does every other expired row of its subscription. Returns rows that died. */
-  markDead(entry: OutboxEntry, now: number, status: number | null, error: string): number {
+  /** The head died; so does every other expired row of its subscription. Returns the idempotency keys of the rows that died. */
+  markDead(entry: OutboxEntry, now: number, status: number | null, error: string): string[] {
     return this.db.transaction(() => {
-      const head = this.stmts.deadHead.run({ seq: entry.seq, now, status, error }).changes;
-      return head + this.stmts.deadBehind.run({ sub: entry.subscriptionId, now, error: `expired behind a dead delivery (${error})` }).changes;
+      this.stmts.deadHead.run({ seq: entry.seq, now, status, error });
+      this.stmts.deadBehind.run({ sub: entry.subscriptionId, now, error: `expired behind a dead delivery (${error})` });
+      return this.stmts.deadKeys.all({ sub: entry.subscriptionId, now }).map((r) => r.idempotency_key);
     })();
   }
 
-  /** Give a subscription's dead deliveries another `ttlMs` (after the receiver was fixed). */
-  redeliver(subscriptionId: string, now: number, ttlMs: number): number {
-    return this.stmts.redeliver.run({ sub: subscriptionId, now, expiresAt: now + ttlMs }).changes;
+  /** Give a subscription's dead deliveries another `ttlMs` (after the receiver was fixed). Returns their idempotency keys. */
+  redeliver(subscriptionId: string, now: number, ttlMs: number): string[] {
+    return this.db.transaction(() => {
+      const keys = this.stmts.deadOnes.all(subscriptionId).map((r) => r.idempotency_key);
+      this.stmts.redeliver.run({ sub: subscriptionId, now, expiresAt: now + ttlMs });
+      return keys;
+    })();
+  }
+
+  /** A delivery's state as the delivering node reports it to the others (null: no such row). */
+  outcome(idempotencyKey: string): DeliveryOutcome | null {
+    const r = this.stmts.byKey.get(idempotencyKey);
+    if (!r) return null;
+    const { subscriptionId, state, attempts, expiresAt, nextAttemptAt, lastAttemptAt, lastStatus, lastError, finishedAt } = entryOf(r);
+    return { subscriptionId, idempotencyKey, state, attempts, expiresAt, nextAttemptAt, lastAttemptAt, lastStatus, lastError, finishedAt };
+  }
+
+  /** Take what the delivering node reported: the rows now, or when this node queues them (one transaction, one fsync). */
+  applyOutcomes(outcomes: readonly DeliveryOutcome[], now: number): void {
+    this.db.transaction(() => {
+      for (const o of outcomes) {
+        this.stmts.saveOutcome.run({ key: o.idempotencyKey, sub: o.subscriptionId, outcome: JSON.stringify(o), now });
+        this.stmts.applyOutcome.run(o);
+      }
+    })();
+  }
+
+  /** A random id made when this file was, telling this outbox's reports from every other's (a new data dir is another outbox). */
+  identity(): string {
+    const row = this.db.prepare<[], { id: string }>('SELECT id FROM store_identity LIMIT 1').get();
+    if (row) return row.id;
+    const id = randomBytes(8).toString('hex');
+    this.db.prepare('INSERT INTO store_identity (id) VALUES (?)').run(id);
+    return id;
   }
 
   drop(seq: number): void {
@@ -338,6 +413,7 @@ export class WebhookStore {
 
   /** Forget finished rows: delivered ones after `deliveredMs`, dead ones (the admin's evidence) after `deadMs`. */
   purge(now: number, deliveredMs: number, deadMs: number): number {
+    this.stmts.purgeOutcomes.run(now - Math.max(deliveredMs, deadMs));
     return this.stmts.purge.run({ delivered: now - deliveredMs, dead: now - deadMs }).changes;
   }
 

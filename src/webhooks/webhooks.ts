@@ -4,10 +4,21 @@ import { CATEGORIES } from '../alerts/types.js';
 import { parseScope, scopeWithin, type Principal } from '../auth/index.js';
 import { PlantPulseError } from '../contract/index.js';
 import { maskUrlQuery, type Logger } from '../observability/index.js';
-import { DeliveryWorker, type DeliveryOptions } from './delivery-worker.js';
+import { DeliveryWorker, type DeliveryGate, type DeliveryOptions } from './delivery-worker.js';
 import { idempotencyKey, matches, WEBHOOK_EVENTS, type NewSubscription, type Subscription } from './subscription.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
 import type { NewOutboxEntry, WebhookStore } from './webhook-store.js';
+
+/**
+ * Subscriptions as the API nodes of a NATS fleet share them (src/view/webhook-sharing.ts): made
+ * or deleted on any node, known to all; the change is stored in NATS before the API answers.
+ */
+export interface SubscriptionFleet {
+  /** Makes a new subscription known to every API node; resolves with it as shared (with `fromSeq`). */
+  publish(s: Subscription, secret: string): Promise<Subscription>;
+  /** Removes it from every API node. */
+  remove(id: string): Promise<void>;
+}
 
 /**
  * Regulator webhooks (docs/webhooks.md): the alert notifier that fills the outbox, the delivery
@@ -22,6 +33,8 @@ export class Webhooks implements AlertNotifier {
   private readonly worker: DeliveryWorker;
   /** Subscriptions, read once and refreshed on every change made through this object. */
   private cache: Subscription[];
+  private fleet: SubscriptionFleet | null = null;
+  private gate: DeliveryGate | null = null;
 
   constructor(
     private readonly store: WebhookStore,
@@ -36,8 +49,30 @@ export class Webhooks implements AlertNotifier {
     this.cache = store.subscriptions();
   }
 
+  /** PP_ROLE=api: subscriptions shared with the other API nodes, delivered by one of them at a time. Call before `start`. */
+  share(fleet: SubscriptionFleet, gate: DeliveryGate): void {
+    this.fleet = fleet;
+    this.gate = gate;
+    this.worker.setGate(gate);
+  }
+
   start(): void {
     this.worker.start();
+  }
+
+  /** The store's subscriptions changed from outside (another API node): read them again. */
+  reload(): void {
+    this.cache = this.store.subscriptions();
+  }
+
+  /** Look at the outbox now (delivery came to this node, or another node's report changed it). */
+  kick(): void {
+    this.worker.kick();
+  }
+
+  /** Resolves once the deliveries in flight now have finished. */
+  settled(): Promise<void> {
+    return this.worker.settled();
   }
 
   stop(): Promise<void> {
@@ -69,7 +104,7 @@ export class Webhooks implements AlertNotifier {
   }
 
   /** Returns the subscription and its secret (shown once when generated here). */
-  create(input: NewSubscription, by: Principal): { subscription: Subscription; secret: string; generated: boolean } {
+  async create(input: NewSubscription, by: Principal): Promise<{ subscription: Subscription; secret: string; generated: boolean }> {
     let jurisdiction;
     try {
       jurisdiction = input.jurisdiction ? parseScope(input.jurisdiction) : by.scope;
@@ -77,7 +112,7 @@ export class Webhooks implements AlertNotifier {
       throw new PlantPulseError('PP_ERR_INVALID_BODY', `jurisdiction: ${(err as Error).message}`);
     }
     if (!scopeWithin(jurisdiction, by.scope)) throw new PlantPulseError('PP_ERR_SITE_FORBIDDEN', `the jurisdiction reaches beyond this token's scope`);
-    const subscription: Subscription = {
+    let subscription: Subscription = {
       id: `sub_${randomBytes(8).toString('hex')}`,
       name: input.name ?? null,
       url: input.url,
@@ -90,6 +125,7 @@ export class Webhooks implements AlertNotifier {
       createdAt: this.clock(),
     };
     const secret = input.secret ?? randomBytes(32).toString('base64url');
+    if (this.fleet) subscription = await this.shared(() => this.fleet!.publish(subscription, secret));
     this.store.createSubscription(subscription, secret);
     this.cache = this.store.subscriptions();
     this.log.info({ subscription: subscription.id, by: by.tokenId, url: maskUrlQuery(subscription.url) }, 'webhook subscription created');
@@ -116,8 +152,9 @@ export class Webhooks implements AlertNotifier {
     return this.store.deliveries(id, state, limit);
   }
 
-  delete(id: string, by: Principal): void {
+  async delete(id: string, by: Principal): Promise<void> {
     this.get(id, by);
+    if (this.fleet) await this.shared(() => this.fleet!.remove(id));
     this.store.deleteSubscription(id);
     this.cache = this.store.subscriptions();
     this.log.info({ subscription: id, by: by.tokenId }, 'webhook subscription deleted');
@@ -126,9 +163,21 @@ export class Webhooks implements AlertNotifier {
   /** Dead deliveries get another PP_WEBHOOK_DEAD_AFTER_S, in their original order. */
   redeliver(id: string, by: Principal): number {
     this.get(id, by);
-    const n = this.store.redeliver(id, this.clock(), this.opts.deadAfterMs);
+    const keys = this.store.redeliver(id, this.clock(), this.opts.deadAfterMs);
+    // The delivering node (perhaps another API node) hears of it as of any delivery's change.
+    this.gate?.changed(keys);
     this.worker.kick();
-    return n;
+    return keys.length;
+  }
+
+  /** A change the other API nodes must see: when NATS does not take it, nothing changes here either. */
+  private async shared<T>(change: () => Promise<T>): Promise<T> {
+    try {
+      return await change();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'webhook subscription change not stored in NATS');
+      throw new PlantPulseError('PP_ERR_FLEET_UNAVAILABLE', (err as Error).message);
+    }
   }
 
   private visible(s: Subscription, by: Principal): boolean {

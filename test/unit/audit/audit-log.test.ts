@@ -130,3 +130,44 @@ describe('audit log store', () => {
     }
   });
 });
+
+describe('the audit log of a NATS fleet (copies of the other processes\' entries)', () => {
+  it('answers with its own and the others\' entries, newest first, each once; pruning cuts both', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pp-audit-fleet-'));
+    dirs.push(dir);
+    let now = 1000;
+    const log = new AuditLog(join(dir, 'audit.sqlite'), undefined, () => now);
+    const other = new AuditLog(join(dir, 'other.sqlite'), undefined, () => now);
+    const actor = { tokenId: 'tok1', role: 'admin' as const, name: 'ops' };
+    log.record({ actor, action: 'token.create', target: 'mine-1', source: 'http' });
+    now = 2000;
+    other.record({ actor, action: 'alert.acknowledge', target: 'theirs-1', source: 'http' });
+    now = 3000;
+    log.record({ actor, action: 'token.revoke', target: 'mine-2', source: 'http' });
+    // What the other process shares, as the stream carries it; repeats (redelivery) are stored once.
+    const shared = other.after(0, 10);
+    expect(shared).toHaveLength(1);
+    expect(shared[0]).toMatchObject({ origin: other.origin, id: 1, target: 'theirs-1' });
+    expect(log.fleetCopyEmpty()).toBe(true);
+    expect(log.mirror([...shared, ...shared])).toBe(1);
+    // Its own entries coming back from the stream are not copied.
+    expect(log.mirror(log.after(0, 10))).toBe(0);
+    expect(log.fleetCopyEmpty()).toBe(false);
+    // Not yet answering for the fleet: its own only, as on one process.
+    expect(log.query({ limit: 10 }).map((e) => e.target)).toEqual(['mine-2', 'mine-1']);
+    log.includeFleet();
+    const all = log.query({ limit: 10 });
+    expect(all.map((e) => [e.target, e.origin])).toEqual([['mine-2', log.origin], ['theirs-1', other.origin], ['mine-1', log.origin]]);
+    expect(log.query({ limit: 10, action: 'alert.acknowledge' }).map((e) => e.target)).toEqual(['theirs-1']);
+    expect(log.query({ limit: 10, from: 1500, to: 2500 }).map((e) => e.target)).toEqual(['theirs-1']);
+    // Retention removes old entries of every origin (and records its own pruning).
+    now = 4000;
+    expect(log.prune(2500)).toBe(1);
+    expect(log.query({ limit: 10 }).map((e) => e.action)).toEqual(['audit.prune', 'token.revoke']);
+    // The origin is the file's: opened again, the same.
+    const again = new AuditLog(join(dir, 'audit.sqlite'));
+    expect(again.origin).toBe(log.origin);
+    expect(other.origin).not.toBe(log.origin);
+    for (const l of [log, other, again]) l.close();
+  });
+});

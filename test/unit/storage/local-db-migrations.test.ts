@@ -98,7 +98,7 @@ const cases: StoreCase[] = [
     seed: `INSERT INTO audit_log (ts, actor_token_id, actor_role, actor_name, action, target, details, source) VALUES (1000, NULL, 'admin', 'root', 'token.create', 'token 1', '{}', 'cli')`,
     read: (s: AuditLog) => s.query({ limit: 10 }).map((e) => [e.action, e.target]),
     expected: [['token.create', 'token 1']],
-    version: 1,
+    version: 2, // 2: origin and the fleet's copy (audit-share.ts)
   },
   {
     store: 'src/webhooks/webhook-store.ts',
@@ -107,7 +107,7 @@ const cases: StoreCase[] = [
            VALUES ('sub1', 'n', 'https://hooks.example/x', '*', '[]', 'info', '["opened"]', 'whsec_x', NULL, 'admin', 1000)`,
     read: (s: WebhookStore) => s.target('sub1'),
     expected: { url: 'https://hooks.example/x', secret: 'whsec_x' },
-    version: 1,
+    version: 2, // 2: from_seq, shared outcomes, identity (src/view/webhook-sharing.ts)
   },
   {
     store: 'src/quality/quality-store.ts',

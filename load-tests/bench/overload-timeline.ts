@@ -19,7 +19,7 @@ import { buildPlatform, scrape, spawnBuiltPlatform } from './platform-process.js
 import { StoredCounter } from './platform-phases.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { cpuSeconds, machineJiffies, RssSampler, rssMiB } from './proc-stats.js';
+import { cpuSeconds, machineJiffies, RssSampler, rssMiB, UsageWindow } from './proc-stats.js';
 import { Workload } from './workload.js';
 
 const cores = cpus().length;
@@ -110,19 +110,24 @@ try {
   let c0 = 0;
   let cpu0 = 0;
   const rss = new RssSampler(() => platform.pid, 100);
+  const closedUsage = new UsageWindow(() => ({ platform: platform.pid, mosquitto: mosquitto.pid(), influxd: influx.pid(), harness: process.pid }));
   await fleet.run({ kind: 'window', consumed: () => stored.value, aheadSamples: 60_000 }, 12_000, (elapsed) => {
     if (c0 === 0 && elapsed >= 4000) {
       c0 = performance.now();
       s0 = stored.value;
       cpu0 = cpuSeconds(platform.pid);
+      closedUsage.start();
       rss.reset();
     }
   });
   const max = (stored.value - s0) / ((performance.now() - c0) / 1000);
   const usPerSample = ((cpuSeconds(platform.pid) - cpu0) / (stored.value - s0)) * 1e6;
+  const shareAtMax = ((cpuSeconds(platform.pid) - cpu0) / ((performance.now() - c0) / 1000)) * 100;
   rss.stop();
   stop();
+  const cu = closedUsage.stop();
   say(`closed loop: ${Math.round(max).toLocaleString('en')} samples/s, ${usPerSample.toFixed(1)} µs CPU per sample, peak RSS ${Math.round(rss.peak)} MiB`);
+  say(`  machine ${cu.machinePct} % of ${cores * 100} %: platform ${cu.cpuPct.platform} %, mosquitto ${cu.cpuPct.mosquitto} %, influxd ${cu.cpuPct.influxd} %, harness (fleet) ${cu.cpuPct.harness} %, other work ${cu.otherPct} %, load ${cu.loadAvg1}`);
   while ((await stored.poll()) < fleet.published) await new Promise((r) => setTimeout(r, 100));
   if (process.env.PRE1) {
     // As the backpressure bench does: a closed loop of 1-sample messages (the same devices, other gateways) before the overload.
@@ -141,9 +146,17 @@ try {
     t0 = performance.now();
     stop = timeline('overload');
     const before = await stored.poll();
+    const usage = new UsageWindow(() => ({ platform: platform.pid, mosquitto: mosquitto.pid(), influxd: influx.pid(), harness: process.pid })).start();
     await fleet.run({ kind: 'rate', samplesPerS: times * max }, overloadS * 1000);
     const during = ((await stored.poll()) - before) / ((performance.now() - t0) / 1000);
+    const u = usage.stop();
     say(`overload: stored ${Math.round(during).toLocaleString('en')} samples/s = ${Math.round((during / max) * 100)} % of the maximum; draining${decoy ? ' while the same offer goes on to another broker nobody reads' : ''}`);
+    // Stored rate = CPU share ÷ CPU per sample: which of the two fell, against the closed loop.
+    const usOver = ((u.cpuPct.platform! / 100) * 1e6) / during;
+    say(
+      `  of which: platform CPU ${u.cpuPct.platform} % of a core (closed loop ${shareAtMax.toFixed(1)} %: ×${(u.cpuPct.platform! / shareAtMax).toFixed(2)}), ${usOver.toFixed(1)} µs per stored sample (closed loop ${usPerSample.toFixed(1)}: ×${(usPerSample / usOver).toFixed(2)} as a rate); ` +
+        `machine ${u.machinePct} % of ${cores * 100} %: mosquitto ${u.cpuPct.mosquitto} %, influxd ${u.cpuPct.influxd} %, harness (fleet) ${u.cpuPct.harness} %, other work ${u.otherPct} %, load ${u.loadAvg1}`,
+    );
     stop();
     // DECOY: the same offer goes on, to a second broker the platform does not read, while the
     // platform drains what it was offered: the harness and a broker cost the same CPU as during

@@ -76,62 +76,74 @@ function describeIssues(issues: z.core.$ZodIssue[]): string {
   return issues.map((i) => `${i.path.length ? i.path.join('.') : '$'}: ${i.message}`).join('; ');
 }
 
-/** Validate samples one by one: bad ones become rejections, good ones are kept. */
+/**
+ * Validate samples one by one: bad ones become rejections, good ones are kept. Per sample the
+ * valid case allocates only the sample the batch keeps (with one-sample messages this runs once
+ * per message, so closures, a Set and arrays made per call or per sample showed as garbage).
+ */
 function decodeSamples(rawSamples: unknown[], limits: DecodeLimits, now: number, pathPrefix: string) {
   const samples: Sample[] = [];
   const rejections: Rejection[] = [];
-  const unknown = new Set<string>();
+  let unknown: Set<string> | null = null;
   const latest = now + limits.maxFutureSkewMs;
+  // The path is built only for a rejection: nearly every sample is valid.
+  const at = (index: number) => `${pathPrefix}[${index}]`;
+  const reject = (index: number, code: ErrorCode, path: string, reason: string) => void rejections.push({ code, path, sample: index, reason });
   for (let index = 0; index < rawSamples.length; index++) {
     const raw = rawSamples[index];
-    // Built only for a rejection: nearly every sample is valid, and this runs for each one.
-    const at = () => `${pathPrefix}[${index}]`;
-    const reject = (code: ErrorCode, path: string, reason: string) => void rejections.push({ code, path, sample: index, reason });
     // Hot path: a valid sample is checked without zod (sample-fast-path.ts); anything else goes
     // through zod, which says precisely what is wrong.
-    let sample = validSampleOrNull(raw);
+    const fast = validSampleOrNull(raw);
+    let sample = fast;
     if (sample === null) {
       const parsed = sampleSchema.safeParse(raw);
       // zod skips a `__proto__` key of a record unchecked (its prototype-pollution guard), so such a
       // metric would vanish without a reason: reject it like any other name outside the pattern.
       const protoKey = hasOwnProtoKey((raw as { m?: unknown } | null)?.m);
-      if (protoKey) reject('PP_ERR_INVALID_METRIC_NAME', `${at()}.m.__proto__`, `metric name "__proto__" must match ${METRIC_NAME_PATTERN.source}`);
+      if (protoKey) reject(index, 'PP_ERR_INVALID_METRIC_NAME', `${at(index)}.m.__proto__`, `metric name "__proto__" must match ${METRIC_NAME_PATTERN.source}`);
       if (!parsed.success) {
         for (const issue of parsed.error.issues) {
           const [head, key] = issue.path;
-          const path = issue.path.length ? `${at()}.${issue.path.map(String).join('.')}` : at();
-          if (head === 'ts') reject('PP_ERR_INVALID_TIMESTAMP', path, describeTs(raw));
-          else if (head === 'm' && key !== undefined && issue.code === 'invalid_key') reject('PP_ERR_INVALID_METRIC_NAME', path, `metric name ${JSON.stringify(String(key)).slice(0, 80)} must match ${METRIC_NAME_PATTERN.source}`);
-          else if (head === 'm' && key !== undefined) reject('PP_ERR_INVALID_VALUE', path, describeValue((raw as { m: Record<string, unknown> }).m[String(key)]));
-          else reject('PP_ERR_INVALID_SAMPLE', path, describeIssues([issue]));
+          const path = issue.path.length ? `${at(index)}.${issue.path.map(String).join('.')}` : at(index);
+          if (head === 'ts') reject(index, 'PP_ERR_INVALID_TIMESTAMP', path, describeTs(raw));
+          else if (head === 'm' && key !== undefined && issue.code === 'invalid_key') reject(index, 'PP_ERR_INVALID_METRIC_NAME', path, `metric name ${JSON.stringify(String(key)).slice(0, 80)} must match ${METRIC_NAME_PATTERN.source}`);
+          else if (head === 'm' && key !== undefined) reject(index, 'PP_ERR_INVALID_VALUE', path, describeValue((raw as { m: Record<string, unknown> }).m[String(key)]));
+          else reject(index, 'PP_ERR_INVALID_SAMPLE', path, describeIssues([issue]));
         }
         continue;
       }
       if (protoKey) continue;
       sample = parsed.data;
     }
-    const names = Object.keys(sample.m);
-    if (names.length === 0 && !sample.bad?.length) {
-      reject('PP_ERR_EMPTY_SAMPLE', `${at()}.m`, 'sample has no metrics');
+    let count = 0;
+    let reserved: string | undefined;
+    for (const name in sample.m) {
+      count++;
+      if (reserved === undefined && RESERVED_METRIC_NAMES.has(name)) reserved = name;
+    }
+    if (count === 0 && !sample.bad?.length) {
+      reject(index, 'PP_ERR_EMPTY_SAMPLE', `${at(index)}.m`, 'sample has no metrics');
       continue;
     }
-    if (names.length > limits.maxMetricsPerSample) {
-      reject('PP_ERR_TOO_MANY_METRICS', `${at()}.m`, `sample has ${names.length} metrics; the limit is ${limits.maxMetricsPerSample}`);
+    if (count > limits.maxMetricsPerSample) {
+      reject(index, 'PP_ERR_TOO_MANY_METRICS', `${at(index)}.m`, `sample has ${count} metrics; the limit is ${limits.maxMetricsPerSample}`);
       continue;
     }
-    const reserved = names.find((n) => RESERVED_METRIC_NAMES.has(n));
     if (reserved !== undefined) {
-      reject('PP_ERR_INVALID_METRIC_NAME', `${at()}.m.${reserved}`, `metric name ${JSON.stringify(reserved)} is reserved (${[...RESERVED_METRIC_NAMES].join(', ')}): rename it`);
+      reject(index, 'PP_ERR_INVALID_METRIC_NAME', `${at(index)}.m.${reserved}`, `metric name ${JSON.stringify(reserved)} is reserved (${[...RESERVED_METRIC_NAMES].join(', ')}): rename it`);
       continue;
     }
     if (sample.ts > latest) {
-      reject('PP_ERR_FUTURE_TIMESTAMP', `${at()}.ts`, `ts ${new Date(sample.ts).toISOString()} is ${sample.ts - now} ms ahead of the platform clock; the allowed skew is ${limits.maxFutureSkewMs} ms`);
+      reject(index, 'PP_ERR_FUTURE_TIMESTAMP', `${at(index)}.ts`, `ts ${new Date(sample.ts).toISOString()} is ${sample.ts - now} ms ahead of the platform clock; the allowed skew is ${limits.maxFutureSkewMs} ms`);
       continue;
     }
-    for (const name of names) if (!isKnownMetric(name)) unknown.add(name);
-    samples.push(sample.bad?.length ? { ts: sample.ts, m: sample.m, bad: sample.bad } : { ts: sample.ts, m: sample.m });
+    for (const name in sample.m) if (!isKnownMetric(name)) (unknown ??= new Set()).add(name);
+    // The fast path's sample is already in the batch's form ({ts, m} or {ts, m, bad} with some
+    // bad names); zod's, or an empty `bad`, is copied into it.
+    if (fast !== null && (fast.bad === undefined || fast.bad.length > 0)) samples.push(fast);
+    else samples.push(sample.bad?.length ? { ts: sample.ts, m: sample.m, bad: sample.bad } : { ts: sample.ts, m: sample.m });
   }
-  return { samples, rejections, unknownMetrics: [...unknown] };
+  return { samples, rejections, unknownMetrics: unknown ? [...unknown] : [] };
 }
 
 function hasOwnProtoKey(m: unknown): boolean {

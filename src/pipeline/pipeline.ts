@@ -115,7 +115,8 @@ export class Pipeline {
     await this.writer.write(derived.length > 0 ? points.concat(derived) : points);
     this.metrics.samplesStored.inc({ source }, n);
     this.tell(this.storedListeners, 'stored-batch listener', batch);
-    this.log.trace({ site: batch.site, line: batch.line, device: batch.device, samples: n }, 'batch stored');
+    // Guarded: the object would be built for every message even with trace logging off.
+    if (this.log.isLevelEnabled('trace')) this.log.trace({ site: batch.site, line: batch.line, device: batch.device, samples: n }, 'batch stored');
   }
 
   private tell<A extends unknown[]>(listeners: readonly ((...args: A) => void)[], what: string, ...args: A): void {

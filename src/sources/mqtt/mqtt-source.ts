@@ -145,17 +145,24 @@ export class MqttSource {
     const result = decodeMqttMessage(topic, payload, this.opts.limits);
     const topicRejected = result.batch === null && result.rejections[0]?.code === 'PP_ERR_INVALID_TOPIC';
     this.pipeline.account('mqtt', result);
-    const work: Promise<unknown>[] = [];
-    if (result.batch && result.batch.samples.length > 0) work.push(this.pipeline.ingest('mqtt', result.batch));
-    if (result.rejections.length > 0) work.push(this.deadLetter(topicRejected ? '_invalid-topic' : topic, payload, result.rejections));
-    Promise.all(work).then(done, (err: Error) => {
-      // Storage refused the data for good (not a transient failure, those are retried): keep a
-      // copy in the dead-letter topic, then ack so one poison message cannot block the rest.
-      this.log.error({ err: err.message, topic }, 'message could not be stored; dead-lettering it');
-      this.deadLetter(topic, payload, [{ code: 'PP_ERR_INTERNAL', path: '$', reason: `storage refused the data: ${err.message}` }]).then(done, (e: Error) =>
-        this.log.error({ err: e.message, topic }, 'dead-letter publish failed; message left unacknowledged for redelivery'),
-      );
-    });
+    const stored = result.batch && result.batch.samples.length > 0 ? this.pipeline.ingest('mqtt', result.batch) : null;
+    const dead = result.rejections.length > 0 ? this.deadLetter(topicRejected ? '_invalid-topic' : topic, payload, result.rejections) : null;
+    // The usual message is valid and whole: wait on its one promise, without Promise.all's array
+    // and promise per message (with one-sample messages every allocation per message counts).
+    const work = stored && dead ? Promise.all([stored, dead]) : (stored ?? dead);
+    if (!work) return done();
+    work.then(done, (err: Error) => this.refused(topic, payload, err, done));
+  }
+
+  /**
+   * Storage refused the data for good (not a transient failure, those are retried): keep a copy
+   * in the dead-letter topic, then ack so one poison message cannot block the rest.
+   */
+  private refused(topic: string, payload: Buffer, err: Error, done: () => void): void {
+    this.log.error({ err: err.message, topic }, 'message could not be stored; dead-lettering it');
+    this.deadLetter(topic, payload, [{ code: 'PP_ERR_INTERNAL', path: '$', reason: `storage refused the data: ${err.message}` }]).then(done, (e: Error) =>
+      this.log.error({ err: e.message, topic }, 'dead-letter publish failed; message left unacknowledged for redelivery'),
+    );
   }
 
   private onStatus(ref: DeviceRef, payload: Buffer, retained: boolean): void {

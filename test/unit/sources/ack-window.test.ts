@@ -179,6 +179,29 @@ describe('connectWithAckWindow', () => {
   });
 });
 
+describe('PUBACKs of a burst of releases', () => {
+  it('go out as one socket write, in receive order', async () => {
+    broker = await PacketBroker.start();
+    consumer = await consume(broker);
+    broker.publish(20, 't/x', 'blast');
+    await until(() => consumer!.delivered.length === 20, 'twenty messages');
+    const stream = consumer.client.stream;
+    const writes: Buffer[] = [];
+    const write = stream.write.bind(stream) as (chunk: Buffer) => boolean;
+    stream.write = ((chunk: Buffer) => {
+      writes.push(Buffer.from(chunk));
+      return write(chunk);
+    }) as typeof stream.write;
+    // As a storage write completes a batch: each message's release in its own microtask, out of order.
+    const order = [...consumer.delivered.slice(10), ...consumer.delivered.slice(0, 10)];
+    for (const d of order) queueMicrotask(() => consumer!.window.release(d.entry));
+    await until(() => broker!.pubacks.length === 20, 'twenty PUBACKs');
+    expect(broker.pubacks).toEqual(consumer.delivered.map((d) => d.id));
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.length).toBe(4 * 20);
+  });
+});
+
 describe('PublishCounter', () => {
   it('counts QoS 1 publishes whatever the chunking, skipping other packets and QoS 0', async () => {
     const { generate } = await import('mqtt-packet');

@@ -1,0 +1,213 @@
+/**
+ * `npx tsx load-tests/bench/per-message.ts --baseline-rev <rev> [--seconds 12] [--rate1 3000]
+ * [--rate10 10000] [--rounds 1] [--profile DIR [--alloc]] [--current-env PP_X=v ...]`: what a message costs, this tree beside an earlier
+ * revision in the same run. Each variant has its own Mosquitto (shipped configuration) and built
+ * platform process on one influxd (200 devices in 20 gateways, the backpressure bench's fleet),
+ * and each phase runs for both, one after the other (rounds alternate the order):
+ *
+ * - the closed-loop maximum with 1-sample messages, as the backpressure bench measures it (at
+ *   most three windows of samples ahead of what is stored): rate, CPU per sample, platform CPU;
+ * - the same offered rate for both (open loop, `--rate1` samples/s of 1-sample messages and
+ *   `--rate10` of 10-sample ones): CPU per stored sample under identical work, which is what to
+ *   compare when the machine is shared and rates move.
+ *
+ * With `--profile DIR` each variant's platform runs with the inspector on, and its CPU is
+ * profiled during each phase after its warm-up (not start-up), written to
+ * DIR/<variant>-<phase>.cpuprofile (read them with `profile-summary.ts [--by-stage]`). With
+ * `--alloc` as well, V8's sampling heap profiler runs alongside: DIR/<variant>-<phase>.heapprofile
+ * holds what was allocated, by function (`profile-summary.ts --alloc` charges it to stages),
+ * which is what drives garbage collection and the heap's swing between collections.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { startInfluxd } from '../../test/support/influxd.js';
+import { startMosquitto, type MosquittoProcess } from '../../test/support/mosquitto.js';
+import { freePort } from '../../test/support/ports.js';
+import { Fleet } from './fleet.js';
+import { buildPlatform, buildRevision, spawnBuiltPlatform, type PlatformProcess } from './platform-process.js';
+import { drain, StoredCounter } from './platform-phases.js';
+import { loadAverage, RssSampler, UsageWindow } from './proc-stats.js';
+import { median } from './stats.js';
+import { Workload, type WorkloadShape } from './workload.js';
+
+const say = (s: string) => process.stdout.write(`${s}\n`);
+const argv = process.argv.slice(2);
+const arg = (name: string, dflt?: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const baselineRev = arg('--baseline-rev');
+if (!baselineRev) throw new Error('usage: per-message.ts --baseline-rev <rev> [--seconds 12] [--rate1 3000] [--rate10 10000] [--rounds 1] [--profile DIR]');
+const seconds = Number(arg('--seconds', '12'));
+const rate1 = Number(arg('--rate1', '3000'));
+const rate10 = Number(arg('--rate10', '10000'));
+const rounds = Number(arg('--rounds', '1'));
+const profileDir = arg('--profile');
+const alloc = argv.includes('--alloc');
+/** `--current-env PP_X=v` (repeatable): settings for this tree's platform only, e.g. a larger window. */
+const currentEnv = Object.fromEntries(argv.flatMap((a, i) => (a === '--current-env' ? [argv[i + 1]!.split(/=(.*)/s).slice(0, 2)] : [])));
+const WINDOW = 2000;
+const WARMUP_MS = 3000;
+
+const SHAPE10: WorkloadShape = { sites: 20, linesPerSite: 10, machinesPerLine: 1, samplesPerMessage: 10 };
+const SHAPE1: WorkloadShape = { ...SHAPE10, samplesPerMessage: 1 };
+
+/** Start and stop the V8 profiler of a process started with --inspect, over the DevTools protocol. */
+class Inspector {
+  private id = 0;
+  private readonly waiting = new Map<number, (r: unknown) => void>();
+  private constructor(private readonly ws: WebSocket) {
+    ws.on('message', (d: Buffer) => {
+      const msg = JSON.parse(d.toString()) as { id?: number; result?: unknown };
+      if (msg.id !== undefined) this.waiting.get(msg.id)?.(msg.result);
+    });
+  }
+  static async connect(port: number): Promise<Inspector> {
+    const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+    const ws = new WebSocket(list[0]!.webSocketDebuggerUrl);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const inspector = new Inspector(ws);
+    await inspector.call('Profiler.enable');
+    await inspector.call('Profiler.setSamplingInterval', { interval: 1000 });
+    return inspector;
+  }
+  call(method: string, params: object = {}): Promise<unknown> {
+    const id = ++this.id;
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      this.ws.send(JSON.stringify({ id, method, params }));
+    });
+  }
+  close(): void {
+    this.ws.close();
+  }
+}
+
+interface Variant {
+  label: string;
+  mosquitto: MosquittoProcess;
+  platform: PlatformProcess;
+  inspector: Inspector | null;
+  f1: Fleet;
+  f10: Fleet;
+  stored: StoredCounter;
+  results: Record<string, Phase[]>;
+}
+
+interface Phase {
+  samplesPerS: number;
+  cpuPct: number;
+  usPerSample: number;
+  peakRssMiB: number;
+  load: number;
+}
+
+async function phase(v: Variant, fleet: Fleet, name: string, run: (consumed: () => number) => Promise<unknown>): Promise<Phase> {
+  await v.stored.poll();
+  const base = v.stored.value - fleet.published;
+  const rss = new RssSampler(() => v.platform.pid);
+  const usage = new UsageWindow(() => ({ platform: v.platform.pid }));
+  let s0 = 0;
+  let t0 = 0;
+  const timer = setTimeout(() => {
+    t0 = performance.now();
+    s0 = v.stored.value;
+    usage.start();
+    rss.reset();
+    void v.inspector?.call('Profiler.start');
+    // Every 32 KiB allocated on average: cheap enough to leave the CPU figures comparable.
+    // Objects collected since count too: what was allocated, not only what is still alive.
+    if (alloc) void v.inspector?.call('HeapProfiler.startSampling', { samplingInterval: 32_768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  }, WARMUP_MS);
+  try {
+    await run(() => v.stored.value - base);
+    const secs = (performance.now() - t0) / 1000;
+    await v.stored.poll();
+    const u = usage.stop();
+    const samples = v.stored.value - s0;
+    if (v.inspector && profileDir) {
+      const r = (await v.inspector.call('Profiler.stop')) as { profile: unknown };
+      writeFileSync(join(profileDir, `${v.label}-${name}.cpuprofile`), JSON.stringify(r.profile));
+      if (alloc) {
+        const h = (await v.inspector.call('HeapProfiler.stopSampling')) as { profile: unknown };
+        writeFileSync(join(profileDir, `${v.label}-${name}.heapprofile`), JSON.stringify({ ...(h.profile as object), storedSamples: samples }));
+      }
+    }
+    await drain({ value: v.stored.value - base, poll: async () => (await v.stored.poll()) - base }, fleet, 60_000);
+    const rate = samples / secs;
+    return { samplesPerS: Math.round(rate), cpuPct: u.cpuPct.platform!, usPerSample: Number(((u.cpuPct.platform! / 100) * 1e6 / rate).toFixed(1)), peakRssMiB: Math.round(rss.peak), load: u.loadAvg1 };
+  } finally {
+    clearTimeout(timer);
+    rss.stop();
+  }
+}
+
+const PHASES: { name: string; fleet: 'f1' | 'f10'; run: (f: Fleet, consumed: () => number) => Promise<unknown> }[] = [
+  // Nothing offered: the platform's own timers and the bench's /metrics polls, to subtract.
+  { name: 'idle', fleet: 'f1', run: () => new Promise((r) => setTimeout(r, seconds * 1000)) },
+  { name: 'closed1', fleet: 'f1', run: (f, consumed) => f.run({ kind: 'window', consumed, aheadSamples: 3 * WINDOW }, seconds * 1000) },
+  { name: 'rate1', fleet: 'f1', run: (f) => f.run({ kind: 'rate', samplesPerS: rate1 }, seconds * 1000) },
+  { name: 'rate10', fleet: 'f10', run: (f) => f.run({ kind: 'rate', samplesPerS: rate10 }, seconds * 1000) },
+];
+
+const loadStart = loadAverage();
+if (profileDir) mkdirSync(profileDir, { recursive: true });
+const [influx, base] = await Promise.all([startInfluxd(), buildRevision(baselineRev, say), buildPlatform(say)]).then(([i, b]) => [i, b] as const);
+const variants: Variant[] = [];
+try {
+  for (const [label, dist] of [
+    ['current', undefined],
+    [`baseline-${base.sha}`, base.dist],
+  ] as const) {
+    const mosquitto = await startMosquitto();
+    const inspectPort = profileDir ? await freePort() : 0;
+    const platform = await spawnBuiltPlatform({
+      env: { PP_MQTT_URL: mosquitto.url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: `pm_${variants.length}`, PP_MQTT_CLIENT_ID: `pp-pm-${variants.length}`, PP_AUTH: 'off', PP_WRITE_BATCH_LINES: '5000', PP_MQTT_RECEIVE_MAXIMUM: String(WINDOW), ...(dist ? {} : currentEnv) },
+      dist,
+      nodeArgs: profileDir ? [`--inspect=127.0.0.1:${inspectPort}`] : [],
+    });
+    const inspector = profileDir ? await Inspector.connect(inspectPort) : null;
+    const f1 = new Fleet(new Workload(SHAPE1), mosquitto.url, `pm-${variants.length}-1`);
+    const f10 = new Fleet(new Workload(SHAPE10), mosquitto.url, `pm-${variants.length}-10`);
+    await Promise.all([f1.connect(), f10.connect()]);
+    variants.push({ label, mosquitto, platform, inspector, f1, f10, stored: new StoredCounter(platform.url), results: {} });
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const p of PHASES) {
+      for (const v of r % 2 === 0 ? variants : [...variants].reverse()) {
+        const got = await phase(v, v[p.fleet], `${p.name}${rounds > 1 ? `-${r + 1}` : ''}`, (consumed) => p.run(v[p.fleet], consumed));
+        (v.results[p.name] ??= []).push(got);
+        if (p.name === 'idle') say(`${v.label.padEnd(17)} idle     platform ${got.cpuPct} % of a core, peak RSS ${got.peakRssMiB} MiB, load ${got.load}`);
+        else say(`${v.label.padEnd(17)} ${p.name.padEnd(8)} ${got.samplesPerS.toLocaleString('en').padStart(7)} samples/s, platform ${got.cpuPct} % of a core, ${got.usPerSample} µs CPU per sample, peak RSS ${got.peakRssMiB} MiB, load ${got.load}`);
+      }
+    }
+  }
+  say(`\nmedians over ${rounds} round(s), load average ${loadStart} at the start, ${loadAverage()} at the end:`);
+  const m = (xs: Phase[], k: keyof Phase) => median(xs.map((x) => x[k]));
+  const idle = variants.map((v) => m(v.results.idle!, 'cpuPct'));
+  say(`idle     current ${idle[0]} % of a core; baseline ${idle[1]} %`);
+  for (const p of PHASES.filter((q) => q.name !== 'idle')) {
+    const [cur, bl] = variants.map((v) => v.results[p.name]!);
+    // Beyond idle: the CPU the samples themselves cost, without the timers and polls every second.
+    const marginal = (xs: Phase[], i: number) => Number(median(xs.map((x) => ((x.cpuPct - idle[i]!) / 100) * 1e6 / x.samplesPerS)).toFixed(1));
+    // Per round too: with two rounds the nearest-rank median is the lower one.
+    const each = (xs: Phase[], k: keyof Phase) => (xs.length > 1 ? ` [${xs.map((x) => x[k].toLocaleString('en')).join(' / ')}]` : '');
+    const ratios = cur!.map((c, i) => (c.usPerSample / bl![i]!.usPerSample).toFixed(2));
+    say(
+      `${p.name.padEnd(8)} current ${m(cur!, 'samplesPerS').toLocaleString('en')}${each(cur!, 'samplesPerS')} samples/s, ${m(cur!, 'usPerSample')}${each(cur!, 'usPerSample')} µs (${marginal(cur!, 0)} beyond idle); ` +
+        `baseline ${m(bl!, 'samplesPerS').toLocaleString('en')}${each(bl!, 'samplesPerS')} samples/s, ${m(bl!, 'usPerSample')}${each(bl!, 'usPerSample')} µs (${marginal(bl!, 1)}); ` +
+        `rate ×${(m(cur!, 'samplesPerS') / m(bl!, 'samplesPerS')).toFixed(2)}, CPU per sample ×${(m(cur!, 'usPerSample') / m(bl!, 'usPerSample')).toFixed(2)} (per round ×${ratios.join(' / ×')}; beyond idle ×${(marginal(cur!, 0) / marginal(bl!, 1)).toFixed(2)})`,
+    );
+  }
+} finally {
+  for (const v of variants) {
+    v.stored.stop();
+    v.inspector?.close();
+    await Promise.all([v.f1.stop(), v.f10.stop()]).catch(() => undefined);
+    await v.platform.stop().catch(() => undefined);
+    await v.mosquitto.stop();
+  }
+  await influx.stop();
+}
+process.exit(0);

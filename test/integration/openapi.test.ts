@@ -147,6 +147,13 @@ describe('the OpenAPI document at /docs/json', () => {
     expect(report.find((p) => p.name === 'lang')!.schema).toMatchObject({ enum: ['en', 'zh'] });
     expect(Object.keys(doc.paths['/api/v1/reports/energy']!.get!.responses!['200']! as object)).toContain('content');
   });
+
+  it('the subscription changes API nodes share through NATS list their 503 PP_ERR_FLEET_UNAVAILABLE', () => {
+    const answer = (path: string, method: 'post' | 'delete') => doc.paths[path]![method]!.responses!['503'];
+    for (const [path, method] of [['/api/v1/subscriptions', 'post'], ['/api/v1/subscriptions/{id}', 'delete']] as const) {
+      expect(answer(path, method)?.description, `${method} ${path}`).toContain('PP_ERR_FLEET_UNAVAILABLE');
+    }
+  });
 });
 
 describe('serving it', () => {

@@ -76,6 +76,11 @@ const csv = { 'text/csv': { type: 'string', description: 'RFC 4180 CSV with a he
 const attachment = { 'content-disposition': { description: 'attachment; filename="…csv"', schema: { type: 'string' } } };
 
 /** The JSON ingest body: the HTTP envelope with each sample as the decoder checks it. */
+/** API nodes share subscriptions through NATS: a change NATS did not take is not made on this node either. */
+const FLEET_UNAVAILABLE: ResponseDoc = {
+  description: 'PP_ERR_FLEET_UNAVAILABLE (API nodes sharing subscriptions through NATS): NATS did not take the change, so it was not made; retryable',
+  content: json({ $ref: '#/components/schemas/Error' }),
+};
 const ingestBody = httpEnvelopeSchema.extend({ samples: z.array(sampleSchema) });
 
 const ingestAnswer = json({
@@ -220,7 +225,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     summary: 'Subscribe a webhook to alerts',
     description: 'Regulators subscribe inside their jurisdiction. This answer is the only one with `signingSecret` (the Standard Webhooks `whsec_` form of the secret) and, when the platform generated it, the secret itself.',
     body: { contentType: 'application/json', schema: newSubscriptionSchema, required: true },
-    responses: { '201': { description: 'the subscription', content: json() } },
+    responses: { '201': { description: 'the subscription', content: json() }, '503': FLEET_UNAVAILABLE },
     errors: [400],
   },
   'GET /api/v1/subscriptions': { tag: 'subscriptions', summary: 'List subscriptions (a regulator’s own; admins all)', responses: { '200': { description: 'subscriptions with their delivery state', content: json() } } },
@@ -232,7 +237,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     responses: { '200': { description: 'deliveries, newest first', content: json() } },
     errors: [400, 404],
   },
-  'DELETE /api/v1/subscriptions/:id': { tag: 'subscriptions', summary: 'Delete a subscription (and what it had left to deliver)', responses: { '204': { description: 'deleted' } }, errors: [404] },
+  'DELETE /api/v1/subscriptions/:id': { tag: 'subscriptions', summary: 'Delete a subscription (and what it had left to deliver)', responses: { '204': { description: 'deleted' }, '503': FLEET_UNAVAILABLE }, errors: [404] },
   'POST /api/v1/subscriptions/:id/redeliver': { tag: 'subscriptions', summary: 'Revive dead deliveries (admin)', responses: { '200': { description: 'how many were revived', content: json({ type: 'object', properties: { redelivered: { type: 'integer' } } }) } }, errors: [404] },
 
   // Live, access, operations

@@ -175,7 +175,7 @@ export class WebhookSharing implements SubscriptionFleet {
     if (this.stopped) return;
     this.leases = new PartitionLeases(
       kv,
-      { workerId: this.opts.nodeId, units: [DELIVERY_UNIT], ttlMs, renewMs: this.opts.leaseRenewMs, safetyMs: leaseSafetyMs(ttlMs) },
+      { workerId: this.opts.nodeId, units: [DELIVERY_UNIT], ttlMs, renewMs: this.opts.leaseRenewMs, safetyMs: leaseSafetyMs(ttlMs), noun: 'webhook delivery lease' },
       {
         acquired: async (_unit, validUntil) => {
           // What the previous delivering node reported must be in the outbox before sending.

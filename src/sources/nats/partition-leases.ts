@@ -12,6 +12,8 @@ export interface LeaseOptions {
   renewMs: number;
   /** An owner stops this long before its lease could expire at the server (clock rate, scheduling). */
   safetyMs: number;
+  /** What a unit is, for the log ("partition acquired"): another user of these leases names its own. Default `partition`. */
+  noun?: string;
 }
 
 export interface LeaseHandlers {
@@ -65,6 +67,7 @@ export class PartitionLeases {
   private stopped = false;
   private members: string[] = [];
   private judging = false;
+  private readonly noun: string;
 
   constructor(
     private readonly kv: KV,
@@ -75,6 +78,7 @@ export class PartitionLeases {
   ) {
     if (opts.renewMs * 2 + opts.safetyMs >= opts.ttlMs) throw new Error(`lease TTL (${opts.ttlMs} ms) must exceed twice the renew interval (${opts.renewMs} ms) plus the safety margin (${opts.safetyMs} ms)`);
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(opts.workerId)) throw new Error(`worker id must match [A-Za-z0-9_-]{1,64}, got ${JSON.stringify(opts.workerId)}`);
+    this.noun = opts.noun ?? 'partition';
   }
 
   /** Units this worker owns now. */
@@ -153,12 +157,12 @@ export class PartitionLeases {
     }
     const lease: Held = { revision, validUntil: sentAt + this.opts.ttlMs - this.opts.safetyMs, releasing: null };
     this.held.set(unit, lease);
-    this.log.info({ unit, worker: this.opts.workerId }, 'partition acquired');
+    this.log.info({ unit, worker: this.opts.workerId }, `${this.noun} acquired`);
     // Started beside the rounds, like a release: on a cluster electing leaders, starting a
     // consumer can take seconds, and the rounds must go on renewing the other leases meanwhile.
     void this.handlers.acquired(unit, () => (this.held.get(unit) === lease ? lease.validUntil : 0)).catch(async (err: Error) => {
       if (this.held.get(unit) !== lease) return; // lost meanwhile
-      this.log.error({ unit, err: err.message }, 'could not start consuming an acquired partition; releasing it');
+      this.log.error({ unit, err: err.message }, `could not start on an acquired ${this.noun}; releasing it`);
       await (lease.releasing ??= this.release(unit, lease));
     });
   }
@@ -169,7 +173,7 @@ export class PartitionLeases {
     this.held.delete(unit);
     this.handlers.lost(unit);
     await this.kv.delete(`${UNIT}${unit}`, { previousSeq: lease.revision }).catch(() => undefined); // gone or taken: nothing to hand over
-    this.log.info({ unit, worker: this.opts.workerId }, 'partition released');
+    this.log.info({ unit, worker: this.opts.workerId }, `${this.noun} released`);
   }
 
   /** Stop owning `unit` now and free its lease (its consumer failed); the next round may claim it again. */
@@ -183,7 +187,7 @@ export class PartitionLeases {
   private lose(unit: string, reason: string): void {
     if (!this.held.delete(unit)) return;
     this.handlers.lost(unit);
-    this.log.warn({ unit, worker: this.opts.workerId, reason }, 'partition lost');
+    this.log.warn({ unit, worker: this.opts.workerId, reason }, `${this.noun} lost`);
   }
 
   /**

@@ -141,9 +141,9 @@ export const ENV_VARS = {
   PP_QUALITY_LATE_HORIZON_H: { schema: int(1, 30 * 24).default(24), doc: 'Late samples (store-and-forward replays) still count toward their window until this long after the end of their plant-local day; later ones are stored but not counted. Closed windows keep counts, not timestamps (docs/completeness.md).' },
   PP_QUALITY_RETIRE_AFTER_H: { schema: int(1, 365 * 24).default(7 * 24), doc: 'A device silent this long is retired: no longer expected to report, no longer alerted on.' },
   PP_QUALITY_FLUSH_S: { schema: int(1, 3600).default(60), doc: 'How often quality figures are written to InfluxDB (and local state to PP_DATA_DIR/quality.sqlite).' },
-  PP_QUALITY_SITE_MIN_COMPLETENESS_PCT: { schema: z.coerce.number().min(0).max(100).default(95), doc: 'Alert (data, warning) when a site\'s completeness over the last closed window is below this percentage; 0: off.' },
+  PP_QUALITY_SITE_MIN_COMPLETENESS_PCT: { schema: z.coerce.number().min(0).max(100).default(95), doc: 'Alert (data, warning) when a site\'s completeness over the last closed window is below this percentage; 0: off. Not judged with PP_SOURCE=nats (docs/scale-out.md).' },
   PP_QUALITY_ALERT_WINDOW: { schema: z.enum(['1h', '1d']).default('1h'), doc: 'The window the site completeness alert judges.' },
-  PP_QUALITY_GATEWAY_DELAY_P95_S: { schema: int(0, 7 * 86_400).default(300), doc: 'Alert when a gateway\'s upload delay p95 over one period exceeds this; 0: off.' },
+  PP_QUALITY_GATEWAY_DELAY_P95_S: { schema: int(0, 7 * 86_400).default(300), doc: 'Alert when a gateway\'s upload delay p95 over one period exceeds this; 0: off. With PP_SOURCE=nats only a device without a known gateway is judged, by its owner (docs/scale-out.md).' },
   PP_QUALITY_DELAY_PERIOD_S: { schema: int(10, 86_400).default(300), doc: 'The arrival-time period over which a gateway\'s upload delay is judged.' },
   PP_QUALITY_OFFLINE_ALERT_MIN: { schema: int(0, 7 * 24 * 60).default(10), doc: 'Alert when a device has been offline (status offline, gateway offline, or silent) this many minutes; 0: off.' },
 

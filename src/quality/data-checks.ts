@@ -20,15 +20,23 @@ export class DataChecks {
   /** Latest verdict of each uploader's delay, judged once per period. */
   private readonly delayVerdicts = new Map<string, { ref: DeviceRef; name: string; p95: number; samples: number; fresh: boolean }>();
 
+  /**
+   * `deviceAlertsOnly`: judge only what one device's data decides (offline, a device's own upload
+   * delay). Set when workers share the devices (PP_SOURCE=nats): a worker holds part of a site's
+   * devices and part of a gateway's, so a site's completeness or a gateway's delay judged here
+   * would be judged on partial data, by every worker at once.
+   */
   constructor(
     private readonly cfg: QualityConfig,
     private readonly fleet: Fleet,
+    private readonly deviceAlertsOnly = false,
   ) {
     this.periods = new DelayPeriods(cfg.alerts.delayPeriodMs);
   }
 
   /** Upload delays of one accepted batch, by its uploader (Fleet.uploader). */
   addDelays(uploader: string, delays: readonly number[], now: number): void {
+    if (this.deviceAlertsOnly && uploader.startsWith(GATEWAY_UPLOADER)) return;
     this.periods.add(uploader, delays, now);
   }
 
@@ -75,7 +83,7 @@ export class DataChecks {
 
   private siteEvents(now: number): AnomalyEvent[] {
     const min = this.cfg.alerts.siteMinCompletenessPct;
-    if (min <= 0) return [];
+    if (min <= 0 || this.deviceAlertsOnly) return [];
     const window = this.cfg.alerts.siteWindow;
     const size = QUALITY_WINDOWS[window];
     // The last window whose end is `closeAfter` behind now.
@@ -93,13 +101,15 @@ export class DataChecks {
   }
 }
 
+const GATEWAY_UPLOADER = 'gateway:';
+
 function refOfUploader(key: string): DeviceRef {
   const [kind, rest] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)];
   const parts = rest.split('/');
-  if (kind === 'gateway') return { site: parts[0]!, line: GATEWAY_LINE, device: parts[1]! };
+  if (`${kind}:` === GATEWAY_UPLOADER) return { site: parts[0]!, line: GATEWAY_LINE, device: parts[1]! };
   return { site: parts[0]!, line: parts[1]!, device: parts[2]! };
 }
 
 function nameOfUploader(key: string): string {
-  return key.startsWith('gateway:') ? `gateway ${key.slice('gateway:'.length)}` : `device ${key.slice('device:'.length)}`;
+  return key.startsWith(GATEWAY_UPLOADER) ? `gateway ${key.slice(GATEWAY_UPLOADER.length)}` : `device ${key.slice('device:'.length)}`;
 }

@@ -36,6 +36,8 @@ export interface QualityStageDeps {
   restoredDevicesParked?: boolean;
   /** Write device figures only, made for combining (quality-points.ts): set when workers share the devices (PP_SOURCE=nats). */
   devicePointsOnly?: boolean;
+  /** Raise only the per-device data alerts, not a site's completeness or a gateway's delay (DataChecks): set when workers share the devices (PP_SOURCE=nats). */
+  deviceAlertsOnly?: boolean;
 }
 
 /**
@@ -99,7 +101,7 @@ export class QualityStage {
     this.cfg = deps.config;
     this.clock = deps.clock ?? Date.now;
     this.fleet = new Fleet(this.cfg, deps.store);
-    this.checks = new DataChecks(this.cfg, this.fleet);
+    this.checks = new DataChecks(this.cfg, this.fleet, this.deps.deviceAlertsOnly);
   }
 
   /** Rebuild from local state and stored telemetry. Call once, before intake starts. */

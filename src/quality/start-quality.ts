@@ -17,7 +17,7 @@ export interface StartQualityOptions {
   metrics: Metrics;
   log: Logger;
   clock?: () => number;
-  /** Workers share the devices (PP_SOURCE=nats): see QualityStageDeps.restoredDevicesParked and devicePointsOnly. */
+  /** Workers share the devices (PP_SOURCE=nats): see QualityStageDeps.restoredDevicesParked, devicePointsOnly and deviceAlertsOnly. */
   restoredDevicesParked?: boolean;
 }
 
@@ -52,6 +52,7 @@ export async function startQualityStage(o: StartQualityOptions): Promise<Quality
     clock: o.clock,
     restoredDevicesParked: o.restoredDevicesParked,
     devicePointsOnly: o.restoredDevicesParked,
+    deviceAlertsOnly: o.restoredDevicesParked,
   });
   try {
     await stage.restore();

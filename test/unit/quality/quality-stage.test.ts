@@ -35,7 +35,7 @@ let events: AnomalyEvent[];
 let counts: Row[];
 const stores: QualityStore[] = [];
 
-function stage(history: HistoryReader = { available: true, query: async () => counts }, restoredDevicesParked = false): QualityStage {
+function stage(history: HistoryReader = { available: true, query: async () => counts }, restoredDevicesParked = false, deviceAlertsOnly = false): QualityStage {
   const store = new QualityStore(join(dir, 'quality.sqlite'));
   stores.push(store);
   return new QualityStage({
@@ -48,6 +48,7 @@ function stage(history: HistoryReader = { available: true, query: async () => co
     log: createLogger('silent'),
     clock: () => now,
     restoredDevicesParked,
+    deviceAlertsOnly,
   });
 }
 
@@ -227,5 +228,25 @@ describe('QualityStage: data alerts', () => {
     events = [];
     s.tick();
     expect(events.filter((e) => e.rule === 'upload-delay-high').map((e) => `${e.kind} ${e.value}`)).toEqual(['clear 60']);
+  });
+
+  it('with device alerts only (workers sharing the devices), a site\'s completeness and a gateway\'s delay raise nothing; a device\'s own do', async () => {
+    const s = stage({ available: false, query: async () => [] }, true, true);
+    await s.restore();
+    s.status({ site: 's1', line: 'l1', device: 'd1' }, Buffer.from(JSON.stringify({ state: 'online', gateway: 'gw-1' })));
+    now = T0 + 30 * MIN;
+    s.tick();
+    s.accept(batch(0, minute(0))); // a backlog through gw-1: delays 29–30 min
+    s.accept({ site: 's1', line: 'l1', device: 'd2', seq: 0, samples: minute(0) }); // the same backlog, no gateway known
+    now = T0 + 35 * MIN;
+    s.tick();
+    now = T0 + 62 * MIN; // hour 0 closed: 6 of 360 samples per device; both silent for 32 min
+    s.tick();
+    // Each raised alert (a condition that holds is raised again every REPEAT_MS).
+    expect([...new Set(events.filter((e) => e.kind === 'raise').map((e) => `${e.site}/${e.line}/${e.device} ${e.rule}`))].sort()).toEqual([
+      's1/l1/d1 device-offline',
+      's1/l1/d2 device-offline',
+      's1/l1/d2 upload-delay-high',
+    ]);
   });
 });

@@ -4,8 +4,8 @@
  * The analytics engine's cost per sample on machines in steady running, the case `bench:micro`
  * does not reach (its machines are fresh, so rules limited to settled running only learn or wait).
  * Each device reports 8 metrics (catalogue gauges and two outside it) with `state` 2, one sample
- * a second, AR(1) noise of about 1 % around healthy levels (no limit rule raises); the first 3,900 samples (65 min, past every
- * default rule's settling hour and warm-up) are not timed, then `--samples` more are, per device.
+ * a second, AR(1) noise of about 1 % around healthy levels (no limit rule raises); the first 5,700 samples (95 min, past every
+ * default rule's settling, 90 min for `deviation`, and warm-up) are not timed, then `--samples` more are, per device.
  * Each `--baseline DIR` (a checkout of another commit, e.g. made with `git worktree add`, with its
  * node_modules) is timed on the same data in the same run, alternating engine by engine, median
  * of 5 rounds each; ratios are this checkout's median over each baseline's. The events each engine
@@ -25,7 +25,7 @@ import { loadCheckout, type CheckoutEngineCtor } from './analytics-checkout.js';
 const { values: args } = parseArgs({ options: { baseline: { type: 'string', multiple: true }, rules: { type: 'string' }, devices: { type: 'string', default: '50' }, samples: { type: 'string', default: '3000' }, alloc: { type: 'boolean', default: false } } });
 const DEVICES = Number(args.devices);
 const TIMED = Number(args.samples);
-const WARM = 3900;
+const WARM = 5700;
 const METRICS = ['temperature_c', 'power_kw', 'current_a', 'vibration_mm_s', 'pressure_bar', 'power_factor', 'flow_x', 'speed_x'];
 
 /** Deterministic AR(1) series per device and metric (no Math.random: both engines see the same data). */

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { NO_EVENTS, type DetectorEvent, type DetectorInput, type SampleInput } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type SampleInput } from '../types.js';
 import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
-import { pureStep, type DetectorModule } from './module.js';
+import { sampleSteps, type DetectorModule } from './module.js';
 import { cholesky, cholSolve } from './multivariate-math.js';
 import { LEARNED, learnInto } from './robust-scale.js';
 
@@ -558,8 +558,5 @@ export const dynamicsDetector: DetectorModule<DynamicsParams, DynamicsState> = {
   paramsSchema: dynamicsParamsSchema,
   defaultCategory: 'safety',
   initial: () => copyState(FRESH),
-  updateSample: update,
-  stepSample: pureStep(copyState, update),
-  // One value alone predicts nothing: judged as a one-metric sample (never raises).
-  step: pureStep(copyState, (p: DynamicsParams, s: DynamicsState, { ts, value }: DetectorInput) => update(p, s, { ts, values: { [p.metric]: value } })),
+  ...sampleSteps(copyState, update),
 };

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Category, DetectorDef, DetectorEvent, Step } from '../types.js';
+import type { Category, DetectorDef, DetectorEvent, DetectorInput, SampleInput, Step } from '../types.js';
 
 /**
  * A detector kind as the registry holds it: the pure functions of `DetectorDef`, plus the zod
@@ -21,5 +21,21 @@ export function pureStep<P, S, I>(copy: (s: S) => S, update: (p: P, s: S, input:
   return (p, s, input) => {
     const next = copy(s);
     return { state: next, events: update(p, next, input) };
+  };
+}
+
+/**
+ * The steps of a detector that judges whole samples, from its in-place `update`: `updateSample`,
+ * its pure form `stepSample`, and `step` for a rule that hands it one value, which is judged as a
+ * one-metric sample (a single value carries nothing about how metrics move together: never raises).
+ */
+export function sampleSteps<P extends { metric: string }, S>(
+  copy: (s: S) => S,
+  update: (p: P, s: S, input: SampleInput) => readonly DetectorEvent[],
+): Pick<DetectorDef<P, S>, 'updateSample' | 'stepSample' | 'step'> {
+  return {
+    updateSample: update,
+    stepSample: pureStep(copy, update),
+    step: pureStep(copy, (p: P, s: S, { ts, value }: DetectorInput) => update(p, s, { ts, values: { [p.metric]: value } })),
   };
 }

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { NO_EVENTS, type DetectorEvent, type DetectorInput, type SampleInput, type SampleList } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type SampleInput, type SampleList } from '../types.js';
 import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
-import { pureStep, type DetectorModule } from './module.js';
+import { sampleSteps, type DetectorModule } from './module.js';
 import { chiSquareZ, cholesky, cholQuadratic, cholSolve } from './multivariate-math.js';
 import { locUpdate, NEVER, scaleUpdate, usableScale } from './robust-scale.js';
 
@@ -416,8 +416,5 @@ export const multivariateDetector: DetectorModule<MultivariateParams, Multivaria
   paramsSchema: multivariateParamsSchema,
   defaultCategory: 'safety',
   initial: fresh,
-  updateSample: update,
-  stepSample: pureStep(copyState, update),
-  // A single value carries no joint information: judged as a one-metric sample (never raises: k < 2).
-  step: pureStep(copyState, (p: MultivariateParams, s: MultivariateState, { ts, value }: DetectorInput) => update(p, s, { ts, values: { [p.metric]: value } })),
+  ...sampleSteps(copyState, update),
 };

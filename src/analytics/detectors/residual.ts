@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { NO_EVENTS, type DetectorEvent, type DetectorInput, type SampleInput } from '../types.js';
+import { NO_EVENTS, type DetectorEvent, type SampleInput } from '../types.js';
 import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
-import { pureStep, type DetectorModule } from './module.js';
+import { sampleSteps, type DetectorModule } from './module.js';
 import { cholesky, cholSolve } from './multivariate-math.js';
 import { robustUpdate, scaleUpdate, usableScale } from './robust-scale.js';
 
@@ -377,8 +377,5 @@ export const residualDetector: DetectorModule<ResidualParams, ResidualState> = {
   defaultCategory: 'safety',
   // Each state its own object: the engine updates its states in place (updateSample).
   initial: () => copyState(FRESH),
-  updateSample: update,
-  stepSample: pureStep(copyState, update),
-  // One value alone predicts nothing: judged as a one-metric sample (never raises).
-  step: pureStep(copyState, (p: ResidualParams, s: ResidualState, { ts, value }: DetectorInput) => update(p, s, { ts, values: { [p.metric]: value } })),
+  ...sampleSteps(copyState, update),
 };

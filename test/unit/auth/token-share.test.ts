@@ -8,7 +8,11 @@ describe('tokens shared between the processes of a fleet', () => {
     const { token, info } = a.create({ role: 'regulator', scope: parseScope(['zj-hz-*']), name: 'Hangzhou', createdBy: 'cli' });
     const shared = a.shared();
     expect(shared).toHaveLength(1);
-    expect(JSON.stringify(shared)).not.toContain(token.split('_')[2]!); // no plaintext travels
+    // No plaintext travels. The secret is everything after `ppt_<id>_`: base64url may itself hold
+    // '_', so splitting on '_' could leave a one-character fragment that appears by chance.
+    const secret = token.slice(`ppt_${info.id}_`.length);
+    expect(secret).toHaveLength(43);
+    expect(JSON.stringify(shared)).not.toContain(secret);
     expect(b.verify(token)).toBeNull();
     expect(b.adopt(shared[0]!)).toBe(true);
     expect(b.adopt(shared[0]!)).toBe(false); // idempotent

@@ -126,11 +126,11 @@ export class QualityStage {
     if (this.unsaved.size === 0) queueMicrotask(() => this.saveAccepted());
     this.unsaved.add(t);
     const m = this.deps.metrics;
-    m.messages.inc({ verdict: out.verdict });
-    if (out.received > 0) m.samples.inc({ verdict: 'received' }, out.received);
-    if (out.duplicates > 0) m.samples.inc({ verdict: 'duplicate' }, out.duplicates);
-    if (out.tooLate > 0) m.samples.inc({ verdict: 'too_late' }, out.tooLate);
-    this.checks.addDelays(this.fleet.uploader(t).key, out.delays, now);
+    m.messageVerdicts.add(out.verdict);
+    if (out.received > 0) m.sampleVerdicts.add('received', out.received);
+    if (out.duplicates > 0) m.sampleVerdicts.add('duplicate', out.duplicates);
+    if (out.tooLate > 0) m.sampleVerdicts.add('too_late', out.tooLate);
+    this.checks.addDelays(t.uploaderKey, out.delays, now);
   }
 
   private saveAccepted(): void {

@@ -5,7 +5,7 @@ import { emptyFigures, type Figures } from './figures.js';
 import { IntervalLearner } from './interval-learner.js';
 import { initialSeqState, pruneGaps, stepSeq, type SeqState, type SeqVerdict } from './seq-tracker.js';
 import type { StatusState } from '../contract/index.js';
-import { dayOf, dayRetained, hourOf, splitByHour } from './windows.js';
+import { dayOf, dayRetained, hourOf } from './windows.js';
 
 /**
  * Everything PlantPulse knows about one device's data delivery. No I/O and no clock: the caller
@@ -222,13 +222,19 @@ export class DeviceTracker {
     const heard = this.lastHeard();
     const onlineUntil = !statusOk ? -Infinity : heard !== null ? heard + cfg.silenceMs : Infinity;
     const watchedUntil = s.lastArrival !== null ? s.lastArrival + cfg.retireAfterMs : Infinity;
-    splitByHour(from, Math.min(now, watchedUntil), cfg.utcOffsetMs, (hour, a, b) => {
+    // [from, until) split at hour boundaries, written out here: this runs for every stored
+    // message, and a helper taking a callback made a closure per message.
+    const until = Math.min(now, watchedUntil);
+    for (let hour = hourOf(from, cfg.utcOffsetMs); hour < until; hour += HOUR_MS) {
+      const a = Math.max(from, hour);
+      const b = Math.min(until, hour + HOUR_MS);
+      if (b <= a) continue;
       const w = this.window(hour, now, cfg);
-      if (!w) return;
+      if (!w) continue;
       w.counts.observedMs += b - a;
       w.counts.onlineMs += Math.max(0, Math.min(b, onlineUntil) - a);
       w.dirty = true;
-    });
+    }
     // Not marking the device dirty: lastAdvance is not worth saving (restore restarts it anyway).
   }
 

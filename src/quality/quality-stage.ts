@@ -136,7 +136,7 @@ export class QualityStage {
   private saveAccepted(): void {
     if (this.stopped) return;
     try {
-      this.deps.store.saveDevices([...this.unsaved].map((t) => ({ key: t.key, ref: t.ref, state: t.state })));
+      this.deps.store.saveDevices(this.unsaved); // trackers have the key, ref and state it saves
       for (const t of this.unsaved) t.dirty = false;
     } catch (err) {
       // Disk trouble: they stay dirty, and the next flush saves them (or says why it cannot).

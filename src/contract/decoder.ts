@@ -89,7 +89,7 @@ function reject(rejections: Rejection[], index: number, code: ErrorCode, path: s
  * per message, so closures, a Set and arrays made per call or per sample showed as garbage:
  * hence `at` and `reject` outside, not closures made per call).
  */
-function decodeSamples(rawSamples: unknown[], limits: DecodeLimits, now: number, pathPrefix: string) {
+function decodeSamples(ref: DeviceRef, seq: number | null, rawSamples: unknown[], limits: DecodeLimits, now: number, pathPrefix: string): DecodeResult {
   const samples: Sample[] = [];
   const rejections: Rejection[] = [];
   let unknown: Set<string> | null = null;
@@ -148,7 +148,7 @@ function decodeSamples(rawSamples: unknown[], limits: DecodeLimits, now: number,
     if (fast !== null && (fast.bad === undefined || fast.bad.length > 0)) samples.push(fast);
     else samples.push(sample.bad?.length ? { ts: sample.ts, m: sample.m, bad: sample.bad } : { ts: sample.ts, m: sample.m });
   }
-  return { samples, rejections, unknownMetrics: unknown ? [...unknown] : [] };
+  return { batch: { site: ref.site, line: ref.line, device: ref.device, seq, samples }, rejections, unknownMetrics: unknown ? [...unknown] : [] };
 }
 
 function hasOwnProtoKey(m: unknown): boolean {
@@ -174,8 +174,7 @@ function finish(ref: DeviceRef, seq: number | null, rawSamples: unknown[], limit
   if (rawSamples.length > limits.maxSamples) {
     return messageRejected('PP_ERR_TOO_MANY_SAMPLES', `message has ${rawSamples.length} samples; the limit is ${limits.maxSamples}`);
   }
-  const { samples, rejections, unknownMetrics } = decodeSamples(rawSamples, limits, now, 'samples');
-  return { batch: { ...ref, seq, samples }, rejections, unknownMetrics };
+  return decodeSamples(ref, seq, rawSamples, limits, now, 'samples');
 }
 
 /** Decode an MQTT `pp/v1/{site}/{line}/{device}/metrics` message. */
@@ -202,7 +201,7 @@ function validEnvelopeOrNull(v: unknown): { seq: number; samples: unknown[] } | 
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
   const { seq, samples } = v as { seq?: unknown; samples?: unknown };
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0 || !Array.isArray(samples)) return null;
-  return { seq, samples };
+  return v as { seq: number; samples: unknown[] }; // read as it is, not copied
 }
 
 /**

@@ -102,6 +102,7 @@ function rulesWith(judgeEveryS: number) {
         rules: [
           { id: 'dist', metric: '+', detector: 'distribution', params: { ...params, windowSamples: 20, minRunSamples: 5, holdSamples: 10 } },
           { id: 'joint', metric: '+', detector: 'multivariate', params: { ...params, holdSamples: 10 } },
+          { id: 'dyn', metric: '+', detector: 'dynamics', params: { ...params, blockSamples: 10, warmupBlocks: 5, stateWarmupSamples: 20 } },
         ],
       },
     },
@@ -132,7 +133,7 @@ describe('engine: rules with a cadence', () => {
     expect(want.filter((e) => e.kind === 'raise').length).toBeGreaterThan(0); // the fault shows
     expect(got).toEqual(want);
     const key = 's1/l1/d1';
-    for (const id of ['dist', 'joint']) expect(every5.exportDevice(key)!.rules[id]!.state).toEqual(each.exportDevice(key)!.rules[id]!.state);
+    for (const id of ['dist', 'joint', 'dyn']) expect(every5.exportDevice(key)!.rules[id]!.state).toEqual(each.exportDevice(key)!.rules[id]!.state);
   });
 
   it('a device handed over in the middle of a period goes on with its pending means', () => {

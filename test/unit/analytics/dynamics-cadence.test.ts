@@ -66,6 +66,23 @@ describe('dynamics on a cadence (off-dynamics at 1 Hz)', () => {
     expect(fast.events[0]!.message.en).toMatch(message);
   });
 
+  it('counts gaps in judged means: a 1 Hz device silent for 40 s (over 3 × 9 s) is not stepped across, for 20 s it is', () => {
+    const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'dyn', metric: '+', detector: 'dynamics' }] } } });
+    const engine = new AnalyticsEngine(rules, parseEnergyConfig({}));
+    const rows = machine(3600, 1, null, 1);
+    const at = (i: number, ts: number) => engine.process({ ...REF, seq: null, samples: [{ ts, m: { ...rows[i]!.values, state: 2 } }] }, ts);
+    for (let i = 0; i < 3000; i++) at(i, T0 + i * 1000);
+    // Steps taken in the current block of 60 (a gap takes none).
+    const inBlock = (): number => (engine.exportDevice('s1/l1/d1')!.rules.dyn!.state as unknown as DynamicsState).inBlock;
+    const before = inBlock();
+    at(3000, T0 + 3039_000); // 40 s after the last sample: judged alone, a gap
+    expect(inBlock()).toBe(before);
+    for (let i = 3001; i < 3010; i++) at(i, T0 + (i + 39) * 1000); // the next mean is a step again
+    expect(inBlock()).toBe((before + 1) % 60);
+    at(3010, T0 + 3068_000); // 20 s later: a step (2.2 × the usual 9 s)
+    expect(inBlock()).toBe((before + 2) % 60);
+  });
+
   it('judges data 10 s apart sample by sample: the same events and state as with judgeEveryS 0', () => {
     const cadenced = run(10, undefined, 12, 4, { kind: 'cooling', hour: 10 });
     const each = run(10, 0, 12, 4, { kind: 'cooling', hour: 10 });

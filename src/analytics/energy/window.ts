@@ -61,6 +61,9 @@ const FIELD_OF: Record<AccountedCounter, QuantityField> = {
 // Output first: whether this sample's electricity interval was idle depends on it.
 const READ_ORDER: readonly AccountedCounter[] = ['output_units', 'energy_kwh', 'gas_m3', 'steam_t', 'water_m3'];
 
+/** The accumulator's last sample time before it has accepted one (sample times are validated, finite and positive). */
+const NO_SAMPLE = -Infinity;
+
 /** What feed returns when a sample closes no window: one frozen list, not a new one per sample. */
 const NO_WINDOWS: readonly EnergyWindow[] = Object.freeze([]);
 
@@ -113,7 +116,11 @@ export interface EnergyAccumulatorSnapshot {
 export class DeviceEnergyAccumulator {
   readonly ref: DeviceRef;
   readonly settings: SiteEnergySettings;
-  private lastTs: number | undefined;
+  /**
+   * The last accepted sample's time; NO_SAMPLE before the first. A number from the start: a field
+   * that starts undefined makes V8 box every timestamp stored in it, once per sample.
+   */
+  private lastTs = NO_SAMPLE;
   private readonly counters = new Map<AccountedCounter, CounterTrack>();
   /** Σ of counted output deltas: only increases, whatever the counter does. */
   private outputTotal = 0;
@@ -142,7 +149,7 @@ export class DeviceEnergyAccumulator {
   /** Where the accumulator stands, as plain data: a device handed over to another process continues from it (analytics/device-state.ts). */
   snapshot(): EnergyAccumulatorSnapshot {
     return {
-      lastTs: this.lastTs ?? null,
+      lastTs: this.lastTs === NO_SAMPLE ? null : this.lastTs,
       counters: [...this.counters].map(([metric, track]) => ({ metric, ...structuredClone(track) })),
       outputTotal: this.outputTotal,
       lastOutputMoveTs: this.lastOutputMoveTs,
@@ -157,7 +164,7 @@ export class DeviceEnergyAccumulator {
    * not account are dropped (another energy configuration), the rest go on as if fed here.
    */
   restore(s: EnergyAccumulatorSnapshot): void {
-    this.lastTs = s.lastTs ?? undefined;
+    this.lastTs = s.lastTs ?? NO_SAMPLE;
     this.counters.clear();
     for (const { metric, ...track } of s.counters) this.counters.set(metric, track);
     this.outputTotal = s.outputTotal;
@@ -188,7 +195,7 @@ export class DeviceEnergyAccumulator {
    */
   feed(sample: EnergySample): readonly EnergyWindow[] {
     const ts = sample.ts;
-    if (this.lastTs !== undefined && ts <= this.lastTs) {
+    if (this.lastTs !== NO_SAMPLE && ts <= this.lastTs) {
       if (ts === this.lastTs) this.counts.duplicates++;
       else this.counts.outOfOrder++;
       return NO_WINDOWS;
@@ -236,7 +243,7 @@ export class DeviceEnergyAccumulator {
         // Windows that ended at or before the previous sample are closed and final: a part of an
         // interval that falls in them (a counter reported less often than the device's other
         // metrics) goes to the oldest window still open instead.
-        const floor = previousTs === undefined ? -Infinity : windowStart(previousTs, sizeMs, offset);
+        const floor = previousTs === NO_SAMPLE ? -Infinity : windowStart(previousTs, sizeMs, offset);
         for (let k = 0; k < counted; k++) this.spread(open, floor, COUNTED[k]!, COUNTED_FIELDS[k]!, ts, sizeMs, idle, readyIdle, pfValid ? (pf as number) : null);
         if (implausible > 0) getOrOpen(open, Math.max(intervalEndWindowStart(ts, sizeMs, offset), floor)).implausibleJumps += implausible;
       }
@@ -298,7 +305,7 @@ export class DeviceEnergyAccumulator {
   private countOutput(metric: AccountedCounter, c: Counted): Counted {
     if (metric === 'output_units') {
       this.outputTotal += c.delta;
-      if (c.delta > 0) this.lastOutputMoveTs = this.lastTs ?? null;
+      if (c.delta > 0) this.lastOutputMoveTs = this.lastTs === NO_SAMPLE ? null : this.lastTs;
     }
     return c;
   }

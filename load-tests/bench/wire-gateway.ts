@@ -78,7 +78,7 @@ export class WireGateway {
     const keepaliveSec = this.opts.keepaliveSec ?? 30;
     const socket = tcpConnect({ host: url.hostname, port: Number(url.port || 1883), noDelay: true });
     this.socket = socket;
-    socket.on('error', (err) => this.fail(new Error(`gateway ${this.gatewayId} (${url.host}): ${err.message}`)));
+    socket.on('error', (err) => this.fail(new Error(`gateway ${this.gatewayId} (${url.host}): ${err.message}${this.connackWaiter ? '' : ` with ${this.inFlightCount} publishes unacknowledged`}`)));
     socket.on('close', () => {
       if (!this.closing) this.fail(new Error(`gateway ${this.gatewayId}: the connection to the broker closed with ${this.inFlightCount} publishes unacknowledged`));
       this.wakeIdle();

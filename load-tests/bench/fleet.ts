@@ -64,7 +64,7 @@ export class Fleet {
       this.slotOf.push(entry.n++);
     }
     this.seq = new Uint32Array(workload.size);
-    this.telemetry = new RecordedTelemetry(workload);
+    this.telemetry = RecordedTelemetry.of(workload);
   }
 
   /** Connect every gateway; record the telemetry now, so no measurement pays for it. */

@@ -40,7 +40,20 @@ function flat(s: string): string {
   return Buffer.from(s, 'utf8').toString('utf8');
 }
 
+const byWorkload = new WeakMap<Workload, RecordedTelemetry>();
+
 export class RecordedTelemetry {
+  /**
+   * The recording of a workload, shared by every fleet that sends it (the scale bench sends one
+   * workload through several fleets in turn): its devices' counters then go on growing from one
+   * fleet to the next, as their timestamps do (workload.ts).
+   */
+  static of(workload: Workload): RecordedTelemetry {
+    let t = byWorkload.get(workload);
+    if (!t) byWorkload.set(workload, (t = new RecordedTelemetry(workload)));
+    return t;
+  }
+
   private readonly recordings: (Recording | undefined)[];
   private readonly samples: number;
   private readonly stepMs: number;

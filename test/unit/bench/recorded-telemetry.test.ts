@@ -66,6 +66,12 @@ describe('bench: recorded telemetry', () => {
     }
   });
 
+  it('is one per workload, shared by the fleets that send it (their counters go on from one to the next)', () => {
+    const w = new Workload({ ...SHAPE, sites: 1, linesPerSite: 1, machinesPerLine: 1 });
+    expect(RecordedTelemetry.of(w)).toBe(RecordedTelemetry.of(w));
+    expect(RecordedTelemetry.of(new Workload(SHAPE))).not.toBe(RecordedTelemetry.of(w));
+  });
+
   it('refuses a recording too short to play back', () => {
     expect(() => new RecordedTelemetry(new Workload(SHAPE), { samples: 1 })).toThrow(/integer ≥ 2/);
   });

@@ -32,6 +32,7 @@ export const ENV_VARS = {
   PP_HTTP_REQUEST_TIMEOUT_MS: { schema: int(1000, 3_600_000).default(120_000), doc: 'A client must send its whole request, body included, within this time, else 408 and the connection is closed (slow bodies). 1 MiB over a 100 kbit/s uplink takes about 85 s.' },
   PP_HTTP_MAX_CONNECTIONS: { schema: int(16, 1_000_000).default(2048), doc: 'Most open HTTP connections (kept-alive and WebSocket ones included); beyond, new connections are closed at once.' },
   PP_LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'pino log level.' },
+  PP_HEAP_GROWTH_PERCENT: { schema: int(0, 1000).default(50), doc: 'Between full garbage collections, V8 lets its old generation grow by at most this % of the data that survived the last one (V8\'s --heap-growing-percent, set at start). Without it (0: V8\'s own choice) V8 lets it grow up to 4 times at high ingest rates, which is most of the platform\'s RSS. A bound proportional to live data: a large fleet gets the room it needs, there is no out-of-memory limit.' },
   PP_DATA_DIR: { schema: z.string().min(1).default('./data'), doc: 'Where the managed InfluxDB and other local state live.' },
 
   PP_MQTT_URL: { schema: url(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'tls:']).optional(), doc: 'Broker to consume from. Unset: start the embedded broker (aedes).' },

@@ -1,7 +1,7 @@
 import { deviceKey, type DeviceRef, type TelemetryBatch } from '../contract/index.js';
 import { isSignalMetric } from '../contract/metrics.js';
 import type { Point } from '../storage/point.js';
-import { addSample, cadenceOf, inState, type Cadence } from './cadence.js';
+import { addSample, cadencesOf, inState, type Cadence } from './cadence.js';
 import { detectorFor, type AnyDetector } from './detectors/index.js';
 import { DeviceEnergyAccumulator, toEnergyPoint, type EnergyConfig, type EnergyWindow } from './energy/index.js';
 import { exportDeviceState, importDeviceState, type DeviceStateJson } from './device-state.js';
@@ -222,6 +222,10 @@ export class AnalyticsEngine {
   private readonly meanNames: string[] = [];
   private readonly meanValues: number[] = [];
   private readonly meanInfos: MetricInfo[] = [];
+  /** The cadence this sample (its serial) was last added to, and what addSample gave: rules sharing it reuse the means. */
+  private addedTo: Cadence | null = null;
+  private addedSerial = 0;
+  private addedCount = -1;
   private readonly sampleList: { names: readonly string[]; values: ArrayLike<number>; count: number } = { names: this.names, values: this.values, count: 0 };
   private readonly sampleInput: { ts: number; values: Readonly<Record<string, number>>; state: number | undefined; list: SampleList } = { ts: 0, values: {}, state: undefined, list: this.sampleList };
   private windowsClosed = 0;
@@ -371,7 +375,7 @@ export class AnalyticsEngine {
         metricInfo: metricInfoOf(rules),
         roles: rolesOf(rules),
         states: rules.map((r, i) => (r.metric === EACH_METRIC && !detectors[i]!.stepSample ? new Map() : detectors[i]!.initial(r.params))),
-        cadences: rules.map((r) => (r.metric === EACH_METRIC ? cadenceOf(r.params) : null)),
+        cadences: cadencesOf(rules, EACH_METRIC),
         slots: rules.map(() => undefined),
         lastTs: -Infinity,
         machineState: undefined,
@@ -467,10 +471,17 @@ export class AnalyticsEngine {
       return;
     }
     const { meanNames, meanInfos } = this;
-    inState(cadence, d.machineState ?? null);
-    const n = addSample(cadence, ts, this.names, this.values, count, meanNames, this.meanValues);
+    // Rules sharing a cadence (cadencesOf) are stepped for the same samples: the first adds the
+    // sample and finds the means' infos, the others judge the same means (judging does not change them).
+    let n = this.addedCount;
+    if (cadence !== this.addedTo || this.addedSerial !== this.serial) {
+      inState(cadence, d.machineState ?? null);
+      n = this.addedCount = addSample(cadence, ts, this.names, this.values, count, meanNames, this.meanValues);
+      this.addedTo = cadence;
+      this.addedSerial = this.serial;
+      for (let j = 0; j < n; j++) meanInfos[j] = infoFor(d.metricInfo.byName, d.rules, d.detectors, meanNames[j]!);
+    }
     if (n < 0) return;
-    for (let j = 0; j < n; j++) meanInfos[j] = infoFor(d.metricInfo.byName, d.rules, d.detectors, meanNames[j]!);
     this.judgeEach(d, i, ts, meanNames, this.meanValues, meanInfos, n, out);
   }
 

@@ -1,17 +1,17 @@
 /**
  * Child process of heap.test.ts: applies the platform's heap growth (argv[2] %), keeps about
- * 60 MiB live, then makes garbage that lives a while (like the window's messages: promoted, then
+ * 35 MiB live, then makes garbage that lives a while (like the window's messages: promoted, then
  * dead in the old generation) and prints the peak of V8's heap in use and committed, in MiB.
  */
 import { applyHeapGrowth } from '../../../src/app/heap.js';
 
 applyHeapGrowth(Number(process.argv[2]));
 const live: { a: number; b: string; c: number[] }[] = [];
-for (let i = 0; i < 500_000; i++) live.push({ a: i, b: `x${i}`, c: [i, i + 1] });
+for (let i = 0; i < 300_000; i++) live.push({ a: i, b: `x${i}`, c: [i, i + 1] });
 const ring: unknown[] = new Array(40_000);
 let peakUsed = 0;
 let peakTotal = 0;
-for (let k = 0; k < 1_500_000; k++) {
+for (let k = 0; k < 1_000_000; k++) {
   ring[k % ring.length] = { s: `line,${k} v=${k * 0.5}`, arr: [k, k, k, k, k, k, k, k] };
   if (k % 1000 === 0) {
     const m = process.memoryUsage();

@@ -160,10 +160,7 @@ export interface RobustState extends TrendSums {
   /** Short-window mean of the values, and the learned spread of its distance from the location. */
   mean: number;
   meanScale: number;
-  /**
-   * The open alert's recent level, should it be re-learned: the average of its values, weighted
-   * towards the last third of relearnAfterSamples (see update).
-   */
+  /** Plain average of the values since the open alert opened (its level, should it be re-learned). */
   openMean: number;
   /**
    * Remembered episodes, oldest first, three numbers each: the location it left, the value that
@@ -276,8 +273,6 @@ const W = 3;
 
 /** Weight of each restart's offset in their learned spread, once past the first few (memory about 20 restarts). */
 const RESTART_ALPHA = 0.05;
-/** The open alert's recent level (openMean) weighs about the last 1/RECENT_SHARE of relearnAfterSamples. */
-const RECENT_SHARE = 3;
 /** Weight of each new interval in the typical one (memory about 20 intervals). */
 const DT_WEIGHT = 0.05;
 /** Consecutive samples the approach does not explain that end the settling (one may be noise). */
@@ -285,14 +280,13 @@ const SETTLE_MISSES = 3;
 
 /**
  * Notes the interval since the last sample: a gap of more than settleGap typical intervals starts
- * a settling watch (unless an alert is open: its own clear decides; or still warming up), any
- * other interval is learned into the typical one.
+ * a settling watch (unless still warming up), any other interval is learned into the typical one.
  */
 function noteInterval(p: RobustParams, st: RobustState, ts: number): void {
   if (st.lastTs === null || st.lastTs === NEVER) return;
   const interval = ts - st.lastTs;
   if (st.dt > 0 && p.settleGap > 0 && interval > p.settleGap * st.dt) {
-    if (st.latch.active || st.n < p.warmupSamples) return;
+    if (st.n < p.warmupSamples) return;
     st.settling = true;
     st.miss = 0;
     startTrend(st, ts);
@@ -348,6 +342,16 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
   if (gap !== null) Object.assign(st, FRESH);
   let events = gap ?? NO_EVENTS;
   noteInterval(p, st, ts);
+  if (st.settling && st.tk === 0 && st.latch.active) {
+    // An alert still open when its run ended (a machine that tripped, stopped or idled, whose other
+    // states the rule is not fed) ends with it: the next run is judged afresh once it has settled
+    // (the same episode again is followed silently: the raised bar, the episode memory; a larger
+    // one raises). Waiting for calm samples, counted in judged
+    // samples, kept it open across stops and many short runs, and every row between was alarmed.
+    if (st.repeatOf === 0) events = [...events, { kind: 'clear', ts, value, baseline: st.loc, message: messages.robustRunEnded(p.metric, value, ts - st.lastTs!) }];
+    const known = remember(p, st.known, st.epFrom, st.epTo, st.epPeak);
+    Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, calmSum: 0, bar: Math.max(st.bar, st.peak), peak: 0, latch: QUIET, known, epPeak: 0, repeatOf: 0 });
+  }
   if (st.n < p.warmupSamples) {
     st.up = 0;
     st.down = 0;
@@ -393,11 +397,7 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
   st.mean = mean;
   if (st.latch.active) {
     const openFor = st.openFor + 1;
-    // A plain average at first, then an EWMA over about the last third of relearnAfterSamples: an
-    // alert that re-learns takes the level the signal is at, not one that still holds the fault's
-    // first minutes (a pump's vibration back at its old level was re-learned as 0.19 g, the
-    // average since the fault began, and raised again at once as 9σ below it).
-    const openMean = st.openMean + (value - st.openMean) * Math.max(1 / (openFor + 1), RECENT_SHARE / p.relearnAfterSamples);
+    const openMean = st.openMean + (value - st.openMean) / (openFor + 1);
     // Back: no sample beyond twice zClear, and the samples since the last one that was, on
     // average, within zClear (checked once holdSamples are in: a lasting small shift starts the run
     // again). Every sample within zClear was a run noise seldom gives (4.5 % of normal samples are
@@ -426,7 +426,7 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
     const holding = openFor < p.maxOpenSamples && Math.abs(mean - st.loc) > Math.max(p.holdBeyond * scale, p.holdShare * Math.abs(st.epTo - st.epFrom)) && (mean - st.loc) * (st.epTo - st.epFrom) > 0;
     if (openFor >= p.relearnAfterSamples && !holding) {
       if (loud) events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.robustRelearned(p.metric, value, openFor) }];
-      // The new level becomes the location: the alert's recent level (openMean) when the mean test
+      // The new level becomes the location: the average since the alert opened when the mean test
       // is on (the last sample alone may be one of the new regime's spikes, and a location on a
       // spike raises again at once), else the last value. The scale carries on from the old one.
       const loc = p.meanSamples > 0 ? openMean : value;

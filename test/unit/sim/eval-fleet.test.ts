@@ -61,7 +61,7 @@ describe('eval:fleet scoring', () => {
 });
 
 describe('eval:fleet runs the engine over a simulated fleet', () => {
-  it('one machine with a failed capacitor bank: detected by power-factor-low, within two energy windows or so of onset, and by deviation at once', () => {
+  it('one machine with a failed capacitor bank: detected by power-factor-low, within two energy windows or so of onset', () => {
     const sim = new Simulation({ machines: 1, seed: 3, startTs: T0, hours: 12, intervalMs: 10_000, faults: ['pf-degradation'] });
     const run = runFleet(sim, DEFAULTS);
     expect(run.samples).toBe(sim.stepCount);
@@ -69,10 +69,9 @@ describe('eval:fleet runs the engine over a simulated fleet', () => {
     const f = s.byFault['pf-degradation']!;
     expect(f).toMatchObject({ windows: 1, detected: 1, recall: 1 });
     expect(f.byRule['power-factor-low']).toBe(1);
-    // The energy rule needs two consecutive 15-min windows below the limit; `deviation` judges the
-    // running power factor once the run has settled, and its step down is many of its σ at once.
-    expect(f.byRule['deviation:power_factor']).toBe(1);
-    expect(f.medianDelayMs).toBeLessThanOrEqual(10_000);
+    // Two consecutive 15-min windows below the limit; the first may be only partly after onset.
+    expect(f.medianDelayMs).toBeGreaterThanOrEqual(15 * 60_000);
+    expect(f.medianDelayMs).toBeLessThanOrEqual(45 * 60_000);
   });
 
   it('the same machine with joint-deviation judging every machine state (a class rule without `states`): found at once', () => {
@@ -86,16 +85,13 @@ describe('eval:fleet runs the engine over a simulated fleet', () => {
     expect(f.medianDelayMs).toBeLessThanOrEqual(10_000);
   });
 
-  it('a healthy tiny fleet raises at most one false alert, and every other opening is inside a natural trip', () => {
+  it('a healthy tiny fleet raises no false alert, and every opening it has is inside a natural trip', () => {
     const sim = new Simulation({ machines: 10, seed: 8, startTs: T0, hours: 12, intervalMs: 10_000, faults: [] });
     const run = runFleet(sim, DEFAULTS);
     const labels = sim.labels();
     const s = scoreFleet(run.openings, labels, 10, 12, H);
-    // 5 machine-days at the 500-machine fleet's 0.038 false alerts per machine-day: 0.19 expected.
-    // Here one: a compressor settling 2.7 °C (10 of its σ) below the run before, early in the day,
-    // when few restarts have taught `deviation` how far their levels spread.
-    expect(s.falseAlerts).toBeLessThanOrEqual(1);
-    for (const [rule, r] of Object.entries(s.byRule)) if (rule !== 'deviation:temperature_c') expect(r).toMatchObject({ falseAlerts: 0, machineShare: 0 });
+    expect(s.falseAlerts).toBe(0);
+    for (const r of Object.values(s.byRule)) expect(r).toMatchObject({ falseAlerts: 0, machineShare: 0 });
     expect(Object.values(s.byRule).reduce((a, r) => a + r.openings, 0)).toBe(run.openings.length);
     expect(labels.every((l) => l.kind === 'trip')).toBe(true);
     expect(s.openings).toBe(run.openings.length);

@@ -90,6 +90,25 @@ describe('robust detector: settling after a restart', () => {
     expect(after.state.settling).toBe(true);
   });
 
+  it('an alert still open when its run ended clears at the restart, and the next run is judged afresh', () => {
+    const hot = series(20, 10, () => 190 + 0.2 * noise(0), end);
+    const back = restart(900, 170, 180, 300, 200);
+    const events = run(robustDetector, params(), [...running, ...hot, ...back]).events;
+    expect(events.filter((e, i) => e.kind === 'raise' && events[i - 1]?.kind !== 'raise')).toHaveLength(1);
+    const clears = events.filter((e) => e.kind === 'clear');
+    expect(timeline(clears)).toEqual([`clear@${end + 900}`]);
+    expect(clears[0]!.message.en).toMatch(/run this alert was raised in has ended/);
+    // Judged afresh once settled: the same 10 °C again is the episode already reported (followed,
+    // not raised: the raised bar and the episode memory); a hotter run raises.
+    const stillHot = series(200, 10, () => 190 + 0.2 * noise(0), end + 900);
+    const same = run(robustDetector, params(), [...running, ...hot, ...stillHot]);
+    expect(timeline(same.events.filter((e) => e.kind === 'clear'))).toEqual([`clear@${end + 900}`]);
+    expect(same.events.some((e) => e.kind === 'raise' && e.ts > T0 + (end + 900) * 1000)).toBe(false);
+    expect(same.state.latch.active).toBe(true);
+    const hotter = series(200, 10, () => 200 + 0.2 * noise(0), end + 900);
+    expect(run(robustDetector, params(), [...running, ...hot, ...hotter]).events.some((e) => e.kind === 'raise' && e.ts > T0 + (end + 900) * 1000)).toBe(true);
+  });
+
   it('the state stays plain JSON through a restart', () => {
     const back = restart(900, 160, 180, 1200, 20);
     const { state } = run(robustDetector, params(), [...running, ...back]);

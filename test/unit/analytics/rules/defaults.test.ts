@@ -24,7 +24,7 @@ describe('built-in default rules', () => {
     expect(byId('gas-lel-warning')).toMatchObject({ severity: 'warning', params: { high: 10 } });
     expect(byId('gas-lel-critical')).toMatchObject({ severity: 'critical', params: { high: 25 } });
     expect(byId('silence')).toMatchObject({ metric: '*', category: 'data', params: { timeoutS: 120 } });
-    expect(byId('deviation')).toMatchObject({ metric: '+', detector: 'robust', states: [2], settleS: 900 });
+    expect(byId('deviation')).toMatchObject({ metric: '+', detector: 'robust', states: [2], settleS: 5400 });
     expect(byId('baseline-vibration')).toMatchObject({ metric: 'vibration_mm_s', detector: 'baseline', states: [2], params: { zRaise: 4, minStd: 0.1, direction: 'above' } });
     // The multivariate rule keeps one model per machine state itself: not limited to running.
     expect(byId('joint-deviation')).toMatchObject({ metric: '+', detector: 'multivariate' });

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type { TelemetryBatch } from '../../src/contract/index.js';
 
 export interface CheckoutEngine {
-  process(batch: TelemetryBatch, now: number): { events: unknown[] };
+  process(batch: TelemetryBatch, now: number): { events: unknown[]; points: unknown[] };
   tick(now: number): unknown[];
 }
 export type CheckoutEngineCtor = new (rules: unknown, energy: unknown) => CheckoutEngine;

@@ -58,6 +58,35 @@ export function cadenceOf(params: unknown): Cadence | null {
   return typeof every === 'number' && every > 0 ? newCadence(every) : null;
 }
 
+/** What of a rule decides which samples its cadence is given (engine.ts). */
+interface CadencedRule {
+  metric: string;
+  states?: readonly number[];
+  settleS?: number;
+  params: unknown;
+}
+
+/**
+ * A device's cadence per rule (null: none, judged on every sample; only rules on every metric,
+ * `+`, have one). Rules whose cadences always agree share one object: the same period, and the
+ * same states and settling, so the engine, which passes a rule over outside its states or while
+ * settling before its cadence sees the sample, hands them the same samples; it then sums each
+ * sample once for all of them (engine.ts, stepEach). The built-in `distribution-change` and
+ * `joint-deviation` share one; `off-dynamics`, judged in every state, has its own.
+ */
+export function cadencesOf(rules: readonly CadencedRule[], each: string): (Cadence | null)[] {
+  const shared = new Map<string, Cadence>();
+  return rules.map((r) => {
+    const c = r.metric === each ? cadenceOf(r.params) : null;
+    if (c === null) return null;
+    const key = `${c.dueMs}|${r.states === undefined ? '*' : `${[...r.states].sort((a, b) => a - b).join(',')}|${r.settleS ?? 0}`}`;
+    const known = shared.get(key);
+    if (known) return known;
+    shared.set(key, c);
+    return c;
+  });
+}
+
 /**
  * The device's machine state for the next sample (null: none reported). A change drops what was
  * pending, so a mean never spans two states (the multivariate detector keeps a model per state).

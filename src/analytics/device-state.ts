@@ -48,12 +48,15 @@ export function importDeviceState(json: DeviceStateJson, fresh: EngineDeviceStat
     return saved && saved.kind === fresh.detectors[i]!.kind ? fromJsonValue(saved.state) : fresh.states[i];
   });
   // A pending period goes on at this side's cadence (the rule's judgeEveryS may differ here); a state
-  // from a side without cadences starts one afresh.
-  const cadences = fresh.cadences.map((c, i) => {
+  // from a side without cadences starts one afresh. Rules sharing a cadence here (cadencesOf) share
+  // the first one saved among them: each rule's JSON holds a copy.
+  const restored = new Map<Cadence, Cadence>();
+  fresh.cadences.forEach((c, i) => {
     const saved = json.rules[fresh.rules[i]!.id];
-    if (c === null || saved?.cadence === undefined || saved.kind !== fresh.detectors[i]!.kind) return c;
-    return restoreCadence(fromJsonValue(saved.cadence) as Cadence, c.dueMs);
+    if (c === null || restored.has(c) || saved?.cadence === undefined || saved.kind !== fresh.detectors[i]!.kind) return;
+    restored.set(c, restoreCadence(fromJsonValue(saved.cadence) as Cadence, c.dueMs));
   });
+  const cadences = fresh.cadences.map((c) => (c === null ? c : (restored.get(c) ?? c)));
   const acc = new DeviceEnergyAccumulator(fresh, energy);
   acc.restore(json.energy);
   // Written into the fresh state itself, not a spread copy of it: V8 boxes every number later

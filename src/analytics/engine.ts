@@ -1,7 +1,7 @@
 import { deviceKey, type DeviceRef, type TelemetryBatch } from '../contract/index.js';
 import { isSignalMetric } from '../contract/metrics.js';
 import type { Point } from '../storage/point.js';
-import { addSample, cadenceOf, inState, type Cadence } from './cadence.js';
+import { addSample, cadencesOf, inState, type Cadence } from './cadence.js';
 import { detectorFor, type AnyDetector } from './detectors/index.js';
 import { DeviceEnergyAccumulator, toEnergyPoint, type EnergyConfig, type EnergyWindow } from './energy/index.js';
 import { exportDeviceState, importDeviceState, type DeviceStateJson } from './device-state.js';
@@ -44,6 +44,21 @@ interface MetricInfo {
   params: unknown[];
   /** Indices of the rules on this very metric (their value is found in the same pass over the sample). */
   fixed: number[];
+}
+
+/** A sample's metrics as a record whose values are read by position (see AnalyticsEngine.sampleRecord). */
+interface SampleRecord {
+  names: string[];
+  record: Record<string, number>;
+  /** The values the record reads now, indexed like names. */
+  values: readonly number[];
+}
+
+/** A record of `holder.names` (the first `count`) whose properties read `holder.values` at their position when read. */
+function recordByPosition(holder: SampleRecord, count: number): Record<string, number> {
+  const record: Record<string, number> = {};
+  for (let j = 0; j < count; j++) Object.defineProperty(record, holder.names[j]!, { get: () => holder.values[j]!, enumerable: true });
+  return record;
 }
 
 /** Names remembered per rules list: a fleet inventing metric names without end is judged, just not cached beyond this. */
@@ -199,6 +214,11 @@ export interface DeviceState {
  */
 export class AnalyticsEngine {
   private readonly devices = new Map<string, DeviceState>();
+  /**
+   * The same devices by site, line and device id, for the look-up of every batch: the key string
+   * (deviceKey) is then built only for a device not seen yet, not once per batch.
+   */
+  private readonly byRef = new Map<string, Map<string, Map<string, DeviceState>>>();
   private readonly rulesFor: (key: string) => readonly ResolvedRule[];
   private samplesNotNewer = 0;
   private readonly input: DetectorInput = { ts: 0, value: 0 };
@@ -214,14 +234,18 @@ export class AnalyticsEngine {
   private ruleStamps = new Int32Array(16);
   private serial = 0;
   /**
-   * The sample handed to per-sample detectors, reused while the signal metrics keep their names
-   * (they read it and keep nothing of it): no object built per sample.
+   * The sample handed to per-sample detectors as a record, reused while the signal metrics keep
+   * their names (they read it and keep nothing of it): see sampleRecord.
    */
-  private readonly sampleValues: { names: string[]; record: Record<string, number> } = { names: [], record: {} };
+  private readonly sampleValues: SampleRecord = { names: [], record: {}, values: [] };
   /** The means a rule with a cadence judges (cadence.ts), with their metrics and infos: scratch like names. */
   private readonly meanNames: string[] = [];
   private readonly meanValues: number[] = [];
   private readonly meanInfos: MetricInfo[] = [];
+  /** The cadence this sample (its serial) was last added to, and what addSample gave: rules sharing it reuse the means. */
+  private addedTo: Cadence | null = null;
+  private addedSerial = 0;
+  private addedCount = -1;
   private readonly sampleList: { names: readonly string[]; values: ArrayLike<number>; count: number } = { names: this.names, values: this.values, count: 0 };
   private readonly sampleInput: { ts: number; values: Readonly<Record<string, number>>; state: number | undefined; list: SampleList } = { ts: 0, values: {}, state: undefined, list: this.sampleList };
   private windowsClosed = 0;
@@ -257,13 +281,22 @@ export class AnalyticsEngine {
   /** Go on from a device state another process exported (replaces what this engine had). */
   importDevice(json: DeviceStateJson): void {
     const key = deviceKey(json);
-    this.devices.delete(key);
-    this.devices.set(key, importDeviceState(json, this.device(json), this.energy));
+    this.forgetDevice(key);
+    // The fresh state made here is filled in place (device-state.ts): the one both maps hold.
+    importDeviceState(json, this.device(json), this.energy);
   }
 
   /** The device is processed elsewhere now: drop its state. */
   forgetDevice(key: string): boolean {
-    return this.devices.delete(key);
+    const d = this.devices.get(key);
+    if (!d) return false;
+    this.devices.delete(key);
+    const lines = this.byRef.get(d.site);
+    const devices = lines?.get(d.line);
+    devices?.delete(d.device);
+    if (devices?.size === 0) lines!.delete(d.line);
+    if (lines?.size === 0) this.byRef.delete(d.site);
+    return true;
   }
 
   /** One validated batch, at arrival time `now`. */
@@ -272,8 +305,12 @@ export class AnalyticsEngine {
     const events: AnomalyEvent[] = [];
     const points: Point[] = [];
     const live = batch.historical !== true;
-    for (const sample of batch.samples) {
-      for (const w of d.energy.feed(sample)) {
+    const samples = batch.samples;
+    for (let k = 0; k < samples.length; k++) {
+      const sample = samples[k]!;
+      const closed = d.energy.feed(sample);
+      for (let c = 0; c < closed.length; c++) {
+        const w = closed[c]!;
         points.push(toEnergyPoint(w));
         this.windowsClosed++;
         if (live && w.windowMs === DETECTION_WINDOW_MS) this.detectWindow(d, w, events);
@@ -303,20 +340,12 @@ export class AnalyticsEngine {
           continue;
         }
         if (this.ruleStamps[i] !== this.serial) continue; // absent or bad-quality: no evidence either way
-        // An in-place detector reads its input and keeps nothing of it: one object reused for all; a
-        // pure one may keep it (rate-of-change keeps its previous input), so it gets its own.
-        let input: DetectorInput;
-        if (d.detectors[i]!.update) {
-          input = this.input;
-          input.ts = sample.ts;
-          input.value = this.ruleValues[i]!;
-        } else input = { ts: sample.ts, value: this.ruleValues[i]! };
-        this.step(d, i, input, events);
+        this.step(d, i, this.inputFor(d.detectors[i]!, sample.ts, this.ruleValues[i]!), events);
       }
     }
     if (live) {
       // Heartbeat rules (metric `*`): one input per batch, at arrival time.
-      for (let i = 0; i < d.roles.length; i++) if (d.roles[i] === HEARTBEAT) this.step(d, i, { ts: now, value: batch.samples.length }, events);
+      for (let i = 0; i < d.roles.length; i++) if (d.roles[i] === HEARTBEAT) this.step(d, i, this.inputFor(d.detectors[i]!, now, samples.length), events);
     }
     return { events, points };
   }
@@ -357,9 +386,11 @@ export class AnalyticsEngine {
   }
 
   private device(batch: DeviceRef): DeviceState {
-    const key = deviceKey(batch);
-    let d = this.devices.get(key);
+    let lines = this.byRef.get(batch.site);
+    let devices = lines?.get(batch.line);
+    let d = devices?.get(batch.device);
     if (!d) {
+      const key = deviceKey(batch);
       const rules = this.rulesFor(key);
       const detectors = detectorsOf(rules);
       d = {
@@ -371,7 +402,7 @@ export class AnalyticsEngine {
         metricInfo: metricInfoOf(rules),
         roles: rolesOf(rules),
         states: rules.map((r, i) => (r.metric === EACH_METRIC && !detectors[i]!.stepSample ? new Map() : detectors[i]!.initial(r.params))),
-        cadences: rules.map((r) => (r.metric === EACH_METRIC ? cadenceOf(r.params) : null)),
+        cadences: cadencesOf(rules, EACH_METRIC),
         slots: rules.map(() => undefined),
         lastTs: -Infinity,
         machineState: undefined,
@@ -379,6 +410,9 @@ export class AnalyticsEngine {
         energy: new DeviceEnergyAccumulator(batch, this.energy),
       };
       this.devices.set(key, d);
+      if (!lines) this.byRef.set(batch.site, (lines = new Map()));
+      if (!devices) lines.set(batch.line, (devices = new Map()));
+      devices.set(batch.device, d);
     }
     return d;
   }
@@ -398,7 +432,7 @@ export class AnalyticsEngine {
     for (let i = 0; i < d.rules.length; i++) {
       const value = derived[d.rules[i]!.metric];
       if (value === undefined || value === null) continue;
-      this.step(d, i, { ts: w.end, value }, events);
+      this.step(d, i, this.inputFor(d.detectors[i]!, w.end, value), events);
     }
   }
 
@@ -442,18 +476,23 @@ export class AnalyticsEngine {
     return n;
   }
 
-  /** Metrics collected as a record (see sampleValues), rebuilt only when their names change. */
+  /**
+   * Metrics collected as a record (see sampleValues), rebuilt only when their names change: its
+   * properties read the values by position from the list the detector is handed with it, so nothing
+   * is written into it per sample. (Writing each value into it by name turned every number into a
+   * heap object, on every sample; the detectors read the list, and the record only for a sample
+   * whose metrics they do not know yet.)
+   */
   private sampleRecord(names: readonly string[], values: readonly number[], count: number): Readonly<Record<string, number>> {
     const cached = this.sampleValues;
     let same = cached.names.length === count;
     for (let j = 0; same && j < count; j++) same = cached.names[j] === names[j];
     if (!same) {
       cached.names = names.slice(0, count);
-      cached.record = {};
+      cached.record = recordByPosition(cached, count);
     }
-    const record = cached.record;
-    for (let j = 0; j < count; j++) record[names[j]!] = values[j]!;
-    return record;
+    cached.values = values;
+    return cached.record;
   }
 
   /**
@@ -467,10 +506,17 @@ export class AnalyticsEngine {
       return;
     }
     const { meanNames, meanInfos } = this;
-    inState(cadence, d.machineState ?? null);
-    const n = addSample(cadence, ts, this.names, this.values, count, meanNames, this.meanValues);
+    // Rules sharing a cadence (cadencesOf) are stepped for the same samples: the first adds the
+    // sample and finds the means' infos, the others judge the same means (judging does not change them).
+    let n = this.addedCount;
+    if (cadence !== this.addedTo || this.addedSerial !== this.serial) {
+      inState(cadence, d.machineState ?? null);
+      n = this.addedCount = addSample(cadence, ts, this.names, this.values, count, meanNames, this.meanValues);
+      this.addedTo = cadence;
+      this.addedSerial = this.serial;
+      for (let j = 0; j < n; j++) meanInfos[j] = infoFor(d.metricInfo.byName, d.rules, d.detectors, meanNames[j]!);
+    }
     if (n < 0) return;
-    for (let j = 0; j < n; j++) meanInfos[j] = infoFor(d.metricInfo.byName, d.rules, d.detectors, meanNames[j]!);
     this.judgeEach(d, i, ts, meanNames, this.meanValues, meanInfos, n, out);
   }
 
@@ -533,6 +579,19 @@ export class AnalyticsEngine {
       states.set(name, r.state);
       if (r.events.length > 0) this.emit(d, rule, r.events, out, name);
     }
+  }
+
+  /**
+   * The input for one step of `def`: an in-place detector reads its input and keeps nothing of it,
+   * so one object is reused for all; a pure one may keep it (rate-of-change keeps its previous
+   * input), so it gets its own.
+   */
+  private inputFor(def: AnyDetector, ts: number, value: number): DetectorInput {
+    if (!def.update) return { ts, value };
+    const input = this.input;
+    input.ts = ts;
+    input.value = value;
+    return input;
   }
 
   private step(d: DeviceState, i: number, input: DetectorInput, out: AnomalyEvent[]): void {

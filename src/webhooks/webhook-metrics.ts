@@ -1,8 +1,26 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
+type OutboxDepth = { pending: number; oldestAt: number | null };
+
+/**
+ * `depth` once per scrape: both outbox gauges are collected in the same turn of the event loop, so
+ * the first reads the outbox (one query) and the second reuses it; the next turn reads afresh.
+ */
+function oncePerScrape(depth: () => OutboxDepth): () => OutboxDepth {
+  let cached: OutboxDepth | null = null;
+  return () => {
+    if (cached === null) {
+      cached = depth();
+      setImmediate(() => (cached = null));
+    }
+    return cached;
+  };
+}
+
 /** Webhook delivery metrics, on the platform's registry. The gauges read the outbox at scrape time. */
-export function createWebhookMetrics(registry: Registry, depth: () => { pending: number; oldestAt: number | null }) {
+export function createWebhookMetrics(registry: Registry, readDepth: () => OutboxDepth) {
   const r = { registers: [registry] };
+  const depth = oncePerScrape(readDepth);
   return {
     enqueued: new Counter({ ...r, name: 'pp_webhook_enqueued_total', help: 'Alert transitions written to the webhook outbox (one per matching subscription)' }),
     enqueueErrors: new Counter({ ...r, name: 'pp_webhook_enqueue_errors_total', help: 'Transitions that could not be written to the outbox (see the log)' }),

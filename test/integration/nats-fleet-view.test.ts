@@ -9,7 +9,7 @@ import type { DeviceQualityStatus, QualityRow } from '../../src/quality/index.js
 import { DEVICE_STATE_BUCKET } from '../../src/sources/nats/index.js';
 import { queryInfluxQL } from '../../src/storage/index.js';
 import { startInfluxd, type InfluxdProcess } from '../support/influxd.js';
-import { connectAsPlatform, FAST_HANDOVER_ENV, gatewayLogin, natsWorkerEnv, startNats, type NatsProcess } from '../support/nats.js';
+import { connectAsPlatform, gatewayLogin, natsWorkerEnv, startNats, viewWorkerEnv, type NatsProcess } from '../support/nats.js';
 import { scrapeMetric, spawnPlatform, type PlatformProcess } from '../support/platform.js';
 import { waitFor } from '../support/ports.js';
 
@@ -41,20 +41,7 @@ const workers = new Map<string, PlatformProcess>();
 let clock = Date.now() - 3_600_000;
 
 function startWorker(id: string, env: Record<string, string> = {}): Promise<PlatformProcess> {
-  return spawnPlatform(natsWorkerEnv(nats, {
-    PP_ROLE: 'worker',
-    PP_NATS_WORKER_ID: id,
-    ...FAST_HANDOVER_ENV,
-    PP_NATS_STATE_SAVE_S: '1',
-    PP_INFLUX_URL: influx.url,
-    PP_INFLUX_DATABASE: DB,
-    PP_ANALYTICS_FILE: join(dir, 'rules.json'),
-    PP_ANALYTICS_TICK_MS: '250',
-    PP_VIEW_LIVE_INTERVAL_MS: '200',
-    PP_QUALITY_FLUSH_S: '1',
-    PP_DATA_DIR: join(dir, id),
-    ...env,
-  })).then((w) => {
+  return spawnPlatform(viewWorkerEnv(nats, id, { influxUrl: influx.url, database: DB, dir }, { PP_NATS_STATE_SAVE_S: '1', ...env })).then((w) => {
     workers.set(id, w);
     return w;
   });

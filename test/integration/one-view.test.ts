@@ -11,7 +11,7 @@ import { queryInfluxQL } from '../../src/storage/index.js';
 import { idempotencyKey } from '../../src/webhooks/subscription.js';
 import { startInfluxd, type InfluxdProcess } from '../support/influxd.js';
 import { LiveTestClient } from '../support/live-client.js';
-import { FAST_HANDOVER_ENV, gatewayLogin, natsWorkerEnv, startNats, type NatsProcess } from '../support/nats.js';
+import { gatewayLogin, natsWorkerEnv, startNats, viewWorkerEnv, type NatsProcess } from '../support/nats.js';
 import { launchChromium } from '../support/browser.js';
 import { authHeaders, scrapeMetric, spawnPlatform, startTestPlatform, TEST_ADMIN_TOKEN, type PlatformProcess } from '../support/platform.js';
 import { waitFor } from '../support/ports.js';
@@ -47,18 +47,8 @@ const extraNodes: PlatformProcess[] = [];
 let clock = Date.now() - 3_600_000;
 
 async function startWorker(id: string): Promise<PlatformProcess> {
-  const w = await spawnPlatform(natsWorkerEnv(nats, {
-    PP_ROLE: 'worker',
-    PP_NATS_WORKER_ID: id,
-    ...FAST_HANDOVER_ENV,
-    PP_INFLUX_URL: influx.url,
-    PP_INFLUX_DATABASE: DB,
-    PP_ANALYTICS_FILE: join(dir, 'rules.json'),
-    PP_ANALYTICS_TICK_MS: '250',
-    PP_VIEW_LIVE_INTERVAL_MS: '200',
-    PP_QUALITY_FLUSH_S: '1',
-    PP_DATA_DIR: join(dir, id),
-  }));
+  const w = await spawnPlatform(viewWorkerEnv(nats, id, { influxUrl: influx.url, database: DB, dir }));
+
   workers.set(id, w);
   return w;
 }

@@ -99,6 +99,26 @@ export function natsWorkerEnv(nats: NatsProcess, extra: Record<string, string> =
 /** Leases and redelivery fast enough for tests that kill workers: a dead worker's partitions move within about 2 s. */
 export const FAST_HANDOVER_ENV = { PP_NATS_LEASE_TTL_MS: '2000', PP_NATS_LEASE_RENEW_MS: '400', PP_NATS_ACK_WAIT_S: '3' };
 
+/**
+ * A worker of the one-view tests: fast lease handover, the analytics file in `dir`, the view's
+ * live summaries and the completeness flush fast enough to watch, its own data directory.
+ */
+export function viewWorkerEnv(nats: NatsProcess, id: string, where: { influxUrl: string; database: string; dir: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return natsWorkerEnv(nats, {
+    PP_ROLE: 'worker',
+    PP_NATS_WORKER_ID: id,
+    ...FAST_HANDOVER_ENV,
+    PP_INFLUX_URL: where.influxUrl,
+    PP_INFLUX_DATABASE: where.database,
+    PP_ANALYTICS_FILE: join(where.dir, 'rules.json'),
+    PP_ANALYTICS_TICK_MS: '250',
+    PP_VIEW_LIVE_INTERVAL_MS: '200',
+    PP_QUALITY_FLUSH_S: '1',
+    PP_DATA_DIR: join(where.dir, id),
+    ...extra,
+  });
+}
+
 /** MQTT options of `site`'s gateway user on NATS's MQTT listener (MQTT 3.1.1). */
 export function gatewayLogin(site: string) {
   return { username: `gw-${site}`, password: gatewayPassword(site), protocolVersion: 4 as const };

@@ -99,12 +99,19 @@ function learn(p: BaselineParams, s: BaselineState, input: DetectorInput): void 
   s.variance = (1 - a) * (s.variance + diff * incr);
 }
 
+/** The model's mean and standard deviation, written into MODEL (read at once): no object per sample. */
 function model(p: BaselineParams, s: BaselineState): { mean: number; std: number } {
   if (p.method === 'window') {
-    return { mean: meanOf(s.window), std: s.window.length > 1 ? sampleStandardDeviation(s.window) : 0 };
+    MODEL.mean = meanOf(s.window);
+    MODEL.std = s.window.length > 1 ? sampleStandardDeviation(s.window) : 0;
+  } else {
+    MODEL.mean = s.mean;
+    MODEL.std = Math.sqrt(Math.max(0, s.variance));
   }
-  return { mean: s.mean, std: Math.sqrt(Math.max(0, s.variance)) };
+  return MODEL;
 }
+
+const MODEL = { mean: 0.5, std: 0.5 };
 
 /** One value, updating `s` in place (the engine owns its states; `step` copies first): no new state and step object per sample. */
 function update(p: BaselineParams, s: BaselineState, input: DetectorInput): readonly DetectorEvent[] {
@@ -124,25 +131,35 @@ function update(p: BaselineParams, s: BaselineState, input: DetectorInput): read
     return events;
   }
 
-  const m = model(p, s);
-  const std = Math.max(m.std, p.minStd, p.minStdRel * Math.abs(m.mean));
-  const z = (value - m.mean) / std;
+  // Read at once: MODEL is overwritten by the next model() call.
+  const { mean, std: learnedStd } = model(p, s);
+  const std = Math.max(learnedStd, p.minStd, p.minStdRel * Math.abs(mean));
+  const z = (value - mean) / std;
   const watched = p.direction === 'above' ? z : p.direction === 'below' ? -z : Math.abs(z);
+  if (!s.latch.active && !(watched > p.zRaise)) {
+    // Quiet and within the bar, as nearly every sample is: what the steps below do then (the latch
+    // stays quiet, nothing is told, the value is learned unless it is beyond zRaise on the other
+    // side) without the latch step's object.
+    if (Math.abs(z) <= p.zRaise) learn(p, s, input);
+    s.lastTs = ts;
+    s.latch = QUIET;
+    return events;
+  }
   const r = stepLatch(s.latch, ts, watched > p.zRaise, watched <= p.zClear, p.minDurationS * 1000);
   const side: 1 | -1 = r.outcome === 'raise' ? (z >= 0 ? 1 : -1) : s.side;
-  const threshold = m.mean + side * p.zRaise * std;
+  const threshold = mean + side * p.zRaise * std;
 
   if (r.latch.active && p.relearnAfterS !== undefined && r.latch.since !== null && ts - r.latch.since >= p.relearnAfterS * 1000) {
-    events = [...events, { kind: 'clear', ts, value, baseline: m.mean, threshold, message: messages.baselineRelearned(p.metric, value, ts - r.latch.since) }];
+    events = [...events, { kind: 'clear', ts, value, baseline: mean, threshold, message: messages.baselineRelearned(p.metric, value, ts - r.latch.since) }];
     Object.assign(s, FRESH);
     learn(p, s, input);
     s.lastTs = ts;
     return events;
   }
   if (r.outcome === 'raise') {
-    events = [...events, { kind: 'raise', ts, value, baseline: m.mean, threshold, message: messages.baselineRaised(p.metric, value, m.mean, z, threshold, r.heldMs) }];
+    events = [...events, { kind: 'raise', ts, value, baseline: mean, threshold, message: messages.baselineRaised(p.metric, value, mean, z, threshold, r.heldMs) }];
   } else if (r.outcome === 'clear') {
-    events = [...events, { kind: 'clear', ts, value, baseline: m.mean, threshold, message: messages.baselineCleared(p.metric, value, m.mean, p.zClear) }];
+    events = [...events, { kind: 'clear', ts, value, baseline: mean, threshold, message: messages.baselineCleared(p.metric, value, mean, p.zClear) }];
   }
   if (!r.latch.active && Math.abs(z) <= p.zRaise) learn(p, s, input);
   s.lastTs = ts;

@@ -42,6 +42,16 @@ import { LEARNED, learnInto } from './robust-scale.js';
  * else predicts it. Pairs of samples further apart than `maxStepFactor` × the usual interval are
  * neither judged nor learned (a gap is not a step).
  *
+ * Its sample counts were chosen on data 10 s apart (blocks of 10 min, a memory of ~5.5 h), so as a
+ * rule on every metric it is judged on the engine's cadence (`judgeEveryS`, cadence.ts): a device
+ * reporting faster is judged every ~9 s on the means of its metrics, each mean within one machine
+ * state, and "the sample before" is the previous judged mean. A first-order relation between
+ * samples holds between such means too (with its own coefficients, which are learned), and the
+ * gap check and per-state settling count judged means: a mean 3 × the usual 9 s after the last is
+ * a gap, the first 3 means after a change of state (about 27 s) are not judged. Judged on every
+ * sample, a 1 Hz machine's blocks were 1 min and its memory 33 min, too short for a temperature's
+ * healthy wander.
+ *
  * State: plain arrays (JSON). For d metrics, s state columns (0 without state, else `maxStates`)
  * and q = 2d + s: the mean (q) and covariance (q², upper triangle used) of (x(t), x(t−1), state)
  * and the block's pending sums of the same size, the coefficients (d·(q − d)), per metric and state
@@ -90,6 +100,13 @@ export const dynamicsParamsSchema = z
     relearnAfterSamples: z.number().int().positive().default(4320),
     maxStepFactor: z.number().gt(1).default(3),
     maxGapS: z.number().positive().default(3600),
+    /**
+     * In a rule on every metric, a device reporting faster than this is judged about this often,
+     * on the mean of each metric since the last judged sample (cadence.ts, read by the engine);
+     * data this far apart or further is judged sample by sample as it comes. 0: every sample.
+     * The sample counts above were chosen on data 10 s apart, so the default keeps their times.
+     */
+    judgeEveryS: z.number().min(0).default(10),
   })
   ;
 

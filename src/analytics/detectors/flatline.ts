@@ -3,6 +3,7 @@ import { NO_EVENTS, type DetectorEvent, type DetectorInput } from '../types.js';
 import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
 import { pureStep, type DetectorModule } from './module.js';
+import { NEVER } from './robust-scale.js';
 
 /**
  * Stuck sensor: the value has stayed within `epsilon` of the value that started the run for at
@@ -23,9 +24,10 @@ export const flatlineParamsSchema = z.strictObject({
 export type FlatlineParams = z.output<typeof flatlineParamsSchema>;
 
 export interface FlatlineState {
-  /** First value of the current run of unchanged values. */
+  /** First value of the current run of unchanged values (no run yet: runCount 0; null in a state from an older version). */
   anchor: number | null;
   runStart: number;
+  /** Samples in the current run; 0: none yet. */
   runCount: number;
   lastTs: number | null;
   active: boolean;
@@ -45,7 +47,7 @@ function update(p: FlatlineParams, s: FlatlineState, input: DetectorInput): read
   const { ts, value } = input;
   if (isStale(s.lastTs, ts)) return NO_EVENTS;
   const anchor = s.anchor;
-  if (anchor === null) {
+  if (s.runCount === 0 || anchor === null) {
     newRun(s, input);
     return NO_EVENTS;
   }
@@ -69,8 +71,11 @@ export const flatlineDetector: DetectorModule<FlatlineParams, FlatlineState> = {
   paramsSchema: flatlineParamsSchema,
   defaultCategory: 'sensor',
 
-  // Each state its own object: the engine updates its states in place.
-  initial: () => ({ anchor: null, runStart: 0, runCount: 0, lastTs: null, active: false }),
+  // Each state its own object: the engine updates its states in place. Numbers from the start (no
+  // run: runCount 0; lastTs NEVER): a field that starts null makes V8 box every number later
+  // stored in it (robust-scale.ts), two heap objects per sample of a noisy metric, which starts a
+  // new run with each.
+  initial: () => ({ anchor: 0, runStart: 0, runCount: 0, lastTs: NEVER, active: false }),
   update,
   step: pureStep((s: FlatlineState) => ({ ...s }), update),
 };

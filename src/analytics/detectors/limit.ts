@@ -57,6 +57,13 @@ function update(p: LimitParams, s: LimitState, input: DetectorInput): readonly D
   if (isStale(s.lastTs, ts)) return NO_EVENTS;
   const latch = afterGap(s.latch, s.lastTs === null || s.lastTs === NEVER ? 0 : ts - s.lastTs, p.maxGapS === undefined ? undefined : p.maxGapS * 1000);
   const side = breachedSide(p, value);
+  if (side === null && !latch.active) {
+    // Inside and quiet, as nearly every sample is: what stepLatch would say (quiet, nothing to tell)
+    // without the object it returns.
+    s.latch = QUIET;
+    s.lastTs = ts;
+    return NO_EVENTS;
+  }
   const r = stepLatch(latch, ts, side !== null, insideClear(p, value), p.minDurationS * 1000);
   let events: readonly DetectorEvent[] = NO_EVENTS;
   if (r.outcome === 'raise' && side) {

@@ -25,6 +25,9 @@ export const ENERGY_FIELDS = {
   implausibleJumps: 'implausible_jumps',
 } as const satisfies Partial<Record<keyof EnergyWindow, string>>;
 
+/** ENERGY_FIELDS as pairs, in its order: listed once, not for every window closed. */
+const FIELD_PAIRS = Object.entries(ENERGY_FIELDS) as [keyof typeof ENERGY_FIELDS, string][];
+
 /**
  * One device window as an `energy` point at the window's start. Tags are the validated ids and
  * the window size (`1m`, `15m`, `1h`, `1d`); fields are numbers only, and a null (no output, no
@@ -33,7 +36,8 @@ export const ENERGY_FIELDS = {
  */
 export function toEnergyPoint(w: EnergyWindow): Point {
   const fields: Record<string, number> = {};
-  for (const [key, field] of Object.entries(ENERGY_FIELDS) as [keyof typeof ENERGY_FIELDS, string][]) {
+  for (let i = 0; i < FIELD_PAIRS.length; i++) {
+    const [key, field] = FIELD_PAIRS[i]!;
     const value = w[key];
     if (value !== null) fields[field] = value;
   }

@@ -61,6 +61,16 @@ const FIELD_OF: Record<AccountedCounter, QuantityField> = {
 // Output first: whether this sample's electricity interval was idle depends on it.
 const READ_ORDER: readonly AccountedCounter[] = ['output_units', 'energy_kwh', 'gas_m3', 'steam_t', 'water_m3'];
 
+/** The accumulator's last sample time before it has accepted one (sample times are validated, finite and positive). */
+const NO_SAMPLE = -Infinity;
+
+/** What feed returns when a sample closes no window: one frozen list, not a new one per sample. */
+const NO_WINDOWS: readonly EnergyWindow[] = Object.freeze([]);
+
+/** The deltas one sample counted and their quantities (feed's scratch: at most one per counter). */
+const COUNTED: (Counted | undefined)[] = [];
+const COUNTED_FIELDS: QuantityField[] = [];
+
 export interface OpenWindow extends EnergyQuantities {
   start: number;
   idleKwh: number;
@@ -106,21 +116,30 @@ export interface EnergyAccumulatorSnapshot {
 export class DeviceEnergyAccumulator {
   readonly ref: DeviceRef;
   readonly settings: SiteEnergySettings;
-  private lastTs: number | undefined;
+  /**
+   * The last accepted sample's time; NO_SAMPLE before the first. A number from the start: a field
+   * that starts undefined makes V8 box every timestamp stored in it, once per sample.
+   */
+  private lastTs = NO_SAMPLE;
   private readonly counters = new Map<AccountedCounter, CounterTrack>();
   /** Σ of counted output deltas: only increases, whatever the counter does. */
   private outputTotal = 0;
   /** When output last increased (or the output counter was first read); null: no output counter. */
   private lastOutputMoveTs: number | null = null;
   private lastState: number | undefined;
-  /** One map per window size (parallel to settings.windowSizesMs), by window start. */
-  private readonly open: Map<number, OpenWindow>[];
+  /**
+   * One list per window size (parallel to settings.windowSizesMs), in the order opened. After each
+   * sample only the window holding it is open (the others have closed), so a list is searched, not
+   * hashed: a Map keyed by window start boxed the start (a float beyond the small integers) on every
+   * look-up, and its iterator made an entry array per open window per sample.
+   */
+  private readonly open: OpenWindow[][];
   private readonly counts: AccumulatorStats;
 
   constructor(ref: DeviceRef, config: EnergyConfig) {
     this.ref = { site: ref.site, line: ref.line, device: ref.device };
     this.settings = siteSettings(config, ref.site);
-    this.open = this.settings.windowSizesMs.map(() => new Map());
+    this.open = this.settings.windowSizesMs.map(() => []);
     const counters = Object.fromEntries(
       ACCOUNTED_COUNTERS.map((m) => [m, Object.fromEntries(COUNTER_REASONS.map((r) => [r, 0]))]),
     ) as AccumulatorStats['counters'];
@@ -130,12 +149,12 @@ export class DeviceEnergyAccumulator {
   /** Where the accumulator stands, as plain data: a device handed over to another process continues from it (analytics/device-state.ts). */
   snapshot(): EnergyAccumulatorSnapshot {
     return {
-      lastTs: this.lastTs ?? null,
+      lastTs: this.lastTs === NO_SAMPLE ? null : this.lastTs,
       counters: [...this.counters].map(([metric, track]) => ({ metric, ...structuredClone(track) })),
       outputTotal: this.outputTotal,
       lastOutputMoveTs: this.lastOutputMoveTs,
       lastState: this.lastState ?? null,
-      open: this.settings.windowSizesMs.map((sizeMs, i) => ({ sizeMs, windows: [...this.open[i]!.values()].map((w) => ({ ...w })) })),
+      open: this.settings.windowSizesMs.map((sizeMs, i) => ({ sizeMs, windows: this.open[i]!.map((w) => ({ ...w })) })),
       counts: this.stats(),
     };
   }
@@ -145,7 +164,7 @@ export class DeviceEnergyAccumulator {
    * not account are dropped (another energy configuration), the rest go on as if fed here.
    */
   restore(s: EnergyAccumulatorSnapshot): void {
-    this.lastTs = s.lastTs ?? undefined;
+    this.lastTs = s.lastTs ?? NO_SAMPLE;
     this.counters.clear();
     for (const { metric, ...track } of s.counters) this.counters.set(metric, track);
     this.outputTotal = s.outputTotal;
@@ -153,8 +172,13 @@ export class DeviceEnergyAccumulator {
     this.lastState = s.lastState ?? undefined;
     this.settings.windowSizesMs.forEach((sizeMs, i) => {
       const open = this.open[i]!;
-      open.clear();
-      for (const w of s.open.find((o) => o.sizeMs === sizeMs)?.windows ?? []) open.set(w.start, { ...w });
+      open.length = 0;
+      for (const w of s.open.find((o) => o.sizeMs === sizeMs)?.windows ?? []) {
+        // One window per start, the last one given winning (as a map by start kept it).
+        const at = open.findIndex((o) => o.start === w.start);
+        if (at >= 0) open[at] = restoredWindow(w);
+        else open.push(restoredWindow(w));
+      }
     });
     Object.assign(this.counts, structuredClone(s.counts));
   }
@@ -166,73 +190,63 @@ export class DeviceEnergyAccumulator {
 
   /**
    * Take one sample (timestamps must increase; older or equal ones are counted and ignored) and
-   * return the windows it closes, oldest first, smaller sizes first within a start.
+   * return the windows it closes, oldest first, smaller sizes first within a start (a shared
+   * empty list when it closes none, as most samples do).
    */
-  feed(sample: EnergySample): EnergyWindow[] {
+  feed(sample: EnergySample): readonly EnergyWindow[] {
     const ts = sample.ts;
-    if (this.lastTs !== undefined && ts <= this.lastTs) {
+    if (this.lastTs !== NO_SAMPLE && ts <= this.lastTs) {
       if (ts === this.lastTs) this.counts.duplicates++;
       else this.counts.outOfOrder++;
-      return [];
+      return NO_WINDOWS;
     }
     const previousTs = this.lastTs;
     this.lastTs = ts;
     this.counts.accepted++;
+    const m = sample.m;
 
-    // Plain arrays, not a Map: this runs for every sample of every device.
-    const counted: Counted[] = [];
-    const countedFields: QuantityField[] = [];
+    // Scratch lists shared by all accumulators (feed runs to the end before another starts): this
+    // runs for every sample of every device. Most devices report no counter at all: one named
+    // look-up each tells, instead of a loop of look-ups by name.
+    let counted = 0;
     let kwhCounted = false;
     let implausible = 0;
-    for (const metric of READ_ORDER) {
-      const value = sample.m[metric];
-      if (value === undefined) continue;
-      const result = this.readCounter(metric, { ts, value });
-      if (result === 'implausible') implausible++;
-      else if (result !== undefined && result.delta !== 0) {
-        counted.push(result);
-        countedFields.push(FIELD_OF[metric]);
-        if (metric === 'energy_kwh') kwhCounted = true;
-      } else if (result !== undefined && metric === 'energy_kwh') kwhCounted = true;
+    if (m.output_units !== undefined || m.energy_kwh !== undefined || m.gas_m3 !== undefined || m.steam_t !== undefined || m.water_m3 !== undefined) {
+      for (let r = 0; r < READ_ORDER.length; r++) {
+        const metric = READ_ORDER[r]!;
+        const value = m[metric];
+        if (value === undefined) continue;
+        const result = this.readCounter(metric, { ts, value });
+        if (result === 'implausible') implausible++;
+        else if (result !== undefined && result.delta !== 0) {
+          COUNTED[counted] = result;
+          COUNTED_FIELDS[counted] = FIELD_OF[metric];
+          counted++;
+          if (metric === 'energy_kwh') kwhCounted = true;
+        } else if (result !== undefined && metric === 'energy_kwh') kwhCounted = true;
+      }
     }
 
-    const pf = sample.m.power_factor;
+    const pf = m.power_factor;
     const pfValid = pf !== undefined && pf >= -1 && pf <= 1;
     const idle = this.kwhIntervalWasIdle(sample, kwhCounted);
-    const intervalState = this.lastState ?? sample.m.state;
+    const intervalState = this.lastState ?? m.state;
     const readyIdle = idle && (intervalState === undefined || intervalState === MACHINE_STATES.idle);
-    if (sample.m.state !== undefined) this.lastState = sample.m.state;
+    if (m.state !== undefined) this.lastState = m.state;
 
     const sizes = this.settings.windowSizesMs;
     const offset = this.settings.utcOffsetMs;
     for (let i = 0; i < sizes.length; i++) {
       const sizeMs = sizes[i]!;
       const open = this.open[i]!;
-      // Windows that ended at or before the previous sample are closed and final: a part of an
-      // interval that falls in them (a counter reported less often than the device's other
-      // metrics) goes to the oldest window still open instead.
-      const floor = previousTs === undefined ? -Infinity : windowStart(previousTs, sizeMs, offset);
-      for (let k = 0; k < counted.length; k++) {
-        const c = counted[k]!;
-        const field = countedFields[k]!;
-        this.split(c, ts, sizeMs, (start, amount) => {
-          const w = getOrOpen(open, Math.max(start, floor));
-          w[field] += amount;
-          if (field === 'kwh') {
-            if (idle) w.idleKwh += amount;
-            if (readyIdle) w.readyIdleKwh += amount;
-            if (pfValid) {
-              w.pfWeighted += (pf as number) * amount;
-              w.pfWeight += amount;
-              if (!idle) {
-                w.pfLoadedWeighted += (pf as number) * amount;
-                w.pfLoadedWeight += amount;
-              }
-            }
-          }
-        });
+      if (counted > 0 || implausible > 0) {
+        // Windows that ended at or before the previous sample are closed and final: a part of an
+        // interval that falls in them (a counter reported less often than the device's other
+        // metrics) goes to the oldest window still open instead.
+        const floor = previousTs === NO_SAMPLE ? -Infinity : windowStart(previousTs, sizeMs, offset);
+        for (let k = 0; k < counted; k++) this.spread(open, floor, COUNTED[k]!, COUNTED_FIELDS[k]!, ts, sizeMs, idle, readyIdle, pfValid ? (pf as number) : null);
+        if (implausible > 0) getOrOpen(open, Math.max(intervalEndWindowStart(ts, sizeMs, offset), floor)).implausibleJumps += implausible;
       }
-      if (implausible > 0) getOrOpen(open, Math.max(intervalEndWindowStart(ts, sizeMs, offset), floor)).implausibleJumps += implausible;
       const own = getOrOpen(open, windowStart(ts, sizeMs, offset));
       own.samples++;
       if (pfValid) {
@@ -240,6 +254,7 @@ export class DeviceEnergyAccumulator {
         own.pfCount++;
       }
     }
+    for (let k = 0; k < counted; k++) COUNTED[k] = undefined;
     return this.closeUpTo(ts);
   }
 
@@ -290,7 +305,7 @@ export class DeviceEnergyAccumulator {
   private countOutput(metric: AccountedCounter, c: Counted): Counted {
     if (metric === 'output_units') {
       this.outputTotal += c.delta;
-      if (c.delta > 0) this.lastOutputMoveTs = this.lastTs ?? null;
+      if (c.delta > 0) this.lastOutputMoveTs = this.lastTs === NO_SAMPLE ? null : this.lastTs;
     }
     return c;
   }
@@ -314,32 +329,44 @@ export class DeviceEnergyAccumulator {
     return false;
   }
 
-  /** Hands `add` each window of `sizeMs` a delta counted over (from, to] falls into, with the amount in it. */
-  private split(c: Counted, to: number, sizeMs: number, add: (start: number, amount: number) => void): void {
+  /**
+   * Credit a delta counted over (c.from, to] to the windows of `sizeMs` it falls into, in proportion
+   * to time (none before `floor`, see feed); the electricity interval's idle flags and power factor
+   * (null: none valid) go with a kWh delta.
+   */
+  private spread(open: OpenWindow[], floor: number, c: Counted, field: QuantityField, to: number, sizeMs: number, idle: boolean, readyIdle: boolean, pf: number | null): void {
     const offset = this.settings.utcOffsetMs;
     const last = intervalEndWindowStart(to, sizeMs, offset);
-    if (to - c.from > this.settings.maxGapMs) return add(last, c.delta);
+    if (to - c.from > this.settings.maxGapMs) {
+      credit(getOrOpen(open, Math.max(last, floor)), field, c.delta, idle, readyIdle, pf);
+      return;
+    }
     let assigned = 0;
     for (let w = windowStart(c.from, sizeMs, offset); w <= last; w += sizeMs) {
       // The last part takes the remainder, so the parts add up to the delta exactly.
       const amount = w === last ? c.delta - assigned : (c.delta * (Math.min(to, w + sizeMs) - Math.max(c.from, w))) / (to - c.from);
       assigned += amount;
-      add(w, amount);
+      credit(getOrOpen(open, Math.max(w, floor)), field, amount, idle, readyIdle, pf);
     }
   }
 
-  private closeUpTo(ts: number): EnergyWindow[] {
-    const closed: EnergyWindow[] = [];
+  private closeUpTo(ts: number): readonly EnergyWindow[] {
+    let closed: EnergyWindow[] | null = null;
     const sizes = this.settings.windowSizesMs;
     for (let i = 0; i < sizes.length; i++) {
       const sizeMs = sizes[i]!;
       const open = this.open[i]!;
-      for (const [start, w] of open) {
-        if (start + sizeMs > ts) continue;
-        open.delete(start);
-        closed.push(this.finish(w, sizeMs));
+      for (let k = 0; k < open.length; ) {
+        const w = open[k]!;
+        if (w.start + sizeMs > ts) {
+          k++;
+          continue;
+        }
+        open.splice(k, 1);
+        (closed ??= []).push(this.finish(w, sizeMs));
       }
     }
+    if (closed === null) return NO_WINDOWS;
     if (closed.length > 1) closed.sort((a, b) => a.start - b.start || a.windowMs - b.windowMs);
     return closed;
   }
@@ -384,11 +411,52 @@ function siteSettings(config: EnergyConfig, site: string): SiteEnergySettings {
   return s;
 }
 
-function getOrOpen(open: Map<number, OpenWindow>, start: number): OpenWindow {
-  let w = open.get(start);
-  if (w === undefined) {
-    w = { start, kwh: 0, gasM3: 0, steamT: 0, waterM3: 0, outputUnits: 0, idleKwh: 0, readyIdleKwh: 0, samples: 0, implausibleJumps: 0, pfWeighted: 0, pfWeight: 0, pfLoadedWeighted: 0, pfLoadedWeight: 0, pfSum: 0, pfCount: 0 };
-    open.set(start, w);
-  }
+/** A window of `open` by its start, opened (empty) if it is not. */
+function getOrOpen(open: OpenWindow[], start: number): OpenWindow {
+  // The window wanted is nearly always the newest.
+  for (let k = open.length - 1; k >= 0; k--) if (open[k]!.start === start) return open[k]!;
+  const w = emptyWindow(start);
+  open.push(w);
   return w;
+}
+
+/** Every window is made by this one literal (and restored ones by the next), so all have one shape and feed's reads of them stay fast. */
+function emptyWindow(start: number): OpenWindow {
+  return { start, kwh: 0, gasM3: 0, steamT: 0, waterM3: 0, outputUnits: 0, idleKwh: 0, readyIdleKwh: 0, samples: 0, implausibleJumps: 0, pfWeighted: 0, pfWeight: 0, pfLoadedWeighted: 0, pfLoadedWeight: 0, pfSum: 0, pfCount: 0 };
+}
+
+function restoredWindow(w: OpenWindow): OpenWindow {
+  const out = emptyWindow(w.start);
+  out.kwh = w.kwh;
+  out.gasM3 = w.gasM3;
+  out.steamT = w.steamT;
+  out.waterM3 = w.waterM3;
+  out.outputUnits = w.outputUnits;
+  out.idleKwh = w.idleKwh;
+  out.readyIdleKwh = w.readyIdleKwh;
+  out.samples = w.samples;
+  out.implausibleJumps = w.implausibleJumps;
+  out.pfWeighted = w.pfWeighted;
+  out.pfWeight = w.pfWeight;
+  out.pfLoadedWeighted = w.pfLoadedWeighted;
+  out.pfLoadedWeight = w.pfLoadedWeight;
+  out.pfSum = w.pfSum;
+  out.pfCount = w.pfCount;
+  return out;
+}
+
+/** Add `amount` of a counted quantity to window `w`; a kWh amount also to the idle and power factor sums its interval is in. */
+function credit(w: OpenWindow, field: QuantityField, amount: number, idle: boolean, readyIdle: boolean, pf: number | null): void {
+  w[field] += amount;
+  if (field !== 'kwh') return;
+  if (idle) w.idleKwh += amount;
+  if (readyIdle) w.readyIdleKwh += amount;
+  if (pf !== null) {
+    w.pfWeighted += pf * amount;
+    w.pfWeight += amount;
+    if (!idle) {
+      w.pfLoadedWeighted += pf * amount;
+      w.pfLoadedWeight += amount;
+    }
+  }
 }

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { addSample, inState, newCadence } from '../../../src/analytics/cadence.js';
+import { addSample, cadencesOf, inState, newCadence, type Cadence } from '../../../src/analytics/cadence.js';
 import { AnalyticsEngine, type AnomalyEvent, type DeviceStateJson } from '../../../src/analytics/index.js';
 import { parseEnergyConfig } from '../../../src/analytics/energy/index.js';
 import { parseRulesConfig } from '../../../src/analytics/rules/index.js';
 import type { Sample } from '../../../src/contract/index.js';
+import { machine as stateMachine } from './detectors/dynamics-machine.js';
 
 const T0 = Date.UTC(2026, 10, 29, 0, 0, 0);
 const REF = { site: 's1', line: 'l1', device: 'd1' };
@@ -102,6 +103,7 @@ function rulesWith(judgeEveryS: number) {
         rules: [
           { id: 'dist', metric: '+', detector: 'distribution', params: { ...params, windowSamples: 20, minRunSamples: 5, holdSamples: 10 } },
           { id: 'joint', metric: '+', detector: 'multivariate', params: { ...params, holdSamples: 10 } },
+          { id: 'dyn', metric: '+', detector: 'dynamics', params: { ...params, blockSamples: 10, warmupBlocks: 5, stateWarmupSamples: 20 } },
         ],
       },
     },
@@ -132,7 +134,7 @@ describe('engine: rules with a cadence', () => {
     expect(want.filter((e) => e.kind === 'raise').length).toBeGreaterThan(0); // the fault shows
     expect(got).toEqual(want);
     const key = 's1/l1/d1';
-    for (const id of ['dist', 'joint']) expect(every5.exportDevice(key)!.rules[id]!.state).toEqual(each.exportDevice(key)!.rules[id]!.state);
+    for (const id of ['dist', 'joint', 'dyn']) expect(every5.exportDevice(key)!.rules[id]!.state).toEqual(each.exportDevice(key)!.rules[id]!.state);
   });
 
   it('a device handed over in the middle of a period goes on with its pending means', () => {
@@ -147,6 +149,63 @@ describe('engine: rules with a cadence', () => {
     second.importDevice(saved);
     const after = feed(second, samples.slice(split));
     expect([...before, ...after]).toEqual(whole);
+    expect(JSON.stringify(second.exportDevice('s1/l1/d1'))).toBe(JSON.stringify(one.exportDevice('s1/l1/d1')));
+  });
+});
+
+describe('rules whose cadences always agree share one', () => {
+  it('same period, states and settling: one cadence; any of them different, or no `+`, or no period: not', () => {
+    const rule = (metric: string, judgeEveryS: number, states?: number[], settleS?: number) => ({ metric, params: { judgeEveryS }, states, settleS });
+    const got = cadencesOf(
+      [rule('+', 10, [2], 3600), rule('+', 10, [2], 3600), rule('+', 10), rule('+', 10, [2], 60), rule('+', 5, [2], 3600), rule('+', 10, [2, 1], 3600), rule('+', 10, [1, 2], 3600), rule('+', 0, [2], 3600), rule('x', 10), rule('+', 10)],
+      '+',
+    );
+    expect(got[0]).toBe(got[1]);
+    expect(got[5]).toBe(got[6]); // the same states in another order
+    expect(got[2]).toBe(got[9]);
+    const distinct = new Set([got[0], got[2], got[3], got[4], got[5]]);
+    expect(distinct.size).toBe(5);
+    expect([got[7], got[8]]).toEqual([null, null]);
+    expect(got[0]).toEqual(newCadence(10));
+  });
+
+  /** Two rules sharing a cadence (running only, settling a minute) and one judged in every state, at 1 Hz on a machine that runs and idles. */
+  const shared = [
+    { id: 'dist', metric: '+', detector: 'distribution', states: [2], settleS: 60, params: { warmupSamples: 30, windowSamples: 20, minRunSamples: 5, holdSamples: 10 } },
+    { id: 'joint', metric: '+', detector: 'multivariate', states: [2], settleS: 60, params: { warmupSamples: 30, holdSamples: 10 } },
+    { id: 'dyn', metric: '+', detector: 'dynamics', params: { warmupSamples: 30, blockSamples: 10, warmupBlocks: 5, stateWarmupSamples: 20 } },
+  ];
+  const engineOf = (rules: typeof shared) => new AnalyticsEngine(parseRulesConfig({ classes: { default: { inherit: false, rules } } }), parseEnergyConfig({}));
+  const cadencesIn = (engine: AnalyticsEngine) => (engine as unknown as { devices: Map<string, { cadences: (Cadence | null)[] }> }).devices.get('s1/l1/d1')!.cadences;
+  // A fault from 2 h on: power reads 30 % high.
+  const samples: Sample[] = stateMachine(3 * 3600, 3, null, 1).map(({ state, values }, i) => ({ ts: T0 + i * 1000, m: { ...values, power_kw: values.power_kw! * (i >= 7200 ? 1.3 : 1), state } }));
+
+  it('judge and learn exactly as each rule on its own cadence would', () => {
+    const together = engineOf(shared);
+    const all = feed(together, samples);
+    expect(cadencesIn(together)[0]).toBe(cadencesIn(together)[1]);
+    expect(cadencesIn(together)[2]).not.toBe(cadencesIn(together)[0]);
+    expect(new Set(all.map((e) => e.rule.split(':')[0])).size).toBeGreaterThan(1); // more than one rule raised
+    for (const rule of shared) {
+      const alone = engineOf([rule]);
+      expect(all.filter((e) => e.rule.split(':')[0] === rule.id)).toEqual(feed(alone, samples));
+      expect(together.exportDevice('s1/l1/d1')!.rules[rule.id]).toEqual(alone.exportDevice('s1/l1/d1')!.rules[rule.id]);
+    }
+  });
+
+  it('share one again after a hand-over, going on with its pending means', () => {
+    const one = engineOf(shared);
+    const whole = feed(one, samples);
+    const split = 7203;
+    const first = engineOf(shared);
+    const before = feed(first, samples.slice(0, split));
+    const saved = JSON.parse(JSON.stringify(first.exportDevice('s1/l1/d1'))) as DeviceStateJson;
+    expect(saved.rules.joint!.cadence).toEqual(saved.rules.dist!.cadence);
+    const second = engineOf(shared);
+    second.importDevice(saved);
+    expect(cadencesIn(second)[0]).toBe(cadencesIn(second)[1]);
+    expect(cadencesIn(second)[2]).not.toBe(cadencesIn(second)[0]);
+    expect([...before, ...feed(second, samples.slice(split))]).toEqual(whole);
     expect(JSON.stringify(second.exportDevice('s1/l1/d1'))).toBe(JSON.stringify(one.exportDevice('s1/l1/d1')));
   });
 });

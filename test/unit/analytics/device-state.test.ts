@@ -83,6 +83,15 @@ describe('device state hand-over (export, JSON text, import)', () => {
     expect(b.exportDevice(key)).toEqual(a.exportDevice(key));
     expect(b.forgetDevice(key)).toBe(true);
     expect(b.exportDevice(key)).toBeNull();
+    expect(b.forgetDevice(key)).toBe(false);
+    // Its next batches build a new state, as in an engine that never saw it.
+    const later = batches.filter((x) => deviceKey(x) === key).slice(-3);
+    const fresh = new AnalyticsEngine(EMPTY_RULES_CONFIG, energy);
+    const devices = b.stats().devices;
+    run(b, later);
+    run(fresh, later);
+    expect(b.exportDevice(key)).toEqual(fresh.exportDevice(key));
+    expect(b.stats().devices).toBe(devices + 1);
     expect(() => b.importDevice({ v: 2 } as unknown as DeviceStateJson)).toThrow(/unknown device state version 2/);
   });
 });

@@ -1,58 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { dynamicsDetector, dynamicsParamsSchema, type DynamicsState } from '../../../../src/analytics/detectors/dynamics.js';
 import type { DetectorEvent } from '../../../../src/analytics/types.js';
+import { machine as machineAt, type Row } from './dynamics-machine.js';
 
 const T0 = Date.UTC(2024, 0, 1);
 const DT_S = 10;
 const HOUR = 3600 / DT_S;
 const params = (p: Record<string, unknown> = {}) => dynamicsParamsSchema.parse({ metric: '+', ...p });
-
-/** Deterministic pseudo-random numbers in [-1, 1) (a small LCG): the tests must not depend on Math.random. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  };
-}
-
-interface Row {
-  state: number;
-  values: Record<string, number>;
-}
-
-/**
- * A machine that runs (state 2) for a quarter of an hour or so, then idles (state 1) for a few
- * minutes; its load wanders; power follows load and state, current follows power, and the
- * temperature follows its heat (a share of the rise over ambient set by state and load) with a
- * thermal time constant of 10 min, with process and sensor noise. `cooling` adds 60 % to the heat
- * from sample `from` on (lost cooling); `drift` makes the sensor read 2 °C an hour higher from
- * `from` on, the true temperature unchanged.
- */
-function machine(n: number, seed: number, fault: { kind: 'cooling' | 'drift'; from: number } | null = null): Row[] {
-  const r = rng(seed);
-  const rows: Row[] = [];
-  let load = 0.8;
-  let state = 2;
-  let temp = 50;
-  for (let i = 0; i < n; i++) {
-    if (state === 2 && r() > 1 - (2 * DT_S) / 900) state = 1;
-    else if (state === 1 && r() > 1 - (2 * DT_S) / 150) state = 2;
-    load = Math.min(1, Math.max(0.55, load + (0.8 - load) * (DT_S / 900) + 0.02 * Math.sqrt(DT_S / 60) * r()));
-    const on = fault !== null && i >= fault.from;
-    let heat = state === 2 ? 30 * (0.7 + (0.3 * load) / 0.8) : 12;
-    if (on && fault.kind === 'cooling') heat *= 1.6;
-    temp += (22 + heat - temp) * (1 - Math.exp(-DT_S / 600)) + 0.06 * r();
-    const power = 20 * (state === 2 ? load : 0.2) * (1 + 0.015 * r());
-    const pf = state === 2 ? 0.8 + 0.1 * load : 0.6;
-    const drift = on && fault.kind === 'drift' ? (2 * (i - fault.from)) / HOUR : 0;
-    rows.push({
-      state,
-      values: { power_kw: power, temperature_c: temp + 0.05 * r() + drift, current_a: (power * 1000) / (1.732 * 400 * pf), power_factor: pf + 0.01 * r() },
-    });
-  }
-  return rows;
-}
+const machine = (n: number, seed: number, fault: Parameters<typeof machineAt>[2] = null): Row[] => machineAt(n, seed, fault, DT_S);
 
 function feed(p: ReturnType<typeof params>, rows: readonly Row[], state?: DynamicsState, from = 0): { events: { at: number; e: DetectorEvent }[]; state: DynamicsState } {
   let s = state ?? dynamicsDetector.initial(p);

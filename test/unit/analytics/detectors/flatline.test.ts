@@ -39,4 +39,18 @@ describe('flatline detector', () => {
     const { events } = run(flatlineDetector, p, [[0, 1], [15, 1], [30, 1], [45, 2], [60, 2], [75, 2]]);
     expect(timeline(events)).toEqual(['raise@30', 'clear@45', 'raise@75']);
   });
+
+  it('a state handed over as JSON, or one from before its fields were numbers from the start (anchor and lastTs null), goes on with the same events', () => {
+    const p = params({ minDurationS: 30, minSamples: 3 });
+    const points: [number, number][] = [[0, 1], [15, 1], [30, 1], [45, 2], [60, 2], [75, 2], [90, 3]];
+    const whole = run(flatlineDetector, p, points);
+    expect(timeline(whole.events)).toEqual(['raise@30', 'clear@45', 'raise@75', 'clear@90']);
+    for (const at of [1, 2, 4]) {
+      const first = run(flatlineDetector, p, points.slice(0, at));
+      const rest = run(flatlineDetector, p, points.slice(at), JSON.parse(JSON.stringify(first.state)));
+      expect([...first.events, ...rest.events]).toEqual(whole.events);
+    }
+    const older = { anchor: null, runStart: 0, runCount: 0, lastTs: null, active: false };
+    expect(run(flatlineDetector, p, points, older).events).toEqual(whole.events);
+  });
 });

@@ -245,6 +245,17 @@ export class AckWindow {
       out.writeUInt16BE(ids[i]!, 4 * i + 2);
     }
     stream.write(out);
+    // MQTT.js sends a PINGREQ a keepalive after its last reschedule and gives up on the
+    // connection if the PINGRESP is not read half a keepalive later. It reschedules only when it
+    // reads an acknowledgement of its own packets, which a subscriber rarely gets, and our PUBACKs
+    // bypass it. While reading is stopped at the window, a PINGRESP waits behind everything the
+    // broker queued on the socket (Mosquitto sends past our receive-maximum), so under a long
+    // overload the client timed out, reconnected, and the broker resent the window, part of it
+    // already stored. These PUBACKs are the control packets the broker's keepalive asks of us,
+    // and they answer data the broker sent: while they flow the connection is alive both ways,
+    // so no ping is needed. When they stop (nothing held), pings resume and a dead broker is
+    // noticed within 1.5 keepalives as before.
+    this.client.reschedulePing(true);
   }
 
   /** A new socket: count the QoS 1 messages on it against the acknowledgements we sent. */

@@ -99,6 +99,36 @@ describe('AckWindow (packet level, mqtt client against a scripted broker on TCP)
     expect(consumer.maxHeld).toBe(WINDOW);
   });
 
+  it('keeps a connection whose PINGRESP waits behind a long overrun: its PUBACKs stand for the pings', async () => {
+    broker = await PacketBroker.start();
+    // Keepalive 1 s: MQTT.js pings after 1 s without a reschedule and drops the connection 0.5 s
+    // later. Storage releases what arrived every 100 ms, so getting through the blast takes ~4 s
+    // with reading stopped at the window most of the time, and a PINGRESP would sit behind it.
+    const client = mqtt.connect(broker.url, { protocolVersion: 5, clientId: 'ack-window-keepalive', manualConnect: true, reconnectPeriod: 0, keepalive: 1, properties: { receiveMaximum: WINDOW } });
+    const window = new AckWindow(client, { window: WINDOW });
+    consumer = { client, window, delivered: [], maxHeld: 0 };
+    const c = consumer;
+    let closed = 0;
+    client.on('close', () => closed++);
+    client.on('message', (_topic, _payload, packet: IPublishPacket) => c.delivered.push({ id: packet.messageId!, entry: window.track(packet) }));
+    client.connect();
+    await broker.clientConnected;
+    await client.subscribeAsync('t/#', { qos: 1 });
+    const ids = broker.publish(40 * WINDOW, 't/x', 'blast');
+    let released = 0;
+    const started = Date.now();
+    while (broker.pubacks.length < ids.length && Date.now() - started < 20_000) {
+      while (released < c.delivered.length) window.release(c.delivered[released++]!.entry);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(Date.now() - started).toBeGreaterThan(2500); // slower than the 1.5 s a ping may go unanswered
+    expect(closed).toBe(0);
+    expect(client.connected).toBe(true);
+    expect(c.delivered.map((d) => d.id)).toEqual(ids); // each once: nothing resent on a reconnect
+    expect(broker.pubacks).toEqual(ids);
+    expect(broker.received.filter((p) => p.cmd === 'pingreq')).toHaveLength(0);
+  });
+
   it('counts no overrun when the broker honours receive-maximum, and keeps the stream going', async () => {
     broker = await PacketBroker.start();
     consumer = await consume(broker);

@@ -37,8 +37,12 @@ export { chiSquareZ } from './multivariate-math.js';
  *
  * Learns only from quiet samples (T² below zRaise and the MEWMA below `learnBelow`, not while
  * alerting), so an anomaly, or a slow drift once it shows, is not learned as normal. An alert clears
- * after `holdSamples` consecutive samples within zClear, or, once open for `relearnAfterSamples`,
- * is taken as the new normal and the state's model re-learned. The alert names the metrics that
+ * after a calm run: judged samples in a row none beyond `calmBelow`, at least `holdSamples` of
+ * them spanning at least `holdS`, their mean within zClear (a run long enough but not back on
+ * average starts again). The z-score is about standard normal on normal data, so such a run
+ * averages well under 1; "every sample within zClear" was a run a single noisy sample broke, and
+ * counted in samples it lasted 30 min on a 1 Hz device judged every 9 s. Once open for
+ * `relearnAfterSamples`, an alert is taken as the new normal and the state's model re-learned. The alert names the metrics that
  * moved most: each metric's share of the statistic that raised, x_i·(S⁻¹x)_i (they add up to it).
  * Dimension is bounded: at most `maxMetrics` metrics (first seen first), so state is
  * O(maxModels · maxMetrics²) numbers per device: per model d² + 4d + 4 for d metrics.
@@ -69,7 +73,16 @@ export const multivariateParamsSchema = z
     zRaise: z.number().positive().default(8),
     zClear: z.number().min(0).default(3),
     clip: z.number().positive().default(3),
-    holdSamples: z.number().int().positive().default(200),
+    /**
+     * An open alert clears after a calm run: consecutive judged samples none beyond `calmBelow`,
+     * at least `holdSamples` of them spanning at least `holdS` seconds, whose mean is within
+     * zClear (see update). 30 samples put the run's mean within about 0.2 of its expectation on
+     * normal data (more if autocorrelated), which is well under 1: far from zClear. The time keeps a
+     * fault that pauses for a few minutes one alert, however often the device is judged.
+     */
+    holdSamples: z.number().int().positive().default(30),
+    holdS: z.number().min(0).default(600),
+    calmBelow: z.number().positive().default(6),
     relearnAfterSamples: z.number().int().positive().default(600),
     /** Metrics named in the alert. */
     top: z.number().int().min(1).default(3),
@@ -81,7 +94,8 @@ export const multivariateParamsSchema = z
      */
     judgeEveryS: z.number().min(0).default(10),
   })
-  .refine((p) => p.zClear < p.zRaise, { message: 'zClear must be smaller than zRaise', path: ['zClear'] });
+  .refine((p) => p.zClear < p.zRaise, { message: 'zClear must be smaller than zRaise', path: ['zClear'] })
+  .refine((p) => p.zClear <= p.calmBelow, { message: 'calmBelow must not be smaller than zClear', path: ['calmBelow'] });
 
 export type MultivariateParams = z.output<typeof multivariateParamsSchema>;
 
@@ -113,7 +127,10 @@ export interface MultivariateState {
   since: number;
   active: boolean;
   openFor: number;
+  /** The open alert's calm run (see update): its judged samples, the sum of their z, the time of its first. */
   calm: number;
+  calmSum: number;
+  calmFrom: number;
   /** The last sample's time; NEVER before the first. */
   lastTs: number;
 }
@@ -122,7 +139,7 @@ const NO_STATE = 'all';
 
 /** A new state: each one is its own object, since the engine updates its states in place. */
 function fresh(): MultivariateState {
-  return { names: [], models: {}, key: null, since: 0, active: false, openFor: 0, calm: 0, lastTs: NEVER };
+  return { names: [], models: {}, key: null, since: 0, active: false, openFor: 0, calm: 0, calmSum: 0, calmFrom: 0, lastTs: NEVER };
 }
 
 function freshModel(d: number): MultivariateModel {
@@ -314,8 +331,19 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
 
   if (s.active) {
     const openFor = s.openFor + 1;
-    const calm = J.z <= p.zClear ? s.calm + 1 : 0;
-    if (openFor >= p.relearnAfterSamples || calm >= p.holdSamples) {
+    // The calm run (a state saved before it was kept has no calmSum or calmFrom: the run starts there).
+    const back = J.z <= p.calmBelow;
+    let calm = back ? s.calm + 1 : 0;
+    let calmSum = back ? (s.calmSum ?? 0) + J.z : 0;
+    const calmFrom = !back ? 0 : calm === 1 ? ts : (s.calmFrom ?? ts);
+    let done = calm >= p.holdSamples && ts - calmFrom >= p.holdS * 1000;
+    if (done && calmSum / calm > p.zClear) {
+      // Long enough but not back on average: a fault that goes on with calm samples inside it.
+      done = false;
+      calm = 0;
+      calmSum = 0;
+    }
+    if (openFor >= p.relearnAfterSamples || done) {
       const relearn = openFor >= p.relearnAfterSamples;
       events = [...events, { kind: 'clear', ts, value: J.z, message: relearn ? messages.multivariateRelearned(openFor) : messages.multivariateCleared(J.z) }];
       // A new normal: this state's locations and covariance are learned again from here.
@@ -323,17 +351,23 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
       s.active = false;
       s.openFor = 0;
       s.calm = 0;
+      s.calmSum = 0;
+      s.calmFrom = 0;
       return events;
     }
     if (J.z > p.zRaise && J.by !== null) events = [...events, raise(p, s.names, ts)];
     s.openFor = openFor;
     s.calm = calm;
+    s.calmSum = calmSum;
+    s.calmFrom = calm === 0 ? 0 : calmFrom;
     return events;
   }
   if (J.z > p.zRaise && J.by !== null) {
     s.active = true;
     s.openFor = 0;
     s.calm = 0;
+    s.calmSum = 0;
+    s.calmFrom = 0;
     return [...events, raise(p, s.names, ts)];
   }
   if (quiet(p)) learn(p, model, d);

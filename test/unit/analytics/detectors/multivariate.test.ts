@@ -19,11 +19,11 @@ function pump(r: () => number, flow = 50 + 5 * r()): Record<string, number> {
   return { flow_m3_h: flow, current_a: 10 + 0.2 * (flow - 50) + 0.05 * r(), vibration_g: 0.02 + 0.0004 * r(), temperature_c: 60 + 0.3 * r() };
 }
 
-function feed(p: ReturnType<typeof params>, rows: Record<string, number>[], state?: MultivariateState, from = 0, machine?: (i: number) => number): { events: DetectorEvent[]; state: MultivariateState } {
+function feed(p: ReturnType<typeof params>, rows: Record<string, number>[], state?: MultivariateState, from = 0, machine?: (i: number) => number, stepMs = 5000): { events: DetectorEvent[]; state: MultivariateState } {
   let s = state ?? multivariateDetector.initial(p);
   const events: DetectorEvent[] = [];
   rows.forEach((values, i) => {
-    const at = { ts: T0 + (from + i) * 5000, values };
+    const at = { ts: T0 + (from + i) * stepMs, values };
     const r = multivariateDetector.stepSample!(p, s, machine ? { ...at, state: machine(from + i) } : at);
     s = r.state;
     events.push(...r.events);
@@ -64,6 +64,72 @@ describe('multivariate detector', () => {
     expect(events.filter((e) => e.kind === 'clear')).toHaveLength(1);
     // The broken samples were not learned: at most the normal ones after them were.
     expect(state.models.all!.n).toBeLessThanOrEqual(learned.state.models.all!.n + back.length);
+  });
+
+  describe('the end of an alert', () => {
+    // Current off what the flow explains: by 1.5 A about 14σ (raises), by 0.5 A about 5σ (between
+    // zClear and calmBelow: a noisy calm sample, or a fault that lingers below the raise level).
+    const off = (r: () => number, by: number) => {
+      const row = pump(r);
+      return { ...row, current_a: row.current_a! + by };
+    };
+    const p = params({ holdSamples: 30, holdS: 600, relearnAfterSamples: 100_000 });
+    const opened = (seed: number) => {
+      const r = rng(seed);
+      return feed(p, Array.from({ length: 20 }, () => off(r, 1.5)), learned.state, 2000);
+    };
+    const clears = (events: DetectorEvent[]) => events.filter((e) => e.kind === 'clear');
+
+    it('clears once the calm samples are back on average, though some lie between zClear and calmBelow', () => {
+      const r = rng(41);
+      // Every 8th sample 5σ out, by turns above and below (no shift for the MEWMA to see): with
+      // "every calm sample within zClear" the run never lasted.
+      const back = Array.from({ length: 400 }, (_, i) => (i % 8 === 7 ? off(r, i % 16 === 7 ? 0.5 : -0.5) : pump(r)));
+      const start = opened(41);
+      expect(start.state.active).toBe(true);
+      const { events, state } = feed(p, back, start.state, 2020);
+      expect(clears(events)).toHaveLength(1);
+      expect(state.active).toBe(false);
+      // The old rule on the same samples: every calm sample within zClear, for as many samples.
+      const strict = params({ holdSamples: 120, holdS: 0, calmBelow: 3, relearnAfterSamples: 100_000 });
+      expect(clears(feed(strict, back, opened(41).state, 2020).events)).toEqual([]);
+    });
+
+    it('stays open while a fault goes on with calm samples inside it', () => {
+      const r = rng(43);
+      // Three normal samples, then one 14σ out: calm runs of three, never long enough.
+      const flapping = Array.from({ length: 1000 }, (_, i) => (i % 4 === 3 ? off(r, 1.5) : pump(r)));
+      const a = feed(p, flapping, opened(43).state, 2020);
+      expect(clears(a.events)).toEqual([]);
+      expect(a.state.active).toBe(true);
+      // A fault lingering at about 5σ, with a normal sample now and then: no sample beyond
+      // calmBelow, but the run is not back on average. T² alone (the MEWMA would see the shift).
+      const pT = params({ holdSamples: 30, holdS: 600, relearnAfterSamples: 100_000, mewmaR: 0 });
+      const lingering = Array.from({ length: 1000 }, (_, i) => (i % 5 === 4 ? pump(r) : off(r, 0.5)));
+      const start = feed(pT, Array.from({ length: 20 }, () => off(r, 1.5)), learned.state, 2000);
+      expect(start.state.active).toBe(true);
+      const b = feed(pT, lingering, start.state, 2020);
+      expect(clears(b.events)).toEqual([]);
+      expect(b.state.active).toBe(true);
+    });
+
+    it('counts the hold in time: samples every second clear after holdS, not after holdSamples', () => {
+      const r = rng(47);
+      const start = opened(47);
+      const back = Array.from({ length: 1200 }, () => pump(r));
+      const from = (2020 * 5000) / 1000;
+      const { events } = feed(p, back, start.state, from, undefined, 1000);
+      const [clear] = clears(events);
+      expect(clear).toBeDefined();
+      // At least holdS after the alert's last sample, and well within the samples given.
+      const seconds = (clear!.ts - (T0 + 2019 * 5000)) / 1000;
+      expect(seconds).toBeGreaterThanOrEqual(600);
+      expect(seconds).toBeLessThan(1200);
+    });
+
+    it('refuses a calmBelow under zClear', () => {
+      expect(() => params({ zClear: 3, calmBelow: 2 })).toThrow(/calmBelow/);
+    });
   });
 
   it('a metric that appears late joins once warmed up; one missing from a sample is left out of it', () => {

@@ -74,6 +74,16 @@ interface MetricInfos {
   byName: Map<string, MetricInfo>;
   lastNames: string[];
   lastInfos: MetricInfo[];
+  /** How many metrics the last sample named (lastNames may be longer, from an earlier sample). */
+  lastCount: number;
+  /**
+   * The rules the last sample's metrics let judge, in rule order (the first `runLength`): the rules
+   * on every metric and those on a metric it has. The next sample naming the same metrics in the
+   * same order is judged by the same rules, so the rules on a metric it lacks (the range rules
+   * of the catalogue's other metrics, the ones on derived window metrics) are not even tested.
+   */
+  run: Int32Array;
+  runLength: number;
   /** The same for the means a rule with a cadence judged last (their metrics are the signal ones, in their own order). */
   lastMeanNames: string[];
   lastMeanInfos: MetricInfo[];
@@ -84,7 +94,7 @@ const METRIC_INFO = new WeakMap<readonly ResolvedRule[], MetricInfos>();
 function metricInfoOf(rules: readonly ResolvedRule[]): MetricInfos {
   let infos = METRIC_INFO.get(rules);
   if (!infos) {
-    infos = { byName: new Map(), lastNames: [], lastInfos: [], lastMeanNames: [], lastMeanInfos: [] };
+    infos = { byName: new Map(), lastNames: [], lastInfos: [], lastCount: -1, run: new Int32Array(rules.length), runLength: 0, lastMeanNames: [], lastMeanInfos: [] };
     METRIC_INFO.set(rules, infos);
   }
   return infos;
@@ -389,16 +399,16 @@ export class AnalyticsEngine {
         d.gateState = d.machineState;
       }
       const { roles, gate, settleMs } = d;
+      const { run, runLength } = d.metricInfo;
       // Settling only applies while a state is known (stateSince is then the time it was entered).
       const since = d.machineState === undefined ? Infinity : sample.ts - d.stateSince;
-      for (let i = 0; i < roles.length; i++) {
-        const role = roles[i]!;
-        if (role === HEARTBEAT || gate[i] === 0 || since < settleMs[i]!) continue;
-        if (role === EACH) {
+      for (let r = 0; r < runLength; r++) {
+        const i = run[r]!;
+        if (gate[i] === 0 || since < settleMs[i]!) continue;
+        if (roles[i] === EACH) {
           this.stepEach(d, i, sample.ts, count);
           continue;
         }
-        if (this.ruleStamps[i] !== this.serial) continue; // absent or bad-quality: no evidence either way
         this.step(d, i, this.inputFor(d.detectors[i]!, sample.ts, this.ruleValues[i]!));
       }
     }
@@ -521,8 +531,10 @@ export class AnalyticsEngine {
     const serial = (this.serial = (this.serial + 1) | 0);
     const { ruleValues, ruleStamps } = this;
     let n = 0;
-    const { byName, lastNames, lastInfos } = d.metricInfo;
+    const infos = d.metricInfo;
+    const { byName, lastNames, lastInfos } = infos;
     let at = 0;
+    let same = true;
     for (const name in m) {
       let info: MetricInfo;
       if (lastNames[at] === name) info = lastInfos[at]!;
@@ -530,6 +542,7 @@ export class AnalyticsEngine {
         info = infoFor(byName, d.rules, d.detectors, name);
         lastNames[at] = name;
         lastInfos[at] = info;
+        same = false;
       }
       at++;
       const value = m[name]!;
@@ -543,6 +556,12 @@ export class AnalyticsEngine {
       this.values[n] = value;
       this.infos[n] = info;
       n++;
+    }
+    if (!same || at !== infos.lastCount) {
+      infos.lastCount = at;
+      infos.runLength = 0;
+      // Absent or bad-quality metrics give no evidence either way: their rules are left out.
+      for (let i = 0; i < d.roles.length; i++) if (d.roles[i] === EACH || (d.roles[i] === FIXED && ruleStamps[i] === serial)) infos.run[infos.runLength++] = i;
     }
     return n;
   }

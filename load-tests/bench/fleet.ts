@@ -1,7 +1,11 @@
 /**
- * The simulated gateway fleet: one MQTT 5 connection per site (edge-agent's GatewayPublisher:
- * QoS 1, per-device seq, retained births, a bounded window of publishes waiting for PUBACK),
- * each carrying the batches of its site's simulated machines (workload.ts).
+ * The simulated gateway fleet: one MQTT 5 connection per site (wire-gateway.ts: what the edge
+ * agent's GatewayPublisher sends, QoS 1, per-device seq, retained births, a bounded window of
+ * publishes waiting for PUBACK, written straight to the socket), each carrying the batches of its
+ * site's simulated machines (workload.ts), replayed from a recording (recorded-telemetry.ts).
+ * The fleet shares the machine with the platform, so every microsecond it spends per message is
+ * taken from what is being measured: a message is its recorded text with the seq, timestamps
+ * and counters filled in, and a gateway writes a turn's messages to its socket in one go.
  *
  * Two ways to pace it:
  * - `rate`: open loop, a fixed offered rate in samples/s (a ramp step). A step the system cannot
@@ -13,7 +17,8 @@
  *   then steals the CPU the consumer needs on this 2-core machine.)
  */
 import type { Sample } from '../../src/contract/index.js';
-import { GatewayPublisher } from '../../edge-agent/index.js';
+import { RecordedTelemetry } from './recorded-telemetry.js';
+import { WireGateway } from './wire-gateway.js';
 import type { Workload } from './workload.js';
 
 export type Pace = { kind: 'rate'; samplesPerS: number } | { kind: 'window'; consumed: () => number; aheadSamples: number };
@@ -29,12 +34,15 @@ const TICK_MS = 5;
 const MAX_CATCH_UP_S = 0.2;
 
 export class Fleet {
-  readonly gateways: GatewayPublisher[] = [];
-  private readonly gatewayOf: GatewayPublisher[] = [];
+  readonly gateways: WireGateway[] = [];
+  private readonly gatewayOf: WireGateway[] = [];
+  /** Device i's index among its gateway's devices. */
+  private readonly slotOf: number[] = [];
+  /** Device i's next seq (the first message carries 0, as the edge agent's). */
+  private readonly seq: Uint32Array;
+  private readonly telemetry: RecordedTelemetry;
   private next = 0;
-  private failure: Error | null = null;
-  private readonly pending = new Set<Promise<unknown>>();
-  /** Samples handed to publish() (acknowledged or not yet). */
+  /** Samples handed to a gateway (acknowledged or not yet). */
   published = 0;
 
   constructor(
@@ -43,20 +51,25 @@ export class Fleet {
     clientPrefix: string,
     maxInFlight = 200,
   ) {
-    const bySite = new Map<string, GatewayPublisher>();
+    const bySite = new Map<string, { gw: WireGateway; n: number }>();
     for (const ref of workload.devices) {
-      let gw = bySite.get(ref.site);
-      if (!gw) {
+      let entry = bySite.get(ref.site);
+      if (!entry) {
         const devices = workload.devices.filter((d) => d.site === ref.site);
-        gw = new GatewayPublisher({ brokerUrl, gatewayId: `${clientPrefix}-${ref.site}`, site: ref.site, devices, maxInFlight, stopTimeoutMs: 30_000 });
-        bySite.set(ref.site, gw);
-        this.gateways.push(gw);
+        entry = { gw: new WireGateway({ brokerUrl, gatewayId: `${clientPrefix}-${ref.site}`, site: ref.site, devices, maxInFlight }), n: 0 };
+        bySite.set(ref.site, entry);
+        this.gateways.push(entry.gw);
       }
-      this.gatewayOf.push(gw);
+      this.gatewayOf.push(entry.gw);
+      this.slotOf.push(entry.n++);
     }
+    this.seq = new Uint32Array(workload.size);
+    this.telemetry = RecordedTelemetry.of(workload);
   }
 
+  /** Connect every gateway; record the telemetry now, so no measurement pays for it. */
   async connect(): Promise<void> {
+    this.telemetry.recordAll();
     await Promise.all(this.gateways.map((g) => g.connect()));
   }
 
@@ -73,16 +86,24 @@ export class Fleet {
 
   /** Publish one message of device `i` (its next samples, newest stamped now), optionally altered. */
   publishDevice(i: number, alter?: (newest: Sample) => void): { ts: number } {
-    const samples = this.workload.nextSamples(i);
-    const newest = samples[samples.length - 1]!;
-    alter?.(newest);
-    this.published += samples.length;
-    const p = this.gatewayOf[i]!.publish(this.workload.devices[i]!, samples).catch((err: Error) => {
-      this.failure ??= err;
-    });
-    this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
-    return { ts: newest.ts };
+    const n = this.workload.samplesPerMessage;
+    this.published += n;
+    if (alter) {
+      const samples = this.telemetry.nextSamples(i);
+      const newest = samples[n - 1]!;
+      alter(newest);
+      this.gatewayOf[i]!.publish(this.slotOf[i]!, JSON.stringify({ seq: this.seq[i]!++, samples }), n);
+      return { ts: newest.ts };
+    }
+    const { json, newestTs } = this.telemetry.nextMessage(i, this.seq[i]!++);
+    this.gatewayOf[i]!.publish(this.slotOf[i]!, json, n);
+    return { ts: newestTs };
+  }
+
+  /** A gateway's failure (a refused publish, a lost connection): the run is void. */
+  private get failure(): Error | null {
+    for (const g of this.gateways) if (g.failure) return g.failure;
+    return null;
   }
 
   /** Publishes waiting for PUBACK or for a window slot, over all gateways. */
@@ -90,6 +111,12 @@ export class Fleet {
     let n = 0;
     for (const g of this.gateways) n += g.queued;
     return n;
+  }
+
+  /** Resolves when every publish so far is acknowledged; throws a gateway's failure. */
+  private async settled(): Promise<void> {
+    await Promise.all(this.gateways.map((g) => g.whenIdle()));
+    if (this.failure) throw this.failure;
   }
 
   /** Publish for `durationMs` at `pace`, round-robin over the devices; resolves when every publish of the run is acknowledged. */
@@ -121,14 +148,12 @@ export class Fleet {
       onTick?.(elapsed);
       await new Promise((r) => setTimeout(r, TICK_MS));
     }
-    await Promise.all(this.pending);
-    if (this.failure) throw this.failure;
+    await this.settled();
     const acked = this.acked;
     return { seconds: (performance.now() - start) / 1000, messages: acked.messages - acked0.messages, samples: acked.samples - acked0.samples };
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.pending);
     await Promise.all(this.gateways.map((g) => g.stop()));
   }
 }

@@ -178,7 +178,9 @@ try {
     stop();
     await decoyFleet?.stop();
     await other?.stop();
-    say(`drained after ${((performance.now() - d0) / 1000).toFixed(1)} s at ${Math.round(drainRate).toLocaleString('en')} samples/s${decoy ? ' (offer going on elsewhere)' : ''}; published ${fleet.acked.samples}, stored ${stored.value}`);
+    say(`drained after ${((performance.now() - d0) / 1000).toFixed(1)} s at ${Math.round(drainRate).toLocaleString('en')} samples/s${decoy ? ' (offer going on elsewhere)' : ''}; published ${fleet.published} (with PRE1 the 1-sample closed loop's too), stored ${stored.value}`);
+    // More stored than published is a redelivery counted twice: the platform's log says why.
+    if (stored.value !== fleet.published) say(`  stored − published = ${stored.value - fleet.published}; the platform's warnings:\n${platform.output().split('\n').filter((l) => /"level":(40|50|60)/.test(l)).slice(-20).join('\n')}`);
   }
 } finally {
   stored.stop();

@@ -1,12 +1,13 @@
 /**
  * `npx tsx load-tests/bench/per-message.ts --baseline-rev <rev> [--seconds 12] [--rate1 3000]
- * [--rate10 10000] [--rounds 1] [--profile DIR [--alloc]] [--current-env PP_X=v ...]`: what a message costs, this tree beside an earlier
+ * [--rate10 10000] [--rounds 1] [--lead 6000] [--profile DIR [--alloc]] [--current-env PP_X=v ...]`: what a message costs, this tree beside an earlier
  * revision in the same run. Each variant has its own Mosquitto (shipped configuration) and built
  * platform process on one influxd (200 devices in 20 gateways, the backpressure bench's fleet),
  * and each phase runs for both, one after the other (rounds alternate the order):
  *
  * - the closed-loop maximum with 1-sample messages, as the backpressure bench measures it (at
- *   most three windows of samples ahead of what is stored): rate, CPU per sample, platform CPU;
+ *   most three windows of samples ahead of what is stored, or `--lead` samples: a window larger
+ *   than the default needs a larger lead to show): rate, CPU per sample, platform CPU;
  * - the same offered rate for both (open loop, `--rate1` samples/s of 1-sample messages and
  *   `--rate10` of 10-sample ones): CPU per stored sample under identical work, which is what to
  *   compare when the machine is shared and rates move.
@@ -48,6 +49,8 @@ const alloc = argv.includes('--alloc');
 /** `--current-env PP_X=v` (repeatable): settings for this tree's platform only, e.g. a larger window. */
 const currentEnv = Object.fromEntries(argv.flatMap((a, i) => (a === '--current-env' ? [argv[i + 1]!.split(/=(.*)/s).slice(0, 2)] : [])));
 const WINDOW = 2000;
+/** How far the closed loop's fleet may be ahead of what is stored, in samples. */
+const lead = Number(arg('--lead', String(3 * WINDOW)));
 const WARMUP_MS = 3000;
 
 const SHAPE10: WorkloadShape = { sites: 20, linesPerSite: 10, machinesPerLine: 1, samplesPerMessage: 10 };
@@ -146,7 +149,7 @@ async function phase(v: Variant, fleet: Fleet, name: string, run: (consumed: () 
 const PHASES: { name: string; fleet: 'f1' | 'f10'; run: (f: Fleet, consumed: () => number) => Promise<unknown> }[] = [
   // Nothing offered: the platform's own timers and the bench's /metrics polls, to subtract.
   { name: 'idle', fleet: 'f1', run: () => new Promise((r) => setTimeout(r, seconds * 1000)) },
-  { name: 'closed1', fleet: 'f1', run: (f, consumed) => f.run({ kind: 'window', consumed, aheadSamples: 3 * WINDOW }, seconds * 1000) },
+  { name: 'closed1', fleet: 'f1', run: (f, consumed) => f.run({ kind: 'window', consumed, aheadSamples: lead }, seconds * 1000) },
   { name: 'rate1', fleet: 'f1', run: (f) => f.run({ kind: 'rate', samplesPerS: rate1 }, seconds * 1000) },
   { name: 'rate10', fleet: 'f10', run: (f) => f.run({ kind: 'rate', samplesPerS: rate10 }, seconds * 1000) },
 ];

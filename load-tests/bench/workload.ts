@@ -43,19 +43,30 @@ export class Workload {
     this.lastTs = new Float64Array(this.machines.length).fill(startTs - this.samplesPerMessage * this.intervalMs);
   }
 
+  /**
+   * Timestamps of device `i`'s next message: the first and the spacing (the newest is
+   * first + (samplesPerMessage − 1) × step, `now` or just after the device's last); advances the
+   * device's clock.
+   */
+  nextStamps(i: number, now = Date.now()): { first: number; step: number } {
+    const n = this.samplesPerMessage;
+    const last = this.lastTs[i]!;
+    const step = Math.max(1, Math.min(this.intervalMs, Math.floor((now - last) / n)));
+    const first = Math.max(last + step, now - (n - 1) * step);
+    this.lastTs[i] = first + (n - 1) * step;
+    return { first, step };
+  }
+
   /** Samples one message of device `i` carries, the newest stamped `now` (or just after its last). */
   nextSamples(i: number, now = Date.now()): Sample[] {
     const n = this.samplesPerMessage;
     const machine = this.machines[i]!;
-    const last = this.lastTs[i]!;
-    const step = Math.max(1, Math.min(this.intervalMs, Math.floor((now - last) / n)));
-    const first = Math.max(last + step, now - (n - 1) * step);
+    const { first, step } = this.nextStamps(i, now);
     const out: Sample[] = new Array(n);
     for (let k = 0; k < n; k++) {
       machine.step(step);
       out[k] = machine.sample(first + k * step);
     }
-    this.lastTs[i] = first + (n - 1) * step;
     return out;
   }
 

@@ -346,6 +346,7 @@ async function startMqttIntake(config: Config, access: AccessControl, tokenWatch
       clientId: config.mqtt.clientId,
       sharedGroup: config.mqtt.sharedGroup,
       receiveMaximum: config.mqtt.receiveMaximum,
+      windowBytes: config.mqtt.windowBytes || undefined,
       sessionExpirySeconds: config.mqtt.sessionExpirySeconds,
       deadLetterPrefix: config.mqtt.deadLetterPrefix,
       limits: config.limits,

@@ -25,6 +25,8 @@ export interface Config {
     clientId: string;
     sharedGroup?: string;
     receiveMaximum: number;
+    /** 0: no byte limit. */
+    windowBytes: number;
     sessionExpirySeconds: number;
     deadLetterPrefix: string;
     embedded: { host: string; port: number };
@@ -140,6 +142,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       clientId: e.PP_MQTT_CLIENT_ID,
       sharedGroup: e.PP_MQTT_SHARED_GROUP,
       receiveMaximum: e.PP_MQTT_RECEIVE_MAXIMUM,
+      windowBytes: e.PP_MQTT_WINDOW_BYTES,
       sessionExpirySeconds: e.PP_MQTT_SESSION_EXPIRY_S,
       deadLetterPrefix: e.PP_MQTT_DEAD_LETTER_PREFIX,
       embedded: { host: e.PP_MQTT_EMBEDDED_HOST, port: e.PP_MQTT_EMBEDDED_PORT },

@@ -76,19 +76,24 @@ function describeIssues(issues: z.core.$ZodIssue[]): string {
   return issues.map((i) => `${i.path.length ? i.path.join('.') : '$'}: ${i.message}`).join('; ');
 }
 
+/** The JSON path of a sample: built only for a rejection (nearly every sample is valid). */
+const at = (pathPrefix: string, index: number) => `${pathPrefix}[${index}]`;
+
+function reject(rejections: Rejection[], index: number, code: ErrorCode, path: string, reason: string): void {
+  rejections.push({ code, path, sample: index, reason });
+}
+
 /**
  * Validate samples one by one: bad ones become rejections, good ones are kept. Per sample the
  * valid case allocates only the sample the batch keeps (with one-sample messages this runs once
- * per message, so closures, a Set and arrays made per call or per sample showed as garbage).
+ * per message, so closures, a Set and arrays made per call or per sample showed as garbage:
+ * hence `at` and `reject` outside, not closures made per call).
  */
-function decodeSamples(rawSamples: unknown[], limits: DecodeLimits, now: number, pathPrefix: string) {
+function decodeSamples(ref: DeviceRef, seq: number | null, rawSamples: unknown[], limits: DecodeLimits, now: number, pathPrefix: string): DecodeResult {
   const samples: Sample[] = [];
   const rejections: Rejection[] = [];
   let unknown: Set<string> | null = null;
   const latest = now + limits.maxFutureSkewMs;
-  // The path is built only for a rejection: nearly every sample is valid.
-  const at = (index: number) => `${pathPrefix}[${index}]`;
-  const reject = (index: number, code: ErrorCode, path: string, reason: string) => void rejections.push({ code, path, sample: index, reason });
   for (let index = 0; index < rawSamples.length; index++) {
     const raw = rawSamples[index];
     // Hot path: a valid sample is checked without zod (sample-fast-path.ts); anything else goes
@@ -100,15 +105,15 @@ function decodeSamples(rawSamples: unknown[], limits: DecodeLimits, now: number,
       // zod skips a `__proto__` key of a record unchecked (its prototype-pollution guard), so such a
       // metric would vanish without a reason: reject it like any other name outside the pattern.
       const protoKey = hasOwnProtoKey((raw as { m?: unknown } | null)?.m);
-      if (protoKey) reject(index, 'PP_ERR_INVALID_METRIC_NAME', `${at(index)}.m.__proto__`, `metric name "__proto__" must match ${METRIC_NAME_PATTERN.source}`);
+      if (protoKey) reject(rejections, index, 'PP_ERR_INVALID_METRIC_NAME', `${at(pathPrefix, index)}.m.__proto__`, `metric name "__proto__" must match ${METRIC_NAME_PATTERN.source}`);
       if (!parsed.success) {
         for (const issue of parsed.error.issues) {
           const [head, key] = issue.path;
-          const path = issue.path.length ? `${at(index)}.${issue.path.map(String).join('.')}` : at(index);
-          if (head === 'ts') reject(index, 'PP_ERR_INVALID_TIMESTAMP', path, describeTs(raw));
-          else if (head === 'm' && key !== undefined && issue.code === 'invalid_key') reject(index, 'PP_ERR_INVALID_METRIC_NAME', path, `metric name ${JSON.stringify(String(key)).slice(0, 80)} must match ${METRIC_NAME_PATTERN.source}`);
-          else if (head === 'm' && key !== undefined) reject(index, 'PP_ERR_INVALID_VALUE', path, describeValue((raw as { m: Record<string, unknown> }).m[String(key)]));
-          else reject(index, 'PP_ERR_INVALID_SAMPLE', path, describeIssues([issue]));
+          const path = issue.path.length ? `${at(pathPrefix, index)}.${issue.path.map(String).join('.')}` : at(pathPrefix, index);
+          if (head === 'ts') reject(rejections, index, 'PP_ERR_INVALID_TIMESTAMP', path, describeTs(raw));
+          else if (head === 'm' && key !== undefined && issue.code === 'invalid_key') reject(rejections, index, 'PP_ERR_INVALID_METRIC_NAME', path, `metric name ${JSON.stringify(String(key)).slice(0, 80)} must match ${METRIC_NAME_PATTERN.source}`);
+          else if (head === 'm' && key !== undefined) reject(rejections, index, 'PP_ERR_INVALID_VALUE', path, describeValue((raw as { m: Record<string, unknown> }).m[String(key)]));
+          else reject(rejections, index, 'PP_ERR_INVALID_SAMPLE', path, describeIssues([issue]));
         }
         continue;
       }
@@ -122,19 +127,19 @@ function decodeSamples(rawSamples: unknown[], limits: DecodeLimits, now: number,
       if (reserved === undefined && RESERVED_METRIC_NAMES.has(name)) reserved = name;
     }
     if (count === 0 && !sample.bad?.length) {
-      reject(index, 'PP_ERR_EMPTY_SAMPLE', `${at(index)}.m`, 'sample has no metrics');
+      reject(rejections, index, 'PP_ERR_EMPTY_SAMPLE', `${at(pathPrefix, index)}.m`, 'sample has no metrics');
       continue;
     }
     if (count > limits.maxMetricsPerSample) {
-      reject(index, 'PP_ERR_TOO_MANY_METRICS', `${at(index)}.m`, `sample has ${count} metrics; the limit is ${limits.maxMetricsPerSample}`);
+      reject(rejections, index, 'PP_ERR_TOO_MANY_METRICS', `${at(pathPrefix, index)}.m`, `sample has ${count} metrics; the limit is ${limits.maxMetricsPerSample}`);
       continue;
     }
     if (reserved !== undefined) {
-      reject(index, 'PP_ERR_INVALID_METRIC_NAME', `${at(index)}.m.${reserved}`, `metric name ${JSON.stringify(reserved)} is reserved (${[...RESERVED_METRIC_NAMES].join(', ')}): rename it`);
+      reject(rejections, index, 'PP_ERR_INVALID_METRIC_NAME', `${at(pathPrefix, index)}.m.${reserved}`, `metric name ${JSON.stringify(reserved)} is reserved (${[...RESERVED_METRIC_NAMES].join(', ')}): rename it`);
       continue;
     }
     if (sample.ts > latest) {
-      reject(index, 'PP_ERR_FUTURE_TIMESTAMP', `${at(index)}.ts`, `ts ${new Date(sample.ts).toISOString()} is ${sample.ts - now} ms ahead of the platform clock; the allowed skew is ${limits.maxFutureSkewMs} ms`);
+      reject(rejections, index, 'PP_ERR_FUTURE_TIMESTAMP', `${at(pathPrefix, index)}.ts`, `ts ${new Date(sample.ts).toISOString()} is ${sample.ts - now} ms ahead of the platform clock; the allowed skew is ${limits.maxFutureSkewMs} ms`);
       continue;
     }
     for (const name in sample.m) if (!isKnownMetric(name)) (unknown ??= new Set()).add(name);
@@ -143,7 +148,7 @@ function decodeSamples(rawSamples: unknown[], limits: DecodeLimits, now: number,
     if (fast !== null && (fast.bad === undefined || fast.bad.length > 0)) samples.push(fast);
     else samples.push(sample.bad?.length ? { ts: sample.ts, m: sample.m, bad: sample.bad } : { ts: sample.ts, m: sample.m });
   }
-  return { samples, rejections, unknownMetrics: unknown ? [...unknown] : [] };
+  return { batch: { site: ref.site, line: ref.line, device: ref.device, seq, samples }, rejections, unknownMetrics: unknown ? [...unknown] : [] };
 }
 
 function hasOwnProtoKey(m: unknown): boolean {
@@ -169,8 +174,7 @@ function finish(ref: DeviceRef, seq: number | null, rawSamples: unknown[], limit
   if (rawSamples.length > limits.maxSamples) {
     return messageRejected('PP_ERR_TOO_MANY_SAMPLES', `message has ${rawSamples.length} samples; the limit is ${limits.maxSamples}`);
   }
-  const { samples, rejections, unknownMetrics } = decodeSamples(rawSamples, limits, now, 'samples');
-  return { batch: { ...ref, seq, samples }, rejections, unknownMetrics };
+  return decodeSamples(ref, seq, rawSamples, limits, now, 'samples');
 }
 
 /** Decode an MQTT `pp/v1/{site}/{line}/{device}/metrics` message. */
@@ -197,7 +201,7 @@ function validEnvelopeOrNull(v: unknown): { seq: number; samples: unknown[] } | 
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
   const { seq, samples } = v as { seq?: unknown; samples?: unknown };
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0 || !Array.isArray(samples)) return null;
-  return { seq, samples };
+  return v as { seq: number; samples: unknown[] }; // read as it is, not copied
 }
 
 /**

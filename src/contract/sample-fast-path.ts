@@ -27,7 +27,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 }
 
-/** The sample as the schema would return it, or null: "ask zod". */
+/** The sample as the schema would return it (the object given, not a copy), or null: "ask zod". */
 export function validSampleOrNull(raw: unknown): Sample | null {
   if (!isPlainObject(raw)) return null;
   for (const k in raw) if (k !== 'ts' && k !== 'm' && k !== 'bad') return null;
@@ -39,8 +39,10 @@ export function validSampleOrNull(raw: unknown): Sample | null {
     // A `__proto__` own key fails the pattern, so it goes to zod and gets its rejection there.
     if (typeof v !== 'number' || !Number.isFinite(v) || !goodName(name)) return null;
   }
-  if (bad === undefined) return { ts, m: m as Record<string, number> };
+  // The object JSON.parse made is the sample itself (only `ts`, `m` and `bad`, checked above): kept
+  // as it is rather than copied, with one-sample messages a copy per message.
+  if (bad === undefined) return raw as unknown as Sample;
   if (!Array.isArray(bad) || bad.length > MAX_BAD) return null;
   for (const name of bad) if (typeof name !== 'string' || !goodName(name)) return null;
-  return { ts, m: m as Record<string, number>, bad: bad as string[] };
+  return raw as unknown as Sample;
 }

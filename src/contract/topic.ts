@@ -6,8 +6,29 @@ export type TopicKind = (typeof TOPIC_KINDS)[number];
 
 export type ParsedTopic = { ok: true; ref: DeviceRef; kind: TopicKind } | { ok: false; reason: string };
 
+/**
+ * Topics already parsed and valid, with their answer (frozen: every message on the topic gets the
+ * same object). Each device publishes on the same few topics, so a message's topic is parsed
+ * once per device, not once per message: with one-sample messages the split, the three id
+ * checks and the objects were a cost per sample. Bounded, so that a publisher inventing topics
+ * cannot grow it: past the bound, topics are parsed every time.
+ */
+const VALID_TOPICS = new Map<string, Extract<ParsedTopic, { ok: true }>>();
+const MAX_VALID_TOPICS = 50_000;
+
 /** `pp/v1/{site}/{line}/{device}/{kind}`; ids are validated, never escaped. */
 export function parseTopic(topic: string): ParsedTopic {
+  const known = VALID_TOPICS.get(topic);
+  if (known !== undefined) return known;
+  const parsed = parseTopicOnce(topic);
+  if (parsed.ok && VALID_TOPICS.size < MAX_VALID_TOPICS) {
+    Object.freeze(parsed.ref);
+    VALID_TOPICS.set(topic, Object.freeze(parsed));
+  }
+  return parsed;
+}
+
+function parseTopicOnce(topic: string): ParsedTopic {
   const parts = topic.split('/');
   if (parts.length !== 6 || parts[0] !== 'pp' || parts[1] !== 'v1') {
     return { ok: false, reason: `topic must be ${TOPIC_PREFIX}/{site}/{line}/{device}/{kind}` };

@@ -166,7 +166,7 @@ export class LiveClient {
     const named = namedBy(f);
     for (const v of this.ctx.latest.all()) {
       if (this.closed) return;
-      if (named(v.site, v.line, v.device) && this.subscription.allowed(v.site)) this.offer(`${v.site}/${v.line}/${v.device}`, v);
+      if (named(v.site, v.line, v.device) && this.subscription.allowed(v.site)) this.offer(`${v.site}/${v.line}/${v.device}`, { ...v, m: { ...v.m } }); // a copy: the entry changes in place
     }
   }
 

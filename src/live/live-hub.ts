@@ -52,6 +52,9 @@ export class LiveHub implements AlertNotifier {
   /** A stored batch (pipeline `onStored`). History (`historical`) and stale replays are not live. */
   publish(batch: TelemetryBatch): void {
     if (batch.historical) return;
+    // Nobody listening (the usual case at high rates): keep the values for the next subscriber,
+    // without building a message per batch for no one.
+    if (this.clients.size === 0) return this.latest.record(batch);
     const msg = this.latest.update(batch);
     if (msg === null) return;
     for (const c of this.clients) c.telemetry(msg);

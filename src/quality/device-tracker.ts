@@ -5,7 +5,7 @@ import { emptyFigures, type Figures } from './figures.js';
 import { IntervalLearner } from './interval-learner.js';
 import { initialSeqState, pruneGaps, stepSeq, type SeqState, type SeqVerdict } from './seq-tracker.js';
 import type { StatusState } from '../contract/index.js';
-import { dayOf, dayRetained, hourOf, splitByHour } from './windows.js';
+import { dayOf, dayRetained, hourOf } from './windows.js';
 
 /**
  * Everything PlantPulse knows about one device's data delivery. No I/O and no clock: the caller
@@ -84,7 +84,36 @@ export class DeviceTracker {
   ) {
     this.ref = { site: ref.site, line: ref.line, device: ref.device };
     this.key = `${ref.site}/${ref.line}/${ref.device}`;
+    // The learner keeps its spacings in the state's own array, so the state is always current
+    // without a copy per message (it is serialised only when saved or handed over).
     this.learner = new IntervalLearner(state.spacings);
+    state.spacings = this.learner.spacingsArray;
+  }
+
+  /** The gateway the two keys below were made for (undefined: not made yet). */
+  private keysFor: string | null | undefined = undefined;
+  private gwKey: string | null = null;
+  private upKey = '';
+
+  /** `site/gateway` of the gateway uploading this device (null: none known): the fleet's key for its status. */
+  get gatewayKey(): string | null {
+    this.refreshKeys();
+    return this.gwKey;
+  }
+
+  /** Who uploads this device's data: `gateway:site/gateway`, or `device:site/line/device` when no gateway is known. */
+  get uploaderKey(): string {
+    this.refreshKeys();
+    return this.upKey;
+  }
+
+  /** Both keys are asked for every stored message: made again only when the gateway changed, not per message. */
+  private refreshKeys(): void {
+    const g = this.state.gateway;
+    if (g === this.keysFor) return;
+    this.keysFor = g;
+    this.gwKey = g === null ? null : `${this.ref.site}/${g}`;
+    this.upKey = g === null ? `device:${this.key}` : `gateway:${this.ref.site}/${g}`;
   }
 
   /** The interval expectations use: configured, else learned; null while unknown. */
@@ -97,19 +126,36 @@ export class DeviceTracker {
     const s = this.state;
     this.heard(now, cfg, gw);
     const out: AcceptOutcome = { verdict: 'unsequenced', received: 0, duplicates: 0, tooLate: 0, delays: [] };
+    const samples = batch.samples;
     let consecutive = true; // unsequenced sources: arrival order is all there is
-    if (batch.seq !== null && batch.samples.length > 0) {
-      const oldest = batch.samples.reduce((m, x) => Math.min(m, x.ts), Infinity);
-      const step = stepSeq(s.seq, batch.seq, oldest, s.newestTs ?? -Infinity, now);
-      s.seq = step.state;
-      s.abandoned += step.abandoned;
-      out.verdict = step.verdict;
-      consecutive = s.lastSeq !== null && step.verdict !== 'reset' && s.lastSeq.epoch === s.seq.epoch && batch.seq === s.lastSeq.seq + 1;
-      if (step.verdict !== 'duplicate') s.lastSeq = { epoch: s.seq.epoch, seq: batch.seq };
+    if (batch.seq !== null && samples.length > 0) {
+      const last = s.lastSeq;
+      if (s.seq.highest !== null && batch.seq === s.seq.highest + 1) {
+        // The usual message, the next one: the state is the device's own (never shared: hand-over
+        // clones it, restore parses it), so it moves in place instead of being copied per message.
+        s.seq.highest = batch.seq;
+        out.verdict = 'next';
+      } else {
+        let oldest = Infinity;
+        for (const x of samples) if (x.ts < oldest) oldest = x.ts;
+        const step = stepSeq(s.seq, batch.seq, oldest, s.newestTs ?? -Infinity, now);
+        s.seq = step.state;
+        s.abandoned += step.abandoned;
+        out.verdict = step.verdict;
+      }
+      consecutive = last !== null && out.verdict !== 'reset' && last.epoch === s.seq.epoch && batch.seq === last.seq + 1;
+      if (out.verdict !== 'duplicate') {
+        if (last === null) s.lastSeq = { epoch: s.seq.epoch, seq: batch.seq };
+        else {
+          last.epoch = s.seq.epoch;
+          last.seq = batch.seq;
+        }
+      }
     }
     const duplicateMessage = out.verdict === 'duplicate';
     let inMessage = false;
-    batch.samples.forEach((sample, i) => {
+    for (let i = 0; i < samples.length; i++) {
+      const sample = samples[i]!;
       const w = this.window(hourOf(sample.ts, cfg.utcOffsetMs), now, cfg);
       if (i === 0 && w) {
         // Message-level figures go to the window of the message's first sample.
@@ -119,13 +165,13 @@ export class DeviceTracker {
       if (!w) {
         out.tooLate++;
         s.tooLate++;
-        return;
+        continue;
       }
       w.dirty = true;
       if (duplicateMessage || (w.times !== null && !w.times.add(sample.ts))) {
         w.counts.duplicates++;
         out.duplicates++;
-        return;
+        continue;
       }
       w.counts.received++;
       out.received++;
@@ -140,8 +186,7 @@ export class DeviceTracker {
       s.prevTs = sample.ts;
       s.newestTs = s.newestTs === null ? sample.ts : Math.max(s.newestTs, sample.ts);
       s.firstTs = s.firstTs === null ? sample.ts : Math.min(s.firstTs, sample.ts);
-    });
-    s.spacings = this.learner.toJSON();
+    }
     s.lastArrival = now;
     this.dirty = true;
     return out;
@@ -177,13 +222,19 @@ export class DeviceTracker {
     const heard = this.lastHeard();
     const onlineUntil = !statusOk ? -Infinity : heard !== null ? heard + cfg.silenceMs : Infinity;
     const watchedUntil = s.lastArrival !== null ? s.lastArrival + cfg.retireAfterMs : Infinity;
-    splitByHour(from, Math.min(now, watchedUntil), cfg.utcOffsetMs, (hour, a, b) => {
+    // [from, until) split at hour boundaries, written out here: this runs for every stored
+    // message, and a helper taking a callback made a closure per message.
+    const until = Math.min(now, watchedUntil);
+    for (let hour = hourOf(from, cfg.utcOffsetMs); hour < until; hour += HOUR_MS) {
+      const a = Math.max(from, hour);
+      const b = Math.min(until, hour + HOUR_MS);
+      if (b <= a) continue;
       const w = this.window(hour, now, cfg);
-      if (!w) return;
+      if (!w) continue;
       w.counts.observedMs += b - a;
       w.counts.onlineMs += Math.max(0, Math.min(b, onlineUntil) - a);
       w.dirty = true;
-    });
+    }
     // Not marking the device dirty: lastAdvance is not worth saving (restore restarts it anyway).
   }
 

@@ -129,11 +129,7 @@ export class Fleet {
   }
 
   gatewayOf(t: DeviceTracker): GatewayStatus | null {
-    return t.state.gateway === null ? null : (this.gateways.get(`${t.ref.site}/${t.state.gateway}`) ?? null);
-  }
-
-  /** Who uploads a device's data: its gateway, or the device itself when no gateway is known. */
-  uploader(t: DeviceTracker): { key: string } {
-    return { key: t.state.gateway === null ? `device:${t.key}` : `gateway:${t.ref.site}/${t.state.gateway}` };
+    const key = t.gatewayKey;
+    return key === null ? null : (this.gateways.get(key) ?? null);
   }
 }

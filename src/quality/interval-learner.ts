@@ -27,6 +27,11 @@ export class IntervalLearner {
     return sorted[Math.floor((sorted.length - 1) / 2)]!;
   }
 
+  /** The spacings kept, live (the device state holds this array: see DeviceTracker). */
+  get spacingsArray(): number[] {
+    return this.spacings;
+  }
+
   toJSON(): number[] {
     return [...this.spacings];
   }

@@ -7,14 +7,42 @@ export interface QualityProbes {
 }
 
 /**
+ * Counts by label value, kept as plain numbers and added to their prom-client counter when it is
+ * read (a scrape of /metrics). Every stored message is counted here; prom-client's `inc` with
+ * labels hashes and validates the label object each time, several % of the thread with
+ * one-sample messages, where one addition to a number will do until someone looks.
+ */
+export class Tally<L extends string> {
+  private readonly counts = new Map<L, number>();
+
+  add(label: L, by = 1): void {
+    this.counts.set(label, (this.counts.get(label) ?? 0) + by);
+  }
+
+  /** Hand what was counted since the last call to `counter` (label `verdict`), and start again. */
+  drainInto(counter: Counter<'verdict'>): void {
+    for (const [verdict, n] of this.counts) counter.inc({ verdict }, n);
+    this.counts.clear();
+  }
+}
+
+export type MessageVerdict = 'first' | 'next' | 'ahead' | 'gap-fill' | 'duplicate' | 'reset' | 'unsequenced';
+export type SampleVerdict = 'received' | 'duplicate' | 'too_late';
+
+/**
  * Quality-stage Prometheus metrics, on the platform's registry. Labels are small enumerations
  * (verdicts, status kinds), never ids: per-device figures live in InfluxDB (`quality`).
  */
 export function createQualityMetrics(registry: Registry, probes: QualityProbes) {
   const r = { registers: [registry] };
+  const messageVerdicts = new Tally<MessageVerdict>();
+  const sampleVerdicts = new Tally<SampleVerdict>();
   return {
-    messages: new Counter({ ...r, name: 'pp_quality_messages_total', help: 'Stored messages by seq verdict (first, next, ahead = a gap opened, gap-fill = late, duplicate, reset, unsequenced)', labelNames: ['verdict'] as const }),
-    samples: new Counter({ ...r, name: 'pp_quality_samples_total', help: 'Stored samples by quality verdict (received, duplicate, too_late = past the late horizon, not accounted)', labelNames: ['verdict'] as const }),
+    /** Per stored message and sample: count here (see Tally), not on the counters. */
+    messageVerdicts,
+    sampleVerdicts,
+    messages: new Counter({ ...r, name: 'pp_quality_messages_total', help: 'Stored messages by seq verdict (first, next, ahead = a gap opened, gap-fill = late, duplicate, reset, unsequenced)', labelNames: ['verdict'] as const, collect() { messageVerdicts.drainInto(this); } }),
+    samples: new Counter({ ...r, name: 'pp_quality_samples_total', help: 'Stored samples by quality verdict (received, duplicate, too_late = past the late horizon, not accounted)', labelNames: ['verdict'] as const, collect() { sampleVerdicts.drainInto(this); } }),
     statusMessages: new Counter({ ...r, name: 'pp_quality_status_messages_total', help: 'Status messages taken (device, gateway) or ignored (invalid)', labelNames: ['kind'] as const }),
     flushes: new Counter({ ...r, name: 'pp_quality_flushes_total', help: 'Quality figures written to InfluxDB and local state saved' }),
     points: new Counter({ ...r, name: 'pp_quality_points_written_total', help: 'Points written to the quality measurement' }),

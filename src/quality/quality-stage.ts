@@ -126,17 +126,17 @@ export class QualityStage {
     if (this.unsaved.size === 0) queueMicrotask(() => this.saveAccepted());
     this.unsaved.add(t);
     const m = this.deps.metrics;
-    m.messages.inc({ verdict: out.verdict });
-    if (out.received > 0) m.samples.inc({ verdict: 'received' }, out.received);
-    if (out.duplicates > 0) m.samples.inc({ verdict: 'duplicate' }, out.duplicates);
-    if (out.tooLate > 0) m.samples.inc({ verdict: 'too_late' }, out.tooLate);
-    this.checks.addDelays(this.fleet.uploader(t).key, out.delays, now);
+    m.messageVerdicts.add(out.verdict);
+    if (out.received > 0) m.sampleVerdicts.add('received', out.received);
+    if (out.duplicates > 0) m.sampleVerdicts.add('duplicate', out.duplicates);
+    if (out.tooLate > 0) m.sampleVerdicts.add('too_late', out.tooLate);
+    this.checks.addDelays(t.uploaderKey, out.delays, now);
   }
 
   private saveAccepted(): void {
     if (this.stopped) return;
     try {
-      this.deps.store.saveDevices([...this.unsaved].map((t) => ({ key: t.key, ref: t.ref, state: t.state })));
+      this.deps.store.saveDevices(this.unsaved); // trackers have the key, ref and state it saves
       for (const t of this.unsaved) t.dirty = false;
     } catch (err) {
       // Disk trouble: they stay dirty, and the next flush saves them (or says why it cannot).

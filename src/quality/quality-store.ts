@@ -43,6 +43,11 @@ export interface StoredWindow {
 export class QualityStore {
   private readonly db: Database.Database;
   private readonly stmts;
+  /**
+   * Made once: `db.transaction(fn)` builds a new wrapper on each call, and saveDevices runs after
+   * every burst of stored messages.
+   */
+  private readonly saveDevicesTx: (devices: Iterable<{ key: string; ref: DeviceRef; state: DeviceState }>) => void;
 
   constructor(path: string) {
     // Rebuilt from InfluxDB counts when lost (docs/completeness.md): a process crash is what it must survive.
@@ -58,6 +63,10 @@ export class QualityStore {
       deleteDevice: this.db.prepare('DELETE FROM quality_device WHERE key = ?'),
       deleteDeviceWindows: this.db.prepare('DELETE FROM quality_window WHERE key = ?'),
     };
+    const saveDevice = this.stmts.saveDevice;
+    this.saveDevicesTx = this.db.transaction((devices: Iterable<{ key: string; ref: DeviceRef; state: DeviceState }>) => {
+      for (const d of devices) saveDevice.run(d.key, d.ref.site, d.ref.line, d.ref.device, JSON.stringify(d.state));
+    });
   }
 
   devices(): StoredDevice[] {
@@ -70,9 +79,7 @@ export class QualityStore {
 
   /** Several devices in one transaction (one WAL commit instead of one per device). */
   saveDevices(devices: Iterable<{ key: string; ref: DeviceRef; state: DeviceState }>): void {
-    this.db.transaction(() => {
-      for (const d of devices) this.stmts.saveDevice.run(d.key, d.ref.site, d.ref.line, d.ref.device, JSON.stringify(d.state));
-    })();
+    this.saveDevicesTx(devices);
   }
 
   gateways(): Map<string, GatewayStatus> {

@@ -33,15 +33,6 @@ export function dayRetained(dayStart: number, now: number, lateHorizonMs: number
   return dayStart + DAY_MS + lateHorizonMs > now;
 }
 
-/** Split [a, b) at hour boundaries: calls `each(hourStart, from, to)` for every piece. */
-export function splitByHour(a: number, b: number, utcOffsetMs: number, each: (hour: number, from: number, to: number) => void): void {
-  for (let h = hourOf(a, utcOffsetMs); h < b; h += HOUR_MS) {
-    const from = Math.max(a, h);
-    const to = Math.min(b, h + HOUR_MS);
-    if (to > from) each(h, from, to);
-  }
-}
-
 /** The earliest day start whose samples are still accounted at `now`. */
 export function firstRetainedDay(now: number, cfg: { lateHorizonMs: number; utcOffsetMs: number }): number {
   // The day holding (now − horizon − 1 day) ended at or before now − horizon; the next one did not.

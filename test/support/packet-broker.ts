@@ -67,14 +67,14 @@ export class PacketBroker {
     this.socket!.write(generate(packet, { protocolVersion: 5 }));
   }
 
-  /** Queue `count` QoS 1 messages on `topic` and send them as the mode allows. */
-  publish(count: number, topic: string, mode: 'blast' | 'honour'): number[] {
+  /** Queue `count` QoS 1 messages on `topic` and send them as the mode allows (payload `m<id>`, or `payloadBytes` long). */
+  publish(count: number, topic: string, mode: 'blast' | 'honour', payloadBytes?: number): number[] {
     this.mode = mode;
     const ids: number[] = [];
     for (let i = 0; i < count; i++) {
       const messageId = this.nextId++;
       ids.push(messageId);
-      const packet: IPublishPacket = { cmd: 'publish', topic, payload: Buffer.from(`m${messageId}`), qos: 1, dup: false, retain: false, messageId };
+      const packet: IPublishPacket = { cmd: 'publish', topic, payload: payloadBytes === undefined ? Buffer.from(`m${messageId}`) : Buffer.alloc(payloadBytes, 'x'), qos: 1, dup: false, retain: false, messageId };
       this.backlog.push(generate(packet, { protocolVersion: 5 }));
     }
     this.pump();

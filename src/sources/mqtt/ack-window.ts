@@ -8,7 +8,13 @@ import { PublishCounter } from './publish-counter.js';
 export interface AckWindowOptions {
   /** Messages received and not yet durable at most: reading stops here. The receive-maximum we advertise. */
   window: number;
-  /** Reading resumes once no more than this many are left (default: three quarters of the window). */
+  /**
+   * Payload bytes of the messages received and not yet durable at most: reading also stops here
+   * (default: no limit). With it the message window can be large, so that small messages fill
+   * storage's batches, while what large ones hold stays bounded by their size.
+   */
+  windowBytes?: number;
+  /** Reading resumes once no more than this many are left (default: three quarters of the window; for bytes, of the byte window). */
   lowWater?: number;
   /**
    * Also stop reading while this says so (enough is queued for storage), so that what is held
@@ -62,6 +68,12 @@ export class AckWindow {
   private readonly acks: OrderedAcks;
   private readonly lowWater: number;
   private readonly half: number;
+  private readonly windowBytes: number;
+  private readonly lowWaterBytes: number;
+  private readonly halfBytes: number;
+  /** Payload bytes of the messages held (tracked, not yet released) on this connection. */
+  private heldBytes = 0;
+  private peakHeldBytes = 0;
   private held: Callback | null = null;
   private holdTimer: NodeJS.Timeout | null = null;
   /** Publications that held messages wait for, not yet acknowledged by the broker. */
@@ -81,6 +93,10 @@ export class AckWindow {
     if (!Number.isInteger(opts.window) || opts.window < 1) throw new Error(`ack window must be a positive integer, got ${opts.window}`);
     this.lowWater = Math.min(opts.lowWater ?? Math.floor((opts.window * 3) / 4), opts.window - 1);
     this.half = Math.ceil(opts.window / 2);
+    if (opts.windowBytes !== undefined && !(Number.isInteger(opts.windowBytes) && opts.windowBytes >= 1)) throw new Error(`ack window bytes must be a positive integer, got ${opts.windowBytes}`);
+    this.windowBytes = opts.windowBytes ?? Infinity;
+    this.lowWaterBytes = Math.floor((this.windowBytes * 3) / 4);
+    this.halfBytes = Math.ceil(this.windowBytes / 2);
     const internals = client as unknown as ClientInternals;
     for (const name of ['_sendPacket', 'streamBuilder', 'handleMessage'] as const) {
       if (typeof internals[name] !== 'function') {
@@ -120,6 +136,15 @@ export class AckWindow {
     return this.peakHeld;
   }
 
+  /** Payload bytes held now, and the most held at once since this adapter was made. */
+  get bytes(): number {
+    return this.heldBytes;
+  }
+
+  get peakBytes(): number {
+    return this.peakHeldBytes;
+  }
+
   /** True while reading is stopped at the window. */
   get stalled(): boolean {
     return this.held !== null;
@@ -127,16 +152,25 @@ export class AckWindow {
 
   /** Call for every message as it is delivered ('message' event), before anything asynchronous. */
   track(packet: IPublishPacket): AckEntry {
-    const entry = this.acks.add(packet.qos > 0 ? packet.messageId : undefined);
+    const bytes = packet.payload.length;
+    const entry = this.acks.add(packet.qos > 0 ? packet.messageId : undefined, bytes);
+    const before = this.heldBytes;
+    this.heldBytes += bytes;
     if (this.acks.size > this.peakHeld) this.peakHeld = this.acks.size;
-    if (this.acks.size === this.half) this.opts.onFilling?.();
+    if (this.heldBytes > this.peakHeldBytes) this.peakHeldBytes = this.heldBytes;
+    if (this.acks.size === this.half || (before < this.halfBytes && this.heldBytes >= this.halfBytes)) this.opts.onFilling?.();
     return entry;
   }
 
   /** The message's data is durable (or dead-lettered): acknowledge it, in receive order. */
   release(entry: AckEntry): void {
-    this.acks.markReady(entry);
-    if (this.held && this.acks.size <= this.lowWater && !this.opts.hold?.()) this.resumeIfHeld();
+    if (this.acks.markReady(entry)) this.heldBytes -= entry.bytes;
+    if (this.held && this.belowLowWater() && !this.opts.hold?.()) this.resumeIfHeld();
+  }
+
+  /** Few enough messages and bytes held to read again (a margin, so reading does not stop and start per message). */
+  private belowLowWater(): boolean {
+    return this.acks.size <= this.lowWater && this.heldBytes <= this.lowWaterBytes;
   }
 
   /**
@@ -162,7 +196,10 @@ export class AckWindow {
   /** MQTT.js asks whether to go on to the next packet. */
   private gate(callback: Callback): void {
     const limit = this.awaited > 0 ? 2 * this.opts.window : this.opts.window;
-    if (this.acks.size < limit && !this.opts.hold?.()) return callback();
+    const limitBytes = this.awaited > 0 ? 2 * this.windowBytes : this.windowBytes;
+    // Bytes as for messages: below the limit, the next message is read (it may take the bytes held
+    // past the limit by one message at most).
+    if (this.acks.size < limit && this.heldBytes < limitBytes && !this.opts.hold?.()) return callback();
     this.held = callback;
     this.opts.onFilling?.();
     if (this.opts.hold) this.pollHold();
@@ -174,7 +211,7 @@ export class AckWindow {
     this.holdTimer = setTimeout(() => {
       this.holdTimer = null;
       if (!this.held) return;
-      if (this.acks.size <= this.lowWater && !this.opts.hold!()) this.resumeIfHeld();
+      if (this.belowLowWater() && !this.opts.hold!()) this.resumeIfHeld();
       else this.pollHold();
     }, 20);
   }
@@ -208,6 +245,17 @@ export class AckWindow {
       out.writeUInt16BE(ids[i]!, 4 * i + 2);
     }
     stream.write(out);
+    // MQTT.js sends a PINGREQ a keepalive after its last reschedule and gives up on the
+    // connection if the PINGRESP is not read half a keepalive later. It reschedules only when it
+    // reads an acknowledgement of its own packets, which a subscriber rarely gets, and our PUBACKs
+    // bypass it. While reading is stopped at the window, a PINGRESP waits behind everything the
+    // broker queued on the socket (Mosquitto sends past our receive-maximum), so under a long
+    // overload the client timed out, reconnected, and the broker resent the window, part of it
+    // already stored. These PUBACKs are the control packets the broker's keepalive asks of us,
+    // and they answer data the broker sent: while they flow the connection is alive both ways,
+    // so no ping is needed. When they stop (nothing held), pings resume and a dead broker is
+    // noticed within 1.5 keepalives as before.
+    this.client.reschedulePing(true);
   }
 
   /** A new socket: count the QoS 1 messages on it against the acknowledgements we sent. */
@@ -235,6 +283,7 @@ export class AckWindow {
   /** The connection is gone: the broker redelivers what we had not acknowledged. */
   private reset(): void {
     this.acks.reset();
+    this.heldBytes = 0; // the old connection's entries are no longer counted (release ignores them)
     this.unsentAcks = []; // the old connection's: the broker redelivers those messages
     this.held = null; // the old connection's packet loop is dropped with it
     if (this.holdTimer) clearTimeout(this.holdTimer);
@@ -249,7 +298,7 @@ const noLog = (): void => undefined;
  * the window is counted (`pp_mqtt_window_overrun_messages_total{source}`) and logged at most once
  * a minute: it is harmless to memory, but it means the broker ignores our receive-maximum.
  */
-export function connectWithAckWindow(url: string, options: IClientOptions, window: number, source: 'mqtt' | 'sparkplug', metrics: Metrics, log: Logger, pipeline?: Pipeline): { client: MqttClient; acks: AckWindow } {
+export function connectWithAckWindow(url: string, options: IClientOptions, window: number, source: 'mqtt' | 'sparkplug', metrics: Metrics, log: Logger, pipeline?: Pipeline, windowBytes?: number): { client: MqttClient; acks: AckWindow } {
   // writeCache: false: mqtt-packet would otherwise build a Buffer for each of the 65,536 message
   // ids at the first packet it writes (6 MiB and 65,536 objects for every full collection to
   // mark, for ever), to save a two-byte allocation per PUBACK. (The setting is global to
@@ -261,6 +310,7 @@ export function connectWithAckWindow(url: string, options: IClientOptions, windo
   let loggedAt = 0;
   const acks = new AckWindow(client, {
     window,
+    windowBytes,
     ...(pipeline ? { hold: () => pipeline.full, onFilling: () => pipeline.flushNow() } : {}),
     onOverrun: (count) => {
       metrics.mqttWindowOverruns.inc({ source }, count);

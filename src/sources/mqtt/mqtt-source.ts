@@ -14,6 +14,8 @@ export interface MqttSourceOptions {
   /** Subscribe through `$share/{group}/...` (MQTT 5 shared subscription). */
   sharedGroup?: string;
   receiveMaximum: number;
+  /** Payload bytes held at most (undefined: no byte limit): see AckWindowOptions.windowBytes. */
+  windowBytes?: number;
   sessionExpirySeconds: number;
   deadLetterPrefix: string;
   limits: DecodeLimits;
@@ -80,7 +82,7 @@ export class MqttSource {
       resubscribe: true,
       ...(v5 ? { properties: { sessionExpiryInterval: this.opts.sessionExpirySeconds, receiveMaximum: this.opts.receiveMaximum } } : {}),
     };
-    const { client, acks } = connectWithAckWindow(this.opts.url, options, this.opts.receiveMaximum, 'mqtt', this.metrics, this.log, this.pipeline);
+    const { client, acks } = connectWithAckWindow(this.opts.url, options, this.opts.receiveMaximum, 'mqtt', this.metrics, this.log, this.pipeline, this.opts.windowBytes);
     this.client = client;
     this.acks = acks;
 

@@ -11,6 +11,8 @@ export interface AckEntry {
   /** Undefined for QoS 0: nothing to acknowledge, but it holds memory until processed, so it counts. */
   readonly messageId: number | undefined;
   readonly generation: number;
+  /** Payload bytes the message holds until it is released (the byte window, ack-window.ts). */
+  readonly bytes: number;
   ready: boolean;
 }
 
@@ -26,15 +28,18 @@ export class OrderedAcks {
     return this.queue.length - this.head;
   }
 
-  add(messageId: number | undefined): AckEntry {
-    const entry: AckEntry = { messageId, generation: this.generation, ready: false };
+  add(messageId: number | undefined, bytes = 0): AckEntry {
+    const entry: AckEntry = { messageId, generation: this.generation, bytes, ready: false };
     this.queue.push(entry);
     return entry;
   }
 
-  /** The entry's message is durable: ack it and every ready entry after it, in order. */
-  markReady(entry: AckEntry): void {
-    if (entry.generation !== this.generation) return; // belongs to a dead connection
+  /**
+   * The entry's message is durable: ack it and every ready entry after it, in order. False when
+   * the entry was ready already or belongs to a dead connection (nothing of this one changed).
+   */
+  markReady(entry: AckEntry): boolean {
+    if (entry.generation !== this.generation || entry.ready) return false; // a dead connection's, or twice
     entry.ready = true;
     while (this.head < this.queue.length && this.queue[this.head]!.ready) {
       const id = this.queue[this.head]!.messageId;
@@ -46,6 +51,7 @@ export class OrderedAcks {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
+    return true;
   }
 
   /** The connection was lost: forget pending acks (the broker will redeliver). */

@@ -27,4 +27,29 @@ describe('LatestValues', () => {
     expect(latest.update(batch([{ ts: 8, m: { a: 8, b: 8 } }, { ts: 11, m: { a: 11 } }]))).toEqual({ type: 'telemetry', ...ref, ts: 11, m: { a: 11 } });
     expect([...latest.all()][0]!.m).toEqual({ a: 11 });
   });
+
+  it('record keeps the same values as update without building a message, and newer batches are still news after it', () => {
+    const kept = new LatestValues();
+    const shown = new LatestValues();
+    const batches = [batch([{ ts: 1, m: { a: 1, b: 1 } }]), batch([{ ts: 3, m: { a: 3 } }, { ts: 2, m: { c: 2 } }]), batch([{ ts: 2, m: { a: 99 } }])];
+    for (const b of batches) {
+      kept.record(b);
+      shown.update(b);
+    }
+    expect([...kept.all()]).toEqual([...shown.all()]);
+    expect([...kept.all()]).toEqual([{ type: 'telemetry', ...ref, ts: 3, m: { a: 3, b: 1, c: 2 } }]);
+    expect(kept.update(batch([{ ts: 3, m: { a: 4 } }]))).toBeNull();
+    expect(kept.update(batch([{ ts: 4, m: { b: 4 } }]))).toEqual({ type: 'telemetry', ...ref, ts: 4, m: { b: 4 } });
+  });
+
+  it('keeps its own copy of the values: a message it returned and the batch it was given are never changed by later batches', () => {
+    const latest = new LatestValues();
+    const first = batch([{ ts: 1, m: { a: 1 } }]);
+    const msg = latest.update(first)!;
+    latest.update(batch([{ ts: 2, m: { a: 2, b: 2 } }]));
+    latest.record(batch([{ ts: 3, m: { a: 3 } }]));
+    expect(msg).toEqual({ type: 'telemetry', ...ref, ts: 1, m: { a: 1 } });
+    expect(first.samples[0]!.m).toEqual({ a: 1 });
+    expect([...latest.all()][0]).toMatchObject({ ts: 3, m: { a: 3, b: 2 } });
+  });
 });

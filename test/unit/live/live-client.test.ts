@@ -84,6 +84,16 @@ describe('live client', () => {
     expect(socket.of('telemetry')).toEqual([{ type: 'telemetry', site: 's1', line: 'l1', device: 'd1', ts: 3000, m: { power_kw: 2, state: 2 } }]);
   });
 
+  it('keeps the latest values while clients listen as while none do: a later subscriber gets the merge, an earlier one each batch\'s news', () => {
+    const first = subscribed({ lines: ['s1/l1'] });
+    hub.publish({ site: 's1', line: 'l1', device: 'd1', seq: null, samples: [{ ts: 2000, m: { power_kw: 1, state: 2 } }] });
+    vi.advanceTimersByTime(OPTIONS.telemetryIntervalMs);
+    hub.publish({ site: 's1', line: 'l1', device: 'd1', seq: null, samples: [{ ts: 3000, m: { power_kw: 2 } }] });
+    expect(first.socket.of('telemetry').map((t) => t.m)).toEqual([{ power_kw: 1, state: 2 }, { power_kw: 2 }]);
+    const later = subscribed({ lines: ['s1/l1'] });
+    expect(later.socket.of('telemetry')).toEqual([{ type: 'telemetry', site: 's1', line: 'l1', device: 'd1', ts: 3000, m: { power_kw: 2, state: 2 } }]);
+  });
+
   it('refuses a subscription above maxSubscriptions without applying any of it', () => {
     const { socket, client } = subscribed({ devices: ['s/l/a'] });
     client.receive(frame({ type: 'subscribe', devices: Array.from({ length: 10 }, (_, i) => `s/l/x${i}`) }), false);

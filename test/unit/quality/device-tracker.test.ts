@@ -143,3 +143,34 @@ describe('DeviceTracker: online time', () => {
     expect(t.hourFigures(T0 + HOUR, T0 + 61 * MIN, cfg)).toMatchObject({ observedMs: MIN, onlineMs: MIN });
   });
 });
+
+describe('DeviceTracker: state kept current in place', () => {
+  it('one-sample messages in seq order move the seq, the last seq and the learned spacings in the saved state, as stepSeq would', () => {
+    const t = new DeviceTracker(ref);
+    const one = (k: number): Sample[] => [{ ts: T0 + k * 10 * S, m: { power_kw: 1 } }];
+    const verdicts = [0, 1, 2, 3, 5, 6, 4, 6].map((k) => t.accept(batch(k, one(k)), T0 + k * 10 * S + S, cfg, null).verdict);
+    expect(verdicts).toEqual(['first', 'next', 'next', 'next', 'ahead', 'next', 'gap-fill', 'duplicate']);
+    const saved = JSON.parse(JSON.stringify(t.state)) as typeof t.state;
+    expect(saved.seq).toEqual({ epoch: 0, highest: 6, gaps: [] });
+    expect(saved.lastSeq).toEqual({ epoch: 0, seq: 4 });
+    // Consecutive seqs only: 0→1→2→3 and 5→6 (3→5 skipped a message, 6→4 went back).
+    expect(saved.spacings).toEqual([10 * S, 10 * S, 10 * S, 10 * S]);
+    // A tracker restored from that state goes on from it.
+    const again = new DeviceTracker(ref, saved);
+    expect(again.accept(batch(7, one(7)), T0 + 71 * S, cfg, null).verdict).toBe('next');
+    expect(again.state.spacings).toHaveLength(4); // 7 follows 4, the last seq taken, not 6
+    expect(again.accept(batch(8, one(8)), T0 + 81 * S, cfg, null).verdict).toBe('next');
+    expect(again.state.spacings).toEqual([10 * S, 10 * S, 10 * S, 10 * S, 10 * S]);
+    expect(again.state.lastSeq).toEqual({ epoch: 0, seq: 8 });
+    expect(again.intervalMs(cfg)).toBe(10 * S);
+  });
+
+  it('names its uploader by its gateway, and follows a change of gateway', () => {
+    const t = new DeviceTracker(ref);
+    expect([t.gatewayKey, t.uploaderKey]).toEqual([null, 'device:s1/l1/d1']);
+    t.state.gateway = 'gw1';
+    expect([t.gatewayKey, t.uploaderKey]).toEqual(['s1/gw1', 'gateway:s1/gw1']);
+    t.setStatus('online', null, 'gw2', T0, cfg, null);
+    expect([t.gatewayKey, t.uploaderKey]).toEqual(['s1/gw2', 'gateway:s1/gw2']);
+  });
+});

@@ -19,7 +19,7 @@ interface Consumer {
   maxHeld: number;
 }
 
-async function consume(broker: PacketBroker, hooks: Pick<AckWindowOptions, 'hold' | 'onFilling'> = {}): Promise<Consumer> {
+async function consume(broker: PacketBroker, hooks: Pick<AckWindowOptions, 'hold' | 'onFilling' | 'windowBytes'> = {}): Promise<Consumer> {
   const client = mqtt.connect(broker.url, { protocolVersion: 5, clientId: 'ack-window-test', manualConnect: true, reconnectPeriod: 0, properties: { receiveMaximum: WINDOW } });
   const window = new AckWindow(client, { window: WINDOW, ...hooks });
   const c: Consumer = { client, window, delivered: [], maxHeld: 0 };
@@ -99,6 +99,36 @@ describe('AckWindow (packet level, mqtt client against a scripted broker on TCP)
     expect(consumer.maxHeld).toBe(WINDOW);
   });
 
+  it('keeps a connection whose PINGRESP waits behind a long overrun: its PUBACKs stand for the pings', async () => {
+    broker = await PacketBroker.start();
+    // Keepalive 1 s: MQTT.js pings after 1 s without a reschedule and drops the connection 0.5 s
+    // later. Storage releases what arrived every 100 ms, so getting through the blast takes ~4 s
+    // with reading stopped at the window most of the time, and a PINGRESP would sit behind it.
+    const client = mqtt.connect(broker.url, { protocolVersion: 5, clientId: 'ack-window-keepalive', manualConnect: true, reconnectPeriod: 0, keepalive: 1, properties: { receiveMaximum: WINDOW } });
+    const window = new AckWindow(client, { window: WINDOW });
+    consumer = { client, window, delivered: [], maxHeld: 0 };
+    const c = consumer;
+    let closed = 0;
+    client.on('close', () => closed++);
+    client.on('message', (_topic, _payload, packet: IPublishPacket) => c.delivered.push({ id: packet.messageId!, entry: window.track(packet) }));
+    client.connect();
+    await broker.clientConnected;
+    await client.subscribeAsync('t/#', { qos: 1 });
+    const ids = broker.publish(40 * WINDOW, 't/x', 'blast');
+    let released = 0;
+    const started = Date.now();
+    while (broker.pubacks.length < ids.length && Date.now() - started < 20_000) {
+      while (released < c.delivered.length) window.release(c.delivered[released++]!.entry);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(Date.now() - started).toBeGreaterThan(2500); // slower than the 1.5 s a ping may go unanswered
+    expect(closed).toBe(0);
+    expect(client.connected).toBe(true);
+    expect(c.delivered.map((d) => d.id)).toEqual(ids); // each once: nothing resent on a reconnect
+    expect(broker.pubacks).toEqual(ids);
+    expect(broker.received.filter((p) => p.cmd === 'pingreq')).toHaveLength(0);
+  });
+
   it('counts no overrun when the broker honours receive-maximum, and keeps the stream going', async () => {
     broker = await PacketBroker.start();
     consumer = await consume(broker);
@@ -148,6 +178,55 @@ describe('AckWindow (packet level, mqtt client against a scripted broker on TCP)
     full = false;
     await until(() => consumer!.delivered.length === WINDOW, 'the rest once storage has room');
     expect(consumer.delivered.map((d) => d.id)).toEqual(ids);
+  });
+
+  it('with a byte window, holds at most that many payload bytes (one message past it at most), far below the message window', async () => {
+    broker = await PacketBroker.start();
+    let fillings = 0;
+    consumer = await consume(broker, { windowBytes: 1000, onFilling: () => fillings++ });
+    const ids = broker.publish(40, 't/x', 'blast', 100);
+    await until(() => consumer!.delivered.length === 10, 'the first 1,000 bytes');
+    await settle();
+    expect(consumer.delivered.length).toBe(10); // 10 of 100 bytes: the byte window, not the 50 messages
+    expect(consumer.window.stalled).toBe(true);
+    expect(consumer.window.bytes).toBe(1000);
+    expect(fillings).toBe(2); // at half the bytes and at the stall
+    // Low water is three quarters of the bytes: 800 held is not enough to read again, 700 is.
+    for (const d of consumer.delivered.slice(0, 2)) consumer.window.release(d.entry);
+    await settle();
+    expect(consumer.delivered.length).toBe(10);
+    expect(consumer.window.bytes).toBe(800);
+    consumer.window.release(consumer.delivered[2]!.entry);
+    await until(() => consumer!.delivered.length === 13, 'three more once below low water');
+    expect(consumer.window.bytes).toBe(1000);
+    let released = 3;
+    while (broker.pubacks.length < ids.length) {
+      while (released < consumer.delivered.length) consumer.window.release(consumer.delivered[released++]!.entry);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    expect(consumer.delivered.map((d) => d.id)).toEqual(ids);
+    expect(broker.pubacks).toEqual(ids);
+    expect(consumer.window.peakBytes).toBe(1000);
+    expect(consumer.window.bytes).toBe(0);
+
+    // A message larger than what is left is still read (the window never deadlocks on one large
+    // message); the next waits.
+    const big = broker.publish(3, 't/x', 'blast', 900);
+    await until(() => consumer!.delivered.length === ids.length + 2, 'two large messages');
+    await settle();
+    expect(consumer.delivered.length).toBe(ids.length + 2);
+    expect(consumer.window.bytes).toBe(1800);
+    for (const d of consumer.delivered.slice(ids.length)) consumer.window.release(d.entry);
+    await until(() => consumer!.delivered.length === ids.length + 3, 'the third once the first two are released');
+    consumer.window.release(consumer.delivered.at(-1)!.entry);
+    await until(() => broker!.pubacks.length === ids.length + 3, 'every PUBACK');
+    expect(broker.pubacks.slice(ids.length)).toEqual(big);
+  });
+
+  it('refuses a byte window that is not a positive integer', () => {
+    const client = mqtt.connect('mqtt://127.0.0.1:1', { manualConnect: true });
+    expect(() => new AckWindow(client, { window: 10, windowBytes: 0 })).toThrow(/ack window bytes must be a positive integer/);
+    expect(() => new AckWindow(client, { window: 10, windowBytes: 1.5 })).toThrow(/ack window bytes must be a positive integer/);
   });
 
   it('fails loudly when attached to something that is not the MQTT.js client it was written for', () => {

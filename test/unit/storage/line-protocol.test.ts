@@ -17,6 +17,16 @@ describe('line protocol: layout', () => {
   it('sorts tag keys the way InfluxDB compares them (numeric-looking keys too)', () => {
     expect(lp({ tags: { b: '1', a: '2', '10': 'x', '9': 'y', B: 'z' } })).toBe('telemetry,10=x,9=y,B=z,a=2,b=1 power_kw=1.5 1795910400000');
   });
+  it('sorts tags of every point, whatever order each object has (the sort works in place on its own key list)', () => {
+    const points = [p({ tags: { site: 's1', line: 'l1', device: 'd1' } }), p({ tags: { device: 'd2', site: 's2', line: 'l2' } }), p({ tags: { line: 'l3', device: 'd3', site: 's3' } })];
+    expect(pointsToLineProtocol(points).split('\n').map((l) => l.split(' ')[0])).toEqual(['telemetry,device=d1,line=l1,site=s1', 'telemetry,device=d2,line=l2,site=s2', 'telemetry,device=d3,line=l3,site=s3']);
+  });
+  it('writes a field key the same way first and later in a line, escaped, in every line (keys are escaped once and remembered)', () => {
+    const a = p({ fields: { 'a b': 1, c: 2 } });
+    const b = p({ fields: { c: 3, 'a b': 4 } });
+    expect(pointsToLineProtocol([a, b, a])).toBe(['telemetry,site=s1 a\\ b=1,c=2 1795910400000', 'telemetry,site=s1 c=3,a\\ b=4 1795910400000', 'telemetry,site=s1 a\\ b=1,c=2 1795910400000'].join('\n'));
+    expect(() => lp({ fields: { c: 1, time: 2 } })).toThrow(LineProtocolError);
+  });
   it('accepts timestamps 0 and before 1970', () => {
     expect(lp({ ts: 0 })).toBe('telemetry,site=s1 power_kw=1.5 0');
     expect(lp({ ts: -5 })).toBe('telemetry,site=s1 power_kw=1.5 -5');

@@ -41,4 +41,6 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PP_HTTP_PORT || 8080) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM: stop intake, flush buffered data (PP_SHUTDOWN_TIMEOUT_MS), exit. Give it the time:
 # compose sets stop_grace_period above that timeout.
+# V8's heap growth is set by the platform itself at start (PP_HEAP_GROWTH_PERCENT, src/app/heap.ts),
+# not by a flag here: every way of starting it gets the same setting.
 CMD ["node", "dist/src/main.js"]

@@ -11,6 +11,7 @@ import { startPlatform } from './app/platform.js';
 import { startSimulator } from './app/simulator.js';
 import { printBanner } from './app/banner.js';
 import { ensureInflux } from './app/influx-install.js';
+import { applyHeapGrowth } from './app/heap.js';
 
 async function main(): Promise<void> {
   let config;
@@ -30,7 +31,10 @@ async function main(): Promise<void> {
     process.stderr.write(`plantpulse: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  // Before anything is allocated in earnest: memory follows live data, not the ingest rate.
+  applyHeapGrowth(config.heapGrowthPercent);
   const log = createLogger(config.logLevel);
+  log.info({ heapGrowthPercent: config.heapGrowthPercent || 'V8 default' }, 'V8 old generation grows by at most this % of live data between full collections');
   const platform = await startPlatform(config, log);
   const simulator = config.simulator.enabled
     ? await startSimulator(config, platform.mqttUrl, platform.embeddedBroker, log.child({ component: 'simulator' }), platform.mqttCredentials)

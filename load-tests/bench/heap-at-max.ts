@@ -4,7 +4,8 @@
  * `--heapsnapshot-signal=SIGUSR2`, drives it closed loop for 20 s with 200 devices (10 samples
  * per message by default), prints RSS, heap and queues every second, takes a heap snapshot
  * after 14 s (V8 collects garbage first: what remains is live), and prints the 25 largest kinds
- * of object in it. The snapshot stays in .tmp/heapsnap/.
+ * of object in it. The snapshot stays in .tmp/heapsnap/. PP_HEAP_GROWTH_PERCENT in its
+ * environment is passed on to the platform (0: V8's own heap growth).
  */
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,7 +50,7 @@ function summarise(file: string, top: number): string[] {
 }
 
 const [influx, mosquitto] = await Promise.all([startInfluxd(), startMosquitto(), buildPlatform(say)]);
-const platform = await spawnBuiltPlatform({ env: { PP_MQTT_URL: mosquitto.url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: 'heap', PP_AUTH: 'off', PP_MQTT_CLIENT_ID: 'pp-heap' }, nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] });
+const platform = await spawnBuiltPlatform({ env: { PP_MQTT_URL: mosquitto.url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: 'heap', PP_AUTH: 'off', PP_MQTT_CLIENT_ID: 'pp-heap', ...(process.env.PP_HEAP_GROWTH_PERCENT ? { PP_HEAP_GROWTH_PERCENT: process.env.PP_HEAP_GROWTH_PERCENT } : {}) }, nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] });
 const fleet = new Fleet(new Workload({ sites: 20, linesPerSite: 10, machinesPerLine: 1, samplesPerMessage: Number(process.argv[2] ?? 10) }), mosquitto.url, 'heap');
 const stored = new StoredCounter(platform.url);
 try {

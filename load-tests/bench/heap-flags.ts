@@ -6,7 +6,10 @@
  * rotated per repetition, so a busy minute on the shared machine does not fall on one variant.
  *
  * VARIANTS overrides the flag sets: variants separated by `;`, flags within one by spaces
- * (`none` for no flags), e.g. VARIANTS="none;--max-semi-space-size=32".
+ * (`none` for no flags), e.g. VARIANTS="none;--max-semi-space-size=32". A `NAME=value` in a
+ * variant is an environment variable of its platform instead, e.g.
+ * VARIANTS="PP_HEAP_GROWTH_PERCENT=0;PP_HEAP_GROWTH_PERCENT=50" (the platform sets V8's heap
+ * growth itself at start, from that variable: a node flag for it would be overridden).
  */
 import { startInfluxd } from '../../test/support/influxd.js';
 import { startMosquitto } from '../../test/support/mosquitto.js';
@@ -23,6 +26,8 @@ const repetitions = Number(process.argv[3] ?? 2);
 const perMessage = Number(process.argv[4] ?? 10);
 const WARMUP_S = 4;
 const variants = (process.env.VARIANTS ?? 'none;--max-semi-space-size=16;--max-semi-space-size=32;--max-semi-space-size=64').split(';').map((v) => (v.trim() === 'none' ? [] : v.trim().split(/\s+/)));
+const isEnv = (flag: string) => /^[A-Z][A-Z0-9_]*=/.test(flag);
+const envOf = (flags: string[]) => Object.fromEntries(flags.filter(isEnv).map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
 
 interface Run {
   samplesPerS: number;
@@ -34,7 +39,7 @@ const [influx, mosquitto] = await Promise.all([startInfluxd(), startMosquitto(),
 const procs: { flags: string[]; platform: PlatformProcess; fleet: Fleet; runs: Run[] }[] = [];
 try {
   for (const [i, flags] of variants.entries()) {
-    const platform = await spawnBuiltPlatform({ env: { PP_MQTT_URL: mosquitto.url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: `flags${i}`, PP_AUTH: 'off', PP_MQTT_CLIENT_ID: `pp-flags-${i}` }, nodeArgs: flags });
+    const platform = await spawnBuiltPlatform({ env: { PP_MQTT_URL: mosquitto.url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: `flags${i}`, PP_AUTH: 'off', PP_MQTT_CLIENT_ID: `pp-flags-${i}`, ...envOf(flags) }, nodeArgs: flags.filter((f) => !isEnv(f)) });
     const fleet = new Fleet(new Workload({ sites: 20, linesPerSite: 10, machinesPerLine: 1, samplesPerMessage: perMessage }), mosquitto.url, `flags${i}`);
     await fleet.connect();
     procs.push({ flags, platform, fleet, runs: [] });

@@ -57,8 +57,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const common = { profile: argv.includes('--profile'), batchLines: 5000, receiveMaximum: 2000, aheadSamples: 60_000 };
   const scale = (c: ScaleConfig) => (argv.includes('--no-scale') ? null : c);
   const rev = argv.indexOf('--baseline-rev');
+  // `--backlog <samples>`: the backlog phase's size instead of the mode's (e.g. a million with --quick).
+  const backlogAt = argv.indexOf('--backlog');
+  const backlogSamples = backlogAt >= 0 ? Number(argv[backlogAt + 1]) : null;
+  if (backlogSamples !== null && !(Number.isInteger(backlogSamples) && backlogSamples > 0)) throw new Error(`--backlog needs a positive number of samples, got ${argv[backlogAt + 1]}`);
   const backpressure = (c: Omit<BackpressureOptions, 'baselineRev' | 'receiveMaximum' | 'batchLines'>): BackpressureOptions | null =>
-    rev >= 0 ? { ...c, baselineRev: argv[rev + 1]!, receiveMaximum: common.receiveMaximum, batchLines: common.batchLines } : null;
+    rev >= 0 ? { ...c, ...(backlogSamples !== null ? { backlogSamples } : {}), baselineRev: argv[rev + 1]!, receiveMaximum: common.receiveMaximum, batchLines: common.batchLines } : null;
   const onlyBackpressure = argv.includes('--only-backpressure');
   const onlyScaleOut = argv.includes('--only-scale-out');
   if (onlyBackpressure && rev < 0) throw new Error('--only-backpressure needs --baseline-rev <git rev>');

@@ -62,7 +62,8 @@ async function backpressureOnly(opts: ReturnType<typeof parseBenchArgs>): Promis
   try {
     const bp = await measureBackpressure(influx, opts.backpressure!, say);
     const out = `${opts.out}-backpressure`;
-    const command = `npm run bench --${opts.mode === 'quick' ? ' --quick' : ''} --only-backpressure --baseline-rev ${opts.backpressure!.baselineRev}`;
+    const backlogArg = process.argv.includes('--backlog') ? ` --backlog ${opts.backpressure!.backlogSamples}` : '';
+    const command = `npm run bench --${opts.mode === 'quick' ? ' --quick' : ''} --only-backpressure --baseline-rev ${opts.backpressure!.baselineRev}${backlogArg}`;
     const md = [`# PlantPulse bench, backpressure (${opts.mode}) — ${new Date().toISOString()}`, '', `Command: \`${command}\`. Node ${process.version}, ${cpus().length} cores.`, ...backpressureMarkdown(bp)].join('\n');
     const dir = join(ROOT, 'load-tests', 'results');
     mkdirSync(dir, { recursive: true });

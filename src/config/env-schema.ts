@@ -32,6 +32,7 @@ export const ENV_VARS = {
   PP_HTTP_REQUEST_TIMEOUT_MS: { schema: int(1000, 3_600_000).default(120_000), doc: 'A client must send its whole request, body included, within this time, else 408 and the connection is closed (slow bodies). 1 MiB over a 100 kbit/s uplink takes about 85 s.' },
   PP_HTTP_MAX_CONNECTIONS: { schema: int(16, 1_000_000).default(2048), doc: 'Most open HTTP connections (kept-alive and WebSocket ones included); beyond, new connections are closed at once.' },
   PP_LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'pino log level.' },
+  PP_HEAP_GROWTH_PERCENT: { schema: int(0, 1000).default(100), doc: 'Between full garbage collections, V8 lets its old generation grow by at most this % of the data that survived the last one (V8\'s --heap-growing-percent, set at start). Without it (0: V8\'s own choice) V8 lets it grow up to 4 times at high ingest rates, which is most of the platform\'s RSS. A bound proportional to live data: a large fleet gets the room it needs; it adds no heap limit (unlike --max-old-space-size).' },
   PP_DATA_DIR: { schema: z.string().min(1).default('./data'), doc: 'Where the managed InfluxDB and other local state live.' },
 
   PP_MQTT_URL: { schema: url(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'tls:']).optional(), doc: 'Broker to consume from. Unset: start the embedded broker (aedes).' },
@@ -86,7 +87,7 @@ export const ENV_VARS = {
   PP_WRITE_FLUSH_MS: { schema: int(1, 60_000).default(100), doc: '...or after this many milliseconds. MQTT acks wait for the flush, so keep it short.' },
   PP_WRITE_CONCURRENCY: { schema: int(1, 16).default(2), doc: 'Write batches sent to storage at once (InfluxDB alone takes most with two).' },
 
-  PP_WRITE_MAX_PENDING_LINES: { schema: int(1000, 10_000_000).default(200_000), doc: 'Lines held in memory (neither in storage nor in the spool) above which HTTP ingest answers 503 + Retry-After; MQTT is bounded by its window and stops reading from four write batches pending.' },
+  PP_WRITE_MAX_PENDING_LINES: { schema: int(1000, 10_000_000).default(200_000), doc: 'Lines held in memory (neither in storage nor in the spool) above which HTTP ingest answers 503 + Retry-After; MQTT is bounded by its window and stops reading from four write batches (or 16 MiB of line protocol) pending.' },
   PP_WRITE_SPOOL_AFTER_MS: { schema: int(100, 600_000).default(5000), doc: 'A storage write slower than this is spooled to disk instead of waited for.' },
   PP_SPOOL_ENABLED: { schema: bool.default(true), doc: 'Spool batches to disk while InfluxDB is down or slow (off: they wait in memory and intake slows down).' },
   PP_SPOOL_DIR: { schema: z.string().min(1).optional(), doc: 'Spool directory. Default: PP_DATA_DIR/spool.' },

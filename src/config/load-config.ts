@@ -16,6 +16,8 @@ export interface Config {
   /** Where to listen, and the limits of src/api/http-limits.ts. */
   http: { host: string; port: number; headersTimeoutMs: number; requestTimeoutMs: number; maxConnections: number };
   logLevel: Env['PP_LOG_LEVEL'];
+  /** V8's --heap-growing-percent (0: V8's own heuristics), applied by main.ts. */
+  heapGrowthPercent: number;
   dataDir: string;
   mqtt: {
     /** Undefined: run the embedded broker. */
@@ -134,6 +136,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   return {
     http: { host: e.PP_HTTP_HOST, port: e.PP_HTTP_PORT, headersTimeoutMs: e.PP_HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: e.PP_HTTP_REQUEST_TIMEOUT_MS, maxConnections: e.PP_HTTP_MAX_CONNECTIONS },
     logLevel: e.PP_LOG_LEVEL,
+    heapGrowthPercent: e.PP_HEAP_GROWTH_PERCENT,
     dataDir: e.PP_DATA_DIR,
     mqtt: {
       url: e.PP_MQTT_URL,

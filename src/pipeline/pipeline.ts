@@ -105,18 +105,29 @@ export class Pipeline {
     const n = batch.samples.length;
     if (n === 0) return;
     this.metrics.samplesReceived.inc({ source }, n);
-    // Analytics runs synchronously here, in arrival order (a device's batches arrive in order),
-    // not after the write, whose completions may interleave. Its energy points travel with the
-    // batch, so they are durable when the batch is acknowledged. A replay of the same batch
-    // (redelivery after a failed write) is harmless: detectors and energy windows skip samples
-    // not newer than what they have seen, and alerts are idempotent by event time.
-    const derived = this.analytics?.process(batch) ?? [];
-    const points = telemetryPoints(batch);
-    await this.writer.write(derived.length > 0 ? points.concat(derived) : points);
+    await this.write(batch);
     this.metrics.samplesStored.inc({ source }, n);
     this.tell(this.storedListeners, 'stored-batch listener', batch);
     // Guarded: the object would be built for every message even with trace logging off.
     if (this.log.isLevelEnabled('trace')) this.log.trace({ site: batch.site, line: batch.line, device: batch.device, samples: n }, 'batch stored');
+  }
+
+  /**
+   * Hand the batch's points to storage. Analytics runs synchronously here, in arrival order (a
+   * device's batches arrive in order), not after the write, whose completions may interleave. Its
+   * energy points travel with the batch, so they are durable when the batch is acknowledged. A
+   * replay of the same batch (redelivery after a failed write) is harmless: detectors and energy
+   * windows skip samples not newer than what they have seen, and alerts are idempotent by event
+   * time.
+   *
+   * Not async, and apart from `ingest`: the points are garbage once the writer has turned them
+   * into line protocol. Built inside `ingest`, they would stay reachable from its suspended frame
+   * until the write completes, i.e. for every message the window holds.
+   */
+  private write(batch: TelemetryBatch): Promise<void> {
+    const derived = this.analytics?.process(batch) ?? [];
+    const points = telemetryPoints(batch);
+    return this.writer.write(derived.length > 0 ? points.concat(derived) : points);
   }
 
   private tell<A extends unknown[]>(listeners: readonly ((...args: A) => void)[], what: string, ...args: A): void {

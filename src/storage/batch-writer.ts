@@ -27,6 +27,12 @@ export interface BatchWriterOptions {
    */
   fullLines?: number;
   /**
+   * ...or from this many bytes of line protocol buffered (default 16 MiB): lines are not all
+   * alike (a sample with 50 metrics makes a line ten times as long as one with 5), so a bound in
+   * lines alone would let wide samples hold ten times the memory.
+   */
+  fullBytes?: number;
+  /**
    * Batches written to the sink at once (default 2). With one, the JavaScript thread idles while
    * InfluxDB parses and indexes a batch, and InfluxDB idles while the next one is built: the
    * platform stored a third of its closed-loop maximum under overload. InfluxDB alone takes most
@@ -51,10 +57,18 @@ export interface BatchWriterOptions {
 interface Chunk {
   body: string;
   lines: number;
+  /** body.length: line protocol is ASCII but for tag and field text, so about its bytes. */
+  bytes: number;
   /** When it was accepted (ms, monotonic): the flush timer counts from the oldest chunk. */
   at: number;
   resolve(): void;
   reject(err: Error): void;
+}
+
+/** What of one batch in flight is not settled yet. */
+interface Flight {
+  lines: number;
+  bytes: number;
 }
 
 /**
@@ -87,10 +101,13 @@ export class BatchWriter {
   private readonly retry: BackoffPolicy;
   private readonly maxPendingLines: number;
   private readonly fullLines: number;
+  private readonly fullBytes: number;
   private readonly maxConcurrentWrites: number;
   private queue: Chunk[] = [];
   private queuedLines = 0;
   private inflightLines = 0;
+  /** Bytes of line protocol accepted and not yet settled (queued + in flight). */
+  private pendingBytesNow = 0;
   private timer: NodeJS.Timeout | null = null;
   /** The drains in flight (at most maxConcurrentWrites). */
   private readonly flights = new Set<Promise<void>>();
@@ -116,6 +133,8 @@ export class BatchWriter {
     this.retry = { baseMs: opts.initialRetryDelayMs ?? 100, maxMs: opts.maxRetryDelayMs ?? 30_000, jitter: 'full' };
     this.maxPendingLines = opts.maxPendingLines ?? 200_000;
     this.fullLines = opts.fullLines ?? 4 * this.maxBatchLines;
+    this.fullBytes = opts.fullBytes ?? 16 * 2 ** 20;
+    if (!(this.fullBytes > 0)) throw new Error(`fullBytes must be positive, got ${opts.fullBytes}`);
     this.spoolAfterMs = opts.spoolAfterMs ?? 5000;
     this.maxConcurrentWrites = opts.maxConcurrentWrites ?? 2;
     if (!Number.isInteger(this.maxConcurrentWrites) || this.maxConcurrentWrites < 1) throw new Error(`maxConcurrentWrites must be a positive integer, got ${opts.maxConcurrentWrites}`);
@@ -142,17 +161,23 @@ export class BatchWriter {
     return this.queuedLines + this.inflightLines;
   }
 
+  /** Bytes of line protocol accepted and not yet acknowledged by the sink (buffered + in flight). */
+  get pendingBytes(): number {
+    return this.pendingBytesNow;
+  }
+
   /** True when more than `maxPendingLines` are waiting: sources should slow down. */
   get saturated(): boolean {
     return this.pendingLines > this.maxPendingLines;
   }
 
   /**
-   * True from `fullLines` buffered lines on. More queued would not make storage faster, only use
-   * memory (lines, points and the messages they came from): MQTT stops reading until it drains.
+   * True from `fullLines` buffered lines or `fullBytes` of them on. More queued would not make
+   * storage faster, only use memory (lines, and the messages they came from): MQTT stops reading
+   * until it drains.
    */
   get full(): boolean {
-    return this.pendingLines >= this.fullLines;
+    return this.pendingLines >= this.fullLines || this.pendingBytesNow >= this.fullBytes;
   }
 
   /**
@@ -171,8 +196,9 @@ export class BatchWriter {
     if (points.length === 0) return Promise.resolve();
     const body = pointsToLineProtocol(points); // throws synchronously on a bad point
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ body, lines: points.length, at: performance.now(), resolve, reject });
+      this.queue.push({ body, lines: points.length, bytes: body.length, at: performance.now(), resolve, reject });
       this.queuedLines += points.length;
+      this.pendingBytesNow += body.length;
       this.checkSaturation();
       if (this.queuedLines >= this.maxBatchLines) this.kick();
       else if (!this.timer && this.flights.size < this.maxConcurrentWrites) this.timer = setTimeout(() => this.kick(), this.flushIntervalMs);
@@ -267,7 +293,7 @@ export class BatchWriter {
     }
     this.queuedLines -= lines;
     this.inflightLines += lines;
-    const flight = { lines }; // this batch's lines not yet settled
+    const flight = { lines, bytes: batch.reduce((n, c) => n + c.bytes, 0) }; // this batch's lines and bytes not yet settled
     try {
       await writeSplittingRefusals(
         batch,
@@ -281,6 +307,7 @@ export class BatchWriter {
       );
     } finally {
       this.inflightLines -= flight.lines;
+      this.pendingBytesNow -= flight.bytes;
     }
   }
 
@@ -288,7 +315,7 @@ export class BatchWriter {
    * Make `batch` durable, retrying transient failures for ever; resolves its callers once it is in
    * the sink or the spool. Throws only storage's refusal for good (a non-retryable SinkError).
    */
-  private async deliver(batch: readonly Chunk[], flight: { lines: number }): Promise<void> {
+  private async deliver(batch: readonly Chunk[], flight: Flight): Promise<void> {
     const lines = batch.reduce((n, c) => n + c.lines, 0);
     const body = batch.length === 1 ? batch[0]!.body : batch.map((c) => c.body).join('\n');
     const spool = this.opts.spool;
@@ -332,11 +359,13 @@ export class BatchWriter {
   }
 
   /** Answer the callers of a part of the batch in flight, no longer counting it as pending first. */
-  private settled(part: readonly Chunk[], lines: number, flight: { lines: number }, err?: Error): void {
+  private settled(part: readonly Chunk[], lines: number, flight: Flight, err?: Error): void {
     this.inflightLines -= lines;
     flight.lines -= lines;
     this.checkSaturation();
     for (const c of part) {
+      this.pendingBytesNow -= c.bytes;
+      flight.bytes -= c.bytes;
       if (err) c.reject(err);
       else c.resolve();
     }

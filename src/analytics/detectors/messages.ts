@@ -156,6 +156,15 @@ export const messages = {
     return { en: `${metric} ${v} back within ${z}σ of its baseline ${b}`, zh: `${label(metric).zh} ${v} 已回到基线 ${b} 的 ${z} 个标准差以内` };
   },
 
+  robustRunEnded(metric: string, value: number, gapMs: number): Message {
+    const d = formatDuration(gapMs);
+    const v = formatValue(metric, value);
+    return {
+      en: `${metric} back after a ${d.en} pause (now ${v}): the run this alert was raised in has ended; judged afresh once settled`,
+      zh: `${label(metric).zh} 暂停 ${d.zh} 后恢复（当前 ${v}）：告警所在的运行已结束，稳定后重新判断`,
+    };
+  },
+
   baselineResetAfterGap(metric: string, value: number, gapMs: number): Message {
     const d = formatDuration(gapMs);
     const v = formatValue(metric, value);

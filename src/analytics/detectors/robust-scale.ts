@@ -13,7 +13,7 @@ import { messages } from './messages.js';
  */
 
 /** Mean absolute deviation → σ for normal data. */
-const MAD_TO_STD = 1.25;
+export const MAD_TO_STD = 1.25;
 
 /**
  * The scale judged with: never below 0.1 % of |location| (a perfectly flat signal must not make

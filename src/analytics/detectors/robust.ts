@@ -3,7 +3,8 @@ import { NO_EVENTS, type DetectorEvent, type DetectorInput } from '../types.js';
 import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import { pureStep, type DetectorModule } from './module.js';
-import { gapRestart, learnInto, LEARNED, NEVER, scaleUpdate, usableScale } from './robust-scale.js';
+import { gapRestart, learnInto, LEARNED, MAD_TO_STD, NEVER, scaleUpdate, usableScale } from './robust-scale.js';
+import { addToTrend, approachExplains, startTrend, TREND, trendAt, trendFlat, type TrendSums } from './settling.js';
 
 /**
  * A scale-free outlier and level-shift detector for any metric, including ones whose unit and
@@ -43,6 +44,14 @@ import { gapRestart, learnInto, LEARNED, NEVER, scaleUpdate, usableScale } from 
  * peak of the one it repeats; it then takes that one's place in the memory, so a recurring pattern
  * keeps one place. A fixed bar cannot do this: a daily peak thousands of σ out would
  * need a bar that stays that high for a whole day, and would then hide every smaller anomaly.
+ *
+ * A restart is not judged until it has settled (settling.ts): after a gap of more than `settleGap`
+ * typical sample intervals (a machine back from a stop or an idle spell, whose other states a rule
+ * did not feed it), a signal still moving towards a level it may settle at (the learned one, or
+ * one within the usual spread of restarts' levels), at a pace that a time constant of at most
+ * `settleTauS` explains, is settling, and is neither judged nor learned. Once its trend is flat, or
+ * it moves as no such approach does (`SETTLE_MISSES` samples in a row: it heads away, or too
+ * slowly), its level is judged against the spread of restarts' levels (see `settled`).
  */
 export const robustParamsSchema = z
   .strictObject({
@@ -107,12 +116,27 @@ export const robustParamsSchema = z
      * remembered one's peak.
      */
     episodeTol: z.number().min(0).default(0.1),
+    /**
+     * A gap between samples longer than this many typical intervals (learned) is a restart, and
+     * what follows it is watched for a settling approach before it is judged; 0: never.
+     */
+    settleGap: z.number().min(0).default(10),
+    /** The longest time constant (s) of an approach to the learned level taken as settling. */
+    settleTauS: z.number().positive().default(3600),
+    /** Memory of the settling trend's straight-line fit, in samples. */
+    settleSamples: z.number().int().min(2).default(30),
+    /**
+     * Restarts whose settled level is taken as it comes, only learning how far restarts' levels
+     * spread from the level before them; after these, a restart's level within zRaise of that
+     * spread is the level the rest of the run is judged against (see update).
+     */
+    restartWarmup: z.number().int().min(0).default(5),
   })
   .refine((p) => p.zClear < p.zRaise, { message: 'zClear must be smaller than zRaise', path: ['zClear'] });
 
 export type RobustParams = z.output<typeof robustParamsSchema>;
 
-export interface RobustState {
+export interface RobustState extends TrendSums {
   /** Samples learned since the last (re)start. */
   n: number;
   loc: number;
@@ -124,8 +148,9 @@ export interface RobustState {
   down: number;
   /** Samples since the alert opened. */
   openFor: number;
-  /** Consecutive samples within zClear while the alert is open. */
+  /** Consecutive samples back (see update) while the alert is open, and the sum of their z. */
   calm: number;
+  calmSum: number;
   /** Current raise level of the outlier test (≥ zRaise), and the largest |z| of the open alert. */
   bar: number;
   peak: number;
@@ -149,6 +174,15 @@ export interface RobustState {
   epPeak: number;
   /** The open episode repeats a remembered one (the remembered peak; 0: it raised). */
   repeatOf: number;
+  /** Typical interval between samples (ms; EWMA of the intervals that were not gaps), 0 before the second sample. */
+  dt: number;
+  /** Back from a gap and still settling (nothing judged or learned); the trend fit is in the TrendSums fields. */
+  settling: boolean;
+  /** Consecutive settling samples the approach did not explain. */
+  miss: number;
+  /** Restarts settled so far, and the spread of their levels about the level before them (a σ). */
+  restarts: number;
+  restartScale: number;
 }
 
 /**
@@ -162,7 +196,7 @@ export interface RobustState {
 const NO_EPISODES: number[] = [];
 
 function fresh(): RobustState {
-  return { n: 0, loc: 0, scale: 0, maxScale: 0, up: 0, down: 0, openFor: 0, calm: 0, bar: 0, peak: 0, lastTs: NEVER, latch: QUIET, side: 1, mean: 0, meanScale: 0, openMean: 0, known: NO_EPISODES, epFrom: 0, epTo: 0, epPeak: 0, repeatOf: 0 };
+  return { n: 0, loc: 0, scale: 0, maxScale: 0, up: 0, down: 0, openFor: 0, calm: 0, calmSum: 0, bar: 0, peak: 0, lastTs: NEVER, latch: QUIET, side: 1, mean: 0, meanScale: 0, openMean: 0, known: NO_EPISODES, epFrom: 0, epTo: 0, epPeak: 0, repeatOf: 0, dt: 0, settling: false, miss: 0, restarts: 0, restartScale: 0, tk: 0, tw: 0, tt: 0, tv: 0, ttt: 0, ttv: 0, tvv: 0, t0: 0 };
 }
 
 const FRESH: RobustState = fresh();
@@ -194,6 +228,7 @@ function learn(p: RobustParams, s: RobustState, input: DetectorInput, side: 1 | 
   s.scale = LEARNED.scale;
   s.openFor = 0;
   s.calm = 0;
+  s.calmSum = 0;
   s.peak = 0;
   s.lastTs = input.ts;
   s.latch = QUIET;
@@ -236,17 +271,91 @@ function remember(p: RobustParams, known: readonly number[], from: number, to: n
 /** Numbers per remembered episode: the location it left, its opening value, its peak excursion. */
 const W = 3;
 
+/** Weight of each restart's offset in their learned spread, once past the first few (memory about 20 restarts). */
+const RESTART_ALPHA = 0.05;
+/** Weight of each new interval in the typical one (memory about 20 intervals). */
+const DT_WEIGHT = 0.05;
+/** Consecutive samples the approach does not explain that end the settling (one may be noise). */
+const SETTLE_MISSES = 3;
+
+/**
+ * Notes the interval since the last sample: a gap of more than settleGap typical intervals starts
+ * a settling watch (unless still warming up), any other interval is learned into the typical one.
+ */
+function noteInterval(p: RobustParams, st: RobustState, ts: number): void {
+  if (st.lastTs === null || st.lastTs === NEVER) return;
+  const interval = ts - st.lastTs;
+  if (st.dt > 0 && p.settleGap > 0 && interval > p.settleGap * st.dt) {
+    if (st.n < p.warmupSamples) return;
+    st.settling = true;
+    st.miss = 0;
+    startTrend(st, ts);
+    return;
+  }
+  st.dt = st.dt === 0 ? interval : st.dt + (interval - st.dt) * DT_WEIGHT;
+}
+
+/**
+ * Adds the sample to the settling trend and says whether the signal is still settling: too few
+ * samples to fit yet, or still moving (trendFlat: a slope beyond twice its standard error, and
+ * enough for the slowest allowed approach to go zClear further) as an approach to a level it may settle at explains: the learned level, within
+ * zClear, and any within zRaise of the spread of restarts' levels (any at all during restartWarmup).
+ * SETTLE_MISSES moves in a row that no such approach explains end it, and so does a flat trend.
+ */
+function stillSettling(p: RobustParams, st: RobustState, input: DetectorInput, scale: number): boolean {
+  addToTrend(st, input.ts, input.value, p.settleSamples);
+  // Half the fit's memory before it is trusted: a line through a few samples is mostly noise.
+  if (st.tk < p.settleSamples / 2) return true;
+  trendAt(st, input.ts);
+  if (trendFlat(p.settleTauS, p.zClear * scale)) return false;
+  // While restarts only teach their spread, any level is one it may settle at: it settles when flat.
+  const width = st.restarts < p.restartWarmup ? Infinity : p.zClear * scale + p.zRaise * st.restartScale;
+  st.miss = approachExplains(TREND.level, TREND.slope, st.loc, width, p.settleTauS) ? 0 : st.miss + 1;
+  return st.miss < SETTLE_MISSES;
+}
+
+/**
+ * A restart has settled (TREND holds the fit at its last sample). The level a machine settles at
+ * follows its operating point (a load that wanders between runs moves a furnace's running
+ * temperature by many of its in-run σ), so a restart's level is judged against how far restarts'
+ * levels usually lie from the level before them, not against the in-run σ: within zRaise of that
+ * spread, it becomes the level the rest of the run is judged against; beyond, the ordinary tests
+ * judge it. The first restartWarmup restarts only learn the spread; a level beyond learnBelow of it
+ * is not learned (a fault's offset must not widen it).
+ */
+function settled(p: RobustParams, st: RobustState): void {
+  const offset = TREND.level - st.loc;
+  const usual = st.restarts < p.restartWarmup || Math.abs(offset) <= p.zRaise * st.restartScale;
+  const n = st.restarts + 1;
+  if (st.restarts < p.restartWarmup || Math.abs(offset) <= p.learnBelow * st.restartScale) st.restartScale += (Math.abs(offset) * MAD_TO_STD - st.restartScale) * Math.max(1 / n, RESTART_ALPHA);
+  st.restarts = n;
+  st.settling = false;
+  // The short-window mean starts from the settled level: what it held before the stop is stale.
+  st.mean = TREND.level;
+  if (usual) st.loc = TREND.level;
+}
+
 function update(p: RobustParams, st: RobustState, input: DetectorInput): readonly DetectorEvent[] {
   const { ts, value } = input;
   if (isStale(st.lastTs, ts)) return NO_EVENTS;
   const gap = gapRestart(p, st, input);
   if (gap !== null) Object.assign(st, FRESH);
   let events = gap ?? NO_EVENTS;
-  const mean = p.meanSamples > 0 ? meanAfter(p, st, value) : 0;
+  noteInterval(p, st, ts);
+  if (st.settling && st.tk === 0 && st.latch.active) {
+    // An alert still open when its run ended (a machine that tripped, stopped or idled, whose other
+    // states the rule is not fed) ends with it: the next run is judged afresh once it has settled
+    // (the same episode again is followed silently: the raised bar, the episode memory; a larger
+    // one raises). Waiting for calm samples, counted in judged
+    // samples, kept it open across stops and many short runs, and every row between was alarmed.
+    if (st.repeatOf === 0) events = [...events, { kind: 'clear', ts, value, baseline: st.loc, message: messages.robustRunEnded(p.metric, value, ts - st.lastTs!) }];
+    const known = remember(p, st.known, st.epFrom, st.epTo, st.epPeak);
+    Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, calmSum: 0, bar: Math.max(st.bar, st.peak), peak: 0, latch: QUIET, known, epPeak: 0, repeatOf: 0 });
+  }
   if (st.n < p.warmupSamples) {
     st.up = 0;
     st.down = 0;
-    st.mean = mean;
+    st.mean = p.meanSamples > 0 ? meanAfter(p, st, value) : 0;
     learn(p, st, input, 1);
     return events;
   }
@@ -254,6 +363,17 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
   // The floor once for both scales (each call left out of line returns its number as a new heap object).
   const floor = floorOf(p, st);
   const scale = usableScale(st.loc, st.scale, floor);
+  if (st.settling) {
+    if (stillSettling(p, st, input, scale)) {
+      // Neither judged nor learned (the short-window mean starts again from the settled level).
+      st.up = 0;
+      st.down = 0;
+      st.lastTs = ts;
+      return events;
+    }
+    settled(p, st);
+  }
+  const mean = p.meanSamples > 0 ? meanAfter(p, st, value) : 0;
   const z = (value - st.loc) / scale;
   const watched = p.direction === 'above' ? z : p.direction === 'below' ? -z : Math.abs(z);
   // CUSUM on the clipped z: one huge spike is the outlier test's business, not evidence of a shift.
@@ -278,7 +398,18 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
   if (st.latch.active) {
     const openFor = st.openFor + 1;
     const openMean = st.openMean + (value - st.openMean) / (openFor + 1);
-    const calm = Math.abs(z) <= p.zClear ? st.calm + 1 : 0;
+    // Back: no sample beyond twice zClear, and the samples since the last one that was, on
+    // average, within zClear (checked once holdSamples are in: a lasting small shift starts the run
+    // again). Every sample within zClear was a run noise seldom gives (4.5 % of normal samples are
+    // beyond 2σ: 100 in a row about once in 100 tries), so an alert whose signal was long back
+    // stayed open until it re-learned, from an average that held the fault.
+    const back = Math.abs(z) <= 2 * p.zClear;
+    let calm = back ? st.calm + 1 : 0;
+    let calmSum = back ? st.calmSum + z : 0;
+    if (calm >= p.holdSamples && Math.abs(calmSum / calm) > p.zClear) {
+      calm = 0;
+      calmSum = 0;
+    }
     const peak = Math.max(st.peak, watched);
     const threshold = st.loc + st.side * p.zRaise * scale;
     const epPeak = Math.max(st.epPeak, Math.abs(value - st.epFrom));
@@ -300,7 +431,7 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
       // spike raises again at once), else the last value. The scale carries on from the old one.
       const loc = p.meanSamples > 0 ? openMean : value;
       const known = remember(p, st.known, st.epFrom, st.epTo, epPeak);
-      Object.assign(st, FRESH, { n: p.warmupSamples, loc, scale: st.scale, maxScale: st.maxScale, bar: p.zRaise, lastTs: ts, mean: loc, meanScale: st.meanScale, known });
+      Object.assign(st, FRESH, { n: p.warmupSamples, loc, scale: st.scale, maxScale: st.maxScale, bar: p.zRaise, lastTs: ts, mean: loc, meanScale: st.meanScale, known, dt: st.dt });
       return events;
     }
     if (calm >= p.holdSamples) {
@@ -308,11 +439,11 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
       // The short-window mean restarts from this calm sample: still full of the episode, it
       // would raise again at once.
       const known = remember(p, st.known, st.epFrom, st.epTo, epPeak);
-      Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, bar: Math.max(bar, peak), peak: 0, lastTs: ts, latch: QUIET, mean: value, known, epPeak: 0, repeatOf: 0 });
+      Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, calmSum: 0, bar: Math.max(bar, peak), peak: 0, lastTs: ts, latch: QUIET, mean: value, known, epPeak: 0, repeatOf: 0 });
       return events;
     }
     if (loud && watched > p.zRaise) events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, false) }];
-    Object.assign(st, { up: 0, down: 0, openFor, calm, peak, lastTs: ts, openMean, epPeak, repeatOf });
+    Object.assign(st, { up: 0, down: 0, openFor, calm, calmSum, peak, lastTs: ts, openMean, epPeak, repeatOf });
     return events;
   }
   if (breach) {
@@ -324,7 +455,7 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
     // An episode like one seen before (a daily rise, a shift change) is followed, not raised.
     const repeatOf = repeatedEpisode(p, st.known, st.loc, epTo);
     if (repeatOf === 0) events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, epTo, st.loc, byMean ? (mean - st.loc) / scale : z, watched <= bar) }];
-    Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, peak: watched, lastTs: ts, latch: { active: true, since: ts }, side, openMean: value, epFrom: st.loc, epTo, epPeak: Math.abs(value - st.loc), repeatOf });
+    Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, calmSum: 0, peak: watched, lastTs: ts, latch: { active: true, since: ts }, side, openMean: value, epFrom: st.loc, epTo, epPeak: Math.abs(value - st.loc), repeatOf });
     return events;
   }
   // Quiet: learn (clipped), keep the CUSUM sums. A sample beyond learnBelow is not learned at

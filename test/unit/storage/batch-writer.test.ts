@@ -212,6 +212,44 @@ describe('BatchWriter', () => {
     expect(w.full).toBe(false);
     await w.close();
   });
+
+  it('is full from fullBytes of line protocol pending on, whatever the line count, and counts them down as storage acknowledges', async () => {
+    const sink = new FakeSink();
+    sink.delayMs = 30;
+    const w = new BatchWriter(sink, { maxBatchLines: 1000, flushIntervalMs: 1, fullBytes: 1000 });
+    // Wide samples: 10 lines of about 200 bytes each, far below 4 batches of lines.
+    const wide = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ measurement: 'm', tags: { d: 'x' }, fields: Object.fromEntries(Array.from({ length: 20 }, (_, k) => [`metric_${k}`, k])), ts: from + i }));
+    const first = w.write(wide(1, 4));
+    expect(w.pendingBytes).toBeGreaterThan(600);
+    expect(w.pendingBytes).toBeLessThan(1000);
+    expect(w.full).toBe(false);
+    const second = w.write(wide(100, 1));
+    expect(w.pendingBytes).toBeGreaterThanOrEqual(1000);
+    expect(w.pendingLines).toBe(5);
+    expect(w.full).toBe(true);
+    await Promise.all([first, second]);
+    expect(w.pendingBytes).toBe(0);
+    expect(w.full).toBe(false);
+    expect(sink.writes.join('\n').split('\n')).toHaveLength(5);
+    await w.close();
+  });
+
+  it('counts refused lines out of the pending bytes too', async () => {
+    const sink = new FakeSink();
+    sink.refuses = (line) => line.includes('v=2 ');
+    const w = new BatchWriter(sink, { maxBatchLines: 10, flushIntervalMs: 1 });
+    const good = w.write(pts(1, 1));
+    const bad = w.write(pts(2, 1));
+    expect(w.pendingBytes).toBe('m,d=x v=1 1'.length + 'm,d=x v=2 2'.length);
+    await good;
+    await expect(bad).rejects.toThrow(/400/);
+    expect(w.pendingBytes).toBe(0);
+    await w.close();
+  });
+
+  it('refuses a fullBytes that is not a positive number', () => {
+    expect(() => new BatchWriter(new FakeSink(), { fullBytes: 0 })).toThrow(/fullBytes must be positive/);
+  });
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

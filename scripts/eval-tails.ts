@@ -1,0 +1,61 @@
+/**
+ * npm run eval:tails -- --data DIR [--rules FILE]
+ *
+ * Replays DIR as npm run eval:anomaly does (the built-in rules, or an analytics file) and says,
+ * per rule, where its alarmed rows fall: inside the labels, on normal rows after a label ended
+ * while its alert stayed open (the tail), or on other normal rows. Alerts that stay open past a
+ * fault and alerts that open without one cost the same point-wise FAR; this tells them apart.
+ */
+import { parseArgs } from 'node:util';
+import { AnalyticsConfigError, loadAnalyticsConfig } from '../src/analytics/config.js';
+import { alarmTails, type AlarmRows } from '../src/evaluation/alarm-tails.js';
+import { openDataset } from '../src/evaluation/dataset.js';
+import { EvaluationInputError } from '../src/evaluation/errors.js';
+import { deviceIds, loadFile } from '../src/evaluation/evaluate.js';
+import { engineDetector } from '../src/evaluation/replay.js';
+
+const USAGE = 'usage: npm run eval:tails -- --data DIR [--rules FILE]';
+
+function main(): void {
+  const { values } = parseArgs({ options: { data: { type: 'string' }, rules: { type: 'string' } } });
+  if (!values.data) throw new EvaluationInputError(`--data DIR is required\n${USAGE}`);
+  const dataset = openDataset(values.data);
+  const engine = engineDetector('plantpulse', loadAnalyticsConfig(values.rules));
+  const ids = deviceIds(dataset.files);
+  const total: Record<string, AlarmRows> = {};
+  let normal = 0;
+  dataset.files.forEach((file, i) => {
+    const f = loadFile(dataset, file, ids[i]!);
+    const rows = f.table.timestamps.length;
+    const labelled = f.windows.reduce((n, w) => n + Math.max(0, Math.min(w.last, rows - 1) - Math.max(w.first, f.probation) + 1), 0);
+    normal += rows - f.probation - labelled;
+    for (const [source, r] of Object.entries(alarmTails(rows, f.windows, f.probation, engine.run(f).alerts))) {
+      const t = (total[source] ??= { alerts: 0, inWindow: 0, afterWindow: 0, outside: 0 });
+      t.alerts += r.alerts;
+      t.inWindow += r.inWindow;
+      t.afterWindow += r.afterWindow;
+      t.outside += r.outside;
+    }
+  });
+  const share = (n: number): string => `${n} (${((100 * n) / Math.max(1, normal)).toFixed(1)} %)`;
+  const lines = [
+    `${dataset.files.length} files, ${normal} normal rows after probation; a rule's normal rows alarmed, as a share of them:`,
+    '',
+    '| rule | alerts | rows in windows | normal rows after a window (tail) | other normal rows |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...Object.entries(total)
+      .sort((a, b) => b[1].afterWindow + b[1].outside - (a[1].afterWindow + a[1].outside))
+      .map(([source, r]) => `| ${source} | ${r.alerts} | ${r.inWindow} | ${share(r.afterWindow)} | ${share(r.outside)} |`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+try {
+  main();
+} catch (err) {
+  if (err instanceof EvaluationInputError || err instanceof AnalyticsConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}

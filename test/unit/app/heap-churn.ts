@@ -1,0 +1,23 @@
+/**
+ * Child process of heap.test.ts: applies the platform's heap growth (argv[2] %), keeps about
+ * 35 MiB live, then makes garbage that lives a while (like the window's messages: promoted, then
+ * dead in the old generation) and prints the peak of V8's heap in use and committed, in MiB.
+ */
+import { applyHeapGrowth } from '../../../src/app/heap.js';
+
+applyHeapGrowth(Number(process.argv[2]));
+const live: { a: number; b: string; c: number[] }[] = [];
+for (let i = 0; i < 300_000; i++) live.push({ a: i, b: `x${i}`, c: [i, i + 1] });
+const ring: unknown[] = new Array(40_000);
+let peakUsed = 0;
+let peakTotal = 0;
+for (let k = 0; k < 1_000_000; k++) {
+  ring[k % ring.length] = { s: `line,${k} v=${k * 0.5}`, arr: [k, k, k, k, k, k, k, k] };
+  if (k % 1000 === 0) {
+    const m = process.memoryUsage();
+    peakUsed = Math.max(peakUsed, m.heapUsed);
+    peakTotal = Math.max(peakTotal, m.heapTotal);
+  }
+}
+const settled = process.memoryUsage().heapUsed; // live set + ring, roughly
+process.stdout.write(JSON.stringify({ live: live.length, peakUsedMiB: peakUsed / 2 ** 20, peakTotalMiB: peakTotal / 2 ** 20, endUsedMiB: settled / 2 ** 20 }) + '\n');

@@ -202,11 +202,6 @@ function fresh(): RobustState {
 const FRESH: RobustState = fresh();
 
 
-/** The short-window mean after `v` (plain average while fewer than meanSamples samples were seen). */
-function meanAfter(p: RobustParams, s: RobustState, v: number): number {
-  return s.n === 0 ? v : s.mean + (v - s.mean) * Math.max(1 / p.meanSamples, 1 / (s.n + 1));
-}
-
 /**
  * Learn the input's value into `s` (in place), quiet, on `side`; the caller has set the CUSUM sums
  * (s.up, s.down) and the short-window mean (s.mean). Given the input and the state, not their
@@ -355,7 +350,9 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
   if (st.n < p.warmupSamples) {
     st.up = 0;
     st.down = 0;
-    st.mean = p.meanSamples > 0 ? meanAfter(p, st, value) : 0;
+    // The short-window mean after the value (a plain average while fewer than meanSamples samples
+    // were seen), written out here and below rather than called, as the scale floor is in learn.
+    st.mean = p.meanSamples > 0 ? (st.n === 0 ? value : st.mean + (value - st.mean) * Math.max(1 / p.meanSamples, 1 / (st.n + 1))) : 0;
     learn(p, st, input, 1);
     return events;
   }
@@ -374,7 +371,7 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
     }
     settled(p, st);
   }
-  const mean = p.meanSamples > 0 ? meanAfter(p, st, value) : 0;
+  const mean = p.meanSamples > 0 ? (st.n === 0 ? value : st.mean + (value - st.mean) * Math.max(1 / p.meanSamples, 1 / (st.n + 1))) : 0;
   const z = (value - st.loc) / scale;
   const watched = p.direction === 'above' ? z : p.direction === 'below' ? -z : Math.abs(z);
   // CUSUM on the clipped z: one huge spike is the outlier test's business, not evidence of a shift.

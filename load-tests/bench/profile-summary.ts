@@ -167,8 +167,14 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2);
   const byStage = args.includes('--by-stage');
   const allocations = args.includes('--alloc');
-  const [file, top] = args.filter((a) => a !== '--by-stage' && a !== '--alloc');
-  if (!file) {
+  const positional = args.filter((a) => a !== '--by-stage' && a !== '--alloc');
+  const [file, top] = positional;
+  // One profile per call: a second file name (a shell glob matching the worker's profile too) would
+  // otherwise be read as the row count and print an empty table.
+  const badTop = top !== undefined && !/^[1-9][0-9]*$/.test(top);
+  if (!file || positional.length > 2 || badTop) {
+    if (badTop) process.stderr.write(`profile-summary: expected one profile file and an optional row count (a positive integer), got ${JSON.stringify(top)} after ${file}\n`);
+    else if (positional.length > 2) process.stderr.write(`profile-summary: expected one profile file and an optional row count, got ${positional.length} arguments\n`);
     process.stderr.write('usage: tsx load-tests/bench/profile-summary.ts [--by-stage] <file.cpuprofile> [top]\n       tsx load-tests/bench/profile-summary.ts --alloc <file.heapprofile> [top]\n');
     process.exit(2);
   }

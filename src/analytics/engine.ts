@@ -74,6 +74,19 @@ interface MetricInfos {
   byName: Map<string, MetricInfo>;
   lastNames: string[];
   lastInfos: MetricInfo[];
+  /** How many metrics the last sample named (lastNames may be longer, from an earlier sample). */
+  lastCount: number;
+  /**
+   * The rules the last sample's metrics let judge, in rule order (the first `runLength`): the rules
+   * on every metric and those on a metric it has. The next sample naming the same metrics in the
+   * same order is judged by the same rules, so the rules on a metric it lacks (the range rules
+   * of the catalogue's other metrics, the ones on derived window metrics) are not even tested.
+   */
+  run: Int32Array;
+  runLength: number;
+  /** The same for the means a rule with a cadence judged last (their metrics are the signal ones, in their own order). */
+  lastMeanNames: string[];
+  lastMeanInfos: MetricInfo[];
 }
 
 const METRIC_INFO = new WeakMap<readonly ResolvedRule[], MetricInfos>();
@@ -81,7 +94,7 @@ const METRIC_INFO = new WeakMap<readonly ResolvedRule[], MetricInfos>();
 function metricInfoOf(rules: readonly ResolvedRule[]): MetricInfos {
   let infos = METRIC_INFO.get(rules);
   if (!infos) {
-    infos = { byName: new Map(), lastNames: [], lastInfos: [] };
+    infos = { byName: new Map(), lastNames: [], lastInfos: [], lastCount: -1, run: new Int32Array(rules.length), runLength: 0, lastMeanNames: [], lastMeanInfos: [] };
     METRIC_INFO.set(rules, infos);
   }
   return infos;
@@ -117,10 +130,16 @@ function infoFor(byName: Map<string, MetricInfo>, rules: readonly ResolvedRule[]
 const DETECTION_WINDOW_MS = 15 * 60_000;
 
 export interface AnalyticsOutput {
-  events: AnomalyEvent[];
+  readonly events: readonly AnomalyEvent[];
   /** `energy` points of the windows this batch closed. */
-  points: Point[];
+  readonly points: readonly Point[];
 }
+
+/**
+ * What most batches give (no event, no window closed): one frozen output, not two new lists and
+ * an object per batch.
+ */
+const NOTHING: AnalyticsOutput = Object.freeze({ events: Object.freeze([]) as readonly AnomalyEvent[], points: Object.freeze([]) as readonly Point[] });
 
 export interface AnalyticsStats {
   devices: number;
@@ -163,6 +182,47 @@ function slotsOf(def: AnyDetector, states: PerMetricStates, i: number, names: re
   return { names: slotNames, states: slotStates, params };
 }
 
+/**
+ * Per rules list, what the machine state lets judge: per state, a flag per rule (0: the rule is
+ * limited to other states), and per rule the settling time it waits after a change of state
+ * (−Infinity: none). Found once per state reported instead of searching each rule's states on
+ * every sample; a device that reports no state is judged by every rule, without settling.
+ */
+interface StateGates {
+  byState: Map<number, Uint8Array>;
+  /** Every rule judges (no state reported). */
+  all: Uint8Array;
+  settleMs: Float64Array;
+}
+
+const STATE_GATES = new WeakMap<readonly ResolvedRule[], StateGates>();
+
+function stateGatesOf(rules: readonly ResolvedRule[]): StateGates {
+  let gates = STATE_GATES.get(rules);
+  if (!gates) {
+    gates = {
+      byState: new Map(),
+      all: new Uint8Array(rules.length).fill(1),
+      // The product is computed as the per-sample test did (settleS * 1000), so the comparison is the same.
+      settleMs: Float64Array.from(rules, (r) => (r.states && r.settleS !== undefined ? r.settleS * 1000 : -Infinity)),
+    };
+    STATE_GATES.set(rules, gates);
+  }
+  return gates;
+}
+
+/** Which rules judge a device in `state` (undefined: none reported). */
+function gateFor(rules: readonly ResolvedRule[], state: number | undefined): Uint8Array {
+  const gates = stateGatesOf(rules);
+  if (state === undefined) return gates.all;
+  let gate = gates.byState.get(state);
+  if (!gate) {
+    gate = Uint8Array.from(rules, (r) => (!r.states || r.states.includes(state) ? 1 : 0));
+    gates.byState.set(state, gate);
+  }
+  return gate;
+}
+
 /** Rules lists are shared by the devices of a class (rules/resolve.ts), and so are their detector lists. */
 const DETECTORS_OF = new WeakMap<readonly ResolvedRule[], readonly AnyDetector[]>();
 
@@ -199,6 +259,11 @@ export interface DeviceState {
   machineState: number | undefined;
   /** Sample time the device entered `machineState` (the first sample seen, after a restart), for `settleS`. */
   stateSince: number;
+  /** gateFor(rules, gateState): which rules judge in the machine state last seen (a cache, not handed over). */
+  gate: Uint8Array;
+  gateState: number | undefined;
+  /** Parallel to `rules` (shared like them): the settling time of a rule limited to some states, else −Infinity. */
+  settleMs: Float64Array;
   energy: DeviceEnergyAccumulator;
 }
 
@@ -249,6 +314,8 @@ export class AnalyticsEngine {
   private readonly sampleList: { names: readonly string[]; values: ArrayLike<number>; count: number } = { names: this.names, values: this.values, count: 0 };
   private readonly sampleInput: { ts: number; values: Readonly<Record<string, number>>; state: number | undefined; list: SampleList } = { ts: 0, values: {}, state: undefined, list: this.sampleList };
   private windowsClosed = 0;
+  /** The events of the call being run (process, tick, offline), made on the first one: see emit. */
+  private sink: AnomalyEvent[] | null = null;
 
   constructor(
     rules: RulesConfig,
@@ -302,8 +369,8 @@ export class AnalyticsEngine {
   /** One validated batch, at arrival time `now`. */
   process(batch: TelemetryBatch, now: number): AnalyticsOutput {
     const d = this.device(batch);
-    const events: AnomalyEvent[] = [];
-    const points: Point[] = [];
+    this.sink = null;
+    let points: Point[] | null = null;
     const live = batch.historical !== true;
     const samples = batch.samples;
     for (let k = 0; k < samples.length; k++) {
@@ -311,9 +378,9 @@ export class AnalyticsEngine {
       const closed = d.energy.feed(sample);
       for (let c = 0; c < closed.length; c++) {
         const w = closed[c]!;
-        points.push(toEnergyPoint(w));
+        (points ??= []).push(toEnergyPoint(w));
         this.windowsClosed++;
-        if (live && w.windowMs === DETECTION_WINDOW_MS) this.detectWindow(d, w, events);
+        if (live && w.windowMs === DETECTION_WINDOW_MS) this.detectWindow(d, w);
       }
       if (!live) continue;
       if (sample.ts <= d.lastTs) {
@@ -326,28 +393,32 @@ export class AnalyticsEngine {
         d.machineState = sample.m.state;
         d.stateSince = sample.ts;
       }
-      const { roles } = d;
-      for (let i = 0; i < roles.length; i++) {
-        const role = roles[i]!;
-        if (role === HEARTBEAT) continue;
-        const rule = d.rules[i]!;
-        if (rule.states && d.machineState !== undefined) {
-          if (!rule.states.includes(d.machineState)) continue;
-          if (rule.settleS !== undefined && sample.ts - d.stateSince < rule.settleS * 1000) continue;
-        }
-        if (role === EACH) {
-          this.stepEach(d, i, sample.ts, count, events);
+      // The machine state changes seldom (an import may set it too): the rules it lets judge are looked up then.
+      if (d.gateState !== d.machineState) {
+        d.gate = gateFor(d.rules, d.machineState);
+        d.gateState = d.machineState;
+      }
+      const { roles, gate, settleMs } = d;
+      const { run, runLength } = d.metricInfo;
+      // Settling only applies while a state is known (stateSince is then the time it was entered).
+      const since = d.machineState === undefined ? Infinity : sample.ts - d.stateSince;
+      for (let r = 0; r < runLength; r++) {
+        const i = run[r]!;
+        if (gate[i] === 0 || since < settleMs[i]!) continue;
+        if (roles[i] === EACH) {
+          this.stepEach(d, i, sample.ts, count);
           continue;
         }
-        if (this.ruleStamps[i] !== this.serial) continue; // absent or bad-quality: no evidence either way
-        this.step(d, i, this.inputFor(d.detectors[i]!, sample.ts, this.ruleValues[i]!), events);
+        this.step(d, i, this.inputFor(d.detectors[i]!, sample.ts, this.ruleValues[i]!));
       }
     }
     if (live) {
       // Heartbeat rules (metric `*`): one input per batch, at arrival time.
-      for (let i = 0; i < d.roles.length; i++) if (d.roles[i] === HEARTBEAT) this.step(d, i, this.inputFor(d.detectors[i]!, now, samples.length), events);
+      for (let i = 0; i < d.roles.length; i++) if (d.roles[i] === HEARTBEAT) this.step(d, i, this.inputFor(d.detectors[i]!, now, samples.length));
     }
-    return { events, points };
+    const events = this.sink;
+    this.sink = null;
+    return events === null && points === null ? NOTHING : { events: events ?? NOTHING.events, points: points ?? NOTHING.points };
   }
 
   /**
@@ -356,22 +427,22 @@ export class AnalyticsEngine {
    */
   offline(ref: DeviceRef, now: number, reason: string | null): AnomalyEvent[] {
     const d = this.devices.get(deviceKey(ref));
-    const events: AnomalyEvent[] = [];
-    if (!d) return events;
+    if (!d) return [];
+    this.sink = null;
     for (let i = 0; i < d.rules.length; i++) {
       const def = d.detectors[i]!;
       if (!def.offline) continue;
       const rule = d.rules[i]!;
       const r = def.offline(rule.params, d.states[i], now, reason);
       d.states[i] = r.state;
-      this.emit(d, rule, r.events, events);
+      this.emit(d, rule, r.events);
     }
-    return events;
+    return this.drain();
   }
 
   /** Time-driven detection (silence), on the platform's clock. */
   tick(now: number): AnomalyEvent[] {
-    const events: AnomalyEvent[] = [];
+    this.sink = null;
     for (const d of this.devices.values()) {
       for (let i = 0; i < d.rules.length; i++) {
         const rule = d.rules[i]!;
@@ -379,9 +450,16 @@ export class AnalyticsEngine {
         if (!def.tick) continue;
         const r = def.tick(rule.params, d.states[i], now);
         d.states[i] = r.state;
-        this.emit(d, rule, r.events, events);
+        this.emit(d, rule, r.events);
       }
     }
+    return this.drain();
+  }
+
+  /** The events emitted since the sink was emptied, as a list of the caller's own. */
+  private drain(): AnomalyEvent[] {
+    const events = this.sink ?? [];
+    this.sink = null;
     return events;
   }
 
@@ -407,6 +485,9 @@ export class AnalyticsEngine {
         lastTs: -Infinity,
         machineState: undefined,
         stateSince: -Infinity,
+        gate: gateFor(rules, undefined),
+        gateState: undefined,
+        settleMs: stateGatesOf(rules).settleMs,
         energy: new DeviceEnergyAccumulator(batch, this.energy),
       };
       this.devices.set(key, d);
@@ -417,7 +498,7 @@ export class AnalyticsEngine {
     return d;
   }
 
-  private detectWindow(d: DeviceState, w: EnergyWindow, events: AnomalyEvent[]): void {
+  private detectWindow(d: DeviceState, w: EnergyWindow): void {
     // Intensity and power factor are judged on the energy drawn under load, and only in windows
     // that were mostly under load; idle share counts the energy drawn standing ready, not stopped
     // standby or a fault under repair (rules/defaults.ts says why).
@@ -432,7 +513,7 @@ export class AnalyticsEngine {
     for (let i = 0; i < d.rules.length; i++) {
       const value = derived[d.rules[i]!.metric];
       if (value === undefined || value === null) continue;
-      this.step(d, i, this.inputFor(d.detectors[i]!, w.end, value), events);
+      this.step(d, i, this.inputFor(d.detectors[i]!, w.end, value));
     }
   }
 
@@ -450,8 +531,10 @@ export class AnalyticsEngine {
     const serial = (this.serial = (this.serial + 1) | 0);
     const { ruleValues, ruleStamps } = this;
     let n = 0;
-    const { byName, lastNames, lastInfos } = d.metricInfo;
+    const infos = d.metricInfo;
+    const { byName, lastNames, lastInfos } = infos;
     let at = 0;
+    let same = true;
     for (const name in m) {
       let info: MetricInfo;
       if (lastNames[at] === name) info = lastInfos[at]!;
@@ -459,6 +542,7 @@ export class AnalyticsEngine {
         info = infoFor(byName, d.rules, d.detectors, name);
         lastNames[at] = name;
         lastInfos[at] = info;
+        same = false;
       }
       at++;
       const value = m[name]!;
@@ -472,6 +556,12 @@ export class AnalyticsEngine {
       this.values[n] = value;
       this.infos[n] = info;
       n++;
+    }
+    if (!same || at !== infos.lastCount) {
+      infos.lastCount = at;
+      infos.runLength = 0;
+      // Absent or bad-quality metrics give no evidence either way: their rules are left out.
+      for (let i = 0; i < d.roles.length; i++) if (d.roles[i] === EACH || (d.roles[i] === FIXED && ruleStamps[i] === serial)) infos.run[infos.runLength++] = i;
     }
     return n;
   }
@@ -499,10 +589,10 @@ export class AnalyticsEngine {
    * A rule on every metric (`+`) judges the sample's signal metrics, or, with a cadence, adds them
    * to the means it judges once per period (cadence.ts).
    */
-  private stepEach(d: DeviceState, i: number, ts: number, count: number, out: AnomalyEvent[]): void {
+  private stepEach(d: DeviceState, i: number, ts: number, count: number): void {
     const cadence = d.cadences[i];
     if (!cadence) {
-      this.judgeEach(d, i, ts, this.names, this.values, this.infos, count, out);
+      this.judgeEach(d, i, ts, this.names, this.values, this.infos, count);
       return;
     }
     const { meanNames, meanInfos } = this;
@@ -514,17 +604,25 @@ export class AnalyticsEngine {
       n = this.addedCount = addSample(cadence, ts, this.names, this.values, count, meanNames, this.meanValues);
       this.addedTo = cadence;
       this.addedSerial = this.serial;
-      for (let j = 0; j < n; j++) meanInfos[j] = infoFor(d.metricInfo.byName, d.rules, d.detectors, meanNames[j]!);
+      const { byName, lastMeanNames, lastMeanInfos } = d.metricInfo;
+      for (let j = 0; j < n; j++) {
+        const name = meanNames[j]!;
+        if (lastMeanNames[j] !== name) {
+          lastMeanNames[j] = name;
+          lastMeanInfos[j] = infoFor(byName, d.rules, d.detectors, name);
+        }
+        meanInfos[j] = lastMeanInfos[j]!;
+      }
     }
     if (n < 0) return;
-    this.judgeEach(d, i, ts, meanNames, this.meanValues, meanInfos, n, out);
+    this.judgeEach(d, i, ts, meanNames, this.meanValues, meanInfos, n);
   }
 
   /**
    * Judge `count` signal metrics by a rule on every metric: a per-sample detector gets them at
    * once; a per-value detector steps its own state of each metric (up to EACH_METRIC_CAP).
    */
-  private judgeEach(d: DeviceState, i: number, ts: number, names: readonly string[], vals: readonly number[], infos: readonly MetricInfo[], count: number, out: AnomalyEvent[]): void {
+  private judgeEach(d: DeviceState, i: number, ts: number, names: readonly string[], vals: readonly number[], infos: readonly MetricInfo[], count: number): void {
     const rule = d.rules[i]!;
     const def = d.detectors[i]!;
     if (def.stepSample) {
@@ -546,7 +644,7 @@ export class AnalyticsEngine {
         d.states[i] = r.state;
         events = r.events;
       }
-      if (events.length > 0) this.emit(d, rule, events, out);
+      if (events.length > 0) this.emit(d, rule, events);
       return;
     }
     const states = d.states[i] as PerMetricStates;
@@ -563,7 +661,7 @@ export class AnalyticsEngine {
         input.ts = ts;
         input.value = vals[j]!;
         const events = def.update(slots!.params[j], state, input);
-        if (events.length > 0) this.emit(d, rule, events, out, names[j]);
+        if (events.length > 0) this.emit(d, rule, events, names[j]);
       }
       return;
     }
@@ -577,7 +675,7 @@ export class AnalyticsEngine {
       }
       const r = def.step(params, state, { ts, value: vals[j]! });
       states.set(name, r.state);
-      if (r.events.length > 0) this.emit(d, rule, r.events, out, name);
+      if (r.events.length > 0) this.emit(d, rule, r.events, name);
     }
   }
 
@@ -594,7 +692,7 @@ export class AnalyticsEngine {
     return input;
   }
 
-  private step(d: DeviceState, i: number, input: DetectorInput, out: AnomalyEvent[]): void {
+  private step(d: DeviceState, i: number, input: DetectorInput): void {
     const rule = d.rules[i]!;
     const def = d.detectors[i]!;
     let events: readonly DetectorEvent[];
@@ -604,15 +702,16 @@ export class AnalyticsEngine {
       d.states[i] = r.state;
       events = r.events;
     }
-    if (events.length > 0) this.emit(d, rule, events, out);
+    if (events.length > 0) this.emit(d, rule, events);
   }
 
   /**
    * `metric`: the metric a `+` rule's per-value detector judged; its alert is keyed by rule and
    * metric (`robust:vibration_g`), so each metric of the device has its own open alert.
    */
-  private emit(d: DeviceState, rule: ResolvedRule, events: readonly DetectorEvent[], out: AnomalyEvent[], metric?: string): void {
+  private emit(d: DeviceState, rule: ResolvedRule, events: readonly DetectorEvent[], metric?: string): void {
     const id = metric === undefined ? rule.id : `${rule.id}:${metric}`;
+    const out = (this.sink ??= []);
     for (const e of events) out.push({ ...e, site: d.site, line: d.line, device: d.device, rule: id, metric: metric ?? rule.metric, category: rule.category, severity: rule.severity });
   }
 }

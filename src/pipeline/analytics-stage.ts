@@ -21,7 +21,7 @@ export class AnalyticsStage {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  process(batch: TelemetryBatch): Point[] {
+  process(batch: TelemetryBatch): readonly Point[] {
     try {
       const out = this.engine.process(batch, this.clock());
       if (out.points.length > 0) this.metrics.energyWindows.inc(out.points.length);

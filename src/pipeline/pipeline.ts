@@ -25,7 +25,7 @@ export interface DurableWriter {
  * (a device or gateway announced `offline`: its silence alert opens now) (see analytics-stage.ts).
  */
 export interface BatchAnalytics {
-  process(batch: TelemetryBatch): Point[];
+  process(batch: TelemetryBatch): readonly Point[];
   status?(status: ParsedStatus): void;
 }
 

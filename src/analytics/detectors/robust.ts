@@ -3,7 +3,7 @@ import { NO_EVENTS, type DetectorEvent, type DetectorInput } from '../types.js';
 import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import { pureStep, type DetectorModule } from './module.js';
-import { gapRestart, learnInto, LEARNED, MAD_TO_STD, NEVER, scaleUpdate, usableScale } from './robust-scale.js';
+import { gapRestart, learnInto, LEARNED, MAD_TO_STD, NEVER, scaleUpdate } from './robust-scale.js';
 import { addToTrend, approachExplains, startTrend, TREND, trendAt, trendFlat, type TrendSums } from './settling.js';
 
 /**
@@ -201,14 +201,6 @@ function fresh(): RobustState {
 
 const FRESH: RobustState = fresh();
 
-function floorOf(p: RobustParams, s: RobustState): number {
-  return Math.max(p.minScaleRel * Math.abs(s.loc), 1e-3 * s.maxScale);
-}
-
-/** The short-window mean after `v` (plain average while fewer than meanSamples samples were seen). */
-function meanAfter(p: RobustParams, s: RobustState, v: number): number {
-  return s.n === 0 ? v : s.mean + (v - s.mean) * Math.max(1 / p.meanSamples, 1 / (s.n + 1));
-}
 
 /**
  * Learn the input's value into `s` (in place), quiet, on `side`; the caller has set the CUSUM sums
@@ -218,7 +210,10 @@ function meanAfter(p: RobustParams, s: RobustState, v: number): number {
 function learn(p: RobustParams, s: RobustState, input: DetectorInput, side: 1 | -1): void {
   const v = input.value;
   const n = s.n + 1;
-  const floor = floorOf(p, s);
+  // The scale floor, max(minScaleRel · |loc|, 0.1 % of the largest scale), written out here and in
+  // update rather than called: a call V8 leaves out of line (it does in some runs) returns its
+  // number as a new heap object, per metric and sample.
+  const floor = Math.max(p.minScaleRel * Math.abs(s.loc), 1e-3 * s.maxScale);
   // Into LEARNED, not a returned pair: an object per metric and sample otherwise.
   learnInto(n, s.loc, s.scale, v, p.alpha, p.warmupSamples, p.clip, floor);
   const meanScale = p.meanSamples > 0 ? scaleUpdate(n, s.loc, s.meanScale, s.mean - s.loc, p.alpha, p.warmupSamples, p.clip, floor) : 0;
@@ -355,14 +350,17 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
   if (st.n < p.warmupSamples) {
     st.up = 0;
     st.down = 0;
-    st.mean = p.meanSamples > 0 ? meanAfter(p, st, value) : 0;
+    // The short-window mean after the value (a plain average while fewer than meanSamples samples
+    // were seen), written out here and below rather than called, as the scale floor is in learn.
+    st.mean = p.meanSamples > 0 ? (st.n === 0 ? value : st.mean + (value - st.mean) * Math.max(1 / p.meanSamples, 1 / (st.n + 1))) : 0;
     learn(p, st, input, 1);
     return events;
   }
 
   // The floor once for both scales (each call left out of line returns its number as a new heap object).
-  const floor = floorOf(p, st);
-  const scale = usableScale(st.loc, st.scale, floor);
+  // The scale floor (as in learn) and usableScale (robust-scale.ts) written out, for the same reason.
+  const floor = Math.max(p.minScaleRel * Math.abs(st.loc), 1e-3 * st.maxScale);
+  const scale = Math.max(st.scale, 1e-3 * Math.abs(st.loc), floor, Number.MIN_VALUE);
   if (st.settling) {
     if (stillSettling(p, st, input, scale)) {
       // Neither judged nor learned (the short-window mean starts again from the settled level).
@@ -373,7 +371,7 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
     }
     settled(p, st);
   }
-  const mean = p.meanSamples > 0 ? meanAfter(p, st, value) : 0;
+  const mean = p.meanSamples > 0 ? (st.n === 0 ? value : st.mean + (value - st.mean) * Math.max(1 / p.meanSamples, 1 / (st.n + 1))) : 0;
   const z = (value - st.loc) / scale;
   const watched = p.direction === 'above' ? z : p.direction === 'below' ? -z : Math.abs(z);
   // CUSUM on the clipped z: one huge spike is the outlier test's business, not evidence of a shift.
@@ -385,7 +383,7 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
   // The short-window mean, judged against the learned spread of such means about the location:
   // a level shift or a burst of wider noise moves it long before any single sample is 8σ out,
   // and a signal that wanders has a wide spread of means, so its wander is not taken for a shift.
-  const zMean = p.meanSamples > 0 ? (mean - st.loc) / usableScale(st.loc, st.meanScale, floor) : 0;
+  const zMean = p.meanSamples > 0 ? (mean - st.loc) / Math.max(st.meanScale, 1e-3 * Math.abs(st.loc), floor, Number.MIN_VALUE) : 0;
   const watchedMean = p.direction === 'above' ? zMean : p.direction === 'below' ? -zMean : Math.abs(zMean);
   // Both the mean test and the CUSUM need the recent mean meanMinZ scales out (when the mean
   // test is on): the CUSUM's sums also grow on a slow wander of a few σ, which is no fault.

@@ -134,6 +134,12 @@ export class DeviceEnergyAccumulator {
    * look-up, and its iterator made an entry array per open window per sample.
    */
   private readonly open: OpenWindow[][];
+  /**
+   * The earliest end of an open window when the lists were last scanned (−Infinity: scan at the
+   * next sample): a sample before it closes nothing, which is most samples, so the scan is skipped.
+   * Not part of the snapshot (a restore rescans).
+   */
+  private nextEnd = -Infinity;
   private readonly counts: AccumulatorStats;
 
   constructor(ref: DeviceRef, config: EnergyConfig) {
@@ -181,6 +187,7 @@ export class DeviceEnergyAccumulator {
       }
     });
     Object.assign(this.counts, structuredClone(s.counts));
+    this.nextEnd = -Infinity;
   }
 
   /** Counts so far, for the engine's metrics (a copy). */
@@ -255,7 +262,10 @@ export class DeviceEnergyAccumulator {
       }
     }
     for (let k = 0; k < counted; k++) COUNTED[k] = undefined;
-    return this.closeUpTo(ts);
+    // A window a counter's delta or an implausible jump opened may end at or before this sample
+    // (it starts no earlier than the previous sample's own window, which then ends there too, but
+    // the lists are scanned anyway: counters are the rare case).
+    return counted > 0 || implausible > 0 || ts >= this.nextEnd ? this.closeUpTo(ts) : NO_WINDOWS;
   }
 
   /**
@@ -352,6 +362,7 @@ export class DeviceEnergyAccumulator {
 
   private closeUpTo(ts: number): readonly EnergyWindow[] {
     let closed: EnergyWindow[] | null = null;
+    let nextEnd = Infinity;
     const sizes = this.settings.windowSizesMs;
     for (let i = 0; i < sizes.length; i++) {
       const sizeMs = sizes[i]!;
@@ -359,6 +370,7 @@ export class DeviceEnergyAccumulator {
       for (let k = 0; k < open.length; ) {
         const w = open[k]!;
         if (w.start + sizeMs > ts) {
+          if (w.start + sizeMs < nextEnd) nextEnd = w.start + sizeMs;
           k++;
           continue;
         }
@@ -366,6 +378,7 @@ export class DeviceEnergyAccumulator {
         (closed ??= []).push(this.finish(w, sizeMs));
       }
     }
+    this.nextEnd = nextEnd;
     if (closed === null) return NO_WINDOWS;
     if (closed.length > 1) closed.sort((a, b) => a.start - b.start || a.windowMs - b.windowMs);
     return closed;

@@ -80,6 +80,44 @@ describe('AnalyticsEngine', () => {
     ]);
   });
 
+  it('judges each sample by the rules on the metrics it has, whatever the samples before it named (devices of a class sharing the look-ups)', () => {
+    const rules = parseRulesConfig({
+      classes: {
+        default: {
+          inherit: false,
+          rules: [
+            { id: 'hot', metric: 'temperature_c', detector: 'limit', params: { high: 90 } },
+            { id: 'shaking', metric: 'vibration_mm_s', detector: 'limit', params: { high: 5 } },
+          ],
+        },
+      },
+    });
+    const engine = new AnalyticsEngine(rules, parseEnergyConfig({}));
+    const raised = (device: string, ts: number, m: Record<string, number>) => engine.process({ ...REF, device, seq: null, samples: [{ ts, m }] }, ts).events.map((e) => `${e.device} ${e.rule} ${e.kind}`);
+    // Two devices of one class alternate key lists of the same length, then of other lengths and orders.
+    expect(raised('d1', T0, { temperature_c: 95 })).toEqual(['d1 hot raise']);
+    expect(raised('d2', T0, { vibration_mm_s: 9 })).toEqual(['d2 shaking raise']);
+    expect(raised('d1', T0 + 1000, { vibration_mm_s: 9 })).toEqual(['d1 shaking raise']);
+    expect(raised('d2', T0 + 1000, { vibration_mm_s: 9, temperature_c: 95 })).toEqual(['d2 hot raise', 'd2 shaking raise']);
+    expect(raised('d2', T0 + 2000, { vibration_mm_s: 9 })).toEqual(['d2 shaking raise']);
+    expect(raised('d1', T0 + 2000, { power_kw: 3 })).toEqual([]);
+    expect(raised('d1', T0 + 3000, { temperature_c: 20, vibration_mm_s: 1 })).toEqual(['d1 hot clear', 'd1 shaking clear']);
+  });
+
+  it("each batch's events are a list of its own: a later batch neither adds to nor empties an earlier one's", () => {
+    const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'hot', metric: 'temperature_c', detector: 'limit', params: { high: 90, hysteresis: 5 } }] } } });
+    const engine = new AnalyticsEngine(rules, parseEnergyConfig({}));
+    const first = engine.process(batch([{ ts: T0, m: { temperature_c: 95 } }]), T0);
+    const next = engine.process(batch([{ ts: T0 + 1000, m: { temperature_c: 96 } }]), T0 + 1000);
+    const second = engine.process(batch([{ ts: T0 + 2000, m: { temperature_c: 97 } }]), T0 + 2000);
+    expect(first.events.map((e) => e.value)).toEqual([95]);
+    expect(next.events.map((e) => e.value)).toEqual([96]);
+    expect(second.events.map((e) => e.value)).toEqual([97]);
+    const nothing = engine.process(batch([{ ts: T0 + 3000, m: { power_kw: 1 } }]), T0 + 3000);
+    expect(nothing).toEqual({ events: [], points: [] });
+    expect(engine.tick(T0 + 4000)).toEqual([]);
+  });
+
   it('settleS without states is a configuration error', () => {
     expect(() => parseRulesConfig({ classes: { default: { rules: [{ id: 'x', metric: 'temperature_c', detector: 'limit', settleS: 60, params: { high: 1 } }] } } })).toThrowError(/settleS needs states/);
   });

@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { summariseAllocations, summariseByStage } from '../../../load-tests/bench/profile-summary.js';
 
@@ -66,5 +68,43 @@ describe('profile-summary --alloc', () => {
     const bytes = Object.fromEntries(a.rows.map((r) => [r.stage, r.bytes]));
     expect(bytes['pipeline/pipeline']).toBe(400);
     expect(bytes['(outside src) node']).toBe(600);
+  });
+});
+
+describe('profile-summary on the command line', () => {
+  const script = fileURLToPath(new URL('../../../load-tests/bench/profile-summary.ts', import.meta.url));
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', script, ...args], { encoding: 'utf8' });
+  const profile = {
+    nodes: [
+      { id: 1, callFrame: frame('(root)', ''), children: [2, 3] },
+      { id: 2, callFrame: frame('collect', `${DIST}/analytics/engine.js`) },
+      { id: 3, callFrame: frame('feed', `${DIST}/analytics/energy/window.js`) },
+    ],
+    startTime: 0,
+    endTime: 30,
+    samples: [2, 3, 3],
+    timeDeltas: [0, 10_000, 20_000],
+  };
+
+  it('reads one profile and a row count', () => {
+    const file = join(dir, 'one.cpuprofile');
+    writeFileSync(file, JSON.stringify(profile));
+    const r = cli(file, '1');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('`feed`');
+    expect(r.stdout).not.toContain('`collect`');
+  });
+
+  it('refuses two profiles (a glob matching the worker thread\'s too) instead of printing an empty table', () => {
+    const a = join(dir, 'a.cpuprofile');
+    const b = join(dir, 'b.cpuprofile');
+    writeFileSync(a, JSON.stringify(profile));
+    writeFileSync(b, JSON.stringify(profile));
+    for (const args of [[a, b], [a, b, '40']]) {
+      const r = cli(...args);
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/expected one profile file and an optional row count/);
+    }
   });
 });

@@ -20,7 +20,7 @@ function accumulator(config: EnergyConfigInput = {}, ref = REF): DeviceEnergyAcc
 function feedAll(acc: DeviceEnergyAccumulator, samples: [number, Record<string, number>][]): EnergyWindow[] {
   return samples.flatMap(([s, m]) => acc.feed({ ts: sec(s), m }));
 }
-const pick = (ws: EnergyWindow[], ...keys: (keyof EnergyWindow)[]) =>
+const pick = (ws: readonly EnergyWindow[], ...keys: (keyof EnergyWindow)[]) =>
   ws.map((w) => Object.fromEntries([['minute', (w.start - T0) / MIN], ...keys.map((k) => [k, w[k]])]));
 
 describe('windows close on event time only', () => {
@@ -33,6 +33,35 @@ describe('windows close on event time only', () => {
     expect(closed[0]).toMatchObject({ start: T0, end: T0 + MIN, windowMs: MIN, ...REF, samples: 2 });
     // (0, 59.999] drew 1 kWh; (59.999, 60] drew 0: all in minute 0.
     expect(closed[0]?.kwh).toBeCloseTo(1, 12);
+  });
+});
+
+describe('windows close on event time only, without counters', () => {
+  it('1m, 15m and 1h windows of a device reporting only gauges close at the first sample at or after their ends, oldest first', () => {
+    const acc = accumulator({ windows: { sizes: ['1m', '15m', '1h'] } });
+    const closedAt: [number, string[]][] = [];
+    for (let s = 0; s <= 3600; s += 7.5) {
+      const closed = acc.feed({ ts: sec(s), m: { power_kw: 3, power_factor: 0.9 } });
+      if (closed.length > 0) closedAt.push([s, closed.map((w) => `${(w.start - T0) / MIN}+${w.windowMs / MIN}`)]);
+    }
+    // Every minute boundary (a multiple of 7.5 s) closes that minute's window; 900 s and 3600 s also the quarter's and the hour's.
+    expect(closedAt).toHaveLength(60);
+    expect(closedAt.every(([s], k) => s === (k + 1) * 60)).toBe(true);
+    expect(closedAt[14]).toEqual([900, ['0+15', '14+1']]);
+    expect(closedAt[59]).toEqual([3600, ['0+60', '45+15', '59+1']]);
+  });
+
+  it('a restored accumulator closes the windows that ended while it was handed over, at its first sample', () => {
+    const acc = accumulator();
+    acc.feed({ ts: sec(10), m: { power_kw: 3 } });
+    // The receiving side had fed this device before (its minute 1 open): the restore replaces all of it.
+    const moved = accumulator();
+    moved.feed({ ts: sec(100), m: { power_kw: 3 } });
+    moved.restore(JSON.parse(JSON.stringify(acc.snapshot())));
+    // Minute 0 ended before this sample: it closes now, with the sample it had.
+    expect(pick(moved.feed({ ts: sec(110), m: { power_kw: 3 } }), 'samples')).toEqual([{ minute: 0, samples: 1 }]);
+    expect(moved.feed({ ts: sec(119), m: { power_kw: 3 } })).toEqual([]);
+    expect(pick(moved.feed({ ts: sec(120), m: { power_kw: 3 } }), 'samples')).toEqual([{ minute: 1, samples: 2 }]);
   });
 });
 

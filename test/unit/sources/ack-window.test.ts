@@ -52,6 +52,15 @@ async function stalledWithAckBehind(behind: number): Promise<Consumer> {
   return c;
 }
 
+/** Release every message as it is delivered, from the `from`th on, until the broker has a PUBACK for each of `ids`. */
+async function releaseAsTheyCome(c: Consumer, b: PacketBroker, from: number, ids: readonly number[]): Promise<void> {
+  let released = from;
+  while (b.pubacks.length < ids.length) {
+    while (released < c.delivered.length) c.window.release(c.delivered[released++]!.entry);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 /** Let the event loop run for a while (nothing more should happen). */
 const settle = () => new Promise((r) => setTimeout(r, 150));
 
@@ -89,11 +98,7 @@ describe('AckWindow (packet level, mqtt client against a scripted broker on TCP)
     expect(consumer.delivered.length).toBe(WINDOW);
 
     // Release everything as it comes: all arrive, in order, never more than the window held.
-    let released = 10;
-    while (broker.pubacks.length < ids.length) {
-      while (released < consumer.delivered.length) consumer.window.release(consumer.delivered[released++]!.entry);
-      await new Promise((r) => setTimeout(r, 2));
-    }
+    await releaseAsTheyCome(consumer, broker, 10, ids);
     expect(consumer.delivered.map((d) => d.id)).toEqual(ids);
     expect(broker.pubacks).toEqual(ids);
     expect(consumer.maxHeld).toBe(WINDOW);
@@ -199,11 +204,7 @@ describe('AckWindow (packet level, mqtt client against a scripted broker on TCP)
     consumer.window.release(consumer.delivered[2]!.entry);
     await until(() => consumer!.delivered.length === 13, 'three more once below low water');
     expect(consumer.window.bytes).toBe(1000);
-    let released = 3;
-    while (broker.pubacks.length < ids.length) {
-      while (released < consumer.delivered.length) consumer.window.release(consumer.delivered[released++]!.entry);
-      await new Promise((r) => setTimeout(r, 2));
-    }
+    await releaseAsTheyCome(consumer, broker, 3, ids);
     expect(consumer.delivered.map((d) => d.id)).toEqual(ids);
     expect(broker.pubacks).toEqual(ids);
     expect(consumer.window.peakBytes).toBe(1000);

@@ -42,9 +42,9 @@ export class DeviceWindow {
   }
 
   /**
-   * The window closed: let its timestamps go. They cost 4 bytes per sample, which over the late
-   * horizon (up to two days) grows with the input rate without bound (16,000 samples/s: 230 MB
-   * an hour). From here on a sample into this window is a duplicate only when its message's
+   * The window closed: let its timestamps go. They cost 1.5–2.5 bytes per sample (time-set.ts),
+   * which over the late horizon (up to two days) grows with the input rate without bound (16,000
+   * samples/s: about 115 MB an hour). From here on a sample into this window is a duplicate only when its message's
    * `seq` was already received (redelivery, resend); late samples of a backlog arrive in
    * messages whose `seq` filled a gap, and count. Sources without `seq` can no longer be told
    * apart from a resend here (docs/completeness.md).

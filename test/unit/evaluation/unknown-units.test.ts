@@ -20,7 +20,7 @@ const dir = mkdtempSync(join(tmpdir(), 'eval-bench-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
- * Rows 10 s apart: the heavy rules (distribution-change, joint-deviation) judge a device at most
+ * Rows 10 s apart: the heavy rules (distribution-change, joint-deviation, off-dynamics) judge a device at most
  * every `judgeEveryS` (10 s), so at this spacing every row is judged as itself. At 1 Hz they judge
  * 9-sample means, and distribution-change's warm-up (2 × 300 judged means, about 90 min) would
  * outlast a 3,000-row run: it would learn without ever judging.

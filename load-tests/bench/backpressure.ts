@@ -56,7 +56,10 @@ export interface Overload {
   cpuPct: Record<string, number>;
   drainMs: number;
   published: number;
+  /** Samples stored by the platform's own count (pp_samples_stored_total): a redelivered sample stored again counts twice. */
   stored: number;
+  /** New samples in InfluxDB over the offer and drain (a sample stored twice is one point): what `lost` is judged on. */
+  inInfluxDb: number;
   /** Over the offer: the platform's storage writes (count, mean latency, mean lines) and retries. */
   writes: { count: number; meanMs: number; meanLines: number; retries: number };
   /** Samples the fleet handed to the broker per second during the offer (what was offered is not always what could be sent). */
@@ -164,9 +167,9 @@ export async function measureBackpressure(influx: InfluxdProcess, opts: Backpres
     for (const v of variants) {
       // Twice the best closed-loop rate: on a shared machine a median of two can be a bad minute.
       const max = Math.max(...v.result.closed10.map((c) => c.samplesPerS));
-      v.result.overload = await overload(v, max, opts, say);
+      v.result.overload = await overload(v, max, opts, say, () => telemetryCount(influx.url, `bp_${v.label}`));
       const o = v.result.overload;
-      say(`  ${v.label} overload (${o.offeredSamplesPerS.toLocaleString('en')} samples/s offered): stored ${o.storedSamplesPerS.toLocaleString('en')} samples/s (${overloadVerdict(o.ofMaximum)}), peak RSS ${o.peakRssMiB} MiB, in flight ≤ ${o.peakInflight}, ${o.writes.count} writes of ${o.writes.meanLines} lines in ${o.writes.meanMs} ms on average, ${o.writes.retries} retried, the fleet sent ${o.publishedSamplesPerS.toLocaleString('en')} samples/s, drained in ${o.drainMs} ms, published ${o.published.toLocaleString('en')}, stored ${o.stored.toLocaleString('en')}`);
+      say(`  ${v.label} overload (${o.offeredSamplesPerS.toLocaleString('en')} samples/s offered): stored ${o.storedSamplesPerS.toLocaleString('en')} samples/s (${overloadVerdict(o.ofMaximum)}), peak RSS ${o.peakRssMiB} MiB, in flight ≤ ${o.peakInflight}, ${o.writes.count} writes of ${o.writes.meanLines} lines in ${o.writes.meanMs} ms on average, ${o.writes.retries} retried, the fleet sent ${o.publishedSamplesPerS.toLocaleString('en')} samples/s, drained in ${o.drainMs} ms, published ${o.published.toLocaleString('en')}, stored ${o.stored.toLocaleString('en')} (${o.inInfluxDb.toLocaleString('en')} new in InfluxDB)`);
     }
     for (const v of variants) {
       v.result.backlog = await backlog(v, influx, env(v.label, `bp_backlog_${v.label}`, v.mosquitto.url), opts, say);
@@ -243,7 +246,7 @@ async function closedLoop(v: Variant, fleet: Fleet, opts: BackpressureOptions): 
 
 const WRITE_METRICS = ['pp_write_duration_seconds_sum', 'pp_write_duration_seconds_count', 'pp_write_batch_lines_sum', 'pp_write_retries_total'];
 
-async function overload(v: Variant, maximum: number, opts: BackpressureOptions, say: (s: string) => void): Promise<Overload> {
+async function overload(v: Variant, maximum: number, opts: BackpressureOptions, say: (s: string) => void, inInfluxDb: () => Promise<number>): Promise<Overload> {
   const platform = v.platform!;
   const fleet = v.fleets.f10;
   const stored = new StoredCounter(platform.url);
@@ -253,6 +256,7 @@ async function overload(v: Variant, maximum: number, opts: BackpressureOptions, 
   say(`  ${v.label} overload: ${offered.toLocaleString('en')} samples/s offered for ${opts.overloadMs / 1000} s`);
   try {
     const s0 = await stored.poll();
+    const c0 = await inInfluxDb();
     const p0 = fleet.acked.samples;
     const w0 = await scrape(platform.url, WRITE_METRICS);
     const baseDiff = s0 - fleet.published;
@@ -278,6 +282,7 @@ async function overload(v: Variant, maximum: number, opts: BackpressureOptions, 
       drainMs,
       published: fleet.acked.samples - p0,
       stored: (await stored.poll()) - s0,
+      inInfluxDb: (await inInfluxDb()) - c0,
       writes: {
         count,
         meanMs: Math.round(((w1.pp_write_duration_seconds_sum! - w0.pp_write_duration_seconds_sum!) / Math.max(1, count)) * 1000),
@@ -293,9 +298,14 @@ async function overload(v: Variant, maximum: number, opts: BackpressureOptions, 
   }
 }
 
+/** Samples in `db`'s telemetry (every simulated sample has power_kw); 0 while InfluxDB does not answer. */
+async function telemetryCount(url: string, db: string): Promise<number> {
+  return Number((await queryInfluxQL(url, db, 'SELECT count(power_kw) FROM telemetry').catch(() => []))[0]?.count ?? 0);
+}
+
 async function backlog(v: Variant, influx: InfluxdProcess, env: Record<string, string>, opts: BackpressureOptions, say: (s: string) => void): Promise<Backlog> {
   const db = env.PP_INFLUX_DATABASE!;
-  const count = async () => Number((await queryInfluxQL(influx.url, db, 'SELECT count(power_kw) FROM telemetry').catch(() => []))[0]?.count ?? 0);
+  const count = () => telemetryCount(influx.url, db);
   // Stopped cleanly, the platform's persistent session (its client id) stays with Mosquitto.
   await v.platform?.stop();
   v.platform = null;

@@ -15,9 +15,13 @@ describe('applyHeapGrowth: the V8 heap growth the platform sets at start', () =>
   it('takes effect at run time: with about 35 MiB live and garbage promoted and dying in the old generation, the heap stays within the growth of live data', async () => {
     const v8Default = await churn(0);
     const bounded = await churn(25);
-    // V8's own choice lets the old generation grow to several times what is live (here ~260 MiB
-    // in use); 25 % keeps it near live data plus one young generation.
-    expect(bounded.peakTotalMiB).toBeLessThan(0.6 * v8Default.peakTotalMiB);
+    // V8's own choice lets the old generation grow to several times what is live (~290 MiB
+    // committed on a quiet machine, but only ~175 MiB when the machine is loaded: V8 sizes its
+    // growth from how fast the mutator allocates against how fast it collects); 25 % keeps it
+    // near live data plus one young generation (~126 MiB committed, loaded or not). So the bound
+    // is absolute, and the comparison only checks that this scenario does grow without it.
+    expect(bounded.peakTotalMiB).toBeLessThan(150);
+    expect(bounded.peakTotalMiB).toBeLessThan(v8Default.peakTotalMiB);
     expect(bounded.peakUsedMiB).toBeLessThan(150);
   }, 120_000);
 

@@ -53,7 +53,7 @@ export function restoreCadence(saved: Cadence, dueMs: number): Cadence {
 }
 
 /** The rule's cadence when its params ask for one (a positive `judgeEveryS`), else null: judged on every sample. */
-export function cadenceOf(params: unknown): Cadence | null {
+function cadenceOf(params: unknown): Cadence | null {
   const every = (params as { judgeEveryS?: unknown } | null)?.judgeEveryS;
   return typeof every === 'number' && every > 0 ? newCadence(every) : null;
 }

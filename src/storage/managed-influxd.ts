@@ -145,8 +145,58 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
   if (!binary) throw new Error('influxd not found on PATH (apt-get install influxdb)');
   const dataDir = resolve(opts.dataDir);
   await mkdir(dataDir, { recursive: true });
-  const httpPort = opts.httpPort ?? (await freeLocalPort());
-  const rpcPort = await freeLocalPort();
+  // A port picked here was free a moment ago; a connection or another server can still take it
+  // before influxd binds it. Then influxd exits with "address already in use" and we try again with
+  // fresh ports, but never move an HTTP port the caller chose (a restart must keep its address).
+  let httpPort = opts.httpPort ?? (await freeLocalPort());
+  let rpcPort = await freeLocalPort();
+  const logPath = join(dataDir, 'influxd.log');
+  let child: ChildProcess;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      child = await launch(binary, dataDir, httpPort, rpcPort, opts);
+      break;
+    } catch (err) {
+      const taken = err instanceof PortTaken ? err.port : null;
+      const ours = taken === rpcPort || (taken === httpPort && opts.httpPort === undefined);
+      if (!ours || attempt >= 3) throw err;
+      opts.logger?.warn({ port: taken, attempt }, 'managed influxd: port taken before influxd bound it; retrying on another');
+      if (taken === httpPort) httpPort = await freeLocalPort();
+      rpcPort = await freeLocalPort();
+    }
+  }
+  const url = `http://127.0.0.1:${httpPort}`;
+  opts.logger?.info({ url, dataDir, pid: child.pid, logPath }, 'managed influxd is up');
+
+  return {
+    url,
+    httpPort,
+    process: child,
+    stop: () =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => {
+          clearTimeout(killer);
+          done();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** influxd exited at start-up because another socket holds `port`. */
+class PortTaken extends Error {
+  constructor(
+    message: string,
+    readonly port: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Start influxd on these ports and resolve once `/ping` answers (see startManagedInfluxd). */
+async function launch(binary: string, dataDir: string, httpPort: number, rpcPort: number, opts: ManagedInfluxdOptions): Promise<ChildProcess> {
   const confPath = join(dataDir, 'influxd.conf');
   await writeFile(confPath, influxdConfig(dataDir, httpPort, rpcPort));
   const logPath = join(dataDir, 'influxd.log');
@@ -176,12 +226,18 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (spawnError) throw new Error(`cannot start ${binary}: ${(spawnError as Error).message}`);
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`influxd exited (${child.exitCode ?? child.signalCode}) during start-up; last lines of ${logPath}:\n${tail()}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      const last = tail();
+      const message = `influxd exited (${child.exitCode ?? child.signalCode}) during start-up; last lines of ${logPath}:\n${last}`;
+      const inUse = /listen tcp 127\.0\.0\.1:(\d+): bind: address already in use/.exec(last);
+      if (inUse) throw new PortTaken(message, Number(inUse[1]));
+      throw new Error(message);
+    }
     try {
       const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
       // Only an InfluxDB answers with its version header: not some other server on the port.
-      if (res.ok && res.headers.has('x-influxdb-version')) break;
+      if (res.ok && res.headers.has('x-influxdb-version')) return child;
     } catch {
       /* not up yet */
     }
@@ -191,21 +247,4 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  opts.logger?.info({ url, dataDir, pid: child.pid }, 'managed influxd is up');
-
-  return {
-    url,
-    httpPort,
-    process: child,
-    stop: () =>
-      new Promise<void>((done) => {
-        if (child.exitCode !== null || child.signalCode !== null) return done();
-        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        child.once('exit', () => {
-          clearTimeout(killer);
-          done();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
 }

@@ -28,8 +28,18 @@ export interface InfluxdProcess {
  */
 export async function startInfluxd(opts: { database?: string } = {}): Promise<InfluxdProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), 'pp-influxd-'));
-  const port = await freePort();
-  let current: ManagedInfluxd | null = await startManagedInfluxd({ dataDir, httpPort: port });
+  // The port is passed in (restart() must keep it), so managed-influxd will not move it if another
+  // process takes it before influxd binds: the first start picks a fresh one itself.
+  let port = await freePort();
+  let current: ManagedInfluxd | null = null;
+  for (let attempt = 1; current === null; attempt++) {
+    try {
+      current = await startManagedInfluxd({ dataDir, httpPort: port });
+    } catch (err) {
+      if (attempt >= 3 || !String(err).includes(`127.0.0.1:${port}: bind: address already in use`)) throw err;
+      port = await freePort();
+    }
+  }
   const url = `http://127.0.0.1:${port}`;
   if (opts.database) await new InfluxV1Sink({ url, database: opts.database }).connect();
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {

@@ -72,4 +72,49 @@ describe('startManagedInfluxd failures', () => {
     const bin = await script('influxd', 'exit 0', 0o644);
     await expect(startManagedInfluxd({ binary: bin, dataDir: join(dir, 'data'), startTimeoutMs: 2000 })).rejects.toThrow(/^cannot start .*EACCES/);
   });
+  // Stand-in for influxd: the first start reports that a port of the config was taken (as influxd
+  // 1.6 prints it), every later start serves /ping on the config's HTTP port.
+  async function flakyInfluxd(takenPort: 'rpc' | 'http'): Promise<string> {
+    const server = join(dir, 'ping-server.cjs');
+    await writeFile(
+      server,
+      `const port = Number(process.argv[2]);
+require('node:http').createServer((req, res) => { res.setHeader('X-Influxdb-Version', 'stand-in'); res.statusCode = 204; res.end(); }).listen(port, '127.0.0.1');`,
+    );
+    const pick = takenPort === 'rpc' ? "grep -m1 '^bind-address' \"$2\"" : "grep -A2 '^\\[http\\]' \"$2\" | grep bind-address";
+    return script(
+      'influxd',
+      `port=$(${pick} | sed 's/.*:\\([0-9]*\\)"/\\1/')
+echo "start with port $port" >> ${join(dir, 'starts')}
+if [ ! -e ${join(dir, 'failed-once')} ]; then touch ${join(dir, 'failed-once')}; echo "run: open server: open service: listen tcp 127.0.0.1:$port: bind: address already in use"; exit 1; fi
+http=$(grep -A2 '^\\[http\\]' "$2" | grep bind-address | sed 's/.*:\\([0-9]*\\)"/\\1/')
+exec ${process.execPath} ${server} $http`,
+    );
+  }
+
+  it('a port it picked itself was taken before influxd bound it: it starts again on fresh ports', async () => {
+    for (const taken of ['rpc', 'http'] as const) {
+      await rm(join(dir, 'failed-once'), { force: true });
+      await rm(join(dir, 'starts'), { force: true });
+      const bin = await flakyInfluxd(taken);
+      const started = await startManagedInfluxd({ binary: bin, dataDir: join(dir, `data-${taken}`) });
+      try {
+        expect((await fetch(`${started.url}/ping`)).status).toBe(204);
+        const starts = (await readFile(join(dir, 'starts'), 'utf8')).trim().split('\n');
+        expect(starts).toHaveLength(2); // failed once, then started
+        expect(starts[0]).not.toBe(starts[1]); // the taken port was not tried again
+        expect(await readFile(join(dir, `data-${taken}`, 'influxd.log'), 'utf8')).toContain('address already in use');
+      } finally {
+        await started.stop();
+      }
+    }
+  });
+
+  it('the HTTP port the caller chose was taken: no other port is tried, the error says why', async () => {
+    const bin = await flakyInfluxd('http');
+    const err = await startManagedInfluxd({ binary: bin, dataDir: join(dir, 'data'), httpPort: 18_123 }).then(() => null, (e: Error) => e);
+    expect(err?.message).toMatch(/influxd exited \(1\) during start-up/);
+    expect(err?.message).toContain('listen tcp 127.0.0.1:18123: bind: address already in use');
+    expect((await readFile(join(dir, 'starts'), 'utf8')).trim().split('\n')).toHaveLength(1);
+  });
 });

@@ -39,13 +39,16 @@ export { chiSquareZ } from './multivariate-math.js';
  * warm-up, with no settling at their first sample (they never change state).
  *
  * Warm-up, counted in judged samples so that a short file reaches it: each metric is standardised
- * after `warmupSamples` (15) samples, and T² is judged once the vectors learned count as
- * `warmupSamples` independent ones. Samples that carry a share ρ of each other's deviation (the
- * lag-1 autocorrelation of the standardised metrics, pooled, learned like the covariance) count
- * (1 − ρ)/(1 + ρ) each: a bench's readings that vary from one to the next are judged after some
- * 30, a slowly wandering temperature's first minutes wait until they have shown more of its range.
- * Until then the F above keeps the bar high: after 45 samples of 4 metrics a relation broken by
- * 20σ raises, one broken by 1.4σ only after some 200 (multivariate.test.ts).
+ * after `warmupSamples` (25) samples (its location and scale plain averages for `plainSamples`,
+ * 100, before updates are clipped), and T² is judged once the vectors learned count as
+ * `judgeAfterSamples` (15) independent ones. Samples that carry a share ρ of each other's
+ * deviation (the lag-1 autocorrelation of the standardised metrics, pooled, learned like the
+ * covariance) count (1 − ρ)/(1 + ρ) each: a bench's readings that vary from one to the next are
+ * judged after some 40 samples, a slowly wandering temperature's first minutes wait until they
+ * have shown more of its range. Until then the F above keeps the bar high (multivariate.test.ts:
+ * after 55 samples of 4 metrics only a relation broken by many σ raises). A sample is learned
+ * only if its T² is within zRaise on the χ² scale too, as if the model were exact: the wide early
+ * bar must not let a fault that starts early into the model as normal.
  *
  * Learns only from quiet samples (T² below zRaise and the MEWMA below `learnBelow`, not while
  * alerting), so an anomaly, or a slow drift once it shows, is not learned as normal. An alert clears
@@ -64,11 +67,19 @@ export const multivariateParamsSchema = z
     ...metricParam,
     alpha: z.number().gt(0).max(1).default(0.002),
     /**
-     * Samples learned before a metric is standardised, and vectors before T² is judged (per state),
-     * the latter counted as independent samples (see above). 100 before, which on a 1 Hz device
-     * judged every 9 s was 30 min before anything was judged, longer than many a test run.
+     * Samples learned before a metric is standardised (per state). 100 before, and 100 vectors
+     * after them, which on a 1 Hz device judged every 9 s was 30 min before anything was judged,
+     * longer than many a test run.
      */
-    warmupSamples: z.number().int().min(2).default(15),
+    warmupSamples: z.number().int().min(2).default(25),
+    /** Vectors learned before T² is judged (per state), counted as independent samples (see above). */
+    judgeAfterSamples: z.number().int().min(2).default(15),
+    /**
+     * Samples whose location and scale are learned as plain averages before each update is
+     * clipped: a scale learned from the first few minutes of a wandering signal is too narrow, and
+     * clipped updates would widen it only slowly while everything beyond it stayed unlearned.
+     */
+    plainSamples: z.number().int().min(2).default(100),
     maxMetrics: z.number().int().min(2).max(64).default(16),
     /** Machine states with a model of their own. */
     maxModels: z.number().int().min(1).max(32).default(12),
@@ -250,8 +261,9 @@ const J = {
   idx: new Int32Array(MAX_K),
   xs: new Float64Array(MAX_K),
   k: 0,
-  /** T² and the MEWMA statistic as z-scores; uM: the latter in its own learned scales (0 until learned). */
+  /** T² and the MEWMA statistic as z-scores; uM: the latter in its own learned scales (0 until learned); zLearn: T² on the χ² scale. */
   zT: 0,
+  zLearn: 0,
   zM: 0,
   uM: 0,
   /** The larger of zT and uM (what raises), and whose: 'T', 'M', or null when nothing was judged. */
@@ -301,6 +313,7 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
   }
   J.k = k;
   J.zT = 0;
+  J.zLearn = 0;
   J.zM = 0;
   J.uM = 0;
   J.z = 0;
@@ -325,14 +338,14 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
   for (let i = 0; i < d; i++) if (present[i] === 0) prev[i] = NaN;
   // An EWMA covariance rests on about 2/alpha samples however long it has run.
   const nEff = Math.min(m.n, 2 / p.alpha);
-  if (k < 2 || m.n < p.warmupSamples || nEff <= k) return;
-  // Judged once the vectors learned count as `warmupSamples` independent ones: samples that carry
+  if (k < 2 || m.n < p.judgeAfterSamples || nEff <= k) return;
+  // Judged once the vectors learned count as `judgeAfterSamples` independent ones: samples that carry
   // a share ρ of each other's deviation count (1 − ρ)/(1 + ρ) each (the variance of a mean of
   // AR(1) samples). A few minutes of a slowly wandering temperature have shown little of its
   // range, however many samples they hold; a bench's readings that vary from one to the next
   // have shown it within tens of them.
   const rho = total > 0 ? Math.min(MAX_RHO, Math.max(0, carried / total)) : MAX_RHO;
-  if ((m.n * (1 - rho)) / (1 + rho) < p.warmupSamples) return;
+  if ((m.n * (1 - rho)) / (1 + rho) < p.judgeAfterSamples) return;
   const lambda = Math.min(1, Math.max(p.shrinkage, k / nEff));
   const { sub, chol, y, e } = J;
   const cov = m.cov;
@@ -341,7 +354,11 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
     for (let b = 0; b < k; b++) sub[a * k + b] = (a === b ? 1 : 1 - lambda) * cov[row + idx[b]!]!;
   }
   if (!cholesky(sub, k, chol)) return;
-  J.zT = hotellingZ(cholQuadratic(chol, xs, k, y), k, nEff);
+  const t2 = cholQuadratic(chol, xs, k, y);
+  J.zT = hotellingZ(t2, k, nEff);
+  // What the sample would be against a model known exactly: learned only below zRaise on this
+  // scale too, so the wide early bar does not let a fault's first samples into the model.
+  J.zLearn = chiSquareZ(t2, k);
   J.z = J.zT;
   J.by = 'T';
   if (p.mewmaR > 0) {
@@ -445,9 +462,12 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
   return events;
 }
 
-/** The last judged sample is fit to learn from: below the raise level, and its MEWMA not creeping up (a slow drift once it shows). */
+/**
+ * The last judged sample is fit to learn from: below the raise level (on the χ² scale, stricter
+ * than the F's while the model is young), and its MEWMA not creeping up (a slow drift once it shows).
+ */
 function quiet(p: MultivariateParams): boolean {
-  return J.zT <= p.zRaise && J.uM <= p.learnBelow;
+  return J.zLearn <= p.zRaise && J.uM <= p.learnBelow;
 }
 
 /**
@@ -485,8 +505,8 @@ function learn(p: MultivariateParams, m: MultivariateModel, d: number): void {
     const n = count[i]! + 1;
     const l = loc[i]!;
     const sc = scale[i]!;
-    loc[i] = locUpdate(n, l, sc, v, p.alpha, p.warmupSamples, p.clip);
-    scale[i] = scaleUpdate(n, l, sc, v - l, p.alpha, p.warmupSamples, p.clip);
+    loc[i] = locUpdate(n, l, sc, v, p.alpha, p.plainSamples, p.clip);
+    scale[i] = scaleUpdate(n, l, sc, v - l, p.alpha, p.plainSamples, p.clip);
     count[i] = n;
   }
   const k = J.k;
@@ -512,10 +532,9 @@ function learn(p: MultivariateParams, m: MultivariateModel, d: number): void {
       cov[at] = cov[at]! + a * (xu * xc[w]! - cov[at]!);
     }
   }
-  const learned = m.n;
   m.n = n;
   // Only a judged sample has a MEWMA statistic to learn (not one still waiting for its vectors to count).
-  if (learned < p.warmupSamples || !(p.mewmaR > 0) || J.by === null) return;
+  if (!(p.mewmaR > 0) || J.by === null) return;
   // The MEWMA statistic's own distribution (plain averages over its warm-up, then slow).
   const statN = m.statN + 1;
   const statLoc = m.statLoc;

@@ -132,10 +132,10 @@ const DEFAULT_RULE_INPUTS: RuleInput[] = [
   // way in and raising again when the metrics come back. On simulated pump bench runs
   // (npm run sim:export -- --bench) point F1 0.559 → 0.643 (both with the distribution level
   // above); the NAB corpus (one metric per file) is unchanged by this rule. The detector's warm-up
-  // (15 samples per metric, then 15 vectors counted as independent ones, judged by T²'s F
+  // (25 samples per metric, then 15 vectors counted as independent ones, judged by T²'s F
   // distribution for the samples learned) lets a run of a few hundred judged samples be judged:
-  // a 1 Hz bench run of 3,000 rows, 333 judged means, found all 40 faults instead of 39 (NAB
-  // standard 95.37 → 96.30, point F1 0.681 → 0.715; docs/analytics.md, "Short files and any
+  // 1 Hz bench runs of 3,000 rows, 333 judged means each, found all 40 faults instead of 39 (NAB
+  // standard 95.37 → 97.01, point F1 0.681 → 0.719; docs/analytics.md, "Short files and any
   // sampling interval").
   {
     id: 'joint-deviation',

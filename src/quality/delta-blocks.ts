@@ -202,8 +202,33 @@ function encodeDeltas(values: readonly number[]): Uint8Array {
   return out.subarray(0, p);
 }
 
-function varintBytes(d: number): number {
+/** Bytes `d` takes as a LEB128 varint. */
+export function varintBytes(d: number): number {
   return d < 0x80 ? 1 : d < 0x4000 ? 2 : d < 0x200000 ? 3 : d < 0x10000000 ? 4 : 5;
+}
+
+/** Write `d` as a LEB128 varint at `p` of `out`; where it ends. */
+export function writeVarint(out: Uint8Array, p: number, d: number): number {
+  while (d >= 0x80) {
+    out[p++] = (d & 0x7f) | 0x80;
+    d = Math.floor(d / 128);
+  }
+  out[p++] = d;
+  return p;
+}
+
+/** `count` LEB128 deltas from `at`, summed from 0: the sorted values writeVarint wrote as differences. */
+export function readDeltas(data: Uint8Array, at: number, count: number): Uint32Array {
+  const out = new Uint32Array(count);
+  let v = 0;
+  let p = at;
+  for (let i = 0; i < count; i++) {
+    if (p >= data.length) throw new RangeError('timestamps truncated');
+    v += readVarint(data, p);
+    p = varintEnd;
+    out[i] = v;
+  }
+  return out;
 }
 
 /** Where the varint readVarint read last ended (a module variable: no object per value read). */

@@ -295,20 +295,24 @@ export class QualityStage {
     this.shedTimestamps(); // an exact recount: windows evicted or handed over since leave the meter here
     const hours = new Set<number>([hourOf(now, this.cfg.utcOffsetMs), ...this.closedPending]);
     const dirtyWindows: DeviceWindow[] = [];
-    const saveWindows: StoredWindow[] = [];
-    for (const t of this.fleet.devices.values()) {
-      for (const w of t.windows.values()) {
-        if (!w.dirty) continue;
-        hours.add(w.start);
-        const saved = w.save();
-        saveWindows.push({ key: t.key, start: w.start, state: saved.state, times: saved.times });
-        dirtyWindows.push(w);
+    const devices = this.fleet.devices;
+    // Serialised one at a time as the transaction writes them: all windows' timestamps at once
+    // would be a second copy of the largest thing the stage holds.
+    function* saveWindows(): Iterable<StoredWindow> {
+      for (const t of devices.values()) {
+        for (const w of t.windows.values()) {
+          if (!w.dirty) continue;
+          hours.add(w.start);
+          dirtyWindows.push(w);
+          const saved = w.save();
+          yield { key: t.key, start: w.start, state: saved.state, times: saved.times };
+        }
       }
     }
     const dirtyDevices = [...this.fleet.devices.values()].filter((t) => t.dirty);
     const firstDay = firstRetainedDay(now, this.cfg);
     this.deps.store.saveAll(
-      saveWindows,
+      saveWindows(),
       dirtyDevices.map((t) => ({ key: t.key, ref: t.ref, state: t.state })),
       firstDay,
     );

@@ -1,10 +1,14 @@
 import { HOUR_MS } from './config.js';
-import { DeltaBlocks } from './delta-blocks.js';
+import { DeltaBlocks, readDeltas, varintBytes, writeVarint } from './delta-blocks.js';
 
 /** What every window's timestamps hold together, in bytes (timestamp-budget.ts keeps it under a limit). */
 export interface ByteMeter {
   used: number;
 }
+
+/** Marks the compact form toBuffer writes ("PPT1"); a blob without it holds plain offsets, as saved before it. */
+const MAGIC = 0x31545050;
+const HEADER = 20;
 
 /** Offsets judged together when choosing a grid: the first sealed block's worth. */
 const SAMPLE = 256;
@@ -111,20 +115,62 @@ export class TimeSet {
     this.counted = 0;
   }
 
-  /** The offsets in use, sorted, as 32-bit words in native byte order: the form SQLite holds. */
+  /**
+   * The set as SQLite and a hand-over hold it, as compact as in memory: "PPT1", the grid (step,
+   * phase), the bitmap's length in 32-bit words and the number of other offsets (little-endian
+   * words), the bitmap, then the other offsets as LEB128 deltas from 0.
+   */
   toBuffer(): Buffer {
-    return Buffer.from(this.offsets().buffer, 0, this.size * 4);
+    const loose = this.loose.values();
+    let size = HEADER + this.bits.byteLength;
+    let prev = 0;
+    for (const v of loose) {
+      size += varintBytes(v - prev);
+      prev = v;
+    }
+    const out = Buffer.allocUnsafe(size);
+    out.writeUInt32LE(MAGIC, 0);
+    out.writeUInt32LE(this.step, 4);
+    out.writeUInt32LE(this.phase, 8);
+    out.writeUInt32LE(this.bits.length, 12);
+    out.writeUInt32LE(loose.length, 16);
+    let p = HEADER;
+    for (const word of this.bits) p = out.writeUInt32LE(word, p);
+    prev = 0;
+    for (const v of loose) {
+      p = writeVarint(out, p, v - prev);
+      prev = v;
+    }
+    return out;
   }
 
-  static fromBuffer(windowStart: number, buf: Buffer, meter: ByteMeter | null = null): TimeSet {
-    const copy = new Uint8Array(buf); // aligned copy
-    const set = new TimeSet(windowStart, meter);
-    for (const off of new Uint32Array(copy.buffer, 0, Math.floor(copy.length / 4))) set.add(windowStart + off);
+  /** A set toBuffer wrote, or the plain sorted offsets (32-bit words, native byte order) saved before that form. */
+  static fromBuffer(windowStart: number, buf: Buffer, meter: ByteMeter | null = null, spanMs = HOUR_MS): TimeSet {
+    const set = new TimeSet(windowStart, null, spanMs);
+    if (buf.length >= HEADER && buf.readUInt32LE(0) === MAGIC) {
+      set.step = buf.readUInt32LE(4);
+      set.phase = buf.readUInt32LE(8);
+      const words = buf.readUInt32LE(12);
+      const loose = buf.readUInt32LE(16);
+      if (HEADER + 4 * words > buf.length) throw new RangeError('timestamps truncated');
+      set.bits = new Uint32Array(words);
+      for (let w = 0; w < words; w++) {
+        const word = buf.readUInt32LE(HEADER + 4 * w);
+        set.bits[w] = word;
+        set.onGrid += popcount(word);
+      }
+      set.loose = new DeltaBlocks(readDeltas(buf, HEADER + 4 * words, loose));
+      set.looked = set.step !== 0 || loose >= SAMPLE;
+    } else {
+      const copy = new Uint8Array(buf); // aligned copy
+      for (const off of new Uint32Array(copy.buffer, 0, Math.floor(copy.length / 4))) set.add(windowStart + off);
+    }
+    if (meter) set.attach(meter);
     return set;
   }
 
   /** Every offset, sorted: the bitmap's merged with the delta blocks'. */
-  private offsets(): Uint32Array {
+  values(): Uint32Array {
     const loose = this.loose.values();
     if (this.step === 0) return loose;
     const out = new Uint32Array(this.size);
@@ -179,7 +225,7 @@ export class TimeSet {
 
   /** Hold the offsets on the grid `step`, `phase` as bits, the others in delta blocks. */
   private regrid(step: number, phase: number): void {
-    const all = this.offsets();
+    const all = this.values();
     this.step = step;
     this.phase = phase;
     this.bits = new Uint32Array(0);
@@ -235,4 +281,10 @@ function gridOf(offsets: Uint32Array, span: number): { step: number; phase: numb
   if (on < ON_GRID_SHARE * offsets.length) return null;
   const slots = (hi - lo) / step + 1;
   return slots <= MAX_BITS_PER_OFFSET * on ? { step, phase } : null;
+}
+
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
 }

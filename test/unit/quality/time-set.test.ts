@@ -41,9 +41,8 @@ describe('TimeSet', () => {
         for (const off of input.slice(0, 50)) expect(s.has(H + off)).toBe(true);
         for (const off of [1, 999, 2_000_001, 0xfffffffe]) expect(s.has(H + off)).toBe(model.has(off));
         const want = [...model].sort((a, b) => a - b);
-        const buf = s.toBuffer();
-        expect([...new Uint32Array(new Uint8Array(buf).buffer)]).toEqual(want);
-        const back = TimeSet.fromBuffer(H, buf);
+        expect([...s.values()]).toEqual(want);
+        const back = TimeSet.fromBuffer(H, s.toBuffer());
         expect(back.size).toBe(model.size);
         for (const off of want.slice(-20)) expect(back.add(H + off)).toBe(false);
       }),
@@ -130,8 +129,13 @@ describe('TimeSet', () => {
         expect(s.size).toBe(model.size);
         for (const off of [0, 1, 299, 5000, span - 1, span, 0xfffffffe]) expect(s.has(H + off)).toBe(model.has(off));
         const want = [...model].sort((a, b) => a - b);
-        expect([...new Uint32Array(new Uint8Array(s.toBuffer()).buffer)]).toEqual(want);
-        expect(s.bytes).toBeLessThanOrEqual(Math.max(span / 8, 4 * model.size) + 64 + 5 * far.length + 24 * 3);
+        expect([...s.values()]).toEqual(want);
+        const back = TimeSet.fromBuffer(H, s.toBuffer(), null, span);
+        expect([...back.values()]).toEqual(want);
+        const most = Math.max(span / 8, 4 * model.size) + 64 + 5 * far.length + 24 * 3;
+        expect(s.bytes).toBeLessThanOrEqual(most);
+        expect(back.bytes).toBeLessThanOrEqual(most + 1024); // restored offsets fill a fresh plain block
+        for (const off of [...grid.slice(-5), 7, span - 2]) expect(back.add(H + off)).toBe(!model.has(off));
       }),
       { numRuns: 200 },
     );
@@ -150,6 +154,24 @@ describe('TimeSet', () => {
     expect(meter.used).toBe(b.bytes);
     b.release();
     expect(meter.used).toBe(0);
+  });
+
+  it('saves as compactly as it holds (SQLite, hand-over), and restores the plain offsets saved before that form', () => {
+    const s = new TimeSet(H);
+    for (let i = 0; i < 360_000; i++) s.add(H + i * 10 + (i % 1000 === 0 ? 3 : 0));
+    const buf = s.toBuffer();
+    expect(buf.length).toBeLessThan(46_000); // 4 bytes per offset before: 1.44 MB
+    const back = TimeSet.fromBuffer(H, buf);
+    expect(back.size).toBe(s.size);
+    expect(back.add(H + 30)).toBe(false);
+    expect(back.add(H + 3)).toBe(false);
+    expect(back.add(H + 5)).toBe(true);
+
+    const plain = Buffer.from(new Uint32Array([0, 1000, 2000, 2999]).buffer);
+    const old = TimeSet.fromBuffer(H, plain);
+    expect([...old.values()]).toEqual([0, 1000, 2000, 2999]);
+    expect(old.add(H + 2999)).toBe(false);
+    expect(() => TimeSet.fromBuffer(H, buf.subarray(0, buf.length - 10))).toThrow(RangeError);
   });
 
   it('refuses a timestamp before its window', () => {

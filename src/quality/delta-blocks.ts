@@ -21,6 +21,8 @@ export class DeltaBlocks {
   private tail = new Uint32Array(16);
   private tailN = 0;
   private n = 0;
+  /** Changes each time `bytes` may have changed (an array grown, a block added): a cheap test per offset for the owner's accounting. */
+  resized = 0;
 
   constructor(initial?: ArrayLike<number>) {
     if (initial) for (let i = 0; i < initial.length; i++) this.add(initial[i]!);
@@ -70,6 +72,7 @@ export class DeltaBlocks {
       const grown = new Uint32Array(Math.min(BLOCK, this.tail.length * 2));
       grown.set(this.tail);
       this.tail = grown;
+      this.resized++;
     }
     if (at < this.tailN) this.tail.copyWithin(at + 1, at, this.tailN);
     this.tail[at] = off;
@@ -109,6 +112,7 @@ export class DeltaBlocks {
       this.counts[b]!++;
     } else {
       this.firsts.splice(b, 1, parts[0]![0]!, parts[1]![0]!);
+      this.resized++;
       this.starts.splice(b, 1, start, start + encoded[0]!.length);
       this.counts.splice(b, 1, parts[0]!.length, parts[1]!.length);
     }
@@ -124,6 +128,7 @@ export class DeltaBlocks {
     for (let i = 1; i < n; i++) size += varintBytes(tail[i]! - tail[i - 1]!);
     this.reserve(size);
     this.firsts.push(tail[0]!);
+    this.resized++;
     this.starts.push(this.dataLen);
     this.counts.push(n);
     const data = this.data;
@@ -148,6 +153,7 @@ export class DeltaBlocks {
     const grown = new Uint8Array(Math.max(need, Math.ceil(this.data.length * 1.5), 64));
     grown.set(this.data.subarray(0, this.dataLen));
     this.data = grown;
+    this.resized++;
   }
 
   /** The sealed block `off` belongs in: the last one starting at or below it (the first, below all). */

@@ -40,8 +40,9 @@ export class TimeSet {
   private onGrid = 0;
   /** Whether a grid was looked for already (once, at SAMPLE offsets). */
   private looked = false;
-  /** Bytes this set last reported to its meter. */
+  /** Bytes this set last reported to its meter, and `loose.resized` then. */
   private counted = 0;
+  private resized = -1;
   private meter: ByteMeter | null = null;
   /** Offsets covered by a bitmap: the window's length (timestamps beyond it stay in `loose`). */
   private readonly span: number;
@@ -72,10 +73,11 @@ export class TimeSet {
       const k = off - this.phase;
       if (k >= 0 && off < this.span && k % this.step === 0) return this.setBit(k / this.step);
     }
-    if (!this.loose.add(off)) return false;
+    const loose = this.loose;
+    if (!loose.add(off)) return false;
     // Every 256 offsets in delta blocks: is a bitmap cheaper now?
-    if ((this.loose.size & (SAMPLE - 1)) === 0) this.review();
-    else if (this.meter !== null) this.report();
+    if ((loose.size & (SAMPLE - 1)) === 0) this.review();
+    else if (loose.resized !== this.resized && this.meter !== null) this.report();
     return true;
   }
 
@@ -98,6 +100,7 @@ export class TimeSet {
     this.release();
     this.meter = meter;
     this.counted = this.bytes;
+    this.resized = this.loose.resized;
     meter.used += this.counted;
   }
 
@@ -105,6 +108,7 @@ export class TimeSet {
   countIn(meter: ByteMeter): void {
     this.meter = meter;
     this.counted = this.bytes;
+    this.resized = this.loose.resized;
     meter.used += this.counted;
   }
 
@@ -240,6 +244,7 @@ export class TimeSet {
   }
 
   private report(): void {
+    this.resized = this.loose.resized;
     const b = this.bytes;
     if (b === this.counted) return;
     this.meter!.used += b - this.counted;

@@ -122,6 +122,24 @@ describe('QualityStage: the timestamp budget', () => {
     expect(lastPoint('d29', T0 + HOUR)).toMatchObject({ received: 10_000, duplicates: 100 });
   });
 
+  it('counts restored timestamps against the budget, and restores them from their compact form', async () => {
+    const a = stage({ ...base, timestampBudgetBytes: BUDGET }).stage;
+    for (let seq = 0; seq < 30; seq++) for (let d = 0; d < 3; d++) a.accept(jittered(d, seq, T0));
+    const held = a.timestampBytes();
+    expect(held).toBeGreaterThan(3 * 3000);
+    await a.flush();
+    // Same data dir: a restart.
+    const store = new QualityStore(join(dir, 'quality-0.sqlite'));
+    stores.push(store);
+    const b = new QualityStage({ config: { ...base, timestampBudgetBytes: BUDGET }, store, history: { available: false, query: async () => [] }, write: async (p) => void written.push(...p), raise: () => {}, metrics: createQualityMetrics(new Registry(), { devices: () => 0, online: () => 0, missingMessages: () => 0, timestampBytes: () => 0 }), log: createLogger('silent'), clock: () => now });
+    await b.restore();
+    expect(b.timestampBytes()).toBeGreaterThan(3 * 3000);
+    expect(b.timestampBytes()).toBeLessThanOrEqual(held + 3 * 1024);
+    b.accept({ ...jittered(2, 29, T0), seq: 700 }); // resent under a new seq: known by its timestamps
+    await b.flush();
+    expect(lastPoint('d2', T0)).toMatchObject({ received: 3000, duplicates: 100 });
+  });
+
   it('keeps a regular device exact far longer: an hour at 100 Hz is a 45 KB bitmap', async () => {
     const { stage: s } = stage({ ...base, timestampBudgetBytes: BUDGET });
     for (let seq = 0; seq < 3600; seq++) {

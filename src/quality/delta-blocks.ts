@@ -229,9 +229,17 @@ export function readDeltas(data: Uint8Array, at: number, count: number): Uint32A
   let v = 0;
   let p = at;
   for (let i = 0; i < count; i++) {
-    if (p >= data.length) throw new RangeError('timestamps truncated');
-    v += readVarint(data, p);
-    p = varintEnd;
+    // Read here with a bound (readVarint has none: it reads this module's own arrays).
+    let d = 0;
+    let scale = 1;
+    for (;;) {
+      if (p >= data.length) throw new RangeError('timestamps truncated');
+      const byte = data[p++]!;
+      d += (byte & 0x7f) * scale;
+      if (byte < 0x80) break;
+      scale *= 128;
+    }
+    v += d;
     out[i] = v;
   }
   return out;

@@ -70,9 +70,17 @@ export class DeviceWindow {
     const w = new DeviceWindow(start); // counted in a meter once its tracker is adopted (TimestampBudget.adopt)
     w.counts = { ...w.counts, ...saved.counts };
     w.delays = DelayHistogram.fromJSON(saved.delays);
-    if (times) w.times = TimeSet.fromBuffer(start, times);
-    else if (saved.timesReleased) w.times = null;
-    w.timesComplete = saved.timesComplete && (w.times === null || w.times.size === w.counts.received);
+    if (times) {
+      try {
+        w.times = TimeSet.fromBuffer(start, times);
+      } catch {
+        // Timestamps cut short (a damaged file): the window goes on without them, telling
+        // duplicates by seq as a window that let them go, rather than the stage not starting.
+        w.times = null;
+        w.timesComplete = false;
+      }
+    } else if (saved.timesReleased) w.times = null;
+    w.timesComplete &&= saved.timesComplete && (w.times === null || w.times.size === w.counts.received);
     w.dirty = false;
     return w;
   }

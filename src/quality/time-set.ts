@@ -157,7 +157,7 @@ export class TimeSet {
       const words = buf.readUInt32LE(12);
       const loose = buf.readUInt32LE(16);
       if (HEADER + 4 * words > buf.length) throw new RangeError('timestamps truncated');
-      if ((set.step === 0 && words > 0) || words > Math.ceil(spanMs / 32)) throw new RangeError('timestamps damaged: a bitmap without its grid');
+      if ((set.step === 0 && words > 0) || words > Math.ceil(spanMs / 32)) throw new RangeError('timestamps damaged: their bitmap does not fit their grid');
       set.bits = new Uint32Array(words);
       for (let w = 0; w < words; w++) {
         const word = buf.readUInt32LE(HEADER + 4 * w);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../src/config/index.js';
 import type { Sample, TelemetryBatch } from '../../../src/contract/index.js';
 import { createLogger } from '../../../src/observability/index.js';
 import { DEFAULT_QUALITY_CONFIG, type QualityConfig } from '../../../src/quality/config.js';
@@ -67,6 +68,12 @@ afterEach(() => {
 });
 
 describe('QualityStage: the timestamp budget', () => {
+  it('is PP_QUALITY_TIMESTAMP_BUDGET_MIB, 64 MiB by default; a budget below 1 MiB is refused', () => {
+    expect(loadConfig({}).quality.timestampBudgetBytes).toBe(64 * 1024 * 1024);
+    expect(loadConfig({ PP_QUALITY_TIMESTAMP_BUDGET_MIB: '8' }).quality.timestampBudgetBytes).toBe(8 * 1024 * 1024);
+    expect(() => loadConfig({ PP_QUALITY_TIMESTAMP_BUDGET_MIB: '0' })).toThrow(ConfigError);
+  });
+
   it('below the budget, counts exactly what an unbounded stage counts', async () => {
     const figures: Record<string, unknown>[][] = [];
     for (const budget of [BUDGET, 1024 * 1024 * 1024]) {

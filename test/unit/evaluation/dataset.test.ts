@@ -56,6 +56,13 @@ describe('multi-column data sets', () => {
     expect(f!.table.timestamps).toEqual([Date.parse('2024-03-01T00:00:00Z'), Date.parse('2024-03-01T00:01:00.250Z')]);
   });
 
+  it('reads Unix seconds, Unix milliseconds and slashed dates as the same instants', () => {
+    const t0 = Date.parse('2024-03-01T00:00:00Z');
+    const dir = folder({ 'a.csv': `timestamp,x\n${t0 / 1000},1\n${t0 + 60_000},2\n2024/03/01 00:02:00,3\n${t0 / 1000 + 180.5},4\n` }, { 'a.csv': [] });
+    const [a] = loadAll(dir);
+    expect(a!.table.timestamps).toEqual([t0, t0 + 60_000, t0 + 120_000, t0 + 180_500]);
+  });
+
   it('reads missing-value words as missing, a semicolon or tab delimiter, and quoted fields', () => {
     const dir = folder(
       {

@@ -56,6 +56,8 @@ describe('robust detector: daily and weekly cycles', () => {
         return (weekday >= 1 && weekday <= 5 && day !== skipDay ? 100 : 30) + 2 * noise(i);
       });
     const normal = run(robustDetector, params(), week(-1));
+    // A week of 30-min samples in bins of whole days' bins: 168 of an hour.
+    expect(normal.state.season?.profiles.map((p) => p.mean.length)).toEqual([48, 168]);
     expect(normal.state.season?.active).toBe(1);
     expect(normal.events.filter((e) => e.ts >= Date.UTC(2024, 0, 22))).toEqual([]);
     // Wednesday of the sixth week (day 37) stays at the weekend's level.

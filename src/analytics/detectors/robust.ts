@@ -377,12 +377,23 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
     st.season = st.dt > 0 ? newSeason(p, st.dt) : null;
     return events;
   }
-  st.season = season;
+  // Put back only if a re-learning or a restart took it (a store per sample costs a write barrier).
+  if (st.season !== season) st.season = season;
   // A stale sample (judge ignored it) teaches nothing.
   if (st.lastTs !== input.ts) return events;
+  const dirty = st.latch.active;
+  // Within the visit in progress (most samples), the profile's three sums are all there is to do.
+  if (input.ts < season.until && input.ts >= season.from) {
+    const dv = input.value - season.ref;
+    season.sum += dv;
+    season.sq += dv * dv;
+    season.k += 1;
+    if (dirty && season.active >= 0) season.dirty = true;
+    return events;
+  }
   // While judged against a flat location, its alerts say nothing of the cycle (the first days'
   // rises raise): every visit is learned. Once judged against a profile, an alert's visits are not.
-  if (addSample(p, season, input.ts, input.value, st.latch.active && season.active >= 0) && !st.latch.active) {
+  if (addSample(p, season, input.ts, input.value, dirty && season.active >= 0) && !dirty) {
     const next = chooseProfile(p, season);
     if (next !== season.active) {
       // Another reference: the tests learn the new residual's level and spread from the start.

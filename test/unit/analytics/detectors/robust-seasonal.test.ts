@@ -41,6 +41,29 @@ describe('robust detector: daily and weekly cycles', () => {
     expect(flat.filter((e) => e.kind === 'raise' && e.ts >= Date.UTC(2024, 0, 11) && e.ts < Date.UTC(2024, 0, 12))).toEqual([]);
   });
 
+  it('a daily rise that comes 5 min early or late some days is no anomaly', () => {
+    // The rise and fall move by one sample (5 min) on odd days.
+    const points = series((14 * DAY) / 300, 300, (i) => {
+      const t = i * 300;
+      const shift = Math.floor(t / DAY) % 2 === 1 ? 300 : 0;
+      const hour = ((t % DAY) - shift) / 3600;
+      return (hour >= 9 && hour < 12 ? 80 : 20) + noise(i);
+    });
+    const { events, state } = run(robustDetector, params(), points);
+    expect(state.season?.active).toBe(0);
+    expect(events.filter((e) => e.ts >= Date.UTC(2024, 0, 4))).toEqual([]);
+    // An hour late is not a few minutes: it raises once the rise is more than a bin overdue.
+    const late = series((14 * DAY) / 300, 300, (i) => {
+      const t = i * 300;
+      const shift = Math.floor(t / DAY) === 10 ? 3600 : 0;
+      const hour = ((t % DAY) - shift) / 3600;
+      return (hour >= 9 && hour < 12 ? 80 : 20) + noise(i);
+    });
+    const raises = run(robustDetector, params(), late).events.filter((e) => e.kind === 'raise' && e.ts >= Date.UTC(2024, 0, 4));
+    expect(raises[0]!.ts).toBeGreaterThan(Date.UTC(2024, 0, 11, 9));
+    expect(raises[0]!.ts).toBeLessThanOrEqual(Date.UTC(2024, 0, 11, 9, 10));
+  });
+
   it('a rise twice as high as usual raises at its hour', () => {
     const points = daily(14).map(([t, v]) => [t, t >= 10 * DAY + 9 * 3600 && t < 10 * DAY + 12 * 3600 ? v + 60 : v] as [number, number]);
     const raises = run(robustDetector, params(), points).events.filter((e) => e.kind === 'raise' && e.ts >= Date.UTC(2024, 0, 4));

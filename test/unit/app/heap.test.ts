@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { applyHeapGrowth, boundOldGeneration, growthWithin, MIN_BUDGET_GROWTH_PERCENT } from '../../../src/app/heap.js';
+import { readFileSync } from 'node:fs';
+import { applyHeapGrowth, boundOldGeneration, growthWithin, MIN_BUDGET_GROWTH_PERCENT, START_NODE_FLAGS } from '../../../src/app/heap.js';
 
 const run = promisify(execFile);
 
@@ -58,4 +59,24 @@ describe('boundOldGeneration: an old generation budget over the proportional gro
     expect(() => boundOldGeneration(0, 100)).toThrow(/positive number of MiB/);
     expect(() => boundOldGeneration(Number.NaN, 100)).toThrow(/positive number of MiB/);
   });
+});
+
+describe('START_NODE_FLAGS: what V8 fixes when the process starts', () => {
+  it('are on every command that starts the platform: npm start, npm run dev, the container image', () => {
+    const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
+    const cmd = /^CMD (\[.*\])$/m.exec(readFileSync('Dockerfile', 'utf8'))![1]!;
+    for (const flag of START_NODE_FLAGS) {
+      expect(scripts.start!.split(' ')).toContain(flag);
+      expect(scripts.dev!.split(' ')).toContain(flag);
+      expect(JSON.parse(cmd) as string[]).toContain(flag);
+    }
+  });
+
+  it('take effect: the young generation is two 8 MiB semi-spaces at most, not 16', async () => {
+    // Objects that survive scavenges make V8 grow the young generation to its largest.
+    const probe = "let a = []; for (let i = 0; i < 3e6; i++) a.push({ i }); a = null; console.log(require('node:v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size)";
+    const size = async (flags: readonly string[]) => Number((await run(process.execPath, [...flags, '-e', probe], { encoding: 'utf8', timeout: 60_000 })).stdout) / 2 ** 20;
+    expect(await size(START_NODE_FLAGS)).toBeLessThanOrEqual(16);
+    expect(await size([])).toBeGreaterThan(16);
+  }, 120_000);
 });

@@ -12,6 +12,17 @@ function closed(runs: ClosedLoop[]): string {
   return `${n(pick((c) => c.samplesPerS))} samples/s, ${pick((c) => c.cpuUsPerSample).toFixed(1)} µs CPU/sample, peak RSS ${n(pick((c) => c.peakRssMiB))} MiB, in flight ≤ ${n(Math.max(...runs.map((c) => c.peakInflight)))}`;
 }
 
+const pct = (v: number) => (Number.isFinite(v) ? `${v.toFixed(0)} %` : '–');
+
+/** One closed loop's CPU split, medians over its repetitions: which process, the machine or the platform's thread is the limit. */
+function splitRow(label: string, shape: string, runs: ClosedLoop[]): string {
+  const pick = (f: (c: ClosedLoop) => number) => median(runs.map(f).filter(Number.isFinite));
+  const c = (k: string) => pct(pick((r) => r.split.cpuPct[k]!));
+  // All four processes' CPU per stored sample, and the rate two fully busy cores would allow at it.
+  const usPerSample = pick((r) => (r.split.oursPct / 100) * 1e6 / r.samplesPerS);
+  return `| ${label} | ${shape} | ${c('platform')} | ${c('mosquitto')} | ${c('influxd')} | ${c('generator')} | ${pct(pick((r) => r.split.oursPct))} (${usPerSample.toFixed(1)} µs/sample: ≤ ${n(2e6 / usPerSample)} samples/s on 2 cores) | ${pct(pick((r) => r.split.machinePct))} | ${pct(pick((r) => r.split.loopBusyPct))} | ${pct(pick((r) => r.split.threadRunPct))} | ${pct(pick((r) => r.split.threadWaitPct))} |`;
+}
+
 /** The overload target: the stored rate stays at ≥ 90 % of the closed-loop maximum. */
 export const overloadVerdict = (ofMaximum: number) => `${Math.round(ofMaximum * 100)} % of its max: ${ofMaximum >= 0.9 ? 'steady (≥ 90 %)' : 'below the 90 % target'}`;
 
@@ -39,6 +50,12 @@ export function backpressureMarkdown(r: BackpressureResult): string[] {
     ...row('before', r.baseline),
     '',
     `Closed-loop speed-up (now ÷ before): ×${r.speedup.closed10.toFixed(2)} with 10-sample messages, ×${r.speedup.closed1.toFixed(2)} with 1-sample messages.`,
+    '',
+    'What limits each closed loop (medians over the window): CPU of each process in % of one core (/proc/<pid>/stat; the generator is this harness: the fleet and its polls), their sum, the whole machine in % of its cores (other work included; 200 % = two cores busy), and the platform\'s JavaScript thread: busy (event-loop utilisation, from `pp_process_event_loop_active_seconds_total`; – where the revision has no such metric), on a CPU and runnable but waiting for a CPU (/proc/<pid>/task/<pid>/schedstat).',
+    '',
+    '| variant | messages | platform | Mosquitto | influxd | generator | sum | machine | thread busy | thread on CPU | thread waiting for CPU |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...[r.current, r.baseline].flatMap((v) => [splitRow(`${v.label} (${v.rev})`, '10 samples', v.closed10), splitRow(`${v.label} (${v.rev})`, '1 sample', v.closed1)]),
     '',
     `InfluxDB alone: ${n(r.influx.platformConcurrency.samplesPerS)} samples/s at the platform's concurrency (${r.influx.platformConcurrency.writers} writer${r.influx.platformConcurrency.writers > 1 ? 's' : ''}, ${n(r.influx.platformConcurrency.batchLines)}-line batches); ${n(best)} samples/s at its best here (of 1, 2 and 4 writers: ${r.influx.best.writers} writer${r.influx.best.writers > 1 ? 's' : ''}, ${n(r.influx.best.batchLines)}-line batches). The platform's 10-sample maximum is ${Math.round((cur10 / best) * 100)} % of the best and ${Math.round((cur10 / r.influx.platformConcurrency.samplesPerS) * 100)} % of InfluxDB at the platform's concurrency (measured minutes apart on a shared machine: InfluxDB's figures move too).`,
     `For comparison, Node-RED with node-red-contrib-influxdb stored ${n(NODE_RED.samplesPerS)} samples/s without loss at ${NODE_RED.rssMiB} MiB on this machine (measured once by hand, not by this bench).`,

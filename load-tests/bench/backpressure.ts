@@ -43,6 +43,30 @@ export interface ClosedLoop {
   peakRssMiB: number;
   peakInflight: number;
   loadAvg1: number;
+  /** What limits the loop: CPU of each process (% of one core), the machine's (% of all cores), the platform's thread. */
+  split: CpuSplit;
+}
+
+export interface CpuSplit {
+  /** platform, mosquitto, influxd, generator (this harness: the fleet and its polls), % of one core. */
+  cpuPct: Record<string, number>;
+  /** The whole machine, % of all its cores (200 % = a 2-core machine fully busy); other work included. */
+  machinePct: number;
+  /** The named processes' sum, % of one core. */
+  oursPct: number;
+  /** The platform's JavaScript thread: busy share (event-loop utilisation, NaN for a revision without the metric), % of the time on a CPU, % runnable but waiting for a CPU. */
+  loopBusyPct: number;
+  threadRunPct: number;
+  threadWaitPct: number;
+}
+
+const LOOP_ACTIVE = 'pp_process_event_loop_active_seconds_total';
+
+/** The platform's event-loop busy seconds and when they were read; NaN when it does not export them. */
+async function loopActive(url: string): Promise<{ s: number; at: number }> {
+  const m = await scrape(url, [LOOP_ACTIVE]).catch(() => null);
+  const s = m?.[LOOP_ACTIVE] ?? 0;
+  return { s: s > 0 ? s : Number.NaN, at: performance.now() };
 }
 
 export interface Overload {
@@ -158,9 +182,10 @@ export async function measureBackpressure(influx: InfluxdProcess, opts: Backpres
         const order = r % 2 === 0 ? variants : [...variants].reverse();
         for (const v of order) {
           const fleet = shape === 'closed10' ? v.fleets.f10 : v.fleets.f1;
-          const got = await closedLoop(v, fleet, opts);
+          const got = await closedLoop(v, fleet, opts, influx);
           v.result[shape].push(got);
-          say(`  ${v.label} ${shape === 'closed10' ? '10' : '1'}-sample messages, closed loop: ${got.samplesPerS.toLocaleString('en')} samples/s, ${got.cpuUsPerSample} µs CPU/sample, peak RSS ${got.peakRssMiB} MiB, in flight ≤ ${got.peakInflight}, load ${got.loadAvg1}`);
+          const c = got.split;
+          say(`  ${v.label} ${shape === 'closed10' ? '10' : '1'}-sample messages, closed loop: ${got.samplesPerS.toLocaleString('en')} samples/s, ${got.cpuUsPerSample} µs CPU/sample, peak RSS ${got.peakRssMiB} MiB, in flight ≤ ${got.peakInflight}, load ${got.loadAvg1}; CPU platform ${c.cpuPct.platform} % / Mosquitto ${c.cpuPct.mosquitto} % / influxd ${c.cpuPct.influxd} % / generator ${c.cpuPct.generator} % (sum ${c.oursPct} %), machine ${c.machinePct} % of 200 %; platform thread busy ${c.loopBusyPct} %, on a CPU ${c.threadRunPct} %, waiting for one ${c.threadWaitPct} %`);
         }
       }
     }
@@ -210,12 +235,13 @@ export async function measureBackpressure(influx: InfluxdProcess, opts: Backpres
   };
 }
 
-async function closedLoop(v: Variant, fleet: Fleet, opts: BackpressureOptions): Promise<ClosedLoop> {
+async function closedLoop(v: Variant, fleet: Fleet, opts: BackpressureOptions, influx: InfluxdProcess): Promise<ClosedLoop> {
   const platform = v.platform!;
   const stored = new StoredCounter(platform.url);
   const rss = new RssSampler(() => platform.pid);
   const inflight = await peakInflightPoller(() => platform.url);
-  const usage = new UsageWindow(() => ({ platform: platform.pid }));
+  const usage = new UsageWindow(() => ({ platform: platform.pid, mosquitto: v.mosquitto.pid(), influxd: influx.pid(), generator: process.pid }));
+  let loop0: Promise<{ s: number; at: number }> | null = null;
   const per = fleet.workload.samplesPerMessage;
   let t0 = 0;
   let s0 = 0;
@@ -228,15 +254,26 @@ async function closedLoop(v: Variant, fleet: Fleet, opts: BackpressureOptions): 
         t0 = performance.now();
         s0 = stored.value;
         usage.start();
+        loop0 = loopActive(platform.url);
         rss.reset();
       }
     });
     const seconds = (performance.now() - t0) / 1000;
     const samples = stored.value - s0;
     const u = usage.stop();
+    const [l0, l1] = await Promise.all([loop0!, loopActive(platform.url)]);
+    const oursPct = Object.values(u.cpuPct).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+    const split: CpuSplit = {
+      cpuPct: u.cpuPct,
+      machinePct: u.machinePct,
+      oursPct: Number(oursPct.toFixed(1)),
+      loopBusyPct: Number((((l1.s - l0.s) * 1000) / (l1.at - l0.at) * 100).toFixed(1)),
+      threadRunPct: u.mainThread.platform!.runPct,
+      threadWaitPct: u.mainThread.platform!.waitPct,
+    };
     await drain({ value: stored.value - base, poll: async () => (await stored.poll()) - base }, fleet, 60_000);
     const rate = samples / seconds;
-    return { samplesPerS: Math.round(rate), cpuUsPerSample: Number(((u.cpuPct.platform! / 100) * 1e6 / rate).toFixed(1)), peakRssMiB: Math.round(rss.peak), peakInflight: await inflight.stop(), loadAvg1: u.loadAvg1 };
+    return { samplesPerS: Math.round(rate), cpuUsPerSample: Number(((u.cpuPct.platform! / 100) * 1e6 / rate).toFixed(1)), peakRssMiB: Math.round(rss.peak), peakInflight: await inflight.stop(), loadAvg1: u.loadAvg1, split };
   } finally {
     stored.stop();
     rss.stop();

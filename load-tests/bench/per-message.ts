@@ -1,6 +1,7 @@
 /**
  * `npx tsx load-tests/bench/per-message.ts --baseline-rev <rev> [--seconds 12] [--rate1 3000]
- * [--rate10 10000] [--rounds 1] [--lead 6000] [--profile DIR [--alloc]] [--current-env PP_X=v ...]`: what a message costs, this tree beside an earlier
+ * [--rate10 10000] [--rounds 1] [--lead 6000] [--phases idle,closed1,rate1,rate10] [--profile DIR [--alloc]]
+ * [--current-env PP_X=v ...]`: what a message costs, this tree beside an earlier
  * revision in the same run. Each variant has its own Mosquitto (shipped configuration) and built
  * platform process on one influxd (200 devices in 20 gateways, the backpressure bench's fleet),
  * and each phase runs for both, one after the other (rounds alternate the order):
@@ -146,13 +147,19 @@ async function phase(v: Variant, fleet: Fleet, name: string, run: (consumed: () 
   }
 }
 
-const PHASES: { name: string; fleet: 'f1' | 'f10'; run: (f: Fleet, consumed: () => number) => Promise<unknown> }[] = [
+const ALL_PHASES: { name: string; fleet: 'f1' | 'f10'; run: (f: Fleet, consumed: () => number) => Promise<unknown> }[] = [
   // Nothing offered: the platform's own timers and the bench's /metrics polls, to subtract.
   { name: 'idle', fleet: 'f1', run: () => new Promise((r) => setTimeout(r, seconds * 1000)) },
   { name: 'closed1', fleet: 'f1', run: (f, consumed) => f.run({ kind: 'window', consumed, aheadSamples: lead }, seconds * 1000) },
   { name: 'rate1', fleet: 'f1', run: (f) => f.run({ kind: 'rate', samplesPerS: rate1 }, seconds * 1000) },
   { name: 'rate10', fleet: 'f10', run: (f) => f.run({ kind: 'rate', samplesPerS: rate10 }, seconds * 1000) },
 ];
+
+/** `--phases a,b`: only those (idle is kept whenever another is run: the figures beyond idle need it). */
+const wanted = arg('--phases')?.split(',');
+const unknown = wanted?.filter((w) => !ALL_PHASES.some((p) => p.name === w)) ?? [];
+if (unknown.length > 0) throw new Error(`--phases: unknown ${unknown.join(', ')} (of ${ALL_PHASES.map((p) => p.name).join(', ')})`);
+const PHASES = wanted ? ALL_PHASES.filter((p) => p.name === 'idle' || wanted.includes(p.name)) : ALL_PHASES;
 
 const loadStart = loadAverage();
 if (profileDir) mkdirSync(profileDir, { recursive: true });

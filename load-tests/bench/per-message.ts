@@ -102,6 +102,9 @@ interface Variant {
 interface Phase {
   samplesPerS: number;
   cpuPct: number;
+  /** This variant's Mosquitto, and the platform's thread: busy waiting for a CPU (schedstat), % of one core. */
+  mosquittoPct: number;
+  threadWaitPct: number;
   usPerSample: number;
   peakRssMiB: number;
   load: number;
@@ -111,7 +114,7 @@ async function phase(v: Variant, fleet: Fleet, name: string, run: (consumed: () 
   await v.stored.poll();
   const base = v.stored.value - fleet.published;
   const rss = new RssSampler(() => v.platform.pid);
-  const usage = new UsageWindow(() => ({ platform: v.platform.pid }));
+  const usage = new UsageWindow(() => ({ platform: v.platform.pid, mosquitto: v.mosquitto.pid() }));
   let s0 = 0;
   let t0 = 0;
   const timer = setTimeout(() => {
@@ -140,7 +143,7 @@ async function phase(v: Variant, fleet: Fleet, name: string, run: (consumed: () 
     }
     await drain({ value: v.stored.value - base, poll: async () => (await v.stored.poll()) - base }, fleet, 60_000);
     const rate = samples / secs;
-    return { samplesPerS: Math.round(rate), cpuPct: u.cpuPct.platform!, usPerSample: Number(((u.cpuPct.platform! / 100) * 1e6 / rate).toFixed(1)), peakRssMiB: Math.round(rss.peak), load: u.loadAvg1 };
+    return { samplesPerS: Math.round(rate), cpuPct: u.cpuPct.platform!, mosquittoPct: u.cpuPct.mosquitto!, threadWaitPct: u.mainThread.platform!.waitPct, usPerSample: Number(((u.cpuPct.platform! / 100) * 1e6 / rate).toFixed(1)), peakRssMiB: Math.round(rss.peak), load: u.loadAvg1 };
   } finally {
     clearTimeout(timer);
     rss.stop();
@@ -189,7 +192,7 @@ try {
         const got = await phase(v, v[p.fleet], `${p.name}${rounds > 1 ? `-${r + 1}` : ''}`, (consumed) => p.run(v[p.fleet], consumed));
         (v.results[p.name] ??= []).push(got);
         if (p.name === 'idle') say(`${v.label.padEnd(17)} idle     platform ${got.cpuPct} % of a core, peak RSS ${got.peakRssMiB} MiB, load ${got.load}`);
-        else say(`${v.label.padEnd(17)} ${p.name.padEnd(8)} ${got.samplesPerS.toLocaleString('en').padStart(7)} samples/s, platform ${got.cpuPct} % of a core, ${got.usPerSample} µs CPU per sample, peak RSS ${got.peakRssMiB} MiB, load ${got.load}`);
+        else say(`${v.label.padEnd(17)} ${p.name.padEnd(8)} ${got.samplesPerS.toLocaleString('en').padStart(7)} samples/s, platform ${got.cpuPct} % of a core (its thread waiting for a CPU ${got.threadWaitPct} %), Mosquitto ${got.mosquittoPct} %, ${got.usPerSample} µs CPU per sample, peak RSS ${got.peakRssMiB} MiB, load ${got.load}`);
       }
     }
   }

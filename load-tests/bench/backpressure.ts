@@ -76,7 +76,7 @@ export interface Overload {
   ofMaximum: number;
   peakRssMiB: number;
   peakInflight: number;
-  /** CPU over the overload, % of one core: platform, its Mosquitto, the harness (fleet). */
+  /** CPU over the overload, % of one core: platform, its Mosquitto, influxd, the harness (fleet). */
   cpuPct: Record<string, number>;
   drainMs: number;
   published: number;
@@ -192,7 +192,7 @@ export async function measureBackpressure(influx: InfluxdProcess, opts: Backpres
     for (const v of variants) {
       // Twice the best closed-loop rate: on a shared machine a median of two can be a bad minute.
       const max = Math.max(...v.result.closed10.map((c) => c.samplesPerS));
-      v.result.overload = await overload(v, max, opts, say, () => telemetryCount(influx.url, `bp_${v.label}`));
+      v.result.overload = await overload(v, max, opts, say, () => telemetryCount(influx.url, `bp_${v.label}`), () => influx.pid());
       const o = v.result.overload;
       say(`  ${v.label} overload (${o.offeredSamplesPerS.toLocaleString('en')} samples/s offered): stored ${o.storedSamplesPerS.toLocaleString('en')} samples/s (${overloadVerdict(o.ofMaximum)}), peak RSS ${o.peakRssMiB} MiB, in flight ≤ ${o.peakInflight}, ${o.writes.count} writes of ${o.writes.meanLines} lines in ${o.writes.meanMs} ms on average, ${o.writes.retries} retried, the fleet sent ${o.publishedSamplesPerS.toLocaleString('en')} samples/s, drained in ${o.drainMs} ms, published ${o.published.toLocaleString('en')}, stored ${o.stored.toLocaleString('en')} (${o.inInfluxDb.toLocaleString('en')} new in InfluxDB)`);
     }
@@ -283,7 +283,7 @@ async function closedLoop(v: Variant, fleet: Fleet, opts: BackpressureOptions, i
 
 const WRITE_METRICS = ['pp_write_duration_seconds_sum', 'pp_write_duration_seconds_count', 'pp_write_batch_lines_sum', 'pp_write_retries_total'];
 
-async function overload(v: Variant, maximum: number, opts: BackpressureOptions, say: (s: string) => void, inInfluxDb: () => Promise<number>): Promise<Overload> {
+async function overload(v: Variant, maximum: number, opts: BackpressureOptions, say: (s: string) => void, inInfluxDb: () => Promise<number>, influxdPid: () => number | null): Promise<Overload> {
   const platform = v.platform!;
   const fleet = v.fleets.f10;
   const stored = new StoredCounter(platform.url);
@@ -298,7 +298,7 @@ async function overload(v: Variant, maximum: number, opts: BackpressureOptions, 
     const w0 = await scrape(platform.url, WRITE_METRICS);
     const baseDiff = s0 - fleet.published;
     rss.reset();
-    const usage = new UsageWindow(() => ({ platform: platform.pid, mosquitto: v.mosquitto.pid(), harness: process.pid })).start();
+    const usage = new UsageWindow(() => ({ platform: platform.pid, mosquitto: v.mosquitto.pid(), influxd: influxdPid(), harness: process.pid })).start();
     const t0 = performance.now();
     await fleet.run({ kind: 'rate', samplesPerS: offered }, opts.overloadMs);
     const seconds = (performance.now() - t0) / 1000;

@@ -126,6 +126,11 @@ afterAll(async () => {
   await Promise.all([nats?.stop(), influx?.stop()]);
 });
 
+// Each test starts up to three worker processes and waits on lease expiry and storage at every
+// step; its own waits allow 185 s in all, more than the suite's 120-s default, which a loaded
+// CI machine once reached.
+const HAND_OVER_TIMEOUT_MS = 240_000;
+
 describe('device state hand-over between NATS workers', () => {
   it('a SIGKILLed worker\'s open alert is continued by the next owner, a clean hand-over too, and energy windows equal one engine\'s', async () => {
     const w1 = await startWorker('worker-1');
@@ -192,7 +197,7 @@ describe('device state hand-over between NATS workers', () => {
     for await (const k of await kv.keys()) keys.push(k);
     await nc.close();
     expect(keys.map((k) => k.split('.').slice(1).join('.')).sort()).toEqual(DEVICES.map((d) => `${SITE}.${LINE}.${d}`).sort());
-  });
+  }, HAND_OVER_TIMEOUT_MS);
 
   it('an alert opened after the last periodic save is still continued: the message that opened it was acked only once the state was saved', async () => {
     // Clean stops, both at once: every state saved, and worker-3 stops without taking worker-2's
@@ -263,5 +268,5 @@ describe('device state hand-over between NATS workers', () => {
     // state was saved when its alert opened, while some of its batches were still being stored.)
     const timed = await queryInfluxQL(influx.url, DB, `SELECT timed FROM quality WHERE "level" = 'device' AND "window" = '1h' AND time = ${START + 2 * HOUR}ms AND device != 'd-6' GROUP BY device`);
     expect(timed.map((r) => [r.device, Number(r.timed)]).sort()).toEqual(DEVICES.filter((d) => d !== 'd-6').map((d) => [d, 6 * (60 - (162 - 150))]));
-  });
+  }, HAND_OVER_TIMEOUT_MS);
 });

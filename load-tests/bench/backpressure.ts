@@ -185,7 +185,7 @@ export async function measureBackpressure(influx: InfluxdProcess, opts: Backpres
           const got = await closedLoop(v, fleet, opts, influx);
           v.result[shape].push(got);
           const c = got.split;
-          say(`  ${v.label} ${shape === 'closed10' ? '10' : '1'}-sample messages, closed loop: ${got.samplesPerS.toLocaleString('en')} samples/s, ${got.cpuUsPerSample} µs CPU/sample, peak RSS ${got.peakRssMiB} MiB, in flight ≤ ${got.peakInflight}, load ${got.loadAvg1}; CPU platform ${c.cpuPct.platform} % / Mosquitto ${c.cpuPct.mosquitto} % / influxd ${c.cpuPct.influxd} % / generator ${c.cpuPct.generator} % (sum ${c.oursPct} %), machine ${c.machinePct} % of 200 %; platform thread busy ${c.loopBusyPct} %, on a CPU ${c.threadRunPct} %, waiting for one ${c.threadWaitPct} %`);
+          say(`  ${v.label} ${shape === 'closed10' ? '10' : '1'}-sample messages, closed loop: ${got.samplesPerS.toLocaleString('en')} samples/s, ${got.cpuUsPerSample} µs CPU/sample, peak RSS ${got.peakRssMiB} MiB, in flight ≤ ${got.peakInflight}, load ${got.loadAvg1}; CPU platform ${c.cpuPct.platform} % / Mosquitto ${c.cpuPct.mosquitto} % / influxd ${c.cpuPct.influxd} % / generator ${c.cpuPct.generator} % (sum ${c.oursPct} %), machine ${c.machinePct} % of 200 %; platform thread busy ${Number.isFinite(c.loopBusyPct) ? `${c.loopBusyPct} %` : '– (no such metric)'}, on a CPU ${c.threadRunPct} %, waiting for one ${c.threadWaitPct} %`);
         }
       }
     }

@@ -102,7 +102,7 @@ interface Variant {
 interface Phase {
   samplesPerS: number;
   cpuPct: number;
-  /** This variant's Mosquitto, and the platform's thread: busy waiting for a CPU (schedstat), % of one core. */
+  /** CPU of this variant's Mosquitto, % of one core; the platform's thread runnable but waiting for a CPU, % of the phase (schedstat). */
   mosquittoPct: number;
   threadWaitPct: number;
   usPerSample: number;

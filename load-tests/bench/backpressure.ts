@@ -62,11 +62,16 @@ export interface CpuSplit {
 
 const LOOP_ACTIVE = 'pp_process_event_loop_active_seconds_total';
 
-/** The platform's event-loop busy seconds and when they were read; NaN when it does not export them. */
+/**
+ * The platform's event-loop busy seconds and when they were read (the middle of the request: on a
+ * loaded machine a scrape takes a while to answer, and either end alone would skew the share);
+ * NaN when it does not export them.
+ */
 async function loopActive(url: string): Promise<{ s: number; at: number }> {
+  const sent = performance.now();
   const m = await scrape(url, [LOOP_ACTIVE]).catch(() => null);
   const s = m?.[LOOP_ACTIVE] ?? 0;
-  return { s: s > 0 ? s : Number.NaN, at: performance.now() };
+  return { s: s > 0 ? s : Number.NaN, at: (sent + performance.now()) / 2 };
 }
 
 export interface Overload {

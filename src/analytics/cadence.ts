@@ -100,15 +100,23 @@ export function inState(c: Cadence, state: number | null): void {
   }
 }
 
+/** A sample's time, held in an object: see addSample. */
+export interface SampleTime {
+  ts: number;
+}
+
 /**
- * Add one sample's metrics (the first `count` of `names`/`values`) at time `ts`. When the sample
+ * Add one sample's metrics (the first `count` of `names`/`values`) at time `at.ts` (a field
+ * rather than an argument: the engine calls this for every sample, and V8 makes a heap object of
+ * a number passed to a call it leaves out of line). When the sample
  * is due to be judged, the metrics of the period with their means are written to `outNames` and
  * `outValues` and their number returned; else −1. Pending samples more than `dueMs` before this
  * one are dropped first: after a pause (the machine left the rule's states, or went silent) a
  * mean must not span it.
  */
-export function addSample(c: Cadence, ts: number, names: readonly string[], values: ArrayLike<number>, count: number, outNames: string[], outValues: number[]): number {
+export function addSample(c: Cadence, at: Readonly<SampleTime>, names: readonly string[], values: ArrayLike<number>, count: number, outNames: string[], outValues: number[]): number {
   const { sums, counts } = c;
+  const ts = at.ts;
   if (c.pending > 0 && !(ts - c.lastTs <= c.dueMs)) {
     counts.fill(0);
     c.pending = 0;

@@ -1,7 +1,7 @@
 import { deviceKey, type DeviceRef, type TelemetryBatch } from '../contract/index.js';
 import { isSignalMetric } from '../contract/metrics.js';
 import type { Point } from '../storage/point.js';
-import { addSample, cadencesOf, inState, type Cadence } from './cadence.js';
+import { addSample, cadencesOf, inState, type Cadence, type SampleTime } from './cadence.js';
 import { detectorFor, type AnyDetector } from './detectors/index.js';
 import { DeviceEnergyAccumulator, toEnergyPoint, type EnergyConfig, type EnergyWindow } from './energy/index.js';
 import { exportDeviceState, importDeviceState, type DeviceStateJson } from './device-state.js';
@@ -164,6 +164,23 @@ function rolesOf(rules: readonly ResolvedRule[]): Uint8Array {
   return roles;
 }
 
+const HEARTBEATS = new WeakMap<readonly ResolvedRule[], Int32Array>();
+
+/**
+ * The indices of the heartbeat rules (metric `*`), found once per rules list: each batch steps
+ * them, and a search of every rule's role for them per batch (the defaults have one among more
+ * than twenty rules) was 1.6 % of the steady bench's CPU profile.
+ */
+function heartbeatsOf(rules: readonly ResolvedRule[]): Int32Array {
+  let heartbeats = HEARTBEATS.get(rules);
+  if (!heartbeats) {
+    const roles = rolesOf(rules);
+    heartbeats = Int32Array.from(rules.keys()).filter((i) => roles[i] === HEARTBEAT);
+    HEARTBEATS.set(rules, heartbeats);
+  }
+  return heartbeats;
+}
+
 /**
  * A per-value rule's Slots for these metrics (the first `count`), each state found or made (up to
  * EACH_METRIC_CAP, in order) in `states`; arrays of the exact length, as they are kept per device.
@@ -247,6 +264,8 @@ export interface DeviceState {
   metricInfo: MetricInfos;
   /** Parallel to `rules` (shared like them): what each rule is judged on (rolesOf). */
   roles: Uint8Array;
+  /** The heartbeat rules' indices (shared like `rules`): heartbeatsOf. */
+  heartbeats: Int32Array;
   /** Parallel to `rules`. */
   states: unknown[];
   /** Parallel to `rules`: how often a rule on every metric judges the device (cadence.ts); null: every sample. */
@@ -298,6 +317,12 @@ export class AnalyticsEngine {
   private ruleValues = new Float64Array(16);
   private ruleStamps = new Int32Array(16);
   private serial = 0;
+  /**
+   * The time of the sample being judged, read from here by the rules on every metric (stepEach,
+   * judgeEach, the cadence's addSample) rather than passed to them: a number passed to a call V8
+   * leaves out of line becomes a heap object, one per call (three per sample, 41 bytes).
+   */
+  private readonly sampleTime: SampleTime = { ts: 0 };
   /**
    * The sample handed to per-sample detectors as a record, reused while the signal metrics keep
    * their names (they read it and keep nothing of it): see sampleRecord.
@@ -388,6 +413,7 @@ export class AnalyticsEngine {
         continue;
       }
       d.lastTs = sample.ts;
+      this.sampleTime.ts = sample.ts;
       const count = this.collect(d, sample.m);
       if (sample.m.state !== undefined && sample.m.state !== d.machineState) {
         d.machineState = sample.m.state;
@@ -406,7 +432,7 @@ export class AnalyticsEngine {
         const i = run[r]!;
         if (gate[i] === 0 || since < settleMs[i]!) continue;
         if (roles[i] === EACH) {
-          this.stepEach(d, i, sample.ts, count);
+          this.stepEach(d, i, count);
           continue;
         }
         this.step(d, i, this.inputFor(d.detectors[i]!, sample.ts, this.ruleValues[i]!));
@@ -414,7 +440,8 @@ export class AnalyticsEngine {
     }
     if (live) {
       // Heartbeat rules (metric `*`): one input per batch, at arrival time.
-      for (let i = 0; i < d.roles.length; i++) if (d.roles[i] === HEARTBEAT) this.step(d, i, this.inputFor(d.detectors[i]!, now, samples.length));
+      const heartbeats = d.heartbeats;
+      for (let h = 0; h < heartbeats.length; h++) this.step(d, heartbeats[h]!, this.inputFor(d.detectors[heartbeats[h]!]!, now, samples.length));
     }
     const events = this.sink;
     this.sink = null;
@@ -479,6 +506,7 @@ export class AnalyticsEngine {
         detectors,
         metricInfo: metricInfoOf(rules),
         roles: rolesOf(rules),
+        heartbeats: heartbeatsOf(rules),
         states: rules.map((r, i) => (r.metric === EACH_METRIC && !detectors[i]!.stepSample ? new Map() : detectors[i]!.initial(r.params))),
         cadences: cadencesOf(rules, EACH_METRIC),
         slots: rules.map(() => undefined),
@@ -587,12 +615,12 @@ export class AnalyticsEngine {
 
   /**
    * A rule on every metric (`+`) judges the sample's signal metrics, or, with a cadence, adds them
-   * to the means it judges once per period (cadence.ts).
+   * to the means it judges once per period (cadence.ts); at sampleTime.
    */
-  private stepEach(d: DeviceState, i: number, ts: number, count: number): void {
+  private stepEach(d: DeviceState, i: number, count: number): void {
     const cadence = d.cadences[i];
     if (!cadence) {
-      this.judgeEach(d, i, ts, this.names, this.values, this.infos, count);
+      this.judgeEach(d, i, this.names, this.values, this.infos, count);
       return;
     }
     const { meanNames, meanInfos } = this;
@@ -601,7 +629,7 @@ export class AnalyticsEngine {
     let n = this.addedCount;
     if (cadence !== this.addedTo || this.addedSerial !== this.serial) {
       inState(cadence, d.machineState ?? null);
-      n = this.addedCount = addSample(cadence, ts, this.names, this.values, count, meanNames, this.meanValues);
+      n = this.addedCount = addSample(cadence, this.sampleTime, this.names, this.values, count, meanNames, this.meanValues);
       this.addedTo = cadence;
       this.addedSerial = this.serial;
       const { byName, lastMeanNames, lastMeanInfos } = d.metricInfo;
@@ -615,16 +643,17 @@ export class AnalyticsEngine {
       }
     }
     if (n < 0) return;
-    this.judgeEach(d, i, ts, meanNames, this.meanValues, meanInfos, n);
+    this.judgeEach(d, i, meanNames, this.meanValues, meanInfos, n);
   }
 
   /**
-   * Judge `count` signal metrics by a rule on every metric: a per-sample detector gets them at
-   * once; a per-value detector steps its own state of each metric (up to EACH_METRIC_CAP).
+   * Judge `count` signal metrics by a rule on every metric, at sampleTime: a per-sample detector
+   * gets them at once; a per-value detector steps its own state of each metric (up to EACH_METRIC_CAP).
    */
-  private judgeEach(d: DeviceState, i: number, ts: number, names: readonly string[], vals: readonly number[], infos: readonly MetricInfo[], count: number): void {
+  private judgeEach(d: DeviceState, i: number, names: readonly string[], vals: readonly number[], infos: readonly MetricInfo[], count: number): void {
     const rule = d.rules[i]!;
     const def = d.detectors[i]!;
+    const ts = this.sampleTime.ts;
     if (def.stepSample) {
       const values = this.sampleRecord(names, vals, count);
       let input: SampleInput;

@@ -13,7 +13,7 @@ const REF = { site: 's1', line: 'l1', device: 'd1' };
 function add(c: ReturnType<typeof newCadence>, ts: number, m: Record<string, number>): Record<string, number> | null {
   const names: string[] = [];
   const values: number[] = [];
-  const n = addSample(c, ts, Object.keys(m), Object.values(m), Object.keys(m).length, names, values);
+  const n = addSample(c, { ts }, Object.keys(m), Object.values(m), Object.keys(m).length, names, values);
   return n < 0 ? null : Object.fromEntries(names.slice(0, n).map((name, j) => [name, values[j]!]));
 }
 

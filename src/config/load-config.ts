@@ -212,6 +212,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       lateHorizonMs: e.PP_QUALITY_LATE_HORIZON_H * 3_600_000,
       retireAfterMs: e.PP_QUALITY_RETIRE_AFTER_H * 3_600_000,
       flushMs: e.PP_QUALITY_FLUSH_S * 1000,
+      timestampBudgetBytes: e.PP_QUALITY_TIMESTAMP_BUDGET_MIB * 1024 * 1024,
       alerts: {
         siteMinCompletenessPct: e.PP_QUALITY_SITE_MIN_COMPLETENESS_PCT,
         siteWindow: e.PP_QUALITY_ALERT_WINDOW,

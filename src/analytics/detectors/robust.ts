@@ -4,6 +4,7 @@ import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import { pureStep, type DetectorModule } from './module.js';
 import { gapRestart, learnInto, LEARNED, MAD_TO_STD, NEVER, scaleUpdate } from './robust-scale.js';
+import { addSample, chooseProfile, copySeason, newSeason, seasonalOffset, type SeasonState } from './seasonal-profile.js';
 import { addToTrend, approachExplains, startTrend, TREND, trendAt, trendFlat, type TrendSums } from './settling.js';
 
 /**
@@ -52,6 +53,14 @@ import { addToTrend, approachExplains, startTrend, TREND, trendAt, trendFlat, ty
  * `settleTauS` explains, is settling, and is neither judged nor learned. Once its trend is flat, or
  * it moves as no such approach does (`SETTLE_MISSES` samples in a row: it heads away, or too
  * slowly), its level is judged against the spread of restarts' levels (see `settled`).
+ *
+ * A daily or weekly cycle is not a shift (seasonal-profile.ts): once a profile over one of
+ * `seasonPeriodsS` explains `seasonExplains` of the signal's variance, every test above judges the
+ * value less what the profile expects at its phase (the residual, about the overall level), and
+ * the alert's value and baseline are told as the signal's own (the baseline: what is usual at
+ * that time). The tests start afresh (warm-up) when the reference changes, and change it only
+ * while no alert is open; once judged against a profile, visits of its bins that were part of an
+ * alert are not learned.
  */
 export const robustParamsSchema = z
   .strictObject({
@@ -131,6 +140,14 @@ export const robustParamsSchema = z
      * spread is the level the rest of the run is judged against (see update).
      */
     restartWarmup: z.number().int().min(0).default(5),
+    /** Candidate periods (s) of a cycle judged as usual (seasonal-profile.ts); []: none. */
+    seasonPeriodsS: z.array(z.number().positive()).max(4).default([86_400, 604_800]),
+    /** Most bins a period is cut into (at least a typical sample interval each). */
+    seasonBins: z.number().int().min(4).max(2016).default(288),
+    /** Memory of each bin, in periods. */
+    seasonMemory: z.number().min(1).default(5),
+    /** Share of the variance about the level a profile must explain to be judged against. */
+    seasonExplains: z.number().gt(0).lt(1).default(0.85),
   })
   .refine((p) => p.zClear < p.zRaise, { message: 'zClear must be smaller than zRaise', path: ['zClear'] });
 
@@ -183,6 +200,8 @@ export interface RobustState extends TrendSums {
   /** Restarts settled so far, and the spread of their levels about the level before them (a σ). */
   restarts: number;
   restartScale: number;
+  /** The daily and weekly profiles (null until the sample interval is known, or none asked for). */
+  season: SeasonState | null;
 }
 
 /**
@@ -196,7 +215,7 @@ export interface RobustState extends TrendSums {
 const NO_EPISODES: number[] = [];
 
 function fresh(): RobustState {
-  return { n: 0, loc: 0, scale: 0, maxScale: 0, up: 0, down: 0, openFor: 0, calm: 0, calmSum: 0, bar: 0, peak: 0, lastTs: NEVER, latch: QUIET, side: 1, mean: 0, meanScale: 0, openMean: 0, known: NO_EPISODES, epFrom: 0, epTo: 0, epPeak: 0, repeatOf: 0, dt: 0, settling: false, miss: 0, restarts: 0, restartScale: 0, tk: 0, tw: 0, tt: 0, tv: 0, ttt: 0, ttv: 0, tvv: 0, t0: 0 };
+  return { n: 0, loc: 0, scale: 0, maxScale: 0, up: 0, down: 0, openFor: 0, calm: 0, calmSum: 0, bar: 0, peak: 0, lastTs: NEVER, latch: QUIET, side: 1, mean: 0, meanScale: 0, openMean: 0, known: NO_EPISODES, epFrom: 0, epTo: 0, epPeak: 0, repeatOf: 0, dt: 0, settling: false, miss: 0, restarts: 0, restartScale: 0, season: null, tk: 0, tw: 0, tt: 0, tv: 0, ttt: 0, ttv: 0, tvv: 0, t0: 0 };
 }
 
 const FRESH: RobustState = fresh();
@@ -330,8 +349,64 @@ function settled(p: RobustParams, st: RobustState): void {
   if (usual) st.loc = TREND.level;
 }
 
+/**
+ * What the active seasonal profile expects less the level, for the judging in progress: events
+ * tell value and baseline plus this (the signal's own numbers). A field, not an argument: a number
+ * passed to a call left out of line is a new heap object.
+ */
+const SEASON = { off: 0 };
+/** The residual input judged while a profile is active (reused: one object, not one per sample). */
+const RESIDUAL: DetectorInput = { ts: 0, value: 0 };
+
 function update(p: RobustParams, st: RobustState, input: DetectorInput): readonly DetectorEvent[] {
+  if (p.seasonPeriodsS.length === 0) return judge(p, st, input);
+  // Restored after judging: a re-learning or a restart resets the tests' state, not the cycle.
+  const season = st.season ?? null;
+  let events: readonly DetectorEvent[];
+  if (season !== null && season.active >= 0) {
+    const off = seasonalOffset(season, input.ts, input.value);
+    SEASON.off = off;
+    RESIDUAL.ts = input.ts;
+    RESIDUAL.value = input.value - off;
+    events = judge(p, st, RESIDUAL);
+    SEASON.off = 0;
+  } else {
+    events = judge(p, st, input);
+  }
+  if (season === null) {
+    st.season = st.dt > 0 ? newSeason(p, st.dt) : null;
+    return events;
+  }
+  // Put back only if a re-learning or a restart took it (a store per sample costs a write barrier).
+  if (st.season !== season) st.season = season;
+  // A stale sample (judge ignored it) teaches nothing.
+  if (st.lastTs !== input.ts) return events;
+  const dirty = st.latch.active;
+  // Within the visit in progress (most samples), the profile's three sums are all there is to do.
+  if (input.ts < season.until && input.ts >= season.from) {
+    const dv = input.value - season.ref;
+    season.sum += dv;
+    season.sq += dv * dv;
+    season.k += 1;
+    if (dirty && season.active >= 0) season.dirty = true;
+    return events;
+  }
+  // While judged against a flat location, its alerts say nothing of the cycle (the first days'
+  // rises raise): every visit is learned. Once judged against a profile, an alert's visits are not.
+  if (addSample(p, season, input.ts, input.value, dirty && season.active >= 0) && !dirty) {
+    const next = chooseProfile(p, season);
+    if (next !== season.active) {
+      // Another reference: the tests learn the new residual's level and spread from the start.
+      season.active = next;
+      Object.assign(st, FRESH, { lastTs: st.lastTs, dt: st.dt, season, bar: st.bar, known: st.known });
+    }
+  }
+  return events;
+}
+
+function judge(p: RobustParams, st: RobustState, input: DetectorInput): readonly DetectorEvent[] {
   const { ts, value } = input;
+  const off = SEASON.off;
   if (isStale(st.lastTs, ts)) return NO_EVENTS;
   const gap = gapRestart(p, st, input);
   if (gap !== null) Object.assign(st, FRESH);
@@ -343,7 +418,7 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
     // (the same episode again is followed silently: the raised bar, the episode memory; a larger
     // one raises). Waiting for calm samples, counted in judged
     // samples, kept it open across stops and many short runs, and every row between was alarmed.
-    if (st.repeatOf === 0) events = [...events, { kind: 'clear', ts, value, baseline: st.loc, message: messages.robustRunEnded(p.metric, value, ts - st.lastTs!) }];
+    if (st.repeatOf === 0) events = [...events, { kind: 'clear', ts, value: value + off, baseline: st.loc + off, message: messages.robustRunEnded(p.metric, value + off, ts - st.lastTs!) }];
     const known = remember(p, st.known, st.epFrom, st.epTo, st.epPeak);
     Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, calmSum: 0, bar: Math.max(st.bar, st.peak), peak: 0, latch: QUIET, known, epPeak: 0, repeatOf: 0 });
   }
@@ -409,13 +484,13 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
       calmSum = 0;
     }
     const peak = Math.max(st.peak, watched);
-    const threshold = st.loc + st.side * p.zRaise * scale;
+    const threshold = st.loc + off + st.side * p.zRaise * scale;
     const epPeak = Math.max(st.epPeak, Math.abs(value - st.epFrom));
     let repeatOf = st.repeatOf;
     // A repeat that grows well beyond the episode it repeats is news after all.
     if (repeatOf > 0 && Math.abs(value - st.epFrom) > repeatOf * (1 + p.episodeTol) && watched > p.zRaise) {
       repeatOf = 0;
-      events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, false) }];
+      events = [...events, { kind: 'raise', ts, value: value + off, baseline: st.loc + off, threshold, message: messages.robustRaised(p.metric, value + off, st.loc + off, z, false) }];
     }
     const loud = repeatOf === 0;
     // Still beyond the level it left, on the side it opened, by a good share of the opening
@@ -423,7 +498,7 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
     // new fault).
     const holding = openFor < p.maxOpenSamples && Math.abs(mean - st.loc) > Math.max(p.holdBeyond * scale, p.holdShare * Math.abs(st.epTo - st.epFrom)) && (mean - st.loc) * (st.epTo - st.epFrom) > 0;
     if (openFor >= p.relearnAfterSamples && !holding) {
-      if (loud) events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.robustRelearned(p.metric, value, openFor) }];
+      if (loud) events = [...events, { kind: 'clear', ts, value: value + off, baseline: st.loc + off, threshold, message: messages.robustRelearned(p.metric, value + off, openFor) }];
       // The new level becomes the location: the average since the alert opened when the mean test
       // is on (the last sample alone may be one of the new regime's spikes, and a location on a
       // spike raises again at once), else the last value. The scale carries on from the old one.
@@ -433,26 +508,26 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
       return events;
     }
     if (calm >= p.holdSamples) {
-      if (loud) events = [...events, { kind: 'clear', ts, value, baseline: st.loc, threshold, message: messages.baselineCleared(p.metric, value, st.loc, p.zClear) }];
+      if (loud) events = [...events, { kind: 'clear', ts, value: value + off, baseline: st.loc + off, threshold, message: messages.baselineCleared(p.metric, value + off, st.loc + off, p.zClear) }];
       // The short-window mean restarts from this calm sample: still full of the episode, it
       // would raise again at once.
       const known = remember(p, st.known, st.epFrom, st.epTo, epPeak);
       Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, calmSum: 0, bar: Math.max(bar, peak), peak: 0, lastTs: ts, latch: QUIET, mean: value, known, epPeak: 0, repeatOf: 0 });
       return events;
     }
-    if (loud && watched > p.zRaise) events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, value, st.loc, z, false) }];
+    if (loud && watched > p.zRaise) events = [...events, { kind: 'raise', ts, value: value + off, baseline: st.loc + off, threshold, message: messages.robustRaised(p.metric, value + off, st.loc + off, z, false) }];
     Object.assign(st, { up: 0, down: 0, openFor, calm, calmSum, peak, lastTs: ts, openMean, epPeak, repeatOf });
     return events;
   }
   if (breach) {
     const side: 1 | -1 = watched > bar ? (z >= 0 ? 1 : -1) : meanBreach ? (zMean >= 0 ? 1 : -1) : up >= down ? 1 : -1;
-    const threshold = st.loc + side * p.zRaise * scale;
+    const threshold = st.loc + off + side * p.zRaise * scale;
     // A shift found by the mean test is told as the recent mean's distance in the signal's σ.
     const byMean = meanBreach && watched <= bar;
     const epTo = byMean ? mean : value;
     // An episode like one seen before (a daily rise, a shift change) is followed, not raised.
     const repeatOf = repeatedEpisode(p, st.known, st.loc, epTo);
-    if (repeatOf === 0) events = [...events, { kind: 'raise', ts, value, baseline: st.loc, threshold, message: messages.robustRaised(p.metric, epTo, st.loc, byMean ? (mean - st.loc) / scale : z, watched <= bar) }];
+    if (repeatOf === 0) events = [...events, { kind: 'raise', ts, value: value + off, baseline: st.loc + off, threshold, message: messages.robustRaised(p.metric, epTo + off, st.loc + off, byMean ? (mean - st.loc) / scale : z, watched <= bar) }];
     Object.assign(st, { up: 0, down: 0, openFor: 0, calm: 0, calmSum: 0, peak: watched, lastTs: ts, latch: { active: true, since: ts }, side, openMean: value, epFrom: st.loc, epTo, epPeak: Math.abs(value - st.loc), repeatOf });
     return events;
   }
@@ -478,7 +553,7 @@ export const robustDetector: DetectorModule<RobustParams, RobustState> = {
 
   // Each state its own object: the engine updates its states in place (update); step copies first.
   initial: fresh,
-  // A shallow copy is enough: `known` is replaced on every change, never written into.
-  step: pureStep((s: RobustState) => ({ ...s }), update),
+  // `known` is replaced on every change, never written into; the seasonal profile is written in place.
+  step: pureStep((s: RobustState) => ({ ...s, season: copySeason(s.season) }), update),
   update,
 };

@@ -56,6 +56,32 @@ describe('multi-column data sets', () => {
     expect(f!.table.timestamps).toEqual([Date.parse('2024-03-01T00:00:00Z'), Date.parse('2024-03-01T00:01:00.250Z')]);
   });
 
+  it('reads Unix seconds, Unix milliseconds and slashed dates as the same instants', () => {
+    const t0 = Date.parse('2024-03-01T00:00:00Z');
+    const dir = folder({ 'a.csv': `timestamp,x\n${t0 / 1000},1\n${t0 + 60_000},2\n2024/03/01 00:02:00,3\n${t0 / 1000 + 180.5},4\n` }, { 'a.csv': [] });
+    const [a] = loadAll(dir);
+    expect(a!.table.timestamps).toEqual([t0, t0 + 60_000, t0 + 120_000, t0 + 180_500]);
+  });
+
+  it('reads missing-value words as missing, a semicolon or tab delimiter, and quoted fields', () => {
+    const dir = folder(
+      {
+        'a.csv': 'timestamp;x;"flow; l/min"\n2024-03-01 00:00:00;1;NaN\n2024-03-01 00:01:00;null;2.5\n2024-03-01 00:02:00;N/A;None\n',
+        'b.csv': 'timestamp\tx\n2024-03-01 00:00:00\tna\n2024-03-01 00:01:00\t4\n',
+        'c.csv': 'timestamp,"say ""hi"", ok",y\n"2024-03-01 00:00:00","1",2\n',
+      },
+      { 'a.csv': [], 'b.csv': [], 'c.csv': [] },
+    );
+    const [a, b, c] = loadAll(dir);
+    expect(a!.table.columns).toEqual(['x', 'flow; l/min']);
+    expect(Array.from(a!.table.values[0]!)).toEqual([1, NaN, NaN]);
+    expect(Array.from(a!.table.values[1]!)).toEqual([NaN, 2.5, NaN]);
+    expect(b!.table.columns).toEqual(['x']);
+    expect(Array.from(b!.table.values[0]!)).toEqual([NaN, 4]);
+    expect(c!.table.columns).toEqual(['say "hi", ok', 'y']);
+    expect(Array.from(c!.table.values[0]!)).toEqual([1]);
+  });
+
   it.each([
     ['a bad timestamp, with file and line', { 'a.csv': 'timestamp,x\n2024-03-01 00:00:00,1\nyesterday,2\n' }, /a\.csv:3: unreadable timestamp "yesterday"/],
     ['a value that is not a number', { 'a.csv': 'timestamp,x\n2024-03-01 00:00:00,1\n2024-03-01 00:01:00,abc\n' }, /a\.csv:3: x "abc" is not a number/],

@@ -24,7 +24,7 @@ const variant = (label: string, busy: number): VariantResult => ({
 describe('backpressure report: what limits each closed loop', () => {
   it('shows each process, their CPU per stored sample, the ceiling of two cores, the machine and the thread', () => {
     const r: BackpressureResult = {
-      options: { baselineRev: 'abc1234', repetitions: 1, closedLoopMs: 12_000, warmupMs: 4_000, overloadMs: 20_000, backlogSamples: 300_000, receiveMaximum: 2000, batchLines: 5000 },
+      options: { baselineRev: 'abc1234', repetitions: 1, closedLoopMs: 12_000, warmupMs: 4_000, overloadMs: 20_000, backlogSamples: 300_000, receiveMaximum: 2000, batchLines: 5000, onlyOverload: false, currentEnv: {} },
       current: variant('current', 97.4),
       baseline: variant('baseline', Number.NaN),
       speedup: { closed10: 1, closed1: 1 },
@@ -39,5 +39,21 @@ describe('backpressure report: what limits each closed loop', () => {
     // A revision without the event-loop metric: a dash, not NaN.
     expect(md).toContain('| baseline (abc1234) | 10 samples | 60 % | 5 % | 40 % | 15 % | 120 % (24.0 µs/sample: ≤ 83,333 samples/s on 2 cores) | 200 % | – | 60 % | 30 % |');
     expect(md).not.toContain('NaN');
+  });
+
+  it('leaves out the closed loops that did not run (--only-overload has no 1-sample loop)', () => {
+    const only = (v: VariantResult): VariantResult => ({ ...v, closed1: [] });
+    const r: BackpressureResult = {
+      options: { baselineRev: 'abc1234', repetitions: 1, closedLoopMs: 12_000, warmupMs: 4_000, overloadMs: 20_000, backlogSamples: 300_000, receiveMaximum: 2000, batchLines: 5000, onlyOverload: true, currentEnv: {} },
+      current: only(variant('current', 97.4)),
+      baseline: only(variant('baseline', Number.NaN)),
+      speedup: { closed10: 1, closed1: Number.NaN },
+      influx: { platformConcurrency: { samplesPerS: 100_000, batchLines: 5000, writers: 2 }, best: { samplesPerS: 120_000, batchLines: 5000, writers: 2 } },
+      loadAvg: { start: 1, end: 2 },
+    };
+    const md = backpressureMarkdown(r).join('\n');
+    expect(md).toContain('| current (working tree) | 10 samples |');
+    expect(md).not.toContain('| 1 sample |');
+    expect(md).not.toContain('NaN µs');
   });
 });

@@ -34,6 +34,18 @@ export function hotellingZ(t2: number, k: number, n: number): number {
 }
 
 /**
+ * A Student t with nu degrees of freedom → the standard normal value with the same tail: a value
+ * standardised by a location and scale learned from few independent samples is t, not normal, and
+ * far out its tail is much heavier (10 learned from 5 is as rare as 3.4σ, from 100 as 8.3σ).
+ */
+export function studentToZ(t: number, nu: number): number {
+  const f = t * t;
+  if (!(nu > 0) || f === 0) return t;
+  const q = chiSquareWithTail(logUpperF(f, 1, nu), 1, f);
+  return Math.sign(t) * Math.sqrt(q);
+}
+
+/**
  * The q with ln P(χ²(k) > q) = lnP, given one (`above`) whose tail is no heavier: Newton's method
  * on the log tail, kept within a bracket that bisection narrows when a step leaves it.
  */

@@ -3,7 +3,7 @@ import { NO_EVENTS, type DetectorEvent, type SampleInput, type SampleList } from
 import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
 import { sampleSteps, type DetectorModule } from './module.js';
-import { chiSquareZ, cholesky, cholQuadratic, cholSolve, hotellingZ } from './multivariate-math.js';
+import { chiSquareZ, cholesky, cholQuadratic, cholSolve, hotellingZ, studentToZ } from './multivariate-math.js';
 import { locUpdate, NEVER, scaleUpdate, usableScale } from './robust-scale.js';
 
 export { chiSquareZ } from './multivariate-math.js';
@@ -95,6 +95,13 @@ export const multivariateParamsSchema = z
     statAlpha: z.number().gt(0).max(1).default(0.0005),
     /** Quiet samples of the MEWMA's statistic learned before it is judged. */
     mewmaWarmupSamples: z.number().int().min(2).default(100),
+    /**
+     * Whether the MEWMA's z is taken through a Student t while its learned limit rests on few
+     * independent samples (see judge). Off by default: on the simulated fleet it halves
+     * `joint-deviation`'s false alerts but costs the pump bench a little and makes a young model
+     * miss persistent shifts that only the MEWMA sees (docs/analytics.md).
+     */
+    youngMewmaT: z.boolean().default(false),
     /** Samples whose MEWMA statistic is this many of its learned scales above its location are not learned. */
     learnBelow: z.number().positive().default(4),
     zRaise: z.number().positive().default(8),
@@ -109,6 +116,12 @@ export const multivariateParamsSchema = z
      */
     holdSamples: z.number().int().positive().default(30),
     holdS: z.number().min(0).default(600),
+    /**
+     * An alert open for less than holdSamples / holdS before its calm run began needs a calm run
+     * only as long as it was open (but at least this many samples): a fault of 3 min is over after
+     * 3 calm min, not 10, while a long one still needs the full run.
+     */
+    holdMinSamples: z.number().int().positive().default(10),
     calmBelow: z.number().positive().default(6),
     relearnAfterSamples: z.number().int().positive().default(600),
     /** Metrics named in the alert. */
@@ -167,6 +180,8 @@ export interface MultivariateState {
   calm: number;
   calmSum: number;
   calmFrom: number;
+  /** When the open alert was raised (absent in a state saved before it was kept: the full calm run is needed). */
+  openedAt?: number;
   /** The last sample's time; NEVER before the first. */
   lastTs: number;
 }
@@ -266,6 +281,8 @@ const J = {
   zLearn: 0,
   zM: 0,
   uM: 0,
+  /** uM as if its limit were known exactly: what learning goes by (see judge). */
+  uLearn: 0,
   /** The larger of zT and uM (what raises), and whose: 'T', 'M', or null when nothing was judged. */
   z: 0,
   by: null as 'T' | 'M' | null,
@@ -316,6 +333,7 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
   J.zLearn = 0;
   J.zM = 0;
   J.uM = 0;
+  J.uLearn = 0;
   J.z = 0;
   J.by = null;
   const mewma = m.mewma;
@@ -367,6 +385,14 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
     if (m.statN >= p.mewmaWarmupSamples) {
       // The statistic's scale never below half a σ: a perfectly steady statistic must not make its last digit an alarm.
       J.uM = (J.zM - m.statLoc) / usableScale(m.statLoc, m.statScale, 0.5);
+      J.uLearn = J.uM;
+      // A limit learned from few independent samples is uncertain, its statistic's tail a t's, not
+      // a normal's: the statistic of a MEWMA carries 1 − r of itself to the next sample, so its
+      // learned samples count r/(2 − r) each (100 of them about 2.6), and until they count as
+      // judgeAfterSamples uM is taken through that t. Learning still goes by the plain uM, so a
+      // shift the young limit cannot yet raise on is not learned as normal either.
+      const nM = (m.statN * p.mewmaR) / (2 - p.mewmaR);
+      if (p.youngMewmaT && J.uM > T_FROM && nM < p.judgeAfterSamples) J.uM = studentToZ(J.uM, Math.max(1, nM - 1));
       if (J.uM > J.zT) {
         J.z = J.uM;
         J.by = 'M';
@@ -374,6 +400,9 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
     }
   }
 }
+
+/** Beyond this z a young MEWMA limit's value is taken through its t (below, t and z differ little). */
+const T_FROM = 2;
 
 /** One sample, updating `s` in place. */
 function update(p: MultivariateParams, s: MultivariateState, { ts, values, state, list }: SampleInput): readonly DetectorEvent[] {
@@ -424,7 +453,7 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
     let calm = back ? s.calm + 1 : 0;
     let calmSum = back ? (s.calmSum ?? 0) + J.z : 0;
     const calmFrom = !back ? 0 : calm === 1 ? ts : (s.calmFrom ?? ts);
-    let done = calm >= p.holdSamples && ts - calmFrom >= p.holdS * 1000;
+    let done = calm >= calmSamplesNeeded(p, openFor - calm) && ts - calmFrom >= calmSpanNeeded(p, s.openedAt, calmFrom);
     if (done && calmSum / calm > p.zClear) {
       // Long enough but not back on average: a fault that goes on with calm samples inside it.
       done = false;
@@ -441,6 +470,7 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
       s.calm = 0;
       s.calmSum = 0;
       s.calmFrom = 0;
+      s.openedAt = undefined;
       return events;
     }
     if (J.z > p.zRaise && J.by !== null) events = [...events, raise(p, s.names, ts)];
@@ -456,10 +486,22 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
     s.calm = 0;
     s.calmSum = 0;
     s.calmFrom = 0;
+    s.openedAt = ts;
     return [...events, raise(p, s.names, ts)];
   }
   if (quiet(p)) learn(p, model, d);
   return events;
+}
+
+/** Judged samples of calm that clear an alert open for `before` judged samples before its calm run began. */
+function calmSamplesNeeded(p: MultivariateParams, before: number): number {
+  return Math.min(p.holdSamples, Math.max(p.holdMinSamples, before));
+}
+
+/** The span (ms) a calm run beginning at calmFrom must cover to clear an alert raised at openedAt. */
+function calmSpanNeeded(p: MultivariateParams, openedAt: number | undefined, calmFrom: number): number {
+  const full = p.holdS * 1000;
+  return openedAt === undefined ? full : Math.min(full, Math.max(0, calmFrom - openedAt));
 }
 
 /**
@@ -467,7 +509,7 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
  * than the F's while the model is young), and its MEWMA not creeping up (a slow drift once it shows).
  */
 function quiet(p: MultivariateParams): boolean {
-  return J.zLearn <= p.zRaise && J.uM <= p.learnBelow;
+  return J.zLearn <= p.zRaise && J.uLearn <= p.learnBelow;
 }
 
 /**

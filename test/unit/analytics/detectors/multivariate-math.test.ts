@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chiSquareZ, hotellingZ } from '../../../../src/analytics/detectors/multivariate-math.js';
+import { errorFunction } from 'simple-statistics';
+import { chiSquareZ, hotellingZ, studentToZ } from '../../../../src/analytics/detectors/multivariate-math.js';
 
 describe('hotellingZ', () => {
   it('is the F distribution of a new sample against n learned ones, on the χ² z scale: exact where both tails have a closed form (k = 2)', () => {
@@ -37,5 +38,24 @@ describe('hotellingZ', () => {
       }
     }
     expect(hotellingZ(1e6, 8, 8)).toBe(0);
+  });
+});
+
+describe('studentToZ', () => {
+  it('gives the normal value with the t tail: exact for 2 degrees of freedom, where P(|T| > t) = 1 − t/√(2 + t²)', () => {
+    for (const t of [1, 2.5, 4, 10, 30]) {
+      const tail = 1 - t / Math.sqrt(2 + t * t);
+      const z = studentToZ(t, 2);
+      // The normal's two-sided tail at z, 1 − erf(z/√2), is the t's.
+      expect(Math.log(1 - errorFunction(z / Math.SQRT2))).toBeCloseTo(Math.log(tail), 3);
+      expect(studentToZ(-t, 2)).toBe(-z);
+    }
+  });
+
+  it('is far below t for few degrees of freedom and tends to t as they grow', () => {
+    const zs = [2, 5, 20, 100, 1e6].map((nu) => studentToZ(10, nu));
+    for (let i = 1; i < zs.length; i++) expect(zs[i]!).toBeGreaterThan(zs[i - 1]!);
+    expect(zs[0]!).toBeLessThan(4);
+    expect(zs.at(-1)!).toBeCloseTo(10, 2);
   });
 });

@@ -115,7 +115,9 @@ describe('multivariate detector', () => {
 
     it('counts the hold in time: samples every second clear after holdS, not after holdSamples', () => {
       const r = rng(47);
-      const start = opened(47);
+      // Open for 150 samples of 5 s (12.5 min), longer than holdS: the full calm run is needed.
+      const r0 = rng(47);
+      const start = feed(p, Array.from({ length: 150 }, () => off(r0, 1.5)), learned.state, 1870);
       const back = Array.from({ length: 1200 }, () => pump(r));
       const from = (2020 * 5000) / 1000;
       const { events } = feed(p, back, start.state, from, undefined, 1000);
@@ -125,6 +127,30 @@ describe('multivariate detector', () => {
       const seconds = (clear!.ts - (T0 + 2019 * 5000)) / 1000;
       expect(seconds).toBeGreaterThanOrEqual(600);
       expect(seconds).toBeLessThan(1200);
+    });
+
+    it('ends an alert that was open a few minutes after a calm run as long as it was open, a long one after the full run', () => {
+      // 20 samples of 5 s open (100 s): back after max(holdMinSamples, 20) = 20 calm samples spanning 100 s, not 30 spanning 600 s.
+      const r = rng(53);
+      const back = Array.from({ length: 300 }, () => pump(r));
+      const short = feed(p, back, opened(53).state, 2020);
+      const [early] = clears(short.events);
+      expect(early).toBeDefined();
+      const afterShort = (early!.ts - (T0 + 2019 * 5000)) / 1000;
+      expect(afterShort).toBeGreaterThanOrEqual(100);
+      expect(afterShort).toBeLessThan(600);
+      // The same calm after an alert open 150 samples (750 s): the full 600 s.
+      const r0 = rng(53);
+      const long = feed(p, Array.from({ length: 150 }, () => off(r0, 1.5)), learned.state, 1870);
+      const [late] = clears(feed(p, back, long.state, 2020).events);
+      expect(late).toBeDefined();
+      expect((late!.ts - (T0 + 2019 * 5000)) / 1000).toBeGreaterThanOrEqual(600);
+      // A short alert whose fault goes on below calmBelow but not back on average still does not clear.
+      const lingering = Array.from({ length: 300 }, (_, i) => (i % 5 === 4 ? pump(r) : off(r, 0.5)));
+      const pT = params({ holdSamples: 30, holdS: 600, relearnAfterSamples: 100_000, mewmaR: 0 });
+      const start = feed(pT, Array.from({ length: 20 }, () => off(rng(59), 1.5)), learned.state, 2000);
+      expect(start.state.active).toBe(true);
+      expect(clears(feed(pT, lingering, start.state, 2020).events)).toEqual([]);
     });
 
     it('refuses a calmBelow under zClear', () => {
@@ -173,6 +199,33 @@ describe('multivariate detector', () => {
     expect(events[0]?.kind).toBe('raise');
     // Flow and current are nearly collinear: either may carry the larger share of the break.
     expect(events[0]!.message.en).toMatch(/moved most: (current_a|flow_m3_h) /);
+  });
+
+  it('with youngMewmaT, holds the MEWMA to a t bar while its limit rests on few independent samples, without learning what it does not raise on', () => {
+    const shifted = (r: () => number) =>
+      Array.from({ length: 100 }, () => {
+        const row = pump(r);
+        return { ...row, current_a: row.current_a! + 0.3 };
+      });
+    const young = params({ warmupSamples: 25, youngMewmaT: true });
+    const youngPlain = params({ warmupSamples: 25 });
+    // 300 samples: the MEWMA limit has learned from about 200 judged ones, which count as 5.
+    const rA = rng(7);
+    const first = Array.from({ length: 300 }, () => pump(rA));
+    const a = feed(young, first);
+    const b = feed(youngPlain, first);
+    const shiftA = feed(young, shifted(rng(3)), a.state, 300);
+    const shiftB = feed(youngPlain, shifted(rng(3)), b.state, 300);
+    // The plain limit raises on the shift (a persistent 0.3 A, 6σ of current's residual); the young t bar does not yet.
+    expect(shiftB.events.some((e) => e.kind === 'raise')).toBe(true);
+    expect(shiftA.events).toEqual([]);
+    // …nor learns it: its MEWMA statistic is beyond learnBelow on the plain scale.
+    expect(shiftA.state.models.all!.statN).toBeLessThan(a.state.models.all!.statN + 50);
+    // Once the limit counts judgeAfterSamples independent samples, the bar is the plain one.
+    const mature = feed(params({ youngMewmaT: true }), normal);
+    const r5 = rng(11);
+    const late = feed(params({ youngMewmaT: true }), shifted(r5), mature.state, 2000);
+    expect(late.events[0]?.kind).toBe('raise');
   });
 
   it('does not raise on a healthy signal whose samples are strongly autocorrelated: the MEWMA limit is learned from the statistic itself', () => {

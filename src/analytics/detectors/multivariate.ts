@@ -97,9 +97,10 @@ export const multivariateParamsSchema = z
     mewmaWarmupSamples: z.number().int().min(2).default(100),
     /**
      * Whether the MEWMA's z is taken through a Student t while its learned limit rests on few
-     * independent samples (see judge). Off by default: on the simulated fleet it halves
-     * `joint-deviation`'s false alerts but costs the pump bench a little and makes a young model
-     * miss persistent shifts that only the MEWMA sees (docs/analytics.md).
+     * independent samples (see judge). Off by default: on the simulated fleet it halved
+     * `joint-deviation`'s false alerts with the same faults found and the pump bench as good, but
+     * a young state model then misses a break that its settling samples half learned and that
+     * only the MEWMA still sees (engine.test.ts, machine states), docs/analytics.md.
      */
     youngMewmaT: z.boolean().default(false),
     /** Samples whose MEWMA statistic is this many of its learned scales above its location are not learned. */

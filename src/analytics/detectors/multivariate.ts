@@ -53,8 +53,9 @@ export { chiSquareZ } from './multivariate-math.js';
  * Learns only from quiet samples (T² below zRaise and the MEWMA below `learnBelow`, not while
  * alerting), so an anomaly, or a slow drift once it shows, is not learned as normal. An alert clears
  * after a calm run: judged samples in a row none beyond `calmBelow`, at least `holdSamples` of
- * them spanning at least `holdS`, their mean within zClear (a run long enough but not back on
- * average starts again). The z-score is about standard normal on normal data, so such a run
+ * them spanning at least `holdS` (or, for an alert open less than that before its calm run
+ * began, as many and as long as it was open, at least `holdMinSamples`), their mean within zClear
+ * (a run long enough but not back on average starts again). The z-score is about standard normal on normal data, so such a run
  * averages well under 1; "every sample within zClear" was a run a single noisy sample broke, and
  * counted in samples it lasted 30 min on a 1 Hz device judged every 9 s. Once open for
  * `relearnAfterSamples`, an alert is taken as the new normal and the state's model re-learned. The alert names the metrics that

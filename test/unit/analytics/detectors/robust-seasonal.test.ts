@@ -126,11 +126,15 @@ describe('robust detector: daily and weekly cycles', () => {
     // 14: the interval is known from the second); the bin in progress is not learned yet.
     const { state } = run(robustDetector, params(), series(24, 300, (i) => 50 + noise(i), 3600));
     const [day, week] = state.season!.profiles;
+    // 21 bins learned (14 to 34), in arrays grown a quarter at a time: 4, 9, 16, 24.
     expect(day!.first).toBe(14);
-    expect(day!.mean.length).toBe(21);
+    expect(day!.mean.length).toBe(24);
+    expect(day!.count.filter((c) => c > 0).length).toBe(21);
+    expect(day!.count.slice(21)).toEqual([0, 0, 0]);
     // The week's bins of 35 min, weeks from Thursday 00:00 (the epoch's): Monday 01:10 is in bin 166.
     expect(week!.first).toBe(166);
-    expect(week!.mean.length).toBe(3);
+    expect(week!.mean.length).toBe(4);
+    expect(week!.count.filter((c) => c > 0).length).toBe(3);
     expect(day!.count.length).toBe(day!.mean.length);
     // A full day: every bin, the array no longer grown.
     const full = run(robustDetector, params(), daily(2)).state.season!.profiles[0]!;

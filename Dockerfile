@@ -42,5 +42,6 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
 # SIGTERM: stop intake, flush buffered data (PP_SHUTDOWN_TIMEOUT_MS), exit. Give it the time:
 # compose sets stop_grace_period above that timeout.
 # V8's heap growth is set by the platform itself at start (PP_HEAP_GROWTH_PERCENT, src/app/heap.ts),
-# not by a flag here: every way of starting it gets the same setting.
-CMD ["node", "dist/src/main.js"]
+# not by a flag here: every way of starting it gets the same setting. The young generation's size
+# is fixed by V8 when the process starts, so it is a flag: START_NODE_FLAGS in src/app/heap.ts.
+CMD ["node", "--max-semi-space-size=8", "dist/src/main.js"]

@@ -5,10 +5,12 @@
  * per rule, where its alarmed rows fall: inside the labels, on normal rows after a label ended
  * while its alert stayed open (the tail), or on other normal rows. Alerts that stay open past a
  * fault and alerts that open without one cost the same point-wise FAR; this tells them apart.
+ * Then, per rule, how many of the labelled windows it found (an alert of it opened inside one after
+ * probation), and how many only it found: which rules a data set's detections rest on.
  */
 import { parseArgs } from 'node:util';
 import { AnalyticsConfigError, loadAnalyticsConfig } from '../src/analytics/config.js';
-import { alarmTails, type AlarmRows } from '../src/evaluation/alarm-tails.js';
+import { alarmTails, windowsFound, type AlarmRows } from '../src/evaluation/alarm-tails.js';
 import { openDataset } from '../src/evaluation/dataset.js';
 import { EvaluationInputError } from '../src/evaluation/errors.js';
 import { deviceIds, loadFile } from '../src/evaluation/evaluate.js';
@@ -24,12 +26,28 @@ function main(): void {
   const ids = deviceIds(dataset.files);
   const total: Record<string, AlarmRows> = {};
   let normal = 0;
+  let windowCount = 0;
+  // Per rule: windows found, and windows no other rule found.
+  const found: Record<string, { found: number; alone: number }> = {};
+  let foundAny = 0;
   dataset.files.forEach((file, i) => {
     const f = loadFile(dataset, file, ids[i]!);
     const rows = f.table.timestamps.length;
     const labelled = f.windows.reduce((n, w) => n + Math.max(0, Math.min(w.last, rows - 1) - Math.max(w.first, f.probation) + 1), 0);
     normal += rows - f.probation - labelled;
-    for (const [source, r] of Object.entries(alarmTails(rows, f.windows, f.probation, engine.run(f).alerts))) {
+    const alerts = engine.run(f).alerts;
+    windowCount += f.windows.length;
+    const byRule = windowsFound(f.windows, f.probation, alerts);
+    f.windows.forEach((_, w) => {
+      const rules = [...byRule].filter(([, ws]) => ws.has(w)).map(([rule]) => rule);
+      if (rules.length > 0) foundAny++;
+      for (const rule of rules) {
+        const t = (found[rule] ??= { found: 0, alone: 0 });
+        t.found++;
+        if (rules.length === 1) t.alone++;
+      }
+    });
+    for (const [source, r] of Object.entries(alarmTails(rows, f.windows, f.probation, alerts))) {
       const t = (total[source] ??= { alerts: 0, inWindow: 0, afterWindow: 0, outside: 0 });
       t.alerts += r.alerts;
       t.inWindow += r.inWindow;
@@ -46,6 +64,14 @@ function main(): void {
     ...Object.entries(total)
       .sort((a, b) => b[1].afterWindow + b[1].outside - (a[1].afterWindow + a[1].outside))
       .map(([source, r]) => `| ${source} | ${r.alerts} | ${r.inWindow} | ${share(r.afterWindow)} | ${share(r.outside)} |`),
+    '',
+    `${foundAny} of ${windowCount} windows found by some rule; per rule:`,
+    '',
+    '| rule | windows found | found by it alone |',
+    '| --- | ---: | ---: |',
+    ...Object.entries(found)
+      .sort((a, b) => b[1].found - a[1].found || a[0].localeCompare(b[0]))
+      .map(([rule, r]) => `| ${rule} | ${r.found} | ${r.alone} |`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -11,7 +11,7 @@ import { startPlatform } from './app/platform.js';
 import { startSimulator } from './app/simulator.js';
 import { printBanner } from './app/banner.js';
 import { ensureInflux } from './app/influx-install.js';
-import { applyHeapGrowth } from './app/heap.js';
+import { applyHeapGrowth, boundOldGeneration } from './app/heap.js';
 
 async function main(): Promise<void> {
   let config;
@@ -32,9 +32,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   // Before anything is allocated in earnest: memory follows live data, not the ingest rate.
-  applyHeapGrowth(config.heapGrowthPercent);
   const log = createLogger(config.logLevel);
-  log.info({ heapGrowthPercent: config.heapGrowthPercent || 'V8 default' }, 'V8 old generation grows by at most this % of live data between full collections');
+  if (config.heapBudgetMiB > 0) {
+    boundOldGeneration(config.heapBudgetMiB, config.heapGrowthPercent, (percent, liveMiB) => log.debug({ heapGrowthPercent: percent || 'V8 default', liveMiB: Math.round(liveMiB) }, 'heap growth set for the budget'));
+  } else applyHeapGrowth(config.heapGrowthPercent);
+  log.info({ heapGrowthPercent: config.heapGrowthPercent || 'V8 default', heapBudgetMiB: config.heapBudgetMiB || 'none' }, 'V8 old generation grows by at most this % of live data between full collections, and within the budget while live data leaves room');
   const platform = await startPlatform(config, log);
   const simulator = config.simulator.enabled
     ? await startSimulator(config, platform.mqttUrl, platform.embeddedBroker, log.child({ component: 'simulator' }), platform.mqttCredentials)

@@ -25,6 +25,9 @@ import { drain, StoredCounter } from './platform-phases.js';
 import { loadAverage, RssSampler, rssMiB, UsageWindow } from './proc-stats.js';
 import { median } from './stats.js';
 import { Workload, type WorkloadShape } from './workload.js';
+import { atPeak, describe, memorySplitArgs, readMajorGcs, readMemorySplit, type MemorySample } from './memory-split.js';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 export interface BackpressureOptions {
   baselineRev: string;
@@ -35,6 +38,10 @@ export interface BackpressureOptions {
   backlogSamples: number;
   receiveMaximum: number;
   batchLines: number;
+  /** Only the 10-sample closed loop and the overload (`--only-overload`). */
+  onlyOverload: boolean;
+  /** Environment for this tree's platform only (`--current-env`), e.g. a setting to compare against the baseline. */
+  currentEnv: Record<string, string>;
 }
 
 export interface ClosedLoop {
@@ -43,6 +50,35 @@ export interface ClosedLoop {
   peakRssMiB: number;
   peakInflight: number;
   loadAvg1: number;
+  /** What limits the loop: CPU of each process (% of one core), the machine's (% of all cores), the platform's thread. */
+  split: CpuSplit;
+}
+
+export interface CpuSplit {
+  /** platform, mosquitto, influxd, generator (this harness: the fleet and its polls), % of one core. */
+  cpuPct: Record<string, number>;
+  /** The whole machine, % of all its cores (200 % = a 2-core machine fully busy); other work included. */
+  machinePct: number;
+  /** The named processes' sum, % of one core. */
+  oursPct: number;
+  /** The platform's JavaScript thread: busy share (event-loop utilisation, NaN for a revision without the metric), % of the time on a CPU, % runnable but waiting for a CPU. */
+  loopBusyPct: number;
+  threadRunPct: number;
+  threadWaitPct: number;
+}
+
+const LOOP_ACTIVE = 'pp_process_event_loop_active_seconds_total';
+
+/**
+ * The platform's event-loop busy seconds and when they were read (the middle of the request: on a
+ * loaded machine a scrape takes a while to answer, and either end alone would skew the share);
+ * NaN when it does not export them.
+ */
+async function loopActive(url: string): Promise<{ s: number; at: number }> {
+  const sent = performance.now();
+  const m = await scrape(url, [LOOP_ACTIVE]).catch(() => null);
+  const s = m?.[LOOP_ACTIVE] ?? 0;
+  return { s: s > 0 ? s : Number.NaN, at: (sent + performance.now()) / 2 };
 }
 
 export interface Overload {
@@ -52,7 +88,7 @@ export interface Overload {
   ofMaximum: number;
   peakRssMiB: number;
   peakInflight: number;
-  /** CPU over the overload, % of one core: platform, its Mosquitto, the harness (fleet). */
+  /** CPU over the overload, % of one core: platform, its Mosquitto, influxd, the harness (fleet). */
   cpuPct: Record<string, number>;
   drainMs: number;
   published: number;
@@ -64,6 +100,9 @@ export interface Overload {
   writes: { count: number; meanMs: number; meanLines: number; retries: number };
   /** Samples the fleet handed to the broker per second during the offer (what was offered is not always what could be sent). */
   publishedSamplesPerS: number;
+  /** Where the platform's memory was at its highest RSS over the offer and drain (memory-split.ts), and what full collections left. */
+  memoryAtPeak: MemorySample | null;
+  survivedFullGcMiB: number[];
 }
 
 export interface Backlog {
@@ -104,6 +143,8 @@ interface Variant {
   label: string;
   rev: string;
   dist?: string;
+  /** The platform samples its memory here (memory-split.ts). */
+  memoryFile: string;
   mosquitto: MosquittoProcess;
   platform: PlatformProcess | null;
   fleets: { f10: Fleet; f1: Fleet };
@@ -138,40 +179,45 @@ export async function measureBackpressure(influx: InfluxdProcess, opts: Backpres
   const loadStart = loadAverage();
   say(`backpressure: building ${opts.baselineRev} for the side-by-side runs`);
   const base = await buildRevision(opts.baselineRev, say);
-  const env = (v: string, db: string, url: string) => ({ PP_MQTT_URL: url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: db, PP_MQTT_CLIENT_ID: `pp-bp-${v}`, PP_AUTH: 'off', PP_WRITE_BATCH_LINES: String(opts.batchLines), PP_MQTT_RECEIVE_MAXIMUM: String(opts.receiveMaximum) });
+  const env = (v: string, db: string, url: string) => ({ PP_MQTT_URL: url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: db, PP_MQTT_CLIENT_ID: `pp-bp-${v}`, PP_AUTH: 'off', PP_WRITE_BATCH_LINES: String(opts.batchLines), PP_MQTT_RECEIVE_MAXIMUM: String(opts.receiveMaximum), ...(v === 'current' ? opts.currentEnv : {}) });
+  const tmp = fileURLToPath(new URL('../../.tmp/', import.meta.url));
+  mkdirSync(tmp, { recursive: true });
   const variants: Variant[] = [];
   for (const [label, rev, dist] of [
     ['current', 'working tree', undefined],
     ['baseline', base.sha, base.dist],
   ] as const) {
     const mosquitto = await startMosquitto();
-    const platform = await spawnBuiltPlatform({ env: env(label, `bp_${label}`, mosquitto.url), dist });
+    const memoryFile = `${tmp}bp-memory-${label}-${process.pid}.jsonl`;
+    const platform = await spawnBuiltPlatform({ env: env(label, `bp_${label}`, mosquitto.url), dist, nodeArgs: memorySplitArgs(memoryFile, 250) });
     const fleets = { f10: new Fleet(new Workload(SHAPE10), mosquitto.url, `bp-${label}-10`), f1: new Fleet(new Workload(SHAPE1), mosquitto.url, `bp-${label}-1`) };
     await Promise.all([fleets.f10.connect(), fleets.f1.connect()]);
     const idleRssMiB = Math.round(rssMiB(platform.pid).rss);
-    variants.push({ label, rev, dist, mosquitto, platform, fleets, result: { label, rev, idleRssMiB, closed10: [], closed1: [], overload: null, backlog: null } });
+    variants.push({ label, rev, dist, memoryFile, mosquitto, platform, fleets, result: { label, rev, idleRssMiB, closed10: [], closed1: [], overload: null, backlog: null } });
   }
   try {
     // Closed loop, interleaved: the two variants of a repetition run back to back.
     for (let r = 0; r < opts.repetitions; r++) {
-      for (const shape of ['closed10', 'closed1'] as const) {
+      for (const shape of opts.onlyOverload ? (['closed10'] as const) : (['closed10', 'closed1'] as const)) {
         const order = r % 2 === 0 ? variants : [...variants].reverse();
         for (const v of order) {
           const fleet = shape === 'closed10' ? v.fleets.f10 : v.fleets.f1;
-          const got = await closedLoop(v, fleet, opts);
+          const got = await closedLoop(v, fleet, opts, influx);
           v.result[shape].push(got);
-          say(`  ${v.label} ${shape === 'closed10' ? '10' : '1'}-sample messages, closed loop: ${got.samplesPerS.toLocaleString('en')} samples/s, ${got.cpuUsPerSample} µs CPU/sample, peak RSS ${got.peakRssMiB} MiB, in flight ≤ ${got.peakInflight}, load ${got.loadAvg1}`);
+          const c = got.split;
+          say(`  ${v.label} ${shape === 'closed10' ? '10' : '1'}-sample messages, closed loop: ${got.samplesPerS.toLocaleString('en')} samples/s, ${got.cpuUsPerSample} µs CPU/sample, peak RSS ${got.peakRssMiB} MiB, in flight ≤ ${got.peakInflight}, load ${got.loadAvg1}; CPU platform ${c.cpuPct.platform} % / Mosquitto ${c.cpuPct.mosquitto} % / influxd ${c.cpuPct.influxd} % / generator ${c.cpuPct.generator} % (sum ${c.oursPct} %), machine ${c.machinePct} % of 200 %; platform thread busy ${Number.isFinite(c.loopBusyPct) ? `${c.loopBusyPct} %` : '– (no such metric)'}, on a CPU ${c.threadRunPct} %, waiting for one ${c.threadWaitPct} %`);
         }
       }
     }
     for (const v of variants) {
       // Twice the best closed-loop rate: on a shared machine a median of two can be a bad minute.
       const max = Math.max(...v.result.closed10.map((c) => c.samplesPerS));
-      v.result.overload = await overload(v, max, opts, say, () => telemetryCount(influx.url, `bp_${v.label}`));
+      v.result.overload = await overload(v, max, opts, say, () => telemetryCount(influx.url, `bp_${v.label}`), () => influx.pid());
       const o = v.result.overload;
       say(`  ${v.label} overload (${o.offeredSamplesPerS.toLocaleString('en')} samples/s offered): stored ${o.storedSamplesPerS.toLocaleString('en')} samples/s (${overloadVerdict(o.ofMaximum)}), peak RSS ${o.peakRssMiB} MiB, in flight ≤ ${o.peakInflight}, ${o.writes.count} writes of ${o.writes.meanLines} lines in ${o.writes.meanMs} ms on average, ${o.writes.retries} retried, the fleet sent ${o.publishedSamplesPerS.toLocaleString('en')} samples/s, drained in ${o.drainMs} ms, published ${o.published.toLocaleString('en')}, stored ${o.stored.toLocaleString('en')} (${o.inInfluxDb.toLocaleString('en')} new in InfluxDB)`);
+      if (o.memoryAtPeak) say(`    at its peak: ${describe(o.memoryAtPeak)}; full collections left ${o.survivedFullGcMiB.join(' ')} MiB`);
     }
-    for (const v of variants) {
+    for (const v of opts.onlyOverload ? [] : variants) {
       v.result.backlog = await backlog(v, influx, env(v.label, `bp_backlog_${v.label}`, v.mosquitto.url), opts, say);
       const b = v.result.backlog;
       say(`  ${v.label} backlog of ${b.samples.toLocaleString('en')} samples: ${b.failure || `caught up in ${b.catchUpS} s (${b.samplesPerS.toLocaleString('en')} samples/s)`}, peak RSS ${b.peakRssMiB} MiB, stored ${b.stored.toLocaleString('en')}`);
@@ -183,9 +229,15 @@ export async function measureBackpressure(influx: InfluxdProcess, opts: Backpres
       await v.mosquitto.stop();
     }
   }
-  say('backpressure: InfluxDB alone at the platform\'s concurrency and at its best');
   // The platform's own concurrency: PP_WRITE_CONCURRENCY's default, batches of PP_WRITE_BATCH_LINES.
   const platformWriters = 2;
+  const [cur, bl] = variants.map((v) => v.result) as [VariantResult, VariantResult];
+  const speed = (k: 'closed10' | 'closed1') => Number((median(cur[k].map((c) => c.samplesPerS)) / median(bl[k].map((c) => c.samplesPerS))).toFixed(2));
+  if (opts.onlyOverload) {
+    const none = { samplesPerS: Number.NaN, batchLines: opts.batchLines, writers: platformWriters };
+    return { options: opts, current: cur, baseline: bl, speedup: { closed10: speed('closed10'), closed1: Number.NaN }, influx: { platformConcurrency: none, best: none }, loadAvg: { start: loadStart, end: loadAverage() } };
+  }
+  say('backpressure: InfluxDB alone at the platform\'s concurrency and at its best');
   const atPlatform = await measureInflux(influx, 'bp_limit_platform', SHAPE10, { durationMs: opts.closedLoopMs, batchLines: opts.batchLines, concurrency: platformWriters, progress: () => undefined });
   // Its best: the fastest of a few writer counts and batch sizes (more is not always faster on 2 cores).
   let best = { samplesPerS: atPlatform.samplesPerS, batchLines: opts.batchLines, writers: platformWriters };
@@ -198,8 +250,6 @@ export async function measureBackpressure(influx: InfluxdProcess, opts: Backpres
     say(`  InfluxDB alone, ${writers} writers, ${batchLines}-line batches: ${got.samplesPerS.toLocaleString('en')} samples/s`);
     if (got.samplesPerS > best.samplesPerS) best = { samplesPerS: got.samplesPerS, batchLines, writers };
   }
-  const [cur, bl] = variants.map((v) => v.result) as [VariantResult, VariantResult];
-  const speed = (k: 'closed10' | 'closed1') => Number((median(cur[k].map((c) => c.samplesPerS)) / median(bl[k].map((c) => c.samplesPerS))).toFixed(2));
   return {
     options: opts,
     current: cur,
@@ -210,12 +260,13 @@ export async function measureBackpressure(influx: InfluxdProcess, opts: Backpres
   };
 }
 
-async function closedLoop(v: Variant, fleet: Fleet, opts: BackpressureOptions): Promise<ClosedLoop> {
+async function closedLoop(v: Variant, fleet: Fleet, opts: BackpressureOptions, influx: InfluxdProcess): Promise<ClosedLoop> {
   const platform = v.platform!;
   const stored = new StoredCounter(platform.url);
   const rss = new RssSampler(() => platform.pid);
   const inflight = await peakInflightPoller(() => platform.url);
-  const usage = new UsageWindow(() => ({ platform: platform.pid }));
+  const usage = new UsageWindow(() => ({ platform: platform.pid, mosquitto: v.mosquitto.pid(), influxd: influx.pid(), generator: process.pid }));
+  let loop0: Promise<{ s: number; at: number }> | null = null;
   const per = fleet.workload.samplesPerMessage;
   let t0 = 0;
   let s0 = 0;
@@ -228,15 +279,26 @@ async function closedLoop(v: Variant, fleet: Fleet, opts: BackpressureOptions): 
         t0 = performance.now();
         s0 = stored.value;
         usage.start();
+        loop0 = loopActive(platform.url);
         rss.reset();
       }
     });
     const seconds = (performance.now() - t0) / 1000;
     const samples = stored.value - s0;
     const u = usage.stop();
+    const [l0, l1] = await Promise.all([loop0!, loopActive(platform.url)]);
+    const oursPct = Object.values(u.cpuPct).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+    const split: CpuSplit = {
+      cpuPct: u.cpuPct,
+      machinePct: u.machinePct,
+      oursPct: Number(oursPct.toFixed(1)),
+      loopBusyPct: Number((((l1.s - l0.s) * 1000) / (l1.at - l0.at) * 100).toFixed(1)),
+      threadRunPct: u.mainThread.platform!.runPct,
+      threadWaitPct: u.mainThread.platform!.waitPct,
+    };
     await drain({ value: stored.value - base, poll: async () => (await stored.poll()) - base }, fleet, 60_000);
     const rate = samples / seconds;
-    return { samplesPerS: Math.round(rate), cpuUsPerSample: Number(((u.cpuPct.platform! / 100) * 1e6 / rate).toFixed(1)), peakRssMiB: Math.round(rss.peak), peakInflight: await inflight.stop(), loadAvg1: u.loadAvg1 };
+    return { samplesPerS: Math.round(rate), cpuUsPerSample: Number(((u.cpuPct.platform! / 100) * 1e6 / rate).toFixed(1)), peakRssMiB: Math.round(rss.peak), peakInflight: await inflight.stop(), loadAvg1: u.loadAvg1, split };
   } finally {
     stored.stop();
     rss.stop();
@@ -246,7 +308,7 @@ async function closedLoop(v: Variant, fleet: Fleet, opts: BackpressureOptions): 
 
 const WRITE_METRICS = ['pp_write_duration_seconds_sum', 'pp_write_duration_seconds_count', 'pp_write_batch_lines_sum', 'pp_write_retries_total'];
 
-async function overload(v: Variant, maximum: number, opts: BackpressureOptions, say: (s: string) => void, inInfluxDb: () => Promise<number>): Promise<Overload> {
+async function overload(v: Variant, maximum: number, opts: BackpressureOptions, say: (s: string) => void, inInfluxDb: () => Promise<number>, influxdPid: () => number | null): Promise<Overload> {
   const platform = v.platform!;
   const fleet = v.fleets.f10;
   const stored = new StoredCounter(platform.url);
@@ -261,7 +323,8 @@ async function overload(v: Variant, maximum: number, opts: BackpressureOptions, 
     const w0 = await scrape(platform.url, WRITE_METRICS);
     const baseDiff = s0 - fleet.published;
     rss.reset();
-    const usage = new UsageWindow(() => ({ platform: platform.pid, mosquitto: v.mosquitto.pid(), harness: process.pid })).start();
+    const memoryFrom = readMemorySplit(v.memoryFile).at(-1)?.t ?? 0;
+    const usage = new UsageWindow(() => ({ platform: platform.pid, mosquitto: v.mosquitto.pid(), influxd: influxdPid(), harness: process.pid })).start();
     const t0 = performance.now();
     await fleet.run({ kind: 'rate', samplesPerS: offered }, opts.overloadMs);
     const seconds = (performance.now() - t0) / 1000;
@@ -290,6 +353,10 @@ async function overload(v: Variant, maximum: number, opts: BackpressureOptions, 
         retries: w1.pp_write_retries_total! - w0.pp_write_retries_total!,
       },
       publishedSamplesPerS: Math.round(publishedDuring / seconds),
+      memoryAtPeak: atPeak(readMemorySplit(v.memoryFile), memoryFrom),
+      survivedFullGcMiB: readMajorGcs(v.memoryFile)
+        .filter((g) => g.t >= memoryFrom)
+        .map((g) => Math.round(g.oldUsed + g.largeUsed)),
     };
   } finally {
     stored.stop();

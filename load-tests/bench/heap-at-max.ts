@@ -1,11 +1,12 @@
 /**
- * `npx tsx load-tests/bench/heap-at-max.ts [samples per message]`: what the platform's heap holds
- * at its closed-loop maximum. Starts Mosquitto and influxd, the built platform with
+ * `npx tsx load-tests/bench/heap-at-max.ts [samples per message] [overload]`: what the platform's
+ * heap holds at its closed-loop maximum, or (`overload`) while twice that maximum is offered
+ * (the maximum measured first, 10 s closed loop). Starts Mosquitto and influxd, the built platform with
  * `--heapsnapshot-signal=SIGUSR2`, drives it closed loop for 20 s with 200 devices (10 samples
  * per message by default), prints RSS, heap and queues every second, takes a heap snapshot
  * after 14 s (V8 collects garbage first: what remains is live), and prints the 25 largest kinds
- * of object in it. The snapshot stays in .tmp/heapsnap/. PP_HEAP_GROWTH_PERCENT in its
- * environment is passed on to the platform (0: V8's own heap growth).
+ * of object in it. The snapshot stays in .tmp/heapsnap/. PP_* variables in its environment are
+ * passed on to the platform (PP_HEAP_GROWTH_PERCENT=0: V8's own heap growth).
  */
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,8 @@ import { buildPlatform, scrape, spawnBuiltPlatform } from './platform-process.js
 import { StoredCounter } from './platform-phases.js';
 import { rssMiB } from './proc-stats.js';
 import { Workload } from './workload.js';
+import type { Pace } from './fleet.js';
+import { atPeak, describe, memorySplitArgs, readMemorySplit } from './memory-split.js';
 
 const dir = fileURLToPath(new URL('../../.tmp/heapsnap/', import.meta.url));
 mkdirSync(dir, { recursive: true });
@@ -37,7 +40,7 @@ function summarise(file: string, top: number): string[] {
   const byKind = new Map<string, { n: number; bytes: number }>();
   for (let i = 0; i < snap.nodes.length; i += fields.length) {
     const type = types[snap.nodes[i + iType]!]!;
-    const kind = type === 'object' || type === 'closure' ? `${type} ${snap.strings[snap.nodes[i + iName]!]}` : type;
+    const kind = type === 'object' || type === 'closure' || type === 'native' ? `${type} ${snap.strings[snap.nodes[i + iName]!]}` : type;
     const k = byKind.get(kind) ?? { n: 0, bytes: 0 };
     k.n++;
     k.bytes += snap.nodes[i + iSize]!;
@@ -49,8 +52,11 @@ function summarise(file: string, top: number): string[] {
     .map(([kind, k]) => `${(k.bytes / 2 ** 20).toFixed(1).padStart(7)} MiB ${String(k.n).padStart(9)}  ${kind}`);
 }
 
+const overload = process.argv[3] === 'overload';
+const memoryFile = join(dir, `memory-${process.pid}.jsonl`);
+const ppEnv = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('PP_') && e[1] !== undefined));
 const [influx, mosquitto] = await Promise.all([startInfluxd(), startMosquitto(), buildPlatform(say)]);
-const platform = await spawnBuiltPlatform({ env: { PP_MQTT_URL: mosquitto.url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: 'heap', PP_AUTH: 'off', PP_MQTT_CLIENT_ID: 'pp-heap', ...(process.env.PP_HEAP_GROWTH_PERCENT ? { PP_HEAP_GROWTH_PERCENT: process.env.PP_HEAP_GROWTH_PERCENT } : {}) }, nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] });
+const platform = await spawnBuiltPlatform({ env: { PP_MQTT_URL: mosquitto.url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: 'heap', PP_AUTH: 'off', PP_MQTT_CLIENT_ID: 'pp-heap', ...ppEnv }, nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`, ...memorySplitArgs(memoryFile)] });
 const fleet = new Fleet(new Workload({ sites: 20, linesPerSite: 10, machinesPerLine: 1, samplesPerMessage: Number(process.argv[2] ?? 10) }), mosquitto.url, 'heap');
 const stored = new StoredCounter(platform.url);
 try {
@@ -64,9 +70,22 @@ try {
     }, () => undefined);
   }, 1000);
   let snapped = false;
-  await fleet.run({ kind: 'window', consumed: () => stored.value, aheadSamples: 60_000 }, 20_000, (elapsed) => {
+  let pace: Pace = { kind: 'window', consumed: () => stored.value, aheadSamples: 60_000 };
+  if (overload) {
+    const s0 = await stored.poll();
+    const t0 = performance.now();
+    await fleet.run(pace, 10_000);
+    const max = (stored.value - s0) / ((performance.now() - t0) / 1000);
+    while ((await stored.poll()) < fleet.published) await new Promise((r) => setTimeout(r, 100));
+    say(`closed-loop maximum ${Math.round(max).toLocaleString('en')} samples/s; offering twice that`);
+    pace = { kind: 'rate', samplesPerS: 2 * max };
+  }
+  const memoryFrom = readMemorySplit(memoryFile).at(-1)?.t ?? 0;
+  await fleet.run(pace, 20_000, (elapsed) => {
     if (!snapped && elapsed > 14_000) {
       snapped = true;
+      const before = atPeak(readMemorySplit(memoryFile), memoryFrom);
+      if (before) say(`peak before the snapshot: ${describe(before)}`);
       process.kill(platform.pid, 'SIGUSR2');
     }
   });

@@ -61,11 +61,16 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const backlogAt = argv.indexOf('--backlog');
   const backlogSamples = backlogAt >= 0 ? Number(argv[backlogAt + 1]) : null;
   if (backlogSamples !== null && !(Number.isInteger(backlogSamples) && backlogSamples > 0)) throw new Error(`--backlog needs a positive number of samples, got ${argv[backlogAt + 1]}`);
-  const backpressure = (c: Omit<BackpressureOptions, 'baselineRev' | 'receiveMaximum' | 'batchLines'>): BackpressureOptions | null =>
-    rev >= 0 ? { ...c, ...(backlogSamples !== null ? { backlogSamples } : {}), baselineRev: argv[rev + 1]!, receiveMaximum: common.receiveMaximum, batchLines: common.batchLines } : null;
-  const onlyBackpressure = argv.includes('--only-backpressure');
+  const backpressure = (c: Omit<BackpressureOptions, 'baselineRev' | 'receiveMaximum' | 'batchLines' | 'onlyOverload' | 'currentEnv'>): BackpressureOptions | null =>
+    rev >= 0 ? { ...c, ...(backlogSamples !== null ? { backlogSamples } : {}), baselineRev: argv[rev + 1]!, receiveMaximum: common.receiveMaximum, batchLines: common.batchLines, onlyOverload, currentEnv } : null;
+  // `--only-overload`: of the backpressure phase, only the 10-sample closed loop (the maximum) and
+  // the overload, for both variants; `--current-env K=V,...`: environment of this tree's platform only.
+  const onlyOverload = argv.includes('--only-overload');
+  const envAt = argv.indexOf('--current-env');
+  const currentEnv = envAt >= 0 ? parseEnvList(argv[envAt + 1] ?? '') : {};
+  const onlyBackpressure = argv.includes('--only-backpressure') || onlyOverload;
   const onlyScaleOut = argv.includes('--only-scale-out');
-  if (onlyBackpressure && rev < 0) throw new Error('--only-backpressure needs --baseline-rev <git rev>');
+  if (onlyBackpressure && rev < 0) throw new Error(`${onlyOverload ? '--only-overload' : '--only-backpressure'} needs --baseline-rev <git rev>`);
   if (quick) {
     return {
       ...common,
@@ -102,4 +107,15 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     onlyBackpressure,
     onlyScaleOut,
   };
+}
+
+/** `K=V,K=V` (PP_* variables only: the platform refuses unknown ones, and nothing else is passed). */
+function parseEnvList(list: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list.split(',').filter(Boolean)) {
+    const eq = item.indexOf('=');
+    if (eq < 1 || !item.startsWith('PP_')) throw new Error(`--current-env takes PP_NAME=value pairs separated by commas, got ${JSON.stringify(item)}`);
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
 }

@@ -11,6 +11,8 @@
  * Environment: PP_* variables are passed to the platform (e.g. PP_WRITE_CONCURRENCY=1);
  * MOSQUITTO_EXTRA appends lines to the broker's configuration (e.g. "autosave_interval 0");
  * NODE_ARGS adds node flags to the platform (e.g. "--cpu-prof --cpu-prof-dir=.tmp/prof").
+ * Every phase ends with where the platform's memory was at its peak RSS (memory-split.ts: V8
+ * heap by space, array buffers, other anonymous memory), sampled inside it every 100 ms.
  */
 import { startInfluxd } from '../../test/support/influxd.js';
 import { startMosquitto } from '../../test/support/mosquitto.js';
@@ -21,6 +23,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { cpuSeconds, machineJiffies, RssSampler, rssMiB, UsageWindow } from './proc-stats.js';
 import { Workload } from './workload.js';
+import { atPeak, describe, memorySplitArgs, readMajorGcs, readMemorySplit } from './memory-split.js';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const cores = cpus().length;
 const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -28,11 +33,14 @@ const overloadS = Number(process.argv[2] ?? 30);
 const times = Number(process.argv[3] ?? 2);
 if (!(overloadS > 0) || !(times > 0)) throw new Error('usage: overload-timeline.ts [overload seconds > 0] [multiple of the maximum > 0]');
 
-const ppEnv = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('PP_') && e[1] !== undefined));
+const ppEnv = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => (e[0].startsWith('PP_') || e[0].startsWith('MALLOC_')) && e[1] !== undefined));
 const [influx, mosquitto] = await Promise.all([startInfluxd(), startMosquitto(process.env.MOSQUITTO_EXTRA ?? ''), buildPlatform(say)]);
+const tmp = fileURLToPath(new URL('../../.tmp/', import.meta.url));
+mkdirSync(tmp, { recursive: true });
+const memoryFile = `${tmp}overload-memory-${process.pid}.jsonl`;
 const platform = await spawnBuiltPlatform({
   env: { PP_MQTT_URL: mosquitto.url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: 'timeline', PP_AUTH: 'off', PP_MQTT_CLIENT_ID: 'pp-timeline', ...ppEnv },
-  nodeArgs: (process.env.NODE_ARGS ?? '').split(' ').filter(Boolean),
+  nodeArgs: [...memorySplitArgs(memoryFile), ...(process.env.NODE_ARGS ?? '').split(' ').filter(Boolean)],
 });
 const fleet = new Fleet(new Workload({ sites: 20, linesPerSite: 10, machinesPerLine: 1, samplesPerMessage: Number(process.env.SAMPLES_PER_MESSAGE ?? 10) }), mosquitto.url, 'timeline');
 const stored = new StoredCounter(platform.url);
@@ -78,6 +86,7 @@ function timeline(label: string): () => void {
   let machine = machineJiffies();
   let prev = { t: performance.now(), acked: fleet.acked.samples, stored: stored.value, cpu: Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)])), w: { sum: 0, count: 0, lines: 0 } };
   const disk = new DiskWait({ platform: platform.pid, mosquitto: mosquitto.pid()!, influxd: influx.pid()! });
+  const memoryFrom = readMemorySplit(memoryFile).at(-1)?.t ?? 0;
   void scrape(platform.url, names).then((m) => (prev.w = { sum: m.pp_write_duration_seconds_sum!, count: m.pp_write_duration_seconds_count!, lines: m.pp_write_batch_lines_sum! }));
   const timer = setInterval(() => {
     void scrape(platform.url, names).then((m) => {
@@ -91,7 +100,7 @@ function timeline(label: string): () => void {
       const writes = m.pp_write_duration_seconds_count! - prev.w.count;
       const latency = writes > 0 ? Math.round(((m.pp_write_duration_seconds_sum! - prev.w.sum) / writes) * 1000) : 0;
       say(
-        `${label} ${((t - t0) / 1000).toFixed(0).padStart(3)} s: broker acked ${Math.round((fleet.acked.samples - prev.acked) / s).toLocaleString('en').padStart(7)}/s, stored ${Math.round((stored.value - prev.stored) / s).toLocaleString('en').padStart(7)}/s, held ${String(m.pp_mqtt_inflight_messages).padStart(5)}, lines queued ${String(m.pp_write_queue_lines).padStart(6)}, writes ${writes} (${latency} ms, ${writes > 0 ? Math.round((m.pp_write_batch_lines_sum! - prev.w.lines) / writes) : 0} lines), loop lag p99 ${Math.round(m.pp_process_nodejs_eventloop_lag_p99_seconds! * 1000)} ms, heap ${Math.round(m.pp_process_nodejs_heap_size_used_bytes! / 2 ** 20)} MiB, disk wait % ${disk.take()}, CPU % platform ${pct('platform')} mosquitto ${pct('mosquitto')} influxd ${pct('influxd')} harness ${pct('harness')} machine ${machinePct}, mosquitto RSS ${Math.round(rssMiB(pids.mosquitto).rss)} MiB, platform RSS ${Math.round(rssMiB(platform.pid).rss)} MiB`,
+        `${label} ${((t - t0) / 1000).toFixed(0).padStart(3)} s: broker acked ${Math.round((fleet.acked.samples - prev.acked) / s).toLocaleString('en').padStart(7)}/s, stored ${Math.round((stored.value - prev.stored) / s).toLocaleString('en').padStart(7)}/s, held ${String(m.pp_mqtt_inflight_messages).padStart(5)}, lines queued ${String(m.pp_write_queue_lines).padStart(6)}, writes ${writes} (${latency} ms, ${writes > 0 ? Math.round((m.pp_write_batch_lines_sum! - prev.w.lines) / writes) : 0} lines), loop lag p99 ${Math.round(m.pp_process_nodejs_eventloop_lag_p99_seconds! * 1000)} ms, heap ${Math.round(m.pp_process_nodejs_heap_size_used_bytes! / 2 ** 20)} MiB, array buffers ${Math.round(readMemorySplit(memoryFile).at(-1)?.arrayBuffers ?? NaN)} MiB, disk wait % ${disk.take()}, CPU % platform ${pct('platform')} mosquitto ${pct('mosquitto')} influxd ${pct('influxd')} harness ${pct('harness')} machine ${machinePct}, mosquitto RSS ${Math.round(rssMiB(pids.mosquitto).rss)} MiB, platform RSS ${Math.round(rssMiB(platform.pid).rss)} MiB`,
       );
       prev = { t, acked: fleet.acked.samples, stored: stored.value, cpu, w: { sum: m.pp_write_duration_seconds_sum!, count: m.pp_write_duration_seconds_count!, lines: m.pp_write_batch_lines_sum! } };
     }, () => undefined);
@@ -99,6 +108,10 @@ function timeline(label: string): () => void {
   return () => {
     clearInterval(timer);
     disk.stop();
+    const peak = atPeak(readMemorySplit(memoryFile), memoryFrom);
+    if (peak) say(`${label} peak: ${describe(peak)}`);
+    const gcs = readMajorGcs(memoryFile).filter((g) => g.t >= memoryFrom);
+    if (gcs.length > 0) say(`${label}: ${gcs.length} full collections; survived (old space + large objects, MiB): ${gcs.map((g) => Math.round(g.oldUsed + g.largeUsed)).join(' ')}`);
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * `npx tsx load-tests/bench/per-message.ts --baseline-rev <rev> [--seconds 12] [--rate1 3000]
- * [--rate10 10000] [--rounds 1] [--lead 6000] [--profile DIR [--alloc]] [--current-env PP_X=v ...]`: what a message costs, this tree beside an earlier
+ * [--rate10 10000] [--rounds 1] [--lead 6000] [--phases idle,closed1,rate1,rate10] [--profile DIR [--alloc]]
+ * [--current-env PP_X=v ...]`: what a message costs, this tree beside an earlier
  * revision in the same run. Each variant has its own Mosquitto (shipped configuration) and built
  * platform process on one influxd (200 devices in 20 gateways, the backpressure bench's fleet),
  * and each phase runs for both, one after the other (rounds alternate the order):
@@ -101,6 +102,9 @@ interface Variant {
 interface Phase {
   samplesPerS: number;
   cpuPct: number;
+  /** CPU of this variant's Mosquitto, % of one core; the platform's thread runnable but waiting for a CPU, % of the phase (schedstat). */
+  mosquittoPct: number;
+  threadWaitPct: number;
   usPerSample: number;
   peakRssMiB: number;
   load: number;
@@ -110,7 +114,7 @@ async function phase(v: Variant, fleet: Fleet, name: string, run: (consumed: () 
   await v.stored.poll();
   const base = v.stored.value - fleet.published;
   const rss = new RssSampler(() => v.platform.pid);
-  const usage = new UsageWindow(() => ({ platform: v.platform.pid }));
+  const usage = new UsageWindow(() => ({ platform: v.platform.pid, mosquitto: v.mosquitto.pid() }));
   let s0 = 0;
   let t0 = 0;
   const timer = setTimeout(() => {
@@ -139,20 +143,26 @@ async function phase(v: Variant, fleet: Fleet, name: string, run: (consumed: () 
     }
     await drain({ value: v.stored.value - base, poll: async () => (await v.stored.poll()) - base }, fleet, 60_000);
     const rate = samples / secs;
-    return { samplesPerS: Math.round(rate), cpuPct: u.cpuPct.platform!, usPerSample: Number(((u.cpuPct.platform! / 100) * 1e6 / rate).toFixed(1)), peakRssMiB: Math.round(rss.peak), load: u.loadAvg1 };
+    return { samplesPerS: Math.round(rate), cpuPct: u.cpuPct.platform!, mosquittoPct: u.cpuPct.mosquitto!, threadWaitPct: u.mainThread.platform!.waitPct, usPerSample: Number(((u.cpuPct.platform! / 100) * 1e6 / rate).toFixed(1)), peakRssMiB: Math.round(rss.peak), load: u.loadAvg1 };
   } finally {
     clearTimeout(timer);
     rss.stop();
   }
 }
 
-const PHASES: { name: string; fleet: 'f1' | 'f10'; run: (f: Fleet, consumed: () => number) => Promise<unknown> }[] = [
+const ALL_PHASES: { name: string; fleet: 'f1' | 'f10'; run: (f: Fleet, consumed: () => number) => Promise<unknown> }[] = [
   // Nothing offered: the platform's own timers and the bench's /metrics polls, to subtract.
   { name: 'idle', fleet: 'f1', run: () => new Promise((r) => setTimeout(r, seconds * 1000)) },
   { name: 'closed1', fleet: 'f1', run: (f, consumed) => f.run({ kind: 'window', consumed, aheadSamples: lead }, seconds * 1000) },
   { name: 'rate1', fleet: 'f1', run: (f) => f.run({ kind: 'rate', samplesPerS: rate1 }, seconds * 1000) },
   { name: 'rate10', fleet: 'f10', run: (f) => f.run({ kind: 'rate', samplesPerS: rate10 }, seconds * 1000) },
 ];
+
+/** `--phases a,b`: only those (idle is kept whenever another is run: the figures beyond idle need it). */
+const wanted = arg('--phases')?.split(',');
+const unknown = wanted?.filter((w) => !ALL_PHASES.some((p) => p.name === w)) ?? [];
+if (unknown.length > 0) throw new Error(`--phases: unknown ${unknown.join(', ')} (of ${ALL_PHASES.map((p) => p.name).join(', ')})`);
+const PHASES = wanted ? ALL_PHASES.filter((p) => p.name === 'idle' || wanted.includes(p.name)) : ALL_PHASES;
 
 const loadStart = loadAverage();
 if (profileDir) mkdirSync(profileDir, { recursive: true });
@@ -182,7 +192,7 @@ try {
         const got = await phase(v, v[p.fleet], `${p.name}${rounds > 1 ? `-${r + 1}` : ''}`, (consumed) => p.run(v[p.fleet], consumed));
         (v.results[p.name] ??= []).push(got);
         if (p.name === 'idle') say(`${v.label.padEnd(17)} idle     platform ${got.cpuPct} % of a core, peak RSS ${got.peakRssMiB} MiB, load ${got.load}`);
-        else say(`${v.label.padEnd(17)} ${p.name.padEnd(8)} ${got.samplesPerS.toLocaleString('en').padStart(7)} samples/s, platform ${got.cpuPct} % of a core, ${got.usPerSample} µs CPU per sample, peak RSS ${got.peakRssMiB} MiB, load ${got.load}`);
+        else say(`${v.label.padEnd(17)} ${p.name.padEnd(8)} ${got.samplesPerS.toLocaleString('en').padStart(7)} samples/s, platform ${got.cpuPct} % of a core (its thread waiting for a CPU ${got.threadWaitPct} %), Mosquitto ${got.mosquittoPct} %, ${got.usPerSample} µs CPU per sample, peak RSS ${got.peakRssMiB} MiB, load ${got.load}`);
       }
     }
   }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, GiveUp, waitFor } from '../../test/support/ports.js';
+import { START_NODE_FLAGS } from '../../src/app/heap.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BENCH_DIST = join(ROOT, '.tmp', 'bench-dist');
@@ -71,7 +72,9 @@ export async function spawnBuiltPlatform(opts: SpawnOptions): Promise<PlatformPr
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'pp-bench-data-'));
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', PP_SIMULATOR: 'false', PP_INFLUX_MANAGED: 'false', PP_LOG_LEVEL: 'warn', PP_DATA_DIR: dataDir, PP_HTTP_PORT: String(port), ...opts.env };
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), join(opts.dist ?? BENCH_DIST, 'src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // As npm start runs it: this tree with its start flags; an earlier revision as its own npm start did (none).
+  const startFlags = opts.dist ? [] : [...START_NODE_FLAGS];
+  const child = spawn(process.execPath, [...startFlags, ...(opts.nodeArgs ?? []), join(opts.dist ?? BENCH_DIST, 'src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (d: Buffer) => (out = (out + d.toString()).slice(-20_000));
   child.stdout?.on('data', keep);

@@ -18,6 +18,20 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * A process's main thread (the JavaScript thread of a Node process): nanoseconds it ran on a CPU
+ * and nanoseconds it was runnable but waiting for one (/proc/<pid>/task/<pid>/schedstat). The
+ * wait is what tells a thread held back by a busy machine from one that is idle or is the limit.
+ */
+export function mainThreadNs(pid: number): { run: number; wait: number } {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { run: run!, wait: wait! };
+  } catch {
+    return { run: Number.NaN, wait: Number.NaN };
+  }
+}
+
 /** Resident set size now and its peak over the process's life (VmHWM), MiB. */
 export function rssMiB(pid: number): { rss: number; peak: number } {
   try {
@@ -49,6 +63,8 @@ export interface WindowUsage {
   machinePct: number;
   /** Busy % of all cores not used by the named processes: other work on the machine, our harness included. */
   otherPct: number;
+  /** Per named process, its main thread: % of the window on a CPU, and % runnable but waiting for one. */
+  mainThread: Record<string, { runPct: number; waitPct: number }>;
   loadAvg1: number;
 }
 
@@ -59,6 +75,7 @@ export interface WindowUsage {
 export class UsageWindow {
   private t0 = 0;
   private cpu0 = new Map<string, number>();
+  private thread0 = new Map<string, { run: number; wait: number }>();
   private m0 = { busy: 0, total: 0 };
 
   constructor(private readonly pids: () => Record<string, number | null | undefined>) {}
@@ -66,7 +83,9 @@ export class UsageWindow {
   start(): this {
     this.t0 = performance.now();
     this.m0 = machineJiffies();
-    this.cpu0 = new Map(Object.entries(this.pids()).map(([k, pid]) => [k, pid ? cpuSeconds(pid) : Number.NaN]));
+    const pids = Object.entries(this.pids());
+    this.cpu0 = new Map(pids.map(([k, pid]) => [k, pid ? cpuSeconds(pid) : Number.NaN]));
+    this.thread0 = new Map(pids.map(([k, pid]) => [k, pid ? mainThreadNs(pid) : { run: Number.NaN, wait: Number.NaN }]));
     return this;
   }
 
@@ -75,13 +94,18 @@ export class UsageWindow {
     const m1 = machineJiffies();
     const machinePct = ((m1.busy - this.m0.busy) / TICKS_PER_S / seconds) * 100;
     const cpuPct: Record<string, number> = {};
+    const mainThread: Record<string, { runPct: number; waitPct: number }> = {};
     let ours = 0;
+    const share = (ns: number) => Number(((ns / 1e9 / seconds) * 100).toFixed(1));
     for (const [k, pid] of Object.entries(this.pids())) {
       const pct = pid ? ((cpuSeconds(pid) - (this.cpu0.get(k) ?? Number.NaN)) / seconds) * 100 : Number.NaN;
       cpuPct[k] = Number(pct.toFixed(1));
       if (Number.isFinite(pct)) ours += pct;
+      const t0 = this.thread0.get(k) ?? { run: Number.NaN, wait: Number.NaN };
+      const t1 = pid ? mainThreadNs(pid) : { run: Number.NaN, wait: Number.NaN };
+      mainThread[k] = { runPct: share(t1.run - t0.run), waitPct: share(t1.wait - t0.wait) };
     }
-    return { seconds: Number(seconds.toFixed(2)), cpuPct, machinePct: Number(machinePct.toFixed(1)), otherPct: Number(Math.max(0, machinePct - ours).toFixed(1)), loadAvg1: loadAverage() };
+    return { seconds: Number(seconds.toFixed(2)), cpuPct, machinePct: Number(machinePct.toFixed(1)), otherPct: Number(Math.max(0, machinePct - ours).toFixed(1)), mainThread, loadAvg1: loadAverage() };
   }
 }
 

@@ -61,9 +61,11 @@ async function backpressureOnly(opts: ReturnType<typeof parseBenchArgs>): Promis
   const [influx] = await Promise.all([startInfluxd(), buildPlatform(say)]);
   try {
     const bp = await measureBackpressure(influx, opts.backpressure!, say);
-    const out = `${opts.out}-backpressure`;
+    const out = `${opts.out}-${opts.backpressure!.onlyOverload ? 'overload' : 'backpressure'}`;
     const backlogArg = process.argv.includes('--backlog') ? ` --backlog ${opts.backpressure!.backlogSamples}` : '';
-    const command = `npm run bench --${opts.mode === 'quick' ? ' --quick' : ''} --only-backpressure --baseline-rev ${opts.backpressure!.baselineRev}${backlogArg}`;
+    const bp0 = opts.backpressure!;
+    const envArg = Object.keys(bp0.currentEnv).length > 0 ? ` --current-env ${Object.entries(bp0.currentEnv).map(([k, v]) => `${k}=${v}`).join(',')}` : '';
+    const command = `npm run bench --${opts.mode === 'quick' ? ' --quick' : ''} ${bp0.onlyOverload ? '--only-overload' : '--only-backpressure'} --baseline-rev ${bp0.baselineRev}${backlogArg}${envArg}`;
     const md = [`# PlantPulse bench, backpressure (${opts.mode}) — ${new Date().toISOString()}`, '', `Command: \`${command}\`. Node ${process.version}, ${cpus().length} cores.`, ...backpressureMarkdown(bp)].join('\n');
     const dir = join(ROOT, 'load-tests', 'results');
     mkdirSync(dir, { recursive: true });

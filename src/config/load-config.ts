@@ -18,6 +18,8 @@ export interface Config {
   logLevel: Env['PP_LOG_LEVEL'];
   /** V8's --heap-growing-percent (0: V8's own heuristics), applied by main.ts. */
   heapGrowthPercent: number;
+  /** Old generation budget in MiB (0: none), applied by main.ts (src/app/heap.ts). */
+  heapBudgetMiB: number;
   dataDir: string;
   mqtt: {
     /** Undefined: run the embedded broker. */
@@ -137,6 +139,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     http: { host: e.PP_HTTP_HOST, port: e.PP_HTTP_PORT, headersTimeoutMs: e.PP_HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: e.PP_HTTP_REQUEST_TIMEOUT_MS, maxConnections: e.PP_HTTP_MAX_CONNECTIONS },
     logLevel: e.PP_LOG_LEVEL,
     heapGrowthPercent: e.PP_HEAP_GROWTH_PERCENT,
+    heapBudgetMiB: e.PP_HEAP_BUDGET_MIB,
     dataDir: e.PP_DATA_DIR,
     mqtt: {
       url: e.PP_MQTT_URL,
@@ -212,6 +215,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       lateHorizonMs: e.PP_QUALITY_LATE_HORIZON_H * 3_600_000,
       retireAfterMs: e.PP_QUALITY_RETIRE_AFTER_H * 3_600_000,
       flushMs: e.PP_QUALITY_FLUSH_S * 1000,
+      timestampBudgetBytes: e.PP_QUALITY_TIMESTAMP_BUDGET_MIB * 1024 * 1024,
       alerts: {
         siteMinCompletenessPct: e.PP_QUALITY_SITE_MIN_COMPLETENESS_PCT,
         siteWindow: e.PP_QUALITY_ALERT_WINDOW,

@@ -39,3 +39,25 @@ export function alarmTails(rows: number, windows: readonly RowWindow[], probatio
   }
   return out;
 }
+
+/** A source's rule: `deviation:vibration_g` belongs to `deviation`. */
+export const ruleOf = (source: string): string => source.split(':', 1)[0]!;
+
+/**
+ * Which windows each rule found: the indices of the windows in which one of its alerts (on any
+ * metric) opened after probation, as the event scores count a detection. Per rule rather than per
+ * source, so a rule on every metric counts a window once however many metrics it raised on.
+ */
+export function windowsFound(windows: readonly RowWindow[], probation: number, alerts: readonly Alert[]): Map<string, Set<number>> {
+  const out = new Map<string, Set<number>>();
+  for (const a of alerts) {
+    if (a.openRow < probation) continue;
+    const w = windows.findIndex((x) => a.openRow >= x.first && a.openRow <= x.last);
+    if (w < 0) continue;
+    const rule = ruleOf(a.source);
+    let found = out.get(rule);
+    if (!found) out.set(rule, (found = new Set()));
+    found.add(w);
+  }
+  return out;
+}

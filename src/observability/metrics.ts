@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type IngestSource = 'mqtt' | 'http' | 'line_protocol' | 'sparkplug' | 'nats';
@@ -11,6 +12,10 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'pp_process_' });
   const r = { registers: [registry] };
+  // The thread's busy time since start, as a counter: its increase over any window divided by the
+  // window's length is how busy the JavaScript thread was (1 = it never waited for I/O), which
+  // tells a thread that is the limit from a process that is waiting on something else.
+  let loopActiveMs = 0;
   // Gauges read at scrape time from whoever owns the value (set by the app at wiring time).
   const probes = { writeQueueLines: () => 0, mqttInflight: () => 0, mqttInflightPeak: () => 0, spool: (): { bytes: number; records: number; oldestAt: number | null; corruptSegments: number } | null => null, alertsOpen: () => 0 };
   return {
@@ -43,6 +48,16 @@ export function createMetrics() {
     energyWindows: new Counter({ ...r, name: 'pp_energy_windows_total', help: 'Device energy windows closed and stored (all window sizes)' }),
     analyticsErrors: new Counter({ ...r, name: 'pp_analytics_errors_total', help: 'Batches the analytics stage failed on (the data was still stored; see the log)' }),
     mqttWindowOverruns: new Counter({ ...r, name: 'pp_mqtt_window_overrun_messages_total', help: 'QoS 1 messages a broker sent beyond our receive-maximum (it ignores it; the platform stops reading at the window instead)', labelNames: ['source'] as const }),
+    eventLoopActive: new Counter({
+      ...r,
+      name: 'pp_process_event_loop_active_seconds_total',
+      help: 'Time the main thread spent running callbacks rather than waiting for events (performance.eventLoopUtilization): its rate is the thread\'s busy share',
+      collect() {
+        const now = performance.eventLoopUtilization().active;
+        this.inc((now - loopActiveMs) / 1000);
+        loopActiveMs = now;
+      },
+    }),
     mqttConnected: new Gauge({ ...r, name: 'pp_mqtt_connected', help: '1 when connected to the broker' }),
   };
 }

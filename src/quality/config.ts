@@ -17,6 +17,11 @@ export interface QualityConfig {
   retireAfterMs: number;
   /** How often figures are written to InfluxDB and local state to SQLite. */
   flushMs: number;
+  /**
+   * Most bytes every device window's received timestamps may hold together (timestamp-budget.ts);
+   * beyond it the oldest and largest windows let theirs go and tell duplicates by `seq` alone.
+   */
+  timestampBudgetBytes: number;
   /** Plant-local midnight: windows align like the energy windows (UTC+8 by default). */
   utcOffsetMs: number;
   alerts: QualityAlertConfig;
@@ -46,6 +51,7 @@ export const DEFAULT_QUALITY_CONFIG: QualityConfig = {
   lateHorizonMs: 24 * HOUR_MS,
   retireAfterMs: 7 * DAY_MS,
   flushMs: 60_000,
+  timestampBudgetBytes: 64 * 1024 * 1024,
   utcOffsetMs: 8 * HOUR_MS,
   alerts: { siteMinCompletenessPct: 95, siteWindow: '1h', gatewayDelayP95Ms: 300_000, delayPeriodMs: 300_000, offlineAfterMs: 10 * 60_000 },
 };

@@ -3,6 +3,7 @@ import { HOUR_MS, type QualityConfig } from './config.js';
 import { DeviceWindow } from './device-window.js';
 import { emptyFigures, type Figures } from './figures.js';
 import { IntervalLearner } from './interval-learner.js';
+import type { ByteMeter } from './time-set.js';
 import { initialSeqState, pruneGaps, stepSeq, type SeqState, type SeqVerdict } from './seq-tracker.js';
 import type { StatusState } from '../contract/index.js';
 import { dayOf, dayRetained, hourOf } from './windows.js';
@@ -77,6 +78,8 @@ export class DeviceTracker {
    * on their way from the broker; the platform's downtime is not the device's silence).
    */
   watchedAgainAt: number | null = null;
+  /** Where its windows' timestamps are counted (null: not adopted by a budget yet, TimestampBudget.adopt). */
+  meter: ByteMeter | null = null;
 
   constructor(
     ref: DeviceRef,
@@ -307,7 +310,11 @@ export class DeviceTracker {
 
   /** Drop hours whose day is past the late horizon, and seq gaps found before it. */
   evict(now: number, cfg: QualityConfig): void {
-    for (const start of this.windows.keys()) if (!dayRetained(dayOf(start, cfg.utcOffsetMs), now, cfg.lateHorizonMs)) this.windows.delete(start);
+    for (const [start, w] of this.windows) {
+      if (dayRetained(dayOf(start, cfg.utcOffsetMs), now, cfg.lateHorizonMs)) continue;
+      w.times?.release(); // a window a backlog opened after its hour closed still holds them
+      this.windows.delete(start);
+    }
     const pruned = pruneGaps(this.state.seq, now - cfg.lateHorizonMs - HOUR_MS * 24);
     if (pruned.abandoned > 0) {
       this.state.seq = pruned.state;
@@ -321,7 +328,7 @@ export class DeviceTracker {
     let w = this.windows.get(hour);
     if (w) return w;
     if (!dayRetained(dayOf(hour, cfg.utcOffsetMs), now, cfg.lateHorizonMs)) return null;
-    w = new DeviceWindow(hour);
+    w = new DeviceWindow(hour, this.meter);
     this.windows.set(hour, w);
     return w;
   }

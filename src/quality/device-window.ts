@@ -1,5 +1,5 @@
 import { DelayHistogram } from './delay-histogram.js';
-import { TimeSet } from './time-set.js';
+import { TimeSet, type ByteMeter } from './time-set.js';
 
 /**
  * What one device did in one hour: samples by their timestamp (received, duplicates, delays…),
@@ -24,33 +24,38 @@ export interface SavedWindow {
   delays: [number, number][];
   /** False when some received samples' timestamps are not in `times` (restored from InfluxDB counts after a crash). */
   timesComplete: boolean;
-  /** The window closed and its timestamps were let go (releaseTimes). */
+  /** Its timestamps were let go (releaseTimes): the window closed, or the timestamp budget was reached. */
   timesReleased?: boolean;
 }
 
 export class DeviceWindow {
   counts: WindowCounts = { received: 0, duplicates: 0, outOfOrder: 0, duplicateMessages: 0, lateMessages: 0, timed: 0, onTime: 0, onlineMs: 0, observedMs: 0, intervalMs: null };
   delays = new DelayHistogram();
-  /** Null once the window closed (releaseTimes). */
+  /** Null once let go (releaseTimes). */
   times: TimeSet | null;
   timesComplete = true;
   /** Changed since it was last saved and written. */
   dirty = true;
 
-  constructor(readonly start: number) {
-    this.times = new TimeSet(start);
+  /** `meter`: where its timestamps' bytes are counted (timestamp-budget.ts). */
+  constructor(
+    readonly start: number,
+    meter: ByteMeter | null = null,
+  ) {
+    this.times = new TimeSet(start, meter);
   }
 
   /**
-   * The window closed: let its timestamps go. They cost 1.5–2.5 bytes per sample (time-set.ts),
-   * which over the late horizon (up to two days) grows with the input rate without bound (16,000
-   * samples/s: about 115 MB an hour). From here on a sample into this window is a duplicate only when its message's
-   * `seq` was already received (redelivery, resend); late samples of a backlog arrive in
-   * messages whose `seq` filled a gap, and count. Sources without `seq` can no longer be told
-   * apart from a resend here (docs/completeness.md).
+   * Let its timestamps go: the window closed, or every window's timestamps together reached the
+   * budget (timestamp-budget.ts). Held, they cost up to 2.5 bytes per sample (time-set.ts), which
+   * over the late horizon (up to two days) grows with the input rate. From here on a sample into
+   * this window is a duplicate only when its message's `seq` was already received (redelivery,
+   * resend); late samples of a backlog arrive in messages whose `seq` filled a gap, and count.
+   * A copy under a new `seq`, or from a source without `seq`, counts again (docs/completeness.md).
    */
   releaseTimes(): void {
     if (this.times === null) return;
+    this.times.release();
     this.times = null;
     this.dirty = true;
   }
@@ -62,12 +67,20 @@ export class DeviceWindow {
 
   static restore(start: number, state: string, times: Buffer | null): DeviceWindow {
     const saved = JSON.parse(state) as SavedWindow;
-    const w = new DeviceWindow(start);
+    const w = new DeviceWindow(start); // counted in a meter once its tracker is adopted (TimestampBudget.adopt)
     w.counts = { ...w.counts, ...saved.counts };
     w.delays = DelayHistogram.fromJSON(saved.delays);
-    if (times) w.times = TimeSet.fromBuffer(start, times);
-    else if (saved.timesReleased) w.times = null;
-    w.timesComplete = saved.timesComplete && (w.times === null || w.times.size === w.counts.received);
+    if (times) {
+      try {
+        w.times = TimeSet.fromBuffer(start, times);
+      } catch {
+        // Timestamps cut short (a damaged file): the window goes on without them, telling
+        // duplicates by seq as a window that let them go, rather than the stage not starting.
+        w.times = null;
+        w.timesComplete = false;
+      }
+    } else if (saved.timesReleased) w.times = null;
+    w.timesComplete &&= saved.timesComplete && (w.times === null || w.times.size === w.counts.received);
     w.dirty = false;
     return w;
   }

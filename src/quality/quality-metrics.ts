@@ -4,6 +4,7 @@ export interface QualityProbes {
   devices(): number;
   online(): number;
   missingMessages(): number;
+  timestampBytes(): number;
 }
 
 /**
@@ -48,6 +49,8 @@ export function createQualityMetrics(registry: Registry, probes: QualityProbes) 
     points: new Counter({ ...r, name: 'pp_quality_points_written_total', help: 'Points written to the quality measurement' }),
     devices: new Gauge({ ...r, name: 'pp_quality_devices', help: 'Devices watched (heard from and not retired)', collect() { this.set(probes.devices()); } }),
     online: new Gauge({ ...r, name: 'pp_quality_devices_online', help: 'Devices watched and online now', collect() { this.set(probes.online()); } }),
+    timestampBytes: new Gauge({ ...r, name: 'pp_quality_timestamp_bytes', help: 'Bytes the received timestamps of every device window hold (they tell a duplicate sample from a new one), under PP_QUALITY_TIMESTAMP_BUDGET_MIB', collect() { this.set(probes.timestampBytes()); } }),
+    timestampWindowsDropped: new Counter({ ...r, name: 'pp_quality_timestamp_windows_dropped_total', help: 'Device windows whose received timestamps were let go at PP_QUALITY_TIMESTAMP_BUDGET_MIB: their duplicates are told by seq alone from then on' }),
     missingMessages: new Gauge({ ...r, name: 'pp_quality_missing_messages', help: 'Messages currently missing (open seq gaps, all devices)', collect() { this.set(probes.missingMessages()); } }),
   };
 }

@@ -14,6 +14,7 @@ import { rollupPoints } from './quality-points.js';
 import { restoreQualityState } from './quality-restore.js';
 import type { QualityStore, StoredWindow } from './quality-store.js';
 import { rollup } from './rollup.js';
+import { TimestampBudget } from './timestamp-budget.js';
 import { missingMessages } from './seq-tracker.js';
 import { dayOf, firstRetainedDay, hourOf } from './windows.js';
 
@@ -96,18 +97,23 @@ export class QualityStage {
   private stopped = false;
   /** Devices whose state changed in the current burst of stored batches, saved together (saveAccepted). */
   private readonly unsaved = new Set<DeviceTracker>();
+  /** Bounds what every window's received timestamps hold together (timestamp-budget.ts). */
+  private readonly budget: TimestampBudget;
+  private budgetWarned = false;
 
   constructor(private readonly deps: QualityStageDeps) {
     this.cfg = deps.config;
     this.clock = deps.clock ?? Date.now;
     this.fleet = new Fleet(this.cfg, deps.store);
     this.checks = new DataChecks(this.cfg, this.fleet, this.deps.deviceAlertsOnly);
+    this.budget = new TimestampBudget(this.cfg.timestampBudgetBytes);
   }
 
   /** Rebuild from local state and stored telemetry. Call once, before intake starts. */
   async restore(): Promise<void> {
     await restoreQualityState({ fleet: this.fleet, store: this.deps.store, history: this.deps.history, cfg: this.cfg, log: this.deps.log }, this.clock());
     if (this.deps.restoredDevicesParked) this.fleet.park();
+    this.shedTimestamps(); // counts what was restored, and holds it to the budget
   }
 
   /** A batch is durable (pipeline onStored): account it, at arrival time now. */
@@ -115,7 +121,9 @@ export class QualityStage {
     if (this.stopped || batch.samples.length === 0) return;
     const now = this.clock();
     const t = this.fleet.tracker(batch, now);
+    if (t.meter === null) this.budget.adopt(t);
     const out = t.accept(batch, now, this.cfg, this.fleet.gatewayOf(t));
+    if (this.budget.over) this.shedTimestamps();
     // Saved before the message is acknowledged, so a redelivery after a crash is a known
     // duplicate. One write completes many messages' batches at once, and their listeners run
     // one after another as microtasks; a microtask queued by the first runs after all of them
@@ -205,6 +213,8 @@ export class QualityStage {
     this.fleet.parked.delete(t.key);
     if (recounted) keepRecount(t, recounted, this.clock(), this.cfg);
     this.fleet.devices.set(t.key, t);
+    this.budget.adopt(t);
+    if (this.budget.over) this.shedTimestamps();
   }
 
   /** The device is accounted by another worker now: drop it here and from local state, so this worker writes no more figures for it. */
@@ -250,6 +260,11 @@ export class QualityStage {
     this.deps.store.close();
   }
 
+  /** Bytes the received timestamps of every window hold now (for metrics). */
+  timestampBytes(): number {
+    return this.budget.used;
+  }
+
   /** For metrics. */
   counts(): { devices: number; online: number; missingMessages: number } {
     const now = this.clock();
@@ -277,22 +292,27 @@ export class QualityStage {
   private async flushNow(): Promise<void> {
     const now = this.clock();
     this.lastFlush = now;
+    this.shedTimestamps(); // an exact recount: windows evicted or handed over since leave the meter here
     const hours = new Set<number>([hourOf(now, this.cfg.utcOffsetMs), ...this.closedPending]);
     const dirtyWindows: DeviceWindow[] = [];
-    const saveWindows: StoredWindow[] = [];
-    for (const t of this.fleet.devices.values()) {
-      for (const w of t.windows.values()) {
-        if (!w.dirty) continue;
-        hours.add(w.start);
-        const saved = w.save();
-        saveWindows.push({ key: t.key, start: w.start, state: saved.state, times: saved.times });
-        dirtyWindows.push(w);
+    const devices = this.fleet.devices;
+    // Serialised one at a time as the transaction writes them: all windows' timestamps at once
+    // would be a second copy of the largest thing the stage holds.
+    function* saveWindows(): Iterable<StoredWindow> {
+      for (const t of devices.values()) {
+        for (const w of t.windows.values()) {
+          if (!w.dirty) continue;
+          hours.add(w.start);
+          dirtyWindows.push(w);
+          const saved = w.save();
+          yield { key: t.key, start: w.start, state: saved.state, times: saved.times };
+        }
       }
     }
     const dirtyDevices = [...this.fleet.devices.values()].filter((t) => t.dirty);
     const firstDay = firstRetainedDay(now, this.cfg);
     this.deps.store.saveAll(
-      saveWindows,
+      saveWindows(),
       dirtyDevices.map((t) => ({ key: t.key, ref: t.ref, state: t.state })),
       firstDay,
     );
@@ -317,6 +337,29 @@ export class QualityStage {
       this.deps.log.error({ err: (err as Error).message, points: points.length }, 'quality figures not stored');
     }
     this.deps.metrics.flushes.inc();
+  }
+
+  /**
+   * Recount the timestamps' bytes and, over the budget, let the oldest and largest windows' go
+   * (TimestampBudget.shed): counted in pp_quality_timestamp_windows_dropped_total, logged the
+   * first time, since from then on duplicates there are told by `seq` alone.
+   */
+  private shedTimestamps(): void {
+    const shed = this.budget.shed(this.trackers());
+    if (shed.windows === 0) return;
+    this.deps.metrics.timestampWindowsDropped.inc(shed.windows);
+    if (this.budgetWarned) return;
+    this.budgetWarned = true;
+    this.deps.log.warn(
+      { windows: shed.windows, bytes: shed.bytes, budgetBytes: this.budget.limitBytes },
+      'completeness timestamps reached PP_QUALITY_TIMESTAMP_BUDGET_MIB: the oldest and largest windows let theirs go and tell duplicates by seq alone (logged once; pp_quality_timestamp_windows_dropped_total counts them)',
+    );
+  }
+
+  /** Every tracker holding windows: the accounted devices and those parked at start. */
+  private *trackers(): Iterable<DeviceTracker> {
+    yield* this.fleet.devices.values();
+    yield* this.fleet.parked.values();
   }
 
   /** Close every hour whose end is `closeAfter` behind: fix the interval it is judged with. True when one closed. */

@@ -11,7 +11,8 @@ import type { StatusState } from '../contract/index.js';
  *   status. Saved after every stored batch, before the message is acknowledged: a message the
  *   broker redelivers after a crash is then recognised as a duplicate, not counted twice.
  * - `quality_gateway`: each gateway's status and since when.
- * - `quality_window`: per device and hour, the counts, delay histogram and received timestamps.
+ * - `quality_window`: per device and hour, the counts, delay histogram and received timestamps
+ *   (in the compact form TimeSet.toBuffer writes).
  *   Saved on every flush (PP_QUALITY_FLUSH_S) and on a clean stop; what a crash loses since the
  *   last flush is recounted from InfluxDB on start (quality-restore.ts).
  *
@@ -95,7 +96,7 @@ export class QualityStore {
   }
 
   /** Save windows and devices in one transaction, and forget windows older than `dropBefore`. */
-  saveAll(windows: readonly StoredWindow[], devices: readonly { key: string; ref: DeviceRef; state: DeviceState }[], dropBefore: number): void {
+  saveAll(windows: Iterable<StoredWindow>, devices: readonly { key: string; ref: DeviceRef; state: DeviceState }[], dropBefore: number): void {
     this.db.transaction(() => {
       for (const w of windows) this.stmts.saveWindow.run(w.key, w.start, w.state, w.times);
       for (const d of devices) this.stmts.saveDevice.run(d.key, d.ref.site, d.ref.line, d.ref.device, JSON.stringify(d.state));

@@ -34,6 +34,7 @@ export async function startQualityStage(o: StartQualityOptions): Promise<Quality
     devices: () => stage?.counts().devices ?? 0,
     online: () => stage?.counts().online ?? 0,
     missingMessages: () => stage?.counts().missingMessages ?? 0,
+    timestampBytes: () => stage?.timestampBytes() ?? 0,
   });
   stage = new QualityStage({
     config: o.config,

@@ -1,229 +1,296 @@
+import { HOUR_MS } from './config.js';
+import { DeltaBlocks, readDeltas, varintBytes, writeVarint } from './delta-blocks.js';
+
+/** What every window's timestamps hold together, in bytes (timestamp-budget.ts keeps it under a limit). */
+export interface ByteMeter {
+  used: number;
+}
+
+/** Marks the compact form toBuffer writes ("PPT1"); a blob without it holds plain offsets, as saved before it. */
+const MAGIC = 0x31545050;
+const HEADER = 20;
+
+/** Offsets judged together when choosing a grid: the first sealed block's worth. */
+const SAMPLE = 256;
+/** A grid is taken when at least this share of those offsets lie on it… */
+const ON_GRID_SHARE = 0.9;
+/** …and its bitmap costs at most this many bits per offset (delta blocks cost 8–20). */
+const MAX_BITS_PER_OFFSET = 8;
+
 /**
  * The distinct sample timestamps one device delivered within one hourly window, to tell a new
- * sample from one delivered before (same `ts` again: a duplicate, whatever its `seq`).
+ * sample from one delivered before (same `ts` again: a duplicate, whatever its `seq`). Timestamps
+ * are whole milliseconds, held as offsets from the window start.
  *
- * Held as millisecond offsets from the window start, sorted, in blocks of up to 256: the newest
- * block plain (a Uint32Array, where in-order arrivals, the normal case, append), older ones
- * sealed as the first offset and LEB128 deltas in one shared byte array. A device sampling every
- * 10 ms to 16 s costs 1–2 bytes per sample that way, against 4 as plain offsets (and up to 8 with
- * the room a doubling array keeps): this set grows with every sample received in an open hour
- * (at the platform's maximum, hundreds of MiB an hour), so its bytes per sample are its memory.
- * A late sample into a sealed block rewrites that block (at most a few hundred bytes, plus moving
- * the blocks after it, as inserting into one plain array moved everything after it).
+ * Devices sample on a clock, so most offsets lie on a grid (phase + k × step). Once the first 256
+ * offsets show one (90 % on it, at most 8 bits of bitmap per offset), on-grid offsets are bits in
+ * a bitmap over the window (1 bit per slot: 0.125 bytes per sample at any rate that keeps its
+ * grid, against 1–2.5 as deltas), and only the off-grid ones stay in delta blocks
+ * (delta-blocks.ts), exactly. A device whose timestamps fit no grid (jitter) stays in delta
+ * blocks. And a window holds at most one hour of distinct milliseconds: when its delta blocks
+ * would cost more than a bitmap of every millisecond (450 KB), it becomes that bitmap (step 1),
+ * so one window never holds more than about 450 KB whatever the rate. Exact in every form.
  */
-const BLOCK = 256;
-
 export class TimeSet {
-  /** Sealed blocks: first offset, start in `data`, number of offsets. */
-  private readonly firsts: number[] = [];
-  private readonly starts: number[] = [];
-  private readonly counts: number[] = [];
-  private data = new Uint8Array(0);
-  private dataLen = 0;
-  /** The largest sealed offset; -1 while nothing is sealed. Offsets above it live in `tail`. */
-  private sealedLast = -1;
-  private tail = new Uint32Array(16);
-  private tailN = 0;
-  private n = 0;
+  private loose = new DeltaBlocks();
+  /** The grid: 0 while none (everything in `loose`). */
+  private step = 0;
+  private phase = 0;
+  private bits = new Uint32Array(0);
+  private onGrid = 0;
+  /** Whether a grid was looked for already (once, at SAMPLE offsets). */
+  private looked = false;
+  /** Bytes this set last reported to its meter, and `loose.resized` then. */
+  private counted = 0;
+  private resized = -1;
+  private meter: ByteMeter | null = null;
+  /** Offsets covered by a bitmap: the window's length (timestamps beyond it stay in `loose`). */
+  private readonly span: number;
 
   constructor(
     readonly windowStart: number,
-    initial?: Uint32Array,
+    meter: ByteMeter | null = null,
+    spanMs = HOUR_MS,
   ) {
-    if (initial) for (const off of initial) this.addOffset(off);
+    this.span = spanMs;
+    if (meter) this.attach(meter);
   }
 
   get size(): number {
-    return this.n;
+    return this.onGrid + this.loose.size;
   }
 
   /** Bytes held for the offsets (the arrays' capacity, block index included), for memory accounting. */
   get bytes(): number {
-    return this.data.byteLength + this.tail.byteLength + this.firsts.length * 3 * 8;
+    return this.loose.bytes + this.bits.byteLength;
   }
 
   /** Add `ts` (inside the window); false when it was already there. */
   add(ts: number): boolean {
     const off = ts - this.windowStart;
     if (off < 0 || off > 0xffffffff || !Number.isInteger(off)) throw new RangeError(`ts ${ts} is outside the window starting ${this.windowStart}`);
-    return this.addOffset(off);
+    if (this.step !== 0) {
+      const k = off - this.phase;
+      if (k >= 0 && off < this.span && k % this.step === 0) return this.setBit(k / this.step);
+    }
+    const loose = this.loose;
+    if (!loose.add(off)) return false;
+    // Every 256 offsets in delta blocks: is a bitmap cheaper now?
+    if ((loose.size & (SAMPLE - 1)) === 0) this.review();
+    else if (loose.resized !== this.resized && this.meter !== null) this.report();
+    return true;
   }
 
   has(ts: number): boolean {
     const off = ts - this.windowStart;
-    if (off > this.sealedLast) {
-      const at = this.tailBound(off);
-      return at < this.tailN && this.tail[at] === off;
-    }
-    const b = this.blockOf(off);
-    let v = this.firsts[b]!;
-    let p = this.starts[b]!;
-    for (let i = 1; i < this.counts[b]! && v < off; i++) {
-      v += readVarint(this.data, p);
-      p = varintEnd;
-    }
-    return v === off;
-  }
-
-  /** The offsets in use, sorted, as 32-bit words in native byte order: the form SQLite holds. */
-  toBuffer(): Buffer {
-    const out = new Uint32Array(this.n);
-    let k = 0;
-    for (let b = 0; b < this.firsts.length; b++) {
-      for (const v of this.decode(b)) out[k++] = v;
-    }
-    out.set(this.tail.subarray(0, this.tailN), k);
-    return Buffer.from(out.buffer, 0, this.n * 4);
-  }
-
-  static fromBuffer(windowStart: number, buf: Buffer): TimeSet {
-    const copy = new Uint8Array(buf); // aligned copy
-    return new TimeSet(windowStart, new Uint32Array(copy.buffer, 0, Math.floor(copy.length / 4)));
-  }
-
-  private addOffset(off: number): boolean {
-    if (off <= this.sealedLast) return this.addSealed(off);
-    const at = this.tailBound(off);
-    if (at < this.tailN && this.tail[at] === off) return false;
-    if (this.tailN === this.tail.length) {
-      const grown = new Uint32Array(Math.min(BLOCK, this.tail.length * 2));
-      grown.set(this.tail);
-      this.tail = grown;
-    }
-    if (at < this.tailN) this.tail.copyWithin(at + 1, at, this.tailN);
-    this.tail[at] = off;
-    this.tailN++;
-    this.n++;
-    if (this.tailN === BLOCK) this.seal();
-    return true;
-  }
-
-  /** A late offset, at or below the sealed blocks' last: rewrite the block it belongs in. */
-  private addSealed(off: number): boolean {
-    const b = this.blockOf(off);
-    const values = this.decode(b);
-    const lo = lowerBound(values, values.length, off);
-    if (values[lo] === off) return false;
-    values.splice(lo, 0, off);
-    const encoded = encodeDeltas(values);
-    const start = this.starts[b]!;
-    const end = b + 1 < this.starts.length ? this.starts[b + 1]! : this.dataLen;
-    const delta = encoded.length - (end - start);
-    this.reserve(delta);
-    this.data.copyWithin(start + encoded.length, end, this.dataLen);
-    this.data.set(encoded, start);
-    this.dataLen += delta;
-    for (let j = b + 1; j < this.starts.length; j++) this.starts[j]! += delta;
-    this.firsts[b] = values[0]!;
-    this.counts[b]!++;
-    this.n++;
-    return true;
-  }
-
-  /** The plain block is full: append it to the sealed ones. */
-  private seal(): void {
-    const tail = this.tail;
-    const n = this.tailN;
-    let size = 0;
-    for (let i = 1; i < n; i++) size += varintBytes(tail[i]! - tail[i - 1]!);
-    this.reserve(size);
-    this.firsts.push(tail[0]!);
-    this.starts.push(this.dataLen);
-    this.counts.push(n);
-    const data = this.data;
-    let p = this.dataLen;
-    for (let i = 1; i < n; i++) {
-      let d = tail[i]! - tail[i - 1]!;
-      while (d >= 0x80) {
-        data[p++] = (d & 0x7f) | 0x80;
-        d = Math.floor(d / 128);
+    if (this.step !== 0) {
+      const k = off - this.phase;
+      if (k >= 0 && off < this.span && k % this.step === 0) {
+        const idx = k / this.step;
+        const w = idx >>> 5;
+        return w < this.bits.length && (this.bits[w]! & (1 << (idx & 31))) !== 0;
       }
-      data[p++] = d;
     }
-    this.dataLen = p;
-    this.sealedLast = tail[n - 1]!;
-    this.tailN = 0;
+    return this.loose.has(off);
   }
 
-  /** Room for `extra` more bytes; grows by half, so the spare room stays under a third. */
-  private reserve(extra: number): void {
-    const need = this.dataLen + extra;
-    if (need <= this.data.length) return;
-    const grown = new Uint8Array(Math.max(need, Math.ceil(this.data.length * 1.5), 64));
-    grown.set(this.data.subarray(0, this.dataLen));
-    this.data = grown;
+  /** Count this set's bytes in `meter` from now on (and no longer in the one before). */
+  attach(meter: ByteMeter): void {
+    if (this.meter === meter) return;
+    this.release();
+    this.meter = meter;
+    this.counted = this.bytes;
+    this.resized = this.loose.resized;
+    meter.used += this.counted;
   }
 
-  /** The sealed block `off` belongs in: the last one starting at or below it (the first, below all). */
-  private blockOf(off: number): number {
-    return Math.max(0, lowerBound(this.firsts, this.firsts.length, off + 1) - 1);
+  /** Count this set's bytes in `meter` afresh, whatever it counted before: the meter's total is being recounted from zero. */
+  countIn(meter: ByteMeter): void {
+    this.meter = meter;
+    this.counted = this.bytes;
+    this.resized = this.loose.resized;
+    meter.used += this.counted;
   }
 
-  private decode(b: number): number[] {
-    const values = [this.firsts[b]!];
-    let v = values[0]!;
-    let p = this.starts[b]!;
-    for (let i = 1; i < this.counts[b]!; i++) {
-      v += readVarint(this.data, p);
-      p = varintEnd;
-      values.push(v);
+  /** The set is let go: its bytes no longer count. */
+  release(): void {
+    if (this.meter !== null) this.meter.used -= this.counted;
+    this.meter = null;
+    this.counted = 0;
+  }
+
+  /**
+   * The set as SQLite and a hand-over hold it, as compact as in memory: "PPT1", the grid (step,
+   * phase), the bitmap's length in 32-bit words and the number of other offsets (little-endian
+   * words), the bitmap, then the other offsets as LEB128 deltas from 0.
+   */
+  toBuffer(): Buffer {
+    const loose = this.loose.values();
+    let size = HEADER + this.bits.byteLength;
+    let prev = 0;
+    for (const v of loose) {
+      size += varintBytes(v - prev);
+      prev = v;
     }
-    return values;
+    const out = Buffer.allocUnsafe(size);
+    out.writeUInt32LE(MAGIC, 0);
+    out.writeUInt32LE(this.step, 4);
+    out.writeUInt32LE(this.phase, 8);
+    out.writeUInt32LE(this.bits.length, 12);
+    out.writeUInt32LE(loose.length, 16);
+    let p = HEADER;
+    for (const word of this.bits) p = out.writeUInt32LE(word, p);
+    prev = 0;
+    for (const v of loose) {
+      p = writeVarint(out, p, v - prev);
+      prev = v;
+    }
+    return out;
   }
 
-  /** Where `off` is or would go in the plain block. */
-  private tailBound(off: number): number {
-    // Fast path: appending after the last offset.
-    if (this.tailN === 0 || this.tail[this.tailN - 1]! < off) return this.tailN;
-    return lowerBound(this.tail, this.tailN, off);
+  /** A set toBuffer wrote, or the plain sorted offsets (32-bit words, native byte order) saved before that form. */
+  static fromBuffer(windowStart: number, buf: Buffer, meter: ByteMeter | null = null, spanMs = HOUR_MS): TimeSet {
+    const set = new TimeSet(windowStart, null, spanMs);
+    if (buf.length >= HEADER && buf.readUInt32LE(0) === MAGIC) {
+      set.step = buf.readUInt32LE(4);
+      set.phase = buf.readUInt32LE(8);
+      const words = buf.readUInt32LE(12);
+      const loose = buf.readUInt32LE(16);
+      if (HEADER + 4 * words > buf.length) throw new RangeError('timestamps truncated');
+      if ((set.step === 0 && words > 0) || words > Math.ceil(spanMs / 32)) throw new RangeError('timestamps damaged: their bitmap does not fit their grid');
+      set.bits = new Uint32Array(words);
+      for (let w = 0; w < words; w++) {
+        const word = buf.readUInt32LE(HEADER + 4 * w);
+        set.bits[w] = word;
+        set.onGrid += popcount(word);
+      }
+      set.loose = new DeltaBlocks(readDeltas(buf, HEADER + 4 * words, loose));
+      set.looked = set.step !== 0 || loose >= SAMPLE;
+    } else {
+      const copy = new Uint8Array(buf); // aligned copy
+      for (const off of new Uint32Array(copy.buffer, 0, Math.floor(copy.length / 4))) set.add(windowStart + off);
+    }
+    if (meter) set.attach(meter);
+    return set;
+  }
+
+  /** Every offset, sorted: the bitmap's merged with the delta blocks'. */
+  values(): Uint32Array {
+    const loose = this.loose.values();
+    if (this.step === 0) return loose;
+    const out = new Uint32Array(this.size);
+    let k = 0;
+    let j = 0;
+    for (let w = 0; w < this.bits.length; w++) {
+      let word = this.bits[w]!;
+      while (word !== 0) {
+        const bit = 31 - Math.clz32(word & -word);
+        word &= word - 1;
+        const off = this.phase + (w * 32 + bit) * this.step;
+        while (j < loose.length && loose[j]! < off) out[k++] = loose[j++]!;
+        out[k++] = off;
+      }
+    }
+    while (j < loose.length) out[k++] = loose[j++]!;
+    return out;
+  }
+
+  private setBit(idx: number): boolean {
+    const w = idx >>> 5;
+    if (w >= this.bits.length) this.growBits(w);
+    const m = 1 << (idx & 31);
+    if ((this.bits[w]! & m) !== 0) return false;
+    this.bits[w]! |= m;
+    this.onGrid++;
+    return true;
+  }
+
+  /** Room up to word `w`, by half again (the whole window's words at most). */
+  private growBits(w: number): void {
+    const most = Math.ceil((this.span - this.phase) / this.step / 32);
+    const grown = new Uint32Array(Math.min(most, Math.max(w + 1, Math.ceil(this.bits.length * 1.5), 8)));
+    grown.set(this.bits);
+    this.bits = grown;
+    if (this.meter !== null) this.report();
+  }
+
+  /**
+   * At every 256 offsets in delta blocks: the first time, look for a grid in them; and when the
+   * delta blocks cost more than a bitmap of every millisecond of the window, become that bitmap.
+   */
+  private review(): void {
+    if (!this.looked) {
+      this.looked = true;
+      const grid = gridOf(this.loose.values(), this.span);
+      if (grid) this.regrid(grid.step, grid.phase);
+    }
+    if (this.step !== 1 && this.loose.bytes > this.span / 8) this.regrid(1, 0);
+    if (this.meter !== null) this.report();
+  }
+
+  /** Hold the offsets on the grid `step`, `phase` as bits, the others in delta blocks. */
+  private regrid(step: number, phase: number): void {
+    const all = this.values();
+    this.step = step;
+    this.phase = phase;
+    this.bits = new Uint32Array(0);
+    this.onGrid = 0;
+    const loose: number[] = [];
+    for (const off of all) {
+      const k = off - phase;
+      if (k >= 0 && off < this.span && k % step === 0) this.setBit(k / step);
+      else loose.push(off);
+    }
+    this.loose = new DeltaBlocks(loose);
+  }
+
+  private report(): void {
+    this.resized = this.loose.resized;
+    const b = this.bytes;
+    if (b === this.counted) return;
+    this.meter!.used += b - this.counted;
+    this.counted = b;
   }
 }
 
-/** The first index below `n` whose value is not below `x` (`n` when none): `values` is sorted. */
-function lowerBound(values: ArrayLike<number>, n: number, x: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (values[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Sorted distinct offsets → LEB128 deltas from the first (the first itself is kept apart). */
-function encodeDeltas(values: readonly number[]): Uint8Array {
-  const out = new Uint8Array(5 * Math.max(0, values.length - 1));
-  let p = 0;
-  for (let i = 1; i < values.length; i++) {
-    let d = values[i]! - values[i - 1]!;
-    while (d >= 0x80) {
-      out[p++] = (d & 0x7f) | 0x80;
-      d = Math.floor(d / 128);
+/**
+ * The grid sorted offsets keep, if a bitmap on it is worth it: the commonest spacing between
+ * neighbours as the step, the phase of the offsets spaced so; null when under 90 % of the offsets
+ * lie on it, or when its bitmap would cost more than 8 bits per offset (sparse samples on a fine
+ * grid: delta blocks are cheaper).
+ */
+function gridOf(offsets: Uint32Array, span: number): { step: number; phase: number } | null {
+  const counts = new Map<number, number>();
+  let step = 0;
+  let best = 0;
+  let phase = 0;
+  for (let i = 1; i < offsets.length; i++) {
+    const d = offsets[i]! - offsets[i - 1]!;
+    const c = (counts.get(d) ?? 0) + 1;
+    counts.set(d, c);
+    if (c > best) {
+      best = c;
+      step = d;
+      phase = offsets[i]! % d;
     }
-    out[p++] = d;
   }
-  return out.subarray(0, p);
+  if (step === 0) return null;
+  let on = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const off of offsets) {
+    if (off >= span || (off - phase) % step !== 0) continue;
+    on++;
+    lo = Math.min(lo, off);
+    hi = Math.max(hi, off);
+  }
+  if (on < ON_GRID_SHARE * offsets.length) return null;
+  const slots = (hi - lo) / step + 1;
+  return slots <= MAX_BITS_PER_OFFSET * on ? { step, phase } : null;
 }
 
-function varintBytes(d: number): number {
-  return d < 0x80 ? 1 : d < 0x4000 ? 2 : d < 0x200000 ? 3 : d < 0x10000000 ? 4 : 5;
-}
-
-/** Where the varint readVarint read last ended (a module variable: no object per value read). */
-let varintEnd = 0;
-
-function readVarint(data: Uint8Array, at: number): number {
-  let value = 0;
-  let scale = 1;
-  let p = at;
-  for (;;) {
-    const byte = data[p++]!;
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) {
-      varintEnd = p;
-      return value;
-    }
-    scale *= 128;
-  }
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
 }

@@ -35,8 +35,8 @@ describe('npm start on embedded defaults', () => {
     // /readyz answers before the simulator is up and the banner printed.
     await waitFor(() => p.output().includes('PlantPulse is running'), 20_000, 'the banner');
     expect(p.output()).toMatch(/Storage\s+http:\/\/127\.0\.0\.1:\d+ \(InfluxDB v1 API, database "plantpulse", started by PlantPulse/);
-    // The platform's own start set V8's heap growth (PP_HEAP_GROWTH_PERCENT's default).
-    expect(p.output()).toMatch(/"heapGrowthPercent":100,.*V8 old generation grows/);
+    // The platform's own start set V8's heap growth and its budget (PP_HEAP_GROWTH_PERCENT's and PP_HEAP_BUDGET_MIB's defaults).
+    expect(p.output()).toMatch(/"heapGrowthPercent":100,"heapBudgetMiB":112,.*V8 old generation grows/);
     // /metrics needs a token by default: the first admin token, from the banner.
     expect((await fetch(`${p.url}/metrics`)).status).toBe(401);
     const adminToken = /ppt_[0-9a-f]{12}_[A-Za-z0-9_-]{43}/.exec(p.output())![0];

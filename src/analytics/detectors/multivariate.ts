@@ -3,7 +3,7 @@ import { NO_EVENTS, type DetectorEvent, type SampleInput, type SampleList } from
 import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
 import { sampleSteps, type DetectorModule } from './module.js';
-import { chiSquareZ, cholesky, cholQuadratic, cholSolve } from './multivariate-math.js';
+import { chiSquareZ, cholesky, cholQuadratic, cholSolve, hotellingZ } from './multivariate-math.js';
 import { locUpdate, NEVER, scaleUpdate, usableScale } from './robust-scale.js';
 
 export { chiSquareZ } from './multivariate-math.js';
@@ -22,8 +22,11 @@ export { chiSquareZ } from './multivariate-math.js';
  * temperature that drifts while power and vibration do not) is a move against the learned
  * correlation, which S⁻¹ weighs by the inverse of the little variance left in that direction.
  *
- * T² of k normal metrics is χ²(k); it is turned into a z-score by the Wilson–Hilferty cube root,
- * so one `zRaise` fits any number of metrics. The MEWMA m ← (1 − r)·m + r·x shrinks noise by
+ * T² of k normal metrics is χ²(k) when their mean and covariance are known; learned from n
+ * samples it is a scaled F(k, n − k), far wider while n is small. It is turned into a z-score by
+ * that F, on the scale of the χ²'s Wilson–Hilferty cube root (hotellingZ), so one `zRaise` fits
+ * any number of metrics and is a strict bar for a model that has seen few samples, relaxing as it
+ * learns (n at most the EWMA's 2/alpha). The MEWMA m ← (1 − r)·m + r·x shrinks noise by
  * r/(2 − r) but keeps a persistent shift, so its T² sees shifts of a fraction of σ. Real signals are
  * autocorrelated (a temperature lags its load), which widens the MEWMA's spread far beyond the
  * i.i.d. figure: its limit is therefore learned from the statistic itself, as a robust location and
@@ -33,7 +36,19 @@ export { chiSquareZ } from './multivariate-math.js';
  * first seen first; samples of further states are not judged), so one that changes state every
  * few minutes is still judged in each; after each change `settleSamples` samples are not judged
  * (but learned: how a state begins is normal). Devices without `state` have one model, judged on every sample after
- * warm-up (counted in samples).
+ * warm-up, with no settling at their first sample (they never change state).
+ *
+ * Warm-up, counted in judged samples so that a short file reaches it: each metric is standardised
+ * after `warmupSamples` (25) samples (its location and scale plain averages for `plainSamples`,
+ * 100, before updates are clipped), and T² is judged once the vectors learned count as
+ * `judgeAfterSamples` (15) independent ones. Samples that carry a share ρ of each other's
+ * deviation (the lag-1 autocorrelation of the standardised metrics, pooled, learned like the
+ * covariance) count (1 − ρ)/(1 + ρ) each: a bench's readings that vary from one to the next are
+ * judged after some 40 samples, a slowly wandering temperature's first minutes wait until they
+ * have shown more of its range. Until then the F above keeps the bar high (multivariate.test.ts:
+ * after 55 samples of 4 metrics only a relation broken by many σ raises). A sample is learned
+ * only if its T² is within zRaise on the χ² scale too, as if the model were exact: the wide early
+ * bar must not let a fault that starts early into the model as normal.
  *
  * Learns only from quiet samples (T² below zRaise and the MEWMA below `learnBelow`, not while
  * alerting), so an anomaly, or a slow drift once it shows, is not learned as normal. An alert clears
@@ -51,8 +66,20 @@ export const multivariateParamsSchema = z
   .strictObject({
     ...metricParam,
     alpha: z.number().gt(0).max(1).default(0.002),
-    /** Samples learned before a metric is standardised, and vectors before T² is judged (per state). */
-    warmupSamples: z.number().int().min(2).default(100),
+    /**
+     * Samples learned before a metric is standardised (per state). 100 before, and 100 vectors
+     * after them, which on a 1 Hz device judged every 9 s was 30 min before anything was judged,
+     * longer than many a test run.
+     */
+    warmupSamples: z.number().int().min(2).default(25),
+    /** Vectors learned before T² is judged (per state), counted as independent samples (see above). */
+    judgeAfterSamples: z.number().int().min(2).default(15),
+    /**
+     * Samples whose location and scale are learned as plain averages before each update is
+     * clipped: a scale learned from the first few minutes of a wandering signal is too narrow, and
+     * clipped updates would widen it only slowly while everything beyond it stayed unlearned.
+     */
+    plainSamples: z.number().int().min(2).default(100),
     maxMetrics: z.number().int().min(2).max(64).default(16),
     /** Machine states with a model of their own. */
     maxModels: z.number().int().min(1).max(32).default(12),
@@ -111,6 +138,15 @@ export interface MultivariateModel {
   cov: number[];
   /** The MEWMA of the standardised vector (restarted at 0 on entering the state). */
   mewma: number[];
+  /**
+   * Per metric, learned like cov: the EWMA of its clipped standardised value and of that value
+   * times the one judged before it (NaN in prev: none since entering the state). From them, how
+   * much of a deviation carries over to the next sample (see judge). Absent in a state saved
+   * before they were kept: then learned from there.
+   */
+  mean?: number[];
+  lag?: number[];
+  prev?: number[];
   /** Robust location and scale of the MEWMA statistic's z-score over quiet samples. */
   statN: number;
   statLoc: number;
@@ -146,7 +182,7 @@ function freshModel(d: number): MultivariateModel {
   const cov = Array<number>(d * d).fill(0);
   for (let i = 0; i < d; i++) cov[i * d + i] = 1;
   const zeros = (): number[] => Array<number>(d).fill(0);
-  return { count: zeros(), loc: zeros(), scale: zeros(), n: 0, cov, mewma: zeros(), statN: 0, statLoc: 0, statScale: 0 };
+  return { count: zeros(), loc: zeros(), scale: zeros(), n: 0, cov, mewma: zeros(), mean: zeros(), lag: zeros(), prev: Array<number>(d).fill(NaN), statN: 0, statLoc: 0, statScale: 0 };
 }
 
 /** Grow a model from d0 to d metrics: the new ones unlearned, their covariance an identity block. */
@@ -155,6 +191,20 @@ function padModel(m: MultivariateModel, d0: number, d: number): void {
   for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) cov[i * d + j] = i < d0 && j < d0 ? m.cov[i * d0 + j]! : i === j ? 1 : 0;
   m.cov = cov;
   for (const a of [m.count, m.loc, m.scale, m.mewma]) for (let i = d0; i < d; i++) a.push(0);
+  const { mean, lag, prev } = carryOf(m, d0);
+  for (let i = d0; i < d; i++) {
+    mean.push(0);
+    lag.push(0);
+    prev.push(NaN);
+  }
+}
+
+/** The model's carry-over arrays, made empty of knowledge for a state saved before they were kept. */
+function carryOf(m: MultivariateModel, d: number): { mean: number[]; lag: number[]; prev: number[] } {
+  m.mean ??= Array<number>(d).fill(0);
+  m.lag ??= Array<number>(d).fill(0);
+  m.prev ??= Array<number>(d).fill(NaN);
+  return { mean: m.mean, lag: m.lag, prev: m.prev };
 }
 
 /**
@@ -194,7 +244,7 @@ function copyState(s: MultivariateState): MultivariateState {
   const models: Record<string, MultivariateModel> = {};
   for (const key in s.models) {
     const m = s.models[key]!;
-    models[key] = { ...m, count: m.count.slice(), loc: m.loc.slice(), scale: m.scale.slice(), cov: m.cov.slice(), mewma: m.mewma.slice() };
+    models[key] = { ...m, count: m.count.slice(), loc: m.loc.slice(), scale: m.scale.slice(), cov: m.cov.slice(), mewma: m.mewma.slice(), mean: m.mean?.slice(), lag: m.lag?.slice(), prev: m.prev?.slice() };
   }
   return { ...s, names: s.names.slice(), models };
 }
@@ -204,13 +254,16 @@ function copyState(s: MultivariateState): MultivariateState {
  * interleave): sized for the most metrics a model may have, so a step allocates nothing.
  */
 const MAX_K = 64;
+/** The largest lag-1 correlation counted: a random walk's would make every sample count for none. */
+const MAX_RHO = 0.95;
 const J = {
   /** Present, warmed-up metrics (indices into names), and their standardised values. */
   idx: new Int32Array(MAX_K),
   xs: new Float64Array(MAX_K),
   k: 0,
-  /** T² and the MEWMA statistic as z-scores; uM: the latter in its own learned scales (0 until learned). */
+  /** T² and the MEWMA statistic as z-scores; uM: the latter in its own learned scales (0 until learned); zLearn: T² on the χ² scale. */
   zT: 0,
+  zLearn: 0,
   zM: 0,
   uM: 0,
   /** The larger of zT and uM (what raises), and whose: 'T', 'M', or null when nothing was judged. */
@@ -219,6 +272,8 @@ const J = {
   /** Each metric's value in this sample (NaN: absent), indexed like names, and whether it is there. */
   v: new Float64Array(MAX_K),
   present: new Uint8Array(MAX_K),
+  /** Each present metric's clipped standardised value times its previous one (NaN: no previous), indexed like names. */
+  lagx: new Float64Array(MAX_K),
   /** The MEWMA at idx; the clipped xs (learn); scratch for the solves. */
   e: new Float64Array(MAX_K),
   xc: new Float64Array(MAX_K),
@@ -258,15 +313,40 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
   }
   J.k = k;
   J.zT = 0;
+  J.zLearn = 0;
   J.zM = 0;
   J.uM = 0;
   J.z = 0;
   J.by = null;
   const mewma = m.mewma;
-  for (let a = 0; a < k; a++) mewma[idx[a]!] = (1 - p.mewmaR) * mewma[idx[a]!]! + p.mewmaR * Math.max(-p.clip, Math.min(p.clip, xs[a]!));
-  if (k < 2 || m.n < p.warmupSamples) return;
+  const { mean, lag, prev } = carryOf(m, d);
+  const { lagx } = J;
+  // How much of a deviation carries over from one judged sample to the next (ρ, the lag-1
+  // autocorrelation pooled over the metrics, from what was learned).
+  let carried = 0;
+  let total = 0;
+  for (let a = 0; a < k; a++) {
+    const i = idx[a]!;
+    const xc = Math.max(-p.clip, Math.min(p.clip, xs[a]!));
+    mewma[i] = (1 - p.mewmaR) * mewma[i]! + p.mewmaR * xc;
+    lagx[i] = xc * prev[i]!;
+    prev[i] = xc;
+    const mu2 = mean[i]! * mean[i]!;
+    carried += lag[i]! - mu2;
+    total += m.cov[i * d + i]! - mu2;
+  }
+  for (let i = 0; i < d; i++) if (present[i] === 0) prev[i] = NaN;
   // An EWMA covariance rests on about 2/alpha samples however long it has run.
-  const lambda = Math.min(1, Math.max(p.shrinkage, k / Math.min(m.n, 2 / p.alpha)));
+  const nEff = Math.min(m.n, 2 / p.alpha);
+  if (k < 2 || m.n < p.judgeAfterSamples || nEff <= k) return;
+  // Judged once the vectors learned count as `judgeAfterSamples` independent ones: samples that carry
+  // a share ρ of each other's deviation count (1 − ρ)/(1 + ρ) each (the variance of a mean of
+  // AR(1) samples). A few minutes of a slowly wandering temperature have shown little of its
+  // range, however many samples they hold; a bench's readings that vary from one to the next
+  // have shown it within tens of them.
+  const rho = total > 0 ? Math.min(MAX_RHO, Math.max(0, carried / total)) : MAX_RHO;
+  if ((m.n * (1 - rho)) / (1 + rho) < p.judgeAfterSamples) return;
+  const lambda = Math.min(1, Math.max(p.shrinkage, k / nEff));
   const { sub, chol, y, e } = J;
   const cov = m.cov;
   for (let a = 0; a < k; a++) {
@@ -274,7 +354,11 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
     for (let b = 0; b < k; b++) sub[a * k + b] = (a === b ? 1 : 1 - lambda) * cov[row + idx[b]!]!;
   }
   if (!cholesky(sub, k, chol)) return;
-  J.zT = chiSquareZ(cholQuadratic(chol, xs, k, y), k);
+  const t2 = cholQuadratic(chol, xs, k, y);
+  J.zT = hotellingZ(t2, k, nEff);
+  // What the sample would be against a model known exactly: learned only below zRaise on this
+  // scale too, so the wide early bar does not let a fault's first samples into the model.
+  J.zLearn = chiSquareZ(t2, k);
   J.z = J.zT;
   J.by = 'T';
   if (p.mewmaR > 0) {
@@ -314,13 +398,17 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
     }
     model = freshModel(d);
     s.models[key] = model;
-  } else if (entered) model.mewma.fill(0);
+  } else if (entered) {
+    model.mewma.fill(0);
+    carryOf(model, d).prev.fill(NaN);
+  }
   const since = entered ? 1 : s.since + 1;
   judge(p, model, d, s.names, values, aligned);
   s.key = key;
   s.since = since;
   s.lastTs = ts;
-  if (since <= p.settleSamples) {
+  // A device that reports no state never changes state: its first samples are its warm-up's, not a settling.
+  if (since <= p.settleSamples && state !== undefined) {
     // Settling: not judged, but learned (unless an alert is open), so the model knows how a state
     // begins (a machine starting cold, its temperature still far below the running level): on the
     // simulated fleet, not learning them gave 6× the false alerts (settleSamples 90: 0.32 against
@@ -374,9 +462,12 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
   return events;
 }
 
-/** The last judged sample is fit to learn from: below the raise level, and its MEWMA not creeping up (a slow drift once it shows). */
+/**
+ * The last judged sample is fit to learn from: below the raise level (on the χ² scale, stricter
+ * than the F's while the model is young), and its MEWMA not creeping up (a slow drift once it shows).
+ */
 function quiet(p: MultivariateParams): boolean {
-  return J.zT <= p.zRaise && J.uM <= p.learnBelow;
+  return J.zLearn <= p.zRaise && J.uM <= p.learnBelow;
 }
 
 /**
@@ -414,8 +505,8 @@ function learn(p: MultivariateParams, m: MultivariateModel, d: number): void {
     const n = count[i]! + 1;
     const l = loc[i]!;
     const sc = scale[i]!;
-    loc[i] = locUpdate(n, l, sc, v, p.alpha, p.warmupSamples, p.clip);
-    scale[i] = scaleUpdate(n, l, sc, v - l, p.alpha, p.warmupSamples, p.clip);
+    loc[i] = locUpdate(n, l, sc, v, p.alpha, p.plainSamples, p.clip);
+    scale[i] = scaleUpdate(n, l, sc, v - l, p.alpha, p.plainSamples, p.clip);
     count[i] = n;
   }
   const k = J.k;
@@ -423,8 +514,16 @@ function learn(p: MultivariateParams, m: MultivariateModel, d: number): void {
   const n = m.n + 1;
   const a = Math.max(p.alpha, 1 / n);
   const cov = m.cov;
-  const { idx, xs, xc } = J;
-  for (let u = 0; u < k; u++) xc[u] = Math.max(-p.clip, Math.min(p.clip, xs[u]!));
+  const { idx, xs, xc, lagx } = J;
+  const { mean, lag } = carryOf(m, d);
+  for (let u = 0; u < k; u++) {
+    const x = Math.max(-p.clip, Math.min(p.clip, xs[u]!));
+    xc[u] = x;
+    const i = idx[u]!;
+    mean[i] = mean[i]! + a * (x - mean[i]!);
+    const product = lagx[i]!;
+    if (!Number.isNaN(product)) lag[i] = lag[i]! + a * (product - lag[i]!);
+  }
   for (let u = 0; u < k; u++) {
     const row = idx[u]! * d;
     const xu = xc[u]!;
@@ -433,9 +532,9 @@ function learn(p: MultivariateParams, m: MultivariateModel, d: number): void {
       cov[at] = cov[at]! + a * (xu * xc[w]! - cov[at]!);
     }
   }
-  const learned = m.n;
   m.n = n;
-  if (learned < p.warmupSamples || !(p.mewmaR > 0)) return;
+  // Only a judged sample has a MEWMA statistic to learn (not one still waiting for its vectors to count).
+  if (!(p.mewmaR > 0) || J.by === null) return;
   // The MEWMA statistic's own distribution (plain averages over its warm-up, then slow).
   const statN = m.statN + 1;
   const statLoc = m.statLoc;

@@ -136,8 +136,12 @@ const DEFAULT_RULE_INPUTS: RuleInput[] = [
   // 600, is taken as the new normal, so it covers a long fault instead of clearing a third of the
   // way in and raising again when the metrics come back. On simulated pump bench runs
   // (npm run sim:export -- --bench) point F1 0.559 → 0.643 (both with the distribution level
-  // above); the NAB corpus (one metric per file) is unchanged by this rule. Warm-up stays 100
-  // samples: 200 gained a little more on the bench (0.664) but left a 300-row file's fault unjudged.
+  // above); the NAB corpus (one metric per file) is unchanged by this rule. The detector's warm-up
+  // (25 samples per metric, then 15 vectors counted as independent ones, judged by T²'s F
+  // distribution for the samples learned) lets a run of a few hundred judged samples be judged:
+  // 1 Hz bench runs of 3,000 rows, 333 judged means each, found all 40 faults instead of 39 (NAB
+  // standard 95.37 → 97.01, point F1 0.681 → 0.719; docs/analytics.md, "Short files and any
+  // sampling interval").
   {
     id: 'joint-deviation',
     metric: '+',

@@ -3,6 +3,7 @@ import mqtt, { type IClientOptions, type IClientPublishOptions, type IPublishPac
 import type { Logger, Metrics } from '../../observability/index.js';
 import type { Pipeline } from '../../pipeline/index.js';
 import { OrderedAcks, type AckEntry } from './ordered-acks.js';
+import { installInPlaceReads } from './packet-reads.js';
 import { PublishCounter } from './publish-counter.js';
 
 export interface AckWindowOptions {
@@ -306,6 +307,8 @@ export function connectWithAckWindow(url: string, options: IClientOptions, windo
   // log: MQTT.js calls its debug logger about ten times per message received, each call with
   // its arguments gathered into an array even with DEBUG off: a few hundred bytes of garbage per
   // message. Our own logger says what matters (connects, errors, overruns).
+  // The parser's header reads without a Buffer per byte read (packet-reads.ts).
+  installInPlaceReads();
   const client = mqtt.connect(url, { ...options, manualConnect: true, writeCache: false, log: options.log ?? noLog });
   let loggedAt = 0;
   const acks = new AckWindow(client, {

@@ -64,7 +64,8 @@ describe('engine: the record handed to per-sample detectors', () => {
   const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'joint', metric: '+', detector: 'multivariate', params: { warmupSamples: 30, judgeEveryS: 0 } }] } } });
   /** Three metrics moving together; from sample 300 `b` stops following `a`. `c` is left out every 40th sample, and the order changes every few samples. */
   const sample = (i: number): Sample => {
-    const x = Math.sin(i / 6) + 0.05 * Math.sin(i * 1.7);
+    // Varying from one sample to the next: a slow wave's samples count as few independent ones, not judged yet.
+    const x = Math.sin(i * 2.3) + 0.05 * Math.sin(i * 1.7);
     const all: Record<string, number> = { a: 10 + x, b: 50 + 4 * x + (i >= 300 ? 6 * Math.sin(i / 2) : 0), c: 200 - 8 * x + 0.1 * Math.cos(i) };
     const order = [['a', 'b', 'c'], ['c', 'a', 'b'], ['b', 'c', 'a']][Math.floor(i / 7) % 3]!;
     const m: Record<string, number> = {};

@@ -196,10 +196,12 @@ describe('AnalyticsEngine', () => {
     it('give a per-sample detector the whole sample', () => {
       const rules = parseRulesConfig({ classes: { default: { inherit: false, rules: [{ id: 'joint', metric: '+', detector: 'multivariate', params: { warmupSamples: 50, holdSamples: 3, judgeEveryS: 0 } }] } } }); // every sample (5 s apart), see cadence.test.ts
       const engine = new AnalyticsEngine(rules, parseEnergyConfig({}));
-      // flow and current move together (current = 0.2 × flow), with a little independent noise.
+      // flow and current move together (current = 0.2 × flow), with a little independent noise;
+      // flow varies from one sample to the next (a slow wave's samples count as few independent
+      // ones, and the detector would not judge them yet).
       const at = (i: number, flow: number, current: number): Sample => ({ ts: T0 + i * 5000, m: { flow_m3_h: flow, current_a: current, energy_kwh: i } });
       const normal = Array.from({ length: 300 }, (_, i) => {
-        const flow = 50 + 5 * Math.sin(i / 7);
+        const flow = 50 + 5 * Math.sin(i * 2.3);
         return at(i, flow, 0.2 * flow + 0.02 * Math.sin(i * 1.7));
       });
       expect(engine.process(batch(normal), T0).events).toEqual([]);
@@ -215,7 +217,7 @@ describe('AnalyticsEngine', () => {
       const state = (i: number) => (Math.floor(i / 40) % 2 === 0 ? 2 : 1);
       const at = (i: number, currentShift = 0): Sample => {
         const k = state(i) === 2 ? 1 : 1 / 3;
-        const flow = k * (50 + 5 * Math.sin(i / 7));
+        const flow = k * (50 + 5 * Math.sin(i * 2.3));
         return { ts: T0 + i * 5000, m: { state: state(i), flow_m3_h: flow, current_a: 0.2 * flow + 0.02 * k * Math.sin(i * 1.7) + currentShift } };
       };
       const normal = Array.from({ length: 800 }, (_, i) => at(i));

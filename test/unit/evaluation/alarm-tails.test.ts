@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { alarmTails } from '../../../src/evaluation/alarm-tails.js';
+import { alarmTails, windowsFound } from '../../../src/evaluation/alarm-tails.js';
 
 describe('alarm tails', () => {
   // 100 rows, probation 10, one window over rows 40–59.
@@ -30,6 +30,21 @@ describe('alarm tails', () => {
   });
 });
 
+describe('windows found per rule', () => {
+  it('counts a window once per rule, whatever metrics raised in it, and only for alerts opened inside it after probation', () => {
+    const two = [{ first: 40, last: 59 }, { first: 80, last: 89 }];
+    const found = windowsFound(two, 10, [
+      { source: 'deviation:a', openRow: 45, closeRow: 50 },
+      { source: 'deviation:b', openRow: 50, closeRow: 70 },
+      // Open before the second window and still open in it: not a detection of it.
+      { source: 'joint-deviation', openRow: 70, closeRow: 95 },
+      { source: 'joint-deviation', openRow: 59, closeRow: 60 },
+      { source: 'early', openRow: 5, closeRow: 60 },
+    ]);
+    expect(Object.fromEntries([...found].map(([rule, ws]) => [rule, [...ws].sort()]))).toEqual({ deviation: [0], 'joint-deviation': [0] });
+  });
+});
+
 describe('eval:tails command', () => {
   const exec = promisify(execFile);
   const cli = (...args: string[]) => exec(process.execPath, ['--import', 'tsx', 'scripts/eval-tails.ts', ...args], { env: { PATH: process.env.PATH } });
@@ -43,6 +58,8 @@ describe('eval:tails command', () => {
     const { stdout } = await cli('--data', dir);
     expect(stdout).toMatch(/^1 files, 290 normal rows after probation/);
     expect(stdout).toMatch(/\| deviation:level \| 1 \| 50 \| \d+ \(\d+\.\d %\) \| 0 \(0\.0 %\) \|/);
+    expect(stdout).toMatch(/^1 of 1 windows found by some rule; per rule:$/m);
+    expect(stdout).toMatch(/^\| deviation \| 1 \| 1 \|$/m);
   });
 
   it('fails with the usage when --data is missing', async () => {

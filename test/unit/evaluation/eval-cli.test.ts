@@ -14,9 +14,15 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** Two devices, 300 rows a minute apart; press-1's vibration jumps inside its window (rows 250–259). */
+/**
+ * Two devices, 300 rows a minute apart; press-1's vibration jumps inside its window (rows 250–259).
+ * Each reading is mostly noise (a fixed sequence): a smooth curve alone counts as too few
+ * independent samples for the multivariate rule to judge within 250 rows.
+ */
 function folder(): string {
-  const rows = (jump: boolean) => Array.from({ length: 300 }, (_, i) => [60 + Math.sin(i / 7), 2 + Math.cos(i / 3) * 0.1 + (jump && i >= 250 && i < 260 ? 8 : 0)]);
+  let seed = 7;
+  const noise = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31 - 0.5;
+  const rows = (jump: boolean) => Array.from({ length: 300 }, (_, i) => [60 + Math.sin(i / 7) * 0.2 + noise(), 2 + Math.cos(i / 3) * 0.02 + noise() * 0.1 + (jump && i >= 250 && i < 260 ? 8 : 0)]);
   const dir = writeEvalFolder(
     {
       'press-1.csv': minuteRows('timestamp,temp,vib', '2024-03-01T00:00:00Z', rows(true)),

@@ -25,7 +25,7 @@ describe('DeviceTracker: a closed hour lets its timestamps go', () => {
     const w = t.windows.get(T0)!;
     expect(w.times?.size).toBe(59 * 6);
     t.freeze(T0, T0 + HOUR + 5 * MIN, cfg);
-    expect(w.times).toBeNull(); // 4 bytes per sample, no longer held
+    expect(w.times).toBeNull(); // no longer held
     expect(w.counts.intervalMs).toBe(10 * S);
     t.accept(batch(59, minute(59)), T0 + HOUR + 6 * MIN, cfg, null); // redelivered: its seq was received
     t.accept(batch(30, minute(30)), T0 + HOUR + 7 * MIN, cfg, null); // the backlog: fills the gap
@@ -35,6 +35,19 @@ describe('DeviceTracker: a closed hour lets its timestamps go', () => {
     const saved = w.save();
     expect(saved.times).toBeNull();
     expect(DeviceWindow.restore(T0, saved.state, saved.times).times).toBeNull();
+  });
+
+  it('restores a window whose saved timestamps are cut short without them, as incomplete, instead of failing', () => {
+    const t = new DeviceTracker(ref);
+    for (let k = 0; k < 10; k++) t.accept(batch(k, minute(k)), T0 + (k + 1) * MIN, cfg, null);
+    const saved = t.windows.get(T0)!.save();
+    const whole = DeviceWindow.restore(T0, saved.state, saved.times);
+    expect(whole.times?.size).toBe(60);
+    expect(whole.timesComplete).toBe(true);
+    const cut = DeviceWindow.restore(T0, saved.state, saved.times!.subarray(0, saved.times!.length - 3));
+    expect(cut.times).toBeNull();
+    expect(cut.timesComplete).toBe(false);
+    expect(cut.counts.received).toBe(60);
   });
 });
 

@@ -7,7 +7,7 @@ const value = (text: string, line: string) => Number(text.split('\n').find((l) =
 describe('quality metrics: verdicts counted as numbers, handed to Prometheus when read', () => {
   it('a scrape shows every count once, a later scrape adds only what came since', async () => {
     const registry = new Registry();
-    const m = createQualityMetrics(registry, { devices: () => 2, online: () => 1, missingMessages: () => 0 });
+    const m = createQualityMetrics(registry, { devices: () => 2, online: () => 1, missingMessages: () => 0, timestampBytes: () => 0 });
     for (let i = 0; i < 5; i++) m.messageVerdicts.add('next');
     m.messageVerdicts.add('duplicate');
     m.sampleVerdicts.add('received', 40);

@@ -44,7 +44,7 @@ function stage(history: HistoryReader = { available: true, query: async () => co
     history,
     write: async (p) => void written.push(...p),
     raise: (e) => void events.push(...e),
-    metrics: createQualityMetrics(new Registry(), { devices: () => 0, online: () => 0, missingMessages: () => 0 }),
+    metrics: createQualityMetrics(new Registry(), { devices: () => 0, online: () => 0, missingMessages: () => 0, timestampBytes: () => 0 }),
     log: createLogger('silent'),
     clock: () => now,
     restoredDevicesParked,

@@ -92,6 +92,25 @@ describe('sim:export (multi-column format)', () => {
     expect(result).toMatchObject({ layout: 'multi-column', files: 4, windows: 4, rows: 4800 });
   });
 
+  it('--bench --interval-s writes the runs at that interval, the fault in the same rows', async () => {
+    const { out, run } = exportRun('--bench', '--units', '2', '--rows', '300', '--interval-s', '60', '--seed', '3');
+    expect((await run).stdout).toMatch(/2 device files, 600 rows \(pump bench runs, one per 60 s,/);
+    const atOneS = exportRun('--bench', '--units', '2', '--rows', '300', '--seed', '3');
+    await atOneS.run;
+    const windows = (dir: string) => JSON.parse(readFileSync(join(dir, 'windows.json'), 'utf8')) as Record<string, [string, string][]>;
+    for (const csv of ['pump-001.csv', 'pump-002.csv']) {
+      const times = readFileSync(join(out, csv), 'utf8').trimEnd().split('\n').slice(1).map((l) => Date.parse(l.split(',')[0]!));
+      expect(times).toHaveLength(300);
+      for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBe(60_000);
+      // The same rows are faulty at either interval: the window's offsets from the first row scale by 60.
+      const rowOf = (dir: string, t: string, first: number) => (Date.parse(t) - first) / (dir === out ? 60_000 : 1000);
+      const first1 = Date.parse(readFileSync(join(atOneS.out, csv), 'utf8').split('\n')[1]!.split(',')[0]!);
+      const [s60, e60] = windows(out)[csv]![0]!;
+      const [s1, e1] = windows(atOneS.out)[csv]![0]!;
+      expect([rowOf(out, s60, times[0]!), rowOf(out, e60, times[0]!)]).toEqual([rowOf(atOneS.out, s1, first1), rowOf(atOneS.out, e1, first1)]);
+    }
+  });
+
   it('bad options exit 2 with the option named and the usage', async () => {
     await expect(exportRun('--faults', 'leak,meltdown').run).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/meltdown[\s\S]*usage:/) });
     await expect(exportRun('--machines', '0').run).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--machines') });

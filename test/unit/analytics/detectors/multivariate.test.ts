@@ -220,3 +220,60 @@ describe('multivariate detector', () => {
     });
   });
 });
+
+describe('multivariate detector on short runs', () => {
+  // The schema's own warm-up, not the 100 samples the tests above learn.
+  const p = multivariateParamsSchema.parse({ metric: '+' });
+  const healthy = (seed: number, n: number) => {
+    const r = rng(seed);
+    return Array.from({ length: n }, () => pump(r));
+  };
+  const broken = (rows: Record<string, number>[], from: number, by: number) => rows.map((row, i) => (i >= from ? { ...row, current_a: row.current_a! + by } : row));
+  const raisesFrom = (events: DetectorEvent[], i: number) => events.filter((e) => e.kind === 'raise' && e.ts >= T0 + i * 5000);
+
+  it('judges a device without state from its first tens of samples: a relation broken from sample 60 raises there', () => {
+    const { events } = feed(p, broken(healthy(41, 200), 60, 6));
+    expect(events[0]?.kind).toBe('raise');
+    expect(events[0]!.ts).toBeGreaterThanOrEqual(T0 + 60 * 5000);
+    expect(events[0]!.ts).toBeLessThanOrEqual(T0 + 65 * 5000);
+    expect(events[0]!.message.en).toMatch(/moved most: current_a \+/);
+    // With a warm-up of 100 samples per metric, then 100 vectors, nothing there would be judged.
+    expect(feed(params({ holdSamples: 30, judgeAfterSamples: 100 }), broken(healthy(41, 200), 60, 6)).events).toEqual([]);
+  });
+
+  it('raises nothing on short healthy runs', () => {
+    for (let seed = 100; seed < 130; seed++) expect(feed(p, healthy(seed, 300)).events).toEqual([]);
+  });
+
+  it('holds a model that has seen few samples to a stricter bar, which relaxes as it learns', () => {
+    // The same break after 55 samples and after 1,000: at first only a gross one raises.
+    const after = (n: number, by: number) => raisesFrom(feed(p, broken(healthy(43, n + 20), n, by)).events, n);
+    expect(after(55, 0.8)).toEqual([]);
+    expect(after(55, 6)).toEqual([]);
+    expect(after(55, 12).length).toBeGreaterThan(0);
+    expect(after(1000, 0.8).length).toBeGreaterThan(0);
+  });
+
+  it('does not learn a fault that starts while the bar is still wide: its samples are judged as if the model were exact', () => {
+    // Current 6 A high from sample 55: under the young model's bar, far beyond the χ² one.
+    const { state } = feed(p, broken(healthy(45, 200), 55, 6));
+    const m = state.models.all!;
+    const at = state.names.indexOf('current_a');
+    expect(Math.abs(m.loc[at]! - 10)).toBeLessThan(0.5);
+    expect(m.n).toBeLessThan(60);
+  });
+
+  it('waits longer on metrics that wander slowly: their first samples have shown little of their range', () => {
+    // Flow an AR(1) with memory of ~100 samples: 60 samples are a few independent ones.
+    const wandering = (seed: number, n: number) => {
+      const r = rng(seed);
+      let flow = 50;
+      return Array.from({ length: n }, () => {
+        flow = 50 + 0.99 * (flow - 50) + 0.7 * r();
+        return pump(r, flow);
+      });
+    };
+    expect(raisesFrom(feed(p, broken(wandering(44, 80), 60, 12)).events, 60)).toEqual([]);
+    for (let seed = 200; seed < 220; seed++) expect(feed(p, wandering(seed, 600)).events).toEqual([]);
+  });
+});

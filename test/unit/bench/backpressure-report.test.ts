@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import type { BackpressureResult, ClosedLoop, VariantResult } from '../../../load-tests/bench/backpressure.js';
+import { backpressureMarkdown } from '../../../load-tests/bench/backpressure-report.js';
+
+const loop = (samplesPerS: number, cpuPct: Record<string, number>, loopBusyPct: number): ClosedLoop => ({
+  samplesPerS,
+  cpuUsPerSample: 10,
+  peakRssMiB: 200,
+  peakInflight: 2000,
+  loadAvg1: 1,
+  split: { cpuPct, machinePct: 199.5, oursPct: Object.values(cpuPct).reduce((a, b) => a + b, 0), loopBusyPct, threadRunPct: 60, threadWaitPct: 30 },
+});
+
+const variant = (label: string, busy: number): VariantResult => ({
+  label,
+  rev: label === 'current' ? 'working tree' : 'abc1234',
+  idleRssMiB: 130,
+  closed10: [loop(50_000, { platform: 60, mosquitto: 5, influxd: 40, generator: 15 }, busy)],
+  closed1: [loop(20_000, { platform: 70, mosquitto: 10, influxd: 20, generator: 10 }, busy)],
+  overload: null,
+  backlog: null,
+});
+
+describe('backpressure report: what limits each closed loop', () => {
+  it('shows each process, their CPU per stored sample, the ceiling of two cores, the machine and the thread', () => {
+    const r: BackpressureResult = {
+      options: { baselineRev: 'abc1234', repetitions: 1, closedLoopMs: 12_000, warmupMs: 4_000, overloadMs: 20_000, backlogSamples: 300_000, receiveMaximum: 2000, batchLines: 5000, onlyOverload: false, currentEnv: {} },
+      current: variant('current', 97.4),
+      baseline: variant('baseline', Number.NaN),
+      speedup: { closed10: 1, closed1: 1 },
+      influx: { platformConcurrency: { samplesPerS: 100_000, batchLines: 5000, writers: 2 }, best: { samplesPerS: 120_000, batchLines: 5000, writers: 2 } },
+      loadAvg: { start: 1, end: 2 },
+    };
+    const md = backpressureMarkdown(r).join('\n');
+    // 120 % of a core at 50,000 samples/s: 24 µs per sample, so two cores allow 83,333 samples/s.
+    expect(md).toContain('| current (working tree) | 10 samples | 60 % | 5 % | 40 % | 15 % | 120 % (24.0 µs/sample: ≤ 83,333 samples/s on 2 cores) | 200 % | 97 % | 60 % | 30 % |');
+    // 110 % at 20,000 samples/s: 55 µs.
+    expect(md).toContain('| current (working tree) | 1 sample | 70 % | 10 % | 20 % | 10 % | 110 % (55.0 µs/sample: ≤ 36,364 samples/s on 2 cores) |');
+    // A revision without the event-loop metric: a dash, not NaN.
+    expect(md).toContain('| baseline (abc1234) | 10 samples | 60 % | 5 % | 40 % | 15 % | 120 % (24.0 µs/sample: ≤ 83,333 samples/s on 2 cores) | 200 % | – | 60 % | 30 % |');
+    expect(md).not.toContain('NaN');
+  });
+
+  it('leaves out the closed loops that did not run (--only-overload has no 1-sample loop)', () => {
+    const only = (v: VariantResult): VariantResult => ({ ...v, closed1: [] });
+    const r: BackpressureResult = {
+      options: { baselineRev: 'abc1234', repetitions: 1, closedLoopMs: 12_000, warmupMs: 4_000, overloadMs: 20_000, backlogSamples: 300_000, receiveMaximum: 2000, batchLines: 5000, onlyOverload: true, currentEnv: {} },
+      current: only(variant('current', 97.4)),
+      baseline: only(variant('baseline', Number.NaN)),
+      speedup: { closed10: 1, closed1: Number.NaN },
+      influx: { platformConcurrency: { samplesPerS: 100_000, batchLines: 5000, writers: 2 }, best: { samplesPerS: 120_000, batchLines: 5000, writers: 2 } },
+      loadAvg: { start: 1, end: 2 },
+    };
+    const md = backpressureMarkdown(r).join('\n');
+    expect(md).toContain('| current (working tree) | 10 samples |');
+    expect(md).not.toContain('| 1 sample |');
+    expect(md).not.toContain('NaN µs');
+  });
+});

@@ -21,14 +21,38 @@
  * visit's mean hides the noise, the more samples it spans the more, so profiles of different bin
  * widths (a week's bins are coarser) could not be compared. Plain arrays of numbers: the state
  * stays JSON.
+ *
+ * Memory: most signals have no cycle, and a full profile is 288 means and counts. A profile's
+ * arrays hold only the bins visited since its first (in the order of the period, from `first`),
+ * so none is allocated in full before a period has passed. While no profile is judged against,
+ * once every live profile has been compared over LETGO_PERIODS of its periods and leaves more than
+ * LETGO_ABOVE of the variance, they are let go (their arrays freed) and each is tried again from
+ * empty RETRY_PERIODS of its periods later, twice as long after each try that failed (up to
+ * RETRY_MAX periods). All at once, not one by one: the day's profile alone let go after three
+ * days, and a daily cycle that some NAB series took ten more days to show was found later than
+ * before; and the finest profile's means are the reference every other profile's sums are moved
+ * from, so letting it go beside a live one changes that one's rounding. While every profile is
+ * let go a sample costs one comparison and the overall level is not learned (it starts afresh
+ * when one is tried again).
  */
 
 export interface SeasonProfile {
   periodMs: number;
   binMs: number;
-  /** Per bin: the EWMA of its visits' means, and how many visits it learned (capped at the memory). */
+  /** Bins the period is cut into. */
+  bins: number;
+  /**
+   * Per bin from `first` on (index j: bin (first + j) mod bins), as far as bins were visited: the
+   * EWMA of its visits' means, and how many visits it learned (capped at the memory). A bin beyond
+   * them holds 0 and learned nothing.
+   */
+  first: number;
   mean: number[];
   count: number[];
+  /** Let go (no arrays, nothing learned) until this time (ms); 0: live. */
+  idleUntil: number;
+  /** Times it was let go (each try waits twice as long). */
+  tries: number;
   /** EWMAs, over the same samples, of the squared residual from the profile and from the level. */
   res2: number;
   dev2: number;
@@ -69,6 +93,8 @@ export interface SeasonState {
   sq: number;
   k: number;
   dirty: boolean;
+  /** Every profile is let go: the visit in progress lasts until the first is tried again. */
+  idle: boolean;
 }
 
 /** robust.ts's parameters of the profile (see there). */
@@ -78,6 +104,12 @@ export interface SeasonParams {
   seasonMemory: number;
   seasonExplains: number;
 }
+
+/**
+ * The arrays of a profile that holds no bin, shared (frozen: room() replaces them, never writes
+ * into them).
+ */
+const NONE: number[] = Object.freeze([]) as unknown as number[];
 
 /** A new season state for a signal sampled every dtMs: one profile per period that holds at least 4 bins. */
 export function newSeason(p: SeasonParams, dtMs: number): SeasonState {
@@ -89,9 +121,10 @@ export function newSeason(p: SeasonParams, dtMs: number): SeasonState {
     // Too few samples a period to tell a cycle from noise.
     if (bins < 4) continue;
     const perPeriod = periodMs / Math.max(dtMs, 1);
-    profiles.push({ periodMs, binMs: periodMs / bins, mean: new Array<number>(bins).fill(0), count: new Array<number>(bins).fill(0), res2: 0, dev2: 0, n: 0, perPeriod, wMin: 1 / (perPeriod * p.seasonMemory), bin: -1, ref: 0, sum: 0, sq: 0, k: 0, dirty: false });
+    profiles.push({ periodMs, binMs: periodMs / bins, bins, first: 0, mean: NONE, count: NONE, idleUntil: 0, tries: 0, res2: 0, dev2: 0, n: 0, perPeriod, wMin: 1 / (perPeriod * p.seasonMemory), bin: -1, ref: 0, sum: 0, sq: 0, k: 0, dirty: false });
   }
-  return { level: 0, nl: 0, profiles, active: -1, from: 0, until: 0, ref: 0, sum: 0, sq: 0, k: 0, dirty: false };
+  // Of their exact length (an array grown by push keeps room for more).
+  return { level: 0, nl: 0, profiles: profiles.slice(), active: -1, from: 0, until: 0, ref: 0, sum: 0, sq: 0, k: 0, dirty: false, idle: false };
 }
 
 /**
@@ -114,7 +147,88 @@ function binsOf(p: SeasonParams, periodMs: number, dtMs: number, finestMs: numbe
 /** The bin of `ts` in profile `pr`. */
 function binOf(pr: SeasonProfile, ts: number): number {
   const phase = ts % pr.periodMs;
-  return Math.min(pr.mean.length - 1, Math.floor((phase < 0 ? phase + pr.periodMs : phase) / pr.binMs));
+  return Math.min(pr.bins - 1, Math.floor((phase < 0 ? phase + pr.periodMs : phase) / pr.binMs));
+}
+
+/** The index of bin b in pr's arrays, −1 if they do not reach it (it learned nothing). */
+function slotOf(pr: SeasonProfile, b: number): number {
+  const j = b >= pr.first ? b - pr.first : b - pr.first + pr.bins;
+  return j < pr.mean.length ? j : -1;
+}
+
+/** What bin b of pr holds (0 before its first visit is learned). */
+function heldAt(pr: SeasonProfile, b: number): number {
+  const j = slotOf(pr, b);
+  return j < 0 ? 0 : pr.mean[j]!;
+}
+
+/** How many visits bin b of pr learned. */
+function countAt(pr: SeasonProfile, b: number): number {
+  const j = slotOf(pr, b);
+  return j < 0 ? 0 : pr.count[j]!;
+}
+
+/**
+ * The index of bin b in pr's arrays, grown to reach it (with bins that learned nothing). Grown by
+ * copies a quarter longer (and 4 bins), never beyond `bins`, not by push (an array grown by push
+ * keeps room for half as much again and 16 more: most of a profile's memory in its first hours);
+ * a copy per visit of the bins so far cost 40 % more per sample of `robust` in its first day.
+ */
+function room(pr: SeasonProfile, b: number): number {
+  if (pr.mean.length === 0) pr.first = b;
+  const j = b >= pr.first ? b - pr.first : b - pr.first + pr.bins;
+  if (j < pr.mean.length) return j;
+  const length = Math.min(pr.bins, Math.max(j + 1, Math.ceil(pr.mean.length * 1.25) + 4));
+  const mean = new Array<number>(length);
+  const count = new Array<number>(length);
+  for (let i = 0; i < length; i++) {
+    mean[i] = i < pr.mean.length ? pr.mean[i]! : 0;
+    count[i] = i < pr.count.length ? pr.count[i]! : 0;
+  }
+  pr.mean = mean;
+  pr.count = count;
+  return j;
+}
+
+/**
+ * A state handed over from a version whose profiles held every bin from the start: the same
+ * arrays, read from bin 0, live.
+ */
+function upgrade(s: SeasonState): void {
+  for (const pr of s.profiles) {
+    if ((pr as Partial<SeasonProfile>).bins !== undefined) continue;
+    pr.bins = pr.mean.length;
+    pr.first = 0;
+    pr.idleUntil = 0;
+    pr.tries = 0;
+  }
+}
+
+/** Periods a profile is compared before it may be let go, and the share of the variance it must leave then. */
+const LETGO_PERIODS = 2;
+const LETGO_ABOVE = 0.5;
+/** Periods a profile let go waits before it is tried again (the first time; then twice as long each time), and the longest wait. */
+const RETRY_PERIODS = 4;
+const RETRY_MAX = 16;
+
+/** Compared over LETGO_PERIODS periods, and leaves more than LETGO_ABOVE of the variance. */
+function explainsNothing(pr: SeasonProfile): boolean {
+  return pr.n >= LETGO_PERIODS * pr.perPeriod && unexplained(pr) > LETGO_ABOVE;
+}
+
+/** Lets profile pr go at `ts` (see the top of this file). */
+function letGo(pr: SeasonProfile, ts: number): void {
+  pr.tries += 1;
+  pr.idleUntil = ts + Math.min(RETRY_PERIODS * 2 ** (pr.tries - 1), RETRY_MAX) * pr.periodMs;
+  pr.mean = NONE;
+  pr.count = NONE;
+  pr.first = 0;
+  pr.res2 = 0;
+  pr.dev2 = 0;
+  pr.n = 0;
+  pr.bin = -1;
+  pr.k = 0;
+  pr.dirty = false;
 }
 
 /**
@@ -131,7 +245,7 @@ function fold(p: SeasonParams, s: SeasonState, i: number): void {
   const sum = pr.sum;
   const sq = pr.sq;
   // An alert's samples are compared all the same: a profile that no longer fits must show it.
-  if (pr.count[b]! > 0 && s.nl > 0) {
+  if (countAt(pr, b) > 0 && s.nl > 0) {
     const off = ref - s.level;
     const w = Math.min(1, k * Math.max(1 / (pr.n + k), pr.wMin));
     pr.res2 += (sq / k - pr.res2) * w;
@@ -140,13 +254,21 @@ function fold(p: SeasonParams, s: SeasonState, i: number): void {
   }
   if (pr.dirty) return;
   const m = ref + sum / k;
-  pr.mean[b] = pr.mean[b]! + (m - pr.mean[b]!) * Math.max(1 / (pr.count[b]! + 1), 1 / p.seasonMemory);
-  pr.count[b] = Math.min(pr.count[b]! + 1, p.seasonMemory);
-  // The level is learned once, from the first profile's visits.
-  if (i === 0) {
-    s.nl += 1;
-    s.level += (m - s.level) * Math.max(1 / s.nl, 1 / (pr.mean.length * p.seasonMemory));
-  }
+  const j = room(pr, b);
+  pr.mean[j] = pr.mean[j]! + (m - pr.mean[j]!) * Math.max(1 / (pr.count[j]! + 1), 1 / p.seasonMemory);
+  pr.count[j] = Math.min(pr.count[j]! + 1, p.seasonMemory);
+}
+
+/**
+ * Learns the finest bin's visit that just ended into the overall level (unless dirty), right
+ * after the first profile has compared it: each profile measures its share about the level as it
+ * stood when its visit ended.
+ */
+function learnLevel(p: SeasonParams, s: SeasonState): void {
+  if (s.dirty) return;
+  const m = s.ref + s.sum / s.k;
+  s.nl += 1;
+  s.level += (m - s.level) * Math.max(1 / s.nl, 1 / (s.profiles[0]!.bins * p.seasonMemory));
 }
 
 /**
@@ -158,11 +280,20 @@ function endVisit(p: SeasonParams, s: SeasonState): void {
   if (s.k === 0) return;
   for (let i = 0; i < s.profiles.length; i++) {
     const pr = s.profiles[i]!;
+    if (pr.idleUntil > 0) {
+      if (i === 0) learnLevel(p, s);
+      continue;
+    }
     const b = binOf(pr, s.from);
     if (b !== pr.bin) {
       fold(p, s, i);
+      if (s.active < 0 && explainsNothing(pr) && s.profiles.every((q) => q.idleUntil > 0 || explainsNothing(q))) {
+        letGo(pr, s.from);
+        if (i === 0) learnLevel(p, s);
+        continue;
+      }
       pr.bin = b;
-      pr.ref = pr.mean[b]!;
+      pr.ref = heldAt(pr, b);
       pr.sum = 0;
       pr.sq = 0;
       pr.k = 0;
@@ -176,10 +307,31 @@ function endVisit(p: SeasonParams, s: SeasonState): void {
     // The finest profile's visit is this one: it ends now.
     if (i === 0) {
       fold(p, s, 0);
+      learnLevel(p, s);
       pr.bin = -1;
       pr.k = 0;
     }
   }
+}
+
+/**
+ * Profiles let go whose wait is over at `ts` start again from empty; true if every profile is
+ * still let go. The level is learned afresh when one starts after all were let go (it was not
+ * learned meanwhile, and a stale level makes any profile look like it explains the drift).
+ */
+function retry(s: SeasonState, ts: number): boolean {
+  let idle = true;
+  let wasIdle = true;
+  for (const pr of s.profiles) {
+    if (pr.idleUntil === 0) wasIdle = false;
+    else if (ts >= pr.idleUntil) pr.idleUntil = 0;
+    if (pr.idleUntil === 0) idle = false;
+  }
+  if (wasIdle && !idle) {
+    s.level = 0;
+    s.nl = 0;
+  }
+  return idle;
 }
 
 /**
@@ -194,11 +346,25 @@ export function addSample(p: SeasonParams, s: SeasonState, ts: number, value: nu
   // profile and sample cost a third of the detector's time.
   if (ts >= s.until || ts < s.from) {
     const pr = s.profiles[0]!;
-    endVisit(p, s);
-    const b = binOf(pr, ts);
+    upgrade(s);
+    // A visit that spanned a time when every profile was let go is no bin's (nothing learns it).
+    if (!s.idle) endVisit(p, s);
+    s.idle = retry(s, ts);
     s.from = ts;
+    if (s.idle) {
+      // One comparison a sample until the first profile is tried again.
+      s.until = Math.min(...s.profiles.map((q) => q.idleUntil));
+      s.ref = s.level;
+      s.sum = 0;
+      s.sq = 0;
+      s.k = 0;
+      s.dirty = false;
+      return true;
+    }
+    const b = binOf(pr, ts);
     s.until = ts - (ts % pr.binMs) + pr.binMs;
-    s.ref = pr.mean[b]!;
+    // A profile let go holds nothing: differences from the level keep the sums' precision.
+    s.ref = pr.idleUntil > 0 ? s.level : heldAt(pr, b);
     s.sum = 0;
     s.sq = 0;
     s.k = 0;
@@ -264,13 +430,14 @@ const HOLD = 0.5;
  */
 export function seasonalOffset(s: SeasonState, ts: number, value: number): number {
   const pr = s.profiles[s.active]!;
-  const bins = pr.mean.length;
+  upgrade(s);
+  const bins = pr.bins;
   const b = binOf(pr, ts);
   let best = s.level;
   let bestDist = Infinity;
   for (let d = -1; d <= 1; d++) {
-    const j = (b + d + bins) % bins;
-    if (pr.count[j]! === 0) continue;
+    const j = slotOf(pr, (b + d + bins) % bins);
+    if (j < 0 || pr.count[j]! === 0) continue;
     const dist = Math.abs(value - pr.mean[j]!);
     if (dist < bestDist) {
       best = pr.mean[j]!;

@@ -98,12 +98,12 @@ export const multivariateParamsSchema = z
     mewmaWarmupSamples: z.number().int().min(2).default(100),
     /**
      * Whether the MEWMA's z is taken through a Student t while its learned limit rests on few
-     * independent samples (see judge). Off by default: on the simulated fleet it halved
-     * `joint-deviation`'s false alerts with the same faults found and the pump bench as good, but
-     * a young state model then misses a break that its settling samples half learned and that
-     * only the MEWMA still sees (engine.test.ts, machine states), docs/analytics.md.
+     * independent samples and the sample's own T² is within calmBelow (see judge). On the
+     * simulated healthy fleet its false alerts were machines in their first run of a state, whose
+     * MEWMA limit had learned from 100–200 samples (about 3–5 independent ones): 10 → 6 in 500
+     * machine-days, the same faults found (docs/analytics.md).
      */
-    youngMewmaT: z.boolean().default(false),
+    youngMewmaT: z.boolean().default(true),
     /** Samples whose MEWMA statistic is this many of its learned scales above its location are not learned. */
     learnBelow: z.number().positive().default(4),
     zRaise: z.number().positive().default(8),
@@ -392,9 +392,11 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
       // a normal's: the statistic of a MEWMA carries 1 − r of itself to the next sample, so its
       // learned samples count r/(2 − r) each (100 of them about 2.6), and until they count as
       // judgeAfterSamples uM is taken through that t. Learning still goes by the plain uM, so a
-      // shift the young limit cannot yet raise on is not learned as normal either.
+      // shift the young limit cannot yet raise on is not learned as normal either; and a sample
+      // whose own T² is beyond calmBelow is off whatever the limit's doubt (a break that the
+      // settling samples after a change of state half learned): there the plain uM stands.
       const nM = (m.statN * p.mewmaR) / (2 - p.mewmaR);
-      if (p.youngMewmaT && J.uM > T_FROM && nM < p.judgeAfterSamples) J.uM = studentToZ(J.uM, Math.max(1, nM - 1));
+      if (p.youngMewmaT && J.uM > T_FROM && nM < p.judgeAfterSamples && J.zT <= p.calmBelow) J.uM = studentToZ(J.uM, Math.max(1, nM - 1));
       if (J.uM > J.zT) {
         J.z = J.uM;
         J.by = 'M';

@@ -201,14 +201,14 @@ describe('multivariate detector', () => {
     expect(events[0]!.message.en).toMatch(/moved most: (current_a|flow_m3_h) /);
   });
 
-  it('with youngMewmaT, holds the MEWMA to a t bar while its limit rests on few independent samples, without learning what it does not raise on', () => {
+  it('holds the MEWMA to a t bar while its limit rests on few independent samples, without learning what it does not raise on', () => {
     const shifted = (r: () => number) =>
       Array.from({ length: 100 }, () => {
         const row = pump(r);
         return { ...row, current_a: row.current_a! + 0.3 };
       });
     const young = params({ warmupSamples: 25, youngMewmaT: true });
-    const youngPlain = params({ warmupSamples: 25 });
+    const youngPlain = params({ warmupSamples: 25, youngMewmaT: false });
     // 300 samples: the MEWMA limit has learned from about 200 judged ones, which count as 5.
     const rA = rng(7);
     const first = Array.from({ length: 300 }, () => pump(rA));
@@ -221,6 +221,14 @@ describe('multivariate detector', () => {
     expect(shiftA.events).toEqual([]);
     // …nor learns it: its MEWMA statistic is beyond learnBelow on the plain scale.
     expect(shiftA.state.models.all!.statN).toBeLessThan(a.state.models.all!.statN + 50);
+    // A shift the sample's own T² puts beyond calmBelow (0.8 A, though below zRaise on the young
+    // model's bar: T² alone does not raise) is there whatever the young limit's doubt: the plain
+    // MEWMA bar raises on it.
+    const bigRows = shifted(rng(3)).map((row) => ({ ...row, current_a: row.current_a! + 0.5 }));
+    const tOnly = params({ warmupSamples: 25, mewmaR: 0 });
+    expect(feed(tOnly, bigRows, feed(tOnly, first).state, 300).events).toEqual([]);
+    const big = feed(young, bigRows, a.state, 300);
+    expect(big.events[0]?.kind).toBe('raise');
     // Once the limit counts judgeAfterSamples independent samples, the bar is the plain one.
     const mature = feed(params({ youngMewmaT: true }), normal);
     const r5 = rng(11);

@@ -328,7 +328,20 @@ async function renderedFonts(p: Page, selector: string): Promise<string[]> {
 }
 
 const waitForPlant = (p: Page) => p.waitForFunction(() => /\d/.test(document.querySelector('[data-kpi=energy]')?.textContent ?? '') && document.querySelectorAll('.tile[data-device]').length > 6, undefined, { timeout: 20_000 });
-const waitForPoints = (p: Page, metric: string, n: number) => p.waitForFunction(([m, min]) => Number(document.querySelector(`.chart[data-metric=${m as string}]`)?.dataset.points ?? 0) >= (min as number), [metric, n] as const, { timeout: 15_000 });
+/**
+ * Until a chart holds `n` points and has drawn its axes with them: the chart records its points
+ * when data arrives and its tick labels when uPlot next draws, a frame later or more on a loaded
+ * machine, so reading the ticks right after the points once found none.
+ */
+const waitForPoints = (p: Page, metric: string, n: number) =>
+  p.waitForFunction(
+    ([m, min]) => {
+      const chart = document.querySelector(`.chart[data-metric=${m as string}]`) as unknown as PageElement | null;
+      return Number(chart?.dataset.points ?? 0) >= (min as number) && (JSON.parse(chart?.dataset.xTicks ?? '[]') as unknown[]).length > 0;
+    },
+    [metric, n] as const,
+    { timeout: 15_000 },
+  );
 
 describe('charts and the Chinese screen at 1440 × 900 and on a tablet', () => {
   const DESKTOP = { width: 1440, height: 900 };
@@ -364,6 +377,7 @@ describe('charts and the Chinese screen at 1440 × 900 and on a tablet', () => {
       try {
         await p.goto(`${platform.httpUrl}/dashboard/#/machine/site-01/line-01/m-002`);
         await waitForPoints(p, 'power_kw', 300);
+        await waitForPoints(p, 'temperature_c', 300);
         // Steps of 2 minutes: uPlot's own list would go from 1 straight to 5 (three ticks).
         for (const metric of ['power_kw', 'temperature_c']) expectTimeTicks((await chartTicks(p, metric)).x, /^\d\d:\d\d$/, 6);
         await p.screenshot({ path: join(SHOTS, `chart-15min-${tag}.png`), fullPage: true });

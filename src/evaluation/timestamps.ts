@@ -13,7 +13,11 @@ const EPOCH = /^(\d{10}|\d{13})(\.\d+)?$/;
 export function parseTimestamp(s: string): number | null {
   const text = s.trim();
   const epoch = EPOCH.exec(text);
-  if (epoch) return epoch[2] === undefined && epoch[1]!.length === 13 ? Number(text) : epoch[1]!.length === 10 ? Math.round(Number(text) * 1000) : null;
+  if (epoch) {
+    const [, whole, fraction] = epoch;
+    if (whole!.length === 10) return Math.round(Number(text) * 1000); // seconds
+    return fraction === undefined ? Number(text) : null; // milliseconds, whole only
+  }
   const m = PLAIN.exec(text);
   if (!m) return null;
   // Date.parse keeps milliseconds only; NAB's labels carry microseconds that are always zero.

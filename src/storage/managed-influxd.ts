@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { freePort } from './free-port.js';
 
 /** Absolute path of an executable file on PATH, or null. */
 export function findOnPath(bin: string, path = process.env.PATH ?? ''): string | null {
@@ -18,17 +18,6 @@ export function findOnPath(bin: string, path = process.env.PATH ?? ''): string |
     }
   }
   return null;
-}
-
-function freeLocalPort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => res(port));
-    });
-  });
 }
 
 export interface ManagedInfluxdOptions {
@@ -148,8 +137,8 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
   // A port picked here was free a moment ago; a connection or another server can still take it
   // before influxd binds it. Then influxd exits with "address already in use" and we try again with
   // fresh ports, but never move an HTTP port the caller chose (a restart must keep its address).
-  let httpPort = opts.httpPort ?? (await freeLocalPort());
-  let rpcPort = await freeLocalPort();
+  let httpPort = opts.httpPort ?? (await freePort());
+  let rpcPort = await freePort();
   const logPath = join(dataDir, 'influxd.log');
   let child: ChildProcess;
   for (let attempt = 1; ; attempt++) {
@@ -161,8 +150,8 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
       const ours = taken === rpcPort || (taken === httpPort && opts.httpPort === undefined);
       if (!ours || attempt >= 3) throw err;
       opts.logger?.warn({ port: taken, attempt }, 'managed influxd: port taken before influxd bound it; retrying on another');
-      if (taken === httpPort) httpPort = await freeLocalPort();
-      rpcPort = await freeLocalPort();
+      if (taken === httpPort) httpPort = await freePort();
+      rpcPort = await freePort();
     }
   }
   const url = `http://127.0.0.1:${httpPort}`;

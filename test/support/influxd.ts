@@ -2,7 +2,6 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfluxV1Sink, startManagedInfluxd, type ManagedInfluxd } from '../../src/storage/index.js';
-import { freePort } from './ports.js';
 
 export interface InfluxdProcess {
   url: string;
@@ -28,18 +27,10 @@ export interface InfluxdProcess {
  */
 export async function startInfluxd(opts: { database?: string } = {}): Promise<InfluxdProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), 'pp-influxd-'));
-  // The port is passed in (restart() must keep it), so managed-influxd will not move it if another
-  // process takes it before influxd binds: the first start picks a fresh one itself.
-  let port = await freePort();
-  let current: ManagedInfluxd | null = null;
-  for (let attempt = 1; current === null; attempt++) {
-    try {
-      current = await startManagedInfluxd({ dataDir, httpPort: port });
-    } catch (err) {
-      if (attempt >= 3 || !String(err).includes(`127.0.0.1:${port}: bind: address already in use`)) throw err;
-      port = await freePort();
-    }
-  }
+  // managed-influxd picks the port (and picks again if it was taken before influxd bound it);
+  // restart() keeps it.
+  let current: ManagedInfluxd | null = await startManagedInfluxd({ dataDir });
+  const port = current.httpPort;
   const url = `http://127.0.0.1:${port}`;
   if (opts.database) await new InfluxV1Sink({ url, database: opts.database }).connect();
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {

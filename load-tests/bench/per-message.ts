@@ -1,7 +1,7 @@
 /**
  * `npx tsx load-tests/bench/per-message.ts --baseline-rev <rev> [--seconds 12] [--rate1 3000]
  * [--rate10 10000] [--rounds 1] [--lead 6000] [--phases idle,closed1,rate1,rate10] [--profile DIR [--alloc]]
- * [--current-env PP_X=v ...]`: what a message costs, this tree beside an earlier
+ * [--current-env PP_X=v ...] [--current-node-arg --flag=v ...]`: what a message costs, this tree beside an earlier
  * revision in the same run. Each variant has its own Mosquitto (shipped configuration) and built
  * platform process on one influxd (200 devices in 20 gateways, the backpressure bench's fleet),
  * and each phase runs for both, one after the other (rounds alternate the order):
@@ -49,6 +49,8 @@ const profileDir = arg('--profile');
 const alloc = argv.includes('--alloc');
 /** `--current-env PP_X=v` (repeatable): settings for this tree's platform only, e.g. a larger window. */
 const currentEnv = Object.fromEntries(argv.flatMap((a, i) => (a === '--current-env' ? [argv[i + 1]!.split(/=(.*)/s).slice(0, 2)] : [])));
+/** `--current-node-arg --flag=v` (repeatable): node flags for this tree's platform only, after its start flags (a later V8 flag wins). */
+const currentNodeArgs = argv.flatMap((a, i) => (a === '--current-node-arg' ? [argv[i + 1]!] : []));
 const WINDOW = 2000;
 /** How far the closed loop's fleet may be ahead of what is stored, in samples. */
 const lead = Number(arg('--lead', String(3 * WINDOW)));
@@ -167,6 +169,12 @@ const PHASES = wanted ? ALL_PHASES.filter((p) => p.name === 'idle' || wanted.inc
 const loadStart = loadAverage();
 if (profileDir) mkdirSync(profileDir, { recursive: true });
 const [influx, base] = await Promise.all([startInfluxd(), buildRevision(baselineRev, say), buildPlatform(say)]).then(([i, b]) => [i, b] as const);
+// The baseline as its own npm start ran it: with the start flags of its revision when it has
+// them (src/app/heap.ts START_NODE_FLAGS, e.g. the young generation's size), none before. Without
+// them a recent baseline ran with another young generation than this tree, and with one-sample
+// messages that alone moved the garbage collector's share of the thread.
+const baseFlags = await import(join(base.dist, 'src/app/heap.js')).then((m: { START_NODE_FLAGS?: readonly string[] }) => [...(m.START_NODE_FLAGS ?? [])], () => [] as string[]);
+say(`baseline ${base.sha} start flags: ${baseFlags.join(' ') || '(none)'}${currentNodeArgs.length > 0 ? `; this tree's platform also: ${currentNodeArgs.join(' ')}` : ''}`);
 const variants: Variant[] = [];
 try {
   for (const [label, dist] of [
@@ -178,7 +186,7 @@ try {
     const platform = await spawnBuiltPlatform({
       env: { PP_MQTT_URL: mosquitto.url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: `pm_${variants.length}`, PP_MQTT_CLIENT_ID: `pp-pm-${variants.length}`, PP_AUTH: 'off', PP_WRITE_BATCH_LINES: '5000', PP_MQTT_RECEIVE_MAXIMUM: String(WINDOW), ...(dist ? {} : currentEnv) },
       dist,
-      nodeArgs: profileDir ? [`--inspect=127.0.0.1:${inspectPort}`] : [],
+      nodeArgs: [...(dist ? baseFlags : currentNodeArgs), ...(profileDir ? [`--inspect=127.0.0.1:${inspectPort}`] : [])],
     });
     const inspector = profileDir ? await Inspector.connect(inspectPort) : null;
     const f1 = new Fleet(new Workload(SHAPE1), mosquitto.url, `pm-${variants.length}-1`);

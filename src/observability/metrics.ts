@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Tally } from './tally.js';
 
 export type IngestSource = 'mqtt' | 'http' | 'line_protocol' | 'sparkplug' | 'nats';
 
@@ -17,16 +18,27 @@ export function createMetrics() {
   // tells a thread that is the limit from a process that is waiting on something else.
   let loopActiveMs = 0;
   // Gauges read at scrape time from whoever owns the value (set by the app at wiring time).
+  // Counted for every message and every stored batch: plain numbers, handed to their counters
+  // when read (tally.ts). Rejections are rare and keep prom-client's own `inc`.
+  const tally = () => new Tally<IngestSource>('source');
+  const messagesReceived = tally();
+  const samplesReceived = tally();
+  const samplesStored = tally();
+  const unknownMetrics = tally();
   const probes = { writeQueueLines: () => 0, mqttInflight: () => 0, mqttInflightPeak: () => 0, spool: (): { bytes: number; records: number; oldestAt: number | null; corruptSegments: number } | null => null, alertsOpen: () => 0 };
   return {
     registry,
     probes,
-    messagesReceived: new Counter({ ...r, name: 'pp_messages_received_total', help: 'Messages (MQTT) or requests (HTTP) received', labelNames: ['source'] as const }),
+    messagesReceived,
+    samplesReceived,
+    samplesStored,
+    unknownMetrics,
+    messagesReceivedTotal: new Counter({ ...r, name: 'pp_messages_received_total', help: 'Messages (MQTT) or requests (HTTP) received', labelNames: ['source'] as const, collect() { messagesReceived.drainInto(this); } }),
     messagesRejected: new Counter({ ...r, name: 'pp_messages_rejected_total', help: 'Messages rejected whole, by reason code', labelNames: ['source', 'reason'] as const }),
-    samplesReceived: new Counter({ ...r, name: 'pp_samples_received_total', help: 'Valid samples accepted for storage', labelNames: ['source'] as const }),
+    samplesReceivedTotal: new Counter({ ...r, name: 'pp_samples_received_total', help: 'Valid samples accepted for storage', labelNames: ['source'] as const, collect() { samplesReceived.drainInto(this); } }),
     samplesRejected: new Counter({ ...r, name: 'pp_samples_rejected_total', help: 'Samples rejected, by reason code', labelNames: ['source', 'reason'] as const }),
-    samplesStored: new Counter({ ...r, name: 'pp_samples_stored_total', help: 'Samples acknowledged by storage', labelNames: ['source'] as const }),
-    unknownMetrics: new Counter({ ...r, name: 'pp_unknown_metric_messages_total', help: 'Messages carrying metrics outside the catalogue (kept, flagged)', labelNames: ['source'] as const }),
+    samplesStoredTotal: new Counter({ ...r, name: 'pp_samples_stored_total', help: 'Samples acknowledged by storage', labelNames: ['source'] as const, collect() { samplesStored.drainInto(this); } }),
+    unknownMetricsTotal: new Counter({ ...r, name: 'pp_unknown_metric_messages_total', help: 'Messages carrying metrics outside the catalogue (kept, flagged)', labelNames: ['source'] as const, collect() { unknownMetrics.drainInto(this); } }),
     deadLetters: new Counter({ ...r, name: 'pp_dead_letters_total', help: 'Rejected MQTT messages republished to the dead-letter topic' }),
     writeBatchLines: new Histogram({ ...r, name: 'pp_write_batch_lines', help: 'Lines per storage write', buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000, 50000] }),
     writeDuration: new Histogram({ ...r, name: 'pp_write_duration_seconds', help: 'Latency of successful storage writes', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] }),

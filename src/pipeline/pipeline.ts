@@ -38,6 +38,9 @@ export type StoredListener = (batch: TelemetryBatch) => void;
  */
 export type StatusListener = (status: ParsedStatus | null, retained: boolean) => void;
 
+/** What `ingest` returns for an empty batch: nothing to wait for. */
+const NOTHING_TO_STORE = Promise.resolve();
+
 export class Pipeline {
   private readonly storedListeners: StoredListener[] = [];
   private readonly statusListeners: StatusListener[] = [];
@@ -51,13 +54,13 @@ export class Pipeline {
 
   /** Count what a decoder said about one message (accepted, rejected, unknown metrics). */
   account(source: IngestSource, result: DecodeResult): void {
-    this.metrics.messagesReceived.inc({ source });
+    this.metrics.messagesReceived.add(source);
     if (result.batch === null) {
       for (const r of result.rejections) this.metrics.messagesRejected.inc({ source, reason: r.code });
       return;
     }
     for (const r of result.rejections) this.metrics.samplesRejected.inc({ source, reason: r.code });
-    if (result.unknownMetrics.length > 0) this.metrics.unknownMetrics.inc({ source });
+    if (result.unknownMetrics.length > 0) this.metrics.unknownMetrics.add(source);
   }
 
   /** Sources that can refuse work (HTTP) check this first; MQTT slows down through its acks. */
@@ -100,14 +103,29 @@ export class Pipeline {
     if (status && !retained) this.analytics?.status?.(status);
   }
 
-  /** Store a validated batch; resolves when durable. */
-  async ingest(source: IngestSource, batch: TelemetryBatch): Promise<void> {
+  /**
+   * Store a validated batch; resolves when durable. Not async: with one-sample messages this runs
+   * per message, and an async function's suspended frame and its promise beside the one `then`
+   * here were garbage per message. A writer that throws rejects the promise, as before.
+   */
+  ingest(source: IngestSource, batch: TelemetryBatch): Promise<void> {
     const n = batch.samples.length;
-    if (n === 0) return;
-    this.metrics.samplesReceived.inc({ source }, n);
-    await this.write(batch);
-    this.metrics.samplesStored.inc({ source }, n);
-    this.tell(this.storedListeners, 'stored-batch listener', batch);
+    if (n === 0) return NOTHING_TO_STORE;
+    this.metrics.samplesReceived.add(source, n);
+    let written: Promise<void>;
+    try {
+      written = this.write(batch);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return written.then(() => this.stored(source, batch));
+  }
+
+  /** The batch is durable: count it and tell the listeners (before the source acknowledges it). */
+  private stored(source: IngestSource, batch: TelemetryBatch): void {
+    const n = batch.samples.length;
+    this.metrics.samplesStored.add(source, n);
+    this.tell(this.storedListeners, 'stored-batch listener', batch, undefined);
     // Guarded: the object would be built for every message even with trace logging off.
     if (this.log.isLevelEnabled('trace')) this.log.trace({ site: batch.site, line: batch.line, device: batch.device, samples: n }, 'batch stored');
   }
@@ -120,9 +138,9 @@ export class Pipeline {
    * windows skip samples not newer than what they have seen, and alerts are idempotent by event
    * time.
    *
-   * Not async, and apart from `ingest`: the points are garbage once the writer has turned them
-   * into line protocol. Built inside `ingest`, they would stay reachable from its suspended frame
-   * until the write completes, i.e. for every message the window holds.
+   * Apart from `ingest`: the points are garbage once the writer has turned them into line
+   * protocol, and what waits for the write (the `then` in `ingest`) holds only the batch, not
+   * them, for as long as the window holds the message.
    */
   private write(batch: TelemetryBatch): Promise<void> {
     const derived = this.analytics?.process(batch) ?? [];
@@ -130,10 +148,11 @@ export class Pipeline {
     return this.writer.write(derived.length > 0 ? points.concat(derived) : points);
   }
 
-  private tell<A extends unknown[]>(listeners: readonly ((...args: A) => void)[], what: string, ...args: A): void {
+  /** Two arguments at most, not a rest parameter: that was an array per stored message. */
+  private tell<A, B>(listeners: readonly ((a: A, b: B) => void)[], what: string, a: A, b: B): void {
     for (const listen of listeners) {
       try {
-        listen(...args);
+        listen(a, b);
       } catch (err) {
         // A listener's failure must never fail ingest: the batch is durable and will be acknowledged.
         this.log.error({ err }, `${what} failed`);

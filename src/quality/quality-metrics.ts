@@ -1,30 +1,11 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { Tally } from '../observability/tally.js';
 
 export interface QualityProbes {
   devices(): number;
   online(): number;
   missingMessages(): number;
   timestampBytes(): number;
-}
-
-/**
- * Counts by label value, kept as plain numbers and added to their prom-client counter when it is
- * read (a scrape of /metrics). Every stored message is counted here; prom-client's `inc` with
- * labels hashes and validates the label object each time, several % of the thread with
- * one-sample messages, where one addition to a number will do until someone looks.
- */
-export class Tally<L extends string> {
-  private readonly counts = new Map<L, number>();
-
-  add(label: L, by = 1): void {
-    this.counts.set(label, (this.counts.get(label) ?? 0) + by);
-  }
-
-  /** Hand what was counted since the last call to `counter` (label `verdict`), and start again. */
-  drainInto(counter: Counter<'verdict'>): void {
-    for (const [verdict, n] of this.counts) counter.inc({ verdict }, n);
-    this.counts.clear();
-  }
 }
 
 export type MessageVerdict = 'first' | 'next' | 'ahead' | 'gap-fill' | 'duplicate' | 'reset' | 'unsequenced';
@@ -36,8 +17,8 @@ export type SampleVerdict = 'received' | 'duplicate' | 'too_late';
  */
 export function createQualityMetrics(registry: Registry, probes: QualityProbes) {
   const r = { registers: [registry] };
-  const messageVerdicts = new Tally<MessageVerdict>();
-  const sampleVerdicts = new Tally<SampleVerdict>();
+  const messageVerdicts = new Tally<MessageVerdict>('verdict');
+  const sampleVerdicts = new Tally<SampleVerdict>('verdict');
   return {
     /** Per stored message and sample: count here (see Tally), not on the counters. */
     messageVerdicts,

@@ -79,19 +79,31 @@ function describeIssues(issues: z.core.$ZodIssue[]): string {
 /** The JSON path of a sample: built only for a rejection (nearly every sample is valid). */
 const at = (pathPrefix: string, index: number) => `${pathPrefix}[${index}]`;
 
-function reject(rejections: Rejection[], index: number, code: ErrorCode, path: string, reason: string): void {
-  rejections.push({ code, path, sample: index, reason });
+/** Add a rejection to `rejections` (made on the first one); returns the array. */
+function reject(rejections: Rejection[] | null, index: number, code: ErrorCode, path: string, reason: string): Rejection[] {
+  const out = rejections ?? [];
+  out.push({ code, path, sample: index, reason });
+  return out;
 }
+
+/** What a message with nothing to reject or flag carries (frozen: shared by every such result). */
+const NONE: never[] = Object.freeze([]) as unknown as never[];
 
 /**
  * Validate samples one by one: bad ones become rejections, good ones are kept. Per sample the
  * valid case allocates only the sample the batch keeps (with one-sample messages this runs once
  * per message, so closures, a Set and arrays made per call or per sample showed as garbage:
  * hence `at` and `reject` outside, not closures made per call).
+ *
+ * `owned`: `rawSamples` is this decoder's own (from its JSON.parse), so when every sample is kept
+ * as it was parsed (the fast path's usual answer) it is the batch's array itself, not a copy;
+ * the rejection and unknown-metric arrays are made only when there is something to put in them.
  */
-function decodeSamples(ref: DeviceRef, seq: number | null, rawSamples: unknown[], limits: DecodeLimits, now: number, pathPrefix: string): DecodeResult {
-  const samples: Sample[] = [];
-  const rejections: Rejection[] = [];
+function decodeSamples(ref: DeviceRef, seq: number | null, rawSamples: unknown[], limits: DecodeLimits, now: number, pathPrefix: string, owned: boolean): DecodeResult {
+  // null while the samples kept so far are rawSamples' first `kept`, as parsed.
+  let samples: Sample[] | null = owned ? null : [];
+  let kept = 0;
+  let rejections: Rejection[] | null = null;
   let unknown: Set<string> | null = null;
   const latest = now + limits.maxFutureSkewMs;
   for (let index = 0; index < rawSamples.length; index++) {
@@ -105,15 +117,15 @@ function decodeSamples(ref: DeviceRef, seq: number | null, rawSamples: unknown[]
       // zod skips a `__proto__` key of a record unchecked (its prototype-pollution guard), so such a
       // metric would vanish without a reason: reject it like any other name outside the pattern.
       const protoKey = hasOwnProtoKey((raw as { m?: unknown } | null)?.m);
-      if (protoKey) reject(rejections, index, 'PP_ERR_INVALID_METRIC_NAME', `${at(pathPrefix, index)}.m.__proto__`, `metric name "__proto__" must match ${METRIC_NAME_PATTERN.source}`);
+      if (protoKey) rejections = reject(rejections, index, 'PP_ERR_INVALID_METRIC_NAME', `${at(pathPrefix, index)}.m.__proto__`, `metric name "__proto__" must match ${METRIC_NAME_PATTERN.source}`);
       if (!parsed.success) {
         for (const issue of parsed.error.issues) {
           const [head, key] = issue.path;
           const path = issue.path.length ? `${at(pathPrefix, index)}.${issue.path.map(String).join('.')}` : at(pathPrefix, index);
-          if (head === 'ts') reject(rejections, index, 'PP_ERR_INVALID_TIMESTAMP', path, describeTs(raw));
-          else if (head === 'm' && key !== undefined && issue.code === 'invalid_key') reject(rejections, index, 'PP_ERR_INVALID_METRIC_NAME', path, `metric name ${JSON.stringify(String(key)).slice(0, 80)} must match ${METRIC_NAME_PATTERN.source}`);
-          else if (head === 'm' && key !== undefined) reject(rejections, index, 'PP_ERR_INVALID_VALUE', path, describeValue((raw as { m: Record<string, unknown> }).m[String(key)]));
-          else reject(rejections, index, 'PP_ERR_INVALID_SAMPLE', path, describeIssues([issue]));
+          if (head === 'ts') rejections = reject(rejections, index, 'PP_ERR_INVALID_TIMESTAMP', path, describeTs(raw));
+          else if (head === 'm' && key !== undefined && issue.code === 'invalid_key') rejections = reject(rejections, index, 'PP_ERR_INVALID_METRIC_NAME', path, `metric name ${JSON.stringify(String(key)).slice(0, 80)} must match ${METRIC_NAME_PATTERN.source}`);
+          else if (head === 'm' && key !== undefined) rejections = reject(rejections, index, 'PP_ERR_INVALID_VALUE', path, describeValue((raw as { m: Record<string, unknown> }).m[String(key)]));
+          else rejections = reject(rejections, index, 'PP_ERR_INVALID_SAMPLE', path, describeIssues([issue]));
         }
         continue;
       }
@@ -127,28 +139,30 @@ function decodeSamples(ref: DeviceRef, seq: number | null, rawSamples: unknown[]
       if (reserved === undefined && RESERVED_METRIC_NAMES.has(name)) reserved = name;
     }
     if (count === 0 && !sample.bad?.length) {
-      reject(rejections, index, 'PP_ERR_EMPTY_SAMPLE', `${at(pathPrefix, index)}.m`, 'sample has no metrics');
+      rejections = reject(rejections, index, 'PP_ERR_EMPTY_SAMPLE', `${at(pathPrefix, index)}.m`, 'sample has no metrics');
       continue;
     }
     if (count > limits.maxMetricsPerSample) {
-      reject(rejections, index, 'PP_ERR_TOO_MANY_METRICS', `${at(pathPrefix, index)}.m`, `sample has ${count} metrics; the limit is ${limits.maxMetricsPerSample}`);
+      rejections = reject(rejections, index, 'PP_ERR_TOO_MANY_METRICS', `${at(pathPrefix, index)}.m`, `sample has ${count} metrics; the limit is ${limits.maxMetricsPerSample}`);
       continue;
     }
     if (reserved !== undefined) {
-      reject(rejections, index, 'PP_ERR_INVALID_METRIC_NAME', `${at(pathPrefix, index)}.m.${reserved}`, `metric name ${JSON.stringify(reserved)} is reserved (${[...RESERVED_METRIC_NAMES].join(', ')}): rename it`);
+      rejections = reject(rejections, index, 'PP_ERR_INVALID_METRIC_NAME', `${at(pathPrefix, index)}.m.${reserved}`, `metric name ${JSON.stringify(reserved)} is reserved (${[...RESERVED_METRIC_NAMES].join(', ')}): rename it`);
       continue;
     }
     if (sample.ts > latest) {
-      reject(rejections, index, 'PP_ERR_FUTURE_TIMESTAMP', `${at(pathPrefix, index)}.ts`, `ts ${new Date(sample.ts).toISOString()} is ${sample.ts - now} ms ahead of the platform clock; the allowed skew is ${limits.maxFutureSkewMs} ms`);
+      rejections = reject(rejections, index, 'PP_ERR_FUTURE_TIMESTAMP', `${at(pathPrefix, index)}.ts`, `ts ${new Date(sample.ts).toISOString()} is ${sample.ts - now} ms ahead of the platform clock; the allowed skew is ${limits.maxFutureSkewMs} ms`);
       continue;
     }
     for (const name in sample.m) if (!isKnownMetric(name)) (unknown ??= new Set()).add(name);
     // The fast path's sample is already in the batch's form ({ts, m} or {ts, m, bad} with some
     // bad names); zod's, or an empty `bad`, is copied into it.
-    if (fast !== null && (fast.bad === undefined || fast.bad.length > 0)) samples.push(fast);
-    else samples.push(sample.bad?.length ? { ts: sample.ts, m: sample.m, bad: sample.bad } : { ts: sample.ts, m: sample.m });
+    const keep = fast !== null && (fast.bad === undefined || fast.bad.length > 0) ? fast : sample.bad?.length ? { ts: sample.ts, m: sample.m, bad: sample.bad } : { ts: sample.ts, m: sample.m };
+    if (samples === null && keep === rawSamples[index] && index === kept) kept++;
+    else (samples ??= rawSamples.slice(0, kept) as Sample[]).push(keep);
   }
-  return { batch: { site: ref.site, line: ref.line, device: ref.device, seq, samples }, rejections, unknownMetrics: unknown ? [...unknown] : [] };
+  const batchSamples = samples ?? (kept === rawSamples.length ? (rawSamples as Sample[]) : (rawSamples.slice(0, kept) as Sample[]));
+  return { batch: { site: ref.site, line: ref.line, device: ref.device, seq, samples: batchSamples }, rejections: rejections ?? NONE, unknownMetrics: unknown ? [...unknown] : NONE };
 }
 
 function hasOwnProtoKey(m: unknown): boolean {
@@ -170,11 +184,11 @@ function describeTs(sample: unknown): string {
   return `ts ${ts} is before 2000-01-01 (seconds instead of milliseconds?)`;
 }
 
-function finish(ref: DeviceRef, seq: number | null, rawSamples: unknown[], limits: DecodeLimits, now: number): DecodeResult {
+function finish(ref: DeviceRef, seq: number | null, rawSamples: unknown[], limits: DecodeLimits, now: number, owned: boolean): DecodeResult {
   if (rawSamples.length > limits.maxSamples) {
     return messageRejected('PP_ERR_TOO_MANY_SAMPLES', `message has ${rawSamples.length} samples; the limit is ${limits.maxSamples}`);
   }
-  return decodeSamples(ref, seq, rawSamples, limits, now, 'samples');
+  return decodeSamples(ref, seq, rawSamples, limits, now, 'samples', owned);
 }
 
 /** Decode an MQTT `pp/v1/{site}/{line}/{device}/metrics` message. */
@@ -185,10 +199,10 @@ export function decodeMqttMessage(topic: string, payload: Buffer, limits: Decode
   const json = parseJson(payload, limits);
   if (!json.ok) return json.result;
   const fast = validEnvelopeOrNull(json.value);
-  if (fast) return finish(parsedTopic.ref, fast.seq, fast.samples, limits, now);
+  if (fast) return finish(parsedTopic.ref, fast.seq, fast.samples, limits, now, true);
   const envelope = envelopeSchema.safeParse(json.value);
   if (!envelope.success) return messageRejected('PP_ERR_INVALID_ENVELOPE', describeIssues(envelope.error.issues));
-  return finish(parsedTopic.ref, envelope.data.seq, envelope.data.samples, limits, now);
+  return finish(parsedTopic.ref, envelope.data.seq, envelope.data.samples, limits, now, false);
 }
 
 /**
@@ -214,6 +228,7 @@ export function decodeHttpBody(raw: Buffer | string, pathRef: Partial<DeviceRef>
   return decodeHttpValue(json.value, pathRef, limits, now);
 }
 
+/** Also for values parsed elsewhere (line protocol, Sparkplug): the batch never shares their sample array. */
 export function decodeHttpValue(value: unknown, pathRef: Partial<DeviceRef> = {}, limits: DecodeLimits = DEFAULT_LIMITS, now = Date.now()): DecodeResult {
   const ref: Partial<DeviceRef> = {};
   for (const key of ['site', 'line', 'device'] as const) {
@@ -230,5 +245,5 @@ export function decodeHttpValue(value: unknown, pathRef: Partial<DeviceRef> = {}
   }
   const envelope = httpEnvelopeSchema.safeParse(value);
   if (!envelope.success) return messageRejected('PP_ERR_INVALID_ENVELOPE', describeIssues(envelope.error.issues));
-  return finish(ref as DeviceRef, envelope.data.seq ?? null, envelope.data.samples, limits, now);
+  return finish(ref as DeviceRef, envelope.data.seq ?? null, envelope.data.samples, limits, now, false);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeHttpBody, decodeMqttMessage, DEFAULT_LIMITS, type DecodeLimits } from '../../../src/contract/index.js';
+import { decodeHttpBody, decodeHttpValue, decodeMqttMessage, DEFAULT_LIMITS, type DecodeLimits } from '../../../src/contract/index.js';
 
 const NOW = Date.UTC(2026, 10, 29, 12, 0, 0);
 const TOPIC = 'pp/v1/site-1/line-1/press-7/metrics';
@@ -163,5 +163,39 @@ describe('decoder: bad-quality readings', () => {
   it('rejects hostile names in `bad`', () => {
     const r = mqtt({ seq: 1, samples: [{ ts: NOW, m: {}, bad: ['a b'] }] });
     expect(r.rejections[0]).toMatchObject({ code: 'PP_ERR_INVALID_SAMPLE', sample: 0 });
+  });
+});
+
+describe('decoder: which samples a batch keeps, and in what order, when some are rejected', () => {
+  const bad = { ts: NOW, m: { power_kw: 'x' } };
+  const emptyBad = (ts: number) => ({ ts, m: { power_kw: 1 }, bad: [] });
+  it.each([
+    ['valid, rejected, valid', [good(NOW - 3), bad, good(NOW - 1)], [good(NOW - 3), good(NOW - 1)], [1]],
+    ['rejected first', [bad, good(NOW - 2), good(NOW - 1)], [good(NOW - 2), good(NOW - 1)], [0]],
+    ['rejected last', [good(NOW - 2), good(NOW - 1), bad], [good(NOW - 2), good(NOW - 1)], [2]],
+    ['all rejected', [bad, bad], [], [0, 1]],
+    // An empty `bad` is dropped from the sample: a copy in the batch, between samples kept as parsed.
+    ['a copied sample between ones kept as parsed', [good(NOW - 3), emptyBad(NOW - 2), good(NOW - 1)], [good(NOW - 3), { ts: NOW - 2, m: { power_kw: 1 } }, good(NOW - 1)], []],
+    ['a copied sample after a rejection', [bad, emptyBad(NOW - 2), good(NOW - 1)], [{ ts: NOW - 2, m: { power_kw: 1 } }, good(NOW - 1)], [0]],
+  ])('%s', (_name, samples, kept, rejected) => {
+    const r = mqtt({ seq: 1, samples });
+    expect(r.batch?.samples).toEqual(kept);
+    expect(r.rejections.map((x) => x.sample)).toEqual(rejected);
+  });
+
+  it('a value decoded from a caller (line protocol, Sparkplug) never shares the caller\'s sample array', () => {
+    const samples = [good(NOW - 2), good(NOW - 1)];
+    const r = decodeHttpValue({ samples }, { site: 's', line: 'l', device: 'd' }, DEFAULT_LIMITS, NOW);
+    expect(r.batch?.samples).toEqual(samples);
+    expect(r.batch?.samples).not.toBe(samples);
+    samples.push(good(NOW));
+    expect(r.batch?.samples).toHaveLength(2);
+  });
+
+  it('a clean message carries no rejection or unknown-metric list that could be added to', () => {
+    const r = mqtt({ seq: 1, samples: [good()] });
+    expect(r.rejections).toEqual([]);
+    expect(r.unknownMetrics).toEqual([]);
+    expect(() => (r.rejections as unknown[]).push(1)).toThrow(TypeError);
   });
 });

@@ -124,11 +124,23 @@ export class DeviceTracker {
     return cfg.sampleIntervalMs ?? this.learner.intervalMs;
   }
 
-  /** Account one stored batch, arrived at `now`. */
+  /** What `accept` returns: one object per tracker, filled again by every call. */
+  private readonly outcome: AcceptOutcome = { verdict: 'unsequenced', received: 0, duplicates: 0, tooLate: 0, delays: [] };
+
+  /**
+   * Account one stored batch, arrived at `now`. The outcome is read at once by the caller and is
+   * valid until this tracker's next `accept`: with one-sample messages this runs per message, and
+   * a new outcome and delay array each time were garbage per message.
+   */
   accept(batch: TelemetryBatch, now: number, cfg: QualityConfig, gw: GatewayStatus | null): AcceptOutcome {
     const s = this.state;
     this.heard(now, cfg, gw);
-    const out: AcceptOutcome = { verdict: 'unsequenced', received: 0, duplicates: 0, tooLate: 0, delays: [] };
+    const out = this.outcome;
+    out.verdict = 'unsequenced';
+    out.received = 0;
+    out.duplicates = 0;
+    out.tooLate = 0;
+    out.delays.length = 0;
     const samples = batch.samples;
     let consecutive = true; // unsequenced sources: arrival order is all there is
     if (batch.seq !== null && samples.length > 0) {

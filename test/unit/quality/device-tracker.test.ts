@@ -187,3 +187,18 @@ describe('DeviceTracker: state kept current in place', () => {
     expect([t.gatewayKey, t.uploaderKey]).toEqual(['s1/gw2', 'gateway:s1/gw2']);
   });
 });
+
+describe('DeviceTracker.accept: each outcome is the call\'s own', () => {
+  it('counts and delays of one message only, whatever the one before said', () => {
+    const t = new DeviceTracker(ref);
+    const first = t.accept(batch(0, minute(0)), T0 + MIN, cfg, null);
+    expect(first).toMatchObject({ verdict: 'first', received: 6, duplicates: 0, tooLate: 0 });
+    expect(first.delays).toEqual(minute(0).map((s) => T0 + MIN - s.ts));
+    const again = t.accept(batch(0, minute(0)), T0 + 2 * MIN, cfg, null);
+    expect(again).toMatchObject({ verdict: 'duplicate', received: 0, duplicates: 6, tooLate: 0, delays: [] });
+    const late = t.accept(batch(1, [{ ts: T0 - 3 * 24 * HOUR, m: { x: 1 } }]), T0 + 3 * MIN, cfg, null);
+    expect(late).toMatchObject({ verdict: 'next', received: 0, duplicates: 0, tooLate: 1, delays: [] });
+    const next = t.accept(batch(2, [{ ts: T0 + 2 * MIN, m: { x: 1 } }]), T0 + 2 * MIN + 5 * S, cfg, null);
+    expect(next).toMatchObject({ verdict: 'next', received: 1, duplicates: 0, tooLate: 0, delays: [5 * S] });
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * `npx tsx load-tests/bench/per-message.ts --baseline-rev <rev> [--seconds 12] [--rate1 3000]
- * [--rate10 10000] [--rounds 1] [--lead 6000] [--phases idle,closed1,rate1,rate10] [--profile DIR [--alloc]]
+ * [--rate10 10000] [--rounds 1] [--lead 6000] [--phases idle,closed1,closed10,rate1,rate10] [--profile DIR [--alloc]]
  * [--current-env PP_X=v ...] [--current-node-arg --flag=v ...]`: what a message costs, this tree beside an earlier
  * revision in the same run. Each variant has its own Mosquitto (shipped configuration) and built
  * platform process on one influxd (200 devices in 20 gateways, the backpressure bench's fleet),
@@ -9,6 +9,7 @@
  * - the closed-loop maximum with 1-sample messages, as the backpressure bench measures it (at
  *   most three windows of samples ahead of what is stored, or `--lead` samples: a window larger
  *   than the default needs a larger lead to show): rate, CPU per sample, platform CPU;
+ * - the same with 10-sample messages (`closed10`, three windows of them ahead);
  * - the same offered rate for both (open loop, `--rate1` samples/s of 1-sample messages and
  *   `--rate10` of 10-sample ones): CPU per stored sample under identical work, which is what to
  *   compare when the machine is shared and rates move.
@@ -156,6 +157,8 @@ const ALL_PHASES: { name: string; fleet: 'f1' | 'f10'; run: (f: Fleet, consumed:
   // Nothing offered: the platform's own timers and the bench's /metrics polls, to subtract.
   { name: 'idle', fleet: 'f1', run: () => new Promise((r) => setTimeout(r, seconds * 1000)) },
   { name: 'closed1', fleet: 'f1', run: (f, consumed) => f.run({ kind: 'window', consumed, aheadSamples: lead }, seconds * 1000) },
+  // The same with 10-sample messages: the window is in messages, so three windows are ten times the samples.
+  { name: 'closed10', fleet: 'f10', run: (f, consumed) => f.run({ kind: 'window', consumed, aheadSamples: lead * SHAPE10.samplesPerMessage }, seconds * 1000) },
   { name: 'rate1', fleet: 'f1', run: (f) => f.run({ kind: 'rate', samplesPerS: rate1 }, seconds * 1000) },
   { name: 'rate10', fleet: 'f10', run: (f) => f.run({ kind: 'rate', samplesPerS: rate10 }, seconds * 1000) },
 ];

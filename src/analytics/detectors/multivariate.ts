@@ -351,25 +351,8 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
     k++;
   }
   J.k = k;
-  J.excusing = false;
+  J.excusing = rec !== undefined && excuse(p, m, d, rec);
   const mewma = m.mewma;
-  if (rec !== undefined) {
-    // While an alert is open (or a metric still on its way back from one): a metric returning to
-    // its mean is taken as explained by the fault that is ending: left out of T² (its value 0),
-    // its MEWMA restarted (the clipped memory of the fault would hold the statistic up for as long
-    // as the metric is anywhere beyond 3σ).
-    const { row } = J;
-    row.fill(NaN, 0, d);
-    for (let a = 0; a < k; a++) row[idx[a]!] = xs[a]!;
-    if (observe(rec, d, p.recoverySamples, p.recoveryT, p.clip, row) > 0) {
-      J.excusing = true;
-      for (let a = 0; a < k; a++) {
-        if (rec.excused[idx[a]!] === 0) continue;
-        xs[a] = 0;
-        mewma[idx[a]!] = 0;
-      }
-    }
-  }
   J.zT = 0;
   J.zLearn = 0;
   J.zM = 0;
@@ -441,6 +424,25 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
       }
     }
   }
+}
+
+/**
+ * While an alert is open (or a metric is still on its way back from one): a metric returning to
+ * its mean is taken as explained by the fault that is ending: left out of T² (its value in J.xs
+ * 0), its MEWMA component restarted (the clipped memory of the fault would hold the statistic up
+ * for as long as the metric is anywhere beyond 3σ). True if some metric is.
+ */
+function excuse(p: MultivariateParams, m: MultivariateModel, d: number, rec: Recovery): boolean {
+  const { row, idx, xs, k } = J;
+  row.fill(NaN, 0, d);
+  for (let a = 0; a < k; a++) row[idx[a]!] = xs[a]!;
+  if (observe(rec, d, p.recoverySamples, p.recoveryT, p.clip, row) === 0) return false;
+  for (let a = 0; a < k; a++) {
+    if (rec.excused[idx[a]!] === 0) continue;
+    xs[a] = 0;
+    m.mewma[idx[a]!] = 0;
+  }
+  return true;
 }
 
 /** Beyond this z a young MEWMA limit's value is taken through its t (below, t and z differ little). */

@@ -58,11 +58,16 @@ export { chiSquareZ } from './multivariate-math.js';
  * began, as many and as long as it was open, at least `holdMinSamples`), their mean within zClear
  * (a run long enough but not back on average starts again). The z-score is about standard normal on normal data, so such a run
  * averages well under 1; "every sample within zClear" was a run a single noisy sample broke, and
- * counted in samples it lasted 30 min on a 1 Hz device judged every 9 s. Once open for
+ * counted in samples it lasted 30 min on a 1 Hz device judged every 9 s. A metric on its way back
+ * to its learned mean (a temperature cooling after a fault of a few minutes: its return slower
+ * than any hold) is left out of both statistics while it visibly returns, and not learned
+ * (multivariate-recovery.ts), so the alert ends with its fault; a stuck or drifting metric shows
+ * no return and holds it open. Once open for
  * `relearnAfterSamples`, an alert is taken as the new normal and the state's model re-learned. The alert names the metrics that
  * moved most: each metric's share of the statistic that raised, x_i·(S⁻¹x)_i (they add up to it).
  * Dimension is bounded: at most `maxMetrics` metrics (first seen first), so state is
- * O(maxModels · maxMetrics²) numbers per device: per model d² + 4d + 4 for d metrics.
+ * O(maxModels · maxMetrics²) numbers per device: per model d² + 4d + 4 for d metrics, and while an
+ * alert is open or a metric recovers from one, d · (recoverySamples + 3) more.
  */
 export const multivariateParamsSchema = z
   .strictObject({

@@ -24,6 +24,8 @@
 export interface Recovery {
   /** The last `window` standardised values of each metric: row j (j-th sample written) at (j % window)·d; null: absent or not ready (JSON has no NaN). */
   ring: (number | null)[];
+  /** The time of each row of the ring (row j at j % window). */
+  at: number[];
   /** Rows written. */
   rows: number;
   /** Per metric: 1 while it is recovering, else 0. */
@@ -38,18 +40,19 @@ export interface Recovery {
 const MAX_RHO = 0.95;
 
 export function freshRecovery(d: number, window: number): Recovery {
-  return { ring: Array<number | null>(d * window).fill(null), rows: 0, excused: Array<number>(d).fill(0), out: Array<number>(d).fill(0), inRun: Array<number>(d).fill(0) };
+  return { ring: Array<number | null>(d * window).fill(null), at: Array<number>(window).fill(0), rows: 0, excused: Array<number>(d).fill(0), out: Array<number>(d).fill(0), inRun: Array<number>(d).fill(0) };
 }
 
 export function copyRecovery(r: Recovery): Recovery {
-  return { ring: r.ring.slice(), rows: r.rows, excused: r.excused.slice(), out: r.out.slice(), inRun: r.inRun.slice() };
+  return { ring: r.ring.slice(), at: r.at.slice(), rows: r.rows, excused: r.excused.slice(), out: r.out.slice(), inRun: r.inRun.slice() };
 }
 
 /**
  * Write one judged sample (`values`: each metric's standardised value by position, NaN: absent)
  * and decide for every metric whether it is recovering. Returns how many are.
  */
-export function observe(r: Recovery, d: number, window: number, tMin: number, band: number, values: ArrayLike<number>): number {
+export function observe(r: Recovery, d: number, window: number, tMin: number, band: number, ts: number, values: ArrayLike<number>): number {
+  r.at[r.rows % window] = ts;
   const row = (r.rows % window) * d;
   for (let i = 0; i < d; i++) r.ring[row + i] = Number.isNaN(values[i]!) ? null : values[i]!;
   r.rows++;
@@ -96,4 +99,29 @@ function recovering(r: Recovery, d: number, window: number, tMin: number, band: 
   const rho = Math.min(MAX_RHO, Math.max(0, lag / rss));
   const se = Math.sqrt((rss / (window - 2) / stt) * ((1 + rho) / (1 - rho)));
   return Math.abs(slope) >= tMin * se;
+}
+
+/**
+ * When the fault that the recovering metrics return from ended, at the latest: the most recent of
+ * their farthest points in the window (a metric returns once its cause is gone). `back`: judged
+ * samples since then.
+ */
+export function endOfCause(r: Recovery, d: number, window: number): { ts: number; back: number } | null {
+  const first = r.rows % window;
+  let latest = -1;
+  for (let i = 0; i < d; i++) {
+    if (r.excused[i] === 0) continue;
+    let far = -1;
+    let at = 0;
+    for (let t = 0; t < window; t++) {
+      const x = Math.abs(r.ring[((first + t) % window) * d + i]!);
+      if (x >= far) {
+        far = x;
+        at = t;
+      }
+    }
+    latest = Math.max(latest, at);
+  }
+  if (latest < 0) return null;
+  return { ts: r.at[(first + latest) % window]!, back: window - 1 - latest };
 }

@@ -4,7 +4,7 @@ import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
 import { sampleSteps, type DetectorModule } from './module.js';
 import { chiSquareZ, cholesky, cholQuadratic, cholSolve, hotellingZ, studentToZ } from './multivariate-math.js';
-import { copyRecovery, freshRecovery, observe, type Recovery } from './multivariate-recovery.js';
+import { copyRecovery, endOfCause, freshRecovery, observe, type Recovery } from './multivariate-recovery.js';
 import { locUpdate, NEVER, scaleUpdate, usableScale } from './robust-scale.js';
 
 export { chiSquareZ } from './multivariate-math.js';
@@ -62,7 +62,9 @@ export { chiSquareZ } from './multivariate-math.js';
  * to its learned mean (a temperature cooling after a fault of a few minutes: its return slower
  * than any hold) is left out of both statistics while it visibly returns, and not learned
  * (multivariate-recovery.ts), so the alert ends with its fault; a stuck or drifting metric shows
- * no return and holds it open. Once open for
+ * no return and holds it open. A calm run that begins while metrics recover need only be as long
+ * as the alert was open until their return began (their farthest point in the window), but at
+ * least the window. Once open for
  * `relearnAfterSamples`, an alert is taken as the new normal and the state's model re-learned. The alert names the metrics that
  * moved most: each metric's share of the statistic that raised, x_i·(S⁻¹x)_i (they add up to it).
  * Dimension is bounded: at most `maxMetrics` metrics (first seen first), so state is
@@ -201,6 +203,13 @@ export interface MultivariateState {
   calmFrom: number;
   /** When the open alert was raised (absent in a state saved before it was kept: the full calm run is needed). */
   openedAt?: number;
+  /**
+   * For the current calm run, when it began with metrics recovering: when their cause ended (at
+   * the latest) and the judged samples from then to the run's start. The run need only be as long
+   * as the alert was open until then.
+   */
+  causeEndedAt?: number;
+  causeEndedBack?: number;
   /** While an alert is open, and after it while a metric is still on its way back: which metrics are recovering (multivariate-recovery.ts). */
   recovery?: Recovery;
   /** The last sample's time; NEVER before the first. */
@@ -330,7 +339,7 @@ const J = {
  * Judge one sample under model m (and move the model's MEWMA with it): fills J. `aligned`: the
  * sample's values by position, indexed like names (else they are looked up by name).
  */
-function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: readonly string[], values: Readonly<Record<string, number>>, aligned: ArrayLike<number> | null, rec: Recovery | undefined): void {
+function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: readonly string[], values: Readonly<Record<string, number>>, aligned: ArrayLike<number> | null, rec: Recovery | undefined, ts: number): void {
   const { idx, xs } = J;
   // The values first, each way in a loop of its own: a value that may come from either (a number
   // array or a record's look-up) is handled as any value, and each number becomes a heap object.
@@ -356,7 +365,7 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
     k++;
   }
   J.k = k;
-  J.excusing = rec !== undefined && excuse(p, m, d, rec);
+  J.excusing = rec !== undefined && excuse(p, m, d, rec, ts);
   const mewma = m.mewma;
   J.zT = 0;
   J.zLearn = 0;
@@ -437,11 +446,11 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
  * 0), its MEWMA component restarted (the clipped memory of the fault would hold the statistic up
  * for as long as the metric is anywhere beyond 3σ). True if some metric is.
  */
-function excuse(p: MultivariateParams, m: MultivariateModel, d: number, rec: Recovery): boolean {
+function excuse(p: MultivariateParams, m: MultivariateModel, d: number, rec: Recovery, ts: number): boolean {
   const { row, idx, xs, k } = J;
   row.fill(NaN, 0, d);
   for (let a = 0; a < k; a++) row[idx[a]!] = xs[a]!;
-  if (observe(rec, d, p.recoverySamples, p.recoveryT, p.clip, row) === 0) return false;
+  if (observe(rec, d, p.recoverySamples, p.recoveryT, p.clip, ts, row) === 0) return false;
   for (let a = 0; a < k; a++) {
     if (rec.excused[idx[a]!] === 0) continue;
     xs[a] = 0;
@@ -482,7 +491,7 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
     carryOf(model, d).prev.fill(NaN);
   }
   const since = entered ? 1 : s.since + 1;
-  judge(p, model, d, s.names, values, aligned, recoveryOf(p, s, d, entered));
+  judge(p, model, d, s.names, values, aligned, recoveryOf(p, s, d, entered), ts);
   s.key = key;
   s.since = since;
   s.lastTs = ts;
@@ -505,7 +514,19 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
     const calmFrom = !back ? 0 : calm === 1 ? ts : (s.calmFrom ?? ts);
     const rec = s.recovery;
     if (rec !== undefined) for (let i = 0; i < rec.inRun.length; i++) rec.inRun[i] = back && (rec.inRun[i] === 1 || rec.excused[i] === 1) ? 1 : 0;
-    let done = calm >= calmSamplesNeeded(p, openFor - calm) && ts - calmFrom >= calmSpanNeeded(p, s.openedAt, calmFrom);
+    if (calm === 1) {
+      const end = rec !== undefined && J.excusing ? endOfCause(rec, d, p.recoverySamples) : null;
+      s.causeEndedAt = end === null ? ts : Math.min(ts, end.ts);
+      s.causeEndedBack = end === null ? 0 : end.back;
+    }
+    const endedAt = calm === 0 ? ts : (s.causeEndedAt ?? calmFrom);
+    const endedBack = calm === 0 ? 0 : (s.causeEndedBack ?? 0);
+    // A run that leans on a recovering metric lasts at least the recovery's window: only once a
+    // step back (a fault easing to a level where it stays) has left the window is it told from a
+    // return, and stoppedRecovering voids the run.
+    const leaned = rec !== undefined && rec.inRun.includes(1);
+    const samplesNeeded = Math.max(calmSamplesNeeded(p, Math.max(0, openFor - calm - endedBack)), leaned ? p.recoverySamples : 0);
+    let done = calm >= samplesNeeded && ts - calmFrom >= calmSpanNeeded(p, s.openedAt, endedAt);
     // Long enough but not back on average (a fault that goes on with calm samples inside it), or
     // a metric left out as recovering during the run stopped short of normal (a fault that eased
     // to a level where it stays): the run starts again.

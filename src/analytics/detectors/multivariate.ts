@@ -505,60 +505,7 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
     return events;
   }
 
-  if (s.active) {
-    const openFor = s.openFor + 1;
-    // The calm run (a state saved before it was kept has no calmSum or calmFrom: the run starts there).
-    const back = J.z <= p.calmBelow;
-    let calm = back ? s.calm + 1 : 0;
-    let calmSum = back ? (s.calmSum ?? 0) + J.z : 0;
-    const calmFrom = !back ? 0 : calm === 1 ? ts : (s.calmFrom ?? ts);
-    const rec = s.recovery;
-    if (rec !== undefined) for (let i = 0; i < rec.inRun.length; i++) rec.inRun[i] = back && (rec.inRun[i] === 1 || rec.excused[i] === 1) ? 1 : 0;
-    if (calm === 1) {
-      const end = rec !== undefined && J.excusing ? endOfCause(rec, d, p.recoverySamples) : null;
-      s.causeEndedAt = end === null ? ts : Math.min(ts, end.ts);
-      s.causeEndedBack = end === null ? 0 : end.back;
-    }
-    const endedAt = calm === 0 ? ts : (s.causeEndedAt ?? calmFrom);
-    const endedBack = calm === 0 ? 0 : (s.causeEndedBack ?? 0);
-    // A run that leans on a recovering metric lasts at least the recovery's window: only once a
-    // step back (a fault easing to a level where it stays) has left the window is it told from a
-    // return, and stoppedRecovering voids the run.
-    const leaned = rec !== undefined && rec.inRun.includes(1);
-    const samplesNeeded = Math.max(calmSamplesNeeded(p, Math.max(0, openFor - calm - endedBack)), leaned ? p.recoverySamples : 0);
-    let done = calm >= samplesNeeded && ts - calmFrom >= calmSpanNeeded(p, s.openedAt, endedAt);
-    // Long enough but not back on average (a fault that goes on with calm samples inside it), or
-    // a metric left out as recovering during the run stopped short of normal (a fault that eased
-    // to a level where it stays): the run starts again.
-    if (done && (calmSum / calm > p.zClear || (rec !== undefined && stoppedRecovering(rec)))) {
-      done = false;
-      calm = 0;
-      calmSum = 0;
-      if (rec !== undefined) rec.inRun.fill(0);
-    }
-    if (openFor >= p.relearnAfterSamples || done) {
-      const relearn = openFor >= p.relearnAfterSamples;
-      events = [...events, { kind: 'clear', ts, value: J.z, message: relearn ? messages.multivariateRelearned(openFor) : messages.multivariateCleared(J.z) }];
-      // A new normal: this state's locations and covariance are learned again from here.
-      if (relearn) s.models[key] = freshModel(d);
-      // A metric still on its way back keeps being left out (it must not open a new alert on its way), the rest is dropped.
-      if (relearn || !J.excusing) delete s.recovery;
-      else s.recovery?.inRun.fill(0);
-      s.active = false;
-      s.openFor = 0;
-      s.calm = 0;
-      s.calmSum = 0;
-      s.calmFrom = 0;
-      s.openedAt = undefined;
-      return events;
-    }
-    if (J.z > p.zRaise && J.by !== null) events = [...events, raise(p, s.names, ts)];
-    s.openFor = openFor;
-    s.calm = calm;
-    s.calmSum = calmSum;
-    s.calmFrom = calm === 0 ? 0 : calmFrom;
-    return events;
-  }
+  if (s.active) return stepOpen(p, s, ts, key, d, events);
   if (J.z > p.zRaise && J.by !== null) {
     s.active = true;
     s.openFor = 0;
@@ -599,6 +546,63 @@ function recoveryOf(p: MultivariateParams, s: MultivariateState, d: number, ente
 function stoppedRecovering(r: Recovery): boolean {
   for (let i = 0; i < r.inRun.length; i++) if (r.inRun[i] === 1 && r.excused[i] === 0 && r.out[i] === 1) return true;
   return false;
+}
+
+/** One judged sample of an open alert (J filled): its calm run, and the clear that ends it. */
+function stepOpen(p: MultivariateParams, s: MultivariateState, ts: number, key: string, d: number, before: readonly DetectorEvent[]): readonly DetectorEvent[] {
+  let events = before;
+  const openFor = s.openFor + 1;
+  // The calm run (a state saved before it was kept has no calmSum or calmFrom: the run starts there).
+  const back = J.z <= p.calmBelow;
+  let calm = back ? s.calm + 1 : 0;
+  let calmSum = back ? (s.calmSum ?? 0) + J.z : 0;
+  const calmFrom = !back ? 0 : calm === 1 ? ts : (s.calmFrom ?? ts);
+  const rec = s.recovery;
+  if (rec !== undefined) for (let i = 0; i < rec.inRun.length; i++) rec.inRun[i] = back && (rec.inRun[i] === 1 || rec.excused[i] === 1) ? 1 : 0;
+  if (calm === 1) {
+    const end = rec !== undefined && J.excusing ? endOfCause(rec, d, p.recoverySamples) : null;
+    s.causeEndedAt = end === null ? ts : Math.min(ts, end.ts);
+    s.causeEndedBack = end === null ? 0 : end.back;
+  }
+  const endedAt = calm === 0 ? ts : (s.causeEndedAt ?? calmFrom);
+  const endedBack = calm === 0 ? 0 : (s.causeEndedBack ?? 0);
+  // A run that leans on a recovering metric lasts at least the recovery's window: only once a
+  // step back (a fault easing to a level where it stays) has left the window is it told from a
+  // return, and stoppedRecovering voids the run.
+  const leaned = rec !== undefined && rec.inRun.includes(1);
+  const samplesNeeded = Math.max(calmSamplesNeeded(p, Math.max(0, openFor - calm - endedBack)), leaned ? p.recoverySamples : 0);
+  let done = calm >= samplesNeeded && ts - calmFrom >= calmSpanNeeded(p, s.openedAt, endedAt);
+  // Long enough but not back on average (a fault that goes on with calm samples inside it), or
+  // a metric left out as recovering during the run stopped short of normal (a fault that eased
+  // to a level where it stays): the run starts again.
+  if (done && (calmSum / calm > p.zClear || (rec !== undefined && stoppedRecovering(rec)))) {
+    done = false;
+    calm = 0;
+    calmSum = 0;
+    if (rec !== undefined) rec.inRun.fill(0);
+  }
+  if (openFor >= p.relearnAfterSamples || done) {
+    const relearn = openFor >= p.relearnAfterSamples;
+    events = [...events, { kind: 'clear', ts, value: J.z, message: relearn ? messages.multivariateRelearned(openFor) : messages.multivariateCleared(J.z) }];
+    // A new normal: this state's locations and covariance are learned again from here.
+    if (relearn) s.models[key] = freshModel(d);
+    // A metric still on its way back keeps being left out (it must not open a new alert on its way), the rest is dropped.
+    if (relearn || !J.excusing) delete s.recovery;
+    else s.recovery?.inRun.fill(0);
+    s.active = false;
+    s.openFor = 0;
+    s.calm = 0;
+    s.calmSum = 0;
+    s.calmFrom = 0;
+    s.openedAt = undefined;
+    return events;
+  }
+  if (J.z > p.zRaise && J.by !== null) events = [...events, raise(p, s.names, ts)];
+  s.openFor = openFor;
+  s.calm = calm;
+  s.calmSum = calmSum;
+  s.calmFrom = calm === 0 ? 0 : calmFrom;
+  return events;
 }
 
 /** Judged samples of calm that clear an alert open for `before` judged samples before its calm run began. */

@@ -72,7 +72,12 @@ export interface BaselineState {
   side: 1 | -1;
 }
 
-const FRESH: BaselineState = { n: 0, mean: 0, variance: 0, window: [], lastTs: null, latch: QUIET, side: 1 };
+/**
+ * What a restart resets (Object.assign), lastTs NEVER like a fresh state's: one object of the same
+ * shape holding null there would make V8 box every timestamp stored in any state's lastTs, once
+ * per sample (each restart sets lastTs again before returning).
+ */
+const FRESH: BaselineState = { n: 0, mean: 0, variance: 0, window: [], lastTs: NEVER, latch: QUIET, side: 1 };
 
 /**
  * A fresh state of its own (the engine updates its states in place), made by a literal (see

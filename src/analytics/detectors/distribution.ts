@@ -175,8 +175,14 @@ function countBins(sorted: readonly number[], edges: readonly number[], judged: 
   return counts;
 }
 
-/** Replace `old` (a value of the ascending `sorted`) by `value`, keeping the order. */
-function replaceSorted(sorted: number[], old: number, value: number): void {
+/**
+ * Replace `window[at]` (a value of the ascending `sorted`) by the input's value, keeping the order.
+ * Given where the numbers are, not the numbers: V8 leaves this call out of line, and a number
+ * passed to such a call is a new heap object (two per judged value otherwise).
+ */
+function replaceSorted(sorted: number[], window: readonly number[], at: number, input: DetectorInput): void {
+  const old = window[at]!;
+  const value = input.value;
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
@@ -237,7 +243,7 @@ function enterWindow(s: DistributionState, W: number, input: DetectorInput): voi
       s.sorted = s.sorted.slice();
     }
   } else {
-    replaceSorted(s.sorted, s.window[s.head]!, value);
+    replaceSorted(s.sorted, s.window, s.head, input);
     s.window[s.head] = value;
     s.head = s.head + 1 === W ? 0 : s.head + 1;
   }

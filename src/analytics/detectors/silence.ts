@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '../types.js';
 import { messages } from './messages.js';
 import { pureStep, type DetectorModule } from './module.js';
+import { NEVER } from './robust-scale.js';
 
 /**
  * Silence (heartbeat): the platform calls `tick` on its own clock; it raises once `timeoutS` has
@@ -18,19 +19,29 @@ export const silenceParamsSchema = z.strictObject({
 export type SilenceParams = z.output<typeof silenceParamsSchema>;
 
 export interface SilenceState {
+  /**
+   * The last input's arrival time; NEVER (a number) before the first. Null, in a state handed over
+   * from an older version, means the same. A field that starts null makes V8 box every time stored
+   * in it, once per batch (robust-scale.ts).
+   */
   lastTs: number | null;
   active: boolean;
+}
+
+/** Whether the device has had an input (a device that never reported is unknown, not silent). */
+function heard(lastTs: number | null): lastTs is number {
+  return lastTs !== null && lastTs !== NEVER;
 }
 
 /** An input (a batch's arrival), updating `s` in place: the silence, if any, is over. */
 function update(p: SilenceParams, s: SilenceState, input: DetectorInput): readonly DetectorEvent[] {
   const ts = input.ts;
   const last = s.lastTs;
-  if (last !== null && ts <= last) return NO_EVENTS;
+  if (heard(last) && ts <= last) return NO_EVENTS;
   const was = s.active;
   s.lastTs = ts;
   s.active = false;
-  if (!was || last === null) return NO_EVENTS;
+  if (!was || !heard(last)) return NO_EVENTS;
   return [{ kind: 'clear', ts, value: (ts - last) / 1000, threshold: p.timeoutS, message: messages.silenceCleared(p.metric, ts - last) }];
 }
 
@@ -41,7 +52,7 @@ export const silenceDetector: DetectorModule<SilenceParams, SilenceState> = {
   defaultCategory: 'data',
 
   // Each state its own object: the engine updates its states in place (update), once per batch.
-  initial: () => ({ lastTs: null, active: false }),
+  initial: () => ({ lastTs: NEVER, active: false }),
   update,
   step: pureStep((s: SilenceState) => ({ ...s }), update),
 
@@ -53,7 +64,7 @@ export const silenceDetector: DetectorModule<SilenceParams, SilenceState> = {
    * them here.)
    */
   offline(p: SilenceParams, s: SilenceState, at: number, reason: string | null): Step<SilenceState> {
-    if (s.lastTs === null || s.active) return { state: s, events: NO_EVENTS };
+    if (!heard(s.lastTs) || s.active) return { state: s, events: NO_EVENTS };
     const silentMs = Math.max(0, at - s.lastTs);
     return {
       state: { ...s, active: true },
@@ -62,7 +73,7 @@ export const silenceDetector: DetectorModule<SilenceParams, SilenceState> = {
   },
 
   tick(p: SilenceParams, s: SilenceState, now: number): Step<SilenceState> {
-    if (s.lastTs === null) return { state: s, events: NO_EVENTS };
+    if (!heard(s.lastTs)) return { state: s, events: NO_EVENTS };
     const silentMs = now - s.lastTs;
     if (silentMs < p.timeoutS * 1000) return { state: s, events: NO_EVENTS };
     return {

@@ -9,8 +9,8 @@ const p = silenceParamsSchema.parse({ timeoutS: 120 });
 /**
  * A script of inputs ('in'), ticks ('tick') and offline announcements ('off') at seconds from T0.
  */
-function play(script: [('in' | 'tick' | 'off'), number][]): string[] {
-  let s: SilenceState = silenceDetector.initial(p);
+function play(script: [('in' | 'tick' | 'off'), number][], initial: SilenceState = silenceDetector.initial(p)): string[] {
+  let s: SilenceState = initial;
   const out: DetectorEvent[] = [];
   for (const [what, sec] of script) {
     const at = T0 + sec * 1000;
@@ -33,6 +33,14 @@ describe('silence detector', () => {
 
   it('raises when nothing arrived for timeoutS, repeats on later ticks, clears once on the next input', () => {
     expect(play([['in', 0], ['tick', 60], ['tick', 119], ['tick', 120], ['tick', 180], ['in', 200], ['tick', 210], ['in', 220]])).toEqual(['raise@120:120', 'raise@180:180', 'clear@200:200']);
+  });
+
+  it('a state that has heard nothing is the same after JSON, and as the null lastTs of a state handed over from an older version', () => {
+    const script: [('in' | 'tick' | 'off'), number][] = [['tick', 0], ['off', 10], ['tick', 1000], ['in', 1100], ['tick', 1200], ['tick', 1300], ['in', 1400]];
+    const expected = ['raise@1300:200', 'clear@1400:300'];
+    expect(play(script)).toEqual(expected);
+    expect(play(script, JSON.parse(JSON.stringify(silenceDetector.initial(p))) as SilenceState)).toEqual(expected);
+    expect(play(script, { lastTs: null, active: false })).toEqual(expected);
   });
 
   it('regular inputs keep it quiet', () => {

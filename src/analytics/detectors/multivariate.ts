@@ -4,6 +4,7 @@ import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
 import { sampleSteps, type DetectorModule } from './module.js';
 import { chiSquareZ, cholesky, cholQuadratic, cholSolve, hotellingZ, studentToZ } from './multivariate-math.js';
+import { copyRecovery, endOfCause, freshRecovery, observe, type Recovery } from './multivariate-recovery.js';
 import { locUpdate, NEVER, scaleUpdate, usableScale } from './robust-scale.js';
 
 export { chiSquareZ } from './multivariate-math.js';
@@ -57,11 +58,18 @@ export { chiSquareZ } from './multivariate-math.js';
  * began, as many and as long as it was open, at least `holdMinSamples`), their mean within zClear
  * (a run long enough but not back on average starts again). The z-score is about standard normal on normal data, so such a run
  * averages well under 1; "every sample within zClear" was a run a single noisy sample broke, and
- * counted in samples it lasted 30 min on a 1 Hz device judged every 9 s. Once open for
+ * counted in samples it lasted 30 min on a 1 Hz device judged every 9 s. A metric on its way back
+ * to its learned mean (a temperature cooling after a fault of a few minutes: its return slower
+ * than any hold) is left out of both statistics while it visibly returns, and not learned
+ * (multivariate-recovery.ts), so the alert ends with its fault; a stuck or drifting metric shows
+ * no return and holds it open. A calm run that begins while metrics recover need only be as long
+ * as the alert was open until their return began (their farthest point in the window), but at
+ * least the window. Once open for
  * `relearnAfterSamples`, an alert is taken as the new normal and the state's model re-learned. The alert names the metrics that
  * moved most: each metric's share of the statistic that raised, x_i·(S⁻¹x)_i (they add up to it).
  * Dimension is bounded: at most `maxMetrics` metrics (first seen first), so state is
- * O(maxModels · maxMetrics²) numbers per device: per model d² + 4d + 4 for d metrics.
+ * O(maxModels · maxMetrics²) numbers per device: per model d² + 4d + 4 for d metrics, and while an
+ * alert is open or a metric recovers from one, d · (recoverySamples + 3) more.
  */
 export const multivariateParamsSchema = z
   .strictObject({
@@ -125,6 +133,16 @@ export const multivariateParamsSchema = z
      */
     holdMinSamples: z.number().int().positive().default(10),
     calmBelow: z.number().positive().default(6),
+    /**
+     * Judged samples over which each metric's return towards its learned mean is judged while an
+     * alert is open (multivariate-recovery.ts); 0: never. A recovering metric is left out of T²,
+     * its MEWMA restarted, so that an alert ends when its fault ends though a slow metric (a
+     * temperature) is still on its way back, and it does not open a new one on its way. The
+     * window also sets how long after its peak a metric can first count as recovering.
+     */
+    recoverySamples: z.number().int().min(0).default(40),
+    /** A metric is recovering when its slope towards its mean is at least this many of the slope's standard errors. */
+    recoveryT: z.number().positive().default(3),
     relearnAfterSamples: z.number().int().positive().default(600),
     /** Metrics named in the alert. */
     top: z.number().int().min(1).default(3),
@@ -137,7 +155,8 @@ export const multivariateParamsSchema = z
     judgeEveryS: z.number().min(0).default(10),
   })
   .refine((p) => p.zClear < p.zRaise, { message: 'zClear must be smaller than zRaise', path: ['zClear'] })
-  .refine((p) => p.zClear <= p.calmBelow, { message: 'calmBelow must not be smaller than zClear', path: ['calmBelow'] });
+  .refine((p) => p.zClear <= p.calmBelow, { message: 'calmBelow must not be smaller than zClear', path: ['calmBelow'] })
+  .refine((p) => p.recoverySamples === 0 || p.recoverySamples >= 4, { message: 'recoverySamples must be 0 (off) or at least 4', path: ['recoverySamples'] });
 
 export type MultivariateParams = z.output<typeof multivariateParamsSchema>;
 
@@ -184,6 +203,15 @@ export interface MultivariateState {
   calmFrom: number;
   /** When the open alert was raised (absent in a state saved before it was kept: the full calm run is needed). */
   openedAt?: number;
+  /**
+   * For the current calm run, when it began with metrics recovering: when their cause ended (at
+   * the latest) and the judged samples from then to the run's start. The run need only be as long
+   * as the alert was open until then.
+   */
+  causeEndedAt?: number;
+  causeEndedBack?: number;
+  /** While an alert is open, and after it while a metric is still on its way back: which metrics are recovering (multivariate-recovery.ts). */
+  recovery?: Recovery;
   /** The last sample's time; NEVER before the first. */
   lastTs: number;
 }
@@ -263,7 +291,9 @@ function copyState(s: MultivariateState): MultivariateState {
     const m = s.models[key]!;
     models[key] = { ...m, count: m.count.slice(), loc: m.loc.slice(), scale: m.scale.slice(), cov: m.cov.slice(), mewma: m.mewma.slice(), mean: m.mean?.slice(), lag: m.lag?.slice(), prev: m.prev?.slice() };
   }
-  return { ...s, names: s.names.slice(), models };
+  const copy: MultivariateState = { ...s, names: s.names.slice(), models };
+  if (s.recovery !== undefined) copy.recovery = copyRecovery(s.recovery);
+  return copy;
 }
 
 /**
@@ -291,6 +321,10 @@ const J = {
   /** Each metric's value in this sample (NaN: absent), indexed like names, and whether it is there. */
   v: new Float64Array(MAX_K),
   present: new Uint8Array(MAX_K),
+  /** Each metric's standardised value (NaN: absent or not ready), indexed like names: a recovery's row. */
+  row: new Float64Array(MAX_K),
+  /** Whether some metric of this sample is recovering (left out of T² and the MEWMA, see judge). */
+  excusing: false,
   /** Each present metric's clipped standardised value times its previous one (NaN: no previous), indexed like names. */
   lagx: new Float64Array(MAX_K),
   /** The MEWMA at idx; the clipped xs (learn); scratch for the solves. */
@@ -305,7 +339,7 @@ const J = {
  * Judge one sample under model m (and move the model's MEWMA with it): fills J. `aligned`: the
  * sample's values by position, indexed like names (else they are looked up by name).
  */
-function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: readonly string[], values: Readonly<Record<string, number>>, aligned: ArrayLike<number> | null): void {
+function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: readonly string[], values: Readonly<Record<string, number>>, aligned: ArrayLike<number> | null, rec: Recovery | undefined, ts: number): void {
   const { idx, xs } = J;
   // The values first, each way in a loop of its own: a value that may come from either (a number
   // array or a record's look-up) is handled as any value, and each number becomes a heap object.
@@ -331,6 +365,8 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
     k++;
   }
   J.k = k;
+  J.excusing = rec !== undefined && excuse(p, m, d, rec, ts);
+  const mewma = m.mewma;
   J.zT = 0;
   J.zLearn = 0;
   J.zM = 0;
@@ -338,7 +374,6 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
   J.uLearn = 0;
   J.z = 0;
   J.by = null;
-  const mewma = m.mewma;
   const { mean, lag, prev } = carryOf(m, d);
   const { lagx } = J;
   // How much of a deviation carries over from one judged sample to the next (ρ, the lag-1
@@ -405,6 +440,25 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
   }
 }
 
+/**
+ * While an alert is open (or a metric is still on its way back from one): a metric returning to
+ * its mean is taken as explained by the fault that is ending: left out of T² (its value in J.xs
+ * 0), its MEWMA component restarted (the clipped memory of the fault would hold the statistic up
+ * for as long as the metric is anywhere beyond 3σ). True if some metric is.
+ */
+function excuse(p: MultivariateParams, m: MultivariateModel, d: number, rec: Recovery, ts: number): boolean {
+  const { row, idx, xs, k } = J;
+  row.fill(NaN, 0, d);
+  for (let a = 0; a < k; a++) row[idx[a]!] = xs[a]!;
+  if (observe(rec, d, p.recoverySamples, p.recoveryT, p.clip, ts, row) === 0) return false;
+  for (let a = 0; a < k; a++) {
+    if (rec.excused[idx[a]!] === 0) continue;
+    xs[a] = 0;
+    m.mewma[idx[a]!] = 0;
+  }
+  return true;
+}
+
 /** Beyond this z a young MEWMA limit's value is taken through its t (below, t and z differ little). */
 const T_FROM = 2;
 
@@ -415,6 +469,7 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
   if (s.lastTs !== NEVER && ts - s.lastTs > p.maxGapS * 1000) {
     if (s.active) events = [{ kind: 'clear', ts, value: 0, message: messages.multivariateReset(ts - s.lastTs) }];
     Object.assign(s, fresh());
+    delete s.recovery;
   }
   const aligned = addNames(p, s, values, list) && list !== undefined ? list.values : null;
   const d = s.names.length;
@@ -436,7 +491,7 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
     carryOf(model, d).prev.fill(NaN);
   }
   const since = entered ? 1 : s.since + 1;
-  judge(p, model, d, s.names, values, aligned);
+  judge(p, model, d, s.names, values, aligned, recoveryOf(p, s, d, entered), ts);
   s.key = key;
   s.since = since;
   s.lastTs = ts;
@@ -450,40 +505,7 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
     return events;
   }
 
-  if (s.active) {
-    const openFor = s.openFor + 1;
-    // The calm run (a state saved before it was kept has no calmSum or calmFrom: the run starts there).
-    const back = J.z <= p.calmBelow;
-    let calm = back ? s.calm + 1 : 0;
-    let calmSum = back ? (s.calmSum ?? 0) + J.z : 0;
-    const calmFrom = !back ? 0 : calm === 1 ? ts : (s.calmFrom ?? ts);
-    let done = calm >= calmSamplesNeeded(p, openFor - calm) && ts - calmFrom >= calmSpanNeeded(p, s.openedAt, calmFrom);
-    if (done && calmSum / calm > p.zClear) {
-      // Long enough but not back on average: a fault that goes on with calm samples inside it.
-      done = false;
-      calm = 0;
-      calmSum = 0;
-    }
-    if (openFor >= p.relearnAfterSamples || done) {
-      const relearn = openFor >= p.relearnAfterSamples;
-      events = [...events, { kind: 'clear', ts, value: J.z, message: relearn ? messages.multivariateRelearned(openFor) : messages.multivariateCleared(J.z) }];
-      // A new normal: this state's locations and covariance are learned again from here.
-      if (relearn) s.models[key] = freshModel(d);
-      s.active = false;
-      s.openFor = 0;
-      s.calm = 0;
-      s.calmSum = 0;
-      s.calmFrom = 0;
-      s.openedAt = undefined;
-      return events;
-    }
-    if (J.z > p.zRaise && J.by !== null) events = [...events, raise(p, s.names, ts)];
-    s.openFor = openFor;
-    s.calm = calm;
-    s.calmSum = calmSum;
-    s.calmFrom = calm === 0 ? 0 : calmFrom;
-    return events;
-  }
+  if (s.active) return stepOpen(p, s, ts, key, d, events);
   if (J.z > p.zRaise && J.by !== null) {
     s.active = true;
     s.openFor = 0;
@@ -491,9 +513,95 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
     s.calmSum = 0;
     s.calmFrom = 0;
     s.openedAt = ts;
+    s.recovery?.inRun.fill(0);
     return [...events, raise(p, s.names, ts)];
   }
+  // After an alert: kept while a metric is still on its way back, never learned meanwhile (its
+  // values are not normal, only explained), nor the sample where one stopped short of normal.
+  const rec = s.recovery;
+  if (rec !== undefined) {
+    if (J.excusing) return events;
+    delete s.recovery;
+    if (rec.out.includes(1)) return events;
+  }
   if (quiet(p)) learn(p, model, d);
+  return events;
+}
+
+/**
+ * The recovery to judge this sample with: while an alert is open or a metric is still recovering
+ * from one (started afresh when the alert opened, or when the metrics or the machine state
+ * changed: its rows are standardised by one model); undefined otherwise, or when turned off.
+ */
+function recoveryOf(p: MultivariateParams, s: MultivariateState, d: number, entered: boolean): Recovery | undefined {
+  if (p.recoverySamples === 0 || (!s.active && s.recovery === undefined)) return undefined;
+  if (s.recovery === undefined || entered || s.recovery.excused.length !== d) s.recovery = freshRecovery(d, p.recoverySamples);
+  return s.recovery;
+}
+
+/**
+ * Some metric left out as recovering during the current calm run no longer is, and stopped short
+ * of the range the detector takes as ordinary (clip).
+ */
+function stoppedRecovering(r: Recovery): boolean {
+  for (let i = 0; i < r.inRun.length; i++) if (r.inRun[i] === 1 && r.excused[i] === 0 && r.out[i] === 1) return true;
+  return false;
+}
+
+/** One judged sample of an open alert (J filled): its calm run, and the clear that ends it. */
+function stepOpen(p: MultivariateParams, s: MultivariateState, ts: number, key: string, d: number, before: readonly DetectorEvent[]): readonly DetectorEvent[] {
+  let events = before;
+  const openFor = s.openFor + 1;
+  // The calm run (a state saved before it was kept has no calmSum or calmFrom: the run starts there).
+  const back = J.z <= p.calmBelow;
+  let calm = back ? s.calm + 1 : 0;
+  let calmSum = back ? (s.calmSum ?? 0) + J.z : 0;
+  const calmFrom = !back ? 0 : calm === 1 ? ts : (s.calmFrom ?? ts);
+  const rec = s.recovery;
+  if (rec !== undefined) for (let i = 0; i < rec.inRun.length; i++) rec.inRun[i] = back && (rec.inRun[i] === 1 || rec.excused[i] === 1) ? 1 : 0;
+  if (calm === 1) {
+    const end = rec !== undefined && J.excusing ? endOfCause(rec, d, p.recoverySamples) : null;
+    s.causeEndedAt = end === null ? ts : Math.min(ts, end.ts);
+    s.causeEndedBack = end === null ? 0 : end.back;
+  }
+  const endedAt = calm === 0 ? ts : (s.causeEndedAt ?? calmFrom);
+  const endedBack = calm === 0 ? 0 : (s.causeEndedBack ?? 0);
+  // A run that leans on a recovering metric lasts at least the recovery's window: only once a
+  // step back (a fault easing to a level where it stays) has left the window is it told from a
+  // return, and stoppedRecovering voids the run.
+  const leaned = rec !== undefined && rec.inRun.includes(1);
+  const samplesNeeded = Math.max(calmSamplesNeeded(p, Math.max(0, openFor - calm - endedBack)), leaned ? p.recoverySamples : 0);
+  let done = calm >= samplesNeeded && ts - calmFrom >= calmSpanNeeded(p, s.openedAt, endedAt);
+  // Long enough but not back on average (a fault that goes on with calm samples inside it), or
+  // a metric left out as recovering during the run stopped short of normal (a fault that eased
+  // to a level where it stays): the run starts again.
+  if (done && (calmSum / calm > p.zClear || (rec !== undefined && stoppedRecovering(rec)))) {
+    done = false;
+    calm = 0;
+    calmSum = 0;
+    if (rec !== undefined) rec.inRun.fill(0);
+  }
+  if (openFor >= p.relearnAfterSamples || done) {
+    const relearn = openFor >= p.relearnAfterSamples;
+    events = [...events, { kind: 'clear', ts, value: J.z, message: relearn ? messages.multivariateRelearned(openFor) : messages.multivariateCleared(J.z) }];
+    // A new normal: this state's locations and covariance are learned again from here.
+    if (relearn) s.models[key] = freshModel(d);
+    // A metric still on its way back keeps being left out (it must not open a new alert on its way), the rest is dropped.
+    if (relearn || !J.excusing) delete s.recovery;
+    else s.recovery?.inRun.fill(0);
+    s.active = false;
+    s.openFor = 0;
+    s.calm = 0;
+    s.calmSum = 0;
+    s.calmFrom = 0;
+    s.openedAt = undefined;
+    return events;
+  }
+  if (J.z > p.zRaise && J.by !== null) events = [...events, raise(p, s.names, ts)];
+  s.openFor = openFor;
+  s.calm = calm;
+  s.calmSum = calmSum;
+  s.calmFrom = calm === 0 ? 0 : calmFrom;
   return events;
 }
 

@@ -153,6 +153,118 @@ describe('multivariate detector', () => {
       expect(clears(feed(pT, lingering, start.state, 2020).events)).toEqual([]);
     });
 
+    describe('after a fault that left a slow metric off', () => {
+      // A fault of 20 samples (current 1.5 A off, about 14σ) that also heated the machine by 3 °C
+      // (temperature's learned σ is about 0.19 °C: some 16σ). After it, current is normal at once;
+      // the temperature is whatever `after(j)` says, j samples after the fault.
+      const run = (pp: ReturnType<typeof params>, after: (j: number) => number, n: number, seed: number, faultSamples = 20) => {
+        const r = rng(seed);
+        const fault = Array.from({ length: faultSamples }, () => {
+          const row: Record<string, number> = off(r, 1.5);
+          return { ...row, temperature_c: row.temperature_c! + 3 };
+        });
+        const start = feed(pp, fault, learned.state, 2020 - faultSamples);
+        expect(start.state.active).toBe(true);
+        const back = Array.from({ length: n }, (_, j) => {
+          const row = pump(r);
+          return { ...row, temperature_c: row.temperature_c! + after(j) };
+        });
+        return feed(pp, back, start.state, 2020);
+      };
+      // Cooling back with a time constant of 60 samples (5 min at 5 s): still 8σ off after 40
+      // samples, within 3σ only after some 100.
+      const cooling = (j: number) => 3 * Math.exp(-j / 60);
+
+      it('ends once the other metrics are back and the slow one is on its way back, and opens none on its way', () => {
+        const { events, state } = run(p, cooling, 160, 61);
+        const [clear] = clears(events);
+        expect(clear).toBeDefined();
+        // Some 40 samples to see the return, then a calm run as long as the alert was open until
+        // the metric began to return (at least the 40 of the window), not until the run began
+        // (that took 113 samples here): well before the temperature itself is back.
+        const after = (clear!.ts - (T0 + 2019 * 5000)) / 5000;
+        expect(after).toBeLessThan(100);
+        expect(clears(events)).toHaveLength(1);
+        expect(events.slice(events.indexOf(clear!)).filter((e) => e.kind === 'raise')).toEqual([]);
+        expect(state.active).toBe(false);
+        // Without the recovery (recoverySamples 0) the clipped MEWMA holds it open all along.
+        const off0 = run(params({ holdSamples: 30, holdS: 600, relearnAfterSamples: 100_000, recoverySamples: 0 }), cooling, 160, 61);
+        expect(clears(off0.events)).toEqual([]);
+        expect(off0.state.active).toBe(true);
+      });
+
+      it('does not learn the samples of a metric on its way back', () => {
+        // 100 samples after the fault the temperature is still 3.5σ off and recovering (the alert
+        // has just ended): nothing learned since the fault.
+        const { state } = run(p, cooling, 100, 67);
+        expect(state.recovery?.excused[state.names.indexOf('temperature_c')]).toBe(1);
+        expect(state.models.all!.n).toBe(learned.state.models.all!.n);
+        // Once it is back, learning goes on, from samples that are normal again.
+        const later = run(p, cooling, 400, 67).state;
+        expect(later.recovery).toBeUndefined();
+        expect(later.models.all!.n).toBeGreaterThan(learned.state.models.all!.n);
+        expect(Math.abs(later.models.all!.loc[later.names.indexOf('temperature_c')]! - 60)).toBeLessThan(0.1);
+      });
+
+      it('stays open while the slow metric stays away (stuck where the fault left it)', () => {
+        const { events, state } = run(p, () => 3, 600, 71);
+        expect(clears(events)).toEqual([]);
+        expect(state.active).toBe(true);
+      });
+
+      it('stays open while it drifts further away', () => {
+        const { events, state } = run(p, (j) => 3 + 0.002 * j, 600, 73);
+        expect(clears(events)).toEqual([]);
+        expect(state.active).toBe(true);
+      });
+
+      it('stays open when the fault eases to a level where it stays: a step back is not a recovery', () => {
+        // From 16σ down to 5σ at once, then there: the step looks like a return while it is in
+        // the window; the calm run it let begin is void once the metric stops short of normal.
+        const { events, state } = run(p, () => 1, 600, 79);
+        expect(clears(events)).toEqual([]);
+        expect(state.active).toBe(true);
+        // A slow return that stops there may end the alert while it visibly returns (nothing
+        // then tells it from a recovery), but a new one opens once it has stopped, within the
+        // recovery's window, and stays open.
+        const easing = run(p, (j) => 1 + 2 * Math.exp(-j / 40), 600, 83);
+        const cleared = clears(easing.events);
+        expect(cleared.length).toBeLessThanOrEqual(1);
+        if (cleared.length === 1) {
+          const reopened = easing.events.find((e) => e.kind === 'raise' && e.ts > cleared[0]!.ts);
+          expect(reopened).toBeDefined();
+          expect(reopened!.ts - cleared[0]!.ts).toBeLessThanOrEqual(p.recoverySamples * 5000);
+        }
+        expect(easing.state.active).toBe(true);
+      });
+
+      it('judged on T² alone (no MEWMA), stays open when the metric stops short of normal, or only wobbles where it stays', () => {
+        const pT = params({ holdSamples: 30, holdS: 600, relearnAfterSamples: 100_000, mewmaR: 0 });
+        // After a fault of 150 samples (12.5 min: a calm run of the full 600 s is needed), a
+        // visible return that stops at 4σ: the calm run it let begin is void once it stops (its
+        // samples while the metric was left out would otherwise pull the run's mean under zClear).
+        const stops = run(pT, (j) => 0.75 + 2.25 * Math.exp(-j / 40), 600, 89, 150);
+        expect(clears(stops.events)).toEqual([]);
+        expect(stops.state.active).toBe(true);
+        // At 5σ from the start, noise only: no slope passes for a return.
+        const stays = run(pT, () => 0.85, 600, 97);
+        expect(clears(stays.events)).toEqual([]);
+        expect(stays.state.active).toBe(true);
+      });
+
+      it('keeps its state plain JSON while a metric recovers', () => {
+        const { state } = run(p, cooling, 60, 61);
+        expect(state.recovery).toBeDefined();
+        const back = JSON.parse(JSON.stringify(state)) as MultivariateState;
+        expect(back.recovery!.excused).toEqual(state.recovery!.excused);
+      });
+
+      it('refuses a recovery window too short to fit a line to', () => {
+        expect(() => params({ recoverySamples: 3 })).toThrow(/recoverySamples/);
+        expect(params({ recoverySamples: 0 }).recoverySamples).toBe(0);
+      });
+    });
+
     it('refuses a calmBelow under zClear', () => {
       expect(() => params({ zClear: 3, calmBelow: 2 })).toThrow(/calmBelow/);
     });

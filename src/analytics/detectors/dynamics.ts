@@ -204,7 +204,18 @@ const FRESH: DynamicsState = {
   calm: 0,
 };
 
-const zeros = (k: number): number[] => Array<number>(k).fill(0);
+/**
+ * k zeros in an array V8 keeps as packed doubles from the start. `Array(k).fill(0)` makes holey
+ * small-integer arrays that turn into double arrays at their first fractional value, so the same
+ * loops met arrays of two or three element kinds (fresh states, learned ones, and fresh ones made
+ * after an allocation site had learned) and their optimised code was thrown away and rebuilt.
+ */
+function zeros(k: number): number[] {
+  const a = [0.5];
+  a.pop();
+  for (let i = 0; i < k; i++) a.push(0);
+  return a;
+}
 
 /** A fresh model of `metrics`, with `slots` state columns. */
 function start(metrics: string[], slots: number, lastTs: number | null): DynamicsState {
@@ -217,6 +228,8 @@ function start(metrics: string[], slots: number, lastTs: number | null): Dynamic
     codes: [],
     slots,
     prev: zeros(d),
+    // Empty until fitted, but of the element kind of the coefficients that replace it.
+    beta: zeros(0),
     lastTs,
     mean: zeros(q),
     cov: zeros(q * q),
@@ -327,8 +340,11 @@ function update(p: DynamicsParams, s: DynamicsState, input: SampleInput): readon
   const gapS = s.lastTs === null ? 0 : (ts - s.lastTs) / 1000;
   const slots = input.state === undefined ? 0 : p.maxStates;
   const same = sameMetrics(s, input, p.maxMetrics);
+  // Read outside the closure below: a state captured by a closure lives in a context, and every one
+  // of this function's many reads of it would go through that.
+  const tracked = s.metrics;
   // A sample missing a tracked metric is skipped (and the next one is no step from it).
-  if (!same && s.n > 0 && gapS <= p.maxGapS && slots === s.slots && metricsOf(input, p.maxMetrics).every((m) => s.metrics.includes(m))) {
+  if (!same && s.n > 0 && gapS <= p.maxGapS && slots === s.slots && metricsOf(input, p.maxMetrics).every((m) => tracked.includes(m))) {
     s.lastTs = ts;
     s.prevOk = false;
     return NO_EVENTS;
@@ -486,16 +502,22 @@ function pend(p: DynamicsParams, s: DynamicsState, q: number, slot: number, fitt
     for (let j = i; j < q; j++) cross[row + j] = cross[row + j]! + di * (U[j]! - mean[j]!);
   }
   s.pN += 1;
-  if (!fitted) return;
+  // The residuals' part runs before the model is fitted too, adding 0: optimised code that reaches
+  // an access or call it never ran before (the model fits long after pend is optimised, a state
+  // warms later still) has no type feedback for it and is thrown away. Likewise the bound is
+  // computed in every case and is none before the state is warm (Math.min(r, Infinity) is r).
   const d = s.metrics.length;
   const contexts = Math.max(1, s.slots);
   const warm = s.rN[slot]! >= p.stateWarmupSamples;
+  const rScale = s.rScale;
+  const pAbs = s.pAbs;
   for (let i = 0; i < d; i++) {
     const at = i * contexts + slot;
-    const r = Math.abs(RES[i]!);
-    s.pAbs[at] = s.pAbs[at]! + (warm ? Math.min(r, p.clip * s.rScale[at]!) : r);
+    const bound = p.clip * rScale[at]!;
+    const r = Math.min(Math.abs(RES[i]!), warm ? bound : Infinity);
+    pAbs[at] = pAbs[at]! + (fitted ? r : 0);
   }
-  s.pCnt[slot] = s.pCnt[slot]! + 1;
+  s.pCnt[slot] = s.pCnt[slot]! + (fitted ? 1 : 0);
 }
 
 function clearPending(s: DynamicsState): void {

@@ -71,6 +71,24 @@ describe('dynamics detector', () => {
     expect(feed(p, more, copy, 3 * HOUR)).toEqual(feed(p, more, state, 3 * HOUR));
   });
 
+  it('pends no residual before the model is fitted, then learns residual scales once it is', () => {
+    const p = params();
+    const s = dynamicsDetector.initial(p);
+    let unfitted = 0;
+    machine(3 * HOUR, 9).forEach(({ state: st, values }, i) => {
+      dynamicsDetector.updateSample!(p, s, { ts: T0 + i * DT_S * 1000, values, state: st });
+      if (s.beta.length > 0) return;
+      unfitted += 1;
+      // The residuals' sums run before the fit too, and must add nothing then.
+      expect(s.pAbs.every((v) => v === 0) && s.pCnt.every((v) => v === 0) && s.rScale.every((v) => v === 0)).toBe(true);
+    });
+    expect(unfitted).toBeGreaterThan(p.warmupSamples);
+    expect(s.beta.length).toBeGreaterThan(0);
+    expect(s.rScale.some((v) => v > 0)).toBe(true);
+    // Still plain JSON after all that.
+    expect(JSON.parse(JSON.stringify(s))).toEqual(s);
+  });
+
   it('a gap longer than maxGapS starts over, clearing an open alert', () => {
     const p = params();
     const open = feed(p, machine(14 * HOUR, 4, { kind: 'cooling', from: 10 * HOUR }));

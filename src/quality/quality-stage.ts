@@ -5,6 +5,7 @@ import type { HistoryReader } from '../storage/index.js';
 import type { Point } from '../storage/point.js';
 import { HOUR_MS, type QualityConfig } from './config.js';
 import { DataChecks } from './data-checks.js';
+import { NEVER, orNull } from './device-state.js';
 import { exportTracker, importTracker, type QualityDeviceJson, type QualityPendingJson } from './device-hand-over.js';
 import type { DeviceTracker } from './device-tracker.js';
 import type { DeviceWindow } from './device-window.js';
@@ -100,6 +101,8 @@ export class QualityStage {
   /** Bounds what every window's received timestamps hold together (timestamp-budget.ts). */
   private readonly budget: TimestampBudget;
   private budgetWarned = false;
+  /** saveAccepted as a callback, made once: a closure per burst of stored messages was garbage. */
+  private readonly saveBurst = (): void => this.saveAccepted();
 
   constructor(private readonly deps: QualityStageDeps) {
     this.cfg = deps.config;
@@ -131,7 +134,7 @@ export class QualityStage {
     // transaction for the burst instead of one commit per message (4 % of the platform's CPU at
     // its maximum, docs/performance.md).
     t.dirty = true;
-    if (this.unsaved.size === 0) queueMicrotask(() => this.saveAccepted());
+    if (this.unsaved.size === 0) queueMicrotask(this.saveBurst);
     this.unsaved.add(t);
     const m = this.deps.metrics;
     m.messageVerdicts.add(out.verdict);
@@ -238,7 +241,7 @@ export class QualityStage {
       if (!wanted(t.ref)) continue;
       const off = t.offline(now, this.cfg, this.fleet.gatewayOf(t));
       const s = t.state;
-      out.push({ ...t.ref, online: off === null, offlineSince: off?.since ?? null, offlineReason: off?.reason ?? null, lastSeen: s.lastArrival, lastSampleTs: s.newestTs, gateway: s.gateway, intervalMs: t.intervalMs(this.cfg), missingMessages: missingMessages(s.seq), retired: t.retired(now, this.cfg) });
+      out.push({ ...t.ref, online: off === null, offlineSince: off?.since ?? null, offlineReason: off?.reason ?? null, lastSeen: orNull(s.lastArrival), lastSampleTs: orNull(s.newestTs), gateway: s.gateway, intervalMs: t.intervalMs(this.cfg), missingMessages: missingMessages(s.seq), retired: t.retired(now, this.cfg) });
     }
     return out.sort((a, b) => (a.line === b.line ? a.device.localeCompare(b.device) : a.line.localeCompare(b.line)));
   }
@@ -273,7 +276,7 @@ export class QualityStage {
     let missing = 0;
     for (const t of this.fleet.devices.values()) {
       missing += missingMessages(t.state.seq);
-      if (t.state.firstHeard === null || t.retired(now, this.cfg)) continue;
+      if (t.state.firstHeard === NEVER || t.retired(now, this.cfg)) continue;
       devices++;
       if (t.offline(now, this.cfg, this.fleet.gatewayOf(t)) === null) online++;
     }

@@ -45,12 +45,19 @@ export class DeviceTracker {
   private readonly learner: IntervalLearner;
   /** Changed since last saved. */
   dirty = true;
+  /** In the stage's list of devices to save once the current burst of stored messages is accounted (QualityStage.accept). */
+  awaitingSave = false;
   /**
    * When this process started watching a device it knew from before a restart: silence counts
    * from here, not from its last arrival before the platform went down (its queued messages are
    * on their way from the broker; the platform's downtime is not the device's silence).
    */
   watchedAgainAt = NEVER;
+  /**
+   * The window `window` returned last. Windows leave `windows` only through `evict`, and come
+   * into it from outside only before the tracker is used (restore, hand-over).
+   */
+  private lastWindow: DeviceWindow | null = null;
   /** Where its windows' timestamps are counted (null: not adopted by a budget yet, TimestampBudget.adopt). */
   meter: ByteMeter | null = null;
 
@@ -113,7 +120,10 @@ export class DeviceTracker {
     out.received = 0;
     out.duplicates = 0;
     out.tooLate = 0;
-    out.delays.length = 0;
+    // Emptied by popping: V8 keeps the array's storage then, while `length = 0` drops it, and
+    // the next push allocated it again (about 150 bytes per message).
+    const delays = out.delays;
+    while (delays.length > 0) delays.pop();
     const samples = batch.samples;
     let consecutive = true; // unsequenced sources: arrival order is all there is
     if (batch.seq !== null && samples.length > 0) {
@@ -168,7 +178,7 @@ export class DeviceTracker {
       w.counts.timed++;
       if (delay <= cfg.delayLimitMs) w.counts.onTime++;
       w.delays.add(delay);
-      out.delays.push(delay);
+      delays.push(delay);
       if (s.prevTs !== NEVER && (inMessage || consecutive)) this.learner.add(sample.ts - s.prevTs);
       inMessage = true;
       s.prevTs = sample.ts;
@@ -299,6 +309,7 @@ export class DeviceTracker {
       if (dayRetained(dayOf(start, cfg.utcOffsetMs), now, cfg.lateHorizonMs)) continue;
       w.times?.release(); // a window a backlog opened after its hour closed still holds them
       this.windows.delete(start);
+      if (w === this.lastWindow) this.lastWindow = null;
     }
     const pruned = pruneGaps(this.state.seq, now - cfg.lateHorizonMs - HOUR_MS * 24);
     if (pruned.abandoned > 0) {
@@ -310,11 +321,17 @@ export class DeviceTracker {
 
   /** The window of an hour, created on demand; null when its day is past the late horizon. */
   window(hour: number, now: number, cfg: QualityConfig): DeviceWindow | null {
+    // Nearly every call (each sample, each advance) asks for the hour asked for last, and a Map
+    // lookup by an hour start (a number too large for a small integer) boxes it first.
+    const last = this.lastWindow;
+    if (last !== null && last.start === hour) return last;
     let w = this.windows.get(hour);
-    if (w) return w;
-    if (!dayRetained(dayOf(hour, cfg.utcOffsetMs), now, cfg.lateHorizonMs)) return null;
-    w = new DeviceWindow(hour, this.meter);
-    this.windows.set(hour, w);
+    if (!w) {
+      if (!dayRetained(dayOf(hour, cfg.utcOffsetMs), now, cfg.lateHorizonMs)) return null;
+      w = new DeviceWindow(hour, this.meter);
+      this.windows.set(hour, w);
+    }
+    this.lastWindow = w;
     return w;
   }
 

@@ -3,7 +3,7 @@ import { NO_EVENTS, type DetectorEvent, type DetectorInput } from '../types.js';
 import { isStale, metricParam, QUIET, type Latch } from './latch.js';
 import { messages } from './messages.js';
 import { pureStep, type DetectorModule } from './module.js';
-import { gapRestart, learnInto, LEARNED, MAD_TO_STD, NEVER, scaleUpdate } from './robust-scale.js';
+import { gapRestart, MAD_TO_STD, NEVER } from './robust-scale.js';
 import { addSample, chooseProfile, copySeason, newSeason, seasonalOffset, type SeasonState } from './seasonal-profile.js';
 import { addToTrend, approachExplains, startTrend, TREND, trendAt, trendFlat, type TrendSums } from './settling.js';
 
@@ -229,17 +229,30 @@ const FRESH: RobustState = fresh();
 function learn(p: RobustParams, s: RobustState, input: DetectorInput, side: 1 | -1): void {
   const v = input.value;
   const n = s.n + 1;
-  // The scale floor, max(minScaleRel · |loc|, 0.1 % of the largest scale), written out here and in
-  // update rather than called: a call V8 leaves out of line (it does in some runs) returns its
-  // number as a new heap object, per metric and sample.
-  const floor = Math.max(p.minScaleRel * Math.abs(s.loc), 1e-3 * s.maxScale);
-  // Into LEARNED, not a returned pair: an object per metric and sample otherwise.
-  learnInto(n, s.loc, s.scale, v, p.alpha, p.warmupSamples, p.clip, floor);
-  const meanScale = p.meanSamples > 0 ? scaleUpdate(n, s.loc, s.meanScale, s.mean - s.loc, p.alpha, p.warmupSamples, p.clip, floor) : 0;
+  const loc = s.loc;
+  // learnInto and scaleUpdate (robust-scale.ts) of the value and of the mean's distance, written
+  // out with what they share computed once: the weight, the scale floor (max(minScaleRel · |loc|,
+  // 0.1 % of the largest scale)) and the relative floor of both usable scales. Called, the
+  // weight's division, the floor and the clip were each worked out two or three times.
+  const a = Math.max(p.alpha, 1 / n);
+  const dev = v - loc;
+  let locDev = dev;
+  let absDev = Math.abs(dev) * MAD_TO_STD;
+  let meanDev = Math.abs(s.mean - loc) * MAD_TO_STD;
+  if (n > p.warmupSamples) {
+    const rel = 1e-3 * Math.abs(loc);
+    const floor = Math.max(p.minScaleRel * Math.abs(loc), 1e-3 * s.maxScale);
+    const c = p.clip * Math.max(s.scale, rel, floor, Number.MIN_VALUE);
+    locDev = Math.max(-c, Math.min(c, dev));
+    absDev = Math.min(absDev, c);
+    meanDev = Math.min(meanDev, p.clip * Math.max(s.meanScale, rel, floor, Number.MIN_VALUE));
+  }
+  const scale = n === 1 ? 0 : s.scale + a * (absDev - s.scale);
+  s.meanScale = p.meanSamples > 0 ? (n === 1 ? 0 : s.meanScale + a * (meanDev - s.meanScale)) : 0;
   s.n = n;
-  s.maxScale = Math.max(s.maxScale, LEARNED.scale);
-  s.loc = LEARNED.loc;
-  s.scale = LEARNED.scale;
+  s.maxScale = Math.max(s.maxScale, scale);
+  s.loc = loc + a * locDev;
+  s.scale = scale;
   s.openFor = 0;
   s.calm = 0;
   s.calmSum = 0;
@@ -247,7 +260,6 @@ function learn(p: RobustParams, s: RobustState, input: DetectorInput, side: 1 | 
   s.lastTs = input.ts;
   s.latch = QUIET;
   s.side = side;
-  s.meanScale = meanScale;
   s.openMean = 0;
 }
 
@@ -426,8 +438,9 @@ function judge(p: RobustParams, st: RobustState, input: DetectorInput): readonly
     st.up = 0;
     st.down = 0;
     // The short-window mean after the value (a plain average while fewer than meanSamples samples
-    // were seen), written out here and below rather than called, as the scale floor is in learn.
-    st.mean = p.meanSamples > 0 ? (st.n === 0 ? value : st.mean + (value - st.mean) * Math.max(1 / p.meanSamples, 1 / (st.n + 1))) : 0;
+    // were seen: past them 1/(n + 1) is no larger than 1/meanSamples, and is not worked out),
+    // written out here and below rather than called, as the scale floor is in learn.
+    st.mean = p.meanSamples > 0 ? (st.n === 0 ? value : st.mean + (value - st.mean) * (st.n + 1 >= p.meanSamples ? 1 / p.meanSamples : Math.max(1 / p.meanSamples, 1 / (st.n + 1)))) : 0;
     learn(p, st, input, 1);
     return events;
   }
@@ -446,24 +459,29 @@ function judge(p: RobustParams, st: RobustState, input: DetectorInput): readonly
     }
     settled(p, st);
   }
-  const mean = p.meanSamples > 0 ? (st.n === 0 ? value : st.mean + (value - st.mean) * Math.max(1 / p.meanSamples, 1 / (st.n + 1))) : 0;
+  const mean = p.meanSamples > 0 ? (st.n === 0 ? value : st.mean + (value - st.mean) * (st.n + 1 >= p.meanSamples ? 1 / p.meanSamples : Math.max(1 / p.meanSamples, 1 / (st.n + 1)))) : 0;
   const z = (value - st.loc) / scale;
   const watched = p.direction === 'above' ? z : p.direction === 'below' ? -z : Math.abs(z);
   // CUSUM on the clipped z: one huge spike is the outlier test's business, not evidence of a shift.
   const zc = Math.max(-p.clip * 2, Math.min(p.clip * 2, z));
   const up = p.direction === 'below' ? 0 : Math.max(0, st.up + zc - p.cusumK);
   const down = p.direction === 'above' ? 0 : Math.max(0, st.down - zc - p.cusumK);
-  const bar = p.barMemory > 0 ? Math.max(p.zRaise, p.zRaise + (st.bar - p.zRaise) * (1 - 1 / p.barMemory)) : p.zRaise;
-  const hBar = p.cusumH * (bar / p.zRaise);
+  // A raised bar sinks back to zRaise and then stays there exactly (most samples): no division
+  // then, for the bar nor for its ratio to zRaise (1 exactly), which scales the other two tests.
+  const bar = p.barMemory > 0 && !(st.bar === p.zRaise && p.barMemory >= 1) ? Math.max(p.zRaise, p.zRaise + (st.bar - p.zRaise) * (1 - 1 / p.barMemory)) : p.zRaise;
+  const ratio = bar === p.zRaise ? 1 : bar / p.zRaise;
+  const hBar = p.cusumH * ratio;
   // The short-window mean, judged against the learned spread of such means about the location:
   // a level shift or a burst of wider noise moves it long before any single sample is 8σ out,
   // and a signal that wanders has a wide spread of means, so its wander is not taken for a shift.
-  const zMean = p.meanSamples > 0 ? (mean - st.loc) / Math.max(st.meanScale, 1e-3 * Math.abs(st.loc), floor, Number.MIN_VALUE) : 0;
-  const watchedMean = p.direction === 'above' ? zMean : p.direction === 'below' ? -zMean : Math.abs(zMean);
   // Both the mean test and the CUSUM need the recent mean meanMinZ scales out (when the mean
   // test is on): the CUSUM's sums also grow on a slow wander of a few σ, which is no fault.
   const farMean = p.meanSamples === 0 || Math.abs(mean - st.loc) > p.meanMinZ * scale;
-  const meanBreach = p.meanSamples > 0 && watchedMean > p.zMeanRaise * (bar / p.zRaise) && farMean;
+  // The mean's z only when farMean lets the mean test raise (seldom): its division and scale are
+  // otherwise spent on a number nothing reads.
+  const zMean = p.meanSamples > 0 && farMean ? (mean - st.loc) / Math.max(st.meanScale, 1e-3 * Math.abs(st.loc), floor, Number.MIN_VALUE) : 0;
+  const watchedMean = p.direction === 'above' ? zMean : p.direction === 'below' ? -zMean : Math.abs(zMean);
+  const meanBreach = p.meanSamples > 0 && watchedMean > p.zMeanRaise * ratio && farMean;
   const cusumBreach = p.cusumH > 0 && Math.max(up, down) > hBar && farMean;
   const breach = watched > bar || meanBreach || cusumBreach;
   st.bar = bar;

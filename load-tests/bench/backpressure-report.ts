@@ -45,7 +45,7 @@ export function backpressureMarkdown(r: BackpressureResult): string[] {
     '',
     `## Backpressure and memory, side by side with ${r.baseline.rev} (load average ${r.loadAvg.start} → ${r.loadAvg.end})`,
     '',
-    `Each variant: its own Mosquitto (shipped configuration) and platform process (built, PP_AUTH=off, receive-maximum ${o.receiveMaximum}, batches of ${o.batchLines} lines), one influxd; 200 devices in 20 gateways. Closed loop ${o.closedLoopMs / 1000} s (first ${o.warmupMs / 1000} s left out), ${o.repetitions} interleaved repetition${o.repetitions > 1 ? 's' : ''}, medians; overload: twice the variant's best 10-sample closed-loop rate offered for ${o.overloadMs / 1000} s; backlog: ${n(o.backlogSamples)} samples (10 per message) queued while the platform was stopped, then caught up (counted in InfluxDB).`,
+    `Each variant: its own Mosquitto (shipped configuration) and platform process (built, PP_AUTH=off, receive-maximum ${o.receiveMaximum ?? `its tree's default (this tree ${r.current.window}, baseline ${r.baseline.window})`}, batches of ${o.batchLines} lines), one influxd; 200 devices in 20 gateways. Closed loop ${o.closedLoopMs / 1000} s (first ${o.warmupMs / 1000} s left out), ${o.repetitions} interleaved repetition${o.repetitions > 1 ? 's' : ''}, medians; overload: twice the variant's best 10-sample closed-loop rate offered for ${o.overloadMs / 1000} s; backlog: ${n(o.backlogSamples)} samples (10 per message) queued while the platform was stopped, then caught up (counted in InfluxDB).`,
     '',
     '| variant | RSS idle | closed loop, 10 samples/message | closed loop, 1 sample/message | overload (10 samples/message) | backlog catch-up |',
     '|---|---:|---|---|---|---|',

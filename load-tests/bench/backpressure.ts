@@ -20,7 +20,7 @@ import type { InfluxdProcess } from '../../test/support/influxd.js';
 import { startMosquitto, type MosquittoProcess } from '../../test/support/mosquitto.js';
 import { Fleet } from './fleet.js';
 import { measureInflux } from './limits.js';
-import { buildRevision, scrape, spawnBuiltPlatform, type PlatformProcess } from './platform-process.js';
+import { buildRevision, scrape, shippedWindow, spawnBuiltPlatform, type PlatformProcess } from './platform-process.js';
 import { drain, StoredCounter } from './platform-phases.js';
 import { loadAverage, RssSampler, rssMiB, UsageWindow } from './proc-stats.js';
 import { median } from './stats.js';
@@ -36,7 +36,8 @@ export interface BackpressureOptions {
   warmupMs: number;
   overloadMs: number;
   backlogSamples: number;
-  receiveMaximum: number;
+  /** PP_MQTT_RECEIVE_MAXIMUM for both platforms; null: each runs its own tree's default (shippedWindow). */
+  receiveMaximum: number | null;
   batchLines: number;
   /** Only the 10-sample closed loop and the overload (`--only-overload`). */
   onlyOverload: boolean;
@@ -120,6 +121,8 @@ export interface VariantResult {
   rev: string;
   /** RSS of the platform process right after it is ready, before any load. */
   idleRssMiB: number;
+  /** Its MQTT window in messages; the closed loop's fleet stays three of them ahead. */
+  window: number;
   closed10: ClosedLoop[];
   closed1: ClosedLoop[];
   overload: Overload | null;
@@ -151,6 +154,12 @@ interface Variant {
   result: VariantResult;
 }
 
+/** A variant's MQTT window: --current-env's for this tree, else the one both are given, else its tree's default. */
+function windowOf(label: string, baseSha: string, opts: BackpressureOptions): number {
+  const set = label === 'current' ? (opts.currentEnv.PP_MQTT_RECEIVE_MAXIMUM ?? opts.receiveMaximum) : opts.receiveMaximum;
+  return set !== null && set !== undefined ? Number(set) : shippedWindow(label === 'current' ? undefined : baseSha);
+}
+
 async function peakInflightPoller(url: () => string | null): Promise<{ stop(): Promise<number> }> {
   let peak = 0;
   let on = true;
@@ -179,7 +188,7 @@ export async function measureBackpressure(influx: InfluxdProcess, opts: Backpres
   const loadStart = loadAverage();
   say(`backpressure: building ${opts.baselineRev} for the side-by-side runs`);
   const base = await buildRevision(opts.baselineRev, say);
-  const env = (v: string, db: string, url: string) => ({ PP_MQTT_URL: url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: db, PP_MQTT_CLIENT_ID: `pp-bp-${v}`, PP_AUTH: 'off', PP_WRITE_BATCH_LINES: String(opts.batchLines), PP_MQTT_RECEIVE_MAXIMUM: String(opts.receiveMaximum), ...(v === 'current' ? opts.currentEnv : {}) });
+  const env = (v: string, db: string, url: string) => ({ PP_MQTT_URL: url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: db, PP_MQTT_CLIENT_ID: `pp-bp-${v}`, PP_AUTH: 'off', PP_WRITE_BATCH_LINES: String(opts.batchLines), ...(opts.receiveMaximum !== null ? { PP_MQTT_RECEIVE_MAXIMUM: String(opts.receiveMaximum) } : {}), ...(v === 'current' ? opts.currentEnv : {}) });
   const tmp = fileURLToPath(new URL('../../.tmp/', import.meta.url));
   mkdirSync(tmp, { recursive: true });
   const variants: Variant[] = [];
@@ -193,7 +202,7 @@ export async function measureBackpressure(influx: InfluxdProcess, opts: Backpres
     const fleets = { f10: new Fleet(new Workload(SHAPE10), mosquitto.url, `bp-${label}-10`), f1: new Fleet(new Workload(SHAPE1), mosquitto.url, `bp-${label}-1`) };
     await Promise.all([fleets.f10.connect(), fleets.f1.connect()]);
     const idleRssMiB = Math.round(rssMiB(platform.pid).rss);
-    variants.push({ label, rev, dist, memoryFile, mosquitto, platform, fleets, result: { label, rev, idleRssMiB, closed10: [], closed1: [], overload: null, backlog: null } });
+    variants.push({ label, rev, dist, memoryFile, mosquitto, platform, fleets, result: { label, rev, idleRssMiB, window: windowOf(label, base.sha, opts), closed10: [], closed1: [], overload: null, backlog: null } });
   }
   try {
     // Closed loop, interleaved: the two variants of a repetition run back to back.
@@ -274,7 +283,7 @@ async function closedLoop(v: Variant, fleet: Fleet, opts: BackpressureOptions, i
     await stored.poll();
     // The fleet counts from what this platform has stored so far (earlier phases included).
     const base = stored.value - fleet.published;
-    await fleet.run({ kind: 'window', consumed: () => stored.value - base, aheadSamples: 3 * opts.receiveMaximum * per }, opts.closedLoopMs, (elapsed) => {
+    await fleet.run({ kind: 'window', consumed: () => stored.value - base, aheadSamples: 3 * v.result.window * per }, opts.closedLoopMs, (elapsed) => {
       if (t0 === 0 && elapsed >= opts.warmupMs) {
         t0 = performance.now();
         s0 = stored.value;

@@ -1,6 +1,7 @@
 /** What `npm run bench` does in each mode: sizes and durations, in one place. */
 import type { BackpressureOptions } from './backpressure.js';
 import type { WorkloadShape } from './workload.js';
+import { shippedWindow } from './platform-process.js';
 
 export interface BenchOptions {
   mode: 'quick' | 'full';
@@ -54,7 +55,7 @@ export interface ScaleConfig {
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const quick = argv.includes('--quick');
   const at = argv.indexOf('--out');
-  const common = { profile: argv.includes('--profile'), batchLines: 5000, receiveMaximum: 2000, aheadSamples: 60_000 };
+  const common = { profile: argv.includes('--profile'), batchLines: 5000, receiveMaximum: shippedWindow(), aheadSamples: 60_000 };
   const scale = (c: ScaleConfig) => (argv.includes('--no-scale') ? null : c);
   const rev = argv.indexOf('--baseline-rev');
   // `--backlog <samples>`: the backlog phase's size instead of the mode's (e.g. a million with --quick).
@@ -62,7 +63,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const backlogSamples = backlogAt >= 0 ? Number(argv[backlogAt + 1]) : null;
   if (backlogSamples !== null && !(Number.isInteger(backlogSamples) && backlogSamples > 0)) throw new Error(`--backlog needs a positive number of samples, got ${argv[backlogAt + 1]}`);
   const backpressure = (c: Omit<BackpressureOptions, 'baselineRev' | 'receiveMaximum' | 'batchLines' | 'onlyOverload' | 'currentEnv'>): BackpressureOptions | null =>
-    rev >= 0 ? { ...c, ...(backlogSamples !== null ? { backlogSamples } : {}), baselineRev: argv[rev + 1]!, receiveMaximum: common.receiveMaximum, batchLines: common.batchLines, onlyOverload, currentEnv } : null;
+    rev >= 0 ? { ...c, ...(backlogSamples !== null ? { backlogSamples } : {}), baselineRev: argv[rev + 1]!, receiveMaximum: null, batchLines: common.batchLines, onlyOverload, currentEnv } : null;
   // `--only-overload`: of the backpressure phase, only the 10-sample closed loop (the maximum) and
   // the overload, for both variants; `--current-env K=V,...`: environment of this tree's platform only.
   const onlyOverload = argv.includes('--only-overload');

@@ -28,7 +28,7 @@ import { startInfluxd } from '../../test/support/influxd.js';
 import { startMosquitto, type MosquittoProcess } from '../../test/support/mosquitto.js';
 import { freePort } from '../../test/support/ports.js';
 import { Fleet } from './fleet.js';
-import { buildPlatform, buildRevision, spawnBuiltPlatform, type PlatformProcess } from './platform-process.js';
+import { buildPlatform, buildRevision, shippedWindow, spawnBuiltPlatform, type PlatformProcess } from './platform-process.js';
 import { drain, StoredCounter } from './platform-phases.js';
 import { loadAverage, RssSampler, UsageWindow } from './proc-stats.js';
 import { median } from './stats.js';
@@ -52,9 +52,12 @@ const alloc = argv.includes('--alloc');
 const currentEnv = Object.fromEntries(argv.flatMap((a, i) => (a === '--current-env' ? [argv[i + 1]!.split(/=(.*)/s).slice(0, 2)] : [])));
 /** `--current-node-arg --flag=v` (repeatable): node flags for this tree's platform only, after its start flags (a later V8 flag wins). */
 const currentNodeArgs = argv.flatMap((a, i) => (a === '--current-node-arg' ? [argv[i + 1]!] : []));
-const WINDOW = 2000;
-/** How far the closed loop's fleet may be ahead of what is stored, in samples. */
-const lead = Number(arg('--lead', String(3 * WINDOW)));
+/**
+ * How far the closed loop's fleet may be ahead of what is stored, in 1-sample messages (×10 samples
+ * with 10-sample ones): three of the larger window of the two platforms, each of which runs with its
+ * own tree's default window unless `--current-env PP_MQTT_RECEIVE_MAXIMUM=…` sets this tree's.
+ */
+const leadArg = arg('--lead');
 const WARMUP_MS = 3000;
 
 const SHAPE10: WorkloadShape = { sites: 20, linesPerSite: 10, machinesPerLine: 1, samplesPerMessage: 10 };
@@ -176,6 +179,9 @@ const [influx, base] = await Promise.all([startInfluxd(), buildRevision(baseline
 // them (src/app/heap.ts START_NODE_FLAGS, e.g. the young generation's size), none before. Without
 // them a recent baseline ran with another young generation than this tree, and with one-sample
 // messages that alone moved the garbage collector's share of the thread.
+const windows = [Number(currentEnv.PP_MQTT_RECEIVE_MAXIMUM ?? shippedWindow()), shippedWindow(base.sha)];
+const lead = leadArg !== undefined ? Number(leadArg) : 3 * Math.max(...windows);
+say(`MQTT windows: this tree ${windows[0]}, baseline ${windows[1]} messages; the closed loops' fleets stay ${lead.toLocaleString('en')} messages ahead`);
 const baseFlags = await import(join(base.dist, 'src/app/heap.js')).then((m: { START_NODE_FLAGS?: readonly string[] }) => [...(m.START_NODE_FLAGS ?? [])], () => [] as string[]);
 say(`baseline ${base.sha} start flags: ${baseFlags.join(' ') || '(none)'}${currentNodeArgs.length > 0 ? `; this tree's platform also: ${currentNodeArgs.join(' ')}` : ''}`);
 const variants: Variant[] = [];
@@ -187,7 +193,7 @@ try {
     const mosquitto = await startMosquitto();
     const inspectPort = profileDir ? await freePort() : 0;
     const platform = await spawnBuiltPlatform({
-      env: { PP_MQTT_URL: mosquitto.url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: `pm_${variants.length}`, PP_MQTT_CLIENT_ID: `pp-pm-${variants.length}`, PP_AUTH: 'off', PP_WRITE_BATCH_LINES: '5000', PP_MQTT_RECEIVE_MAXIMUM: String(WINDOW), ...(dist ? {} : currentEnv) },
+      env: { PP_MQTT_URL: mosquitto.url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: `pm_${variants.length}`, PP_MQTT_CLIENT_ID: `pp-pm-${variants.length}`, PP_AUTH: 'off', PP_WRITE_BATCH_LINES: '5000', ...(dist ? {} : currentEnv) },
       dist,
       nodeArgs: [...(dist ? baseFlags : currentNodeArgs), ...(profileDir ? [`--inspect=127.0.0.1:${inspectPort}`] : [])],
     });

@@ -4,7 +4,7 @@
  * compiled code's. Built into .tmp/bench-dist so the repository's dist/ is left alone.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +44,20 @@ export async function buildRevision(rev: string, say: (s: string) => void): Prom
     await buildPlatform(say, { root, outDir: dist });
   }
   return { dist, sha };
+}
+
+/**
+ * The MQTT window a tree ships (`PP_MQTT_RECEIVE_MAXIMUM`'s default in src/config/env-schema.ts):
+ * `rev` a revision, or this working tree when absent. The side-by-side benches leave the window
+ * unset so each platform runs with its own default, and keep their closed loop's fleet three of
+ * that tree's windows ahead so the window, not the fleet, is what limits it.
+ */
+export function shippedWindow(rev?: string): number {
+  const file = 'src/config/env-schema.ts';
+  const text = rev ? execFileSync('git', ['show', `${rev}:${file}`], { cwd: ROOT, encoding: 'utf8' }) : readFileSync(join(ROOT, file), 'utf8');
+  const m = /PP_MQTT_RECEIVE_MAXIMUM:[^\n]*?\.default\(([\d_]+)\)/.exec(text);
+  if (!m) throw new Error(`${rev ?? 'working tree'}: no PP_MQTT_RECEIVE_MAXIMUM default in ${file}`);
+  return Number(m[1]!.replace(/_/g, ''));
 }
 
 export interface PlatformProcess {

@@ -2,6 +2,7 @@ import type { AnomalyEvent } from '../alerts/types.js';
 import { GATEWAY_LINE, type DeviceRef } from '../contract/index.js';
 import type { QualityConfig } from './config.js';
 import { DelayPeriods } from './delay-periods.js';
+import { NEVER } from './device-state.js';
 import type { Fleet } from './fleet.js';
 import { percentages } from './figures.js';
 import { AlertLatches, deviceOfflineEvent, siteCompletenessEvent, uploadDelayEvent, QUALITY_RULES, SITE_LEVEL } from './quality-alerts.js';
@@ -51,7 +52,7 @@ export class DataChecks {
     const events: AnomalyEvent[] = [];
     for (const t of this.fleet.devices.values()) {
       const key = `${t.key}/${QUALITY_RULES.deviceOffline}`;
-      if (t.state.firstHeard === null) continue;
+      if (t.state.firstHeard === NEVER) continue;
       if (t.retired(now, this.cfg)) {
         this.latches.drop(key); // no longer judged: an open alert resolves as stale in the manager
         continue;

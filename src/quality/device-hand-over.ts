@@ -1,5 +1,6 @@
 import type { DeviceRef } from '../contract/index.js';
-import { DeviceTracker, initialDeviceState, type DeviceState } from './device-tracker.js';
+import { deviceStateFrom, storedDeviceState, type StoredDeviceState } from './device-state.js';
+import { DeviceTracker } from './device-tracker.js';
 import { DeviceWindow } from './device-window.js';
 import type { PendingStatus } from './fleet.js';
 
@@ -10,7 +11,8 @@ import type { PendingStatus } from './fleet.js';
  */
 export interface QualityDeviceJson {
   ref: DeviceRef;
-  state: DeviceState;
+  /** Times not yet happened are null, as in SQLite (an importer also takes an older form with fields missing). */
+  state: StoredDeviceState;
   windows: { start: number; state: string; times: string | null }[];
 }
 
@@ -27,7 +29,7 @@ export interface QualityPendingJson {
 export function exportTracker(t: DeviceTracker): QualityDeviceJson {
   return {
     ref: t.ref,
-    state: structuredClone(t.state),
+    state: storedDeviceState(t.state),
     windows: [...t.windows.values()].map((w) => {
       const saved = w.save();
       return { start: w.start, state: saved.state, times: saved.times?.toString('base64') ?? null };
@@ -40,7 +42,7 @@ export function exportTracker(t: DeviceTracker): QualityDeviceJson {
  * exporter's last account: the device was watched all along, by the other worker.
  */
 export function importTracker(json: QualityDeviceJson): DeviceTracker {
-  const t = new DeviceTracker(json.ref, { ...initialDeviceState(), ...json.state });
+  const t = new DeviceTracker(json.ref, deviceStateFrom(json.state));
   for (const w of json.windows) {
     const window = DeviceWindow.restore(w.start, w.state, w.times === null ? null : Buffer.from(w.times, 'base64'));
     window.dirty = true; // saved locally and its figures written by the new owner from now on

@@ -4,45 +4,12 @@ import { DeviceWindow } from './device-window.js';
 import { emptyFigures, type Figures } from './figures.js';
 import { IntervalLearner } from './interval-learner.js';
 import type { ByteMeter } from './time-set.js';
-import { initialSeqState, pruneGaps, stepSeq, type SeqState, type SeqVerdict } from './seq-tracker.js';
+import { pruneGaps, stepSeq, type SeqVerdict } from './seq-tracker.js';
 import type { StatusState } from '../contract/index.js';
+import { initialDeviceState, NEVER, type DeviceState } from './device-state.js';
 import { dayOf, dayRetained, hourOf } from './windows.js';
 
-/**
- * Everything PlantPulse knows about one device's data delivery. No I/O and no clock: the caller
- * passes arrival time (`now`), so the same inputs always give the same figures.
- *
- * Two clocks meet here, on purpose:
- * - sample time (`ts`) places samples in windows: completeness of 10:00–11:00 is about samples
- *   taken then, whenever they arrive (a replayed backlog completes the window it belongs to);
- * - arrival time measures delay, silence and online time: a device is online while it is
- *   reachable now, not while its old samples trickle in.
- */
-export interface DeviceState {
-  seq: SeqState;
-  /** Epoch and seq of the last message that moved the sequence, to learn spacing across consecutive messages only. */
-  lastSeq: { epoch: number; seq: number } | null;
-  spacings: number[];
-  /** Oldest and newest sample time received, and the last one received (arrival order). */
-  firstTs: number | null;
-  newestTs: number | null;
-  prevTs: number | null;
-  /** Arrival time of the first batch received from the device: it is watched (online time, silence) from then on. */
-  firstHeard: number | null;
-  lastArrival: number | null;
-  /** The device's own status topic (a status heard before any data is applied when the data comes). */
-  status: StatusState | null;
-  statusAt: number | null;
-  statusReason: string | null;
-  /** The gateway (MQTT client id) its status names, or whose birth lists it. */
-  gateway: string | null;
-  /** Online time is accounted up to here. */
-  lastAdvance: number | null;
-  /** Samples not accounted because their day was past the late horizon when they arrived. */
-  tooLate: number;
-  /** Missing seq numbers given up on (counter reset, gap older than the horizon). */
-  abandoned: number;
-}
+export { initialDeviceState, type DeviceState } from './device-state.js';
 
 /** A gateway's own status (the device is offline while its gateway is). */
 export interface GatewayStatus {
@@ -61,10 +28,16 @@ export interface AcceptOutcome {
   delays: number[];
 }
 
-export function initialDeviceState(): DeviceState {
-  return { seq: initialSeqState(), lastSeq: null, spacings: [], firstTs: null, newestTs: null, prevTs: null, firstHeard: null, lastArrival: null, status: null, statusAt: null, statusReason: null, gateway: null, lastAdvance: null, tooLate: 0, abandoned: 0 };
-}
-
+/**
+ * Everything PlantPulse knows about one device's data delivery. No I/O and no clock: the caller
+ * passes arrival time (`now`), so the same inputs always give the same figures.
+ *
+ * Two clocks meet here, on purpose:
+ * - sample time (`ts`) places samples in windows: completeness of 10:00–11:00 is about samples
+ *   taken then, whenever they arrive (a replayed backlog completes the window it belongs to);
+ * - arrival time measures delay, silence and online time: a device is online while it is
+ *   reachable now, not while its old samples trickle in.
+ */
 export class DeviceTracker {
   readonly ref: DeviceRef;
   readonly key: string;
@@ -72,12 +45,19 @@ export class DeviceTracker {
   private readonly learner: IntervalLearner;
   /** Changed since last saved. */
   dirty = true;
+  /** In the stage's list of devices to save once the current burst of stored messages is accounted (QualityStage.accept). */
+  awaitingSave = false;
   /**
    * When this process started watching a device it knew from before a restart: silence counts
    * from here, not from its last arrival before the platform went down (its queued messages are
    * on their way from the broker; the platform's downtime is not the device's silence).
    */
-  watchedAgainAt: number | null = null;
+  watchedAgainAt = NEVER;
+  /**
+   * The window `window` returned last. Windows leave `windows` only through `evict`, and come
+   * into it from outside only before the tracker is used (restore, hand-over).
+   */
+  private lastWindow: DeviceWindow | null = null;
   /** Where its windows' timestamps are counted (null: not adopted by a budget yet, TimestampBudget.adopt). */
   meter: ByteMeter | null = null;
 
@@ -140,7 +120,10 @@ export class DeviceTracker {
     out.received = 0;
     out.duplicates = 0;
     out.tooLate = 0;
-    out.delays.length = 0;
+    // Emptied by popping: V8 keeps the array's storage then, while `length = 0` drops it, and
+    // the next push allocated it again (about 150 bytes per message).
+    const delays = out.delays;
+    while (delays.length > 0) delays.pop();
     const samples = batch.samples;
     let consecutive = true; // unsequenced sources: arrival order is all there is
     if (batch.seq !== null && samples.length > 0) {
@@ -153,7 +136,7 @@ export class DeviceTracker {
       } else {
         let oldest = Infinity;
         for (const x of samples) if (x.ts < oldest) oldest = x.ts;
-        const step = stepSeq(s.seq, batch.seq, oldest, s.newestTs ?? -Infinity, now);
+        const step = stepSeq(s.seq, batch.seq, oldest, s.newestTs, now);
         s.seq = step.state;
         s.abandoned += step.abandoned;
         out.verdict = step.verdict;
@@ -190,17 +173,17 @@ export class DeviceTracker {
       }
       w.counts.received++;
       out.received++;
-      if (s.newestTs !== null && sample.ts < s.newestTs) w.counts.outOfOrder++;
+      if (sample.ts < s.newestTs) w.counts.outOfOrder++; // never true before the first (NEVER is -Infinity)
       const delay = now - sample.ts;
       w.counts.timed++;
       if (delay <= cfg.delayLimitMs) w.counts.onTime++;
       w.delays.add(delay);
-      out.delays.push(delay);
-      if (s.prevTs !== null && (inMessage || consecutive)) this.learner.add(sample.ts - s.prevTs);
+      delays.push(delay);
+      if (s.prevTs !== NEVER && (inMessage || consecutive)) this.learner.add(sample.ts - s.prevTs);
       inMessage = true;
       s.prevTs = sample.ts;
-      s.newestTs = s.newestTs === null ? sample.ts : Math.max(s.newestTs, sample.ts);
-      s.firstTs = s.firstTs === null ? sample.ts : Math.min(s.firstTs, sample.ts);
+      if (sample.ts > s.newestTs) s.newestTs = sample.ts;
+      if (s.firstTs === NEVER || sample.ts < s.firstTs) s.firstTs = sample.ts;
     }
     s.lastArrival = now;
     this.dirty = true;
@@ -228,15 +211,15 @@ export class DeviceTracker {
    */
   advance(now: number, cfg: QualityConfig, gw: GatewayStatus | null): void {
     const s = this.state;
-    if (s.firstHeard === null) return;
-    const from = s.lastAdvance ?? now;
+    if (s.firstHeard === NEVER) return;
+    const from = s.lastAdvance === NEVER ? now : s.lastAdvance;
     s.lastAdvance = Math.max(from, now);
     if (now <= from) return;
     const statusOk = s.status !== 'offline' && gw?.state !== 'offline';
     // Online while the status allows it and the last arrival is recent enough; retired devices are no longer watched.
     const heard = this.lastHeard();
-    const onlineUntil = !statusOk ? -Infinity : heard !== null ? heard + cfg.silenceMs : Infinity;
-    const watchedUntil = s.lastArrival !== null ? s.lastArrival + cfg.retireAfterMs : Infinity;
+    const onlineUntil = !statusOk ? -Infinity : heard !== NEVER ? heard + cfg.silenceMs : Infinity;
+    const watchedUntil = s.lastArrival !== NEVER ? s.lastArrival + cfg.retireAfterMs : Infinity;
     // [from, until) split at hour boundaries, written out here: this runs for every stored
     // message, and a helper taking a callback made a closure per message.
     const until = Math.min(now, watchedUntil);
@@ -256,21 +239,21 @@ export class DeviceTracker {
   /** Offline now, since when and why (the earliest of the reasons that hold); null when online or not watched. */
   offline(now: number, cfg: QualityConfig, gw: GatewayStatus | null): { since: number; reason: OfflineReason } | null {
     const s = this.state;
-    if (s.firstHeard === null) return null;
+    if (s.firstHeard === NEVER) return null;
     let best: { since: number; reason: OfflineReason } | null = null;
     const consider = (since: number, reason: OfflineReason) => {
       if (best === null || since < best.since) best = { since, reason };
     };
-    if (s.status === 'offline' && s.statusAt !== null) consider(s.statusAt, 'status');
+    if (s.status === 'offline' && s.statusAt !== NEVER) consider(s.statusAt, 'status');
     if (gw?.state === 'offline') consider(gw.at, 'gateway');
     const heard = this.lastHeard();
-    if (heard !== null && now - heard > cfg.silenceMs) consider(heard + cfg.silenceMs, 'silent');
+    if (heard !== NEVER && now - heard > cfg.silenceMs) consider(heard + cfg.silenceMs, 'silent');
     return best;
   }
 
   /** Silent longer than the retire period: no longer expected, no longer judged. */
   retired(now: number, cfg: QualityConfig): boolean {
-    return this.state.lastArrival !== null && now - this.state.lastArrival > cfg.retireAfterMs;
+    return this.state.lastArrival !== NEVER && now - this.state.lastArrival > cfg.retireAfterMs;
   }
 
   /** This device's figures for the hour starting `hour`, as known at `now` (`withDelays` false: skip the histogram, for alerts). */
@@ -279,7 +262,7 @@ export class DeviceTracker {
     const s = this.state;
     const w = this.windows.get(hour);
     const interval = w?.counts.intervalMs ?? this.intervalMs(cfg);
-    if (interval !== null && s.firstTs !== null && s.newestTs !== null) {
+    if (interval !== null && s.firstTs !== NEVER && s.newestTs !== NEVER) {
       // Sampling slots from the device's first sample (or the hour's start) to the hour's end
       // (or now, for the hour still running), while it is in service.
       const from = Math.max(hour, s.firstTs);
@@ -312,7 +295,7 @@ export class DeviceTracker {
     this.windows.get(hour)?.releaseTimes();
     const interval = this.intervalMs(cfg);
     const s = this.state;
-    if (interval === null || s.firstTs === null || s.firstTs >= hour + HOUR_MS) return;
+    if (interval === null || s.firstTs === NEVER || s.firstTs >= hour + HOUR_MS) return;
     const w = this.window(hour, now, cfg);
     if (w && w.counts.intervalMs === null) {
       w.counts.intervalMs = interval;
@@ -326,6 +309,7 @@ export class DeviceTracker {
       if (dayRetained(dayOf(start, cfg.utcOffsetMs), now, cfg.lateHorizonMs)) continue;
       w.times?.release(); // a window a backlog opened after its hour closed still holds them
       this.windows.delete(start);
+      if (w === this.lastWindow) this.lastWindow = null;
     }
     const pruned = pruneGaps(this.state.seq, now - cfg.lateHorizonMs - HOUR_MS * 24);
     if (pruned.abandoned > 0) {
@@ -337,23 +321,29 @@ export class DeviceTracker {
 
   /** The window of an hour, created on demand; null when its day is past the late horizon. */
   window(hour: number, now: number, cfg: QualityConfig): DeviceWindow | null {
+    // Nearly every call (each sample, each advance) asks for the hour asked for last, and a Map
+    // lookup by an hour start (a number too large for a small integer) boxes it first.
+    const last = this.lastWindow;
+    if (last !== null && last.start === hour) return last;
     let w = this.windows.get(hour);
-    if (w) return w;
-    if (!dayRetained(dayOf(hour, cfg.utcOffsetMs), now, cfg.lateHorizonMs)) return null;
-    w = new DeviceWindow(hour, this.meter);
-    this.windows.set(hour, w);
+    if (!w) {
+      if (!dayRetained(dayOf(hour, cfg.utcOffsetMs), now, cfg.lateHorizonMs)) return null;
+      w = new DeviceWindow(hour, this.meter);
+      this.windows.set(hour, w);
+    }
+    this.lastWindow = w;
     return w;
   }
 
-  /** What silence is counted from. */
-  private lastHeard(): number | null {
+  /** What silence is counted from (NEVER: nothing heard). */
+  private lastHeard(): number {
     const a = this.state.lastArrival;
-    return a === null ? null : Math.max(a, this.watchedAgainAt ?? -Infinity);
+    return a === NEVER ? NEVER : Math.max(a, this.watchedAgainAt);
   }
 
   private heard(now: number, cfg: QualityConfig, gw: GatewayStatus | null): void {
     const s = this.state;
-    if (s.firstHeard === null) {
+    if (s.firstHeard === NEVER) {
       s.firstHeard = now;
       s.lastAdvance = now;
     } else this.advance(now, cfg, gw);

@@ -1,7 +1,8 @@
 import type { Logger } from '../observability/index.js';
 import type { HistoryReader } from '../storage/index.js';
 import { HOUR_MS, type QualityConfig } from './config.js';
-import { DeviceTracker, initialDeviceState } from './device-tracker.js';
+import { deviceStateFrom } from './device-state.js';
+import { DeviceTracker } from './device-tracker.js';
 import { DeviceWindow } from './device-window.js';
 import type { Fleet } from './fleet.js';
 import type { QualityStore } from './quality-store.js';
@@ -25,7 +26,7 @@ export async function restoreQualityState(o: RestoreOptions, now: number): Promi
 const { fleet, store, history, cfg, log } = o;
   for (const d of store.devices()) {
     // The time the platform was down was not watched: online time restarts now.
-    const t = new DeviceTracker(d.ref, { ...initialDeviceState(), ...d.state, lastAdvance: now });
+    const t = new DeviceTracker(d.ref, deviceStateFrom({ ...d.state, lastAdvance: now }));
     t.watchedAgainAt = now;
     t.dirty = false;
     fleet.devices.set(t.key, t);

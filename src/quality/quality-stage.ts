@@ -5,6 +5,7 @@ import type { HistoryReader } from '../storage/index.js';
 import type { Point } from '../storage/point.js';
 import { HOUR_MS, type QualityConfig } from './config.js';
 import { DataChecks } from './data-checks.js';
+import { NEVER, orNull } from './device-state.js';
 import { exportTracker, importTracker, type QualityDeviceJson, type QualityPendingJson } from './device-hand-over.js';
 import type { DeviceTracker } from './device-tracker.js';
 import type { DeviceWindow } from './device-window.js';
@@ -96,10 +97,12 @@ export class QualityStage {
   /** After stop: the store is closed; a batch still landing (storage draining) is not accounted. */
   private stopped = false;
   /** Devices whose state changed in the current burst of stored batches, saved together (saveAccepted). */
-  private readonly unsaved = new Set<DeviceTracker>();
+  private readonly unsaved: DeviceTracker[] = [];
   /** Bounds what every window's received timestamps hold together (timestamp-budget.ts). */
   private readonly budget: TimestampBudget;
   private budgetWarned = false;
+  /** saveAccepted as a callback, made once: a closure per burst of stored messages was garbage. */
+  private readonly saveBurst = (): void => this.saveAccepted();
 
   constructor(private readonly deps: QualityStageDeps) {
     this.cfg = deps.config;
@@ -131,8 +134,13 @@ export class QualityStage {
     // transaction for the burst instead of one commit per message (4 % of the platform's CPU at
     // its maximum, docs/performance.md).
     t.dirty = true;
-    if (this.unsaved.size === 0) queueMicrotask(() => this.saveAccepted());
-    this.unsaved.add(t);
+    // A list and a flag rather than a Set: a Set emptied after every burst grew its table again
+    // in the next (about 50 bytes per message); the list keeps its storage (emptied by popping).
+    if (!t.awaitingSave) {
+      if (this.unsaved.length === 0) queueMicrotask(this.saveBurst);
+      t.awaitingSave = true;
+      this.unsaved.push(t);
+    }
     const m = this.deps.metrics;
     m.messageVerdicts.add(out.verdict);
     if (out.received > 0) m.sampleVerdicts.add('received', out.received);
@@ -150,7 +158,8 @@ export class QualityStage {
       // Disk trouble: they stay dirty, and the next flush saves them (or says why it cannot).
       this.deps.log.error({ err }, 'quality state could not be saved');
     }
-    this.unsaved.clear();
+    const unsaved = this.unsaved;
+    while (unsaved.length > 0) unsaved.pop()!.awaitingSave = false;
   }
 
   /** A status message (`pp/v1/{site}/{line}/{device}/status`, including `_gateway` topics). */
@@ -238,7 +247,7 @@ export class QualityStage {
       if (!wanted(t.ref)) continue;
       const off = t.offline(now, this.cfg, this.fleet.gatewayOf(t));
       const s = t.state;
-      out.push({ ...t.ref, online: off === null, offlineSince: off?.since ?? null, offlineReason: off?.reason ?? null, lastSeen: s.lastArrival, lastSampleTs: s.newestTs, gateway: s.gateway, intervalMs: t.intervalMs(this.cfg), missingMessages: missingMessages(s.seq), retired: t.retired(now, this.cfg) });
+      out.push({ ...t.ref, online: off === null, offlineSince: off?.since ?? null, offlineReason: off?.reason ?? null, lastSeen: orNull(s.lastArrival), lastSampleTs: orNull(s.newestTs), gateway: s.gateway, intervalMs: t.intervalMs(this.cfg), missingMessages: missingMessages(s.seq), retired: t.retired(now, this.cfg) });
     }
     return out.sort((a, b) => (a.line === b.line ? a.device.localeCompare(b.device) : a.line.localeCompare(b.line)));
   }
@@ -273,7 +282,7 @@ export class QualityStage {
     let missing = 0;
     for (const t of this.fleet.devices.values()) {
       missing += missingMessages(t.state.seq);
-      if (t.state.firstHeard === null || t.retired(now, this.cfg)) continue;
+      if (t.state.firstHeard === NEVER || t.retired(now, this.cfg)) continue;
       devices++;
       if (t.offline(now, this.cfg, this.fleet.gatewayOf(t)) === null) online++;
     }

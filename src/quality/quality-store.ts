@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import { openLocalDb, type Migrations } from '../storage/local-db.js';
 import type { DeviceRef } from '../contract/index.js';
-import type { DeviceState, GatewayStatus } from './device-tracker.js';
+import type { DeviceState, StoredDeviceState } from './device-state.js';
+import type { GatewayStatus } from './device-tracker.js';
 import type { StatusState } from '../contract/index.js';
 
 /**
@@ -31,7 +32,8 @@ CREATE TABLE IF NOT EXISTS quality_window (key TEXT NOT NULL, start INTEGER NOT 
 
 export interface StoredDevice {
   ref: DeviceRef;
-  state: DeviceState;
+  /** As saved: JSON writes a time not yet happened (NEVER) as null, and an older form may lack fields (deviceStateFrom reads both). */
+  state: Partial<StoredDeviceState>;
 }
 
 export interface StoredWindow {
@@ -71,7 +73,7 @@ export class QualityStore {
   }
 
   devices(): StoredDevice[] {
-    return this.stmts.devices.all().map((r) => ({ ref: { site: r.site, line: r.line, device: r.device }, state: JSON.parse(r.state) as DeviceState }));
+    return this.stmts.devices.all().map((r) => ({ ref: { site: r.site, line: r.line, device: r.device }, state: JSON.parse(r.state) as Partial<StoredDeviceState> }));
   }
 
   saveDevice(key: string, ref: DeviceRef, state: DeviceState): void {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
 import type { DeviceRef, Sample } from '../../src/contract/index.js';
 import { queryInfluxQL } from '../../src/storage/index.js';
 import { GatewayPublisher } from '../../edge-agent/index.js';
@@ -9,7 +10,8 @@ import { scrapeMetric, spawnPlatform, type PlatformProcess } from '../support/pl
 import { waitFor } from '../support/ports.js';
 
 const DB = 'broker_backlog';
-const WINDOW = 2000;
+/** The shipped window (PP_MQTT_RECEIVE_MAXIMUM and PP_MQTT_WINDOW_BYTES at their defaults). */
+const WINDOW = loadConfig({}).mqtt.receiveMaximum;
 const MESSAGES = 100_000;
 const SAMPLES_PER_MESSAGE = 2;
 const GATEWAYS = 4;
@@ -25,7 +27,7 @@ let influx: InfluxdProcess;
 let mosquitto: MosquittoProcess;
 let platform: PlatformProcess | null = null;
 
-const env = () => ({ PP_MQTT_URL: mosquitto.url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: DB, PP_MQTT_CLIENT_ID: 'pp-backlog', PP_MQTT_RECEIVE_MAXIMUM: String(WINDOW), PP_LOG_LEVEL: 'warn' });
+const env = () => ({ PP_MQTT_URL: mosquitto.url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: DB, PP_MQTT_CLIENT_ID: 'pp-backlog', PP_LOG_LEVEL: 'warn' });
 
 beforeAll(async () => {
   [influx, mosquitto] = await Promise.all([startInfluxd(), startMosquitto()]);

@@ -507,12 +507,7 @@ function update(p: MultivariateParams, s: MultivariateState, { ts, values, state
 
   if (s.active) return stepOpen(p, s, ts, key, d, events);
   if (J.z > p.zRaise && J.by !== null) {
-    s.active = true;
-    s.openFor = 0;
-    s.calm = 0;
-    s.calmSum = 0;
-    s.calmFrom = 0;
-    s.openedAt = ts;
+    startRun(s, true, ts);
     s.recovery?.inRun.fill(0);
     return [...events, raise(p, s.names, ts)];
   }
@@ -589,12 +584,7 @@ function stepOpen(p: MultivariateParams, s: MultivariateState, ts: number, key: 
     // A metric still on its way back keeps being left out (it must not open a new alert on its way), the rest is dropped.
     if (relearn || !J.excusing) delete s.recovery;
     else s.recovery?.inRun.fill(0);
-    s.active = false;
-    s.openFor = 0;
-    s.calm = 0;
-    s.calmSum = 0;
-    s.calmFrom = 0;
-    s.openedAt = undefined;
+    startRun(s, false, undefined);
     return events;
   }
   if (J.z > p.zRaise && J.by !== null) events = [...events, raise(p, s.names, ts)];
@@ -608,6 +598,16 @@ function stepOpen(p: MultivariateParams, s: MultivariateState, ts: number, key: 
 /** Judged samples of calm that clear an alert open for `before` judged samples before its calm run began. */
 function calmSamplesNeeded(p: MultivariateParams, before: number): number {
   return Math.min(p.holdSamples, Math.max(p.holdMinSamples, before));
+}
+
+/** An alert opens (active, at openedAt) or clears: its open and calm counts start again. */
+function startRun(s: MultivariateState, active: boolean, openedAt: number | undefined): void {
+  s.active = active;
+  s.openFor = 0;
+  s.calm = 0;
+  s.calmSum = 0;
+  s.calmFrom = 0;
+  s.openedAt = openedAt;
 }
 
 /** The span (ms) a calm run beginning at calmFrom must cover to clear an alert raised at openedAt. */

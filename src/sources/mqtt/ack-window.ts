@@ -27,7 +27,9 @@ export interface AckWindowOptions {
    * Half the window is held, or reading just stopped: what is held should be written now, not
    * after the writer's flush interval. At the stall nothing more can arrive until messages are
    * released; at half the window, writing the first half while the second is read keeps both
-   * going (with small messages the whole window is less than one write batch).
+   * going (with a window smaller than two write batches, nothing else starts a write in time).
+   * Called once the message that got there has been handled (its data handed to storage), so
+   * the write includes it: with 1-sample messages, half of a 10,000 window is a whole batch.
    */
   onFilling?: () => void;
   /** The broker sent `count` more QoS 1 messages beyond the window (it ignores our receive-maximum). */
@@ -76,6 +78,14 @@ export class AckWindow {
   private heldBytes = 0;
   private peakHeldBytes = 0;
   private held: Callback | null = null;
+  /**
+   * At or past half the window, in messages or in bytes, whichever came first: one early write
+   * per filling, not a second when the other half is reached too (1-sample messages reach half
+   * the bytes just before the whole message window, where it would cut a write batch short).
+   */
+  private pastHalf = false;
+  /** The message being handled took the window past half: tell onFilling once it is handled. */
+  private halfReached = false;
   private holdTimer: NodeJS.Timeout | null = null;
   /** Publications that held messages wait for, not yet acknowledged by the broker. */
   private awaited = 0;
@@ -155,17 +165,18 @@ export class AckWindow {
   track(packet: IPublishPacket): AckEntry {
     const bytes = packet.payload.length;
     const entry = this.acks.add(packet.qos > 0 ? packet.messageId : undefined, bytes);
-    const before = this.heldBytes;
     this.heldBytes += bytes;
     if (this.acks.size > this.peakHeld) this.peakHeld = this.acks.size;
     if (this.heldBytes > this.peakHeldBytes) this.peakHeldBytes = this.heldBytes;
-    if (this.acks.size === this.half || (before < this.halfBytes && this.heldBytes >= this.halfBytes)) this.opts.onFilling?.();
+    // Not onFilling here: the caller has not handed the message to storage yet (see gate).
+    if (!this.pastHalf && (this.acks.size >= this.half || this.heldBytes >= this.halfBytes)) this.pastHalf = this.halfReached = true;
     return entry;
   }
 
   /** The message's data is durable (or dead-lettered): acknowledge it, in receive order. */
   release(entry: AckEntry): void {
     if (this.acks.markReady(entry)) this.heldBytes -= entry.bytes;
+    if (this.pastHalf && this.acks.size < this.half && this.heldBytes < this.halfBytes) this.pastHalf = false;
     if (this.held && this.belowLowWater() && !this.opts.hold?.()) this.resumeIfHeld();
   }
 
@@ -194,13 +205,21 @@ export class AckWindow {
     return this.acks.drained(timeoutMs);
   }
 
-  /** MQTT.js asks whether to go on to the next packet. */
+  /**
+   * MQTT.js asks whether to go on to the next packet. It asks after the 'message' event of the
+   * message just read (QoS 0 and 1), whose listener tracked it and handed its data to storage.
+   */
   private gate(callback: Callback): void {
     const limit = this.awaited > 0 ? 2 * this.opts.window : this.opts.window;
     const limitBytes = this.awaited > 0 ? 2 * this.windowBytes : this.windowBytes;
+    const halfReached = this.halfReached;
+    this.halfReached = false;
     // Bytes as for messages: below the limit, the next message is read (it may take the bytes held
     // past the limit by one message at most).
-    if (this.acks.size < limit && this.heldBytes < limitBytes && !this.opts.hold?.()) return callback();
+    if (this.acks.size < limit && this.heldBytes < limitBytes && !this.opts.hold?.()) {
+      if (halfReached) this.opts.onFilling?.();
+      return callback();
+    }
     this.held = callback;
     this.opts.onFilling?.();
     if (this.opts.hold) this.pollHold();
@@ -287,6 +306,8 @@ export class AckWindow {
     this.heldBytes = 0; // the old connection's entries are no longer counted (release ignores them)
     this.unsentAcks = []; // the old connection's: the broker redelivers those messages
     this.held = null; // the old connection's packet loop is dropped with it
+    this.halfReached = false;
+    this.pastHalf = false;
     if (this.holdTimer) clearTimeout(this.holdTimer);
     this.holdTimer = null;
   }

@@ -18,6 +18,8 @@ export interface SparkplugSourceOptions extends SparkplugHostOptions {
   protocolVersion: 4 | 5;
   sessionExpirySeconds: number;
   receiveMaximum: number;
+  /** Payload bytes held at most (undefined: no byte limit), as for the MQTT source. */
+  windowBytes?: number;
   /** Group ids to subscribe to; empty: every group (`spBv1.0/#`). */
   groups: readonly string[];
   /** Act as the Sparkplug primary host application with this id (publish STATE). */
@@ -101,7 +103,7 @@ export class SparkplugSource {
       ...(state ? { will: { topic: state.topic, payload: Buffer.from(state.payload), qos: 1 as const, retain: true } } : {}),
       ...(v5 ? { properties: { sessionExpiryInterval: this.opts.sessionExpirySeconds, receiveMaximum: this.opts.receiveMaximum } } : {}),
     };
-    const { client, acks } = connectWithAckWindow(this.opts.url, options, this.opts.receiveMaximum, 'sparkplug', this.metrics, this.log, this.pipeline);
+    const { client, acks } = connectWithAckWindow(this.opts.url, options, this.opts.receiveMaximum, 'sparkplug', this.metrics, this.log, this.pipeline, this.opts.windowBytes);
     this.client = client;
     this.acks = acks;
 

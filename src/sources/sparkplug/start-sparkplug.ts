@@ -23,6 +23,7 @@ export async function startSparkplug(config: Config, brokerUrl: string, embedded
       protocolVersion: embeddedBroker ? 4 : 5, // aedes speaks 3.1.1
       sessionExpirySeconds: config.mqtt.sessionExpirySeconds,
       receiveMaximum: config.mqtt.receiveMaximum,
+      windowBytes: config.mqtt.windowBytes || undefined,
       groups: sp.groups,
       hostId: sp.hostId,
       deadLetterPrefix: config.mqtt.deadLetterPrefix,

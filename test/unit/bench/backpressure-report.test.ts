@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { BackpressureResult, ClosedLoop, VariantResult } from '../../../load-tests/bench/backpressure.js';
 import { backpressureMarkdown } from '../../../load-tests/bench/backpressure-report.js';
+import { shippedWindow } from '../../../load-tests/bench/platform-process.js';
+import { loadConfig } from '../../../src/config/index.js';
 
 const loop = (samplesPerS: number, cpuPct: Record<string, number>, loopBusyPct: number): ClosedLoop => ({
   samplesPerS,
@@ -15,6 +17,7 @@ const variant = (label: string, busy: number): VariantResult => ({
   label,
   rev: label === 'current' ? 'working tree' : 'abc1234',
   idleRssMiB: 130,
+  window: label === 'current' ? 10_000 : 2000,
   closed10: [loop(50_000, { platform: 60, mosquitto: 5, influxd: 40, generator: 15 }, busy)],
   closed1: [loop(20_000, { platform: 70, mosquitto: 10, influxd: 20, generator: 10 }, busy)],
   overload: null,
@@ -55,5 +58,27 @@ describe('backpressure report: what limits each closed loop', () => {
     expect(md).toContain('| current (working tree) | 10 samples |');
     expect(md).not.toContain('| 1 sample |');
     expect(md).not.toContain('NaN µs');
+    expect(md).toContain('receive-maximum 2000,');
+  });
+
+  it("says each tree's own window when the bench leaves it to their defaults", () => {
+    const r: BackpressureResult = {
+      options: { baselineRev: 'abc1234', repetitions: 1, closedLoopMs: 12_000, warmupMs: 4_000, overloadMs: 20_000, backlogSamples: 300_000, receiveMaximum: null, batchLines: 5000, onlyOverload: false, currentEnv: {} },
+      current: variant('current', 97.4),
+      baseline: variant('baseline', Number.NaN),
+      speedup: { closed10: 1, closed1: 1 },
+      influx: { platformConcurrency: { samplesPerS: 100_000, batchLines: 5000, writers: 2 }, best: { samplesPerS: 120_000, batchLines: 5000, writers: 2 } },
+      loadAvg: { start: 1, end: 2 },
+    };
+    expect(backpressureMarkdown(r).join('\n')).toContain("receive-maximum its tree's default (this tree 10000, baseline 2000)");
+  });
+});
+
+describe('the window a tree ships', () => {
+  it("is this tree's PP_MQTT_RECEIVE_MAXIMUM default, and a revision's from its own env schema", () => {
+    expect(shippedWindow()).toBe(loadConfig({}).mqtt.receiveMaximum);
+    // A revision's is read from git (HEAD: any clone has it); a window is 1–65,535 messages.
+    const atHead = shippedWindow('HEAD');
+    expect(Number.isInteger(atHead) && atHead >= 1 && atHead <= 65_535).toBe(true);
   });
 });

@@ -17,10 +17,13 @@ describe('configuration from the environment', () => {
     expect(c.simulator.enabled).toBe(false);
     expect(loadConfig({ PP_MQTT_URL: 'mqtt://b', PP_SIMULATOR: 'true' }).simulator.enabled).toBe(true);
   });
-  it('has an MQTT window in messages and, when set, in payload bytes', () => {
-    expect(loadConfig({}).mqtt).toMatchObject({ receiveMaximum: 2000, windowBytes: 0 });
+  it('has an MQTT window in messages (at most MQTT 5 receive-maximum, 65,535) and in payload bytes (0: no byte limit)', () => {
+    expect(loadConfig({}).mqtt).toMatchObject({ receiveMaximum: 10000, windowBytes: 4 * 1024 * 1024 });
     expect(loadConfig({ PP_MQTT_RECEIVE_MAXIMUM: '20000', PP_MQTT_WINDOW_BYTES: '4194304' }).mqtt).toMatchObject({ receiveMaximum: 20000, windowBytes: 4194304 });
     expect(() => loadConfig({ PP_MQTT_WINDOW_BYTES: '-1' })).toThrow(ConfigError);
+    expect(loadConfig({ PP_MQTT_WINDOW_BYTES: '0' }).mqtt.windowBytes).toBe(0);
+    expect(loadConfig({ PP_MQTT_RECEIVE_MAXIMUM: '65535' }).mqtt.receiveMaximum).toBe(65535);
+    expect(() => loadConfig({ PP_MQTT_RECEIVE_MAXIMUM: '65536' })).toThrow(ConfigError);
   });
   it('treats empty strings as unset', () => {
     expect(loadConfig({ PP_MQTT_URL: '' }).mqtt.url).toBeUndefined();

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -125,6 +125,78 @@ describe('QualityStage: restart', () => {
     expect(written.find((p) => p.tags.level === 'device' && p.tags.device === 'd9' && p.ts === T0)?.fields).toMatchObject({ received: 300 });
     const failing = stage({ available: true, query: async () => Promise.reject(new Error('down')) });
     await expect(failing.restore()).resolves.toBeUndefined(); // starts from local state, says so in the log
+  });
+});
+
+describe('QualityStage: restart from a state saved in the older form', () => {
+  it('a device state with null for times not yet happened (and fields missing) restores as the same state saved now', async () => {
+    const root = dir;
+    // The form every release has saved after d1's first message: null for what has not happened.
+    const oldForm = { seq: { epoch: 0, highest: 0, gaps: [] }, lastSeq: { epoch: 0, seq: 0 }, spacings: [10 * S, 10 * S, 10 * S, 10 * S, 10 * S], firstTs: T0, newestTs: T0 + 50 * S, prevTs: T0 + 50 * S, firstHeard: T0 + MIN, lastArrival: T0 + MIN, status: null, statusAt: null, statusReason: null, gateway: null, lastAdvance: T0 + MIN, tooLate: 0, abandoned: 0 };
+    // d2 was rebuilt from InfluxDB counts alone (local state lost), so never heard here yet.
+    const d2 = { site: 's1', line: 'l1', device: 'd2' };
+    const d2OldForm = { seq: { epoch: 0, highest: null, gaps: [] }, lastSeq: null, spacings: [], firstTs: T0, newestTs: T0, prevTs: null, firstHeard: null, lastArrival: null, status: null, statusAt: null, statusReason: null, gateway: null, lastAdvance: null, tooLate: 0, abandoned: 0 };
+    counts = [{ time: T0, site: 's1', line: 'l1', device: 'd2', count_power_kw: 30 }];
+    try {
+      dir = join(root, 'now');
+      mkdirSync(dir);
+      const a = stage();
+      await a.restore();
+      counts = [];
+      now = T0 + MIN;
+      a.accept(batch(0, minute(0)));
+      await Promise.resolve(); // the burst's save
+      const saved = () => new Map(stores.at(-1)!.devices().map((d) => [d.ref.device, d.state]));
+      expect(saved().get('d1')).toEqual(oldForm); // saved as before: null, not -Infinity
+      expect(a.exportDevice('s1/l1/d1')!).toMatchObject({ state: { statusAt: null, status: null } });
+      now = T0 + 3 * MIN;
+      await a.flush();
+      expect(saved().get('d2')).toEqual(d2OldForm);
+      await a.stop();
+
+      // The same local state, its device row as an older release wrote it.
+      cpSync(join(root, 'now'), join(root, 'old'), { recursive: true });
+      dir = join(root, 'old');
+      const { tooLate: _t, abandoned: _a, ...olderStill } = oldForm; // fields an older form lacked take their first values
+      const store = new QualityStore(join(dir, 'quality.sqlite'));
+      store.saveDevice('s1/l1/d1', ref, olderStill as never);
+      store.saveDevice('s1/l1/d2', d2, d2OldForm as never);
+      store.close();
+
+      // Both go on from their saved state with the same messages: the same figures and status.
+      const results = [];
+      for (const sub of ['now', 'old']) {
+        dir = join(root, sub);
+        written = [];
+        now = T0 + 3 * MIN;
+        const b = stage({ available: false, query: async () => [] });
+        await b.restore();
+        expect(b.statusOf('s1')).toMatchObject([
+          { device: 'd1', online: true, offlineSince: null, lastSeen: T0 + MIN, lastSampleTs: T0 + 50 * S, intervalMs: 10 * S },
+          { device: 'd2', online: true, lastSeen: null, lastSampleTs: T0, intervalMs: null },
+        ]);
+        expect(b.counts().devices).toBe(1); // d2 is not watched before it is heard
+        for (let k = 1; k < 10; k++) {
+          now = T0 + (k + 3) * MIN;
+          b.accept(batch(k, minute(k)));
+          if (k >= 5) b.accept({ ...d2, seq: k, samples: minute(k) });
+        }
+        b.accept(batch(3, minute(3))); // redelivered
+        expect(b.counts().devices).toBe(2);
+        now = T0 + 20 * MIN;
+        b.tick();
+        await b.flush();
+        const fields = (device: string) => written.filter((p) => p.tags.level === 'device' && p.tags.device === device && p.tags.window === '1h' && p.ts === T0).at(-1)!.fields;
+        results.push({ fields: fields('d1'), d2: fields('d2'), status: b.statusOf('s1'), saved: b.exportDevice('s1/l1/d1') });
+        await b.stop();
+      }
+      expect(results[0]!.fields).toMatchObject({ received: 60, duplicates: 6, duplicate_messages: 1 });
+      expect(results[0]!.d2).toMatchObject({ received: 60, timed: 30 });
+      expect(results[0]!.status[1]).toMatchObject({ device: 'd2', online: false, offlineReason: 'silent', lastSeen: T0 + 12 * MIN, intervalMs: 10 * S });
+      expect(results[1]).toEqual(results[0]);
+    } finally {
+      dir = root;
+    }
   });
 });
 

@@ -28,7 +28,7 @@ import { startInfluxd } from '../../test/support/influxd.js';
 import { startMosquitto, type MosquittoProcess } from '../../test/support/mosquitto.js';
 import { freePort } from '../../test/support/ports.js';
 import { Fleet } from './fleet.js';
-import { buildPlatform, buildRevision, shippedWindow, spawnBuiltPlatform, type PlatformProcess } from './platform-process.js';
+import { buildPlatform, buildRevision, shippedWindow, spawnBuiltPlatform, startFlagsOf, type PlatformProcess } from './platform-process.js';
 import { drain, StoredCounter } from './platform-phases.js';
 import { loadAverage, RssSampler, UsageWindow } from './proc-stats.js';
 import { median } from './stats.js';
@@ -175,14 +175,11 @@ const PHASES = wanted ? ALL_PHASES.filter((p) => p.name === 'idle' || wanted.inc
 const loadStart = loadAverage();
 if (profileDir) mkdirSync(profileDir, { recursive: true });
 const [influx, base] = await Promise.all([startInfluxd(), buildRevision(baselineRev, say), buildPlatform(say)]).then(([i, b]) => [i, b] as const);
-// The baseline as its own npm start ran it: with the start flags of its revision when it has
-// them (src/app/heap.ts START_NODE_FLAGS, e.g. the young generation's size), none before. Without
-// them a recent baseline ran with another young generation than this tree, and with one-sample
-// messages that alone moved the garbage collector's share of the thread.
 const windows = [Number(currentEnv.PP_MQTT_RECEIVE_MAXIMUM ?? shippedWindow()), shippedWindow(base.sha)];
 const lead = leadArg !== undefined ? Number(leadArg) : 3 * Math.max(...windows);
 say(`MQTT windows: this tree ${windows[0]}, baseline ${windows[1]} messages; the closed loops' fleets stay ${lead.toLocaleString('en')} messages ahead`);
-const baseFlags = await import(join(base.dist, 'src/app/heap.js')).then((m: { START_NODE_FLAGS?: readonly string[] }) => [...(m.START_NODE_FLAGS ?? [])], () => [] as string[]);
+// The baseline runs with its own revision's start flags (spawnBuiltPlatform, startFlagsOf).
+const baseFlags = await startFlagsOf(base.dist);
 say(`baseline ${base.sha} start flags: ${baseFlags.join(' ') || '(none)'}${currentNodeArgs.length > 0 ? `; this tree's platform also: ${currentNodeArgs.join(' ')}` : ''}`);
 const variants: Variant[] = [];
 try {
@@ -195,7 +192,7 @@ try {
     const platform = await spawnBuiltPlatform({
       env: { PP_MQTT_URL: mosquitto.url, PP_INFLUX_URL: influx.url, PP_INFLUX_DATABASE: `pm_${variants.length}`, PP_MQTT_CLIENT_ID: `pp-pm-${variants.length}`, PP_AUTH: 'off', PP_WRITE_BATCH_LINES: '5000', ...(dist ? {} : currentEnv) },
       dist,
-      nodeArgs: [...(dist ? baseFlags : currentNodeArgs), ...(profileDir ? [`--inspect=127.0.0.1:${inspectPort}`] : [])],
+      nodeArgs: [...(dist ? [] : currentNodeArgs), ...(profileDir ? [`--inspect=127.0.0.1:${inspectPort}`] : [])],
     });
     const inspector = profileDir ? await Inspector.connect(inspectPort) : null;
     const f1 = new Fleet(new Workload(SHAPE1), mosquitto.url, `pm-${variants.length}-1`);

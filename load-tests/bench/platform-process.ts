@@ -79,6 +79,16 @@ export interface SpawnOptions {
   waitReady?: boolean;
 }
 
+/**
+ * The node flags a build's npm start passes (its src/app/heap.ts START_NODE_FLAGS, e.g. the young
+ * generation's size); none for a revision from before they existed. Without them a recent
+ * baseline would run with another young generation than this tree, which alone moved one-sample
+ * comparisons.
+ */
+export async function startFlagsOf(dist: string): Promise<string[]> {
+  return import(join(dist, 'src/app/heap.js')).then((m: { START_NODE_FLAGS?: readonly string[] }) => [...(m.START_NODE_FLAGS ?? [])], () => []);
+}
+
 /** The admin token each spawned platform accepts (its PP_BOOTSTRAP_ADMIN_TOKEN), by URL: `/metrics` needs it (PP_METRICS_AUTH=token). */
 const tokenOf = new Map<string, string>();
 
@@ -86,8 +96,8 @@ export async function spawnBuiltPlatform(opts: SpawnOptions): Promise<PlatformPr
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'pp-bench-data-'));
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', PP_SIMULATOR: 'false', PP_INFLUX_MANAGED: 'false', PP_LOG_LEVEL: 'warn', PP_DATA_DIR: dataDir, PP_HTTP_PORT: String(port), ...opts.env };
-  // As npm start runs it: this tree with its start flags; an earlier revision as its own npm start did (none).
-  const startFlags = opts.dist ? [] : [...START_NODE_FLAGS];
+  // As npm start runs it: each tree with its own start flags.
+  const startFlags = opts.dist ? await startFlagsOf(opts.dist) : [...START_NODE_FLAGS];
   const child = spawn(process.execPath, [...startFlags, ...(opts.nodeArgs ?? []), join(opts.dist ?? BENCH_DIST, 'src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (d: Buffer) => (out = (out + d.toString()).slice(-20_000));

@@ -9,8 +9,6 @@ import type { StatusState } from '../contract/index.js';
 import { initialDeviceState, NEVER, type DeviceState } from './device-state.js';
 import { dayOf, dayRetained, hourOf } from './windows.js';
 
-export { initialDeviceState, type DeviceState } from './device-state.js';
-
 /** A gateway's own status (the device is offline while its gateway is). */
 export interface GatewayStatus {
   state: StatusState;

@@ -7,7 +7,7 @@ import type { AnomalyEvent } from '../../../src/analytics/index.js';
 import type { Sample, TelemetryBatch } from '../../../src/contract/index.js';
 import { createLogger } from '../../../src/observability/index.js';
 import { DEFAULT_QUALITY_CONFIG, type QualityConfig } from '../../../src/quality/config.js';
-import { initialDeviceState } from '../../../src/quality/device-tracker.js';
+import { initialDeviceState } from '../../../src/quality/device-state.js';
 import { createQualityMetrics } from '../../../src/quality/quality-metrics.js';
 import { QualityStage } from '../../../src/quality/quality-stage.js';
 import { QualityStore } from '../../../src/quality/quality-store.js';

@@ -36,8 +36,11 @@ export interface Recovery {
   inRun: number[];
 }
 
-/** The largest lag-1 correlation of the residuals counted (a random walk's would make any slope nothing). */
-const MAX_RHO = 0.95;
+/**
+ * The largest lag-1 correlation counted (here of the residuals, in multivariate.ts of the learned
+ * vectors): a random walk's would make any slope nothing and every sample count for none.
+ */
+export const MAX_RHO = 0.95;
 
 export function freshRecovery(d: number, window: number): Recovery {
   return { ring: Array<number | null>(d * window).fill(null), at: Array<number>(window).fill(0), rows: 0, excused: Array<number>(d).fill(0), out: Array<number>(d).fill(0), inRun: Array<number>(d).fill(0) };

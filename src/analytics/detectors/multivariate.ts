@@ -4,7 +4,7 @@ import { isStale, metricParam } from './latch.js';
 import { messages } from './messages.js';
 import { sampleSteps, type DetectorModule } from './module.js';
 import { chiSquareZ, cholesky, cholQuadratic, cholSolve, hotellingZ, studentToZ } from './multivariate-math.js';
-import { copyRecovery, endOfCause, freshRecovery, observe, type Recovery } from './multivariate-recovery.js';
+import { copyRecovery, endOfCause, freshRecovery, MAX_RHO, observe, type Recovery } from './multivariate-recovery.js';
 import { locUpdate, NEVER, scaleUpdate, usableScale } from './robust-scale.js';
 
 export { chiSquareZ } from './multivariate-math.js';
@@ -301,8 +301,6 @@ function copyState(s: MultivariateState): MultivariateState {
  * interleave): sized for the most metrics a model may have, so a step allocates nothing.
  */
 const MAX_K = 64;
-/** The largest lag-1 correlation counted: a random walk's would make every sample count for none. */
-const MAX_RHO = 0.95;
 const J = {
   /** Present, warmed-up metrics (indices into names), and their standardised values. */
   idx: new Int32Array(MAX_K),
@@ -383,6 +381,7 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
   for (let a = 0; a < k; a++) {
     const i = idx[a]!;
     const xc = Math.max(-p.clip, Math.min(p.clip, xs[a]!));
+    J.xc[a] = xc; // learn reads it: the same sample's clipped values
     mewma[i] = (1 - p.mewmaR) * mewma[i]! + p.mewmaR * xc;
     lagx[i] = xc * prev[i]!;
     prev[i] = xc;
@@ -668,11 +667,10 @@ function learn(p: MultivariateParams, m: MultivariateModel, d: number): void {
   const n = m.n + 1;
   const a = Math.max(p.alpha, 1 / n);
   const cov = m.cov;
-  const { idx, xs, xc, lagx } = J;
+  const { idx, xc, lagx } = J;
   const { mean, lag } = carryOf(m, d);
   for (let u = 0; u < k; u++) {
-    const x = Math.max(-p.clip, Math.min(p.clip, xs[u]!));
-    xc[u] = x;
+    const x = xc[u]!; // clipped by judge, which every learned sample went through first
     const i = idx[u]!;
     mean[i] = mean[i]! + a * (x - mean[i]!);
     const product = lagx[i]!;

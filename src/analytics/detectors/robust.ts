@@ -440,7 +440,7 @@ function judge(p: RobustParams, st: RobustState, input: DetectorInput): readonly
     // The short-window mean after the value (a plain average while fewer than meanSamples samples
     // were seen: past them 1/(n + 1) is no larger than 1/meanSamples, and is not worked out),
     // written out here and below rather than called, as the scale floor is in learn.
-    st.mean = p.meanSamples > 0 ? (st.n === 0 ? value : st.mean + (value - st.mean) * (st.n + 1 >= p.meanSamples ? 1 / p.meanSamples : Math.max(1 / p.meanSamples, 1 / (st.n + 1)))) : 0;
+    st.mean = p.meanSamples > 0 ? (st.n === 0 ? value : st.mean + (value - st.mean) * (1 / Math.min(p.meanSamples, st.n + 1))) : 0;
     learn(p, st, input, 1);
     return events;
   }
@@ -459,7 +459,7 @@ function judge(p: RobustParams, st: RobustState, input: DetectorInput): readonly
     }
     settled(p, st);
   }
-  const mean = p.meanSamples > 0 ? (st.n === 0 ? value : st.mean + (value - st.mean) * (st.n + 1 >= p.meanSamples ? 1 / p.meanSamples : Math.max(1 / p.meanSamples, 1 / (st.n + 1)))) : 0;
+  const mean = p.meanSamples > 0 ? (st.n === 0 ? value : st.mean + (value - st.mean) * (1 / Math.min(p.meanSamples, st.n + 1))) : 0;
   const z = (value - st.loc) / scale;
   const watched = p.direction === 'above' ? z : p.direction === 'below' ? -z : Math.abs(z);
   // CUSUM on the clipped z: one huge spike is the outlier test's business, not evidence of a shift.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NO_EVENTS, type DetectorEvent, type DetectorInput, type Step } from '../types.js';
 import { messages } from './messages.js';
+import { isStale } from './latch.js';
 import { pureStep, type DetectorModule } from './module.js';
 import { NEVER } from './robust-scale.js';
 
@@ -37,7 +38,7 @@ function heard(lastTs: number | null): lastTs is number {
 function update(p: SilenceParams, s: SilenceState, input: DetectorInput): readonly DetectorEvent[] {
   const ts = input.ts;
   const last = s.lastTs;
-  if (heard(last) && ts <= last) return NO_EVENTS;
+  if (isStale(last, ts)) return NO_EVENTS; // nothing is at or before NEVER
   const was = s.active;
   s.lastTs = ts;
   s.active = false;

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { openLocalDb, type Migrations } from '../storage/local-db.js';
 import type { DeviceRef } from '../contract/index.js';
 import type { DeviceState, StoredDeviceState } from './device-state.js';
+import { DeviceRowWriter, storedStateOfRow } from './device-state-row.js';
 import type { GatewayStatus } from './device-tracker.js';
 import type { StatusState } from '../contract/index.js';
 
@@ -10,7 +11,10 @@ import type { StatusState } from '../contract/index.js';
  * restart:
  * - `quality_device`: per device seq state, learned spacing, first/newest sample, last arrival,
  *   status. Saved after every stored batch, before the message is acknowledged: a message the
- *   broker redelivers after a crash is then recognised as a duplicate, not counted twice.
+ *   broker redelivers after a crash is then recognised as a duplicate, not counted twice. Its
+ *   numbers are in `packed`, its strings and open gaps in columns of their own
+ *   (device-state-row.ts); a row an earlier release saved has the state as JSON in `state`
+ *   instead (and `packed` null), and reads as it always did.
  * - `quality_gateway`: each gateway's status and since when.
  * - `quality_window`: per device and hour, the counts, delay histogram and received timestamps
  *   (in the compact form TimeSet.toBuffer writes).
@@ -28,7 +32,27 @@ CREATE TABLE IF NOT EXISTS quality_device (key TEXT PRIMARY KEY, site TEXT NOT N
 CREATE TABLE IF NOT EXISTS quality_gateway (key TEXT PRIMARY KEY, state TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS quality_window (key TEXT NOT NULL, start INTEGER NOT NULL, state TEXT NOT NULL, times BLOB, PRIMARY KEY (key, start));
 `,
+  // 2: a device's state in columns (device-state-row.ts) rather than JSON in `state` ('' then).
+  `
+ALTER TABLE quality_device ADD COLUMN packed BLOB;
+ALTER TABLE quality_device ADD COLUMN gaps TEXT;
+ALTER TABLE quality_device ADD COLUMN status TEXT;
+ALTER TABLE quality_device ADD COLUMN status_reason TEXT;
+ALTER TABLE quality_device ADD COLUMN gateway TEXT;
+`,
 ];
+
+interface DeviceRowRead {
+  site: string;
+  line: string;
+  device: string;
+  state: string;
+  packed: Buffer | null;
+  gaps: string | null;
+  status: string | null;
+  status_reason: string | null;
+  gateway: string | null;
+}
 
 export interface StoredDevice {
   ref: DeviceRef;
@@ -51,13 +75,17 @@ export class QualityStore {
    * every burst of stored messages.
    */
   private readonly saveDevicesTx: (devices: Iterable<{ key: string; ref: DeviceRef; state: DeviceState }>) => void;
+  private readonly rows = new DeviceRowWriter();
 
   constructor(path: string) {
     // Rebuilt from InfluxDB counts when lost (docs/completeness.md): a process crash is what it must survive.
     this.db = openLocalDb(path, MIGRATIONS, { synchronous: 'NORMAL' });
     this.stmts = {
-      devices: this.db.prepare<[], { site: string; line: string; device: string; state: string }>('SELECT site, line, device, state FROM quality_device'),
-      saveDevice: this.db.prepare('INSERT INTO quality_device (key, site, line, device, state) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state'),
+      devices: this.db.prepare<[], DeviceRowRead>('SELECT site, line, device, state, packed, gaps, status, status_reason, gateway FROM quality_device'),
+      saveDevice: this.db.prepare(
+        "INSERT INTO quality_device (key, site, line, device, state, packed, gaps, status, status_reason, gateway) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?) " +
+          "ON CONFLICT (key) DO UPDATE SET state = '', packed = excluded.packed, gaps = excluded.gaps, status = excluded.status, status_reason = excluded.status_reason, gateway = excluded.gateway",
+      ),
       gateways: this.db.prepare<[], { key: string; state: string; at: number }>('SELECT key, state, at FROM quality_gateway'),
       saveGateway: this.db.prepare('INSERT INTO quality_gateway (key, state, at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state, at = excluded.at'),
       windows: this.db.prepare<[number], StoredWindow>('SELECT key, start, state, times FROM quality_window WHERE start >= ?'),
@@ -66,18 +94,21 @@ export class QualityStore {
       deleteDevice: this.db.prepare('DELETE FROM quality_device WHERE key = ?'),
       deleteDeviceWindows: this.db.prepare('DELETE FROM quality_window WHERE key = ?'),
     };
-    const saveDevice = this.stmts.saveDevice;
     this.saveDevicesTx = this.db.transaction((devices: Iterable<{ key: string; ref: DeviceRef; state: DeviceState }>) => {
-      for (const d of devices) saveDevice.run(d.key, d.ref.site, d.ref.line, d.ref.device, JSON.stringify(d.state));
+      for (const d of devices) this.saveDevice(d.key, d.ref, d.state);
     });
   }
 
   devices(): StoredDevice[] {
-    return this.stmts.devices.all().map((r) => ({ ref: { site: r.site, line: r.line, device: r.device }, state: JSON.parse(r.state) as Partial<StoredDeviceState> }));
+    return this.stmts.devices.all().map((r) => ({
+      ref: { site: r.site, line: r.line, device: r.device },
+      state: r.packed === null ? (JSON.parse(r.state) as Partial<StoredDeviceState>) : storedStateOfRow(r.packed, r.gaps, r.status, r.status_reason, r.gateway),
+    }));
   }
 
   saveDevice(key: string, ref: DeviceRef, state: DeviceState): void {
-    this.stmts.saveDevice.run(key, ref.site, ref.line, ref.device, JSON.stringify(state));
+    const row = this.rows.row(state);
+    this.stmts.saveDevice.run(key, ref.site, ref.line, ref.device, row.packed, row.gaps, row.status, row.statusReason, row.gateway);
   }
 
   /** Several devices in one transaction (one WAL commit instead of one per device). */
@@ -101,7 +132,7 @@ export class QualityStore {
   saveAll(windows: Iterable<StoredWindow>, devices: readonly { key: string; ref: DeviceRef; state: DeviceState }[], dropBefore: number): void {
     this.db.transaction(() => {
       for (const w of windows) this.stmts.saveWindow.run(w.key, w.start, w.state, w.times);
-      for (const d of devices) this.stmts.saveDevice.run(d.key, d.ref.site, d.ref.line, d.ref.device, JSON.stringify(d.state));
+      for (const d of devices) this.saveDevice(d.key, d.ref, d.state);
       this.stmts.dropWindows.run(dropBefore);
     })();
   }

@@ -1,6 +1,7 @@
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AnomalyEvent } from '../../../src/analytics/index.js';
@@ -158,10 +159,12 @@ describe('QualityStage: restart from a state saved in the older form', () => {
       cpSync(join(root, 'now'), join(root, 'old'), { recursive: true });
       dir = join(root, 'old');
       const { tooLate: _t, abandoned: _a, ...olderStill } = oldForm; // fields an older form lacked take their first values
-      const store = new QualityStore(join(dir, 'quality.sqlite'));
-      store.saveDevice('s1/l1/d1', ref, olderStill as never);
-      store.saveDevice('s1/l1/d2', d2, d2OldForm as never);
-      store.close();
+      // As JSON in `state`, the form every release before device-state-row.ts saved.
+      const db = new Database(join(dir, 'quality.sqlite'));
+      const asJson = db.prepare("UPDATE quality_device SET state = ?, packed = NULL, gaps = NULL, status = NULL, status_reason = NULL, gateway = NULL WHERE key = ?");
+      asJson.run(JSON.stringify(olderStill), 's1/l1/d1');
+      asJson.run(JSON.stringify(d2OldForm), 's1/l1/d2');
+      db.close();
 
       // Both go on from their saved state with the same messages: the same figures and status.
       const results = [];

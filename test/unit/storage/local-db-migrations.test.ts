@@ -115,7 +115,7 @@ const cases: StoreCase[] = [
     seed: `INSERT INTO quality_device (key, site, line, device, state) VALUES ('s1/l1/d1', 's1', 'l1', 'd1', '{"n":1}')`,
     read: (s: QualityStore) => s.devices(),
     expected: [{ ref: { site: 's1', line: 'l1', device: 'd1' }, state: { n: 1 } }],
-    version: 1,
+    version: 2, // 2: a device's state in columns (device-state-row.ts)
   },
 ];
 

@@ -52,4 +52,41 @@ describe('LatestValues', () => {
     expect(first.samples[0]!.m).toEqual({ a: 1 });
     expect([...latest.all()][0]).toMatchObject({ ts: 3, m: { a: 3, b: 2 } });
   });
+
+  it('record reads no value while each sample names every metric of the one before; a snapshot gets them all', () => {
+    let reads = 0;
+    /** A sample whose values count how often they are read. */
+    const counted = (ts: number, values: Record<string, number>) => {
+      const m = {};
+      for (const [name, v] of Object.entries(values))
+        Object.defineProperty(m, name, {
+          enumerable: true,
+          get: () => {
+            reads++;
+            return v;
+          },
+        });
+      return { ts, m: m as Record<string, number> };
+    };
+    const latest = new LatestValues();
+    latest.record(batch([counted(1, { a: 1, b: 1 })]));
+    latest.record(batch([counted(2, { a: 2, b: 2 }), counted(3, { b: 3, a: 3, c: 3 })]));
+    latest.record(batch([counted(4, { a: 4, b: 4, c: 4 })]));
+    expect(reads).toBe(0);
+    expect([...latest.all()]).toEqual([{ type: 'telemetry', ...ref, ts: 4, m: { a: 4, b: 4, c: 4 } }]);
+    expect(reads).toBe(3); // the newest sample's, once
+  });
+
+  it('record keeps the newest value of a metric the following samples lack, in any order of arrival', () => {
+    const latest = new LatestValues();
+    latest.record(batch([{ ts: 1, m: { a: 1, b: 1 } }]));
+    latest.record(batch([{ ts: 2, m: { a: 2 } }])); // lacks b: b's 1 is kept
+    latest.record(batch([{ ts: 3, m: { a: 3, c: 3 } }]));
+    latest.record(batch([{ ts: 2.5, m: { b: 99, d: 99 } }])); // older than what is kept: ignored
+    expect([...latest.all()]).toEqual([{ type: 'telemetry', ...ref, ts: 3, m: { a: 3, b: 1, c: 3 } }]);
+    latest.record(batch([{ ts: 5, m: { c: 5 } }, { ts: 4, m: { a: 4, b: 4 } }]));
+    expect([...latest.all()][0]!.m).toEqual({ a: 4, b: 4, c: 5 });
+    expect(latest.update(batch([{ ts: 6, m: { d: 6 } }]))).toEqual({ type: 'telemetry', ...ref, ts: 6, m: { d: 6 } });
+    expect([...latest.all()][0]).toMatchObject({ ts: 6, m: { a: 4, b: 4, c: 5, d: 6 } });
+  });
 });

@@ -13,6 +13,12 @@
 export function quantiseDelay(ms: number): number {
   const abs = Math.abs(ms);
   if (abs < 1000) return Math.round(ms);
+  // The decades of every delay a platform sees, by comparison: two of these per stored sample,
+  // and log10 with a power cost twice as much. The same factors as the general case below
+  // (log10 of a power of ten is exact).
+  if (abs < 10_000) return Math.round(ms / 10) * 10;
+  if (abs < 100_000) return Math.round(ms / 100) * 100;
+  if (abs < 1_000_000) return Math.round(ms / 1000) * 1000;
   const factor = 10 ** (Math.floor(Math.log10(abs)) - 2);
   return Math.round(ms / factor) * factor;
 }

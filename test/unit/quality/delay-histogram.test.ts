@@ -12,6 +12,21 @@ describe('quantiseDelay: 3 significant figures, whole ms below 1 s', () => {
     [2_294_999, 2_290_000],
     [-1234, -1230],
   ])('%d ms → %d ms', (input, expected) => expect(quantiseDelay(input)).toBe(expected));
+
+  it('gives the 3 significant figures of log10 and a power for every delay up to a day, and at each decade edge', () => {
+    const general = (ms: number) => {
+      const abs = Math.abs(ms);
+      if (abs < 1000) return Math.round(ms);
+      const factor = 10 ** (Math.floor(Math.log10(abs)) - 2);
+      return Math.round(ms / factor) * factor;
+    };
+    const edges = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000].flatMap((p) => [p - 0.5, p - 1, p, p + 0.5, p + 1]);
+    const spread = Array.from({ length: 20_000 }, (_, i) => Math.round(1.0011 ** i) + (i % 3) * 0.25);
+    for (const ms of [...edges, ...spread, 86_400_000, 4.5e9]) {
+      expect(quantiseDelay(ms)).toBe(general(ms));
+      expect(quantiseDelay(-ms)).toBe(general(-ms));
+    }
+  });
 });
 
 describe('DelayHistogram', () => {

@@ -20,9 +20,14 @@ export class DelayPeriods {
 
   add(uploader: string, delays: readonly number[], now: number): void {
     if (delays.length === 0) return;
-    this.rotate(uploader, now);
+    // `rotate` written out, on the one lookup: this runs for every stored message.
     let p = this.current.get(uploader);
-    if (!p) this.current.set(uploader, (p = { start: this.periodStart(now), delays: new DelayHistogram() }));
+    if (p !== undefined && p.start + this.periodMs <= now) {
+      this.completed.set(uploader, p);
+      this.current.delete(uploader); // the new period goes last, as it always did
+      p = undefined;
+    }
+    if (p === undefined) this.current.set(uploader, (p = { start: this.periodStart(now), delays: new DelayHistogram() }));
     for (const d of delays) p.delays.add(d);
   }
 

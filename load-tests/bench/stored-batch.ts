@@ -1,0 +1,128 @@
+/**
+ * npx tsx load-tests/bench/stored-batch.ts [--baseline DIR]... [--devices 200] [--batch 1] [--burst 2000] [--seconds 600] [--rounds 3]
+ *
+ * What the platform does for a message around storage, in this process: the pipeline's ingest
+ * (counting, the batch's points) and, once the write resolves, what hears every stored batch:
+ * data completeness (its accounting and the burst's SQLite save, in a temporary directory) and
+ * the live hub with no dashboard connected, wired as the platform wires them (no analytics, no
+ * line protocol: a writer that resolves each burst of `--burst` writes together, as one flight of
+ * the batch writer does). `--devices` devices in messages of `--batch` samples, each device one
+ * sample a second by its own seq, `--seconds` simulated seconds (the first fifth warms up, not
+ * measured). Each checkout (this one, and
+ * each `--baseline DIR`, a checkout of another commit with its node_modules) runs in its own
+ * process, rounds alternated; the figure is the process's CPU µs per sample over the run (median
+ * of the rounds), with the load average beside it (the machine is shared).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { median } from './stats.js';
+
+const { values: args } = parseArgs({
+  options: {
+    baseline: { type: 'string', multiple: true },
+    devices: { type: 'string', default: '200' },
+    batch: { type: 'string', default: '1' },
+    burst: { type: 'string', default: '2000' },
+    seconds: { type: 'string', default: '600' },
+    rounds: { type: 'string', default: '3' },
+    child: { type: 'string' },
+  },
+});
+
+interface RunResult {
+  samples: number;
+  usPerSample: number;
+  stored: number;
+  received: number;
+}
+
+const T0 = Date.UTC(2026, 0, 5, 16);
+
+async function child(checkout: string): Promise<RunResult> {
+  const src = (p: string) => import(pathToFileURL(join(checkout, 'src', p)).href);
+  const { Pipeline } = await src('pipeline/index.ts');
+  const { createMetrics, createLogger } = await src('observability/index.ts');
+  const { LiveHub } = await src('live/index.ts');
+  const { startQualityStage } = await src('quality/start-quality.ts');
+  const { DEFAULT_QUALITY_CONFIG } = await src('quality/config.ts');
+  const devices = Number(args.devices);
+  const batchN = Number(args.batch);
+  const burst = Number(args.burst);
+  const seconds = Number(args.seconds);
+  const dir = mkdtempSync(join(tmpdir(), 'pp-bench-stored-'));
+  const metrics = createMetrics();
+  const log = createLogger('silent');
+  let now = T0;
+  // Resolves a burst's writes together, as one flight of the batch writer.
+  let waiting: (() => void)[] = [];
+  const writer = {
+    saturated: false,
+    write: (): Promise<void> => new Promise<void>((r) => waiting.push(r)),
+  };
+  const pipeline = new Pipeline(writer, metrics, log, null);
+  const live = new LiveHub({ maxMessageBytes: 65536, maxClients: 10, pingIntervalMs: 60_000, plantUtcOffsetMinutes: 480, telemetryIntervalMs: 1000, maxSubscriptions: 100, maxBufferedBytes: 1 << 20 }, metrics, log);
+  pipeline.onStored((b: unknown) => live.publish(b));
+  const quality = await startQualityStage({ config: { ...DEFAULT_QUALITY_CONFIG, utcOffsetMs: 8 * 3_600_000 }, dataDir: dir, history: { available: false, query: async () => [] }, writer: { write: async () => {} }, alerts: { raise: () => {} } as never, metrics, log, clock: () => now });
+  pipeline.onStored((b: unknown) => quality.accept(b));
+  // Messages as the decoder hands them over: new objects each (the stages keep references to
+  // some), with a device's ids the same strings every time, as the MQTT source's remembered topics give them.
+  const refs = Array.from({ length: devices }, (_, d) => ({ site: `s${d % 20}`, line: `l${d % 10}`, device: `d${d}` }));
+  const values = () => ({ power_kw: 12.5 + Math.random(), energy_kwh: 1000.25 + Math.random(), temp_c: 20.5 + Math.random(), current_a: 3.25 + Math.random() });
+  const messagesPerDevice = Math.floor(seconds / batchN);
+  const messages: object[] = [];
+  for (let k = 0; k < messagesPerDevice; k++)
+    for (let d = 0; d < devices; d++)
+      messages.push({ ...refs[d]!, seq: k, samples: Array.from({ length: batchN }, (_, j) => ({ ts: T0 + (k * batchN + j) * 1000, m: values() })) });
+  let acked = 0;
+  const ack = () => void acked++;
+  // The first fifth warms up (JIT, the devices' first windows), unmeasured.
+  const warm = Math.floor(messages.length / 5 / burst) * burst;
+  let c0 = process.cpuUsage();
+  for (let i = 0; i < messages.length; ) {
+    if (i === warm) c0 = process.cpuUsage();
+    const end = Math.min(messages.length, i + burst);
+    now = T0 + Math.floor(i / devices) * batchN * 1000 + batchN * 1000 + 200; // 200 ms after the newest sample
+    for (; i < end; i++) pipeline.ingest('mqtt', messages[i]).then(ack);
+    const flight = waiting;
+    waiting = [];
+    for (const r of flight) r();
+    await new Promise((r) => setImmediate(r)); // the listeners, the burst's save and the acks
+  }
+  const c1 = process.cpuUsage(c0);
+  const samples = (messages.length - warm) * batchN;
+  const counts = (await metrics.samplesStoredTotal.get()).values as { value: number }[];
+  const stored = counts.reduce((a, v) => a + v.value, 0);
+  const received = ((await metrics.registry.getSingleMetric('pp_quality_samples_total')?.get())?.values as { labels: { verdict: string }; value: number }[] | undefined)?.find((v) => v.labels.verdict === 'received')?.value ?? 0;
+  await quality.stop();
+  live.close();
+  rmSync(dir, { recursive: true, force: true });
+  if (acked !== messages.length) throw new Error(`${acked} of ${messages.length} messages acknowledged`);
+  // stored and received: of the whole run, warm-up included
+  return { samples, usPerSample: (c1.user + c1.system) / samples, stored, received };
+}
+
+if (args.child) {
+  process.stdout.write(JSON.stringify(await child(args.child)));
+} else {
+  const here = resolve(import.meta.dirname, '../..');
+  const checkouts = [here, ...(args.baseline ?? []).map((b) => resolve(b))];
+  const passOn = ['--devices', args.devices!, '--batch', args.batch!, '--burst', args.burst!, '--seconds', args.seconds!];
+  const results = new Map<string, RunResult[]>(checkouts.map((c) => [c, []]));
+  const rounds = Number(args.rounds);
+  console.log(`${args.devices} devices, ${args.batch}-sample messages, bursts of ${args.burst}, ${args.seconds} simulated s; ${rounds} round(s)`);
+  for (let r = 0; r < rounds; r++) {
+    for (const c of r % 2 === 0 ? checkouts : [...checkouts].reverse()) {
+      const out = execFileSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', c, ...passOn], { cwd: c, encoding: 'utf8', maxBuffer: 1 << 20 });
+      const res = JSON.parse(out) as RunResult;
+      results.get(c)!.push(res);
+      console.log(`  round ${r + 1} ${c}: ${res.usPerSample.toFixed(3)} µs CPU per sample, load ${loadavg()[0]!.toFixed(2)}`);
+    }
+  }
+  console.log('\n| checkout | samples | stored | completeness received | CPU µs per sample (median) |');
+  console.log('|---|---|---|---|---|');
+  for (const [c, rs] of results) console.log(`| ${c} | ${rs[0]!.samples.toLocaleString('en')} | ${rs[0]!.stored.toLocaleString('en')} | ${rs[0]!.received.toLocaleString('en')} | ${median(rs.map((x) => x.usPerSample)).toFixed(3)} |`);
+}

@@ -54,13 +54,15 @@ export function initialDeviceState(): DeviceState {
 /**
  * A state from its stored form (fields it lacks take their initial values, null times are
  * NEVER), built whole by one constructor so every device state has the same shape (a state
- * spread from parsed JSON would have another, with null-typed fields).
+ * spread from parsed JSON would have another, with null-typed fields). Its objects are copies:
+ * a tracker moves its state in place (seq-tracker.ts), and what it was read from (a hand-over's
+ * JSON) stays as it was.
  */
 export function deviceStateFrom(saved: Partial<StoredDeviceState>): DeviceState {
   const s = saved;
   return deviceState(
-    s.seq ?? initialSeqState(),
-    s.lastSeq ?? null,
+    s.seq ? { epoch: s.seq.epoch, highest: s.seq.highest, gaps: (s.seq.gaps ?? []).map((g) => ({ from: g.from, to: g.to, at: g.at })) } : initialSeqState(),
+    s.lastSeq ? { epoch: s.lastSeq.epoch, seq: s.lastSeq.seq } : null,
     s.spacings ?? [],
     s.firstTs ?? NEVER,
     s.newestTs ?? NEVER,
@@ -80,7 +82,7 @@ export function deviceStateFrom(saved: Partial<StoredDeviceState>): DeviceState 
 /** The stored form of a state: a deep copy, null for NEVER (what JSON.stringify of the state writes too). */
 export function storedDeviceState(s: DeviceState): StoredDeviceState {
   return {
-    seq: { epoch: s.seq.epoch, highest: s.seq.highest, gaps: s.seq.gaps.map((g) => ({ from: g.from, to: g.to, at: g.at })) },
+    seq: { epoch: s.seq.epoch, highest: s.seq.highest, gaps: (s.seq.gaps ?? []).map((g) => ({ from: g.from, to: g.to, at: g.at })) },
     lastSeq: s.lastSeq === null ? null : { epoch: s.lastSeq.epoch, seq: s.lastSeq.seq },
     spacings: [...s.spacings],
     firstTs: orNull(s.firstTs),

@@ -1,5 +1,5 @@
 /**
- * Per-device `seq` accounting (pure). `seq` counts MESSAGES (+1 per message per device, from
+ * Per-device `seq` accounting (no I/O, no clock). `seq` counts MESSAGES (+1 per message per device, from
  * the gateway's point of view), so it says which messages are missing, repeated or late, but not
  * how many samples they carried: sample-level figures come from timestamps (device-tracker.ts).
  *
@@ -50,35 +50,66 @@ export interface SeqStep {
   abandoned: number;
 }
 
+/** What `stepSeq` returns: one object, filled again by every call. */
+const step: SeqStep = { state: initialSeqState(), verdict: 'first', abandoned: 0 };
+
 /**
- * Classify one message. `oldestTs` is the oldest sample time in it, `newestTsSeen` the newest
- * sample time received from the device so far (for telling a counter reset from a duplicate).
+ * Classify one message, moving `state` to after it in place (the state is one device's own: a
+ * hand-over or a save copies it). `oldestTs` is the oldest sample time in it, `newestTsSeen` the
+ * newest sample time received from the device so far (for telling a counter reset from a
+ * duplicate). The step returned is valid until the next call: whenever stored writes complete out
+ * of order, every other message opens or fills a gap, and a new state, gap list and step for each
+ * were garbage per message.
  */
 export function stepSeq(state: SeqState, seq: number, oldestTs: number, newestTsSeen: number, now: number): SeqStep {
-  const { highest } = state;
-  if (highest === null) return { state: { ...state, highest: seq, gaps: [] }, verdict: 'first', abandoned: 0 };
-  if (seq === highest + 1) return { state: { ...state, highest: seq }, verdict: 'next', abandoned: 0 };
+  const highest = state.highest;
+  step.state = state;
+  step.abandoned = 0;
+  const gaps = state.gaps;
+  if (highest === null) {
+    state.highest = seq;
+    gaps.length = 0;
+    return verdict('first');
+  }
+  if (seq === highest + 1) {
+    state.highest = seq;
+    return verdict('next');
+  }
   if (seq > highest + 1) {
     if (seq - highest > MAX_SEQ_JUMP) return resetTo(state, seq);
-    const gaps = [...state.gaps, { from: highest + 1, to: seq - 1, at: now }];
-    const dropped = gaps.length > MAX_GAP_RANGES ? gaps.splice(0, gaps.length - MAX_GAP_RANGES) : [];
-    return { state: { ...state, highest: seq, gaps }, verdict: 'ahead', abandoned: countOf(dropped) };
+    gaps.push({ from: highest + 1, to: seq - 1, at: now });
+    while (gaps.length > MAX_GAP_RANGES) step.abandoned += countOf1(gaps.shift()!);
+    state.highest = seq;
+    return verdict('ahead');
   }
-  const i = state.gaps.findIndex((g) => seq >= g.from && seq <= g.to);
-  if (i >= 0) {
-    const g = state.gaps[i]!;
-    const parts: SeqGap[] = [];
-    if (g.from < seq) parts.push({ from: g.from, to: seq - 1, at: g.at });
-    if (seq < g.to) parts.push({ from: seq + 1, to: g.to, at: g.at });
-    const gaps = [...state.gaps.slice(0, i), ...parts, ...state.gaps.slice(i + 1)];
-    return { state: { ...state, gaps }, verdict: 'gap-fill', abandoned: 0 };
+  let i = 0;
+  while (i < gaps.length && !(seq >= gaps[i]!.from && seq <= gaps[i]!.to)) i++;
+  if (i < gaps.length) {
+    const g = gaps[i]!;
+    if (g.from === seq && g.to === seq) gaps.splice(i, 1);
+    else if (g.from === seq) g.from = seq + 1;
+    else if (g.to === seq) g.to = seq - 1;
+    else {
+      gaps.splice(i + 1, 0, { from: seq + 1, to: g.to, at: g.at });
+      g.to = seq - 1;
+    }
+    return verdict('gap-fill');
   }
   if (oldestTs > newestTsSeen) return resetTo(state, seq);
-  return { state, verdict: 'duplicate', abandoned: 0 };
+  return verdict('duplicate');
+}
+
+function verdict(v: SeqVerdict): SeqStep {
+  step.verdict = v;
+  return step;
 }
 
 function resetTo(state: SeqState, seq: number): SeqStep {
-  return { state: { epoch: state.epoch + 1, highest: seq, gaps: [] }, verdict: 'reset', abandoned: countOf(state.gaps) };
+  step.abandoned = countOf(state.gaps);
+  state.epoch++;
+  state.highest = seq;
+  state.gaps.length = 0;
+  return verdict('reset');
 }
 
 /** Give up on gaps found before `cutoff` (their samples could no longer be accounted anyway). */
@@ -95,6 +126,10 @@ export function missingMessages(state: SeqState): number {
 
 function countOf(gaps: readonly SeqGap[]): number {
   let n = 0;
-  for (const g of gaps) n += g.to - g.from + 1;
+  for (const g of gaps) n += countOf1(g);
   return n;
+}
+
+function countOf1(g: SeqGap): number {
+  return g.to - g.from + 1;
 }

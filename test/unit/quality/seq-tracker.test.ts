@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { deviceStateFrom } from '../../../src/quality/device-state.js';
 import { initialSeqState, MAX_GAP_RANGES, missingMessages, pruneGaps, stepSeq, type SeqState, type SeqVerdict } from '../../../src/quality/seq-tracker.js';
 
 /** Feed (seq, oldest sample ts) pairs; newest ts seen grows with the samples. */
@@ -74,5 +75,47 @@ describe('stepSeq', () => {
     expect(p.abandoned).toBe(2);
     expect(p.state.gaps.map((g) => g.from)).toEqual([4]);
     expect(pruneGaps(p.state, 150).abandoned).toBe(0);
+  });
+
+  it('moves the device state in place, opening, splitting and closing gaps as it goes', () => {
+    const state = initialSeqState();
+    const gaps = state.gaps;
+    for (const [seq, verdict] of [
+      [0, 'first'],
+      [10, 'ahead'], // 1..9 missing
+      [5, 'gap-fill'], // 1..4, 6..9
+      [1, 'gap-fill'], // 2..4, 6..9
+      [9, 'gap-fill'], // 2..4, 6..8
+      [12, 'ahead'], // and 11
+      [11, 'gap-fill'],
+      [5, 'duplicate'],
+    ] as const) {
+      const r = stepSeq(state, seq, seq, 100, 7);
+      expect(r.verdict).toBe(verdict);
+      expect(r.state).toBe(state);
+    }
+    expect(state.gaps).toBe(gaps);
+    expect(state.gaps).toEqual([
+      { from: 2, to: 4, at: 7 },
+      { from: 6, to: 8, at: 7 },
+    ]);
+    expect(state.highest).toBe(12);
+  });
+});
+
+describe('a device state read from a hand-over or a save', () => {
+  it('shares no object with what it was read from: the tracker moving it leaves the source as it was', () => {
+    const saved = { seq: { epoch: 0, highest: 10, gaps: [{ from: 3, to: 6, at: 1 }] }, lastSeq: { epoch: 0, seq: 10 } };
+    const before = structuredClone(saved);
+    const state = deviceStateFrom(saved);
+    stepSeq(state.seq, 4, 0, 0, 2);
+    stepSeq(state.seq, 12, 0, 0, 2);
+    state.lastSeq!.seq = 12;
+    expect(state.seq.gaps).toEqual([
+      { from: 3, to: 3, at: 1 },
+      { from: 5, to: 6, at: 1 },
+      { from: 11, to: 11, at: 2 },
+    ]);
+    expect(saved).toEqual(before);
   });
 });

@@ -1,12 +1,13 @@
 /**
- * npx tsx load-tests/bench/stored-batch.ts [--baseline DIR]... [--devices 200] [--batch 1] [--burst 2000] [--seconds 600] [--rounds 3]
+ * npx tsx load-tests/bench/stored-batch.ts [--baseline DIR]... [--devices 200] [--batch 1] [--burst 2000] [--seconds 600] [--reorder] [--rounds 3]
  *
  * What the platform does for a message around storage, in this process: the pipeline's ingest
  * (counting, the batch's points) and, once the write resolves, what hears every stored batch:
  * data completeness (its accounting and the burst's SQLite save, in a temporary directory) and
  * the live hub with no dashboard connected, wired as the platform wires them (no analytics, no
  * line protocol: a writer that resolves each burst of `--burst` writes together, as one flight of
- * the batch writer does). `--devices` devices in messages of `--batch` samples, each device one
+ * the batch writer does; `--reorder`: the burst's second half first, as two flights landing out of
+ * order). `--devices` devices in messages of `--batch` samples, each device one
  * sample a second by its own seq, `--seconds` simulated seconds (the first fifth warms up, not
  * measured). Each checkout (this one, and
  * each `--baseline DIR`, a checkout of another commit with its node_modules) runs in its own
@@ -28,6 +29,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '1' },
     burst: { type: 'string', default: '2000' },
     seconds: { type: 'string', default: '600' },
+    reorder: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '3' },
     child: { type: 'string' },
   },
@@ -89,7 +91,9 @@ async function child(checkout: string): Promise<RunResult> {
     for (; i < end; i++) pipeline.ingest('mqtt', messages[i]).then(ack);
     const flight = waiting;
     waiting = [];
-    for (const r of flight) r();
+    // --reorder: the burst's second half completes first, as when two flights are out and the later one lands first.
+    const order = args.reorder ? [...flight.slice(flight.length >> 1), ...flight.slice(0, flight.length >> 1)] : flight;
+    for (const r of order) r();
     await new Promise((r) => setImmediate(r)); // the listeners, the burst's save and the acks
   }
   const c1 = process.cpuUsage(c0);
@@ -110,10 +114,10 @@ if (args.child) {
 } else {
   const here = resolve(import.meta.dirname, '../..');
   const checkouts = [here, ...(args.baseline ?? []).map((b) => resolve(b))];
-  const passOn = ['--devices', args.devices!, '--batch', args.batch!, '--burst', args.burst!, '--seconds', args.seconds!];
+  const passOn = ['--devices', args.devices!, '--batch', args.batch!, '--burst', args.burst!, '--seconds', args.seconds!, ...(args.reorder ? ['--reorder'] : [])];
   const results = new Map<string, RunResult[]>(checkouts.map((c) => [c, []]));
   const rounds = Number(args.rounds);
-  console.log(`${args.devices} devices, ${args.batch}-sample messages, bursts of ${args.burst}, ${args.seconds} simulated s; ${rounds} round(s)`);
+  console.log(`${args.devices} devices, ${args.batch}-sample messages, bursts of ${args.burst}${args.reorder ? ' (second half stored first)' : ''}, ${args.seconds} simulated s; ${rounds} round(s)`);
   for (let r = 0; r < rounds; r++) {
     for (const c of r % 2 === 0 ? checkouts : [...checkouts].reverse()) {
       const out = execFileSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', c, ...passOn], { cwd: c, encoding: 'utf8', maxBuffer: 1 << 20 });

@@ -89,4 +89,21 @@ describe('LatestValues', () => {
     expect(latest.update(batch([{ ts: 6, m: { d: 6 } }]))).toEqual({ type: 'telemetry', ...ref, ts: 6, m: { d: 6 } });
     expect([...latest.all()][0]).toMatchObject({ ts: 6, m: { a: 4, b: 4, c: 5, d: 6 } });
   });
+
+  it('keeps devices that share an id on other sites or lines apart, and gives them in the order first heard', () => {
+    const latest = new LatestValues();
+    const at = (site: string, line: string, ts: number, v: number): TelemetryBatch => ({ site, line, device: 'd1', seq: null, samples: [{ ts, m: { a: v } }] });
+    latest.record(at('s1', 'l1', 1, 1));
+    latest.record(at('s2', 'l1', 1, 2));
+    latest.record(at('s1', 'l2', 1, 3));
+    latest.record(at('s2', 'l1', 2, 4));
+    expect(latest.update(at('s1', 'l1', 2, 5))).toMatchObject({ site: 's1', line: 'l1', ts: 2, m: { a: 5 } });
+    expect(latest.size).toBe(3);
+    expect([...latest.all()].map((e) => [e.site, e.line, e.m.a])).toEqual([
+      ['s1', 'l1', 5],
+      ['s2', 'l1', 4],
+      ['s1', 'l2', 3],
+    ]);
+  });
 });
+

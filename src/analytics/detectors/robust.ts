@@ -406,8 +406,13 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
   if (watched > bar) return fullUpdate(p, st, input);
   st.bar = bar;
   const zc = Math.max(-p.clip * 2, Math.min(p.clip * 2, z));
-  st.up = p.direction === 'below' ? 0 : Math.max(0, st.up + zc - p.cusumK);
-  st.down = p.direction === 'above' ? 0 : Math.max(0, st.down - zc - p.cusumK);
+  // judge's max(0, ·) of the CUSUM's sums as (x + |x|) / 2, with no branch: the sums are 0 about
+  // half the time, at random, and Math.max's compares and jumps then mispredict about as often.
+  // The same number for every x these sums take (finite, below 2^1023: -0 gives 0, NaN stays NaN).
+  const up = st.up + zc - p.cusumK;
+  const down = st.down - zc - p.cusumK;
+  st.up = p.direction === 'below' ? 0 : (up + Math.abs(up)) * 0.5;
+  st.down = p.direction === 'above' ? 0 : (down + Math.abs(down)) * 0.5;
   st.mean = mean;
   st.dt = dt + (interval - dt) * DT_WEIGHT;
   st.lastTs = ts;

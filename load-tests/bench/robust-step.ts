@@ -1,10 +1,12 @@
 /**
- * `npx tsx load-tests/bench/robust-step.ts [--baseline DIR]... [--states 160] [--samples 3000] [--rounds 7]`
+ * `npx tsx load-tests/bench/robust-step.ts [--baseline DIR]... [--states 160] [--samples 3000] [--rounds 7] [--interval 1] [--cycle]`
  *
  * The `robust` detector's own cost per step (`robustDetector.update`, default params) on the
  * signal the steady analytics bench feeds it: one sample a second, AR(1) noise of about 1 % around
  * a healthy level, `states` metric states, 5,700 samples each untimed (past warm-up and the
- * settling of every rule), then `samples` timed. Each `--baseline DIR` (a checkout of another
+ * settling of every rule), then `samples` timed. `--interval S`: a sample every S seconds instead;
+ * `--cycle`: plus a daily cycle of 20 times the noise (at `--interval 60` its profile is judged
+ * against from about the second day, so the timed samples are judged as residuals). Each `--baseline DIR` (a checkout of another
  * commit) has its own `robust.ts` timed on the same data in the same process, interleaved round by
  * round (each round starting with the next detector); prints the medians in ns of CPU time (user +
  * system) per step, and the ratio of each baseline's median to this checkout's. The events each
@@ -14,7 +16,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const { values: args } = parseArgs({ options: { baseline: { type: 'string', multiple: true }, states: { type: 'string', default: '160' }, samples: { type: 'string', default: '3000' }, rounds: { type: 'string', default: '7' } } });
+const { values: args } = parseArgs({ options: { baseline: { type: 'string', multiple: true }, states: { type: 'string', default: '160' }, samples: { type: 'string', default: '3000' }, rounds: { type: 'string', default: '7' }, interval: { type: 'string', default: '1' }, cycle: { type: 'boolean', default: false } } });
+const INTERVAL_MS = Number(args.interval) * 1000;
 const STATES = Number(args.states);
 const TIMED = Number(args.samples);
 const ROUNDS = Number(args.rounds);
@@ -46,7 +49,8 @@ function makeData(): Float64Array[] {
     let noise = 0;
     for (let k = 0; k < out.length; k++) {
       noise = 0.9 * noise + rnd();
-      out[k] = level + noise * 0.01 * level;
+      const phase = (2 * Math.PI * k * INTERVAL_MS) / 86_400_000;
+      out[k] = level + (noise + (args.cycle ? 20 * Math.sin(phase) : 0)) * 0.01 * level;
     }
     return out;
   });
@@ -64,7 +68,7 @@ function run(m: RobustModule): { ns: number; events: number } {
   let events = 0;
   const feed = (from: number, to: number): void => {
     for (let k = from; k < to; k++) {
-      input.ts = t0 + k * 1000;
+      input.ts = t0 + k * INTERVAL_MS;
       for (let d = 0; d < STATES; d++) {
         input.value = data[d]![k]!;
         events += update(p, states[d], input).length;

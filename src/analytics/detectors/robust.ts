@@ -371,25 +371,28 @@ const SEASON = { off: 0 };
 const RESIDUAL: DetectorInput = { ts: 0, value: 0 };
 
 /**
- * One step. Most samples find the state quiet (warmed up, no alert open, not settling, no seasonal
- * profile judged against, the short-window mean within meanMinZ scales) and stay so: those are judged and learned here, in
+ * One step. Most samples find the state quiet (warmed up, no alert open, not settling, the
+ * short-window mean within meanMinZ scales) and stay so: those are judged and learned here, in
  * one function (judge and learn left out of line cost a call each and worked out the scale, its
  * floor and the clip twice), with judge's and learn's arithmetic in their order, so the numbers
  * are the same to the last bit. Anything else (an alert to raise, the mean out, a gap, a restart,
- * warm-up, a profile judged against) goes the full way (fullUpdate), the state untouched so far.
+ * warm-up) goes the full way (fullUpdate), the state untouched so far.
  */
 function update(p: RobustParams, st: RobustState, input: DetectorInput): readonly DetectorEvent[] {
   const seasonal = p.seasonPeriodsS.length > 0;
   const season = st.season;
   const lastTs = st.lastTs;
   const ts = input.ts;
-  if (seasonal && (season === null || season === undefined || season.active >= 0)) return fullUpdate(p, st, input);
+  if (seasonal && (season === null || season === undefined)) return fullUpdate(p, st, input);
   // Not stale, no gap (isStale, gapRestart), no restart (noteInterval), nothing to hand the slow path.
   if (lastTs === null || lastTs === NEVER || !(ts > lastTs) || ts - lastTs > p.maxGapS * 1000 || st.n < p.warmupSamples || st.settling || st.latch.active) return fullUpdate(p, st, input);
   const dt = st.dt;
   const interval = ts - lastTs;
   if (dt <= 0 || (p.settleGap > 0 && interval > p.settleGap * dt)) return fullUpdate(p, st, input);
-  const value = input.value;
+  // Against an active profile, the residual is judged and learned (fullUpdate's RESIDUAL); the
+  // profile learns the value itself.
+  const raw = input.value;
+  const value = seasonal && season!.active >= 0 ? raw - seasonalOffset(season!, ts, raw) : raw;
   const loc = st.loc;
   const absLoc = Math.abs(loc);
   const floor = Math.max(p.minScaleRel * absLoc, 1e-3 * st.maxScale);
@@ -437,7 +440,7 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
   // teachSeason's common case, here: passed to a call left out of line, ts and value would each be
   // a new heap object.
   if (ts < season!.until && ts >= season!.from) {
-    const dv = value - season!.ref;
+    const dv = raw - season!.ref;
     season!.sum += dv;
     season!.sq += dv * dv;
     season!.k += 1;

@@ -23,8 +23,8 @@ import type { Point } from './point.js';
  * An empty tag value is left out: InfluxDB stores no tag for it either way.
  *
  * Numbers are always floats: no `i` suffix, so a field never changes type between points.
- * `String(n)` is the shortest decimal that round-trips and InfluxDB reads `1`, `1e+21` and
- * `5e-324` as floats.
+ * They are written as `String(n)` writes them (the shortest decimal that round-trips; see
+ * formatNumber), and InfluxDB reads `1`, `1e+21` and `5e-324` as floats.
  */
 
 // Validated ids and metric names never contain these: one regex test is the common cost.
@@ -63,11 +63,32 @@ function escapeKey(s: string, what: string): string {
   return s.replace(KEY_ESCAPES, '\\$&');
 }
 
+/**
+ * `String(v)`, faster for what telemetry mostly holds: readings with one to three decimals. If
+ * n / 10^d is exactly v (n an integer, d the fewest decimals for which it is), the decimal n·10^-d
+ * reads back as v, and for |v| < 1e9 no shorter decimal can (two decimals that differ by at least
+ * 10^-d cannot both be within half a unit in the last place of v, which is below 10^-7 there):
+ * so it is the shortest round-trip decimal that `String` prints. Built from integers, whose text
+ * V8 caches. Everything else goes to `String`.
+ */
+function formatNumber(v: number): string {
+  if (Number.isInteger(v) || !(v > -1e9 && v < 1e9)) return String(v);
+  for (let scale = 10, decimals = 1; decimals <= 3; scale *= 10, decimals++) {
+    const n = Math.round(v * scale);
+    if (n / scale !== v) continue;
+    const abs = n < 0 ? -n : n;
+    const whole = Math.floor(abs / scale);
+    const fraction = String(abs - whole * scale);
+    return `${n < 0 ? '-' : ''}${whole}.${'00'.slice(0, decimals - fraction.length)}${fraction}`;
+  }
+  return String(v);
+}
+
 function fieldValue(key: string, v: number | string | boolean): string {
   switch (typeof v) {
     case 'number':
       if (!Number.isFinite(v)) throw new LineProtocolError(`field ${JSON.stringify(key)} is not finite (${v})`);
-      return String(v);
+      return formatNumber(v);
     case 'boolean':
       return v ? 'true' : 'false';
     case 'string':
@@ -133,36 +154,40 @@ function fieldPrefix(k: string): FieldPrefix {
   return prefix;
 }
 
-function line(key: string, p: Point): string {
+/** Appends one point's fields and timestamp (the line after its series key) to `parts`. */
+function pushFieldsAndTime(parts: string[], p: Point): void {
   if (!Number.isSafeInteger(p.ts)) throw new LineProtocolError(`timestamp ${p.ts} of ${p.measurement} is not an integer (epoch ms)`);
-  let out = key;
   let first = true;
   for (const k in p.fields) {
     if (k === 'time') throw new LineProtocolError(`field key "time" is reserved (${p.measurement} at ${p.ts})`);
     const prefix = fieldPrefix(k);
-    out += first ? prefix.first : prefix.next;
-    out += fieldValue(k, p.fields[k]!);
+    parts.push(first ? prefix.first : prefix.next, fieldValue(k, p.fields[k]!));
     first = false;
   }
   if (first) throw new LineProtocolError(`point ${p.measurement} at ${p.ts} has no fields`);
-  return `${out} ${p.ts}`;
+  parts.push(' ', String(p.ts));
 }
 
 export function toLineProtocol(point: Point): string {
-  return line(seriesKey(point.measurement, point.tags), point);
+  return pointsToLineProtocol([point]);
 }
 
 /**
  * Points joined by `\n`. Hot path: points of one batch usually share their tags object (one
  * device, many samples), so the series key is built once per run of such points.
  *
- * The lines are joined with `Array.prototype.join`, which copies them into one flat string. Built
- * with `+=` instead, the result is a tree of concatenations (a V8 cons string per `+`), which
- * waits in memory until its batch is written: at the closed-loop maximum, 20,000 lines in flight
- * took 28 MiB that way, about seven times their length (load-tests/bench/heap-at-max.ts).
+ * Every piece of every line goes into one array, joined once: the result is one flat string,
+ * made without intermediate strings. Built with `+=`, a line is a tree of concatenations (a V8
+ * cons string per `+`, some twenty per line); and `join` of a one-line array returns that tree
+ * as it is. A message's text waits in the write queue until its batch is written (about a second
+ * at the closed-loop maximum), so the garbage collector copied each tree from young to old space
+ * piece by piece, and the batch's join walked it once more: with one-sample messages, building and
+ * joining a line cost twice as much that way (load-tests/bench/line-protocol-cost.ts). Held
+ * as trees, 20,000 lines in flight also took about seven times their length in memory
+ * (load-tests/bench/heap-at-max.ts).
  */
 export function pointsToLineProtocol(points: readonly Point[]): string {
-  const lines: string[] = new Array<string>(points.length);
+  const parts: string[] = [];
   let lastTags: Record<string, string> | undefined;
   let lastMeasurement = '';
   let key = '';
@@ -173,7 +198,9 @@ export function pointsToLineProtocol(points: readonly Point[]): string {
       lastTags = p.tags;
       lastMeasurement = p.measurement;
     }
-    lines[i] = line(key, p);
+    if (i > 0) parts.push('\n');
+    parts.push(key);
+    pushFieldsAndTime(parts, p);
   }
-  return lines.join('\n');
+  return parts.join('');
 }

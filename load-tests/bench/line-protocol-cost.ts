@@ -10,10 +10,13 @@
  * while storage is the bottleneck), then leaves in 5,000-line batches joined by `\n` and encoded
  * as the HTTP body. Waiting matters: text that lives that long is copied by the garbage collector,
  * so the cost includes the collections the path causes (CPU time of the process, all threads).
- * Both variants must produce the same bytes (checked in the first round).
+ * Young-generation collections (scavenges) per 100,000 lines are given too: each is one
+ * semi-space of allocation, so they count what the path allocates. Both variants must produce the
+ * same bytes (checked in every round).
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type { TelemetryBatch } from '../../src/contract/index.js';
 import { telemetryPoints } from '../../src/pipeline/index.js';
@@ -50,12 +53,19 @@ function messages(samplesPerMessage: number): TelemetryBatch[] {
   return out;
 }
 
-/** CPU µs per line for LINES_PER_ROUND lines through the path; the hash of the bodies sent. */
-function run(toLines: ToLines, msgs: TelemetryBatch[], samplesPerMessage: number): { us: number; hash: string } {
+let scavenges = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+}).observe({ entryTypes: ['gc'] });
+
+/** CPU µs per line for LINES_PER_ROUND lines through the path, scavenges per 100,000 lines, the hash of the bodies sent. */
+async function run(toLines: ToLines, msgs: TelemetryBatch[], samplesPerMessage: number): Promise<{ us: number; scavenges: number; hash: string }> {
   const hash = createHash('sha1');
   const queue: string[] = [];
   let queued = 0;
   let lines = 0;
+  await new Promise((r) => setTimeout(r, 20)); // the observer hears of collections a little later
+  const scavenges0 = scavenges;
   const cpu0 = process.cpuUsage();
   while (lines < LINES_PER_ROUND) {
     for (const m of msgs) {
@@ -70,23 +80,30 @@ function run(toLines: ToLines, msgs: TelemetryBatch[], samplesPerMessage: number
     }
   }
   const cpu = process.cpuUsage(cpu0);
-  return { us: (cpu.user + cpu.system) / lines, hash: hash.digest('hex') };
+  await new Promise((r) => setTimeout(r, 20));
+  return { us: (cpu.user + cpu.system) / lines, scavenges: ((scavenges - scavenges0) * 100_000) / lines, hash: hash.digest('hex') };
 }
 
 say(`line protocol per line, this tree vs ${baselineRev}, ${held.toLocaleString('en')} lines held, ${rounds} rounds, load average ${loadAverage()}`);
 for (const per of [1, 10]) {
   const msgs = messages(per);
   const us = new Map<string, number[]>(variants.map(([name]) => [name, []]));
+  const gcs = new Map<string, number[]>(variants.map(([name]) => [name, []]));
   for (let r = 0; r < rounds; r++) {
     const hashes = new Set<string>();
     for (const [name, toLines] of r % 2 === 0 ? variants : [...variants].reverse()) {
-      const got = run(toLines, msgs, per);
+      const got = await run(toLines, msgs, per);
       us.get(name)!.push(got.us);
+      gcs.get(name)!.push(got.scavenges);
       hashes.add(got.hash);
     }
     if (hashes.size !== 1) throw new Error(`${per}-sample messages: the variants wrote different bytes`);
   }
   const [cur, base] = variants.map(([name]) => median(us.get(name)!));
-  say(`${per}-sample messages: current ${cur!.toFixed(2)} µs CPU per line [${us.get('current')!.map((x) => x.toFixed(2)).join(' ')}], ${baselineRev} ${base!.toFixed(2)} [${us.get(baselineRev)!.map((x) => x.toFixed(2)).join(' ')}]; ×${(cur! / base!).toFixed(2)}`);
+  const [curGc, baseGc] = variants.map(([name]) => median(gcs.get(name)!));
+  say(
+    `${per}-sample messages: current ${cur!.toFixed(2)} µs CPU per line [${us.get('current')!.map((x) => x.toFixed(2)).join(' ')}], ${baselineRev} ${base!.toFixed(2)} [${us.get(baselineRev)!.map((x) => x.toFixed(2)).join(' ')}]; ×${(cur! / base!).toFixed(2)}; ` +
+      `scavenges per 100,000 lines ${curGc!.toFixed(1)} vs ${baseGc!.toFixed(1)} (×${(curGc! / baseGc!).toFixed(2)})`,
+  );
 }
 say(`load average at the end ${loadAverage()}`);

@@ -64,36 +64,66 @@ function escapeKey(s: string, what: string): string {
 }
 
 /**
- * `String(v)`, faster for what telemetry mostly holds: readings with one to three decimals. If
- * n / 10^d is exactly v (n an integer, d the fewest decimals for which it is), the decimal n·10^-d
- * reads back as v, and for |v| < 1e9 no shorter decimal can (two decimals that differ by at least
- * 10^-d cannot both be within half a unit in the last place of v, which is below 10^-7 there):
- * so it is the shortest round-trip decimal that `String` prints. Built from integers, whose text
- * V8 caches. Everything else goes to `String`.
+ * The pieces of the text being built: one array for every call, reused (the calls never overlap:
+ * nothing here awaits or calls out), joined once into one flat string.
  */
-function formatNumber(v: number): string {
-  if (Number.isInteger(v) || !(v > -1e9 && v < 1e9)) return String(v);
-  for (let scale = 10, decimals = 1; decimals <= 3; scale *= 10, decimals++) {
-    const n = Math.round(v * scale);
-    if (n / scale !== v) continue;
-    const abs = n < 0 ? -n : n;
-    const whole = Math.floor(abs / scale);
-    const fraction = String(abs - whole * scale);
-    return `${n < 0 ? '-' : ''}${whole}.${'00'.slice(0, decimals - fraction.length)}${fraction}`;
+class Pieces {
+  private readonly parts: string[] = [];
+  private n = 0;
+
+  add(s: string): void {
+    this.parts[this.n++] = s;
   }
-  return String(v);
+
+  /** The text added since the last call, and start again. */
+  take(): string {
+    this.parts.length = this.n;
+    this.n = 0;
+    return this.parts.join('');
+  }
+
+  /** Start again (after a refused point: what was added is dropped). */
+  clear(): void {
+    this.n = 0;
+  }
+}
+const PIECES = new Pieces();
+
+/**
+ * Adds `String(v)`, as pieces, faster for what telemetry mostly holds: readings with one to three
+ * decimals. If n / 10^d is exactly v (n an integer, d the fewest decimals for which it is), the
+ * decimal n·10^-d reads back as v, and for |v| < 1e9 no shorter decimal can (two decimals that
+ * differ by at least 10^-d cannot both be within half a unit in the last place of v, which is
+ * below 10^-7 there): so it is the shortest round-trip decimal that `String` prints. Its pieces
+ * are the texts of two integers, which V8 caches: no string is made for the number.
+ */
+function addNumber(out: Pieces, v: number): void {
+  if (!Number.isInteger(v) && v > -1e9 && v < 1e9) {
+    for (let scale = 10, decimals = 1; decimals <= 3; scale *= 10, decimals++) {
+      const n = Math.round(v * scale);
+      if (n / scale !== v) continue;
+      const abs = n < 0 ? -n : n;
+      const whole = Math.floor(abs / scale);
+      const fraction = abs - whole * scale;
+      out.add(n < 0 ? `-${whole}` : String(whole));
+      out.add(fraction < scale / 100 ? '.00' : fraction < scale / 10 ? '.0' : '.');
+      out.add(String(fraction));
+      return;
+    }
+  }
+  out.add(String(v));
 }
 
-function fieldValue(key: string, v: number | string | boolean): string {
+function addFieldValue(out: Pieces, key: string, v: number | string | boolean): void {
   switch (typeof v) {
     case 'number':
       if (!Number.isFinite(v)) throw new LineProtocolError(`field ${JSON.stringify(key)} is not finite (${v})`);
-      return formatNumber(v);
+      return addNumber(out, v);
     case 'boolean':
-      return v ? 'true' : 'false';
+      return out.add(v ? 'true' : 'false');
     case 'string':
       // A newline inside a quoted string is part of the value (influxd 1.6 stores it as is).
-      return `"${v.replace(STRING_ESCAPES, '\\$&')}"`;
+      return out.add(`"${v.replace(STRING_ESCAPES, '\\$&')}"`);
     default:
       throw new LineProtocolError(`field ${JSON.stringify(key)} has unsupported type ${typeof v}`);
   }
@@ -154,18 +184,20 @@ function fieldPrefix(k: string): FieldPrefix {
   return prefix;
 }
 
-/** Appends one point's fields and timestamp (the line after its series key) to `parts`. */
-function pushFieldsAndTime(parts: string[], p: Point): void {
+/** Adds one point's fields and timestamp (the line after its series key). */
+function addFieldsAndTime(out: Pieces, p: Point): void {
   if (!Number.isSafeInteger(p.ts)) throw new LineProtocolError(`timestamp ${p.ts} of ${p.measurement} is not an integer (epoch ms)`);
   let first = true;
   for (const k in p.fields) {
     if (k === 'time') throw new LineProtocolError(`field key "time" is reserved (${p.measurement} at ${p.ts})`);
     const prefix = fieldPrefix(k);
-    parts.push(first ? prefix.first : prefix.next, fieldValue(k, p.fields[k]!));
+    out.add(first ? prefix.first : prefix.next);
+    addFieldValue(out, k, p.fields[k]!);
     first = false;
   }
   if (first) throw new LineProtocolError(`point ${p.measurement} at ${p.ts} has no fields`);
-  parts.push(' ', String(p.ts));
+  out.add(' ');
+  out.add(String(p.ts));
 }
 
 export function toLineProtocol(point: Point): string {
@@ -176,18 +208,18 @@ export function toLineProtocol(point: Point): string {
  * Points joined by `\n`. Hot path: points of one batch usually share their tags object (one
  * device, many samples), so the series key is built once per run of such points.
  *
- * Every piece of every line goes into one array, joined once: the result is one flat string,
- * made without intermediate strings. Built with `+=`, a line is a tree of concatenations (a V8
- * cons string per `+`, some twenty per line); and `join` of a one-line array returns that tree
- * as it is. A message's text waits in the write queue until its batch is written (about a second
- * at the closed-loop maximum), so the garbage collector copied each tree from young to old space
- * piece by piece, and the batch's join walked it once more: with one-sample messages, building and
- * joining a line cost twice as much that way (load-tests/bench/line-protocol-cost.ts). Held
- * as trees, 20,000 lines in flight also took about seven times their length in memory
- * (load-tests/bench/heap-at-max.ts).
+ * Every piece of every line goes into one array, joined once: the result is one flat string.
+ * Built with `+=`, a line is a tree of concatenations (a V8 cons string per `+`, some twenty per
+ * line); and `join` of a one-line array returns that tree as it is. A message's text waits in the
+ * write queue until its batch is written (about a second at the closed-loop maximum), so the
+ * garbage collector copied each tree from young to old space piece by piece, and the batch's join
+ * walked it once more: with one-sample messages, building and joining a line cost twice as much
+ * that way (load-tests/bench/line-protocol-cost.ts). Held as trees, 20,000 lines in flight also
+ * took about seven times their length in memory (load-tests/bench/heap-at-max.ts).
  */
 export function pointsToLineProtocol(points: readonly Point[]): string {
-  const parts: string[] = [];
+  const out = PIECES;
+  out.clear();
   let lastTags: Record<string, string> | undefined;
   let lastMeasurement = '';
   let key = '';
@@ -198,9 +230,9 @@ export function pointsToLineProtocol(points: readonly Point[]): string {
       lastTags = p.tags;
       lastMeasurement = p.measurement;
     }
-    if (i > 0) parts.push('\n');
-    parts.push(key);
-    pushFieldsAndTime(parts, p);
+    if (i > 0) out.add('\n');
+    out.add(key);
+    addFieldsAndTime(out, p);
   }
-  return parts.join('');
+  return out.take();
 }

@@ -140,12 +140,6 @@ export class DeviceEnergyAccumulator {
    * Not part of the snapshot (a restore rescans).
    */
   private nextEnd = -Infinity;
-  /**
-   * Per window size, the window of the last accepted sample. A sample before nextEnd with no
-   * counter falls in the same windows (each holds the last sample and ends after this one), so
-   * they are taken from here instead of computing each size's window start and searching its list.
-   */
-  private readonly own: OpenWindow[] = [];
   private readonly counts: AccumulatorStats;
 
   constructor(ref: DeviceRef, config: EnergyConfig) {
@@ -194,7 +188,6 @@ export class DeviceEnergyAccumulator {
     });
     Object.assign(this.counts, structuredClone(s.counts));
     this.nextEnd = -Infinity;
-    this.own.length = 0;
   }
 
   /** Counts so far, for the engine's metrics (a copy). */
@@ -250,7 +243,6 @@ export class DeviceEnergyAccumulator {
 
     const sizes = this.settings.windowSizesMs;
     const offset = this.settings.utcOffsetMs;
-    const same = counted === 0 && implausible === 0 && ts < this.nextEnd;
     for (let i = 0; i < sizes.length; i++) {
       const sizeMs = sizes[i]!;
       const open = this.open[i]!;
@@ -262,8 +254,7 @@ export class DeviceEnergyAccumulator {
         for (let k = 0; k < counted; k++) this.spread(open, floor, COUNTED[k]!, COUNTED_FIELDS[k]!, ts, sizeMs, idle, readyIdle, pfValid ? (pf as number) : null);
         if (implausible > 0) getOrOpen(open, Math.max(intervalEndWindowStart(ts, sizeMs, offset), floor)).implausibleJumps += implausible;
       }
-      const own = same ? this.own[i]! : getOrOpen(open, windowStart(ts, sizeMs, offset));
-      this.own[i] = own;
+      const own = getOrOpen(open, windowStart(ts, sizeMs, offset));
       own.samples++;
       if (pfValid) {
         own.pfSum += pf as number;

@@ -252,38 +252,6 @@ function detectorsOf(rules: readonly ResolvedRule[]): readonly AnyDetector[] {
   return d;
 }
 
-/** A detector's in-place update, as the engine calls it. */
-type Update = (params: unknown, state: unknown, input: DetectorInput) => readonly DetectorEvent[];
-
-const UPDATES_OF = new WeakMap<readonly ResolvedRule[], readonly (Update | undefined)[]>();
-
-/**
- * Each rule's in-place update (undefined: a pure detector), shared like the detectors: a rule
- * stepped on every sample then finds its function by position. Read from the detector object
- * instead, `def.update` is a look-up on objects of a dozen shapes (one per detector kind), which
- * V8 answers from its global cache, for each rule of every sample.
- */
-function updatesOf(rules: readonly ResolvedRule[]): readonly (Update | undefined)[] {
-  let u = UPDATES_OF.get(rules);
-  if (!u) {
-    u = detectorsOf(rules).map((def) => def.update as Update | undefined);
-    UPDATES_OF.set(rules, u);
-  }
-  return u;
-}
-
-const PARAMS_OF = new WeakMap<readonly ResolvedRule[], readonly unknown[]>();
-
-/** Each rule's params by position, shared like the detectors (see updatesOf). */
-function paramsOf(rules: readonly ResolvedRule[]): readonly unknown[] {
-  let p = PARAMS_OF.get(rules);
-  if (!p) {
-    p = rules.map((r) => r.params);
-    PARAMS_OF.set(rules, p);
-  }
-  return p;
-}
-
 /** Everything the engine keeps about one device: its rules' detector states and its energy accumulator. */
 export interface DeviceState {
   site: string;
@@ -292,9 +260,6 @@ export interface DeviceState {
   rules: readonly ResolvedRule[];
   /** Parallel to `rules`: each rule's detector, looked up once per device instead of per step. */
   detectors: readonly AnyDetector[];
-  /** Parallel to `rules` (shared like them): each detector's in-place update (updatesOf) and each rule's params. */
-  updates: readonly (Update | undefined)[];
-  params: readonly unknown[];
   /** The rules list's metric infos (shared, see MetricInfo). */
   metricInfo: MetricInfos;
   /** Parallel to `rules` (shared like them): what each rule is judged on (rolesOf). */
@@ -470,13 +435,13 @@ export class AnalyticsEngine {
           this.stepEach(d, i, count);
           continue;
         }
-        this.step(d, i, this.inputFor(d, i, sample.ts, this.ruleValues[i]!));
+        this.step(d, i, this.inputFor(d.detectors[i]!, sample.ts, this.ruleValues[i]!));
       }
     }
     if (live) {
       // Heartbeat rules (metric `*`): one input per batch, at arrival time.
       const heartbeats = d.heartbeats;
-      for (let h = 0; h < heartbeats.length; h++) this.step(d, heartbeats[h]!, this.inputFor(d, heartbeats[h]!, now, samples.length));
+      for (let h = 0; h < heartbeats.length; h++) this.step(d, heartbeats[h]!, this.inputFor(d.detectors[heartbeats[h]!]!, now, samples.length));
     }
     const events = this.sink;
     this.sink = null;
@@ -539,8 +504,6 @@ export class AnalyticsEngine {
         device: batch.device,
         rules,
         detectors,
-        updates: updatesOf(rules),
-        params: paramsOf(rules),
         metricInfo: metricInfoOf(rules),
         roles: rolesOf(rules),
         heartbeats: heartbeatsOf(rules),
@@ -578,7 +541,7 @@ export class AnalyticsEngine {
     for (let i = 0; i < d.rules.length; i++) {
       const value = derived[d.rules[i]!.metric];
       if (value === undefined || value === null) continue;
-      this.step(d, i, this.inputFor(d, i, w.end, value));
+      this.step(d, i, this.inputFor(d.detectors[i]!, w.end, value));
     }
   }
 
@@ -716,19 +679,17 @@ export class AnalyticsEngine {
     const states = d.states[i] as PerMetricStates;
     // One input object reused for every in-place step: they read it and keep nothing of it.
     const input = this.input;
-    const update = d.updates[i];
-    if (update !== undefined) {
+    if (def.update) {
       let slots = d.slots[i];
       let same = slots !== undefined && slots.names.length === count;
       for (let j = 0; same && j < count; j++) same = slots!.names[j] === names[j];
       if (!same) slots = d.slots[i] = slotsOf(def, states, i, names, infos, count);
-      const { states: slotStates, params } = slots!;
       for (let j = 0; j < count; j++) {
-        const state = slotStates[j];
+        const state = slots!.states[j];
         if (state === undefined) continue; // beyond EACH_METRIC_CAP
         input.ts = ts;
         input.value = vals[j]!;
-        const events = update(params[j], state, input);
+        const events = def.update(slots!.params[j], state, input);
         if (events.length > 0) this.emit(d, rule, events, names[j]);
       }
       return;
@@ -752,8 +713,8 @@ export class AnalyticsEngine {
    * so one object is reused for all; a pure one may keep it (rate-of-change keeps its previous
    * input), so it gets its own.
    */
-  private inputFor(d: DeviceState, i: number, ts: number, value: number): DetectorInput {
-    if (d.updates[i] === undefined) return { ts, value };
+  private inputFor(def: AnyDetector, ts: number, value: number): DetectorInput {
+    if (!def.update) return { ts, value };
     const input = this.input;
     input.ts = ts;
     input.value = value;
@@ -761,15 +722,16 @@ export class AnalyticsEngine {
   }
 
   private step(d: DeviceState, i: number, input: DetectorInput): void {
-    const update = d.updates[i];
+    const rule = d.rules[i]!;
+    const def = d.detectors[i]!;
     let events: readonly DetectorEvent[];
-    if (update !== undefined) events = update(d.params[i], d.states[i], input);
+    if (def.update) events = def.update(rule.params, d.states[i], input);
     else {
-      const r = d.detectors[i]!.step(d.params[i] as never, d.states[i] as never, input);
+      const r = def.step(rule.params, d.states[i], input);
       d.states[i] = r.state;
       events = r.events;
     }
-    if (events.length > 0) this.emit(d, d.rules[i]!, events);
+    if (events.length > 0) this.emit(d, rule, events);
   }
 
   /**

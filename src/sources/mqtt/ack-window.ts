@@ -5,6 +5,7 @@ import type { Pipeline } from '../../pipeline/index.js';
 import { OrderedAcks, type AckEntry } from './ordered-acks.js';
 import { installInPlaceReads } from './packet-reads.js';
 import { PublishCounter } from './publish-counter.js';
+import { handlePublishesDirectly } from './publish-handler.js';
 import { readPublishesDirectly } from './publish-parser.js';
 
 export interface AckWindowOptions {
@@ -116,8 +117,10 @@ export class AckWindow {
       }
     }
     if (client.stream) throw new Error('AckWindow must be attached before the client connects (manualConnect: true)');
-    // Its PUBLISH packets are read without mqtt-packet's buffer list (publish-parser.ts).
+    // Its PUBLISH packets are read without mqtt-packet's buffer list (publish-parser.ts) and
+    // handed to 'message' and the window without MQTT.js's chain (publish-handler.ts).
     readPublishesDirectly(client.options);
+    handlePublishesDirectly();
 
     const send = internals._sendPacket.bind(client);
     this.acks = new OrderedAcks((messageId) => {

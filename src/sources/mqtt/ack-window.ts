@@ -5,6 +5,7 @@ import type { Pipeline } from '../../pipeline/index.js';
 import { OrderedAcks, type AckEntry } from './ordered-acks.js';
 import { installInPlaceReads } from './packet-reads.js';
 import { PublishCounter } from './publish-counter.js';
+import { batchMqttTicks } from './packet-ticks.js';
 import { handlePublishesDirectly } from './publish-handler.js';
 import { readPublishesDirectly } from './publish-parser.js';
 
@@ -121,6 +122,8 @@ export class AckWindow {
     // handed to 'message' and the window without MQTT.js's chain (publish-handler.ts).
     readPublishesDirectly(client.options);
     handlePublishesDirectly();
+    // One process tick per burst of packets, not one per packet (packet-ticks.ts).
+    batchMqttTicks();
 
     const send = internals._sendPacket.bind(client);
     this.acks = new OrderedAcks((messageId) => {

@@ -1,5 +1,5 @@
 /**
- * npx tsx load-tests/bench/analytics-steady.ts [--baseline DIR]... [--rules FILE] [--devices 50] [--samples 3000] [--alloc]
+ * npx tsx load-tests/bench/analytics-steady.ts [--baseline DIR]... [--rules FILE] [--devices 50] [--samples 3000] [--rounds 5] [--alloc]
  *
  * The analytics engine's cost per sample on machines in steady running, the case `bench:micro`
  * does not reach (its machines are fresh, so rules limited to settled running only learn or wait).
@@ -8,7 +8,8 @@
  * default rule's settling, 90 min for `deviation`, and warm-up) are not timed, then `--samples` more are, per device.
  * Each `--baseline DIR` (a checkout of another commit, e.g. made with `git worktree add`, with its
  * node_modules) is timed on the same data in the same run, engine by engine, each round starting with the next, median
- * of 5 rounds each; ratios are this checkout's median over each baseline's. The events each engine
+ * of 5 rounds each (`--rounds`: more, for a change of a few % on a loaded machine); ratios are this checkout's median over each baseline's
+ * (`roundCpuRatio`: the median of the rounds' own ratios). The events each engine
  * raised are printed too: two commits with the same detection raise the same number. Rates are
  * given per wall second and per CPU second of this process (the latter is steadier on a shared
  * machine). `--rules FILE` (an analytics file, as PP_ANALYTICS_FILE takes) applies to this
@@ -22,9 +23,10 @@ import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { loadCheckout, type CheckoutEngineCtor } from './analytics-checkout.js';
 
-const { values: args } = parseArgs({ options: { baseline: { type: 'string', multiple: true }, rules: { type: 'string' }, devices: { type: 'string', default: '50' }, samples: { type: 'string', default: '3000' }, alloc: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { baseline: { type: 'string', multiple: true }, rules: { type: 'string' }, devices: { type: 'string', default: '50' }, samples: { type: 'string', default: '3000' }, rounds: { type: 'string', default: '5' }, alloc: { type: 'boolean', default: false } } });
 const DEVICES = Number(args.devices);
 const TIMED = Number(args.samples);
+const ROUNDS = Number(args.rounds);
 const WARM = 5700;
 const METRICS = ['temperature_c', 'power_kw', 'current_a', 'vibration_mm_s', 'pressure_bar', 'power_factor', 'flow_x', 'speed_x'];
 
@@ -82,7 +84,7 @@ for (const dir of args.baseline ?? []) engines.push({ name: dir, ...(await loadC
 const rates = engines.map(() => [] as number[]);
 const cpuRates = engines.map(() => [] as number[]);
 const eventCounts = engines.map(() => 0);
-for (let round = 0; round < 5; round++) {
+for (let round = 0; round < ROUNDS; round++) {
   // Each round starts with the next engine: whichever runs first in a round reads about 4 % low
   // (a checkout against itself: 0.95–0.96), so no engine may always be first.
   for (let k = 0; k < engines.length; k++) {
@@ -92,7 +94,7 @@ for (let round = 0; round < 5; round++) {
     cpuRates[i]!.push(cpuRate);
     eventCounts[i] = events;
   }
-  process.stderr.write(`round ${round + 1}/5 (samples/s wall, per CPU s): ${engines.map((e, i) => `${e.name} ${Math.round(rates[i]!.at(-1)!)}, ${Math.round(cpuRates[i]!.at(-1)!)}`).join('; ')}\n`);
+  process.stderr.write(`round ${round + 1}/${ROUNDS} (samples/s wall, per CPU s): ${engines.map((e, i) => `${e.name} ${Math.round(rates[i]!.at(-1)!)}, ${Math.round(cpuRates[i]!.at(-1)!)}`).join('; ')}\n`);
 }
 const current = median(rates[0]!);
 const currentCpu = median(cpuRates[0]!);
@@ -105,6 +107,8 @@ if (engines.length > 1) {
     events: eventCounts[j + 1],
     ratio: Number((current / median(rates[j + 1]!)).toFixed(2)),
     cpuRatio: Number((currentCpu / median(cpuRates[j + 1]!)).toFixed(2)),
+    // The same, round by round (both engines timed moments apart): steadier when the machine's load drifts during a run.
+    roundCpuRatio: Number(median(cpuRates[0]!.map((c, r) => c / cpuRates[j + 1]![r]!)).toFixed(3)),
   }));
 }
 if (args.alloc) out.alloc = await allocations();

@@ -370,7 +370,91 @@ const SEASON = { off: 0 };
 /** The residual input judged while a profile is active (reused: one object, not one per sample). */
 const RESIDUAL: DetectorInput = { ts: 0, value: 0 };
 
+/**
+ * One step. Most samples find the state quiet (warmed up, no alert open, not settling, the
+ * short-window mean within meanMinZ scales) and stay so: those are judged and learned here, in
+ * one function (judge and learn left out of line cost a call each and worked out the scale, its
+ * floor and the clip twice), with judge's and learn's arithmetic in their order, so the numbers
+ * are the same to the last bit. Anything else (an alert to raise, the mean out, a gap, a restart,
+ * warm-up) goes the full way (fullUpdate), the state untouched so far.
+ */
 function update(p: RobustParams, st: RobustState, input: DetectorInput): readonly DetectorEvent[] {
+  const seasonal = p.seasonPeriodsS.length > 0;
+  const season = st.season;
+  const lastTs = st.lastTs;
+  const ts = input.ts;
+  if (seasonal && (season === null || season === undefined)) return fullUpdate(p, st, input);
+  // Not stale, no gap (isStale, gapRestart), no restart (noteInterval), nothing to hand the slow path.
+  if (lastTs === null || lastTs === NEVER || !(ts > lastTs) || ts - lastTs > p.maxGapS * 1000 || st.n < p.warmupSamples || st.settling || st.latch.active) return fullUpdate(p, st, input);
+  const dt = st.dt;
+  const interval = ts - lastTs;
+  if (dt <= 0 || (p.settleGap > 0 && interval > p.settleGap * dt)) return fullUpdate(p, st, input);
+  // Against an active profile, the residual is judged and learned (fullUpdate's RESIDUAL); the
+  // profile learns the value itself.
+  const raw = input.value;
+  const value = seasonal && season!.active >= 0 ? raw - seasonalOffset(season!, ts, raw) : raw;
+  const loc = st.loc;
+  const absLoc = Math.abs(loc);
+  const floor = Math.max(p.minScaleRel * absLoc, 1e-3 * st.maxScale);
+  const rel = 1e-3 * absLoc;
+  const scale = Math.max(st.scale, rel, floor, Number.MIN_VALUE);
+  const mean = p.meanSamples > 0 ? st.mean + (value - st.mean) * (1 / Math.min(p.meanSamples, st.n + 1)) : 0;
+  // With the mean meanMinZ scales out (or no mean test) the mean test and the CUSUM may raise: judge decides.
+  if (p.meanSamples === 0 || Math.abs(mean - loc) > p.meanMinZ * scale) return fullUpdate(p, st, input);
+  const dev = value - loc;
+  const z = dev / scale;
+  const watched = p.direction === 'above' ? z : p.direction === 'below' ? -z : Math.abs(z);
+  // With the mean not out, only the outlier test can raise (judge's bar, sinking back to zRaise).
+  const bar = p.barMemory > 0 && !(st.bar === p.zRaise && p.barMemory >= 1) ? Math.max(p.zRaise, p.zRaise + (st.bar - p.zRaise) * (1 - 1 / p.barMemory)) : p.zRaise;
+  if (watched > bar) return fullUpdate(p, st, input);
+  st.bar = bar;
+  const zc = Math.max(-p.clip * 2, Math.min(p.clip * 2, z));
+  // judge's max(0, ·) of the CUSUM's sums as (x + |x|) / 2, with no branch: the sums are 0 about
+  // half the time, at random, and Math.max's compares and jumps then mispredict about as often.
+  // The same number for every x these sums take (finite, below 2^1023: -0 gives 0, NaN stays NaN).
+  const up = st.up + zc - p.cusumK;
+  const down = st.down - zc - p.cusumK;
+  st.up = p.direction === 'below' ? 0 : (up + Math.abs(up)) * 0.5;
+  st.down = p.direction === 'above' ? 0 : (down + Math.abs(down)) * 0.5;
+  st.mean = mean;
+  st.dt = dt + (interval - dt) * DT_WEIGHT;
+  st.lastTs = ts;
+  if (Math.abs(z) <= p.learnBelow) {
+    // learn: past warm-up, so clipped; the floor, the scale and so the clip are judge's.
+    const n = st.n + 1;
+    // max(alpha, 1/n) without the division once n·alpha > 1 (then 1/n rounds to alpha at most).
+    const a = n * p.alpha > 1 ? p.alpha : Math.max(p.alpha, 1 / n);
+    const c = p.clip * scale;
+    const next = st.scale + a * (Math.min(Math.abs(dev) * MAD_TO_STD, c) - st.scale);
+    const meanScale = st.meanScale;
+    st.meanScale = meanScale + a * (Math.min(Math.abs(mean - loc) * MAD_TO_STD, p.clip * Math.max(meanScale, rel, floor, Number.MIN_VALUE)) - meanScale);
+    st.n = n;
+    st.maxScale = Math.max(st.maxScale, next);
+    st.loc = loc + a * Math.max(-c, Math.min(c, dev));
+    st.scale = next;
+    // What learn resets: already so while quiet, but for openMean after the last alert's clear.
+    st.openMean = 0;
+    if (st.latch !== QUIET) st.latch = QUIET;
+  }
+  if (!seasonal) return NO_EVENTS;
+  // teachSeason's common case, here: passed to a call left out of line, ts and value would each be
+  // a new heap object.
+  if (ts < season!.until && ts >= season!.from) {
+    const dv = raw - season!.ref;
+    season!.sum += dv;
+    season!.sq += dv * dv;
+    season!.k += 1;
+  } else {
+    teachSeason(p, st, season!, input);
+  }
+  return NO_EVENTS;
+}
+
+/**
+ * A step the full way, whatever the state: update's path for every sample its quiet path does not
+ * take, and the reference that path must match (the tests feed both the same samples).
+ */
+export function fullUpdate(p: RobustParams, st: RobustState, input: DetectorInput): readonly DetectorEvent[] {
   if (p.seasonPeriodsS.length === 0) return judge(p, st, input);
   // Restored after judging: a re-learning or a restart resets the tests' state, not the cycle.
   const season = st.season ?? null;
@@ -393,19 +477,26 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
   if (st.season !== season) st.season = season;
   // A stale sample (judge ignored it) teaches nothing.
   if (st.lastTs !== input.ts) return events;
+  teachSeason(p, st, season, input);
+  return events;
+}
+
+/** The profiles learn a sample that was judged (the state's lastTs is its time). */
+function teachSeason(p: RobustParams, st: RobustState, season: SeasonState, input: DetectorInput): void {
+  const { ts, value } = input;
   const dirty = st.latch.active;
   // Within the visit in progress (most samples), the profile's three sums are all there is to do.
-  if (input.ts < season.until && input.ts >= season.from) {
-    const dv = input.value - season.ref;
+  if (ts < season.until && ts >= season.from) {
+    const dv = value - season.ref;
     season.sum += dv;
     season.sq += dv * dv;
     season.k += 1;
     if (dirty && season.active >= 0) season.dirty = true;
-    return events;
+    return;
   }
   // While judged against a flat location, its alerts say nothing of the cycle (the first days'
   // rises raise): every visit is learned. Once judged against a profile, an alert's visits are not.
-  if (addSample(p, season, input.ts, input.value, dirty && season.active >= 0) && !dirty) {
+  if (addSample(p, season, ts, value, dirty && season.active >= 0) && !dirty) {
     const next = chooseProfile(p, season);
     if (next !== season.active) {
       // Another reference: the tests learn the new residual's level and spread from the start.
@@ -413,7 +504,6 @@ function update(p: RobustParams, st: RobustState, input: DetectorInput): readonl
       Object.assign(st, FRESH, { lastTs: st.lastTs, dt: st.dt, season, bar: st.bar, known: st.known });
     }
   }
-  return events;
 }
 
 function judge(p: RobustParams, st: RobustState, input: DetectorInput): readonly DetectorEvent[] {

@@ -63,6 +63,33 @@ describe('windows close on event time only, without counters', () => {
     expect(moved.feed({ ts: sec(119), m: { power_kw: 3 } })).toEqual([]);
     expect(pick(moved.feed({ ts: sec(120), m: { power_kw: 3 } }), 'samples')).toEqual([{ minute: 1, samples: 2 }]);
   });
+
+  it('every sample counts in each of its windows, between counter readings and across a hand-over mid-window', () => {
+    const config: EnergyConfigInput = { windows: { sizes: ['1m', '15m'] } };
+    let acc = accumulator(config);
+    const closed: EnergyWindow[] = [];
+    for (let s = 0; s < 240; s++) {
+      // A counter every 20 s (its windows then found afresh), gauges in between; handed over at 90 s.
+      const m: Record<string, number> = s % 20 === 0 ? { energy_kwh: 100 + s / 10, power_factor: 0.9 } : { power_factor: 0.8 };
+      if (s === 90) {
+        const moved = accumulator(config);
+        moved.feed({ ts: sec(1000), m: { power_kw: 1 } });
+        moved.restore(JSON.parse(JSON.stringify(acc.snapshot())));
+        acc = moved;
+      }
+      closed.push(...acc.feed({ ts: sec(s), m }));
+    }
+    closed.push(...acc.feed({ ts: sec(900), m: { power_kw: 1 } }));
+    // 2 kWh per reading, each credited to the window its interval ends in (none after 220 s).
+    const rounded = closed.map((w) => ({ ...w, kwh: Math.round(w.kwh * 1e9) / 1e9 }));
+    expect(pick(rounded, 'windowMs', 'samples', 'kwh')).toEqual([
+      { minute: 0, windowMs: MIN, samples: 60, kwh: 6 },
+      { minute: 1, windowMs: MIN, samples: 60, kwh: 6 },
+      { minute: 2, windowMs: MIN, samples: 60, kwh: 6 },
+      { minute: 0, windowMs: 15 * MIN, samples: 240, kwh: 22 },
+      { minute: 3, windowMs: MIN, samples: 60, kwh: 4 },
+    ]);
+  });
 });
 
 describe('proportional split across window boundaries', () => {

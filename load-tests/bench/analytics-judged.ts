@@ -1,0 +1,85 @@
+/**
+ * `npx tsx load-tests/bench/analytics-judged.ts [devices] [rounds]` (defaults 20 7): what one
+ * judged sample costs each of the rules on every metric that judge on a cadence
+ * (`distribution-change`, `off-dynamics`, `joint-deviation`: their detectors with the default
+ * rules' params), alone, in interleaved rounds of one process. Each device has 8 metrics of AR(1)
+ * noise around healthy levels (as analytics-steady.ts) in state 2, one judged sample every 9 s as
+ * the engine hands them (per-value detectors one metric at a time, per-sample ones the sample with
+ * its list); 1,000 judged samples per device untimed (past warm-up), then 500 timed. Prints the
+ * medians in ns of CPU time (user + system) per judged 8-metric sample: a 1 Hz device's engine
+ * judges one sample in nine, so a ninth of each is its share of the steady bench's cost per sample.
+ */
+import { loadAnalyticsConfig } from '../../src/analytics/config.js';
+import { detectorFor } from '../../src/analytics/detectors/index.js';
+import { createRuleResolver } from '../../src/analytics/rules/index.js';
+import type { DetectorInput, SampleInput } from '../../src/analytics/types.js';
+
+const [devices = 20, rounds = 7] = process.argv.slice(2).map(Number);
+const WARM = 1000;
+const TIMED = 500;
+const METRICS = ['temperature_c', 'power_kw', 'current_a', 'vibration_mm_s', 'pressure_bar', 'power_factor', 'flow_x', 'speed_x'];
+const RULES = ['distribution-change', 'off-dynamics', 'joint-deviation'];
+const rules = createRuleResolver(loadAnalyticsConfig(undefined).rules)('s/l/d');
+
+/** Deterministic AR(1) values per device, judged sample and metric (no Math.random: every round sees the same data). */
+function makeInputs(): SampleInput[][] {
+  let seed = 12345;
+  const rnd = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31 - 0.5;
+  };
+  return Array.from({ length: devices }, (_, d) => {
+    const noise = METRICS.map(() => 0);
+    return Array.from({ length: WARM + TIMED }, (_, k) => {
+      const row = METRICS.map((_, i) => {
+        noise[i] = 0.9 * noise[i]! + rnd();
+        return (50 + d + 10 * i) * (1 + 0.01 * noise[i]!);
+      });
+      const values = Object.fromEntries(METRICS.map((name, i) => [name, row[i]!]));
+      return { ts: Date.UTC(2026, 0, 5) + k * 9000, values, state: 2, list: { names: METRICS, values: row, count: METRICS.length } };
+    });
+  });
+}
+const inputs = makeInputs();
+
+/** ns of CPU per judged sample of one rule's detector on fresh states. */
+function nsPerJudged(id: string): number {
+  const rule = rules.find((r) => r.id === id)!;
+  const def = detectorFor(rule.detector);
+  // Per-value detectors: one params object per metric, as the engine makes them (engine.ts, withMetric).
+  const params = METRICS.map((metric) => ({ ...(rule.params as object), metric }));
+  const states = inputs.map(() => (def.updateSample ? [def.initial(rule.params as never)] : params.map((p) => def.initial(p as never))));
+  const one: DetectorInput = { ts: 0, value: 0 };
+  const judge = (from: number, to: number): void => {
+    for (let k = from; k < to; k++) {
+      for (let d = 0; d < devices; d++) {
+        const input = inputs[d]![k]!;
+        if (def.updateSample) def.updateSample(rule.params as never, states[d]![0] as never, input);
+        else {
+          for (let i = 0; i < METRICS.length; i++) {
+            one.ts = input.ts;
+            one.value = input.list!.values[i]!;
+            def.update!(params[i] as never, states[d]![i] as never, one);
+          }
+        }
+      }
+    }
+  };
+  judge(0, WARM);
+  const t0 = process.cpuUsage();
+  judge(WARM, WARM + TIMED);
+  const used = process.cpuUsage(t0);
+  return ((used.user + used.system) * 1000) / (TIMED * devices);
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ns = RULES.map(() => [] as number[]);
+for (let r = 0; r < rounds; r++) {
+  // Each round starts with the next rule, so none is always timed first.
+  for (let k = 0; k < RULES.length; k++) {
+    const i = (r + k) % RULES.length;
+    ns[i]!.push(nsPerJudged(RULES[i]!));
+  }
+}
+const out = Object.fromEntries(RULES.map((id, i) => [id, Math.round(median(ns[i]!))]));
+process.stdout.write(`${JSON.stringify({ devices, rounds, metrics: METRICS.length, nsPerJudgedSample: out })}\n`);

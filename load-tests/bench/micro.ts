@@ -35,7 +35,7 @@ async function loadHotPath(srcDir: string): Promise<HotPath> {
 }
 
 /** The baseline revision's src/, extracted once (read-only git: no checkout, no index change). */
-function baselineSrc(rev: string): string {
+export function baselineSrc(rev: string): string {
   const sha = execFileSync('git', ['rev-parse', '--short', rev], { cwd: ROOT, encoding: 'utf8' }).trim();
   const dir = join(ROOT, '.tmp', `bench-baseline-${sha}`);
   if (!existsSync(join(dir, 'src'))) {

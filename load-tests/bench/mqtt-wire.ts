@@ -62,17 +62,31 @@ export function topicBytes(topic: string): Buffer {
   return utf8(topic);
 }
 
+/** Bytes of a QoS 1 PUBLISH of `payloadBytes` bytes to `topic`. */
+export function publishLength(topic: Buffer, payloadBytes: number): number {
+  const length = topic.length + 2 + 1 + payloadBytes;
+  return 1 + varintLength(length) + length;
+}
+
+/**
+ * QoS 1 PUBLISH, no properties, written into `out` at `at` (room for publishLength bytes);
+ * `payload` (`payloadBytes` bytes of UTF-8) is written as UTF-8. Returns where it ends.
+ */
+export function writePublish(out: Buffer, at: number, topic: Buffer, packetId: number, payload: string, payloadBytes: number, retain = false): number {
+  out[at] = retain ? 0x33 : 0x32;
+  at = writeVarint(out, at + 1, topic.length + 2 + 1 + payloadBytes);
+  at += topic.copy(out, at);
+  out[at] = packetId >> 8;
+  out[at + 1] = packetId & 0xff;
+  out[at + 2] = 0x00; // property length
+  return at + 3 + out.write(payload, at + 3, 'utf8');
+}
+
 /** QoS 1 PUBLISH, no properties; `payload` is written as UTF-8. */
 export function publishPacket(topic: Buffer, packetId: number, payload: string, retain = false): Buffer {
   const bytes = Buffer.byteLength(payload, 'utf8');
-  const length = topic.length + 2 + 1 + bytes;
-  const out = Buffer.allocUnsafe(1 + varintLength(length) + length);
-  out[0] = retain ? 0x33 : 0x32;
-  let at = writeVarint(out, 1, length);
-  at += topic.copy(out, at);
-  out.writeUInt16BE(packetId, at);
-  out[at + 2] = 0x00; // property length
-  out.write(payload, at + 3, 'utf8');
+  const out = Buffer.allocUnsafe(publishLength(topic, bytes));
+  writePublish(out, 0, topic, packetId, payload, bytes, retain);
   return out;
 }
 

@@ -5,7 +5,9 @@
  * births on connect, retained `offline` statuses and a normal DISCONNECT on a clean stop, a
  * retained will otherwise) at a fraction of the CPU per message: no promise, callback or packet
  * object per publish; the PUBLISHes of one turn of the event loop go out in one socket write;
- * a PUBACK frees its packet id and adds its samples to `samplesAcked`.
+ * a PUBACK frees its packet id and adds its samples to `samplesAcked`. Packets are written in
+ * place into one output buffer, the next turn's after the last: no buffer per message, and no copy
+ * to join them for the socket.
  *
  * Only what the broker acknowledged counts, so "acknowledged = stored" stays exact. It does not
  * reconnect: a dropped connection is a failed run (`failure`), never a silent resend.
@@ -13,7 +15,10 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { deviceTopic, encodeStatus, gatewayStatusTopic, offlineStatus, onlineStatus, type DeviceRef } from '../../src/contract/index.js';
 import { AGENT_INFO } from '../../edge-agent/publisher/index.js';
-import { connectPacket, DISCONNECT, FrameReader, PACKET, PINGREQ, pubackReason, publishPacket, readConnack, topicBytes } from './mqtt-wire.js';
+import { connectPacket, DISCONNECT, FrameReader, PACKET, PINGREQ, pubackReason, publishLength, readConnack, topicBytes, writePublish } from './mqtt-wire.js';
+
+/** The output buffer's size: a new one is taken when the turn's packets do not fit in what is left. */
+const OUT_BYTES = 64 * 1024;
 
 export interface WireGatewayOptions {
   brokerUrl: string;
@@ -54,8 +59,13 @@ export class WireGateway {
   private inFlightCount = 0;
   private queue: Queued[] = [];
   private queueHead = 0;
-  private out: Buffer[] = [];
-  private outBytes = 0;
+  /**
+   * Packets not yet handed to the socket are `out[outFrom, outAt)`; before `outFrom` the socket
+   * may still be reading (it does not copy what it is given), so that part is never written again.
+   */
+  private out = Buffer.allocUnsafe(OUT_BYTES);
+  private outFrom = 0;
+  private outAt = 0;
   private flushScheduled = false;
   private lastWrite = 0;
   private pinger: NodeJS.Timeout | null = null;
@@ -120,7 +130,7 @@ export class WireGateway {
     if (this.closing) throw new Error(`gateway ${this.gatewayId} is stopped`);
     this.messagesPublished++;
     this.samplesPublished += samples;
-    this.send({ topic, payload, samples, retain: false });
+    this.send(topic, payload, samples, false);
   }
 
   /** Clean stop: wait (bounded) for outstanding PUBACKs, retained `offline` statuses, DISCONNECT. Idempotent. */
@@ -148,37 +158,54 @@ export class WireGateway {
   }
 
   private status(topic: string, body: string): void {
-    this.send({ topic: topicBytes(topic), payload: body, samples: 0, retain: true });
+    this.send(topicBytes(topic), body, 0, true);
   }
 
-  private send(q: Queued): void {
+  /** Sent now if a packet id is free; otherwise queued (only then is an object made for it). */
+  private send(topic: Buffer, payload: string, samples: number, retain: boolean): void {
     const id = this.free.pop();
     if (id === undefined) {
-      this.queue.push(q);
+      this.queue.push({ topic, payload, samples, retain });
       return;
     }
-    this.samplesOf[id] = q.samples;
+    this.samplesOf[id] = samples;
     this.inFlightCount++;
-    this.write(publishPacket(q.topic, id, q.payload, q.retain));
+    this.writePublish(topic, id, payload, retain);
+  }
+
+  private writePublish(topic: Buffer, id: number, payload: string, retain: boolean): void {
+    const bytes = Buffer.byteLength(payload, 'utf8');
+    const at = this.reserve(publishLength(topic, bytes));
+    this.outAt = writePublish(this.out, at, topic, id, payload, bytes, retain);
   }
 
   /** Buffered: everything written in one turn of the event loop goes out as one socket write. */
   private write(b: Buffer): void {
-    this.out.push(b);
-    this.outBytes += b.length;
+    const at = this.reserve(b.length);
+    this.outAt = at + b.copy(this.out, at);
+  }
+
+  /** Room for `n` more bytes at `outAt` (returned), in a new buffer if this one is used up; schedules the flush. */
+  private reserve(n: number): number {
+    if (this.outAt + n > this.out.length) {
+      const pending = this.out.subarray(this.outFrom, this.outAt);
+      this.out = Buffer.allocUnsafe(Math.max(OUT_BYTES, 2 * (pending.length + n)));
+      this.outFrom = 0;
+      this.outAt = pending.copy(this.out, 0);
+    }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(this.flush);
     }
+    return this.outAt;
   }
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
     const socket = this.socket;
-    if (!socket || socket.destroyed || this.out.length === 0) return;
-    socket.write(this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes));
-    this.out = [];
-    this.outBytes = 0;
+    if (!socket || socket.destroyed || this.outAt === this.outFrom) return;
+    socket.write(this.out.subarray(this.outFrom, this.outAt));
+    this.outFrom = this.outAt;
     this.lastWrite = performance.now();
   };
 
@@ -198,7 +225,7 @@ export class WireGateway {
       if (next) {
         this.samplesOf[id] = next.samples;
         this.inFlightCount++;
-        this.write(publishPacket(next.topic, id, next.payload, next.retain));
+        this.writePublish(next.topic, id, next.payload, next.retain);
         if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
           this.queue = this.queue.slice(this.queueHead);
           this.queueHead = 0;

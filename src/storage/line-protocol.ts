@@ -23,8 +23,8 @@ import type { Point } from './point.js';
  * An empty tag value is left out: InfluxDB stores no tag for it either way.
  *
  * Numbers are always floats: no `i` suffix, so a field never changes type between points.
- * `String(n)` is the shortest decimal that round-trips and InfluxDB reads `1`, `1e+21` and
- * `5e-324` as floats.
+ * They are written as `String(n)` writes them (the shortest decimal that round-trips; see
+ * formatNumber), and InfluxDB reads `1`, `1e+21` and `5e-324` as floats.
  */
 
 // Validated ids and metric names never contain these: one regex test is the common cost.
@@ -63,16 +63,67 @@ function escapeKey(s: string, what: string): string {
   return s.replace(KEY_ESCAPES, '\\$&');
 }
 
-function fieldValue(key: string, v: number | string | boolean): string {
+/**
+ * The pieces of the text being built: one array for every call, reused (the calls never overlap:
+ * nothing here awaits or calls out), joined once into one flat string.
+ */
+class Pieces {
+  private readonly parts: string[] = [];
+  private n = 0;
+
+  add(s: string): void {
+    this.parts[this.n++] = s;
+  }
+
+  /** The text added since the last call, and start again. */
+  take(): string {
+    this.parts.length = this.n;
+    this.n = 0;
+    return this.parts.join('');
+  }
+
+  /** Start again (after a refused point: what was added is dropped). */
+  clear(): void {
+    this.n = 0;
+  }
+}
+const PIECES = new Pieces();
+
+/**
+ * Adds `String(v)`, as pieces, faster for what telemetry mostly holds: readings with one to three
+ * decimals. If n / 10^d is exactly v (n an integer, d the fewest decimals for which it is), the
+ * decimal n·10^-d reads back as v, and for |v| < 1e9 no shorter decimal can (two decimals that
+ * differ by at least 10^-d cannot both be within half a unit in the last place of v, which is
+ * below 10^-7 there): so it is the shortest round-trip decimal that `String` prints. Its pieces
+ * are the texts of two integers, which V8 caches: no string is made for the number.
+ */
+function addNumber(out: Pieces, v: number): void {
+  if (!Number.isInteger(v) && v > -1e9 && v < 1e9) {
+    for (let scale = 10, decimals = 1; decimals <= 3; scale *= 10, decimals++) {
+      const n = Math.round(v * scale);
+      if (n / scale !== v) continue;
+      const abs = n < 0 ? -n : n;
+      const whole = Math.floor(abs / scale);
+      const fraction = abs - whole * scale;
+      out.add(n < 0 ? `-${whole}` : String(whole));
+      out.add(fraction < scale / 100 ? '.00' : fraction < scale / 10 ? '.0' : '.');
+      out.add(String(fraction));
+      return;
+    }
+  }
+  out.add(String(v));
+}
+
+function addFieldValue(out: Pieces, key: string, v: number | string | boolean): void {
   switch (typeof v) {
     case 'number':
       if (!Number.isFinite(v)) throw new LineProtocolError(`field ${JSON.stringify(key)} is not finite (${v})`);
-      return String(v);
+      return addNumber(out, v);
     case 'boolean':
-      return v ? 'true' : 'false';
+      return out.add(v ? 'true' : 'false');
     case 'string':
       // A newline inside a quoted string is part of the value (influxd 1.6 stores it as is).
-      return `"${v.replace(STRING_ESCAPES, '\\$&')}"`;
+      return out.add(`"${v.replace(STRING_ESCAPES, '\\$&')}"`);
     default:
       throw new LineProtocolError(`field ${JSON.stringify(key)} has unsupported type ${typeof v}`);
   }
@@ -133,36 +184,42 @@ function fieldPrefix(k: string): FieldPrefix {
   return prefix;
 }
 
-function line(key: string, p: Point): string {
+/** Adds one point's fields and timestamp (the line after its series key). */
+function addFieldsAndTime(out: Pieces, p: Point): void {
   if (!Number.isSafeInteger(p.ts)) throw new LineProtocolError(`timestamp ${p.ts} of ${p.measurement} is not an integer (epoch ms)`);
-  let out = key;
   let first = true;
   for (const k in p.fields) {
     if (k === 'time') throw new LineProtocolError(`field key "time" is reserved (${p.measurement} at ${p.ts})`);
     const prefix = fieldPrefix(k);
-    out += first ? prefix.first : prefix.next;
-    out += fieldValue(k, p.fields[k]!);
+    out.add(first ? prefix.first : prefix.next);
+    addFieldValue(out, k, p.fields[k]!);
     first = false;
   }
   if (first) throw new LineProtocolError(`point ${p.measurement} at ${p.ts} has no fields`);
-  return `${out} ${p.ts}`;
+  out.add(' ');
+  out.add(String(p.ts));
 }
 
 export function toLineProtocol(point: Point): string {
-  return line(seriesKey(point.measurement, point.tags), point);
+  return pointsToLineProtocol([point]);
 }
 
 /**
  * Points joined by `\n`. Hot path: points of one batch usually share their tags object (one
  * device, many samples), so the series key is built once per run of such points.
  *
- * The lines are joined with `Array.prototype.join`, which copies them into one flat string. Built
- * with `+=` instead, the result is a tree of concatenations (a V8 cons string per `+`), which
- * waits in memory until its batch is written: at the closed-loop maximum, 20,000 lines in flight
- * took 28 MiB that way, about seven times their length (load-tests/bench/heap-at-max.ts).
+ * Every piece of every line goes into one array, joined once: the result is one flat string.
+ * Built with `+=`, a line is a tree of concatenations (a V8 cons string per `+`, some twenty per
+ * line); and `join` of a one-line array returns that tree as it is. A message's text waits in the
+ * write queue until its batch is written (about a second at the closed-loop maximum), so the
+ * garbage collector copied each tree from young to old space piece by piece, and the batch's join
+ * walked it once more: with one-sample messages, building and joining a line cost twice as much
+ * that way (load-tests/bench/line-protocol-cost.ts). Held as trees, 20,000 lines in flight also
+ * took about seven times their length in memory (load-tests/bench/heap-at-max.ts).
  */
 export function pointsToLineProtocol(points: readonly Point[]): string {
-  const lines: string[] = new Array<string>(points.length);
+  const out = PIECES;
+  out.clear();
   let lastTags: Record<string, string> | undefined;
   let lastMeasurement = '';
   let key = '';
@@ -173,7 +230,9 @@ export function pointsToLineProtocol(points: readonly Point[]): string {
       lastTags = p.tags;
       lastMeasurement = p.measurement;
     }
-    lines[i] = line(key, p);
+    if (i > 0) out.add('\n');
+    out.add(key);
+    addFieldsAndTime(out, p);
   }
-  return lines.join('\n');
+  return out.take();
 }

@@ -63,6 +63,41 @@ describe('bench: the wire gateway', () => {
     expect(() => gw.publish(0, '{}', 1)).toThrow(/stopped/);
   });
 
+  it('writes packets of every size byte for byte over many output buffers, while the socket still sends the earlier ones', async () => {
+    const broker = await startMosquitto();
+    cleanup.push(() => broker.stop());
+    const got = await subscriber(broker.url);
+    const gw = new WireGateway({ brokerUrl: broker.url, gatewayId: 'wire-e', site: 'site-w', devices, maxInFlight: 200 });
+    cleanup.push(() => gw.stop());
+    await gw.connect();
+    // A frozen broker reads nothing: the socket keeps what it was given, and sends it while later
+    // packets are written (on each PUBACK) once the broker goes on.
+    process.kill(broker.pid()!, 'SIGSTOP');
+    const sent: string[] = [];
+    for (let turn = 0; turn < 20; turn++) {
+      // 25 MiB in all, in turns of the event loop: the first window's worth (more than the kernel
+      // takes while the broker is frozen) and one more message are larger than a buffer, and
+      // buffers are used up within a turn (what is pending moves to the next) and between turns.
+      for (let k = 0; k < 100; k++) {
+        const n = sent.length;
+        const size = n < 200 ? 50_000 + n * 500 : n === 1500 ? 150_000 : 100 + ((n * 7919) % 3000);
+        const payload = JSON.stringify({ seq: n, pad: `${n}-`.repeat(size / 4).slice(0, size) });
+        sent.push(payload);
+        gw.publish(n % 3, payload, 1);
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    process.kill(broker.pid()!, 'SIGCONT');
+    await gw.whenIdle();
+    expect(gw.failure).toBeNull();
+    expect(gw.messagesAcked).toBe(2000);
+    await waitFor(async () => got.filter((m) => m.topic.endsWith('/metrics')).length >= 2000, 20_000, 'telemetry delivered');
+    for (let d = 0; d < 3; d++) {
+      expect(got.filter((m) => m.topic === deviceTopic(devices[d]!, 'metrics')).map((m) => m.payload)).toEqual(sent.filter((_, k) => k % 3 === d));
+    }
+  });
+
   it('keeps to the broker\'s Receive Maximum when it is below its own window', async () => {
     const broker = await startMosquitto('max_inflight_messages 5');
     cleanup.push(() => broker.stop());

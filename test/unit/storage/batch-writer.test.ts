@@ -118,6 +118,24 @@ describe('BatchWriter', () => {
     await w.close();
   });
 
+  it('with 40,000 one-line calls pending, writes every line once, in acceptance order, in full batches, and resolves every call', async () => {
+    const sink = new FakeSink();
+    sink.delayMs = 1; // the queue fills while the first batches are written
+    const w = new BatchWriter(sink, { maxBatchLines: 5000, flushIntervalMs: 60_000 });
+    const calls = Array.from({ length: 40_000 }, (_, i) => w.write([pt(i)]));
+    expect(w.pendingLines).toBe(40_000);
+    await Promise.all(calls);
+    expect(sink.writes.map((b) => b.split('\n').length)).toEqual(Array(8).fill(5000));
+    expect(sink.lines).toEqual(Array.from({ length: 40_000 }, (_, i) => `m,d=x v=${i} ${i}`));
+    expect(w.pendingLines).toBe(0);
+    // Taken in between, the queue starts again from what is left: later calls still go out in order.
+    const more = Array.from({ length: 7000 }, (_, i) => w.write([pt(40_000 + i)]));
+    await w.flush();
+    await Promise.all(more);
+    expect(sink.lines.slice(40_000)).toEqual(Array.from({ length: 7000 }, (_, i) => `m,d=x v=${40_000 + i} ${40_000 + i}`));
+    await w.close();
+  });
+
   it('rejects a concurrency that is not a positive integer', () => {
     expect(() => new BatchWriter(new FakeSink(), { maxConcurrentWrites: 0 })).toThrow(/maxConcurrentWrites/);
   });

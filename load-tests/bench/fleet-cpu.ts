@@ -1,0 +1,70 @@
+/**
+ * `npx tsx load-tests/bench/fleet-cpu.ts --baseline DIR [--seconds 5] [--rounds 3]`: the load
+ * generator's CPU per message, this tree's fleet (fleet.ts and what it uses) beside another
+ * checkout's (DIR, e.g. a worktree of an earlier revision), in this process, alternated round by
+ * round, against one Mosquitto (shipped configuration, no subscriber: the broker's part is not
+ * measured). Each round offers the 200-device fleet open loop at the same rate to both: 12,000
+ * 1-sample messages/s, then 4,000 10-sample messages/s. What is counted is this process's CPU
+ * (user + system, all threads: the socket writes and PUBACK reads included) per message the broker
+ * acknowledged.
+ */
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startMosquitto } from '../../test/support/mosquitto.js';
+import type { Fleet } from './fleet.js';
+import { loadAverage } from './proc-stats.js';
+import { median } from './stats.js';
+import type { Workload, WorkloadShape } from './workload.js';
+
+const argv = process.argv.slice(2);
+const arg = (name: string, dflt?: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const baselineDir = arg('--baseline');
+if (!baselineDir) throw new Error('usage: fleet-cpu.ts --baseline DIR [--seconds 5] [--rounds 3]');
+const seconds = Number(arg('--seconds', '5'));
+const rounds = Number(arg('--rounds', '3'));
+const say = (s: string) => process.stdout.write(`${s}\n`);
+
+interface Tree {
+  label: string;
+  Fleet: new (workload: Workload, brokerUrl: string, clientPrefix: string) => Fleet;
+  Workload: new (shape: WorkloadShape) => Workload;
+}
+async function tree(label: string, dir: string): Promise<Tree> {
+  const load = async (f: string) => (await import(pathToFileURL(join(dir, 'load-tests', 'bench', f)).href)) as Record<string, unknown>;
+  return { label, Fleet: (await load('fleet.ts')).Fleet as Tree['Fleet'], Workload: (await load('workload.ts')).Workload as Tree['Workload'] };
+}
+const trees = [await tree('current', resolve(import.meta.dirname, '..', '..')), await tree(baselineDir, resolve(baselineDir))];
+
+const mosquitto = await startMosquitto();
+const us = new Map<string, number[]>();
+try {
+  say(`the fleet's CPU per acknowledged message, this tree vs ${baselineDir}, ${seconds} s per run, ${rounds} rounds, load average ${loadAverage()}`);
+  for (let r = 0; r < rounds; r++) {
+    for (const [per, messagesPerS] of [
+      [1, 12_000],
+      [10, 4_000],
+    ] as const) {
+      for (const [k, t] of (r % 2 === 0 ? trees : [...trees].reverse()).entries()) {
+        const fleet = new t.Fleet(new t.Workload({ sites: 20, linesPerSite: 10, machinesPerLine: 1, samplesPerMessage: per }), mosquitto.url, `fc-${r}-${per}-${k}`);
+        await fleet.connect();
+        const cpu0 = process.cpuUsage();
+        const got = await fleet.run({ kind: 'rate', samplesPerS: messagesPerS * per }, seconds * 1000);
+        const cpu = process.cpuUsage(cpu0);
+        await fleet.stop();
+        const key = `${per}-sample ${t.label}`;
+        us.set(key, [...(us.get(key) ?? []), (cpu.user + cpu.system) / got.messages]);
+      }
+    }
+  }
+  for (const per of [1, 10]) {
+    const [cur, base] = trees.map((t) => us.get(`${per}-sample ${t.label}`)!);
+    say(`${per}-sample messages: current ${median(cur!).toFixed(2)} µs per message [${cur!.map((x) => x.toFixed(2)).join(' ')}], ${baselineDir} ${median(base!).toFixed(2)} [${base!.map((x) => x.toFixed(2)).join(' ')}]; ×${(median(cur!) / median(base!)).toFixed(2)}`);
+  }
+  say(`load average at the end ${loadAverage()}`);
+} finally {
+  await mosquitto.stop();
+}
+process.exit(0);

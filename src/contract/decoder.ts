@@ -4,7 +4,7 @@ import { isValidId, type DeviceRef } from './ids.js';
 import { isKnownMetric } from './metrics.js';
 import { envelopeSchema, httpEnvelopeSchema, sampleSchema, MAX_TIMESTAMP_MS, METRIC_NAME_PATTERN, RESERVED_METRIC_NAMES, type Sample } from './payload.js';
 import { parseTopic } from './topic.js';
-import { validSampleOrNull } from './sample-fast-path.js';
+import { lastAccepted, validSampleOrNull } from './sample-fast-path.js';
 
 export interface DecodeLimits {
   /** Largest message or HTTP body, in bytes. */
@@ -132,11 +132,19 @@ function decodeSamples(ref: DeviceRef, seq: number | null, rawSamples: unknown[]
       if (protoKey) continue;
       sample = parsed.data;
     }
-    let count = 0;
-    let reserved: string | undefined;
-    for (const name in sample.m) {
-      count++;
-      if (reserved === undefined && RESERVED_METRIC_NAMES.has(name)) reserved = name;
+    // The fast path counted the metrics and classified their names as it checked them.
+    let count = lastAccepted.metrics;
+    let reserved = lastAccepted.reserved;
+    let unknownNames = lastAccepted.unknown;
+    if (fast === null) {
+      count = 0;
+      reserved = undefined;
+      unknownNames = false;
+      for (const name in sample.m) {
+        count++;
+        if (reserved === undefined && RESERVED_METRIC_NAMES.has(name)) reserved = name;
+        if (!isKnownMetric(name)) unknownNames = true;
+      }
     }
     if (count === 0 && !sample.bad?.length) {
       rejections = reject(rejections, index, 'PP_ERR_EMPTY_SAMPLE', `${at(pathPrefix, index)}.m`, 'sample has no metrics');
@@ -154,7 +162,7 @@ function decodeSamples(ref: DeviceRef, seq: number | null, rawSamples: unknown[]
       rejections = reject(rejections, index, 'PP_ERR_FUTURE_TIMESTAMP', `${at(pathPrefix, index)}.ts`, `ts ${new Date(sample.ts).toISOString()} is ${sample.ts - now} ms ahead of the platform clock; the allowed skew is ${limits.maxFutureSkewMs} ms`);
       continue;
     }
-    for (const name in sample.m) if (!isKnownMetric(name)) (unknown ??= new Set()).add(name);
+    if (unknownNames) for (const name in sample.m) if (!isKnownMetric(name)) (unknown ??= new Set()).add(name);
     // The fast path's sample is already in the batch's form ({ts, m} or {ts, m, bad} with some
     // bad names); zod's, or an empty `bad`, is copied into it.
     const keep = fast !== null && (fast.bad === undefined || fast.bad.length > 0) ? fast : sample.bad?.length ? { ts: sample.ts, m: sample.m, bad: sample.bad } : { ts: sample.ts, m: sample.m };

@@ -403,9 +403,12 @@ function judge(p: MultivariateParams, m: MultivariateModel, d: number, names: re
   const lambda = Math.min(1, Math.max(p.shrinkage, k / nEff));
   const { sub, chol, y, e } = J;
   const cov = m.cov;
+  // The lower triangle and diagonal only: cholesky never reads above the diagonal.
+  const offDiagonal = 1 - lambda;
   for (let a = 0; a < k; a++) {
     const row = idx[a]! * d;
-    for (let b = 0; b < k; b++) sub[a * k + b] = (a === b ? 1 : 1 - lambda) * cov[row + idx[b]!]!;
+    for (let b = 0; b < a; b++) sub[a * k + b] = offDiagonal * cov[row + idx[b]!]!;
+    sub[a * k + a] = cov[row + idx[a]!]!;
   }
   if (!cholesky(sub, k, chol)) return;
   const t2 = cholQuadratic(chol, xs, k, y);
@@ -676,13 +679,21 @@ function learn(p: MultivariateParams, m: MultivariateModel, d: number): void {
     const product = lagx[i]!;
     if (!Number.isNaN(product)) lag[i] = lag[i]! + a * (product - lag[i]!);
   }
+  // cov is symmetric (every update is), and x_u·x_w = x_w·x_u exactly: each pair is computed
+  // once, below the diagonal, and written to both halves.
   for (let u = 0; u < k; u++) {
-    const row = idx[u]! * d;
+    const iu = idx[u]!;
+    const row = iu * d;
     const xu = xc[u]!;
-    for (let w = 0; w < k; w++) {
-      const at = row + idx[w]!;
-      cov[at] = cov[at]! + a * (xu * xc[w]! - cov[at]!);
+    for (let w = 0; w < u; w++) {
+      const iw = idx[w]!;
+      const at = row + iw;
+      const next = cov[at]! + a * (xu * xc[w]! - cov[at]!);
+      cov[at] = next;
+      cov[iw * d + iu] = next;
     }
+    const at = row + iu;
+    cov[at] = cov[at]! + a * (xu * xu - cov[at]!);
   }
   m.n = n;
   // Only a judged sample has a MEWMA statistic to learn (not one still waiting for its vectors to count).

@@ -5,6 +5,9 @@ import type { Pipeline } from '../../pipeline/index.js';
 import { OrderedAcks, type AckEntry } from './ordered-acks.js';
 import { installInPlaceReads } from './packet-reads.js';
 import { PublishCounter } from './publish-counter.js';
+import { batchMqttTicks } from './packet-ticks.js';
+import { handlePublishesDirectly } from './publish-handler.js';
+import { readPublishesDirectly } from './publish-parser.js';
 
 export interface AckWindowOptions {
   /** Messages received and not yet durable at most: reading stops here. The receive-maximum we advertise. */
@@ -115,6 +118,12 @@ export class AckWindow {
       }
     }
     if (client.stream) throw new Error('AckWindow must be attached before the client connects (manualConnect: true)');
+    // Its PUBLISH packets are read without mqtt-packet's buffer list (publish-parser.ts) and
+    // handed to 'message' and the window without MQTT.js's chain (publish-handler.ts).
+    readPublishesDirectly(client.options);
+    handlePublishesDirectly();
+    // One process tick per burst of packets, not one per packet (packet-ticks.ts).
+    batchMqttTicks();
 
     const send = internals._sendPacket.bind(client);
     this.acks = new OrderedAcks((messageId) => {

@@ -15,6 +15,10 @@ import { createRequire } from 'node:module';
  * which is almost always so (a packet split across socket reads is the exception); anything else
  * (across buffers, out of range) goes to bl's own method, so errors and edge cases stay bl's.
  * The bl that is changed is the one mqtt-packet loads (resolved through mqtt), once.
+ *
+ * On the connections that consume telemetry, PUBLISH packets no longer go through bl at all
+ * (publish-parser.ts reads them in place); these reads still serve the other packets there and
+ * every packet of other MQTT.js clients in the process.
  */
 
 interface BufferListLike {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sampleSchema } from '../../../src/contract/payload.js';
-import { validSampleOrNull } from '../../../src/contract/sample-fast-path.js';
+import { lastAccepted, validSampleOrNull } from '../../../src/contract/sample-fast-path.js';
 
 const TS = Date.UTC(2026, 10, 29);
 
@@ -54,5 +54,15 @@ describe('decoder fast path (valid samples without zod)', () => {
 
   it('leaves every invalid sample to zod', () => {
     for (const [name, raw] of cases) if (!sampleSchema.safeParse(raw).success) expect(validSampleOrNull(raw), name).toBeNull();
+  });
+
+  it("tells the decoder each accepted sample's metric count, first reserved name and whether a name is outside the catalogue", () => {
+    const seen = (raw: unknown) => (validSampleOrNull(raw) === null ? null : { ...lastAccepted });
+    expect(seen({ ts: TS, m: { power_kw: 1.5, state: 2 } })).toEqual({ metrics: 2, reserved: undefined, unknown: false });
+    expect(seen({ ts: TS, m: { power_kw: 1, custom_metric_9: 3 } })).toEqual({ metrics: 2, reserved: undefined, unknown: true });
+    expect(seen({ ts: TS, m: { power_kw: 1, bad: 2, time: 3 } })).toEqual({ metrics: 3, reserved: 'bad', unknown: false });
+    expect(seen({ ts: TS, m: {}, bad: ['power_kw'] })).toEqual({ metrics: 0, reserved: undefined, unknown: false });
+    // Asked again, a name is answered from what was learnt of it, the same way.
+    expect(seen({ ts: TS, m: { custom_metric_9: 3, time: 1 } })).toEqual({ metrics: 2, reserved: 'time', unknown: true });
   });
 });

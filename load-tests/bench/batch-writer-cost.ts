@@ -12,12 +12,10 @@ import type { BatchWriter, Point, Sink } from '../../src/storage/index.js';
 import { baselineSrc } from './micro.js';
 import { loadAverage } from './proc-stats.js';
 import { median } from './stats.js';
+import { argOf } from './cli-args.js';
 
 const argv = process.argv.slice(2);
-const arg = (name: string, dflt?: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
+const arg = argOf(argv);
 const baselineRev = arg('--baseline-rev');
 if (!baselineRev) throw new Error('usage: batch-writer-cost.ts --baseline-rev <rev> [--rounds 5]');
 const rounds = Number(arg('--rounds', '5'));

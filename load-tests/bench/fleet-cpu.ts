@@ -15,12 +15,10 @@ import type { Fleet } from './fleet.js';
 import { loadAverage } from './proc-stats.js';
 import { median } from './stats.js';
 import type { Workload, WorkloadShape } from './workload.js';
+import { argOf } from './cli-args.js';
 
 const argv = process.argv.slice(2);
-const arg = (name: string, dflt?: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
+const arg = argOf(argv);
 const baselineDir = arg('--baseline');
 if (!baselineDir) throw new Error('usage: fleet-cpu.ts --baseline DIR [--seconds 5] [--rounds 3]');
 const seconds = Number(arg('--seconds', '5'));

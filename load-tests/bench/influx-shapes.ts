@@ -21,13 +21,11 @@ import { InfluxV1Sink, pointsToLineProtocol, queryInfluxQL, startManagedInfluxd 
 import { cpuSeconds, loadAverage, rssMiB } from './proc-stats.js';
 import { median } from './stats.js';
 import { Workload, type WorkloadShape } from './workload.js';
+import { argOf } from './cli-args.js';
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const argv = process.argv.slice(2);
-const arg = (name: string, dflt: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1]! : dflt;
-};
+const arg = argOf(argv);
 const POINTS = Number(arg('--points', '200000'));
 const ROUNDS = Number(arg('--rounds', '3'));
 // Shape names hold commas (`batch 1,000`): `--only` takes them separated by semicolons.

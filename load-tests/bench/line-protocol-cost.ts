@@ -25,12 +25,10 @@ import { baselineSrc } from './micro.js';
 import { loadAverage } from './proc-stats.js';
 import { median } from './stats.js';
 import { Workload } from './workload.js';
+import { argOf } from './cli-args.js';
 
 const argv = process.argv.slice(2);
-const arg = (name: string, dflt?: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
+const arg = argOf(argv);
 const baselineRev = arg('--baseline-rev');
 if (!baselineRev) throw new Error('usage: line-protocol-cost.ts --baseline-rev <rev> [--rounds 9] [--held 20000]');
 const rounds = Number(arg('--rounds', '9'));

@@ -26,13 +26,11 @@ import mqttPacket from 'mqtt-packet';
 import { buildPlatform, buildRevision, BENCH_DIST, startFlagsOf } from './platform-process.js';
 import { median } from './stats.js';
 import { Workload } from './workload.js';
+import { argOf } from './cli-args.js';
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const argv = process.argv.slice(2);
-const arg = (name: string, dflt?: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
+const arg = argOf(argv);
 const baselineRev = arg('--baseline-rev');
 if (!baselineRev) throw new Error('usage: mqtt-receive.ts --baseline-rev <rev> [--messages 40000] [--rounds 3] [--samples 1,10]');
 const count = Number(arg('--messages', '40000'));

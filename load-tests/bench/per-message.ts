@@ -33,13 +33,11 @@ import { drain, StoredCounter } from './platform-phases.js';
 import { loadAverage, RssSampler, UsageWindow } from './proc-stats.js';
 import { median } from './stats.js';
 import { Workload, type WorkloadShape } from './workload.js';
+import { argOf } from './cli-args.js';
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const argv = process.argv.slice(2);
-const arg = (name: string, dflt?: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
+const arg = argOf(argv);
 const baselineRev = arg('--baseline-rev');
 if (!baselineRev) throw new Error('usage: per-message.ts --baseline-rev <rev> [--seconds 12] [--rate1 3000] [--rate10 10000] [--rounds 1] [--profile DIR]');
 const seconds = Number(arg('--seconds', '12'));

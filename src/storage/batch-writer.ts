@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { retryDelayMs, type BackoffPolicy } from '../retry/index.js';
+import { Fifo } from '../queue/fifo.js';
 import { pointsToLineProtocol } from './line-protocol.js';
 import type { Point } from './point.js';
 import type { Sink } from './sink.js';
@@ -103,15 +104,8 @@ export class BatchWriter {
   private readonly fullLines: number;
   private readonly fullBytes: number;
   private readonly maxConcurrentWrites: number;
-  /**
-   * Accepted chunks not yet taken into a batch: `queue[queueHead...]`. Taken by moving the head,
-   * not by `shift()`: an array of more than about 16,000 elements (128 KiB) lives in V8's
-   * large-object space, where `shift()` moves every element left, so with one-line chunks (40,000
-   * one-sample messages pending) each write cost several times as much
-   * (load-tests/bench/batch-writer-cost.ts).
-   */
-  private queue: (Chunk | undefined)[] = [];
-  private queueHead = 0;
+  /** Accepted chunks not yet taken into a batch, oldest first. */
+  private readonly queue = new Fifo<Chunk>();
   private queuedLines = 0;
   private inflightLines = 0;
   /** Bytes of line protocol accepted and not yet settled (queued + in flight). */
@@ -234,7 +228,7 @@ export class BatchWriter {
    * as the outage (retries never give up): bound it with a timeout where that matters.
    */
   async flush(): Promise<void> {
-    while (this.queueHead < this.queue.length || this.flights.size > 0) {
+    while (this.queue.size > 0 || this.flights.size > 0) {
       this.kick();
       await Promise.all(this.flights);
     }
@@ -266,7 +260,7 @@ export class BatchWriter {
     }
     // The first batch may be partial (the timer fired, or flushNow); more only when full.
     let started = 0;
-    while (this.flights.size < this.maxConcurrentWrites && this.queueHead < this.queue.length && (started === 0 || this.queuedLines >= this.maxBatchLines)) {
+    while (this.flights.size < this.maxConcurrentWrites && this.queue.size > 0 && (started === 0 || this.queuedLines >= this.maxBatchLines)) {
       this.urgent = false;
       started++;
       const flight: Promise<void> = this.drain().finally(() => {
@@ -283,10 +277,10 @@ export class BatchWriter {
    * waiting chunk has waited flushIntervalMs (it may have waited through a long write).
    */
   private afterWrite(): void {
-    const waiting = this.queueHead < this.queue.length;
+    const waiting = this.queue.size > 0;
     if (this.queuedLines >= this.maxBatchLines || (this.urgent && waiting)) this.kick();
     else if (waiting && !this.timer) {
-      const wait = Math.max(0, this.flushIntervalMs - (performance.now() - this.queue[this.queueHead]!.at));
+      const wait = Math.max(0, this.flushIntervalMs - (performance.now() - this.queue.peek()!.at));
       this.timer = setTimeout(() => this.kick(), wait);
     }
   }
@@ -295,23 +289,11 @@ export class BatchWriter {
   private async drain(): Promise<void> {
     const batch: Chunk[] = [];
     let lines = 0;
-    const queue = this.queue;
-    let head = this.queueHead;
-    while (head < queue.length && (batch.length === 0 || lines + queue[head]!.lines <= this.maxBatchLines)) {
-      const chunk = queue[head]!;
-      queue[head++] = undefined; // taken: not kept alive by the queue
+    for (let chunk = this.queue.peek(); chunk !== undefined && (batch.length === 0 || lines + chunk.lines <= this.maxBatchLines); chunk = this.queue.peek()) {
+      this.queue.shift();
       batch.push(chunk);
       lines += chunk.lines;
     }
-    // Drop the taken part once it is most of the array (amortised: each chunk is copied at most once more).
-    if (head === queue.length) {
-      this.queue = [];
-      head = 0;
-    } else if (head > 1024 && head * 2 > queue.length) {
-      this.queue = queue.slice(head);
-      head = 0;
-    }
-    this.queueHead = head;
     this.queuedLines -= lines;
     this.inflightLines += lines;
     const flight = { lines, bytes: batch.reduce((n, c) => n + c.bytes, 0) }; // this batch's lines and bytes not yet settled

@@ -1,3 +1,5 @@
+import { Fifo } from '../../queue/fifo.js';
+
 /**
  * PUBACKs sent in the order the PUBLISHes arrived, each only once its message is durable.
  *
@@ -17,15 +19,14 @@ export interface AckEntry {
 }
 
 export class OrderedAcks {
-  private queue: AckEntry[] = [];
-  private head = 0;
+  private readonly queue = new Fifo<AckEntry>();
   private generation = 0;
 
   constructor(private readonly sendAck: (messageId: number) => void) {}
 
   /** Messages received and not yet acknowledged. */
   get size(): number {
-    return this.queue.length - this.head;
+    return this.queue.size;
   }
 
   add(messageId: number | undefined, bytes = 0): AckEntry {
@@ -41,15 +42,9 @@ export class OrderedAcks {
   markReady(entry: AckEntry): boolean {
     if (entry.generation !== this.generation || entry.ready) return false; // a dead connection's, or twice
     entry.ready = true;
-    while (this.head < this.queue.length && this.queue[this.head]!.ready) {
-      const id = this.queue[this.head]!.messageId;
-      if (id !== undefined) this.sendAck(id);
-      this.head++;
-    }
-    // Compact now and then so the array does not grow without bound.
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
+    for (let first = this.queue.peek(); first?.ready; first = this.queue.peek()) {
+      this.queue.shift();
+      if (first.messageId !== undefined) this.sendAck(first.messageId);
     }
     return true;
   }
@@ -57,8 +52,7 @@ export class OrderedAcks {
   /** The connection was lost: forget pending acks (the broker will redeliver). */
   reset(): void {
     this.generation++;
-    this.queue = [];
-    this.head = 0;
+    this.queue.clear();
   }
 
   /** Resolves when nothing is pending (or `timeoutMs` passes); used by graceful shutdown. */

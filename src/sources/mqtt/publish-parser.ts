@@ -135,7 +135,10 @@ export class PublishParser {
     return 0;
   }
 
-  /** Emit the whole packet buf[at, end); false when mqtt-packet failed on it (then it has the rest). */
+  /**
+   * Emit the whole packet buf[at, end); false when mqtt-packet failed on it: the rest of the chunk
+   * is dropped and mqtt-packet parses everything after, as it does on its own after a failure.
+   */
   private packet(buf: Buffer, at: number, end: number): boolean {
     const publish = this.readPublish(buf, at, end);
     if (publish) {
@@ -157,7 +160,7 @@ export class PublishParser {
     let p = at + 1;
     while (buf[p++]! & 0x80);
     const length = end - p;
-    if (end - p < 2) return null;
+    if (length < 2) return null;
     const topicEnd = p + 2 + ((buf[p]! << 8) | buf[p + 1]!);
     if (topicEnd > end) return null;
     const topic = buf.toString('utf8', p + 2, topicEnd);

@@ -14,6 +14,7 @@
  */
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { deviceTopic, encodeStatus, gatewayStatusTopic, offlineStatus, onlineStatus, type DeviceRef } from '../../src/contract/index.js';
+import { Fifo } from '../../src/queue/fifo.js';
 import { AGENT_INFO } from '../../edge-agent/publisher/index.js';
 import { connectPacket, DISCONNECT, FrameReader, PACKET, PINGREQ, pubackReason, publishLength, readConnack, topicBytes, writePublish } from './mqtt-wire.js';
 
@@ -57,8 +58,7 @@ export class WireGateway {
   private free: number[] = [];
   private readonly samplesOf = new Uint32Array(65_536);
   private inFlightCount = 0;
-  private queue: Queued[] = [];
-  private queueHead = 0;
+  private readonly queue = new Fifo<Queued>();
   /**
    * Packets not yet handed to the socket are `out[outFrom, outAt)`; before `outFrom` the socket
    * may still be reading (it does not copy what it is given), so that part is never written again.
@@ -116,7 +116,7 @@ export class WireGateway {
 
   /** Publishes waiting for a packet id (the window is full). */
   get queued(): number {
-    return this.queue.length - this.queueHead;
+    return this.queue.size;
   }
 
   get inFlight(): number {
@@ -221,15 +221,11 @@ export class WireGateway {
         this.samplesAcked += samples;
       }
       this.inFlightCount--;
-      const next = this.queueHead < this.queue.length ? this.queue[this.queueHead++]! : null;
+      const next = this.queue.shift();
       if (next) {
         this.samplesOf[id] = next.samples;
         this.inFlightCount++;
         this.writePublish(next.topic, id, next.payload, next.retain);
-        if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-          this.queue = this.queue.slice(this.queueHead);
-          this.queueHead = 0;
-        }
       } else this.free.push(id);
       if (this.inFlightCount === 0) this.wakeIdle();
     } else if (type === PACKET.connack) {

@@ -81,6 +81,7 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
     const writer = new BatchWriter(storage.sink, {
       maxBatchLines: config.writer.maxBatchLines,
       flushIntervalMs: config.writer.flushIntervalMs,
+      lingerMs: config.writer.lingerMs,
       maxConcurrentWrites: config.writer.concurrency,
       maxPendingLines: config.writer.maxPendingLines,
       spool,
@@ -92,9 +93,10 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
         onSpooled: (lines) => metrics.spoolAppendedLines.inc(lines),
         onReplayed: (lines) => metrics.spoolReplayedLines.inc(lines),
         onSpoolError: () => metrics.spoolErrors.inc(),
-        onFlush: (lines, ms) => {
+        onFlush: (lines, ms, waitedMs) => {
           metrics.writeBatchLines.observe(lines);
           metrics.writeDuration.observe(ms / 1000);
+          metrics.writeWait.observe(waitedMs / 1000);
         },
         onRetry: (err, attempt, delayMs) => {
           metrics.writeRetries.inc();

@@ -69,7 +69,7 @@ export interface Config {
     token?: string;
     timeoutMs: number;
   };
-  writer: { maxBatchLines: number; flushIntervalMs: number; concurrency: number; shutdownTimeoutMs: number; maxPendingLines: number; spoolAfterMs: number };
+  writer: { maxBatchLines: number; flushIntervalMs: number; lingerMs: number; concurrency: number; shutdownTimeoutMs: number; maxPendingLines: number; spoolAfterMs: number };
   spool: { enabled: boolean; dir: string; maxBytes: number; segmentBytes: number; replayLinesPerSecond: number };
   limits: DecodeLimits;
   /** Line protocol ingest: which tags name site/line/device, which measurements pass field names through. */
@@ -186,6 +186,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     writer: {
       maxBatchLines: e.PP_WRITE_BATCH_LINES,
       flushIntervalMs: e.PP_WRITE_FLUSH_MS,
+      lingerMs: e.PP_WRITE_LINGER_MS,
       concurrency: e.PP_WRITE_CONCURRENCY,
       shutdownTimeoutMs: e.PP_SHUTDOWN_TIMEOUT_MS,
       maxPendingLines: e.PP_WRITE_MAX_PENDING_LINES,

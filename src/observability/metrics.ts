@@ -42,6 +42,7 @@ export function createMetrics() {
     deadLetters: new Counter({ ...r, name: 'pp_dead_letters_total', help: 'Rejected MQTT messages republished to the dead-letter topic' }),
     writeBatchLines: new Histogram({ ...r, name: 'pp_write_batch_lines', help: 'Lines per storage write', buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000, 50000] }),
     writeDuration: new Histogram({ ...r, name: 'pp_write_duration_seconds', help: 'Latency of successful storage writes', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] }),
+    writeWait: new Histogram({ ...r, name: 'pp_write_wait_seconds', help: 'How long the oldest line of a storage write waited for the write to start (batch fill)', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] }),
     writeRetries: new Counter({ ...r, name: 'pp_write_retries_total', help: 'Storage writes retried after a transient failure' }),
     writeFailures: new Counter({ ...r, name: 'pp_write_failures_total', help: 'Storage writes that failed permanently' }),
     writeQueueLines: new Gauge({ ...r, name: 'pp_write_queue_lines', help: 'Lines waiting to be written to storage', collect() { this.set(probes.writeQueueLines()); } }),

@@ -16,8 +16,19 @@ export type { BatchWriterObserver } from './writer-observer.js';
 export interface BatchWriterOptions {
   /** Flush when this many lines are buffered... */
   maxBatchLines?: number;
-  /** ...or this long after the first line was buffered. */
+  /**
+   * ...or, while a write is in flight, once the oldest buffered line has waited this long: the
+   * bound on a line's wait when storage is slow (then a free slot takes a partial batch).
+   */
   flushIntervalMs?: number;
+  /**
+   * With no write in flight, a partial batch goes once its oldest line has waited this long
+   * (default 0: at the end of the event-loop turn that buffered it, so the messages of one socket
+   * read travel together). Group commit: lines that arrive during a write wait for it and go
+   * together as the next batch, so batches grow with the rate and with storage's answer time, and
+   * an idle writer adds no wait for a timer.
+   */
+  lingerMs?: number;
   initialRetryDelayMs?: number;
   maxRetryDelayMs?: number;
   /** Above this many buffered lines the writer reports itself saturated (see `saturated`). */
@@ -70,6 +81,8 @@ interface Chunk {
 interface Flight {
   lines: number;
   bytes: number;
+  /** How long its oldest line waited for the batch to start (ms). */
+  waitedMs: number;
 }
 
 /**
@@ -99,6 +112,7 @@ interface Flight {
 export class BatchWriter {
   private readonly maxBatchLines: number;
   private readonly flushIntervalMs: number;
+  private readonly lingerMs: number;
   private readonly retry: BackoffPolicy;
   private readonly maxPendingLines: number;
   private readonly fullLines: number;
@@ -131,6 +145,8 @@ export class BatchWriter {
   ) {
     this.maxBatchLines = opts.maxBatchLines ?? 5000;
     this.flushIntervalMs = opts.flushIntervalMs ?? 200;
+    this.lingerMs = opts.lingerMs ?? 0;
+    if (!(this.lingerMs >= 0)) throw new Error(`lingerMs must be 0 or more, got ${opts.lingerMs}`);
     // Full jitter: a storage outage ends for every instance at once; they must not retry in step.
     this.retry = { baseMs: opts.initialRetryDelayMs ?? 100, maxMs: opts.maxRetryDelayMs ?? 30_000, jitter: 'full' };
     this.maxPendingLines = opts.maxPendingLines ?? 200_000;
@@ -203,7 +219,7 @@ export class BatchWriter {
       this.pendingBytesNow += body.length;
       this.checkSaturation();
       if (this.queuedLines >= this.maxBatchLines) this.kick();
-      else if (!this.timer && this.flights.size < this.maxConcurrentWrites) this.timer = setTimeout(() => this.kick(), this.flushIntervalMs);
+      else this.schedule();
     });
   }
 
@@ -258,31 +274,40 @@ export class BatchWriter {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    // The first batch may be partial (the timer fired, or flushNow); more only when full.
-    let started = 0;
-    while (this.flights.size < this.maxConcurrentWrites && this.queue.size > 0 && (started === 0 || this.queuedLines >= this.maxBatchLines)) {
+    while (this.flights.size < this.maxConcurrentWrites && this.queue.size > 0 && this.mayStart()) {
       this.urgent = false;
-      started++;
       const flight: Promise<void> = this.drain().finally(() => {
         this.flights.delete(flight);
         this.checkSaturation();
-        this.afterWrite();
+        this.kick();
       });
       this.flights.add(flight);
     }
+    this.schedule();
   }
 
   /**
-   * A write finished: go again, at once for a full batch or after flushNow, else when the oldest
-   * waiting chunk has waited flushIntervalMs (it may have waited through a long write).
+   * Whether a free slot takes a batch now: a full one always; a partial one after flushNow, when
+   * no write is in flight and the oldest line has lingered `lingerMs`, or when a write is in
+   * flight and it has waited `flushIntervalMs` (it may have waited through a long write).
    */
-  private afterWrite(): void {
-    const waiting = this.queue.size > 0;
-    if (this.queuedLines >= this.maxBatchLines || (this.urgent && waiting)) this.kick();
-    else if (waiting && !this.timer) {
-      const wait = Math.max(0, this.flushIntervalMs - (performance.now() - this.queue.peek()!.at));
-      this.timer = setTimeout(() => this.kick(), wait);
-    }
+  private mayStart(): boolean {
+    if (this.queuedLines >= this.maxBatchLines || this.urgent) return true;
+    return performance.now() - this.queue.peek()!.at >= this.partialWaitMs();
+  }
+
+  private partialWaitMs(): number {
+    return this.flights.size === 0 ? this.lingerMs : this.flushIntervalMs;
+  }
+
+  /**
+   * Wake up when the oldest waiting line may go in a partial batch, if a slot is free (a full
+   * slot set wakes up through the end of a write instead).
+   */
+  private schedule(): void {
+    if (this.timer || this.closed || this.queue.size === 0 || this.flights.size >= this.maxConcurrentWrites) return;
+    const wait = this.partialWaitMs() - (performance.now() - this.queue.peek()!.at);
+    this.timer = setTimeout(() => this.kick(), Math.max(0, wait));
   }
 
   /** Take up to maxBatchLines (whole chunks) and make them durable: in the sink, or in the spool. */
@@ -296,7 +321,7 @@ export class BatchWriter {
     }
     this.queuedLines -= lines;
     this.inflightLines += lines;
-    const flight = { lines, bytes: batch.reduce((n, c) => n + c.bytes, 0) }; // this batch's lines and bytes not yet settled
+    const flight = { lines, bytes: batch.reduce((n, c) => n + c.bytes, 0), waitedMs: performance.now() - batch[0]!.at }; // this batch's lines and bytes not yet settled
     try {
       await writeSplittingRefusals(
         batch,
@@ -344,7 +369,7 @@ export class BatchWriter {
       const started = performance.now();
       try {
         await writeWithTimeout(this.sink, body, spool ? this.spoolAfterMs : 0);
-        this.notify('onFlush', lines, performance.now() - started);
+        this.notify('onFlush', lines, performance.now() - started, flight.waitedMs);
         this.degraded = false;
         this.settled(batch, lines, flight);
         return;

@@ -3,8 +3,8 @@ import type { SinkError } from './sink.js';
 
 /** Statistics hooks (metrics, logs). A callback that throws is logged and ignored. */
 export interface BatchWriterObserver {
-  /** A batch was acknowledged by the sink after `ms` milliseconds. */
-  onFlush?(lines: number, ms: number): void;
+  /** A batch was acknowledged by the sink after `ms` milliseconds; its oldest line had waited `waitedMs` for the write to start. */
+  onFlush?(lines: number, ms: number, waitedMs: number): void;
   /** A write failed transiently; the next attempt follows in `delayMs` (0: spooled instead). */
   onRetry?(err: SinkError, attempt: number, delayMs: number): void;
   /** Storage refused lines for good: their promises were rejected (or, spooled, kept aside). */

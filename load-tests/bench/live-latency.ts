@@ -91,6 +91,10 @@ interface Run {
   liveSent: number;
   liveCoalesced: number;
   platformCpuUsPerSample: number;
+  /** The platform's event-loop delay over the window (prom-client's monitor, reset by each scrape): p99 and max, ms. */
+  platformLoopDelayMs: { p99: number; max: number };
+  /** The platform's major (mark-compact) collections in the window: count, and the longest bucket bound, ms. */
+  platformMajorGc: { count: number; p99le: number };
   harnessLoopDelayP99Ms: number;
   loadAvg: number;
 }
@@ -138,6 +142,8 @@ async function measure(tree: string, dist: string | undefined, env: Record<strin
     const [lines, wait, write] = METRICS.map((m) => delta(histogram(text0, m), histogram(text1, m)));
     const counter = (text: string, name: string) => text.split('\n').filter((l) => l.startsWith(name)).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
     const storedAll = (await stored.poll()) - s0;
+    const gauge = (text: string, name: string) => Number(Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? Number.NaN).toFixed(4));
+    const majorGc = delta(histogram(text0.split('\n').filter((l) => l.includes('kind="major"')).join('\n'), 'pp_process_nodejs_gc_duration_seconds'), histogram(text1.split('\n').filter((l) => l.includes('kind="major"')).join('\n'), 'pp_process_nodejs_gc_duration_seconds'));
     return {
       tree,
       round,
@@ -149,6 +155,8 @@ async function measure(tree: string, dist: string | undefined, env: Record<strin
       writeMs: { mean: Number(((write!.sum / Math.max(1, write!.count)) * 1000).toFixed(1)), p99le: bucketQuantile(write!, 0.99) * 1000 },
       liveSent: counter(text1, 'pp_live_messages_sent_total{type="telemetry"') - counter(text0, 'pp_live_messages_sent_total{type="telemetry"'),
       liveCoalesced: counter(text1, 'pp_live_coalesced_total') - counter(text0, 'pp_live_coalesced_total'),
+      platformLoopDelayMs: { p99: gauge(text1, 'pp_process_nodejs_eventloop_lag_p99_seconds') * 1000, max: gauge(text1, 'pp_process_nodejs_eventloop_lag_max_seconds') * 1000 },
+      platformMajorGc: { count: majorGc.count, p99le: bucketQuantile(majorGc, 0.99) * 1000 },
       platformCpuUsPerSample: Number((((cpu1 - cpu0) * 1e6) / Math.max(1, storedAll)).toFixed(2)),
       harnessLoopDelayP99Ms: Number((loop.percentile(99) / 1e6).toFixed(1)),
       loadAvg: loadAverage(),
@@ -174,7 +182,7 @@ async function main(): Promise<void> {
       for (const t of order) {
         const r = await measure(t.name, t.dist, t.env, round, influx.url);
         runs.push(r);
-        say(`round ${round}, ${t.name}: p50 ${r.latencyMs.p50} / p95 ${r.latencyMs.p95} / p99 ${r.latencyMs.p99} ms (n ${r.latencyMs.n}); ${r.storedSamplesPerS.toLocaleString('en')} samples/s stored; ${r.writes} writes of ${r.meanBatchLines} lines; fill wait mean ${r.waitMs.mean} ms (p99 ≤ ${r.waitMs.p99le}); write mean ${r.writeMs.mean} ms (p99 ≤ ${r.writeMs.p99le}); live sent ${r.liveSent}, merged ${r.liveCoalesced}; platform ${r.platformCpuUsPerSample} µs CPU per sample; harness loop delay p99 ${r.harnessLoopDelayP99Ms} ms; load ${r.loadAvg}`);
+        say(`round ${round}, ${t.name}: p50 ${r.latencyMs.p50} / p95 ${r.latencyMs.p95} / p99 ${r.latencyMs.p99} ms (n ${r.latencyMs.n}); ${r.storedSamplesPerS.toLocaleString('en')} samples/s stored; ${r.writes} writes of ${r.meanBatchLines} lines; fill wait mean ${r.waitMs.mean} ms (p99 ≤ ${r.waitMs.p99le}); write mean ${r.writeMs.mean} ms (p99 ≤ ${r.writeMs.p99le}); live sent ${r.liveSent}, merged ${r.liveCoalesced}; platform ${r.platformCpuUsPerSample} µs CPU per sample, loop delay p99 ${r.platformLoopDelayMs.p99} / max ${r.platformLoopDelayMs.max} ms, ${r.platformMajorGc.count} major GCs (p99 ≤ ${r.platformMajorGc.p99le} ms); harness loop delay p99 ${r.harnessLoopDelayP99Ms} ms; load ${r.loadAvg}`);
       }
     }
   } finally {

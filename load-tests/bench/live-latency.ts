@@ -18,6 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import mqtt from 'mqtt';
 import { startInfluxd } from '../../test/support/influxd.js';
 import { startMosquitto } from '../../test/support/mosquitto.js';
 import { argOf } from './cli-args.js';
@@ -82,6 +83,8 @@ interface Run {
   tree: string;
   round: number;
   latencyMs: Percentiles;
+  /** The same clock to the broker's delivery to a plain subscriber of one site (a twentieth of the traffic): what precedes the platform. */
+  toBrokerMs: Percentiles;
   storedSamplesPerS: number;
   meanBatchLines: number;
   writes: number;
@@ -118,7 +121,15 @@ async function measure(tree: string, dist: string | undefined, env: Record<strin
   const fleet = new Fleet(workload, mosquitto.url, `lat-gw-${round}`);
   const live = new LiveWatcher();
   const stored = new StoredCounter(platform.url);
+  const viaBroker = await mqtt.connectAsync(mosquitto.url, { clientId: `lat-sub-${round}`, protocolVersion: 5, clean: true });
+  let toBroker: number[] | null = null;
+  viaBroker.on('message', (_topic, payload) => {
+    if (!toBroker) return;
+    const { samples } = JSON.parse(payload.toString()) as { samples: { ts: number }[] };
+    toBroker.push(Date.now() - Math.max(...samples.map((x) => x.ts)));
+  });
   try {
+    await viaBroker.subscribeAsync(`pp/v1/${workload.devices[0]!.site}/+/+/metrics`, { qos: 0 });
     await Promise.all([fleet.connect(), live.connect(platform.url, token)]);
     await fleet.run({ kind: 'window', consumed: () => stored.value, aheadSamples: 60_000 }, 3000 + ((workload.size * SHAPE.samplesPerMessage) / 20_000) * 1000);
     await drain(stored, fleet, 60_000);
@@ -129,6 +140,7 @@ async function measure(tree: string, dist: string | undefined, env: Record<strin
     const loop = monitorEventLoopDelay({ resolution: 5 });
     loop.enable();
     live.record();
+    toBroker = [];
     const started = performance.now();
     await fleet.run({ kind: 'rate', samplesPerS: rate }, seconds * 1000);
     const elapsed = (performance.now() - started) / 1000;
@@ -136,6 +148,8 @@ async function measure(tree: string, dist: string | undefined, env: Record<strin
     await drain(stored, fleet, 30_000);
     await new Promise((r) => setTimeout(r, 500)); // the last live updates
     const latencies = live.pause();
+    const brokerLatencies = toBroker;
+    toBroker = null;
     loop.disable();
     const cpu1 = cpuSeconds(platform.pid);
     const text1 = await metricsText(platform.url, token);
@@ -148,6 +162,7 @@ async function measure(tree: string, dist: string | undefined, env: Record<strin
       tree,
       round,
       latencyMs: percentiles(latencies),
+      toBrokerMs: percentiles(brokerLatencies),
       storedSamplesPerS: Math.round((s1 - s0) / elapsed),
       meanBatchLines: Math.round(lines!.sum / Math.max(1, lines!.count)),
       writes: lines!.count,
@@ -164,6 +179,7 @@ async function measure(tree: string, dist: string | undefined, env: Record<strin
   } finally {
     stored.stop();
     live.close();
+    await viaBroker.endAsync().catch(() => undefined);
     await fleet.stop().catch(() => undefined);
     await platform.stop().catch(() => undefined);
     await mosquitto.stop();
@@ -182,17 +198,17 @@ async function main(): Promise<void> {
       for (const t of order) {
         const r = await measure(t.name, t.dist, t.env, round, influx.url);
         runs.push(r);
-        say(`round ${round}, ${t.name}: p50 ${r.latencyMs.p50} / p95 ${r.latencyMs.p95} / p99 ${r.latencyMs.p99} ms (n ${r.latencyMs.n}); ${r.storedSamplesPerS.toLocaleString('en')} samples/s stored; ${r.writes} writes of ${r.meanBatchLines} lines; fill wait mean ${r.waitMs.mean} ms (p99 ≤ ${r.waitMs.p99le}); write mean ${r.writeMs.mean} ms (p99 ≤ ${r.writeMs.p99le}); live sent ${r.liveSent}, merged ${r.liveCoalesced}; platform ${r.platformCpuUsPerSample} µs CPU per sample, loop delay p99 ${r.platformLoopDelayMs.p99} / max ${r.platformLoopDelayMs.max} ms, ${r.platformMajorGc.count} major GCs (p99 ≤ ${r.platformMajorGc.p99le} ms); harness loop delay p99 ${r.harnessLoopDelayP99Ms} ms; load ${r.loadAvg}`);
+        say(`round ${round}, ${t.name}: p50 ${r.latencyMs.p50} / p95 ${r.latencyMs.p95} / p99 ${r.latencyMs.p99} ms (n ${r.latencyMs.n}), of which to the broker p50 ${r.toBrokerMs.p50} / p99 ${r.toBrokerMs.p99} ms; ${r.storedSamplesPerS.toLocaleString('en')} samples/s stored; ${r.writes} writes of ${r.meanBatchLines} lines; fill wait mean ${r.waitMs.mean} ms (p99 ≤ ${r.waitMs.p99le}); write mean ${r.writeMs.mean} ms (p99 ≤ ${r.writeMs.p99le}); live sent ${r.liveSent}, merged ${r.liveCoalesced}; platform ${r.platformCpuUsPerSample} µs CPU per sample, loop delay p99 ${r.platformLoopDelayMs.p99} / max ${r.platformLoopDelayMs.max} ms, ${r.platformMajorGc.count} major GCs (p99 ≤ ${r.platformMajorGc.p99le} ms); harness loop delay p99 ${r.harnessLoopDelayP99Ms} ms; load ${r.loadAvg}`);
       }
     }
   } finally {
     await influx.stop();
   }
-  process.stdout.write(`\n| tree | latency p50 / p95 / p99, ms (medians of ${rounds}) | p99 per round | lines per write | fill wait, mean ms | write, mean ms | platform µs CPU per sample |\n|---|---|---|---|---|---|---|\n`);
+  process.stdout.write(`\n| tree | latency p50 / p95 / p99, ms (medians of ${rounds}) | p99 per round | to the broker p50 / p99, ms | lines per write | fill wait, mean ms | write, mean ms | platform µs CPU per sample |\n|---|---|---|---|---|---|---|---|\n`);
   for (const t of trees) {
     const mine = runs.filter((r) => r.tree === t.name);
     const med = (f: (r: Run) => number) => median(mine.map(f));
-    process.stdout.write(`| ${t.name}${Object.keys(t.env).length ? ` (${Object.entries(t.env).map(([k, v]) => `${k}=${v}`).join(', ')})` : ''} | ${med((r) => r.latencyMs.p50)} / ${med((r) => r.latencyMs.p95)} / ${med((r) => r.latencyMs.p99)} | ${mine.map((r) => r.latencyMs.p99).join(', ')} | ${med((r) => r.meanBatchLines)} | ${med((r) => r.waitMs.mean)} | ${med((r) => r.writeMs.mean)} | ${med((r) => r.platformCpuUsPerSample)} |\n`);
+    process.stdout.write(`| ${t.name}${Object.keys(t.env).length ? ` (${Object.entries(t.env).map(([k, v]) => `${k}=${v}`).join(', ')})` : ''} | ${med((r) => r.latencyMs.p50)} / ${med((r) => r.latencyMs.p95)} / ${med((r) => r.latencyMs.p99)} | ${mine.map((r) => r.latencyMs.p99).join(', ')} | ${med((r) => r.toBrokerMs.p50)} / ${med((r) => r.toBrokerMs.p99)} | ${med((r) => r.meanBatchLines)} | ${med((r) => r.waitMs.mean)} | ${med((r) => r.writeMs.mean)} | ${med((r) => r.platformCpuUsPerSample)} |\n`);
   }
   say(`done; load average ${loadAverage()}`);
 }

@@ -137,6 +137,20 @@ describe('BatchWriter', () => {
     await w.close();
   });
 
+  it('tells the observer how long the oldest line of each batch waited for its write to start', async () => {
+    const sink = new FakeSink();
+    const flushes: { lines: number; waitedMs: number }[] = [];
+    const w = new BatchWriter(sink, { maxBatchLines: 100, flushIntervalMs: 60_000, lingerMs: 40, observer: { onFlush: (lines, _ms, waitedMs) => flushes.push({ lines, waitedMs }) } });
+    const first = w.write(pts(1, 2));
+    await sleep(20);
+    await Promise.all([first, w.write(pts(3, 1))]);
+    expect(flushes).toHaveLength(1);
+    expect(flushes[0]!.lines).toBe(3);
+    expect(flushes[0]!.waitedMs).toBeGreaterThanOrEqual(35); // the first line's wait, not the last's
+    expect(flushes[0]!.waitedMs).toBeLessThan(1000);
+    await w.close();
+  });
+
   it('refuses a negative lingerMs', () => {
     expect(() => new BatchWriter(new FakeSink(), { lingerMs: -1 })).toThrow(/lingerMs/);
   });

@@ -245,6 +245,9 @@ export class BatchWriter {
    */
   async flush(): Promise<void> {
     while (this.queue.size > 0 || this.flights.size > 0) {
+      // What is waiting goes now, partial or not: without this a lingering batch would not start
+      // and this loop would spin without ever yielding to the timer that starts it.
+      if (this.queue.size > 0) this.urgent = true;
       this.kick();
       await Promise.all(this.flights);
     }

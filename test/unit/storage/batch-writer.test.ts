@@ -151,6 +151,20 @@ describe('BatchWriter', () => {
     await w.close();
   });
 
+  it('flush() and close() send a lingering batch at once', async () => {
+    const sink = new FakeSink();
+    const w = new BatchWriter(sink, { maxBatchLines: 100, flushIntervalMs: 60_000, lingerMs: 60_000 });
+    const done = w.write(pts(1, 2));
+    const started = performance.now();
+    await w.flush();
+    await done;
+    expect(performance.now() - started).toBeLessThan(1000);
+    const more = w.write(pts(3, 1));
+    await w.close();
+    await more;
+    expect(sink.lines).toHaveLength(3);
+  });
+
   it('refuses a negative lingerMs', () => {
     expect(() => new BatchWriter(new FakeSink(), { lingerMs: -1 })).toThrow(/lingerMs/);
   });

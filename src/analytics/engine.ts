@@ -695,14 +695,14 @@ export class AnalyticsEngine {
       if (events.length > 0) this.emit(d, rule, events);
       return;
     }
-    const states = stateOf(d, i) as PerMetricStates;
     // One input object reused for every in-place step: they read it and keep nothing of it.
     const input = this.input;
     if (def.update) {
       let slots = d.slots[i];
       let same = slots !== undefined && slots.names.length === count;
       for (let j = 0; same && j < count; j++) same = slots!.names[j] === names[j];
-      if (!same) slots = d.slots[i] = slotsOf(def, states, i, names, infos, count);
+      // The per-metric states are looked up only when the metrics change (the slots hold them).
+      if (!same) slots = d.slots[i] = slotsOf(def, stateOf(d, i) as PerMetricStates, i, names, infos, count);
       for (let j = 0; j < count; j++) {
         const state = slots!.states[j];
         if (state === undefined) continue; // beyond EACH_METRIC_CAP
@@ -713,6 +713,7 @@ export class AnalyticsEngine {
       }
       return;
     }
+    const states = stateOf(d, i) as PerMetricStates;
     for (let j = 0; j < count; j++) {
       const name = names[j]!;
       const params = infos[j]!.params[i];
@@ -744,7 +745,9 @@ export class AnalyticsEngine {
     const rule = d.rules[i]!;
     const def = d.detectors[i]!;
     let events: readonly DetectorEvent[];
-    const state = stateOf(d, i);
+    // Read in place; stateOf (a call) only for the first step of the rule.
+    let state = d.states[i];
+    if (state === undefined) state = stateOf(d, i);
     if (def.update) events = def.update(rule.params, state, input);
     else {
       const r = def.step(rule.params, state, input);

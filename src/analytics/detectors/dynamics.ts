@@ -53,10 +53,10 @@ import { LEARNED, learnInto } from './robust-scale.js';
  * healthy wander.
  *
  * State: plain arrays (JSON). For d metrics, s state columns (0 without state, else `maxStates`)
- * and q = 2d + s: the mean (q) and covariance (q², upper triangle used) of (x(t), x(t−1), state)
+ * and q = 2d + s: the mean (q) and covariance (its upper triangle, q(q + 1)/2) of (x(t), x(t−1), state)
  * and the block's pending sums of the same size, the coefficients (d·(q − d)), per metric and state
- * a residual scale and a pending sum, and per metric nine numbers: 2q² + 2q + d(q − d) + 2d·s +
- * 2s + 9d, 714 numbers for a simulated machine (6 metrics, 4 states).
+ * a residual scale and a pending sum, and per metric nine numbers: q(q + 1) + 2q + d(q − d) + 2d·s +
+ * 2s + 9d, 474 numbers for a simulated machine (6 metrics, 4 states; 714 with full q × q matrices).
  */
 export const dynamicsParamsSchema = z
   .strictObject({

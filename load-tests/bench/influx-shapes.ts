@@ -54,7 +54,7 @@ interface Shape {
   spelling?: (line: string) => string;
 }
 const BASE: Shape = { name: 'platform defaults', batchLines: 5000, grouped: false, concurrency: 2, gzip: false, precision: 'ms' };
-const SHAPES: Shape[] = ([
+const ALL_SHAPES: Shape[] = [
   BASE,
   { ...BASE, name: 'batch 1,000', batchLines: 1000 },
   { ...BASE, name: 'batch 2,000', batchLines: 2000 },
@@ -79,7 +79,14 @@ const SHAPES: Shape[] = ([
   { ...BASE, name: 'asyncpreemptoff', env: { GODEBUG: 'asyncpreemptoff=1' } },
   { ...BASE, name: 'wal-fsync-delay 10ms', data: { 'wal-fsync-delay': '10ms' } },
   { ...BASE, name: 'cache-snapshot 100m', data: { 'cache-snapshot-memory-size': '100m' } },
-] satisfies Shape[]).filter((s) => !only || only.has(s.name));
+];
+const SHAPES = ALL_SHAPES.filter((s) => !only || only.has(s.name));
+
+const unknown = [...(only ?? [])].filter((name) => !SHAPES.some((s) => s.name === name));
+if (unknown.length > 0) {
+  process.stderr.write(`--only: no shape named ${unknown.map((n) => JSON.stringify(n)).join(', ')}; the shapes are:\n${ALL_SHAPES.map((s) => `  ${s.name}`).join('\n')}\n`);
+  process.exit(2);
+}
 
 /** The tags in the platform's object order (site, line, device), not sorted: influxd sorts them itself. */
 function tagsUnsorted(line: string): string {

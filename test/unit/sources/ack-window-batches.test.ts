@@ -54,13 +54,14 @@ async function until(cond: () => boolean, what: string, ms = 20_000, poll?: () =
  * The default window and write batch (loadConfig({})), wired as the platform wires them
  * (connectWithAckWindow: hold while storage is full, write at half the window and at the stall):
  * `samples` points handed to a real BatchWriter per message, each message released once its
- * write is durable. The flush interval is set out of reach, so that only the window and the
- * batch size start writes (on a loaded machine the interval would otherwise cut batches short).
+ * write is durable. The flush interval and the idle writer's linger are set out of reach, so that
+ * only the window and the batch size start writes (on a loaded machine the interval would
+ * otherwise cut batches short, and an idle writer writes the first socket read's messages at once).
  */
 async function defaultWindowAgainstSlowStorage(samples: number, payloadBytes: number, messages: number) {
   const config = loadConfig({});
   const sink = new GatedSink();
-  const writer = new BatchWriter(sink, { maxBatchLines: config.writer.maxBatchLines, flushIntervalMs: 60_000, maxConcurrentWrites: 2 });
+  const writer = new BatchWriter(sink, { maxBatchLines: config.writer.maxBatchLines, flushIntervalMs: 60_000, lingerMs: 60_000, maxConcurrentWrites: 2 });
   const pipeline = { get full() { return writer.full; }, flushNow: () => writer.flushNow() } as unknown as Pipeline;
   broker = await PacketBroker.start();
   const { receiveMaximum, windowBytes } = config.mqtt;

@@ -86,7 +86,7 @@ export const ENV_VARS = {
 
   PP_WRITE_BATCH_LINES: { schema: int(1, 1_000_000).default(5000), doc: 'Flush a write batch at this many lines...' },
   PP_WRITE_FLUSH_MS: { schema: int(1, 60_000).default(100), doc: '...or, while a write is in flight, once the oldest waiting line has waited this many milliseconds. MQTT acks wait for the flush, so keep it short.' },
-  PP_WRITE_LINGER_MS: { schema: int(0, 60_000).default(0), doc: 'With no write in flight, what is waiting is written once its oldest line has waited this many milliseconds (0: at once). Lines that arrive during a write go together in the next one, so batches grow with the load by themselves.' },
+  PP_WRITE_LINGER_MS: { schema: int(0, 60_000).default(20), doc: 'With no write in flight, what is waiting is written once its oldest line has waited this many milliseconds (0: at the end of the event-loop turn). Lines that arrive during a write go together in the next one, so batches grow with the load by themselves; the linger keeps a quiet platform from writing a few dozen lines at a time (each write costs the platform and InfluxDB a request).' },
   PP_WRITE_CONCURRENCY: { schema: int(1, 16).default(2), doc: 'Write batches sent to storage at once (InfluxDB alone takes most with two).' },
 
   PP_WRITE_MAX_PENDING_LINES: { schema: int(1000, 10_000_000).default(200_000), doc: 'Lines held in memory (neither in storage nor in the spool) above which HTTP ingest answers 503 + Retry-After; MQTT is bounded by its window and stops reading from four write batches (or 16 MiB of line protocol) pending.' },

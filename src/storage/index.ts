@@ -13,7 +13,7 @@ export { BatchWriter, type BatchWriterOptions, type BatchWriterObserver } from '
 export { Spool, SpoolFullError, type SpoolOptions, type SpoolStats, type SpoolRecord } from './spool.js';
 export { queryInfluxQL, type Row, type QueryAuth } from './query-v1.js';
 export { influxHistory, NO_HISTORY, type HistoryReader } from './history.js';
-export { startManagedInfluxd, findOnPath, influxdConfig, type ManagedInfluxd, type ManagedInfluxdOptions } from './managed-influxd.js';
+export { startManagedInfluxd, findOnPath, influxdConfig, influxdEnv, INFLUXD_ENV, INFLUXD_DATA_SETTINGS, type ManagedInfluxd, type ManagedInfluxdOptions } from './managed-influxd.js';
 
 /** Which InfluxDB API to write to: 1.x (`/write`) or 2.x (`/api/v2/write`, also 3.x, Cloud, 1.8+). */
 export type SinkConfig = ({ kind: 'v1' } & InfluxV1Options) | ({ kind: 'v2' } & InfluxV2Options);

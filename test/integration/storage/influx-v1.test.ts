@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatchWriter, InfluxV1Sink, InfluxV2Sink, queryInfluxQL, SinkError, startManagedInfluxd, type Point } from '../../../src/storage/index.js';
+import { BatchWriter, InfluxV1Sink, InfluxV2Sink, pointsToLineProtocol, queryInfluxQL, SinkError, startManagedInfluxd, type Point } from '../../../src/storage/index.js';
 import { startFaultProxy } from '../../support/fault-proxy.js';
 import { startInfluxd, type InfluxdProcess } from '../../support/influxd.js';
 import { waitFor } from '../../support/ports.js';
@@ -33,6 +33,27 @@ describe('managed influxd (the npm start path)', () => {
     expect(conf).toContain(`bind-address = "127.0.0.1:${influx.port}"`);
     expect(await influx.log(200)).toContain(`addr=127.0.0.1:${influx.port}`);
     expect(Number(await readFile(join(influx.dataDir, 'influxd.pid'), 'utf8'))).toBe(influx.pid());
+  });
+
+  it('runs with GOGC=200 and snapshots its cache every 10 MB, not 25 (influxd ignores a misspelled key: the snapshot shows it took)', async () => {
+    const environ = (await readFile(`/proc/${influx.pid()}/environ`, 'utf8')).split('\0');
+    expect(environ).toContain('GOGC=200');
+    const db = 'pp snapshot';
+    await new InfluxV1Sink({ url: influx.url, database: db }).connect();
+    // 100,000 points of 9 float fields: about 14 MB of cached values (16 bytes each, plus keys).
+    const fields = { a: 1.5, b: 2.5, c: 3.5, d: 4.5, e: 5.5, f: 6.5, g: 7.5, h: 8.5, i: 9.5 };
+    for (let batch = 0; batch < 20; batch++) {
+      const points: Point[] = [];
+      for (let n = 0; n < 5000; n++) points.push({ measurement: 'telemetry', tags: { device: `d${n % 200}` }, fields, ts: base + (batch * 25 + Math.floor(n / 200)) * 1000 });
+      const res = await fetch(`${influx.url}/write?db=${encodeURIComponent(db)}&precision=ms`, { method: 'POST', body: pointsToLineProtocol(points) });
+      expect(res.status).toBe(204);
+    }
+    const snapshots = async () => {
+      const vars = (await (await fetch(`${influx.url}/debug/vars`)).json()) as Record<string, { name?: string; tags?: { database?: string }; values?: { cacheCompactions?: number } }>;
+      return Object.values(vars).filter((v) => v.name === 'tsm1_engine' && v.tags?.database === db).reduce((sum, v) => sum + (v.values?.cacheCompactions ?? 0), 0);
+    };
+    await waitFor(async () => (await snapshots()) >= 1, 15_000, 'a cache snapshot', 250);
+    expect((await q('SELECT count(a) FROM telemetry', db))[0]?.count).toBe(100_000);
   });
 
   it('replaces an influxd left running on its data dir by a killed platform, and stop() ends it', async () => {

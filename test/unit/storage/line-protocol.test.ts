@@ -1,6 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import type { TelemetryBatch } from '../../../src/contract/index.js';
+import { telemetryPoints } from '../../../src/pipeline/to-points.js';
 import { LineProtocolError, pointsToLineProtocol, toLineProtocol, type Point } from '../../../src/storage/index.js';
 
 const TS = 1795910400000;
@@ -22,6 +24,14 @@ describe('line protocol: layout', () => {
   it('sorts tags of every point, whatever order each object has (the sort works in place on its own key list)', () => {
     const points = [p({ tags: { site: 's1', line: 'l1', device: 'd1' } }), p({ tags: { device: 'd2', site: 's2', line: 'l2' } }), p({ tags: { line: 'l3', device: 'd3', site: 's3' } })];
     expect(pointsToLineProtocol(points).split('\n').map((l) => l.split(' ')[0])).toEqual(['telemetry,device=d1,line=l1,site=s1', 'telemetry,device=d2,line=l2,site=s2', 'telemetry,device=d3,line=l3,site=s3']);
+  });
+  it("telemetry lines carry their tags in influxd's own order (bytewise by key), so influxd does not sort them for every line", () => {
+    const batch = { site: 'Site-B', line: 'line_2', device: 'M-10', seq: 1, samples: [{ ts: TS, m: { power_kw: 1 } }, { ts: TS + 1000, m: { power_kw: 2 } }] } as TelemetryBatch;
+    for (const line of pointsToLineProtocol(telemetryPoints(batch)).split('\n')) {
+      const keys = line.slice(0, line.indexOf(' ')).split(',').slice(1).map((t) => t.slice(0, t.indexOf('=')));
+      expect(keys).toEqual([...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+      expect(keys).toEqual(['device', 'line', 'site']);
+    }
   });
   it('writes a field key the same way first and later in a line, escaped, in every line (keys are escaped once and remembered)', () => {
     const a = p({ fields: { 'a b': 1, c: 2 } });

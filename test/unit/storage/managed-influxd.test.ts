@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findOnPath, influxdConfig, startManagedInfluxd } from '../../../src/storage/index.js';
+import { findOnPath, influxdConfig, influxdEnv, startManagedInfluxd } from '../../../src/storage/index.js';
 
 // Start-up failures, with stand-in "influxd" scripts (the real influxd is started in
 // test/integration/storage).
@@ -43,6 +43,26 @@ describe('influxdConfig', () => {
     expect(conf).toContain('dir = "/srv/pp \\"data\\"/meta"'); // TOML string escaping
     expect(conf).toContain('wal-dir = "/srv/pp \\"data\\"/wal"');
     for (const section of ['graphite', 'collectd', 'opentsdb', 'udp']) expect(conf).toMatch(new RegExp(`\\[\\[${section}\\]\\]\\n {2}enabled = false`));
+  });
+});
+
+describe('influxd tuning', () => {
+  it('snapshots the cache at 10 MB; a setting given replaces the default rather than repeating the key (TOML refuses that)', () => {
+    expect(influxdConfig('/d', 1, 2)).toMatch(/^\[data\]\n(?: {2}.*\n)* {2}cache-snapshot-memory-size = "10m"\n/m);
+    const conf = influxdConfig('/d', 1, 2, { 'cache-snapshot-memory-size': '25m', 'max-concurrent-compactions': 1, 'trace-logging-enabled': false });
+    expect(conf.match(/cache-snapshot-memory-size/g)).toHaveLength(1);
+    expect(conf).toContain('  cache-snapshot-memory-size = "25m"\n  max-concurrent-compactions = 1\n  trace-logging-enabled = false\n');
+  });
+  it('gives influxd GOGC=200 unless our environment sets GOGC; extra variables win', () => {
+    expect(influxdEnv({ PATH: '/bin' })).toEqual({ PATH: '/bin', GOGC: '200' });
+    expect(influxdEnv({ GOGC: '', PATH: '/bin' }).GOGC).toBe('200');
+    expect(influxdEnv({ GOGC: 'off' }).GOGC).toBe('off');
+    expect(influxdEnv({ GOGC: 'off' }, { GOGC: '100', GOMAXPROCS: '1' })).toEqual({ GOGC: '100', GOMAXPROCS: '1' });
+  });
+  it('starts influxd with that environment', async () => {
+    const bin = await script('influxd', `echo "GOGC=$GOGC" > ${join(dir, 'env.txt')}; exit 1`);
+    await startManagedInfluxd({ binary: bin, dataDir: join(dir, 'data'), env: { GOGC: '150' } }).catch(() => null);
+    expect(await readFile(join(dir, 'env.txt'), 'utf8')).toBe('GOGC=150\n');
   });
 });
 

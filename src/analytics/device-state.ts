@@ -1,5 +1,5 @@
 import { restoreCadence, type Cadence } from './cadence.js';
-import type { DeviceState as EngineDeviceState } from './engine.js';
+import { stateOf, type DeviceState as EngineDeviceState } from './engine.js';
 import { DeviceEnergyAccumulator, type EnergyAccumulatorSnapshot, type EnergyConfig } from './energy/index.js';
 import { fromJsonValue, toJsonValue, type JsonValue } from './state-json.js';
 
@@ -31,7 +31,9 @@ export function exportDeviceState(d: EngineDeviceState): DeviceStateJson {
   const rules: DeviceStateJson['rules'] = {};
   d.rules.forEach((r, i) => {
     const cadence = d.cadences[i];
-    rules[r.id] = cadence ? { kind: d.detectors[i]!.kind, state: toJsonValue(d.states[i]), cadence: toJsonValue(cadence) } : { kind: d.detectors[i]!.kind, state: toJsonValue(d.states[i]) };
+    // A state not made yet is exported as the initial one it stands for (as before states were made on first use).
+    const state = toJsonValue(stateOf(d, i));
+    rules[r.id] = cadence ? { kind: d.detectors[i]!.kind, state, cadence: toJsonValue(cadence) } : { kind: d.detectors[i]!.kind, state };
   });
   return { v: 1, site: d.site, line: d.line, device: d.device, lastTs: finiteOrNull(d.lastTs), machineState: d.machineState ?? null, stateSince: finiteOrNull(d.stateSince), rules, energy: d.energy.snapshot() };
 }

@@ -240,6 +240,25 @@ function gateFor(rules: readonly ResolvedRule[], state: number | undefined): Uin
   return gate;
 }
 
+/**
+ * A rule's state for a device that has not needed one yet: a map of per-metric states for a
+ * per-value rule on every metric, else the detector's initial state.
+ */
+function initialState(rule: ResolvedRule, def: AnyDetector): unknown {
+  return rule.metric === EACH_METRIC && !def.stepSample ? new Map() : def.initial(rule.params);
+}
+
+/**
+ * Rule i's state of device d, made on its first use: most devices never send some metrics the
+ * rules name (a gas limit on a press, a range of the catalogue's every metric), and the rules on
+ * derived energy metrics wait for a window to close, so no state is kept for them until then.
+ */
+export function stateOf(d: DeviceState, i: number): unknown {
+  let state = d.states[i];
+  if (state === undefined) state = d.states[i] = initialState(d.rules[i]!, d.detectors[i]!);
+  return state;
+}
+
 /** Rules lists are shared by the devices of a class (rules/resolve.ts), and so are their detector lists. */
 const DETECTORS_OF = new WeakMap<readonly ResolvedRule[], readonly AnyDetector[]>();
 
@@ -266,7 +285,7 @@ export interface DeviceState {
   roles: Uint8Array;
   /** The heartbeat rules' indices (shared like `rules`): heartbeatsOf. */
   heartbeats: Int32Array;
-  /** Parallel to `rules`. */
+  /** Parallel to `rules`: undefined until the rule first needs it (read through stateOf). */
   states: unknown[];
   /** Parallel to `rules`: how often a rule on every metric judges the device (cadence.ts); null: every sample. */
   cadences: (Cadence | null)[];
@@ -460,7 +479,7 @@ export class AnalyticsEngine {
       const def = d.detectors[i]!;
       if (!def.offline) continue;
       const rule = d.rules[i]!;
-      const r = def.offline(rule.params, d.states[i], now, reason);
+      const r = def.offline(rule.params, stateOf(d, i), now, reason);
       d.states[i] = r.state;
       this.emit(d, rule, r.events);
     }
@@ -475,7 +494,7 @@ export class AnalyticsEngine {
         const rule = d.rules[i]!;
         const def = d.detectors[i]!;
         if (!def.tick) continue;
-        const r = def.tick(rule.params, d.states[i], now);
+        const r = def.tick(rule.params, stateOf(d, i), now);
         d.states[i] = r.state;
         this.emit(d, rule, r.events);
       }
@@ -490,7 +509,10 @@ export class AnalyticsEngine {
     return events;
   }
 
-  private device(batch: DeviceRef): DeviceState {
+  private device(batch: DeviceRef & { deviceKey?: string }): DeviceState {
+    // A decoded batch carries its key: one look-up instead of three.
+    const known = batch.deviceKey !== undefined ? this.devices.get(batch.deviceKey) : undefined;
+    if (known) return known;
     let lines = this.byRef.get(batch.site);
     let devices = lines?.get(batch.line);
     let d = devices?.get(batch.device);
@@ -507,7 +529,7 @@ export class AnalyticsEngine {
         metricInfo: metricInfoOf(rules),
         roles: rolesOf(rules),
         heartbeats: heartbeatsOf(rules),
-        states: rules.map((r, i) => (r.metric === EACH_METRIC && !detectors[i]!.stepSample ? new Map() : detectors[i]!.initial(r.params))),
+        states: rules.map(() => undefined),
         cadences: cadencesOf(rules, EACH_METRIC),
         slots: rules.map(() => undefined),
         lastTs: -Infinity,
@@ -667,23 +689,23 @@ export class AnalyticsEngine {
         this.sampleList.count = count;
       } else input = d.machineState === undefined ? { ts, values: { ...values } } : { ts, values: { ...values }, state: d.machineState };
       let events: readonly DetectorEvent[];
-      if (def.updateSample) events = def.updateSample(rule.params, d.states[i], input);
+      if (def.updateSample) events = def.updateSample(rule.params, stateOf(d, i), input);
       else {
-        const r = def.stepSample(rule.params, d.states[i], input);
+        const r = def.stepSample(rule.params, stateOf(d, i), input);
         d.states[i] = r.state;
         events = r.events;
       }
       if (events.length > 0) this.emit(d, rule, events);
       return;
     }
-    const states = d.states[i] as PerMetricStates;
     // One input object reused for every in-place step: they read it and keep nothing of it.
     const input = this.input;
     if (def.update) {
       let slots = d.slots[i];
       let same = slots !== undefined && slots.names.length === count;
       for (let j = 0; same && j < count; j++) same = slots!.names[j] === names[j];
-      if (!same) slots = d.slots[i] = slotsOf(def, states, i, names, infos, count);
+      // The per-metric states are looked up only when the metrics change (the slots hold them).
+      if (!same) slots = d.slots[i] = slotsOf(def, stateOf(d, i) as PerMetricStates, i, names, infos, count);
       for (let j = 0; j < count; j++) {
         const state = slots!.states[j];
         if (state === undefined) continue; // beyond EACH_METRIC_CAP
@@ -694,6 +716,7 @@ export class AnalyticsEngine {
       }
       return;
     }
+    const states = stateOf(d, i) as PerMetricStates;
     for (let j = 0; j < count; j++) {
       const name = names[j]!;
       const params = infos[j]!.params[i];
@@ -725,9 +748,12 @@ export class AnalyticsEngine {
     const rule = d.rules[i]!;
     const def = d.detectors[i]!;
     let events: readonly DetectorEvent[];
-    if (def.update) events = def.update(rule.params, d.states[i], input);
+    // Read in place; stateOf (a call) only for the first step of the rule.
+    let state = d.states[i];
+    if (state === undefined) state = stateOf(d, i);
+    if (def.update) events = def.update(rule.params, state, input);
     else {
-      const r = def.step(rule.params, d.states[i], input);
+      const r = def.step(rule.params, state, input);
       d.states[i] = r.state;
       events = r.events;
     }

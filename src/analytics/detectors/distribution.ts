@@ -22,7 +22,7 @@ import { gapRestart, learnInto, LEARNED, NEVER, usableScale } from './robust-sca
  * have matched for `holdSamples` in a row. During `warmupSamples` it learns the location and spread
  * only, during the next `warmupSamples` the histograms too, without raising.
  *
- * State per metric: the window's W values twice (in arrival order, and sorted, so a step bins
+ * State per metric (from the last W samples of warm-up on): the window's W values twice (in arrival order, and sorted, so a step bins
  * them by binary search instead of a pass) plus maxHistograms × (2·bins + 1) numbers (each
  * histogram keeps its logs) and a dozen scalars; with the defaults (W = 50, 8 histograms of
  * 5 bins) about 200 numbers in 4 arrays.
@@ -275,7 +275,11 @@ function update(p: DistributionParams, s: DistributionState, input: DetectorInpu
   s.scale = LEARNED.scale;
   s.lastTs = ts;
   const W = p.windowSamples;
-  enterWindow(s, W, input);
+  // The window is first binned at the end of warm-up (n = warmupSamples), when it holds the last W
+  // values: the values before those are never binned, so they are not kept (most of the state's
+  // memory during warm-up). A window saved with older values is overwritten by the W values that
+  // come before it is read, oldest first.
+  if (n > p.warmupSamples - W) enterWindow(s, W, input);
   // Histograms are cut by the location and spread, so none is learned before those have
   // settled (warm-up): cut by a spread learned from a few samples, a window looks wide and
   // would be taken as normal.

@@ -53,10 +53,10 @@ import { LEARNED, learnInto } from './robust-scale.js';
  * healthy wander.
  *
  * State: plain arrays (JSON). For d metrics, s state columns (0 without state, else `maxStates`)
- * and q = 2d + s: the mean (q) and covariance (q², upper triangle used) of (x(t), x(t−1), state)
+ * and q = 2d + s: the mean (q) and covariance (its upper triangle, q(q + 1)/2) of (x(t), x(t−1), state)
  * and the block's pending sums of the same size, the coefficients (d·(q − d)), per metric and state
- * a residual scale and a pending sum, and per metric nine numbers: 2q² + 2q + d(q − d) + 2d·s +
- * 2s + 9d, 714 numbers for a simulated machine (6 metrics, 4 states).
+ * a residual scale and a pending sum, and per metric nine numbers: q(q + 1) + 2q + d(q − d) + 2d·s +
+ * 2s + 9d, 474 numbers for a simulated machine (6 metrics, 4 states; 714 with full q × q matrices).
  */
 export const dynamicsParamsSchema = z
   .strictObject({
@@ -130,7 +130,11 @@ export interface DynamicsState {
   stepS: number;
   /** Samples still to skip judging after a change of state. */
   settle: number;
-  /** EWMA mean (q) and covariance (q × q, row-major, upper triangle kept) of u = (x(t), x(t−1), state indicators). */
+  /**
+   * EWMA mean (q) and covariance of u = (x(t), x(t−1), state indicators): the upper triangle only,
+   * row by row (q(q + 1)/2 numbers; tri() gives where row i starts). A state saved with the full
+   * q × q matrix is packed on its next sample (packTriangles).
+   */
   mean: number[];
   cov: number[];
   /** Per metric: coefficients over u (q each, its own x(t) 0); empty until fitted. */
@@ -138,7 +142,7 @@ export interface DynamicsState {
   /** Per metric and context (state column, or one context without state): residual scale (σ); per context: samples learned. */
   rScale: number[];
   rN: number[];
-  /** The block's pending sums, learned when it ends quiet: deviations of u from the mean (q), their products (q × q, upper triangle), samples; absolute residuals per metric and context, samples per context. */
+  /** The block's pending sums, learned when it ends quiet: deviations of u from the mean (q), their products (packed upper triangle, as cov), samples; absolute residuals per metric and context, samples per context. */
   pSum: number[];
   pCross: number[];
   pN: number;
@@ -214,7 +218,33 @@ function zeros(k: number): number[] {
   const a = [0.5];
   a.pop();
   for (let i = 0; i < k; i++) a.push(0);
-  return a;
+  // A copy of the exact length: an array grown by push keeps room for half as much again (a
+  // covariance of 136 numbers took the room of 212), and these are kept per device.
+  return a.slice();
+}
+
+/**
+ * Where row i of a packed upper triangle of a q × q matrix would start if rows were q long: entry
+ * (i, j), j ≥ i, is at tri(q, i) + j. Row i holds q − i entries, so it starts at
+ * i·q − i(i − 1)/2, less the i entries left of the diagonal.
+ */
+const tri = (q: number, i: number): number => i * q - ((i * (i + 1)) >> 1);
+
+/** Numbers in a packed upper triangle of a q × q matrix. */
+const triLength = (q: number): number => (q * (q + 1)) >> 1;
+
+/**
+ * A state saved when the covariance and the pending products were kept as full q × q matrices
+ * (their upper triangle used): the same numbers, packed.
+ */
+function packTriangles(s: DynamicsState, q: number): void {
+  const pack = (full: readonly number[]): number[] => {
+    const out = zeros(triLength(q));
+    for (let i = 0; i < q; i++) for (let j = i; j < q; j++) out[tri(q, i) + j] = full[i * q + j]!;
+    return out;
+  };
+  s.cov = pack(s.cov);
+  s.pCross = pack(s.pCross);
 }
 
 /** A fresh model of `metrics`, with `slots` state columns. */
@@ -232,11 +262,11 @@ function start(metrics: string[], slots: number, lastTs: number | null): Dynamic
     beta: zeros(0),
     lastTs,
     mean: zeros(q),
-    cov: zeros(q * q),
+    cov: zeros(triLength(q)),
     rScale: zeros(contexts),
     rN: zeros(Math.max(1, slots)),
     pSum: zeros(q),
-    pCross: zeros(q * q),
+    pCross: zeros(triLength(q)),
     pAbs: zeros(contexts),
     pCnt: zeros(Math.max(1, slots)),
     acc: zeros(d),
@@ -267,8 +297,8 @@ function ensureScratch(q: number): void {
   B = new Float64Array(q);
 }
 
-/** cov[a][b] from the upper triangle. */
-const covAt = (cov: readonly number[], q: number, a: number, b: number): number => (a <= b ? cov[a * q + b]! : cov[b * q + a]!);
+/** cov[a][b] from the packed upper triangle. */
+const covAt = (cov: readonly number[], q: number, a: number, b: number): number => (a <= b ? cov[tri(q, a) + b]! : cov[tri(q, b) + a]!);
 
 /**
  * Every metric's ridge regression on the past and the state (u's entries from d on: every metric one
@@ -367,6 +397,7 @@ function update(p: DynamicsParams, s: DynamicsState, input: SampleInput): readon
   const pairGap = gapS;
   const q = 2 * d + slots;
   ensureScratch(q);
+  if (s.cov.length !== triLength(q)) packTriangles(s, q);
   // u = (x(t), x(t−1), indicators); x(t−1) from the state before it is overwritten.
   for (let i = 0; i < d; i++) {
     U[i] = byList ? list.values[i]! : values[s.metrics[i]!]!;
@@ -498,7 +529,7 @@ function pend(p: DynamicsParams, s: DynamicsState, q: number, slot: number, fitt
   for (let i = 0; i < q; i++) {
     const di = U[i]! - mean[i]!;
     sum[i] = sum[i]! + di;
-    const row = i * q;
+    const row = tri(q, i);
     for (let j = i; j < q; j++) cross[row + j] = cross[row + j]! + di * (U[j]! - mean[j]!);
   }
   s.pN += 1;
@@ -541,7 +572,7 @@ function commit(p: DynamicsParams, s: DynamicsState, q: number): void {
     const cov = s.cov;
     for (let i = 0; i < q; i++) {
       const wi = (w * s.pSum[i]!) / m;
-      const row = i * q;
+      const row = tri(q, i);
       for (let j = i; j < q; j++) cov[row + j] = (1 - w) * cov[row + j]! + (w * s.pCross[row + j]!) / m - (wi * w * s.pSum[j]!) / m;
     }
     for (let i = 0; i < q; i++) mean[i] = mean[i]! + (w * s.pSum[i]!) / m;

@@ -114,3 +114,24 @@ describe('state JSON', () => {
     expect(() => toJsonValue({ f: () => 1 })).toThrow(/cannot hand over a function/);
   });
 });
+
+describe('rule states made on first use', () => {
+  it('keeps no state for a rule on a metric the device never sent, and exports the initial state it stands for', () => {
+    const engine = new AnalyticsEngine(EMPTY_RULES_CONFIG, parseEnergyConfig({}));
+    const ref = { site: 's1', line: 'l1', device: 'd1' };
+    engine.process({ ...ref, seq: null, samples: [{ ts: START, m: { temperature_c: 60 } }, { ts: START + STEP_MS, m: { temperature_c: 61 } }] }, START + STEP_MS);
+    const key = deviceKey(ref);
+    const rules = engine.rules(key);
+    const internal = (engine as unknown as { devices: Map<string, { states: unknown[] }> }).devices.get(key)!;
+    const gas = rules.findIndex((r) => r.metric === 'gas_lel_pct' && r.detector === 'limit');
+    const temperature = rules.findIndex((r) => r.metric === 'temperature_c');
+    expect(gas).toBeGreaterThanOrEqual(0);
+    expect(internal.states[gas]).toBeUndefined();
+    expect(internal.states[temperature]).toBeDefined();
+    // Exported as a fresh device's: a receiving engine of any version goes on from the initial state.
+    const fresh = new AnalyticsEngine(EMPTY_RULES_CONFIG, parseEnergyConfig({}));
+    fresh.process({ ...ref, seq: null, samples: [] }, START);
+    expect(engine.exportDevice(key)!.rules[rules[gas]!.id]).toEqual(fresh.exportDevice(key)!.rules[rules[gas]!.id]);
+    expect(engine.exportDevice(key)!.rules[rules[gas]!.id]!.state).toEqual(toJsonValue({ latch: { active: false, since: null }, side: null, lastTs: -Number.MAX_VALUE }));
+  });
+});

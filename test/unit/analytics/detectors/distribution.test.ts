@@ -85,6 +85,26 @@ describe('distribution detector', () => {
     expect(state.histograms).toHaveLength(state.seen.length * 2 * 5);
   });
 
+  it('keeps no window until the last windowSamples of warm-up, and goes on alike from a state saved with one', () => {
+    const noise = normals(11);
+    const p = params();
+    const early = series(200, 5, () => 70 + 0.5 * noise(0));
+    const { state } = run(distributionDetector, p, early);
+    // 200 samples of a 300-sample warm-up: the window would not be binned before 50 more are in.
+    expect(state.window).toEqual([]);
+    expect(state.sorted).toEqual([]);
+    // The older form kept the last 50 values all along.
+    const last = early.slice(-50).map(([, v]) => v);
+    const old = { ...structuredClone(state), window: last, sorted: [...last].sort((a, b) => a - b) };
+    const later = [...series(800, 5, () => 70 + 0.5 * noise(0), 1000), ...series(300, 5, () => 70 + 5 * noise(0), 5000)];
+    const fromNew = run(distributionDetector, p, later, state);
+    const fromOld = run(distributionDetector, p, later, old);
+    expect(fromNew.events.filter((e) => e.kind === 'raise')).toHaveLength(1);
+    expect(fromOld.events).toEqual(fromNew.events);
+    expect(fromOld.state.histograms).toEqual(fromNew.state.histograms);
+    expect([...fromOld.state.sorted]).toEqual([...fromNew.state.sorted]);
+  });
+
   it('a gap over maxGapS clears an open alert and restarts learning', () => {
     const noise = normals(11);
     let open = run(distributionDetector, params(), series(1000, 5, () => 70 + 0.5 * noise(0)));

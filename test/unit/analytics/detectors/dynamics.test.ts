@@ -62,13 +62,36 @@ describe('dynamics detector', () => {
     const rows = machine(3 * HOUR, 7).map(({ state, values }, i) => ({ state: i % 500 === 0 ? 9 : state, values: { ...values, extra_a: i, extra_b: -i } }));
     const { state } = feed(p, rows);
     expect(state.metrics).toEqual(['power_kw', 'temperature_c', 'current_a']);
-    // q = 2 × 3 metrics + 4 state columns.
-    expect(state.cov.length).toBe(100);
+    // q = 2 × 3 metrics + 4 state columns; the covariance's upper triangle, packed: q(q + 1)/2.
+    expect(state.cov.length).toBe(55);
+    expect(state.pCross.length).toBe(55);
     expect(state.mean.length).toBe(10);
     expect(state.codes.length).toBeLessThanOrEqual(4);
     const copy = JSON.parse(JSON.stringify(state)) as DynamicsState;
     const more = machine(3 * HOUR, 8, { kind: 'cooling', from: 100 }).map(({ state: st, values }, i) => ({ state: st, values: { ...values, extra_a: i, extra_b: -i } }));
     expect(feed(p, more, copy, 3 * HOUR)).toEqual(feed(p, more, state, 3 * HOUR));
+  });
+
+  it('goes on alike from a state saved with full q × q covariance and pending products', () => {
+    const p = params();
+    const rows = machine(14 * HOUR, 5, { kind: 'cooling', from: 10 * HOUR });
+    const split = 6 * HOUR;
+    const { state } = feed(p, rows.slice(0, split));
+    // The older form: row-major q × q, the upper triangle used, the rest 0.
+    const q = state.mean.length;
+    const unpack = (packed: readonly number[]): number[] => {
+      const full: number[] = new Array<number>(q * q).fill(0);
+      let at = 0;
+      for (let i = 0; i < q; i++) for (let j = i; j < q; j++) full[i * q + j] = packed[at++]!;
+      return full;
+    };
+    const old = { ...(JSON.parse(JSON.stringify(state)) as DynamicsState), cov: unpack(state.cov), pCross: unpack(state.pCross) };
+    expect(old.cov.length).toBe(q * q);
+    const fromOld = feed(p, rows.slice(split), old, split);
+    const fromNew = feed(p, rows.slice(split), state, split);
+    expect(raises(fromNew.events).length).toBeGreaterThan(0);
+    expect(fromOld).toEqual(fromNew);
+    expect(fromOld.state.cov.length).toBe((q * (q + 1)) / 2);
   });
 
   it('pends no residual before the model is fitted, then learns residual scales once it is', () => {

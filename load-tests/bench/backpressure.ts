@@ -268,7 +268,7 @@ async function closedLoop(v: Variant, fleet: Fleet, opts: BackpressureOptions, i
       }
     });
     const u = usage.stop();
-    // The rate between two polls, by when each was read (a poll may be up to a second old).
+    // The rate between two polls, by when each was read (a poll may be up to 500 ms old).
     await stored.poll();
     const seconds = (stored.last.at - from.at) / 1000;
     const samples = stored.last.value - from.value;

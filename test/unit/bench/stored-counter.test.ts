@@ -52,9 +52,11 @@ describe('bench: the stored-samples counter', () => {
       expect(short.nextDelayMs()).toBe(200);
       expect(mid.nextDelayMs()).toBeGreaterThan(220);
       expect(mid.nextDelayMs()).toBeLessThan(450);
-      // Polled about that often: the long lead 3-4 times in 1.5 s, the short one about 7 (fewer on a loaded machine).
+      // Polled about that often: the long lead 3-4 times in 1.5 s, the short one about 7 (fewer on a
+      // loaded machine, where timers run late: so the short lead is judged against the long one).
       expect(long.polls).toBeLessThanOrEqual(4);
-      expect(short.polls).toBeGreaterThanOrEqual(4);
+      expect(short.polls).toBeGreaterThanOrEqual(3);
+      expect(short.polls).toBeGreaterThan(long.polls);
     } finally {
       for (const c of [long, short, mid]) c.stop();
     }
@@ -66,7 +68,7 @@ describe('bench: the stored-samples counter', () => {
     await new Promise((r) => setTimeout(r, 1100));
     c.stop();
     const polled = c.polls;
-    expect(polled).toBeGreaterThanOrEqual(3);
+    expect(polled).toBeGreaterThanOrEqual(2); // about 5; timers run late on a loaded machine
     expect(polled).toBeLessThanOrEqual(6);
     await new Promise((r) => setTimeout(r, 500));
     expect(c.polls).toBe(polled);

@@ -160,30 +160,6 @@ function windowOf(label: string, baseSha: string, opts: BackpressureOptions): nu
   return set !== null && set !== undefined ? Number(set) : shippedWindow(label === 'current' ? undefined : baseSha);
 }
 
-async function peakInflightPoller(url: () => string | null): Promise<{ stop(): Promise<number> }> {
-  let peak = 0;
-  let on = true;
-  const loop = (async () => {
-    while (on) {
-      const u = url();
-      if (u) {
-        const m = await scrape(u, ['pp_mqtt_inflight_messages']).catch(() => null);
-        if (m) peak = Math.max(peak, m.pp_mqtt_inflight_messages!);
-      }
-      // Every scrape costs the platform (the whole registry, a logger per request, the webhook
-      // outbox's depth query): polled often, it would take a share of the CPU being measured.
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  })();
-  return {
-    stop: async () => {
-      on = false;
-      await loop;
-      return peak;
-    },
-  };
-}
-
 export async function measureBackpressure(influx: InfluxdProcess, opts: BackpressureOptions, say: (s: string) => void): Promise<BackpressureResult> {
   const loadStart = loadAverage();
   say(`backpressure: building ${opts.baselineRev} for the side-by-side runs`);
@@ -271,30 +247,31 @@ export async function measureBackpressure(influx: InfluxdProcess, opts: Backpres
 
 async function closedLoop(v: Variant, fleet: Fleet, opts: BackpressureOptions, influx: InfluxdProcess): Promise<ClosedLoop> {
   const platform = v.platform!;
-  const stored = new StoredCounter(platform.url);
+  const lead = 3 * v.result.window * fleet.workload.samplesPerMessage;
+  const stored = new StoredCounter(platform.url, { leadSamples: lead });
   const rss = new RssSampler(() => platform.pid);
-  const inflight = await peakInflightPoller(() => platform.url);
   const usage = new UsageWindow(() => ({ platform: platform.pid, mosquitto: v.mosquitto.pid(), influxd: influx.pid(), generator: process.pid }));
   let loop0: Promise<{ s: number; at: number }> | null = null;
-  const per = fleet.workload.samplesPerMessage;
   let t0 = 0;
-  let s0 = 0;
+  let from = { value: 0, at: 0 };
   try {
     await stored.poll();
     // The fleet counts from what this platform has stored so far (earlier phases included).
     const base = stored.value - fleet.published;
-    await fleet.run({ kind: 'window', consumed: () => stored.value - base, aheadSamples: 3 * v.result.window * per }, opts.closedLoopMs, (elapsed) => {
+    await fleet.run({ kind: 'window', consumed: () => stored.value - base, aheadSamples: lead }, opts.closedLoopMs, (elapsed) => {
       if (t0 === 0 && elapsed >= opts.warmupMs) {
         t0 = performance.now();
-        s0 = stored.value;
+        from = stored.last;
         usage.start();
         loop0 = loopActive(platform.url);
         rss.reset();
       }
     });
-    const seconds = (performance.now() - t0) / 1000;
-    const samples = stored.value - s0;
     const u = usage.stop();
+    // The rate between two polls, by when each was read (a poll may be up to 500 ms old).
+    await stored.poll();
+    const seconds = (stored.last.at - from.at) / 1000;
+    const samples = stored.last.value - from.value;
     const [l0, l1] = await Promise.all([loop0!, loopActive(platform.url)]);
     const oursPct = Object.values(u.cpuPct).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
     const split: CpuSplit = {
@@ -307,11 +284,10 @@ async function closedLoop(v: Variant, fleet: Fleet, opts: BackpressureOptions, i
     };
     await drain({ value: stored.value - base, poll: async () => (await stored.poll()) - base }, fleet, 60_000);
     const rate = samples / seconds;
-    return { samplesPerS: Math.round(rate), cpuUsPerSample: Number(((u.cpuPct.platform! / 100) * 1e6 / rate).toFixed(1)), peakRssMiB: Math.round(rss.peak), peakInflight: await inflight.stop(), loadAvg1: u.loadAvg1, split };
+    return { samplesPerS: Math.round(rate), cpuUsPerSample: Number(((u.cpuPct.platform! / 100) * 1e6 / rate).toFixed(1)), peakRssMiB: Math.round(rss.peak), peakInflight: stored.peakInflight, loadAvg1: u.loadAvg1, split };
   } finally {
     stored.stop();
     rss.stop();
-    await inflight.stop();
   }
 }
 
@@ -320,9 +296,9 @@ const WRITE_METRICS = ['pp_write_duration_seconds_sum', 'pp_write_duration_secon
 async function overload(v: Variant, maximum: number, opts: BackpressureOptions, say: (s: string) => void, inInfluxDb: () => Promise<number>, influxdPid: () => number | null): Promise<Overload> {
   const platform = v.platform!;
   const fleet = v.fleets.f10;
-  const stored = new StoredCounter(platform.url);
+  // The offer is paced by its rate, not by this count: polled only for the window's peak, as often as that needs.
+  const stored = new StoredCounter(platform.url, { everyMs: 500 });
   const rss = new RssSampler(() => platform.pid);
-  const inflight = await peakInflightPoller(() => platform.url);
   const offered = Math.round(2 * maximum);
   say(`  ${v.label} overload: ${offered.toLocaleString('en')} samples/s offered for ${opts.overloadMs / 1000} s`);
   try {
@@ -349,7 +325,7 @@ async function overload(v: Variant, maximum: number, opts: BackpressureOptions, 
       storedSamplesPerS: Math.round(storedRate),
       ofMaximum: Number((storedRate / maximum).toFixed(3)),
       peakRssMiB: Math.round(rss.peak),
-      peakInflight: await inflight.stop(),
+      peakInflight: stored.peakInflight,
       cpuPct,
       drainMs,
       published: fleet.acked.samples - p0,
@@ -370,7 +346,6 @@ async function overload(v: Variant, maximum: number, opts: BackpressureOptions, 
   } finally {
     stored.stop();
     rss.stop();
-    await inflight.stop();
   }
 }
 

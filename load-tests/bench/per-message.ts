@@ -14,6 +14,10 @@
  *   `--rate10` of 10-sample ones): CPU per stored sample under identical work, which is what to
  *   compare when the machine is shared and rates move.
  *
+ * Each phase reports the CPU of all four processes that share the machine (`/proc/<pid>/stat`): the
+ * platform, its Mosquitto, influxd (one for both variants, each phase its own variant's alone) and
+ * the generator (this process: the fleet and its polls), as µs per stored sample, and their sum.
+ *
  * With `--profile DIR` each variant's platform runs with the inspector on, and its CPU is
  * profiled during each phase after its warm-up (not start-up), written to
  * DIR/<variant>-<phase>.cpuprofile (read them with `profile-summary.ts [--by-stage]`). With
@@ -99,9 +103,12 @@ interface Variant {
   inspector: Inspector | null;
   f1: Fleet;
   f10: Fleet;
-  stored: StoredCounter;
   results: Record<string, Phase[]>;
 }
+
+/** The four processes of a phase, in the order reported. */
+const PROCESSES = ['platform', 'influxd', 'mosquitto', 'generator'] as const;
+type Process = (typeof PROCESSES)[number];
 
 interface Phase {
   samplesPerS: number;
@@ -110,20 +117,24 @@ interface Phase {
   mosquittoPct: number;
   threadWaitPct: number;
   usPerSample: number;
+  /** Each process's CPU per stored sample, µs, and the four together. */
+  usOf: Record<Process | 'all', number>;
   peakRssMiB: number;
   load: number;
 }
 
 async function phase(v: Variant, fleet: Fleet, name: string, run: (consumed: () => number) => Promise<unknown>): Promise<Phase> {
-  await v.stored.poll();
-  const base = v.stored.value - fleet.published;
+  // Polled during its own phases only: the other variant's platform is not scraped meanwhile.
+  const stored = new StoredCounter(v.platform.url);
+  await stored.poll();
+  const base = stored.value - fleet.published;
   const rss = new RssSampler(() => v.platform.pid);
-  const usage = new UsageWindow(() => ({ platform: v.platform.pid, mosquitto: v.mosquitto.pid() }));
+  const usage = new UsageWindow(() => ({ platform: v.platform.pid, influxd: influx.pid(), mosquitto: v.mosquitto.pid(), generator: process.pid }));
   let s0 = 0;
   let t0 = 0;
   const timer = setTimeout(() => {
     t0 = performance.now();
-    s0 = v.stored.value;
+    s0 = stored.value;
     usage.start();
     rss.reset();
     void v.inspector?.call('Profiler.start');
@@ -132,11 +143,11 @@ async function phase(v: Variant, fleet: Fleet, name: string, run: (consumed: () 
     if (alloc) void v.inspector?.call('HeapProfiler.startSampling', { samplingInterval: 32_768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   }, WARMUP_MS);
   try {
-    await run(() => v.stored.value - base);
+    await run(() => stored.value - base);
     const secs = (performance.now() - t0) / 1000;
-    await v.stored.poll();
+    await stored.poll();
     const u = usage.stop();
-    const samples = v.stored.value - s0;
+    const samples = stored.value - s0;
     if (v.inspector && profileDir) {
       const r = (await v.inspector.call('Profiler.stop')) as { profile: unknown };
       writeFileSync(join(profileDir, `${v.label}-${name}.cpuprofile`), JSON.stringify(r.profile));
@@ -145,12 +156,16 @@ async function phase(v: Variant, fleet: Fleet, name: string, run: (consumed: () 
         writeFileSync(join(profileDir, `${v.label}-${name}.heapprofile`), JSON.stringify({ ...(h.profile as object), storedSamples: samples }));
       }
     }
-    await drain({ value: v.stored.value - base, poll: async () => (await v.stored.poll()) - base }, fleet, 60_000);
+    await drain({ value: stored.value - base, poll: async () => (await stored.poll()) - base }, fleet, 60_000);
     const rate = samples / secs;
-    return { samplesPerS: Math.round(rate), cpuPct: u.cpuPct.platform!, mosquittoPct: u.cpuPct.mosquitto!, threadWaitPct: u.mainThread.platform!.waitPct, usPerSample: Number(((u.cpuPct.platform! / 100) * 1e6 / rate).toFixed(1)), peakRssMiB: Math.round(rss.peak), load: u.loadAvg1 };
+    const us = (pct: number) => Number((((pct / 100) * 1e6) / rate).toFixed(1));
+    const usOf = Object.fromEntries(PROCESSES.map((k) => [k, us(u.cpuPct[k]!)])) as Record<Process, number>;
+    const all = us(PROCESSES.reduce((a, k) => a + u.cpuPct[k]!, 0));
+    return { samplesPerS: Math.round(rate), cpuPct: u.cpuPct.platform!, mosquittoPct: u.cpuPct.mosquitto!, threadWaitPct: u.mainThread.platform!.waitPct, usPerSample: usOf.platform, usOf: { ...usOf, all }, peakRssMiB: Math.round(rss.peak), load: u.loadAvg1 };
   } finally {
     clearTimeout(timer);
     rss.stop();
+    stored.stop();
   }
 }
 
@@ -169,6 +184,11 @@ const wanted = arg('--phases')?.split(',');
 const unknown = wanted?.filter((w) => !ALL_PHASES.some((p) => p.name === w)) ?? [];
 if (unknown.length > 0) throw new Error(`--phases: unknown ${unknown.join(', ')} (of ${ALL_PHASES.map((p) => p.name).join(', ')})`);
 const PHASES = wanted ? ALL_PHASES.filter((p) => p.name === 'idle' || wanted.includes(p.name)) : ALL_PHASES;
+
+/** "platform 8.9 / influxd 8.4 / Mosquitto 1.4 / generator 1.6 = 20.3". */
+function fourOf(us: Phase['usOf']): string {
+  return `platform ${us.platform} / influxd ${us.influxd} / Mosquitto ${us.mosquitto} / generator ${us.generator} = ${us.all}`;
+}
 
 const loadStart = loadAverage();
 if (profileDir) mkdirSync(profileDir, { recursive: true });
@@ -196,7 +216,7 @@ try {
     const f1 = new Fleet(new Workload(SHAPE1), mosquitto.url, `pm-${variants.length}-1`);
     const f10 = new Fleet(new Workload(SHAPE10), mosquitto.url, `pm-${variants.length}-10`);
     await Promise.all([f1.connect(), f10.connect()]);
-    variants.push({ label, mosquitto, platform, inspector, f1, f10, stored: new StoredCounter(platform.url), results: {} });
+    variants.push({ label, mosquitto, platform, inspector, f1, f10, results: {} });
   }
   for (let r = 0; r < rounds; r++) {
     for (const p of PHASES) {
@@ -204,12 +224,12 @@ try {
         const got = await phase(v, v[p.fleet], `${p.name}${rounds > 1 ? `-${r + 1}` : ''}`, (consumed) => p.run(v[p.fleet], consumed));
         (v.results[p.name] ??= []).push(got);
         if (p.name === 'idle') say(`${v.label.padEnd(17)} idle     platform ${got.cpuPct} % of a core, peak RSS ${got.peakRssMiB} MiB, load ${got.load}`);
-        else say(`${v.label.padEnd(17)} ${p.name.padEnd(8)} ${got.samplesPerS.toLocaleString('en').padStart(7)} samples/s, platform ${got.cpuPct} % of a core (its thread waiting for a CPU ${got.threadWaitPct} %), Mosquitto ${got.mosquittoPct} %, ${got.usPerSample} µs CPU per sample, peak RSS ${got.peakRssMiB} MiB, load ${got.load}`);
+        else say(`${v.label.padEnd(17)} ${p.name.padEnd(8)} ${got.samplesPerS.toLocaleString('en').padStart(7)} samples/s, platform ${got.cpuPct} % of a core (its thread waiting for a CPU ${got.threadWaitPct} %), Mosquitto ${got.mosquittoPct} %, ${got.usPerSample} µs CPU per sample; µs per sample ${fourOf(got.usOf)}; peak RSS ${got.peakRssMiB} MiB, load ${got.load}`);
       }
     }
   }
   say(`\nmedians over ${rounds} round(s), load average ${loadStart} at the start, ${loadAverage()} at the end:`);
-  const m = (xs: Phase[], k: keyof Phase) => median(xs.map((x) => x[k]));
+  const m = (xs: Phase[], k: Exclude<keyof Phase, 'usOf'>) => median(xs.map((x) => x[k]));
   const idle = variants.map((v) => m(v.results.idle!, 'cpuPct'));
   say(`idle     current ${idle[0]} % of a core; baseline ${idle[1]} %`);
   for (const p of PHASES.filter((q) => q.name !== 'idle')) {
@@ -217,8 +237,10 @@ try {
     // Beyond idle: the CPU the samples themselves cost, without the timers and polls every second.
     const marginal = (xs: Phase[], i: number) => Number(median(xs.map((x) => ((x.cpuPct - idle[i]!) / 100) * 1e6 / x.samplesPerS)).toFixed(1));
     // Per round too: with two rounds the nearest-rank median is the lower one.
-    const each = (xs: Phase[], k: keyof Phase) => (xs.length > 1 ? ` [${xs.map((x) => x[k].toLocaleString('en')).join(' / ')}]` : '');
+    const each = (xs: Phase[], k: Exclude<keyof Phase, 'usOf'>) => (xs.length > 1 ? ` [${xs.map((x) => x[k].toLocaleString('en')).join(' / ')}]` : '');
     const ratios = cur!.map((c, i) => (c.usPerSample / bl![i]!.usPerSample).toFixed(2));
+    const fours = (xs: Phase[]) => fourOf(Object.fromEntries([...PROCESSES, 'all' as const].map((k) => [k, median(xs.map((x) => x.usOf[k]))])) as Phase['usOf']);
+    say(`${p.name.padEnd(8)} all four, µs of CPU per stored sample (medians): current ${fours(cur!)}; baseline ${fours(bl!)}; all four ×${(median(cur!.map((x) => x.usOf.all)) / median(bl!.map((x) => x.usOf.all))).toFixed(2)}`);
     say(
       `${p.name.padEnd(8)} current ${m(cur!, 'samplesPerS').toLocaleString('en')}${each(cur!, 'samplesPerS')} samples/s, ${m(cur!, 'usPerSample')}${each(cur!, 'usPerSample')} µs (${marginal(cur!, 0)} beyond idle); ` +
         `baseline ${m(bl!, 'samplesPerS').toLocaleString('en')}${each(bl!, 'samplesPerS')} samples/s, ${m(bl!, 'usPerSample')}${each(bl!, 'usPerSample')} µs (${marginal(bl!, 1)}); ` +
@@ -227,7 +249,6 @@ try {
   }
 } finally {
   for (const v of variants) {
-    v.stored.stop();
     v.inspector?.close();
     await Promise.all([v.f1.stop(), v.f10.stop()]).catch(() => undefined);
     await v.platform.stop().catch(() => undefined);

@@ -23,32 +23,84 @@ export interface PlatformContext {
   say: (s: string) => void;
 }
 
+const COUNTED = ['pp_samples_stored_total', 'pp_mqtt_inflight_messages'];
+const MIN_POLL_MS = 200;
+/** At least two polls a second: the window's peak in flight is a maximum over polls, and needs them that often. */
+const MAX_POLL_MS = 500;
+
 /** A count of samples made durable, polled on demand (one platform, or the sum over several). */
 export interface DurableCount {
   readonly value: number;
   poll(): Promise<number>;
 }
 
-/** Samples the platform has made durable, polled from /metrics (what the closed loop and the ramp count). */
+/**
+ * Samples the platform has made durable, polled from /metrics (what the closed loop and the ramp
+ * count), and the most messages it held unacknowledged (`pp_mqtt_inflight_messages`) at any poll:
+ * one scrape for both. Every scrape costs the platform about as much as storing a few hundred
+ * samples (`scrape-cost.ts`: the whole registry is rendered, a logger runs per request, the webhook
+ * outbox's depth is queried), so it polls no more often than what it paces needs:
+ * - `everyMs` (default 200): a fixed period;
+ * - `leadSamples`: a closed loop's lead (how far its fleet may be ahead of this count). The count
+ *   is then read whenever a quarter of the lead may have been stored at the rate seen so far
+ *   (every 200 to 500 ms), so the fleet never waits for a fresher count before the platform runs
+ *   short of messages; a short lead (a small window, 1-sample messages) is polled more often.
+ */
 export class StoredCounter implements DurableCount {
   value = 0;
-  private readonly timer: NodeJS.Timeout;
+  peakInflight = 0;
+  /** Polls made (by the timer and by `poll()`). */
+  polls = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  /** The latest poll's count and when it was read (performance.now()): a rate over polls is exact, whatever their period. */
+  last = { value: Number.NaN, at: 0 };
+  private rate = 0;
 
-  constructor(private readonly url: string) {
-    this.timer = setInterval(() => void this.poll(), 200);
+  constructor(
+    private readonly url: string,
+    private readonly opts: { everyMs?: number; leadSamples?: number } = {},
+  ) {
+    this.schedule(opts.everyMs ?? MIN_POLL_MS);
   }
 
   async poll(): Promise<number> {
     try {
-      this.value = (await scrape(this.url, ['pp_samples_stored_total'])).pp_samples_stored_total!;
+      const m = await scrape(this.url, COUNTED);
+      this.polls++;
+      this.value = m.pp_samples_stored_total!;
+      this.peakInflight = Math.max(this.peakInflight, m.pp_mqtt_inflight_messages!);
+      const at = performance.now();
+      // The stored rate, smoothed over the last few polls.
+      if (Number.isFinite(this.last.value) && at > this.last.at) {
+        const now = ((this.value - this.last.value) * 1000) / (at - this.last.at);
+        this.rate = this.rate === 0 ? now : 0.5 * this.rate + 0.5 * now;
+      }
+      this.last = { value: this.value, at };
     } catch {
       // a missed scrape only delays the count
     }
     return this.value;
   }
 
+  /** The next poll's delay: fixed, or a quarter of the lead at the rate seen (200 ms while it is unknown). */
+  nextDelayMs(): number {
+    const { everyMs, leadSamples } = this.opts;
+    if (leadSamples === undefined) return everyMs ?? MIN_POLL_MS;
+    if (!(this.rate > 0)) return MIN_POLL_MS;
+    return Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, ((leadSamples / 4) * 1000) / this.rate));
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.poll().then(() => this.schedule(this.nextDelayMs()));
+    }, ms);
+  }
+
   stop(): void {
-    clearInterval(this.timer);
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
   }
 }
 

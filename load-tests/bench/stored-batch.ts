@@ -1,5 +1,5 @@
 /**
- * npx tsx load-tests/bench/stored-batch.ts [--baseline DIR]... [--devices 200] [--batch 1] [--burst 2000] [--seconds 600] [--reorder] [--rounds 3]
+ * npx tsx load-tests/bench/stored-batch.ts [--baseline DIR]... [--devices 200] [--batch 1] [--burst 2000] [--seconds 600] [--reorder] [--mqtt] [--rounds 3]
  *
  * What the platform does for a message around storage, in this process: the pipeline's ingest
  * (counting, the batch's points) and, once the write resolves, what hears every stored batch:
@@ -7,7 +7,10 @@
  * the live hub with no dashboard connected, wired as the platform wires them (no analytics, no
  * line protocol: a writer that resolves each burst of `--burst` writes together, as one flight of
  * the batch writer does; `--reorder`: the burst's second half first, as two flights landing out of
- * order). `--devices` devices in messages of `--batch` samples, each device one
+ * order; `--mqtt`: each message decoded by the checkout's MQTT decoder from its topic and JSON, then
+ * ingested as its MQTT source does: through the pipeline's and the writer's callback forms where
+ * the checkout has them (`ingestThen`, `writeThen`), else through their promises; the decode is in
+ * the figure). `--devices` devices in messages of `--batch` samples, each device one
  * sample a second by its own seq, `--seconds` simulated seconds (the first fifth warms up, not
  * measured). Each checkout (this one, and
  * each `--baseline DIR`, a checkout of another commit with its node_modules) runs in its own
@@ -30,6 +33,7 @@ const { values: args } = parseArgs({
     burst: { type: 'string', default: '2000' },
     seconds: { type: 'string', default: '600' },
     reorder: { type: 'boolean', default: false },
+    mqtt: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '3' },
     child: { type: 'string' },
   },
@@ -60,10 +64,12 @@ async function child(checkout: string): Promise<RunResult> {
   const log = createLogger('silent');
   let now = T0;
   // Resolves a burst's writes together, as one flight of the batch writer.
-  let waiting: (() => void)[] = [];
+  type Waiter = { written(): void };
+  let waiting: Waiter[] = [];
   const writer = {
     saturated: false,
-    write: (): Promise<void> => new Promise<void>((r) => waiting.push(r)),
+    write: (): Promise<void> => new Promise<void>((r) => waiting.push({ written: r })),
+    writeThen: (_points: unknown, waiter: Waiter): void => void waiting.push(waiter),
   };
   const pipeline = new Pipeline(writer, metrics, log, null);
   const live = new LiveHub({ maxMessageBytes: 65536, maxClients: 10, pingIntervalMs: 60_000, plantUtcOffsetMinutes: 480, telemetryIntervalMs: 1000, maxSubscriptions: 100, maxBufferedBytes: 1 << 20 }, metrics, log);
@@ -76,11 +82,23 @@ async function child(checkout: string): Promise<RunResult> {
   const values = () => ({ power_kw: 12.5 + Math.random(), energy_kwh: 1000.25 + Math.random(), temp_c: 20.5 + Math.random(), current_a: 3.25 + Math.random() });
   const messagesPerDevice = Math.floor(seconds / batchN);
   const messages: object[] = [];
+  const topics = refs.map((r) => `pp/v1/${r.site}/${r.line}/${r.device}/metrics`);
   for (let k = 0; k < messagesPerDevice; k++)
-    for (let d = 0; d < devices; d++)
-      messages.push({ ...refs[d]!, seq: k, samples: Array.from({ length: batchN }, (_, j) => ({ ts: T0 + (k * batchN + j) * 1000, m: values() })) });
+    for (let d = 0; d < devices; d++) {
+      const body = { seq: k, samples: Array.from({ length: batchN }, (_, j) => ({ ts: T0 + (k * batchN + j) * 1000, m: values() })) };
+      messages.push(args.mqtt ? { topic: topics[d]!, payload: Buffer.from(JSON.stringify(body)) } : { ...refs[d]!, ...body });
+    }
   let acked = 0;
   const ack = () => void acked++;
+  const acker = { written: ack };
+  const { decodeMqttMessage, DEFAULT_LIMITS } = args.mqtt ? await src('contract/index.ts') : {};
+  const limits = { ...DEFAULT_LIMITS, maxFutureSkewMs: 1e15 }; // simulated time runs ahead of the clock
+  const thenForm = typeof pipeline.ingestThen === 'function';
+  const ingest = (m: { topic: string; payload: Buffer }) => {
+    const batch = decodeMqttMessage(m.topic, m.payload, limits).batch;
+    if (thenForm) pipeline.ingestThen('mqtt', batch, acker);
+    else pipeline.ingest('mqtt', batch).then(ack);
+  };
   // The first fifth warms up (JIT, the devices' first windows), unmeasured.
   const warm = Math.floor(messages.length / 5 / burst) * burst;
   let c0 = process.cpuUsage();
@@ -88,12 +106,13 @@ async function child(checkout: string): Promise<RunResult> {
     if (i === warm) c0 = process.cpuUsage();
     const end = Math.min(messages.length, i + burst);
     now = T0 + Math.floor(i / devices) * batchN * 1000 + batchN * 1000 + 200; // 200 ms after the newest sample
-    for (; i < end; i++) pipeline.ingest('mqtt', messages[i]).then(ack);
+    if (args.mqtt) for (; i < end; i++) ingest(messages[i] as { topic: string; payload: Buffer });
+    else for (; i < end; i++) pipeline.ingest('mqtt', messages[i]).then(ack);
     const flight = waiting;
     waiting = [];
     // --reorder: the burst's second half completes first, as when two flights are out and the later one lands first.
     const order = args.reorder ? [...flight.slice(flight.length >> 1), ...flight.slice(0, flight.length >> 1)] : flight;
-    for (const r of order) r();
+    for (const w of order) w.written();
     await new Promise((r) => setImmediate(r)); // the listeners, the burst's save and the acks
   }
   const c1 = process.cpuUsage(c0);
@@ -114,10 +133,10 @@ if (args.child) {
 } else {
   const here = resolve(import.meta.dirname, '../..');
   const checkouts = [here, ...(args.baseline ?? []).map((b) => resolve(b))];
-  const passOn = ['--devices', args.devices!, '--batch', args.batch!, '--burst', args.burst!, '--seconds', args.seconds!, ...(args.reorder ? ['--reorder'] : [])];
+  const passOn = ['--devices', args.devices!, '--batch', args.batch!, '--burst', args.burst!, '--seconds', args.seconds!, ...(args.reorder ? ['--reorder'] : []), ...(args.mqtt ? ['--mqtt'] : [])];
   const results = new Map<string, RunResult[]>(checkouts.map((c) => [c, []]));
   const rounds = Number(args.rounds);
-  console.log(`${args.devices} devices, ${args.batch}-sample messages, bursts of ${args.burst}${args.reorder ? ' (second half stored first)' : ''}, ${args.seconds} simulated s; ${rounds} round(s)`);
+  console.log(`${args.devices} devices, ${args.batch}-sample messages${args.mqtt ? ' decoded from MQTT' : ''}, bursts of ${args.burst}${args.reorder ? ' (second half stored first)' : ''}, ${args.seconds} simulated s; ${rounds} round(s)`);
   for (let r = 0; r < rounds; r++) {
     for (const c of r % 2 === 0 ? checkouts : [...checkouts].reverse()) {
       const out = execFileSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', c, ...passOn], { cwd: c, encoding: 'utf8', maxBuffer: 1 << 20 });

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { ERRORS, type ErrorCode } from './errors.js';
-import { isValidId, type DeviceRef } from './ids.js';
+import { deviceKey, isValidId, type DeviceRef } from './ids.js';
 import { isKnownMetric } from './metrics.js';
 import { envelopeSchema, httpEnvelopeSchema, sampleSchema, MAX_TIMESTAMP_MS, METRIC_NAME_PATTERN, RESERVED_METRIC_NAMES, type Sample } from './payload.js';
 import { parseTopic } from './topic.js';
@@ -36,6 +36,12 @@ export interface Rejection {
 
 /** Validated samples of one device from one message: the internal form every source produces. */
 export interface TelemetryBatch extends DeviceRef {
+  /**
+   * The device's key (`deviceKey`), set by the decoder: found once per message (with an MQTT
+   * topic, once per topic), where each stage that keeps per-device state (analytics, completeness,
+   * the live hub) looked it up again. Batches made elsewhere may lack it (deviceKey then finds it).
+   */
+  readonly deviceKey?: string;
   /** Gateway sequence number; null when the source has none (HTTP scripts, line protocol). */
   seq: number | null;
   samples: Sample[];
@@ -99,7 +105,7 @@ const NONE: never[] = Object.freeze([]) as unknown as never[];
  * as it was parsed (the fast path's usual answer) it is the batch's array itself, not a copy;
  * the rejection and unknown-metric arrays are made only when there is something to put in them.
  */
-function decodeSamples(ref: DeviceRef, seq: number | null, rawSamples: unknown[], limits: DecodeLimits, now: number, pathPrefix: string, owned: boolean): DecodeResult {
+function decodeSamples(ref: DeviceRef, key: string, seq: number | null, rawSamples: unknown[], limits: DecodeLimits, now: number, pathPrefix: string, owned: boolean): DecodeResult {
   // null while the samples kept so far are rawSamples' first `kept`, as parsed.
   let samples: Sample[] | null = owned ? null : [];
   let kept = 0;
@@ -170,7 +176,7 @@ function decodeSamples(ref: DeviceRef, seq: number | null, rawSamples: unknown[]
     else (samples ??= rawSamples.slice(0, kept) as Sample[]).push(keep);
   }
   const batchSamples = samples ?? (kept === rawSamples.length ? (rawSamples as Sample[]) : (rawSamples.slice(0, kept) as Sample[]));
-  return { batch: { site: ref.site, line: ref.line, device: ref.device, seq, samples: batchSamples }, rejections: rejections ?? NONE, unknownMetrics: unknown ? [...unknown] : NONE };
+  return { batch: { site: ref.site, line: ref.line, device: ref.device, deviceKey: key, seq, samples: batchSamples }, rejections: rejections ?? NONE, unknownMetrics: unknown ? [...unknown] : NONE };
 }
 
 function hasOwnProtoKey(m: unknown): boolean {
@@ -192,11 +198,11 @@ function describeTs(sample: unknown): string {
   return `ts ${ts} is before 2000-01-01 (seconds instead of milliseconds?)`;
 }
 
-function finish(ref: DeviceRef, seq: number | null, rawSamples: unknown[], limits: DecodeLimits, now: number, owned: boolean): DecodeResult {
+function finish(ref: DeviceRef, key: string, seq: number | null, rawSamples: unknown[], limits: DecodeLimits, now: number, owned: boolean): DecodeResult {
   if (rawSamples.length > limits.maxSamples) {
     return messageRejected('PP_ERR_TOO_MANY_SAMPLES', `message has ${rawSamples.length} samples; the limit is ${limits.maxSamples}`);
   }
-  return decodeSamples(ref, seq, rawSamples, limits, now, 'samples', owned);
+  return decodeSamples(ref, key, seq, rawSamples, limits, now, 'samples', owned);
 }
 
 /** Decode an MQTT `pp/v1/{site}/{line}/{device}/metrics` message. */
@@ -207,10 +213,10 @@ export function decodeMqttMessage(topic: string, payload: Buffer, limits: Decode
   const json = parseJson(payload, limits);
   if (!json.ok) return json.result;
   const fast = validEnvelopeOrNull(json.value);
-  if (fast) return finish(parsedTopic.ref, fast.seq, fast.samples, limits, now, true);
+  if (fast) return finish(parsedTopic.ref, parsedTopic.key, fast.seq, fast.samples, limits, now, true);
   const envelope = envelopeSchema.safeParse(json.value);
   if (!envelope.success) return messageRejected('PP_ERR_INVALID_ENVELOPE', describeIssues(envelope.error.issues));
-  return finish(parsedTopic.ref, envelope.data.seq, envelope.data.samples, limits, now, false);
+  return finish(parsedTopic.ref, parsedTopic.key, envelope.data.seq, envelope.data.samples, limits, now, false);
 }
 
 /**
@@ -253,5 +259,5 @@ export function decodeHttpValue(value: unknown, pathRef: Partial<DeviceRef> = {}
   }
   const envelope = httpEnvelopeSchema.safeParse(value);
   if (!envelope.success) return messageRejected('PP_ERR_INVALID_ENVELOPE', describeIssues(envelope.error.issues));
-  return finish(ref as DeviceRef, envelope.data.seq ?? null, envelope.data.samples, limits, now, false);
+  return finish(ref as DeviceRef, deviceKey(ref as DeviceRef), envelope.data.seq ?? null, envelope.data.samples, limits, now, false);
 }

@@ -28,8 +28,14 @@ const KEYS = new Map<string, Map<string, Map<string, string>>>();
 const MAX_KEYS = 50_000;
 let keyCount = 0;
 
-/** Stable key for per-device state maps. `/` cannot occur in an id. */
+/**
+ * Stable key for per-device state maps. `/` cannot occur in an id. A decoded batch carries its
+ * device's key (`TelemetryBatch.deviceKey`, resolved once per message with its topic): every
+ * stage that asks for it then gets it without a look-up.
+ */
 export function deviceKey(ref: DeviceRef): string {
+  const carried = (ref as { deviceKey?: string }).deviceKey;
+  if (carried !== undefined) return carried;
   const bySite = KEYS.get(ref.site);
   const byLine = bySite?.get(ref.line);
   const known = byLine?.get(ref.device);

@@ -1,10 +1,11 @@
-import { ID_PATTERN, type DeviceRef } from './ids.js';
+import { deviceKey, ID_PATTERN, type DeviceRef } from './ids.js';
 
 export const TOPIC_PREFIX = 'pp/v1';
 export const TOPIC_KINDS = ['metrics', 'status', 'alerts'] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
 
-export type ParsedTopic = { ok: true; ref: DeviceRef; kind: TopicKind } | { ok: false; reason: string };
+/** `key`: the device's deviceKey, found once with the topic (not on `ref`, which is spread into other objects). */
+export type ParsedTopic = { ok: true; ref: DeviceRef; kind: TopicKind; key: string } | { ok: false; reason: string };
 
 /**
  * Topics already parsed and valid, with their answer (frozen: every message on the topic gets the
@@ -40,7 +41,8 @@ function parseTopicOnce(topic: string): ParsedTopic {
   if (!(TOPIC_KINDS as readonly string[]).includes(kind)) {
     return { ok: false, reason: `topic kind must be one of ${TOPIC_KINDS.join(', ')}` };
   }
-  return { ok: true, ref: { site, line, device }, kind: kind as TopicKind };
+  const ref = { site, line, device };
+  return { ok: true, ref, kind: kind as TopicKind, key: deviceKey(ref) };
 }
 
 export function deviceTopic(ref: DeviceRef, kind: TopicKind): string {

@@ -1,11 +1,17 @@
 import { parseStatus, type DecodeResult, type DeviceRef, type ParsedStatus, type TelemetryBatch } from '../contract/index.js';
 import type { IngestSource, Logger, Metrics } from '../observability/index.js';
 import type { Point } from '../storage/point.js';
+import { PromiseWaiter, type WriteWaiter } from '../storage/write-waiter.js';
 import { telemetryPoints } from './to-points.js';
 
 /** What the pipeline needs from storage: resolve only once the points are durable. */
 export interface DurableWriter {
   write(points: Point[]): Promise<void>;
+  /**
+   * The same without a promise (BatchWriter's): `waiter.written()` once durable. Optional: a
+   * writer without it is waited on through `write`'s promise.
+   */
+  writeThen?(points: Point[], waiter: WriteWaiter): void;
   /** True when storage and spool cannot keep up: sources must slow down. */
   readonly saturated: boolean;
   /** True when enough is queued to keep storage busy: sources that can wait should (MQTT stops reading). */
@@ -40,6 +46,22 @@ export type StatusListener = (status: ParsedStatus | null, retained: boolean) =>
 
 /** What `ingest` returns for an empty batch: nothing to wait for. */
 const NOTHING_TO_STORE = Promise.resolve();
+const NO_POINTS: readonly Point[] = Object.freeze([]);
+
+/** One ingested batch waiting for its write: counted and told to the listeners once durable, then its waiter. */
+class StoredWrite implements WriteWaiter {
+  constructor(
+    private readonly pipeline: Pipeline,
+    private readonly source: IngestSource,
+    private readonly batch: TelemetryBatch,
+    private readonly waiter: WriteWaiter,
+  ) {}
+
+  written(err?: Error): void {
+    if (err === undefined) this.pipeline.stored(this.source, this.batch);
+    this.waiter.written(err);
+  }
+}
 
 export class Pipeline {
   private readonly storedListeners: StoredListener[] = [];
@@ -103,26 +125,35 @@ export class Pipeline {
     if (status && !retained) this.analytics?.status?.(status);
   }
 
-  /**
-   * Store a validated batch; resolves when durable. Not async: with one-sample messages this runs
-   * per message, and an async function's suspended frame and its promise beside the one `then`
-   * here were garbage per message. A writer that throws rejects the promise, as before.
-   */
+  /** Store a validated batch; resolves when durable (the listeners have heard it by then). */
   ingest(source: IngestSource, batch: TelemetryBatch): Promise<void> {
+    if (batch.samples.length === 0) return NOTHING_TO_STORE;
+    return new Promise<void>((resolve, reject) => this.ingestThen(source, batch, new PromiseWaiter(resolve, reject)));
+  }
+
+  /**
+   * `ingest` without a promise: `waiter.written()` once the batch is durable and the listeners
+   * have heard it, `written(err)` if storage refused it (or threw). Always in a later microtask.
+   * For sources that ingest once per message (MQTT): one small object per message here instead of
+   * two promises and a closure between source, pipeline and writer.
+   */
+  ingestThen(source: IngestSource, batch: TelemetryBatch, waiter: WriteWaiter): void {
     const n = batch.samples.length;
-    if (n === 0) return NOTHING_TO_STORE;
+    if (n === 0) return queueMicrotask(() => waiter.written());
     this.metrics.samplesReceived.add(source, n);
-    let written: Promise<void>;
+    const stored = new StoredWrite(this, source, batch, waiter);
     try {
-      written = this.write(batch);
+      const points = this.points(batch);
+      if (this.writer.writeThen) this.writer.writeThen(points, stored);
+      else this.writer.write(points).then(() => stored.written(), (err: Error) => stored.written(err));
     } catch (err) {
-      return Promise.reject(err as Error);
+      // A writer that throws (a point it cannot write, a closed writer) refuses the batch, as before.
+      queueMicrotask(() => waiter.written(err as Error));
     }
-    return written.then(() => this.stored(source, batch));
   }
 
   /** The batch is durable: count it and tell the listeners (before the source acknowledges it). */
-  private stored(source: IngestSource, batch: TelemetryBatch): void {
+  stored(source: IngestSource, batch: TelemetryBatch): void {
     const n = batch.samples.length;
     this.metrics.samplesStored.add(source, n);
     this.tell(this.storedListeners, 'stored-batch listener', batch, undefined);
@@ -131,21 +162,20 @@ export class Pipeline {
   }
 
   /**
-   * Hand the batch's points to storage. Analytics runs synchronously here, in arrival order (a
+   * The batch's points for storage. Analytics runs synchronously here, in arrival order (a
    * device's batches arrive in order), not after the write, whose completions may interleave. Its
    * energy points travel with the batch, so they are durable when the batch is acknowledged. A
    * replay of the same batch (redelivery after a failed write) is harmless: detectors and energy
    * windows skip samples not newer than what they have seen, and alerts are idempotent by event
    * time.
    *
-   * Apart from `ingest`: the points are garbage once the writer has turned them into line
-   * protocol, and what waits for the write (the `then` in `ingest`) holds only the batch, not
-   * them, for as long as the window holds the message.
+   * The points are garbage once the writer has turned them into line protocol: what waits for the
+   * write (StoredWrite) holds only the batch, not them, for as long as the window holds the message.
    */
-  private write(batch: TelemetryBatch): Promise<void> {
-    const derived = this.analytics?.process(batch) ?? [];
+  private points(batch: TelemetryBatch): Point[] {
+    const derived = this.analytics?.process(batch) ?? NO_POINTS;
     const points = telemetryPoints(batch);
-    return this.writer.write(derived.length > 0 ? points.concat(derived) : points);
+    return derived.length > 0 ? points.concat(derived) : points;
   }
 
   /** Two arguments at most, not a rest parameter: that was an array per stored message. */

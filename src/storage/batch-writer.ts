@@ -9,6 +9,7 @@ import { Sleeper } from './sleeper.js';
 import { writeSplittingRefusals } from './split-refused.js';
 import { SpoolFullError, type Spool } from './spool.js';
 import { SpoolReplayer } from './spool-replayer.js';
+import { PromiseWaiter, type WriteWaiter } from './write-waiter.js';
 import { observerNotify, type BatchWriterObserver, type Notify } from './writer-observer.js';
 
 export type { BatchWriterObserver } from './writer-observer.js';
@@ -73,8 +74,7 @@ interface Chunk {
   bytes: number;
   /** When it was accepted (ms, monotonic): the flush timer counts from the oldest chunk. */
   at: number;
-  resolve(): void;
-  reject(err: Error): void;
+  waiter: WriteWaiter;
 }
 
 /** What of one batch in flight is not settled yet. */
@@ -213,14 +213,28 @@ export class BatchWriter {
     if (this.closed) return Promise.reject(new Error('batch writer is closed'));
     if (points.length === 0) return Promise.resolve();
     const body = pointsToLineProtocol(points); // throws synchronously on a bad point
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ body, lines: points.length, bytes: body.length, at: performance.now(), resolve, reject });
-      this.queuedLines += points.length;
-      this.pendingBytesNow += body.length;
-      this.checkSaturation();
-      if (this.queuedLines >= this.maxBatchLines) this.kick();
-      else this.schedule();
-    });
+    return new Promise<void>((resolve, reject) => this.accept(body, points.length, new PromiseWaiter(resolve, reject)));
+  }
+
+  /**
+   * `write` without a promise: `waiter.written()` once durable, `written(err)` if refused for
+   * good. Throws synchronously, with nothing buffered, on a closed writer or a point that cannot
+   * be written, as `write` rejects or throws. For callers that write once per message (MQTT), whose
+   * promise, its executor and resolving functions were garbage per message.
+   */
+  writeThen(points: readonly Point[], waiter: WriteWaiter): void {
+    if (this.closed) throw new Error('batch writer is closed');
+    if (points.length === 0) return queueMicrotask(() => waiter.written());
+    this.accept(pointsToLineProtocol(points), points.length, waiter);
+  }
+
+  private accept(body: string, lines: number, waiter: WriteWaiter): void {
+    this.queue.push({ body, lines, bytes: body.length, at: performance.now(), waiter });
+    this.queuedLines += lines;
+    this.pendingBytesNow += body.length;
+    this.checkSaturation();
+    if (this.queuedLines >= this.maxBatchLines) this.kick();
+    else this.schedule();
   }
 
   private checkSaturation(): void {
@@ -397,8 +411,20 @@ export class BatchWriter {
     for (const c of part) {
       this.pendingBytesNow -= c.bytes;
       flight.bytes -= c.bytes;
-      if (err) c.reject(err);
-      else c.resolve();
+    }
+    // In a microtask, as a promise's reactions ran: what a waiter does (acknowledge, read the next
+    // messages, write more) never runs inside this writer's own bookkeeping. One per part, not per call.
+    queueMicrotask(() => this.tell(part, err));
+  }
+
+  private tell(part: readonly Chunk[], err: Error | undefined): void {
+    for (const c of part) {
+      try {
+        c.waiter.written(err);
+      } catch (e) {
+        // One caller's failure must not leave the others of the batch unanswered.
+        this.opts.logger?.error({ err: (e as Error).message }, 'a write waiter failed');
+      }
     }
   }
 

@@ -4,7 +4,9 @@ import type { Logger, Metrics } from '../../observability/index.js';
 import type { Pipeline } from '../../pipeline/index.js';
 import { Backoff } from '../../retry/index.js';
 import { deadLetterMessage } from './dead-letter.js';
+import type { WriteWaiter } from '../../storage/write-waiter.js';
 import { connectWithAckWindow, type AckWindow } from './ack-window.js';
+import type { AckEntry } from './ordered-acks.js';
 
 export interface MqttSourceOptions {
   url: string;
@@ -23,6 +25,26 @@ export interface MqttSourceOptions {
   protocolVersion?: 4 | 5;
   /** Told about every status message (`.../status`, device and gateway topics) before it is acked. Must not throw or block. */
   onStatus?: (ref: DeviceRef, payload: Buffer, retained: boolean) => void;
+}
+
+/**
+ * A valid message whose data is being written: acknowledged (released to the window) once it is
+ * durable, dead-lettered if storage refuses it for good. What the message's closure and its two
+ * promises were, as one object.
+ */
+class HeldMessage implements WriteWaiter {
+  constructor(
+    private readonly source: MqttSource,
+    private readonly acks: AckWindow,
+    private readonly entry: AckEntry,
+    private readonly topic: string,
+    private readonly payload: Buffer,
+  ) {}
+
+  written(err?: Error): void {
+    if (err === undefined) this.acks.release(this.entry);
+    else this.source.refused(this.topic, this.payload, err, () => this.acks.release(this.entry));
+  }
 }
 
 /** Everything gateways publish under pp/v1, so that mis-addressed messages are dead-lettered too. */
@@ -132,7 +154,6 @@ export class MqttSource {
     if (this.stopping || !this.acks) return; // not acked: the broker redelivers to us or a peer
     const acks = this.acks;
     const entry = acks.track(packet);
-    const done = () => acks.release(entry);
 
     // The decoder parses and validates the topic; only other topics are looked at here, so the
     // hot path (…/metrics) parses it once.
@@ -140,27 +161,33 @@ export class MqttSource {
       const parsed = parseTopic(topic);
       if (parsed.ok) {
         if (parsed.kind === 'status') this.onStatus(parsed.ref, payload, packet.retain);
-        done(); // status is consumed by later stages; alerts are our own
+        acks.release(entry); // status is consumed by later stages; alerts are our own
         return;
       }
     }
     const result = decodeMqttMessage(topic, payload, this.opts.limits);
-    const topicRejected = result.batch === null && result.rejections[0]?.code === 'PP_ERR_INVALID_TOPIC';
     this.pipeline.account('mqtt', result);
-    const stored = result.batch && result.batch.samples.length > 0 ? this.pipeline.ingest('mqtt', result.batch) : null;
-    const dead = result.rejections.length > 0 ? this.deadLetter(topicRejected ? '_invalid-topic' : topic, payload, result.rejections) : null;
-    // The usual message is valid and whole: wait on its one promise, without Promise.all's array
-    // and promise per message (with one-sample messages every allocation per message counts).
-    const work = stored && dead ? Promise.all([stored, dead]) : (stored ?? dead);
-    if (!work) return done();
+    const batch = result.batch && result.batch.samples.length > 0 ? result.batch : null;
+    if (result.rejections.length === 0) {
+      // The usual message, valid and whole: one object waits for its write (no promise, no closure).
+      if (batch) this.pipeline.ingestThen('mqtt', batch, new HeldMessage(this, acks, entry, topic, payload));
+      else acks.release(entry);
+      return;
+    }
+    // Something to dead-letter, with or without samples to store: rare, so promises.
+    const topicRejected = result.batch === null && result.rejections[0]?.code === 'PP_ERR_INVALID_TOPIC';
+    const dead = this.deadLetter(topicRejected ? '_invalid-topic' : topic, payload, result.rejections);
+    const work = batch ? Promise.all([this.pipeline.ingest('mqtt', batch), dead]) : dead;
+    const done = () => acks.release(entry);
     work.then(done, (err: Error) => this.refused(topic, payload, err, done));
   }
 
   /**
    * Storage refused the data for good (not a transient failure, those are retried): keep a copy
-   * in the dead-letter topic, then ack so one poison message cannot block the rest.
+   * in the dead-letter topic, then ack so one poison message cannot block the rest. (Not private:
+   * HeldMessage calls it.)
    */
-  private refused(topic: string, payload: Buffer, err: Error, done: () => void): void {
+  refused(topic: string, payload: Buffer, err: Error, done: () => void): void {
     this.log.error({ err: err.message, topic }, 'message could not be stored; dead-lettering it');
     this.deadLetter(topic, payload, [{ code: 'PP_ERR_INTERNAL', path: '$', reason: `storage refused the data: ${err.message}` }]).then(done, (e: Error) =>
       this.log.error({ err: e.message, topic }, 'dead-letter publish failed; message left unacknowledged for redelivery'),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeHttpBody, decodeHttpValue, decodeMqttMessage, DEFAULT_LIMITS, type DecodeLimits } from '../../../src/contract/index.js';
+import { decodeHttpBody, decodeHttpValue, decodeMqttMessage, DEFAULT_LIMITS, deviceKey, type DecodeLimits, type DeviceRef } from '../../../src/contract/index.js';
 
 const NOW = Date.UTC(2026, 10, 29, 12, 0, 0);
 const TOPIC = 'pp/v1/site-1/line-1/press-7/metrics';
@@ -11,7 +11,17 @@ describe('decoder: valid input', () => {
   it('decodes ids from the topic and keeps every valid sample', () => {
     const r = mqtt({ seq: 7, samples: [good(NOW - 2000), good(NOW - 1000)] });
     expect(r.rejections).toEqual([]);
-    expect(r.batch).toEqual({ site: 'site-1', line: 'line-1', device: 'press-7', seq: 7, samples: [good(NOW - 2000), good(NOW - 1000)] });
+    expect(r.batch).toEqual({ site: 'site-1', line: 'line-1', device: 'press-7', deviceKey: 'site-1/line-1/press-7', seq: 7, samples: [good(NOW - 2000), good(NOW - 1000)] });
+  });
+  it('the batch carries its device key, found once with the topic (the same string for every message), which deviceKey hands on', () => {
+    const a = mqtt({ seq: 1, samples: [good()] }).batch!;
+    const b = mqtt({ seq: 2, samples: [good()] }).batch!;
+    expect(a.deviceKey).toBe('site-1/line-1/press-7');
+    expect(deviceKey(a)).toBe(a.deviceKey);
+    expect(Object.is(a.deviceKey, b.deviceKey)).toBe(true);
+    // deviceKey takes the carried key as it is, without looking the ids up again.
+    expect(deviceKey({ site: 's', line: 'l', device: 'd', deviceKey: 'carried' } as DeviceRef)).toBe('carried');
+    expect(decodeHttpBody(JSON.stringify({ site: 'h1', line: 'l1', device: 'd1', samples: [good()] }), {}, DEFAULT_LIMITS, NOW).batch!.deviceKey).toBe('h1/l1/d1');
   });
   it('keeps metrics outside the catalogue but flags them', () => {
     const r = mqtt({ seq: 1, samples: [{ ts: NOW, m: { spindle_rpm: 1200, power_kw: 3 } }] });

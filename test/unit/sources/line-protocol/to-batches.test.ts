@@ -17,7 +17,7 @@ describe('line protocol → telemetry batches: device from tags', () => {
   it('site, line and device tags name the device; other tags are not kept', () => {
     const r = map(`telemetry,site=s1,line=l1,device=d1,region=eu power_kw=41.7 ${T}`);
     expect(r.rejections).toEqual([]);
-    expect(r.batches).toEqual([{ site: 's1', line: 'l1', device: 'd1', seq: null, samples: [{ ts: Number(T), m: { power_kw: 41.7 } }] }]);
+    expect(r.batches).toEqual([{ site: 's1', line: 'l1', device: 'd1', deviceKey: 's1/l1/d1', seq: null, samples: [{ ts: Number(T), m: { power_kw: 41.7 } }] }]);
   });
   it("falls back to Telegraf's host tag for the device, and prefers device when both are there", () => {
     expect(map(`telemetry,site=s1,line=l1,host=gw-7 power_kw=1 ${T}`).batches[0]).toMatchObject({ device: 'gw-7' });

@@ -64,66 +64,156 @@ function escapeKey(s: string, what: string): string {
 }
 
 /**
- * The pieces of the text being built: one array for every call, reused (the calls never overlap:
- * nothing here awaits or calls out), joined once into one flat string.
+ * Where a call's text is built: `text` adds a string, `int` a non-negative safe integer's digits.
+ * Two forms, both reused by every call (the calls never overlap: nothing here awaits or calls
+ * out), both giving one flat string.
  */
-class Pieces {
+interface TextOut {
+  text(s: string): void;
+  int(n: number): void;
+}
+
+/**
+ * The common form: bytes in one reused buffer, read out once as a latin1 string (one byte per
+ * character, which V8 stores as is). Numbers are written digit by digit, so no string is made for
+ * a timestamp or a reading. Text with a character beyond U+00FF does not fit a byte: `wide` is set
+ * and the call is built again as pieces (ids and metric names are ASCII, so that is never telemetry).
+ * Joining the pieces of a 10-sample message (about 360 of them) cost more than building them, and
+ * `Array.prototype.join` copied them into a work array of its own first.
+ */
+class Bytes implements TextOut {
+  private buf = Buffer.allocUnsafe(BYTES_KEPT);
+  private n = 0;
+  wide = false;
+
+  text(s: string): void {
+    const len = s.length;
+    if (this.n + len > this.buf.length) this.grow(len);
+    const buf = this.buf;
+    let n = this.n;
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0xff) {
+        this.wide = true;
+        return;
+      }
+      buf[n++] = c;
+    }
+    this.n = n;
+  }
+
+  int(v: number): void {
+    if (this.n + 16 > this.buf.length) this.grow(16);
+    if (v >= 1e9) {
+      // Beyond 32-bit arithmetic: the part above 10^9, then the last nine digits zero-padded.
+      const high = Math.floor(v / 1e9);
+      this.int(high);
+      this.digits(v - high * 1e9, 9);
+    } else this.digits(v, v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 1e4 ? 4 : v < 1e5 ? 5 : v < 1e6 ? 6 : v < 1e7 ? 7 : v < 1e8 ? 8 : 9);
+  }
+
+  /** `v` (< 10^9) as exactly `count` digits, zero-padded. */
+  private digits(v: number, count: number): void {
+    const buf = this.buf;
+    let rest = v | 0;
+    for (let i = this.n + count - 1; i >= this.n; i--) {
+      const q = (rest / 10) | 0;
+      buf[i] = 0x30 + rest - q * 10;
+      rest = q;
+    }
+    this.n += count;
+  }
+
+  private grow(more: number): void {
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.n + more));
+    this.buf.copy(bigger, 0, 0, this.n);
+    this.buf = bigger;
+  }
+
+  /** Start again (also after a refused point: what was added is dropped). */
+  clear(): void {
+    this.n = 0;
+    this.wide = false;
+  }
+
+  /** The text added since `clear`; a buffer grown past BYTES_KEPT by a large call is let go. */
+  take(): string {
+    const out = this.buf.toString('latin1', 0, this.n);
+    if (this.buf.length > BYTES_KEPT) this.buf = Buffer.allocUnsafe(BYTES_KEPT);
+    this.n = 0;
+    return out;
+  }
+}
+const BYTES_KEPT = 256 * 1024;
+
+/** The other form, for text beyond U+00FF: pieces in one reused array, joined once. */
+class Pieces implements TextOut {
   private readonly parts: string[] = [];
   private n = 0;
 
-  add(s: string): void {
+  text(s: string): void {
     this.parts[this.n++] = s;
   }
 
-  /** The text added since the last call, and start again. */
+  int(v: number): void {
+    this.parts[this.n++] = String(v);
+  }
+
+  clear(): void {
+    this.n = 0;
+  }
+
   take(): string {
     this.parts.length = this.n;
     this.n = 0;
     return this.parts.join('');
   }
-
-  /** Start again (after a refused point: what was added is dropped). */
-  clear(): void {
-    this.n = 0;
-  }
 }
+const BYTES = new Bytes();
 const PIECES = new Pieces();
 
 /**
- * Adds `String(v)`, as pieces, faster for what telemetry mostly holds: readings with one to three
- * decimals. If n / 10^d is exactly v (n an integer, d the fewest decimals for which it is), the
- * decimal n·10^-d reads back as v, and for |v| < 1e9 no shorter decimal can (two decimals that
+ * Adds `String(v)`, faster for what telemetry mostly holds: integers and readings with one to
+ * three decimals. If n / 10^d is exactly v (n an integer, d the fewest decimals for which it is),
+ * the decimal n·10^-d reads back as v, and for |v| < 1e9 no shorter decimal can (two decimals that
  * differ by at least 10^-d cannot both be within half a unit in the last place of v, which is
- * below 10^-7 there): so it is the shortest round-trip decimal that `String` prints. Its pieces
- * are the texts of two integers, which V8 caches: no string is made for the number.
+ * below 10^-7 there): so it is the shortest round-trip decimal that `String` prints. A safe
+ * integer is its digits (`String(-0)` is `0`); the rest goes through `String`.
  */
-function addNumber(out: Pieces, v: number): void {
-  if (!Number.isInteger(v) && v > -1e9 && v < 1e9) {
+function addNumber(out: TextOut, v: number): void {
+  if (Number.isSafeInteger(v)) {
+    if (v < 0) out.text('-');
+    return out.int(v < 0 ? -v : v);
+  }
+  if (v > -1e9 && v < 1e9) {
     for (let scale = 10, decimals = 1; decimals <= 3; scale *= 10, decimals++) {
       const n = Math.round(v * scale);
       if (n / scale !== v) continue;
       const abs = n < 0 ? -n : n;
       const whole = Math.floor(abs / scale);
       const fraction = abs - whole * scale;
-      out.add(n < 0 ? `-${whole}` : String(whole));
-      out.add(fraction < scale / 100 ? '.00' : fraction < scale / 10 ? '.0' : '.');
-      out.add(String(fraction));
+      if (n < 0) out.text('-');
+      out.int(whole);
+      out.text(fraction < scale / 100 ? '.00' : fraction < scale / 10 ? '.0' : '.');
+      out.int(fraction);
       return;
     }
   }
-  out.add(String(v));
+  out.text(String(v));
 }
 
-function addFieldValue(out: Pieces, key: string, v: number | string | boolean): void {
+function addFieldValue(out: TextOut, key: string, v: number | string | boolean): void {
   switch (typeof v) {
     case 'number':
       if (!Number.isFinite(v)) throw new LineProtocolError(`field ${JSON.stringify(key)} is not finite (${v})`);
       return addNumber(out, v);
     case 'boolean':
-      return out.add(v ? 'true' : 'false');
+      return out.text(v ? 'true' : 'false');
     case 'string':
       // A newline inside a quoted string is part of the value (influxd 1.6 stores it as is).
-      return out.add(`"${v.replace(STRING_ESCAPES, '\\$&')}"`);
+      out.text('"');
+      out.text(v.replace(STRING_ESCAPES, '\\$&'));
+      return out.text('"');
     default:
       throw new LineProtocolError(`field ${JSON.stringify(key)} has unsupported type ${typeof v}`);
   }
@@ -187,19 +277,20 @@ function fieldPrefix(k: string): FieldPrefix {
 }
 
 /** Adds one point's fields and timestamp (the line after its series key). */
-function addFieldsAndTime(out: Pieces, p: Point): void {
+function addFieldsAndTime(out: TextOut, p: Point): void {
   if (!Number.isSafeInteger(p.ts)) throw new LineProtocolError(`timestamp ${p.ts} of ${p.measurement} is not an integer (epoch ms)`);
   let first = true;
   for (const k in p.fields) {
     if (k === 'time') throw new LineProtocolError(`field key "time" is reserved (${p.measurement} at ${p.ts})`);
     const prefix = fieldPrefix(k);
-    out.add(first ? prefix.first : prefix.next);
+    out.text(first ? prefix.first : prefix.next);
     addFieldValue(out, k, p.fields[k]!);
     first = false;
   }
   if (first) throw new LineProtocolError(`point ${p.measurement} at ${p.ts} has no fields`);
-  out.add(' ');
-  out.add(String(p.ts));
+  out.text(' ');
+  if (p.ts < 0) out.text('-');
+  out.int(p.ts < 0 ? -p.ts : p.ts);
 }
 
 export function toLineProtocol(point: Point): string {
@@ -210,18 +301,25 @@ export function toLineProtocol(point: Point): string {
  * Points joined by `\n`. Hot path: points of one batch usually share their tags object (one
  * device, many samples), so the series key is built once per run of such points.
  *
- * Every piece of every line goes into one array, joined once: the result is one flat string.
- * Built with `+=`, a line is a tree of concatenations (a V8 cons string per `+`, some twenty per
- * line); and `join` of a one-line array returns that tree as it is. A message's text waits in the
- * write queue until its batch is written (about a second at the closed-loop maximum), so the
- * garbage collector copied each tree from young to old space piece by piece, and the batch's join
- * walked it once more: with one-sample messages, building and joining a line cost twice as much
- * that way (load-tests/bench/line-protocol-cost.ts). Held as trees, 20,000 lines in flight also
- * took about seven times their length in memory (load-tests/bench/heap-at-max.ts).
+ * The result is one flat string. Built with `+=`, a line is a tree of concatenations (a V8 cons
+ * string per `+`, some twenty per line). A message's text waits in the write queue until its
+ * batch is written (about a second at the closed-loop maximum), so the garbage collector copied
+ * each tree from young to old space piece by piece, and the batch's join walked it once more:
+ * with one-sample messages, building and joining a line cost twice as much that way
+ * (load-tests/bench/line-protocol-cost.ts). Held as trees, 20,000 lines in flight also took about
+ * seven times their length in memory (load-tests/bench/heap-at-max.ts).
  */
 export function pointsToLineProtocol(points: readonly Point[]): string {
-  const out = PIECES;
-  out.clear();
+  BYTES.clear();
+  addPoints(BYTES, points);
+  if (!BYTES.wide) return BYTES.take();
+  BYTES.clear();
+  PIECES.clear();
+  addPoints(PIECES, points);
+  return PIECES.take();
+}
+
+function addPoints(out: TextOut, points: readonly Point[]): void {
   let lastTags: Record<string, string> | undefined;
   let lastMeasurement = '';
   let key = '';
@@ -232,9 +330,8 @@ export function pointsToLineProtocol(points: readonly Point[]): string {
       lastTags = p.tags;
       lastMeasurement = p.measurement;
     }
-    if (i > 0) out.add('\n');
-    out.add(key);
+    if (i > 0) out.text('\n');
+    out.text(key);
     addFieldsAndTime(out, p);
   }
-  return out.take();
 }

@@ -139,6 +139,17 @@ describe('line protocol: numbers are always floats', () => {
     expect(text).toEqual(values.map((v) => String(v)));
   });
 
+  it('writes integers exactly as String does, at every magnitude up to 2^53 and past it', () => {
+    const values: number[] = [Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 53, 1e9, 1e9 - 1, 1e9 + 1, -1e9, 999_999_999_999, 1_000_000_000_000_000];
+    for (let digits = 1; digits <= 16; digits++) {
+      for (const v of [10 ** (digits - 1), 10 ** digits - 1, Math.floor(10 ** (digits - 1) * 1.234567891234567)]) values.push(v, -v);
+    }
+    const text = pointsToLineProtocol(values.map((v, i) => p({ fields: { v }, ts: i })))
+      .split('\n')
+      .map((l) => l.split(' ')[1]!.slice(2));
+    expect(text).toEqual(values.map((v) => String(v)));
+  });
+
   it('every finite double round-trips and has float syntax', () => {
     // Float syntax InfluxDB reads: optional sign, digits with optional fraction, optional exponent.
     const float = /^-?\d+(\.\d+)?(e[+-]\d+)?$/;
@@ -231,6 +242,27 @@ describe('pointsToLineProtocol', () => {
     // concatenations it was 4.6.
     expect((process.memoryUsage().heapUsed - before) / length).toBeLessThan(1.6);
     expect(held).toHaveLength(20_000);
+  });
+  it('writes text beyond U+00FF (and latin1 text) as it is, other points of the call included', () => {
+    const points: Point[] = [
+      p({ tags: { site: 'café' }, fields: { note: 'naïve', v: 1 }, ts: 1 }),
+      p({ tags: { site: '工厂' }, fields: { note: '温度 "高"', v: 2.5 }, ts: 2 }),
+      p({ fields: { note: 'gauge 🌡', v: -3 }, ts: -3 }),
+    ];
+    expect(pointsToLineProtocol(points)).toBe(['telemetry,site=café note="naïve",v=1 1', 'telemetry,site=工厂 note="温度 \\"高\\"",v=2.5 2', 'telemetry,site=s1 note="gauge 🌡",v=-3 -3'].join('\n'));
+    // The next call, all one-byte text, is not affected by the one before.
+    expect(pointsToLineProtocol([p({ ts: 4 })])).toBe('telemetry,site=s1 power_kw=1.5 4');
+  });
+  it('writes a call larger than the reused buffer whole, and the calls after it as before', () => {
+    const points = Array.from({ length: 5000 }, (_, i) => p({ tags: { site: `s${i % 7}`, device: `device-${i}` }, fields: { a: i + 0.25, b: i * 1000, c: 'x'.repeat(60) }, ts: TS + i }));
+    const body = pointsToLineProtocol(points);
+    expect(body.length).toBeGreaterThan(256 * 1024);
+    expect(body).toBe(points.map(toLineProtocol).join('\n'));
+    expect(pointsToLineProtocol([p({ ts: 5 })])).toBe('telemetry,site=s1 power_kw=1.5 5');
+  });
+  it('a refused point leaves nothing behind for the next call', () => {
+    expect(() => pointsToLineProtocol([p({ ts: 1, fields: { note: 'long text '.repeat(50), v: 1 } }), p({ ts: 2, fields: { v: NaN } })])).toThrow(/not finite/);
+    expect(pointsToLineProtocol([p({ ts: 3 })])).toBe('telemetry,site=s1 power_kw=1.5 3');
   });
   it('throws for the whole call if any point is bad (nothing half-written)', () => {
     expect(() => pointsToLineProtocol([p({ ts: 1 }), p({ ts: 2, fields: { v: NaN } })])).toThrow(/not finite/);

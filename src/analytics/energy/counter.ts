@@ -65,26 +65,42 @@ export function isPossibleReading(value: number): boolean {
 export function counterDelta(prev: Reading | undefined, next: Reading, rules: CounterRules): CounterDelta {
   if (!isPossibleReading(next.value)) return { delta: 0, reason: 'implausible', rejected: Number.NaN };
   if (prev === undefined) return { delta: 0, reason: 'first' };
+  const out: CounterDelta = { delta: 0, reason: 'first' };
+  deltaInto(out, prev, next.ts, next.value, rules);
+  return out;
+}
 
+/**
+ * `counterDelta` from a previous reading to a possible one (`isPossibleReading`), written into
+ * `out` (its `rejected` only for `implausible`): energy accounting reads every counter of every
+ * sample, and a result object per reading was most of what it allocated.
+ */
+export function deltaInto(out: CounterDelta, prev: Reading, nextTs: number, nextValue: number, rules: CounterRules): void {
   let delta: number;
   let reason: CounterReason;
-  if (next.value >= prev.value) {
-    delta = next.value - prev.value;
+  if (nextValue >= prev.value) {
+    delta = nextValue - prev.value;
     reason = 'normal';
-  } else if (isRollover(prev.value, next.value, rules)) {
-    delta = (rules.rolloverModulus as number) - prev.value + next.value;
+  } else if (isRollover(prev.value, nextValue, rules)) {
+    delta = (rules.rolloverModulus as number) - prev.value + nextValue;
     reason = 'rollover';
   } else {
-    delta = next.value;
+    delta = nextValue;
     reason = 'reset';
   }
 
   if (delta > 0 && rules.maxRatePerHour !== undefined) {
-    const hours = (next.ts - prev.ts) / MS_PER_HOUR;
+    const hours = (nextTs - prev.ts) / MS_PER_HOUR;
     // A positive delta in no time at all is an infinite rate.
-    if (hours <= 0 || delta / hours > rules.maxRatePerHour) return { delta: 0, reason: 'implausible', rejected: delta };
+    if (hours <= 0 || delta / hours > rules.maxRatePerHour) {
+      out.delta = 0;
+      out.reason = 'implausible';
+      out.rejected = delta;
+      return;
+    }
   }
-  return { delta, reason };
+  out.delta = delta;
+  out.reason = reason;
 }
 
 function isRollover(prev: number, next: number, rules: CounterRules): boolean {

@@ -5,8 +5,9 @@ import type { EnergyConfig } from './config.js';
 import {
   ACCOUNTED_COUNTERS,
   COUNTER_REASONS,
-  counterDelta,
+  deltaInto,
   isPossibleReading,
+  type CounterDelta,
   type AccountedCounter,
   type CounterReason,
   type Reading,
@@ -70,6 +71,11 @@ const NO_WINDOWS: readonly EnergyWindow[] = Object.freeze([]);
 /** The deltas one sample counted and their quantities (feed's scratch: at most one per counter). */
 const COUNTED: (Counted | undefined)[] = [];
 const COUNTED_FIELDS: QuantityField[] = [];
+/** readCounter's results, one per counter in READ_ORDER (scratch like COUNTED, which holds them). */
+const COUNTED_SLOTS: Counted[] = READ_ORDER.map(() => ({ delta: 0, from: 0 }));
+/** readCounter's scratch deltas: from the base, and from a suspect reading. */
+const DELTA: CounterDelta = { delta: 0, reason: 'first' };
+const DELTA_FROM_SUSPECT: CounterDelta = { delta: 0, reason: 'first' };
 
 export interface OpenWindow extends EnergyQuantities {
   start: number;
@@ -172,7 +178,8 @@ export class DeviceEnergyAccumulator {
   restore(s: EnergyAccumulatorSnapshot): void {
     this.lastTs = s.lastTs ?? NO_SAMPLE;
     this.counters.clear();
-    for (const { metric, ...track } of s.counters) this.counters.set(metric, track);
+    // Copies: readCounter moves a track's base in place, and the snapshot is the caller's.
+    for (const { metric, base, suspect } of s.counters) this.counters.set(metric, suspect === undefined ? { base: { ts: base.ts, value: base.value } } : { base: { ts: base.ts, value: base.value }, suspect: { ts: suspect.ts, value: suspect.value } });
     this.outputTotal = s.outputTotal;
     this.lastOutputMoveTs = s.lastOutputMoveTs;
     this.lastState = s.lastState ?? undefined;
@@ -223,7 +230,7 @@ export class DeviceEnergyAccumulator {
         const metric = READ_ORDER[r]!;
         const value = m[metric];
         if (value === undefined) continue;
-        const result = this.readCounter(metric, { ts, value });
+        const result = this.readCounter(metric, ts, value, COUNTED_SLOTS[r]!);
         if (result === 'implausible') implausible++;
         else if (result !== undefined && result.delta !== 0) {
           COUNTED[counted] = result;
@@ -277,38 +284,42 @@ export class DeviceEnergyAccumulator {
    * believed once two readings in a row agree with each other: the second is then counted from
    * the first, and only the swap interval is lost (no one knows what was drawn across the swap).
    */
-  private readCounter(metric: AccountedCounter, next: Reading): Counted | 'implausible' | undefined {
+  private readCounter(metric: AccountedCounter, ts: number, value: number, into: Counted): Counted | 'implausible' | undefined {
     const rules = this.settings.counters[metric];
     const reasons = this.counts.counters[metric];
-    if (!isPossibleReading(next.value)) {
+    if (!isPossibleReading(value)) {
       reasons.implausible++;
       return 'implausible';
     }
     const track = this.counters.get(metric);
-    const d = counterDelta(track?.base, next, rules);
     if (track === undefined) {
-      reasons[d.reason]++;
-      this.counters.set(metric, { base: next });
-      if (metric === 'output_units') this.lastOutputMoveTs = next.ts;
+      reasons.first++;
+      this.counters.set(metric, { base: { ts, value } });
+      if (metric === 'output_units') this.lastOutputMoveTs = ts;
       return undefined;
     }
+    const d = DELTA;
+    deltaInto(d, track.base, ts, value, rules);
     if (d.reason !== 'implausible') {
       reasons[d.reason]++;
-      const from = track.base.ts;
-      this.counters.set(metric, { base: next });
-      return this.countOutput(metric, { delta: d.delta, from });
+      into.delta = d.delta;
+      into.from = track.base.ts;
+      rebase(track, ts, value);
+      return this.countOutput(metric, into);
     }
     if (track.suspect !== undefined) {
-      const fromSuspect = counterDelta(track.suspect, next, rules);
-      if ((fromSuspect.reason === 'normal' || fromSuspect.reason === 'rollover') && fromSuspect.delta > 0) {
-        reasons[fromSuspect.reason]++;
-        const from = track.suspect.ts;
-        this.counters.set(metric, { base: next });
-        return this.countOutput(metric, { delta: fromSuspect.delta, from });
+      const s = DELTA_FROM_SUSPECT;
+      deltaInto(s, track.suspect, ts, value, rules);
+      if ((s.reason === 'normal' || s.reason === 'rollover') && s.delta > 0) {
+        reasons[s.reason]++;
+        into.delta = s.delta;
+        into.from = track.suspect.ts;
+        rebase(track, ts, value);
+        return this.countOutput(metric, into);
       }
     }
     reasons.implausible++;
-    track.suspect = next;
+    track.suspect = { ts, value };
     return 'implausible';
   }
 
@@ -411,6 +422,17 @@ export class DeviceEnergyAccumulator {
       notInCo2: converted.notInCo2,
     };
   }
+}
+
+/**
+ * The track counts from (ts, value) now, and what was suspect is forgotten. The base is moved in
+ * place (not a new track and reading per counted sample: energy accounting reads every counter of
+ * every sample); the suspect is always a reading of its own, never the base.
+ */
+function rebase(track: CounterTrack, ts: number, value: number): void {
+  track.base.ts = ts;
+  track.base.value = value;
+  if (track.suspect !== undefined) delete track.suspect;
 }
 
 /** Devices of one site share its resolved settings (they are read-only): one object per site, not per device. */

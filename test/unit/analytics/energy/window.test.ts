@@ -208,6 +208,29 @@ describe('counter resets, rollovers and implausible jumps inside a window', () =
     expect(closed[0]?.kwh).toBeCloseTo(0.3, 9);
     expect(closed[0]?.implausibleJumps).toBe(1);
   });
+  it("a counter's base moves with each reading, and neither a snapshot taken nor one restored from moves with it", () => {
+    const acc = accumulator();
+    feedAll(acc, [
+      [0, { energy_kwh: 1_000 }],
+      [10, { energy_kwh: 50_000 }], // implausible: a suspect
+    ]);
+    const taken = acc.snapshot();
+    expect(taken.counters).toEqual([{ metric: 'energy_kwh', base: { ts: sec(0), value: 1_000 }, suspect: { ts: sec(10), value: 50_000 } }]);
+    const given = JSON.parse(JSON.stringify(taken)) as typeof taken;
+    const moved = accumulator();
+    moved.restore(given);
+    feedAll(moved, [[20, { energy_kwh: 1_000.5 }]]); // from the base: +0.5, the suspect forgotten
+    feedAll(acc, [[20, { energy_kwh: 1_000.5 }]]);
+    for (const a of [acc, moved]) {
+      const counters = a.snapshot().counters;
+      expect(counters).toEqual([{ metric: 'energy_kwh', base: { ts: sec(20), value: 1_000.5 } }]);
+      expect('suspect' in counters[0]!).toBe(false);
+    }
+    // What was handed over and what was taken are the caller's, unchanged.
+    expect(given.counters).toEqual([{ metric: 'energy_kwh', base: { ts: sec(0), value: 1_000 }, suspect: { ts: sec(10), value: 50_000 } }]);
+    expect(taken.counters[0]!.base).toEqual({ ts: sec(0), value: 1_000 });
+    expect(pick(feedAll(moved, [[60, { energy_kwh: 1_000.5 }]]), 'kwh', 'implausibleJumps')).toEqual([{ minute: 0, kwh: 0.5, implausibleJumps: 1 }]);
+  });
   it('a negative reading is ignored and does not become the base', () => {
     const acc = accumulator();
     const closed = feedAll(acc, [

@@ -71,6 +71,10 @@ function escapeKey(s: string, what: string): string {
 interface TextOut {
   text(s: string): void;
   int(n: number): void;
+  /** A line's series key: the same text as the line before's, most of the time. */
+  series(s: string): void;
+  /** `v` (< 10^count) as `count` digits, zero-padded. */
+  fraction(v: number, count: number): void;
 }
 
 /**
@@ -85,6 +89,10 @@ class Bytes implements TextOut {
   private buf = Buffer.allocUnsafe(BYTES_KEPT);
   private n = 0;
   wide = false;
+  /** Where this call last wrote a series key, and which (end 0: none yet). */
+  private seriesText = '';
+  private seriesStart = 0;
+  private seriesEnd = 0;
 
   text(s: string): void {
     const len = s.length;
@@ -102,6 +110,21 @@ class Bytes implements TextOut {
     this.n = n;
   }
 
+  /** A key written before in this call is copied from there, in one native copy. */
+  series(s: string): void {
+    if (this.seriesEnd > 0 && s === this.seriesText) {
+      const len = this.seriesEnd - this.seriesStart;
+      if (this.n + len > this.buf.length) this.grow(len);
+      this.buf.copyWithin(this.n, this.seriesStart, this.seriesEnd);
+      this.n += len;
+      return;
+    }
+    this.seriesStart = this.n;
+    this.text(s);
+    this.seriesText = s;
+    this.seriesEnd = this.n;
+  }
+
   int(v: number): void {
     if (this.n + 16 > this.buf.length) this.grow(16);
     if (v >= 1e9) {
@@ -110,6 +133,11 @@ class Bytes implements TextOut {
       this.int(high);
       this.digits(v - high * 1e9, 9);
     } else this.digits(v, v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 1e4 ? 4 : v < 1e5 ? 5 : v < 1e6 ? 6 : v < 1e7 ? 7 : v < 1e8 ? 8 : 9);
+  }
+
+  fraction(v: number, count: number): void {
+    if (this.n + count > this.buf.length) this.grow(count);
+    this.digits(v, count);
   }
 
   /** `v` (< 10^9) as exactly `count` digits, zero-padded. */
@@ -134,6 +162,7 @@ class Bytes implements TextOut {
   clear(): void {
     this.n = 0;
     this.wide = false;
+    this.seriesEnd = 0;
   }
 
   /** The text added since `clear`; a buffer grown past BYTES_KEPT by a large call is let go. */
@@ -159,6 +188,14 @@ class Pieces implements TextOut {
     this.parts[this.n++] = String(v);
   }
 
+  series(s: string): void {
+    this.parts[this.n++] = s;
+  }
+
+  fraction(v: number, count: number): void {
+    this.parts[this.n++] = String(v).padStart(count, '0');
+  }
+
   clear(): void {
     this.n = 0;
   }
@@ -177,8 +214,9 @@ const PIECES = new Pieces();
  * three decimals. If n / 10^d is exactly v (n an integer, d the fewest decimals for which it is),
  * the decimal n·10^-d reads back as v, and for |v| < 1e9 no shorter decimal can (two decimals that
  * differ by at least 10^-d cannot both be within half a unit in the last place of v, which is
- * below 10^-7 there): so it is the shortest round-trip decimal that `String` prints. A safe
- * integer is its digits (`String(-0)` is `0`); the rest goes through `String`.
+ * below 10^-7 there): so it is the shortest round-trip decimal that `String` prints. One test at
+ * d = 3 finds every such v (one with fewer decimals is n·10^-3 for an n ending in zeros, which are
+ * dropped). A safe integer is its digits (`String(-0)` is `0`); the rest goes through `String`.
  */
 function addNumber(out: TextOut, v: number): void {
   if (Number.isSafeInteger(v)) {
@@ -186,16 +224,17 @@ function addNumber(out: TextOut, v: number): void {
     return out.int(v < 0 ? -v : v);
   }
   if (v > -1e9 && v < 1e9) {
-    for (let scale = 10, decimals = 1; decimals <= 3; scale *= 10, decimals++) {
-      const n = Math.round(v * scale);
-      if (n / scale !== v) continue;
+    const n = Math.round(v * 1000);
+    if (n / 1000 === v) {
       const abs = n < 0 ? -n : n;
-      const whole = Math.floor(abs / scale);
-      const fraction = abs - whole * scale;
+      const whole = Math.floor(abs / 1000);
+      const fraction = abs - whole * 1000; // not 0: v is not an integer
       if (n < 0) out.text('-');
       out.int(whole);
-      out.text(fraction < scale / 100 ? '.00' : fraction < scale / 10 ? '.0' : '.');
-      out.int(fraction);
+      out.text('.');
+      if (fraction % 100 === 0) out.int(fraction / 100);
+      else if (fraction % 10 === 0) out.fraction(fraction / 10, 2);
+      else out.fraction(fraction, 3);
       return;
     }
   }
@@ -267,6 +306,14 @@ interface FieldPrefix {
 const FIELD_PREFIXES = new Map<string, FieldPrefix>();
 const MAX_FIELD_PREFIXES = 4096;
 
+/**
+ * The field keys of the line before, by position, with their prefixes: a device's samples name
+ * the same metrics in the same order, so a key is found by one comparison, not a look-up.
+ */
+const LAST_KEYS: string[] = [];
+const LAST_PREFIXES: FieldPrefix[] = [];
+const MAX_LAST_KEYS = 256;
+
 function fieldPrefix(k: string): FieldPrefix {
   let prefix = FIELD_PREFIXES.get(k);
   if (prefix !== undefined) return prefix;
@@ -279,15 +326,23 @@ function fieldPrefix(k: string): FieldPrefix {
 /** Adds one point's fields and timestamp (the line after its series key). */
 function addFieldsAndTime(out: TextOut, p: Point): void {
   if (!Number.isSafeInteger(p.ts)) throw new LineProtocolError(`timestamp ${p.ts} of ${p.measurement} is not an integer (epoch ms)`);
-  let first = true;
+  let at = 0;
   for (const k in p.fields) {
-    if (k === 'time') throw new LineProtocolError(`field key "time" is reserved (${p.measurement} at ${p.ts})`);
-    const prefix = fieldPrefix(k);
-    out.text(first ? prefix.first : prefix.next);
+    let prefix: FieldPrefix;
+    if (LAST_KEYS[at] === k) prefix = LAST_PREFIXES[at]!;
+    else {
+      if (k === 'time') throw new LineProtocolError(`field key "time" is reserved (${p.measurement} at ${p.ts})`);
+      prefix = fieldPrefix(k);
+      if (at < MAX_LAST_KEYS) {
+        LAST_KEYS[at] = k;
+        LAST_PREFIXES[at] = prefix;
+      }
+    }
+    out.text(at === 0 ? prefix.first : prefix.next);
     addFieldValue(out, k, p.fields[k]!);
-    first = false;
+    at++;
   }
-  if (first) throw new LineProtocolError(`point ${p.measurement} at ${p.ts} has no fields`);
+  if (at === 0) throw new LineProtocolError(`point ${p.measurement} at ${p.ts} has no fields`);
   out.text(' ');
   if (p.ts < 0) out.text('-');
   out.int(p.ts < 0 ? -p.ts : p.ts);
@@ -331,7 +386,7 @@ function addPoints(out: TextOut, points: readonly Point[]): void {
       lastMeasurement = p.measurement;
     }
     if (i > 0) out.text('\n');
-    out.text(key);
+    out.series(key);
     addFieldsAndTime(out, p);
   }
 }

@@ -139,6 +139,17 @@ describe('line protocol: numbers are always floats', () => {
     expect(text).toEqual(values.map((v) => String(v)));
   });
 
+  it('writes every reading of one to three decimals as String does, for every fraction and sign', () => {
+    const values: number[] = [];
+    for (const whole of [0, 7, 52, 474806, 999_999_998]) {
+      for (let f = 1; f < 1000; f++) values.push((whole * 1000 + f) / 1000, -(whole * 1000 + f) / 1000, whole + f / 1000);
+    }
+    const text = pointsToLineProtocol(values.map((v, i) => p({ fields: { v }, ts: i })))
+      .split('\n')
+      .map((l) => l.split(' ')[1]!.slice(2));
+    expect(text).toEqual(values.map((v) => String(v)));
+  });
+
   it('writes integers exactly as String does, at every magnitude up to 2^53 and past it', () => {
     const values: number[] = [Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 53, 1e9, 1e9 - 1, 1e9 + 1, -1e9, 999_999_999_999, 1_000_000_000_000_000];
     for (let digits = 1; digits <= 16; digits++) {
@@ -247,9 +258,9 @@ describe('pointsToLineProtocol', () => {
     const points: Point[] = [
       p({ tags: { site: 'café' }, fields: { note: 'naïve', v: 1 }, ts: 1 }),
       p({ tags: { site: '工厂' }, fields: { note: '温度 "高"', v: 2.5 }, ts: 2 }),
-      p({ fields: { note: 'gauge 🌡', v: -3 }, ts: -3 }),
+      p({ fields: { note: 'gauge 🌡', v: -3, w: 0.05, x: -1.234 }, ts: -3 }),
     ];
-    expect(pointsToLineProtocol(points)).toBe(['telemetry,site=café note="naïve",v=1 1', 'telemetry,site=工厂 note="温度 \\"高\\"",v=2.5 2', 'telemetry,site=s1 note="gauge 🌡",v=-3 -3'].join('\n'));
+    expect(pointsToLineProtocol(points)).toBe(['telemetry,site=café note="naïve",v=1 1', 'telemetry,site=工厂 note="温度 \\"高\\"",v=2.5 2', 'telemetry,site=s1 note="gauge 🌡",v=-3,w=0.05,x=-1.234 -3'].join('\n'));
     // The next call, all one-byte text, is not affected by the one before.
     expect(pointsToLineProtocol([p({ ts: 4 })])).toBe('telemetry,site=s1 power_kw=1.5 4');
   });
@@ -259,6 +270,12 @@ describe('pointsToLineProtocol', () => {
     expect(body.length).toBeGreaterThan(256 * 1024);
     expect(body).toBe(points.map(toLineProtocol).join('\n'));
     expect(pointsToLineProtocol([p({ ts: 5 })])).toBe('telemetry,site=s1 power_kw=1.5 5');
+  });
+  it('lines whose field keys change order or name from the line before keep their own keys; time is refused in any position', () => {
+    const points = [p({ fields: { a: 1, b: 2 }, ts: 1 }), p({ fields: { b: 3, a: 4 }, ts: 2 }), p({ fields: { a: 5, 'c d': 6, e: 7 }, ts: 3 }), p({ fields: { a: 8 }, ts: 4 })];
+    expect(pointsToLineProtocol(points)).toBe('telemetry,site=s1 a=1,b=2 1\ntelemetry,site=s1 b=3,a=4 2\ntelemetry,site=s1 a=5,c\\ d=6,e=7 3\ntelemetry,site=s1 a=8 4');
+    expect(() => pointsToLineProtocol([p({ fields: { a: 1, b: 2 }, ts: 1 }), p({ fields: { a: 1, time: 2 }, ts: 2 })])).toThrow(/field key "time" is reserved/);
+    expect(() => pointsToLineProtocol([p({ fields: { time: 2 }, ts: 2 })])).toThrow(/field key "time" is reserved/);
   });
   it('a refused point leaves nothing behind for the next call', () => {
     expect(() => pointsToLineProtocol([p({ ts: 1, fields: { note: 'long text '.repeat(50), v: 1 } }), p({ ts: 2, fields: { v: NaN } })])).toThrow(/not finite/);

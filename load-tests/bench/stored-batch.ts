@@ -1,5 +1,5 @@
 /**
- * npx tsx load-tests/bench/stored-batch.ts [--baseline DIR]... [--devices 200] [--batch 1] [--burst 2000] [--seconds 600] [--reorder] [--mqtt] [--rounds 3]
+ * npx tsx load-tests/bench/stored-batch.ts [--baseline DIR]... [--devices 200] [--batch 1] [--burst 2000] [--seconds 600] [--reorder] [--mqtt [--fleet] [--full]] [--rounds 3]
  *
  * What the platform does for a message around storage, in this process: the pipeline's ingest
  * (counting, the batch's points) and, once the write resolves, what hears every stored batch:
@@ -16,6 +16,14 @@
  * each `--baseline DIR`, a checkout of another commit with its node_modules) runs in its own
  * process, rounds alternated; the figure is the process's CPU µs per sample over the run (median
  * of the rounds), with the load average beside it (the machine is shared).
+ *
+ * `--fleet` (with `--mqtt`): the messages are the backpressure bench's fleet instead (its simulated
+ * machines: nine metrics with one to three decimals, counters that grow, 20 sites × 10 lines, one
+ * machine each: `--devices` is then 200), the same bytes for every checkout. `--full` (with
+ * `--mqtt`): the whole per-message path of the platform but the network: the analytics stage
+ * (default rules and energy accounting, alerts raised into nothing) and the batch writer (line
+ * protocol, batches of 5,000 lines) over a sink that takes every batch at once; each burst is
+ * flushed before the next.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,6 +32,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median } from './stats.js';
+import { Workload } from './workload.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,6 +43,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '600' },
     reorder: { type: 'boolean', default: false },
     mqtt: { type: 'boolean', default: false },
+    fleet: { type: 'boolean', default: false },
+    full: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '3' },
     child: { type: 'string' },
   },
@@ -55,7 +66,7 @@ async function child(checkout: string): Promise<RunResult> {
   const { LiveHub } = await src('live/index.ts');
   const { startQualityStage } = await src('quality/start-quality.ts');
   const { DEFAULT_QUALITY_CONFIG } = await src('quality/config.ts');
-  const devices = Number(args.devices);
+  const devices = args.fleet ? 200 : Number(args.devices);
   const batchN = Number(args.batch);
   const burst = Number(args.burst);
   const seconds = Number(args.seconds);
@@ -71,7 +82,20 @@ async function child(checkout: string): Promise<RunResult> {
     write: (): Promise<void> => new Promise<void>((r) => waiting.push({ written: r })),
     writeThen: (_points: unknown, waiter: Waiter): void => void waiting.push(waiter),
   };
-  const pipeline = new Pipeline(writer, metrics, log, null);
+  // --full: the platform's own analytics stage and batch writer, over a sink that takes every batch at once.
+  let batchWriter: { flush(): Promise<void> } | null = null;
+  let pipeline;
+  if (args.full) {
+    const { AnalyticsEngine, loadAnalyticsConfig } = await src('analytics/index.ts');
+    const { AnalyticsStage } = await src('pipeline/index.ts');
+    const { BatchWriter } = await src('storage/index.ts');
+    const config = loadAnalyticsConfig(undefined);
+    const stage = new AnalyticsStage(new AnalyticsEngine(config.rules, config.energy), { raise: () => {}, tick: () => {} }, metrics, log, () => now);
+    const sink = { name: 'bench', connect: async () => {}, write: async () => {}, ping: async () => {}, close: async () => {} };
+    const bw = new BatchWriter(sink, {});
+    batchWriter = bw;
+    pipeline = new Pipeline(bw, metrics, log, stage);
+  } else pipeline = new Pipeline(writer, metrics, log, null);
   const live = new LiveHub({ maxMessageBytes: 65536, maxClients: 10, pingIntervalMs: 60_000, plantUtcOffsetMinutes: 480, telemetryIntervalMs: 1000, maxSubscriptions: 100, maxBufferedBytes: 1 << 20 }, metrics, log);
   pipeline.onStored((b: unknown) => live.publish(b));
   const quality = await startQualityStage({ config: { ...DEFAULT_QUALITY_CONFIG, utcOffsetMs: 8 * 3_600_000 }, dataDir: dir, history: { available: false, query: async () => [] }, writer: { write: async () => {} }, alerts: { raise: () => {} } as never, metrics, log, clock: () => now });
@@ -82,10 +106,13 @@ async function child(checkout: string): Promise<RunResult> {
   const values = () => ({ power_kw: 12.5 + Math.random(), energy_kwh: 1000.25 + Math.random(), temp_c: 20.5 + Math.random(), current_a: 3.25 + Math.random() });
   const messagesPerDevice = Math.floor(seconds / batchN);
   const messages: object[] = [];
-  const topics = refs.map((r) => `pp/v1/${r.site}/${r.line}/${r.device}/metrics`);
+  const fleet = args.fleet ? new Workload({ sites: 20, linesPerSite: 10, machinesPerLine: 1, samplesPerMessage: batchN }, T0) : null;
+  const topics = (fleet?.devices ?? refs).map((r) => `pp/v1/${r.site}/${r.line}/${r.device}/metrics`);
   for (let k = 0; k < messagesPerDevice; k++)
-    for (let d = 0; d < devices; d++) {
-      const body = { seq: k, samples: Array.from({ length: batchN }, (_, j) => ({ ts: T0 + (k * batchN + j) * 1000, m: values() })) };
+    for (let d = 0; d < topics.length; d++) {
+      // The fleet's samples end one sampling interval per sample after the device's last.
+      const samples = fleet ? fleet.nextSamples(d, T0 + (k + 1) * batchN * 1000) : Array.from({ length: batchN }, (_, j) => ({ ts: T0 + (k * batchN + j) * 1000, m: values() }));
+      const body = { seq: k, samples };
       messages.push(args.mqtt ? { topic: topics[d]!, payload: Buffer.from(JSON.stringify(body)) } : { ...refs[d]!, ...body });
     }
   let acked = 0;
@@ -108,6 +135,7 @@ async function child(checkout: string): Promise<RunResult> {
     now = T0 + Math.floor(i / devices) * batchN * 1000 + batchN * 1000 + 200; // 200 ms after the newest sample
     if (args.mqtt) for (; i < end; i++) ingest(messages[i] as { topic: string; payload: Buffer });
     else for (; i < end; i++) pipeline.ingest('mqtt', messages[i]).then(ack);
+    if (batchWriter) await batchWriter.flush();
     const flight = waiting;
     waiting = [];
     // --reorder: the burst's second half completes first, as when two flights are out and the later one lands first.
@@ -133,10 +161,11 @@ if (args.child) {
 } else {
   const here = resolve(import.meta.dirname, '../..');
   const checkouts = [here, ...(args.baseline ?? []).map((b) => resolve(b))];
-  const passOn = ['--devices', args.devices!, '--batch', args.batch!, '--burst', args.burst!, '--seconds', args.seconds!, ...(args.reorder ? ['--reorder'] : []), ...(args.mqtt ? ['--mqtt'] : [])];
+  if ((args.fleet || args.full) && !args.mqtt) throw new Error('--fleet and --full go with --mqtt');
+  const passOn = ['--devices', args.devices!, '--batch', args.batch!, '--burst', args.burst!, '--seconds', args.seconds!, ...(args.reorder ? ['--reorder'] : []), ...(args.mqtt ? ['--mqtt'] : []), ...(args.fleet ? ['--fleet'] : []), ...(args.full ? ['--full'] : [])];
   const results = new Map<string, RunResult[]>(checkouts.map((c) => [c, []]));
   const rounds = Number(args.rounds);
-  console.log(`${args.devices} devices, ${args.batch}-sample messages${args.mqtt ? ' decoded from MQTT' : ''}, bursts of ${args.burst}${args.reorder ? ' (second half stored first)' : ''}, ${args.seconds} simulated s; ${rounds} round(s)`);
+  console.log(`${args.fleet ? "the fleet's 200" : args.devices} devices, ${args.batch}-sample messages${args.mqtt ? ' decoded from MQTT' : ''}${args.full ? ', analytics and the batch writer' : ''}, bursts of ${args.burst}${args.reorder ? ' (second half stored first)' : ''}, ${args.seconds} simulated s; ${rounds} round(s)`);
   for (let r = 0; r < rounds; r++) {
     for (const c of r % 2 === 0 ? checkouts : [...checkouts].reverse()) {
       const out = execFileSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', c, ...passOn], { cwd: c, encoding: 'utf8', maxBuffer: 1 << 20 });

@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,12 +14,15 @@ import { startInfluxd, type InfluxdProcess } from '../support/influxd.js';
 import { startMosquitto, type MosquittoProcess } from '../support/mosquitto.js';
 import { scrapeMetric, spawnPlatform, type PlatformProcess } from '../support/platform.js';
 import { freePort, waitFor } from '../support/ports.js';
+import { startVictoriaMetrics, type VictoriaMetricsProcess } from '../support/victoria-metrics.js';
+import { startVmalert, type VmalertProcess } from '../support/vmalert.js';
 
 /**
  * The broker's own queue limit, on real Mosquitto 2.0 with the shipped mosquitto.conf and a
  * tiny `max_queued_bytes`: messages beyond it are PUBACKed to the gateway and then dropped by
  * the broker, never reaching the platform. The platform cannot save them; it must say so
- * (pp_broker_dropped_messages, an error in its log), and store everything the broker kept.
+ * (pp_broker_dropped_messages, an error in its log, the shipped alert rule firing in a real
+ * scraper and rule evaluator), and store everything the broker kept.
  */
 const DB = 'broker_queue_limit';
 /** Bytes of payload the broker queues for a client at most: a few dozen of these messages. */
@@ -27,6 +34,10 @@ let influx: InfluxdProcess;
 let mosquitto: MosquittoProcess;
 let platform: PlatformProcess | null = null;
 const clients: MqttClient[] = [];
+let vm: VictoriaMetricsProcess | undefined;
+let vmalert: VmalertProcess | undefined;
+/** The shipped alert rules (deploy/prometheus/alerts.yml), evaluated as Prometheus would. */
+const ALERT_RULES = fileURLToPath(new URL('../../deploy/prometheus/alerts.yml', import.meta.url));
 
 beforeAll(async () => {
   [influx, mosquitto] = await Promise.all([
@@ -41,8 +52,19 @@ afterAll(async () => {
     platform.child.kill('SIGCONT');
     await platform.kill();
   }
-  await Promise.all([mosquitto?.stop(), influx?.stop()]);
+  await vmalert?.stop();
+  await Promise.all([mosquitto?.stop(), influx?.stop(), vm?.stop()]);
 });
+
+/** A Prometheus-compatible scraper of the platform every second, and the shipped rules evaluated on what it stores. */
+async function startAlerting(platformUrl: string): Promise<{ vm: VictoriaMetricsProcess; vmalert: VmalertProcess }> {
+  const dir = mkdtempSync(join(tmpdir(), 'pp-queue-limit-prom-'));
+  const config = join(dir, 'prometheus.yml');
+  writeFileSync(config, `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: plantpulse\n    static_configs:\n      - targets: ['${new URL(platformUrl).host}']\n`);
+  // latencyOffset 1s: the rules see samples a second old (the default, 30 s, would hide the rise).
+  const scraper = await startVictoriaMetrics([`-promscrape.config=${config}`, '-search.latencyOffset=1s']);
+  return { vm: scraper, vmalert: await startVmalert(ALERT_RULES, scraper.url) };
+}
 
 async function client(clientId: string): Promise<MqttClient> {
   const c = mqtt.connect(mosquitto.url, { clientId, protocolVersion: 5, reconnectPeriod: 0 });
@@ -111,11 +133,15 @@ describe("Mosquitto's queue limit, seen by the platform", () => {
     expect(logLines(platform).filter((l) => l.level >= ERROR)).toEqual([]);
   });
 
-  it('messages the broker drops at its queue limit while the window is held: counted on /metrics within seconds, logged as an error once per rise, and everything it kept is stored', async () => {
+  it('messages the broker drops at its queue limit while the window is held: counted on /metrics within seconds, logged as an error once per rise, the shipped alert fires, and everything it kept is stored', async () => {
     const p = platform!;
     const before = await stored();
     const dropped = await brokerDropped();
     await waitFor(() => dropped() === 0, 5000, "the broker's dropped count (0)");
+    ({ vm, vmalert } = await startAlerting(p.url));
+    // The scraper has seen the count at 0 before the drops, and nothing fires.
+    await vm.exportSeries('{__name__="pp_broker_dropped_messages"}', { minSamples: 2, timeoutMs: 20_000 });
+    expect(await vmalert.firing()).toEqual([]);
     // The platform frozen (SIGSTOP) with its connection open: it reads nothing, so its window
     // stays full and the broker queues for it, up to max_queued_bytes, then drops.
     p.child.kill('SIGSTOP');
@@ -156,6 +182,10 @@ describe("Mosquitto's queue limit, seen by the platform", () => {
     await waitFor(async () => (await stored()) - before >= kept, 30_000, `${kept} samples stored`, 200);
     await new Promise((r) => setTimeout(r, 1000));
     expect((await stored()) - before).toBe(kept);
+    // The shipped alert fires, and reaches Alertmanager.
+    await waitFor(async () => (await vmalert!.firing()).includes('PlantPulseBrokerDroppedMessages'), 30_000, 'the PlantPulseBrokerDroppedMessages alert', 500);
+    await waitFor(() => vmalert!.notified().includes('PlantPulseBrokerDroppedMessages'), 10_000, 'the alert at Alertmanager');
+    expect(await vmalert!.firing()).not.toContain('PlantPulseBrokerQueueGrowing');
     console.log(`queue limit ${QUEUE_BYTES} B, window ${WINDOW}: sent ${sent}, broker dropped ${brokerCount}, stored ${kept}`);
   });
 

@@ -90,7 +90,7 @@ export class BrokerStatsWatcher {
     client.on('error', (err) => this.log.debug({ err: err.message }, 'broker statistics connection error'));
     this.silenceTimer = setTimeout(() => {
       this.silenceTimer = null;
-      if (!this.heard) this.log.info({ waitedMs: this.opts.silenceMs ?? 60_000, topics: Object.values(BROKER_STAT_TOPICS) }, 'the broker publishes no queue statistics on $SYS (not Mosquitto, sys_interval 0, or the account may not read them): messages it drops cannot be seen (pp_broker_* metrics stay at 0)');
+      if (!this.heard) this.log.info({ waitedMs: this.opts.silenceMs ?? 60_000, connected: this.client?.connected ?? false, topics: Object.values(BROKER_STAT_TOPICS) }, 'the broker publishes no queue statistics on $SYS (not Mosquitto, sys_interval 0, or the account may not read them): messages it drops cannot be seen (pp_broker_* metrics stay at 0)');
     }, this.opts.silenceMs ?? 60_000);
     this.silenceTimer.unref();
   }

@@ -12,7 +12,7 @@ import { BROKER_STAT_TOPICS, BrokerStatsWatcher } from '../../src/sources/mqtt/b
 import { queryInfluxQL } from '../../src/storage/index.js';
 import { startInfluxd, type InfluxdProcess } from '../support/influxd.js';
 import { startMosquitto, type MosquittoProcess } from '../support/mosquitto.js';
-import { scrapeMetric, spawnPlatform, type PlatformProcess } from '../support/platform.js';
+import { scrapeMetric, spawnPlatform, startTestPlatform, type PlatformProcess } from '../support/platform.js';
 import { freePort, waitFor } from '../support/ports.js';
 import { startVictoriaMetrics, type VictoriaMetricsProcess } from '../support/victoria-metrics.js';
 import { startVmalert, type VmalertProcess } from '../support/vmalert.js';
@@ -206,6 +206,19 @@ describe("Mosquitto's queue limit, seen by the platform", () => {
 });
 
 describe('a broker that publishes no $SYS statistics (aedes)', () => {
+  it('the platform on its embedded broker starts no watcher: no pp_broker_* metric', async () => {
+    const embedded = await startTestPlatform({ PP_MQTT_EMBEDDED_PORT: '0' });
+    try {
+      expect(embedded.embeddedBroker).toBe(true);
+      const text = await (await fetch(`${embedded.httpUrl}/metrics`)).text();
+      expect(text).toContain('pp_mqtt_connected 1');
+      expect(text).not.toContain('pp_broker_');
+    } finally {
+      await embedded.stop();
+    }
+  });
+
+
   it('costs one info line: no warning, no error, the metrics at 0', async () => {
     const silent = createLogger('silent');
     const broker = await startEmbeddedBroker('127.0.0.1', await freePort(), silent);

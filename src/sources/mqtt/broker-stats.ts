@@ -52,6 +52,8 @@ export class BrokerStatsWatcher {
   private client: MqttClient | null = null;
   private dropped: number | null = null;
   private heard = false;
+  /** The one info line that the broker's statistics cannot be read was said. */
+  private saidUnwatched = false;
   private silenceTimer: NodeJS.Timeout | null = null;
   private readonly malformed = new Set<string>();
 
@@ -80,19 +82,25 @@ export class BrokerStatsWatcher {
     client.on('connect', () => {
       client.subscribe(Object.values(BROKER_STAT_TOPICS), { qos: 0 }, (err, granted) => {
         if (err) return this.log.debug({ err: err.message }, 'broker statistics: subscription failed');
-        if (granted && granted.length > 0 && granted.every((g) => g.qos >= 0x80)) {
-          this.log.info({ topics: Object.values(BROKER_STAT_TOPICS) }, 'the broker refuses the $SYS subscription: its queue and drops cannot be watched (pp_broker_* metrics stay at 0)');
-        }
+        if (granted && granted.length > 0 && granted.every((g) => g.qos >= 0x80)) this.unwatched('the broker refuses the $SYS subscription');
       });
     });
     client.on('message', (topic, payload) => this.receive(topic, payload));
     // The telemetry connection reports the broker's availability; this one only says it at debug.
     client.on('error', (err) => this.log.debug({ err: err.message }, 'broker statistics connection error'));
+    const silenceMs = this.opts.silenceMs ?? 60_000;
     this.silenceTimer = setTimeout(() => {
       this.silenceTimer = null;
-      if (!this.heard) this.log.info({ waitedMs: this.opts.silenceMs ?? 60_000, connected: this.client?.connected ?? false, topics: Object.values(BROKER_STAT_TOPICS) }, 'the broker publishes no queue statistics on $SYS (not Mosquitto, sys_interval 0, or the account may not read them): messages it drops cannot be seen (pp_broker_* metrics stay at 0)');
-    }, this.opts.silenceMs ?? 60_000);
+      if (!this.heard) this.unwatched(`no queue statistics on $SYS within ${silenceMs / 1000} s (not Mosquitto, sys_interval 0, or the account may not read them)`, { connected: client.connected });
+    }, silenceMs);
     this.silenceTimer.unref();
+  }
+
+  /** Said once, at info: a broker without these statistics is normal (EMQX, aedes, NATS), not alarming. */
+  private unwatched(why: string, details: Record<string, unknown> = {}): void {
+    if (this.saidUnwatched) return;
+    this.saidUnwatched = true;
+    this.log.info({ ...details, topics: Object.values(BROKER_STAT_TOPICS) }, `${why}: messages the broker drops cannot be seen (pp_broker_* metrics stay at 0)`);
   }
 
   /** One `$SYS` message (public for tests: the watcher's whole logic, without a broker). */

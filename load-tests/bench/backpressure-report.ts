@@ -26,6 +26,18 @@ function splitRow(label: string, shape: string, runs: ClosedLoop[]): string | nu
   return `| ${label} | ${shape} | ${c('platform')} | ${c('mosquitto')} | ${c('influxd')} | ${c('generator')} | ${pct(pick((r) => r.split.oursPct))} (${usPerSample.toFixed(1)} µs/sample: ≤ ${n(2e6 / usPerSample)} samples/s on 2 cores) | ${pct(pick((r) => r.split.machinePct))} | ${pct(pick((r) => r.split.loopBusyPct))} | ${pct(pick((r) => r.split.threadRunPct))} | ${pct(pick((r) => r.split.threadWaitPct))} |`;
 }
 
+/** How long the overload's backlog may take to drain before the run says it did not. */
+export const OVERLOAD_DRAIN_TIMEOUT_MS = 180_000;
+
+/** A drained overload says what was lost (counted in InfluxDB); one that did not drain in time cannot tell lost from still queued. */
+export const drainedOrLost = (o: { drainMs: number; published: number; inInfluxDb: number }) => {
+  const missing = Math.max(0, o.published - o.inInfluxDb).toLocaleString('en');
+  return o.drainMs < 0 ? `not drained within ${OVERLOAD_DRAIN_TIMEOUT_MS / 1000} s (${missing} not yet in InfluxDB)` : `drained in ${o.drainMs.toLocaleString('en')} ms, lost ${missing} (counted in InfluxDB)`;
+};
+
+/** What the broker dropped past its queue limit, as the platform reported it (a tree without that report: unknown). */
+export const brokerDrops = (dropped: number) => (Number.isFinite(dropped) ? `the broker dropped ${dropped.toLocaleString('en')}` : 'broker drops not reported by this tree');
+
 /** The overload target: the stored rate stays at ≥ 90 % of the closed-loop maximum. */
 export const overloadVerdict = (ofMaximum: number) => `${Math.round(ofMaximum * 100)} % of its max: ${ofMaximum >= 0.9 ? 'steady (≥ 90 %)' : 'below the 90 % target'}`;
 
@@ -33,7 +45,7 @@ function row(label: string, v: VariantResult): string[] {
   const o = v.overload;
   const b = v.backlog;
   return [
-    `| ${label} (${v.rev}) | ${n(v.idleRssMiB)} MiB | ${closed(v.closed10)} | ${closed(v.closed1)} | ${o ? `${n(o.storedSamplesPerS)} samples/s of ${n(o.offeredSamplesPerS)} offered (${overloadVerdict(o.ofMaximum)}), peak RSS ${n(o.peakRssMiB)} MiB, in flight ≤ ${n(o.peakInflight)}, CPU platform ${n(o.cpuPct.platform!)} % / Mosquitto ${n(o.cpuPct.mosquitto!)} % / influxd ${n(o.cpuPct.influxd ?? Number.NaN)} % / fleet ${n(o.cpuPct.harness!)} %, fleet sent ${n(o.publishedSamplesPerS)} samples/s, ${n(o.writes.count)} writes of ${n(o.writes.meanLines)} lines in ${n(o.writes.meanMs)} ms on average (${n(o.writes.retries)} retried), drained ${o.drainMs < 0 ? 'not within 180 s' : `in ${n(o.drainMs)} ms`}, lost ${n(Math.max(0, o.published - o.inInfluxDb))} (counted in InfluxDB)${o.memoryAtPeak ? `; at the peak ${describe(o.memoryAtPeak)}` : ''}` : '–'} | ${b ? `${b.failure || `${n(b.samplesPerS)} samples/s (${b.catchUpS} s)`}, peak RSS ${n(b.peakRssMiB)} MiB, stored ${n(b.stored)} of ${n(b.samples)}` : '–'} |`,
+    `| ${label} (${v.rev}) | ${n(v.idleRssMiB)} MiB | ${closed(v.closed10)} | ${closed(v.closed1)} | ${o ? `${n(o.storedSamplesPerS)} samples/s of ${n(o.offeredSamplesPerS)} offered (${overloadVerdict(o.ofMaximum)}), peak RSS ${n(o.peakRssMiB)} MiB, in flight ≤ ${n(o.peakInflight)}, CPU platform ${n(o.cpuPct.platform!)} % / Mosquitto ${n(o.cpuPct.mosquitto!)} % / influxd ${n(o.cpuPct.influxd ?? Number.NaN)} % / fleet ${n(o.cpuPct.harness!)} %, fleet sent ${n(o.publishedSamplesPerS)} samples/s, Mosquitto's RSS ≤ ${n(o.brokerPeakRssMiB)} MiB, ${brokerDrops(o.brokerDropped)}, ${n(o.writes.count)} writes of ${n(o.writes.meanLines)} lines in ${n(o.writes.meanMs)} ms on average (${n(o.writes.retries)} retried), ${drainedOrLost(o)}${o.memoryAtPeak ? `; at the peak ${describe(o.memoryAtPeak)}` : ''}` : '–'} | ${b ? `${b.failure || `${n(b.samplesPerS)} samples/s (${b.catchUpS} s)`}, peak RSS ${n(b.peakRssMiB)} MiB, stored ${n(b.stored)} of ${n(b.samples)}` : '–'} |`,
   ];
 }
 

@@ -14,7 +14,7 @@
  * - InfluxDB alone, at the platform's concurrency (one write of 5,000 lines in flight) and at
  *   its best here (several writers, larger batches).
  */
-import { overloadVerdict } from './backpressure-report.js';
+import { brokerDrops, drainedOrLost, OVERLOAD_DRAIN_TIMEOUT_MS, overloadVerdict } from './backpressure-report.js';
 import { queryInfluxQL } from '../../src/storage/index.js';
 import type { InfluxdProcess } from '../../test/support/influxd.js';
 import { startMosquitto, type MosquittoProcess } from '../../test/support/mosquitto.js';
@@ -101,6 +101,10 @@ export interface Overload {
   writes: { count: number; meanMs: number; meanLines: number; retries: number };
   /** Samples the fleet handed to the broker per second during the offer (what was offered is not always what could be sent). */
   publishedSamplesPerS: number;
+  /** The variant's Mosquitto: its highest RSS over the offer (its queue for the platform's session lives there). */
+  brokerPeakRssMiB: number;
+  /** Messages the broker dropped over the offer and drain (its queue limit), as the platform reports them (`pp_broker_dropped_messages`, from Mosquitto's $SYS, up to sys_interval old); NaN for a tree without that metric. */
+  brokerDropped: number;
   /** Where the platform's memory was at its highest RSS over the offer and drain (memory-split.ts), and what full collections left. */
   memoryAtPeak: MemorySample | null;
   survivedFullGcMiB: number[];
@@ -199,7 +203,7 @@ export async function measureBackpressure(influx: InfluxdProcess, opts: Backpres
       const max = Math.max(...v.result.closed10.map((c) => c.samplesPerS));
       v.result.overload = await overload(v, max, opts, say, () => telemetryCount(influx.url, `bp_${v.label}`), () => influx.pid());
       const o = v.result.overload;
-      say(`  ${v.label} overload (${o.offeredSamplesPerS.toLocaleString('en')} samples/s offered): stored ${o.storedSamplesPerS.toLocaleString('en')} samples/s (${overloadVerdict(o.ofMaximum)}), peak RSS ${o.peakRssMiB} MiB, in flight ≤ ${o.peakInflight}, ${o.writes.count} writes of ${o.writes.meanLines} lines in ${o.writes.meanMs} ms on average, ${o.writes.retries} retried, the fleet sent ${o.publishedSamplesPerS.toLocaleString('en')} samples/s, drained in ${o.drainMs} ms, published ${o.published.toLocaleString('en')}, stored ${o.stored.toLocaleString('en')} (${o.inInfluxDb.toLocaleString('en')} new in InfluxDB)`);
+      say(`  ${v.label} overload (${o.offeredSamplesPerS.toLocaleString('en')} samples/s offered): stored ${o.storedSamplesPerS.toLocaleString('en')} samples/s (${overloadVerdict(o.ofMaximum)}), peak RSS ${o.peakRssMiB} MiB, in flight ≤ ${o.peakInflight}, ${o.writes.count} writes of ${o.writes.meanLines} lines in ${o.writes.meanMs} ms on average, ${o.writes.retries} retried, the fleet sent ${o.publishedSamplesPerS.toLocaleString('en')} samples/s, Mosquitto's RSS ≤ ${o.brokerPeakRssMiB} MiB, ${brokerDrops(o.brokerDropped)}, ${drainedOrLost(o)}, published ${o.published.toLocaleString('en')}, stored ${o.stored.toLocaleString('en')} (${o.inInfluxDb.toLocaleString('en')} new in InfluxDB)`);
       if (o.memoryAtPeak) say(`    at its peak: ${describe(o.memoryAtPeak)}; full collections left ${o.survivedFullGcMiB.join(' ')} MiB`);
     }
     for (const v of opts.onlyOverload ? [] : variants) {
@@ -299,6 +303,7 @@ async function overload(v: Variant, maximum: number, opts: BackpressureOptions, 
   // The offer is paced by its rate, not by this count: polled only for the window's peak, as often as that needs.
   const stored = new StoredCounter(platform.url, { everyMs: 500 });
   const rss = new RssSampler(() => platform.pid);
+  const brokerRss = new RssSampler(() => v.mosquitto.pid());
   const offered = Math.round(2 * maximum);
   say(`  ${v.label} overload: ${offered.toLocaleString('en')} samples/s offered for ${opts.overloadMs / 1000} s`);
   try {
@@ -308,17 +313,32 @@ async function overload(v: Variant, maximum: number, opts: BackpressureOptions, 
     const w0 = await scrape(platform.url, WRITE_METRICS);
     const baseDiff = s0 - fleet.published;
     rss.reset();
+    brokerRss.reset();
+    const dropped0 = (await scrape(platform.url, ['pp_broker_dropped_messages'], Number.NaN)).pp_broker_dropped_messages!;
     const memoryFrom = readMemorySplit(v.memoryFile).at(-1)?.t ?? 0;
     const usage = new UsageWindow(() => ({ platform: platform.pid, mosquitto: v.mosquitto.pid(), influxd: influxdPid(), harness: process.pid })).start();
     const t0 = performance.now();
     await fleet.run({ kind: 'rate', samplesPerS: offered }, opts.overloadMs);
     const seconds = (performance.now() - t0) / 1000;
     const cpuPct = usage.stop().cpuPct;
+    const brokerPeakRssMiB = Math.round(brokerRss.peak);
+    brokerRss.stop();
     const s1 = await stored.poll();
     const w1 = await scrape(platform.url, WRITE_METRICS);
     const publishedDuring = fleet.acked.samples - p0;
     const count = w1.pp_write_duration_seconds_count! - w0.pp_write_duration_seconds_count!;
-    const drainMs = await drain({ value: stored.value - baseDiff, poll: async () => (await stored.poll()) - baseDiff }, fleet, 180_000);
+    // Drained when the platform's count says so (cheap to poll), confirmed by InfluxDB's own count:
+    // a platform that counts redelivered messages twice (081e86a did) would otherwise end it early.
+    const drainStart = performance.now();
+    let drainMs = await drain({ value: stored.value - baseDiff, poll: async () => (await stored.poll()) - baseDiff }, fleet, OVERLOAD_DRAIN_TIMEOUT_MS);
+    const inInfluxTarget = fleet.acked.samples - p0;
+    while (drainMs >= 0 && (await inInfluxDb()) - c0 < inInfluxTarget) {
+      if (performance.now() - drainStart > OVERLOAD_DRAIN_TIMEOUT_MS) drainMs = -1;
+      else {
+        await new Promise((r) => setTimeout(r, 1000));
+        drainMs = Math.round(performance.now() - drainStart);
+      }
+    }
     const storedRate = (s1 - s0) / seconds;
     return {
       offeredSamplesPerS: offered,
@@ -338,6 +358,8 @@ async function overload(v: Variant, maximum: number, opts: BackpressureOptions, 
         retries: w1.pp_write_retries_total! - w0.pp_write_retries_total!,
       },
       publishedSamplesPerS: Math.round(publishedDuring / seconds),
+      brokerPeakRssMiB,
+      brokerDropped: (await scrape(platform.url, ['pp_broker_dropped_messages'], Number.NaN)).pp_broker_dropped_messages! - dropped0,
       memoryAtPeak: atPeak(readMemorySplit(v.memoryFile), memoryFrom),
       survivedFullGcMiB: readMajorGcs(v.memoryFile)
         .filter((g) => g.t >= memoryFrom)
@@ -346,6 +368,7 @@ async function overload(v: Variant, maximum: number, opts: BackpressureOptions, 
   } finally {
     stored.stop();
     rss.stop();
+    brokerRss.stop();
   }
 }
 

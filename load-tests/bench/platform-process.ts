@@ -132,19 +132,24 @@ export async function spawnBuiltPlatform(opts: SpawnOptions): Promise<PlatformPr
   };
 }
 
-/** One Prometheus counter or gauge (summed over its label sets) from the platform's /metrics. */
-export async function scrape(url: string, names: readonly string[]): Promise<Record<string, number>> {
+/** Prometheus counters or gauges (each summed over its label sets) from the platform's /metrics; one it does not export is `absentAs`. */
+export async function scrape(url: string, names: readonly string[], absentAs = 0): Promise<Record<string, number>> {
   const token = tokenOf.get(url);
   const res = await fetch(`${url}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   if (!res.ok) throw new Error(`${url}/metrics: HTTP ${res.status} ${await res.text()}`);
   const text = await res.text();
   const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  const seen = new Set<string>();
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
     const sp = line.lastIndexOf(' ');
     const brace = line.indexOf('{');
     const name = line.slice(0, brace >= 0 && brace < sp ? brace : sp);
-    if (name in out) out[name]! += Number(line.slice(sp + 1));
+    if (name in out) {
+      out[name]! += Number(line.slice(sp + 1));
+      seen.add(name);
+    }
   }
+  for (const n of names) if (!seen.has(n)) out[n] = absentAs;
   return out;
 }

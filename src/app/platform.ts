@@ -9,7 +9,7 @@ import { createMetrics, type Logger, type Metrics } from '../observability/index
 import { AlertFanout, AlertManager, AlertRaiser, AlertStore, MqttAlertNotifier, alertPoint, type AlertNotifier } from '../alerts/index.js';
 import { AnalyticsEngine, loadAnalyticsConfig } from '../analytics/index.js';
 import { AnalyticsStage, Pipeline } from '../pipeline/index.js';
-import { MqttSource, NatsSource } from '../sources/index.js';
+import { BrokerStatsWatcher, MqttSource, NatsSource } from '../sources/index.js';
 import type { DeviceStates } from '../sources/nats/index.js';
 import { deviceStates } from './device-states.js';
 import { startSparkplug, type DeviceStatusRegistry, type SparkplugSource } from '../sources/sparkplug/index.js';
@@ -265,6 +265,11 @@ export async function startPlatform(config: Config, log: Logger, options: Platfo
       await intake.source.start();
       cleanups.push(() => intake.source.stop());
     }
+    if (intake?.brokerStats) {
+      const stats = intake.brokerStats;
+      stats.start();
+      cleanups.push(() => stats.stop());
+    }
     const broker = intake?.broker ?? null;
     let sparkplug: SparkplugSource | null = null;
     if (config.sparkplug.enabled && intake?.mqttConfig) {
@@ -359,7 +364,9 @@ async function startMqttIntake(config: Config, access: AccessControl, tokenWatch
     metrics,
     log.child({ component: 'mqtt' }),
   );
-  return { kind: 'mqtt' as const, source, broker, internal, mqttConfig: mqttConfig as Config | null, url: mqttUrl };
+  // An external broker's own queue (Mosquitto's $SYS statistics): what it drops never reaches us.
+  const brokerStats = broker ? null : new BrokerStatsWatcher({ url: mqttUrl, username: mqttConfig.mqtt.username, password: mqttConfig.mqtt.password, clientId: `${config.mqtt.clientId}-broker-stats` }, metrics.registry, log.child({ component: 'broker-stats' }));
+  return { kind: 'mqtt' as const, source, broker, brokerStats, internal, mqttConfig: mqttConfig as Config | null, url: mqttUrl };
 }
 
 /** PP_SOURCE=nats: the JetStream source, one worker of a fleet (docs/scale-out.md). */
@@ -371,5 +378,5 @@ function startNatsIntake(config: Config, pipeline: Pipeline, metrics: Metrics, l
     metrics,
     log.child({ component: 'nats' }),
   );
-  return { kind: 'nats' as const, source, broker: null, internal: null, mqttConfig: null, url: n.servers.join(',') };
+  return { kind: 'nats' as const, source, broker: null, brokerStats: null, internal: null, mqttConfig: null, url: n.servers.join(',') };
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Platform } from '../../src/app/platform.js';
+import { BROKER_STAT_TOPICS } from '../../src/sources/mqtt/broker-stats.js';
 import { makeTestCertificates } from '../support/certificates.js';
 import { COMPOSE_ACL, COMPOSE_MOSQUITTO_CONF, startMosquitto, type MosquittoProcess } from '../support/mosquitto.js';
 import { scrapeMetric, spawnPlatform, startTestPlatform } from '../support/platform.js';
@@ -193,6 +194,25 @@ describe('Mosquitto with the shipped compose.conf and compose.acl', () => {
     expect(await pubackCode(sim, 'pp/v1/site-01/line-1/dev-1/status', '', { retain: true })).toBe(0);
   });
 
+  it("the platform account reads the broker's three queue statistics on $SYS and no other; gateway accounts read none", async () => {
+    const stats = [...Object.values(BROKER_STAT_TOPICS)].sort();
+    const platform = await connected('plantpulse', { clientId: 'acl-platform-sys' });
+    const platformGot = inbox(platform);
+    // Every $SYS topic asked for; the ACL lets through only the three (retained: sent at once).
+    await platform.subscribeAsync(['$SYS/#', ...stats], { qos: 0 });
+    const readers = await Promise.all((['site-01', 'gateway'] as const).map(async (user) => {
+      const c = await connected(user, { clientId: `acl-${user}-sys` });
+      const got = inbox(c);
+      await c.subscribeAsync(['$SYS/#', ...stats], { qos: 0 });
+      return got;
+    }));
+    await waitFor(() => new Set(platformGot.map((m) => m.topic)).size >= stats.length, 5000, "the platform account's statistics");
+    await new Promise((r) => setTimeout(r, 500));
+    expect([...new Set(platformGot.map((m) => m.topic))].sort()).toEqual(stats);
+    for (const m of platformGot) expect(m.payload, m.topic).toMatch(/^\d+$/);
+    expect(readers).toEqual([[], []]);
+  });
+
   it('the platform account publishes alerts and dead letters, never telemetry', async () => {
     const platform = await connected('plantpulse', { clientId: 'acl-platform-4' });
     expect(await pubackCode(platform, 'pp/v1/site-01/line-1/dev-1/alerts', '{}')).toBe(0);
@@ -241,6 +261,13 @@ describe('the platform under the shipped ACL', () => {
     await new Promise((r) => setTimeout(r, 300));
     // The forged site-02 sample (power_kw 666) was refused by the broker: it was never stored.
     expect(await scrapeMetric(platform.httpUrl, 'pp_samples_stored_total', { source: 'mqtt' })).toBe(2);
+  });
+
+  it("reads the broker's queue statistics with the platform account: the store's size on /metrics", async () => {
+    // The broker's retained $SYS messages are in its store, so a watcher that reads it sees more than 0.
+    await waitFor(async () => (await scrapeMetric(platform.httpUrl, 'pp_broker_stored_messages')) > 0, 10_000, 'pp_broker_stored_messages');
+    expect(await scrapeMetric(platform.httpUrl, 'pp_broker_stored_bytes')).toBeGreaterThan(0);
+    expect(await scrapeMetric(platform.httpUrl, 'pp_broker_dropped_messages')).toBe(0);
   });
 });
 

@@ -79,6 +79,7 @@ describe('/metrics with PP_METRICS_AUTH=token', () => {
   it('the shipped Prometheus configuration scrapes it with a monitor token; without the token the target is down', async () => {
     const config = parse(readFileSync(new URL('../../deploy/prometheus/prometheus.yml', import.meta.url), 'utf8')) as {
       global: { scrape_interval: string };
+      rule_files?: string[];
       scrape_configs: { job_name: string; authorization?: { credentials_file: string }; static_configs: { targets: string[] }[] }[];
     };
     const job = config.scrape_configs.find((j) => j.job_name === 'plantpulse')!;
@@ -88,6 +89,9 @@ describe('/metrics with PP_METRICS_AUTH=token', () => {
     writeFileSync(tokenFile, tokens.monitor, { mode: 0o600 });
     const target = new URL(platform.httpUrl).host;
     config.global.scrape_interval = '1s';
+    // Rules are vmalert's to evaluate (broker-queue-limit.test.ts), not the scraper's.
+    expect(config.rule_files).toEqual(['alerts.yml']);
+    delete config.rule_files;
     job.authorization!.credentials_file = tokenFile;
     job.static_configs = [{ targets: [target] }];
     config.scrape_configs.push({ job_name: 'plantpulse-no-token', static_configs: [{ targets: [target] }] });

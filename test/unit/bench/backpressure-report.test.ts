@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BackpressureResult, ClosedLoop, VariantResult } from '../../../load-tests/bench/backpressure.js';
-import { backpressureMarkdown } from '../../../load-tests/bench/backpressure-report.js';
+import { backpressureMarkdown, brokerDrops, drainedOrLost } from '../../../load-tests/bench/backpressure-report.js';
 import { shippedWindow } from '../../../load-tests/bench/platform-process.js';
 import { loadConfig } from '../../../src/config/index.js';
 
@@ -80,5 +80,17 @@ describe('the window a tree ships', () => {
     // A revision's is read from git (HEAD: any clone has it); a window is 1–65,535 messages.
     const atHead = shippedWindow('HEAD');
     expect(Number.isInteger(atHead) && atHead >= 1 && atHead <= 65_535).toBe(true);
+  });
+
+  it('calls missing samples lost only once the overload drained; before that they may still be queued', () => {
+    expect(drainedOrLost({ drainMs: 52_161, published: 1_000, inInfluxDb: 1_000 })).toBe('drained in 52,161 ms, lost 0 (counted in InfluxDB)');
+    expect(drainedOrLost({ drainMs: 40_000, published: 1_000, inInfluxDb: 990 })).toBe('drained in 40,000 ms, lost 10 (counted in InfluxDB)');
+    expect(drainedOrLost({ drainMs: -1, published: 2_500_000, inInfluxDb: 78_000 })).toBe('not drained within 180 s (2,422,000 not yet in InfluxDB)');
+  });
+
+  it('reports broker drops only where the tree reports them', () => {
+    expect(brokerDrops(0)).toBe('the broker dropped 0');
+    expect(brokerDrops(12_345)).toBe('the broker dropped 12,345');
+    expect(brokerDrops(Number.NaN)).toBe('broker drops not reported by this tree');
   });
 });

@@ -71,8 +71,29 @@ export function backpressureMarkdown(r: BackpressureResult): string[] {
     '| variant | messages | platform | Mosquitto | influxd | generator | sum | machine | thread busy | thread on CPU | thread waiting for CPU |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...[r.current, r.baseline].flatMap((v) => [splitRow(`${v.label} (${v.rev})`, '10 samples', v.closed10), splitRow(`${v.label} (${v.rev})`, '1 sample', v.closed1)].filter((row) => row !== null)),
+    ...[r.current, r.baseline].flatMap((v) => {
+      const line = overloadShift(v);
+      return line ? ['', line] : [];
+    }),
     ...(o.onlyOverload ? [] : ['', influxLine(r, cur10, best)]),
   ];
+}
+
+/**
+ * Where the overload's stored rate went, against the 10-sample closed loop (CPU medians): what the
+ * offer's own processes (the fleet, Mosquitto) took in addition, and what was left to the
+ * processes that store (the platform, influxd). On one machine the second falls by the first,
+ * and the stored share follows it (docs/performance.md, Overload).
+ */
+export function overloadShift(v: VariantResult): string | null {
+  const o = v.overload;
+  if (!o || v.closed10.length === 0) return null;
+  const closedPct = (k: string) => median(v.closed10.map((c) => c.split.cpuPct[k]!).filter(Number.isFinite));
+  const offerClosed = closedPct('generator') + closedPct('mosquitto');
+  const offerOver = o.cpuPct.harness! + o.cpuPct.mosquitto!;
+  const storeClosed = closedPct('platform') + closedPct('influxd');
+  const storeOver = o.cpuPct.platform! + (o.cpuPct.influxd ?? Number.NaN);
+  return `Under the overload, ${v.label} (${v.rev}): the offer's own processes (fleet and Mosquitto) took ${pct(offerOver)} of a core against ${pct(offerClosed)} in the closed loop; the platform and influxd ${pct(storeOver)} against ${pct(storeClosed)} (×${(storeOver / storeClosed).toFixed(2)}), and stored ${pct(o.ofMaximum * 100)} of the maximum.`;
 }
 
 function influxLine(r: BackpressureResult, cur10: number, best: number): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BackpressureResult, ClosedLoop, VariantResult } from '../../../load-tests/bench/backpressure.js';
-import { backpressureMarkdown, brokerDrops, drainedOrLost } from '../../../load-tests/bench/backpressure-report.js';
+import { backpressureMarkdown, brokerDrops, drainedOrLost, overloadShift } from '../../../load-tests/bench/backpressure-report.js';
 import { shippedWindow } from '../../../load-tests/bench/platform-process.js';
 import { loadConfig } from '../../../src/config/index.js';
 
@@ -92,5 +92,30 @@ describe('the window a tree ships', () => {
     expect(brokerDrops(0)).toBe('the broker dropped 0');
     expect(brokerDrops(12_345)).toBe('the broker dropped 12,345');
     expect(brokerDrops(Number.NaN)).toBe('broker drops not reported by this tree');
+  });
+
+  it('says what the offer took from the processes that store under overload, against the closed loop', () => {
+    const v = variant('current', 95);
+    expect(overloadShift(v)).toBeNull(); // no overload ran
+    v.overload = {
+      offeredSamplesPerS: 100_000,
+      storedSamplesPerS: 41_000,
+      ofMaximum: 0.82,
+      peakRssMiB: 250,
+      peakInflight: 2500,
+      cpuPct: { platform: 52, mosquitto: 8, influxd: 34, harness: 30 },
+      drainMs: 1000,
+      published: 1,
+      stored: 1,
+      inInfluxDb: 1,
+      writes: { count: 1, meanMs: 1, meanLines: 1, retries: 0 },
+      publishedSamplesPerS: 98_000,
+      brokerPeakRssMiB: 900,
+      brokerDropped: 0,
+      memoryAtPeak: null,
+      survivedFullGcMiB: [],
+    };
+    // Closed loop: fleet 15 + Mosquitto 5 = 20 %, platform 60 + influxd 40 = 100 %; under the offer 38 % and 86 %.
+    expect(overloadShift(v)).toBe('Under the overload, current (working tree): the offer\'s own processes (fleet and Mosquitto) took 38 % of a core against 20 % in the closed loop; the platform and influxd 86 % against 100 % (×0.86), and stored 82 % of the maximum.');
   });
 });

@@ -20,8 +20,8 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { startMosquitto } from '../../test/support/mosquitto.js';
 import { Fleet } from './fleet.js';
-import { readFileSync, statSync } from 'node:fs';
-import { loadAverage, rssMiB } from './proc-stats.js';
+import { statSync } from 'node:fs';
+import { cpuUserSystem, loadAverage, rssMiB } from './proc-stats.js';
 import { Workload } from './workload.js';
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -89,7 +89,7 @@ try {
     // Settle, and see what a quiet broker's PUBACK wait is, then save.
     await new Promise((r) => setTimeout(r, 1500));
     const quietMs = probe.longest();
-    const cpu0 = userSystem(pid());
+    const cpu0 = cpuUserSystem(pid());
     const before = statSafe(dbFile);
     process.kill(pid(), 'SIGUSR1');
     // The save is done when the file has been replaced and the broker answers promptly again.
@@ -97,7 +97,7 @@ try {
     while (statSafe(dbFile) === before && performance.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 1000));
     const pauseMs = probe.longest();
-    const cpu1 = userSystem(pid());
+    const cpu1 = cpuUserSystem(pid());
     const size = statSync(dbFile).size / 2 ** 20;
     say(`| ${Math.round(storedBytes / 2 ** 20)} | ${(fleet.acked.messages).toLocaleString('en')} | ${Math.round(rssMiB(pid()).rss)} | ${Math.round(pauseMs).toLocaleString('en')} (quiet ${Math.round(quietMs)}) | ${(cpu1.user - cpu0.user).toFixed(2)} + ${(cpu1.system - cpu0.system).toFixed(2)} | ${Math.round(size)} |`);
   }
@@ -117,10 +117,4 @@ function statSafe(path: string): string {
   } catch {
     return '';
   }
-}
-
-/** A process's CPU seconds in user and in kernel mode (/proc/<pid>/stat, 100 ticks a second). */
-function userSystem(p: number): { user: number; system: number } {
-  const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return { user: Number(f[11]) / 100, system: Number(f[12]) / 100 };
 }

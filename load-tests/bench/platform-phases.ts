@@ -104,12 +104,15 @@ export class StoredCounter implements DurableCount {
   }
 }
 
-/** Wait until the platform has stored everything the fleet published; returns how long that took (ms), or -1 on timeout. */
-export async function drain(stored: DurableCount, fleet: Fleet, timeoutMs: number): Promise<number> {
+/**
+ * Wait until the platform has stored everything the fleet published, polling every `everyMs`;
+ * returns how long that took (ms), or -1 on timeout.
+ */
+export async function drain(stored: DurableCount, fleet: Fleet, timeoutMs: number, everyMs = 100): Promise<number> {
   const t0 = performance.now();
   while (performance.now() - t0 < timeoutMs) {
     if ((await stored.poll()) >= fleet.published) return Math.round(performance.now() - t0);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
   return -1;
 }

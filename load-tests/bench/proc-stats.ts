@@ -10,11 +10,17 @@ const TICKS_PER_S = 100;
 
 /** utime + stime of a process, in seconds; NaN when it is gone. */
 export function cpuSeconds(pid: number): number {
+  const { user, system } = cpuUserSystem(pid);
+  return user + system;
+}
+
+/** A process's CPU seconds in user and in kernel mode (utime, stime); NaN when it is gone. */
+export function cpuUserSystem(pid: number): { user: number; system: number } {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+    return { user: Number(fields[11]) / TICKS_PER_S, system: Number(fields[12]) / TICKS_PER_S };
   } catch {
-    return Number.NaN;
+    return { user: Number.NaN, system: Number.NaN };
   }
 }
 

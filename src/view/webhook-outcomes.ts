@@ -15,6 +15,11 @@ const RETRY_MS = 1000;
 const FLUSH_WAIT_MS = 5000;
 /** How long a node that takes delivery over waits to have read every report before it sends. */
 const CATCH_UP_MS = 5000;
+/**
+ * How long the delivering node waits for a delivery's report to be in the bucket before it sends
+ * that subscription's next one (NATS away: it goes on, and a node taking over may repeat more).
+ */
+const REPORT_WAIT_MS = 5000;
 
 /**
  * Delivery outcomes shared between API nodes through the key-value bucket `pp_webhook_deliveries`
@@ -27,6 +32,8 @@ const CATCH_UP_MS = 5000;
  */
 export class WebhookOutcomes {
   private readonly pending = new Set<string>();
+  /** Who waits for a pending report to be in the bucket, by idempotency key. */
+  private readonly waiting = new Map<string, (() => void)[]>();
   private pumping: Promise<void> | null = null;
   private stopped = false;
   /** The newest bucket revision applied here. */
@@ -90,10 +97,37 @@ export class WebhookOutcomes {
     if (outcomes.length > 0) this.changedHere();
   }
 
-  /** These deliveries changed here: report them (in the background, retried until NATS takes them). */
-  changed(keys: readonly string[]): void {
+  /**
+   * These deliveries changed here: report them (in the background, retried until NATS takes
+   * them). Resolves once every report is in the bucket, or after REPORT_WAIT_MS: the delivering
+   * node waits for it before a subscription's next delivery, so a node that takes over after a
+   * crash sends again at most the one delivery per subscription that was in flight.
+   */
+  changed(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return Promise.resolve();
+    const reported = Promise.all(keys.map((k) => this.whenReported(k)));
     for (const k of keys) this.pending.add(k);
-    if (keys.length > 0) this.pumping ??= this.pump().finally(() => (this.pumping = null));
+    this.pumping ??= this.pump().finally(() => (this.pumping = null));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, REPORT_WAIT_MS)));
+    return Promise.race([reported.then(() => undefined), late]).finally(() => clearTimeout(timer));
+  }
+
+  private whenReported(key: string): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const list = this.waiting.get(key);
+      if (list) list.push(resolve);
+      else this.waiting.set(key, [resolve]);
+    });
+  }
+
+  private reported(key: string): void {
+    this.pending.delete(key);
+    const list = this.waiting.get(key);
+    if (!list) return;
+    this.waiting.delete(key);
+    for (const resolve of list) resolve();
   }
 
   private async pump(): Promise<void> {
@@ -101,13 +135,13 @@ export class WebhookOutcomes {
       const key = this.pending.values().next().value as string;
       const o = this.store.outcome(key);
       if (!o) {
-        this.pending.delete(key); // its subscription was deleted meanwhile
+        this.reported(key); // its subscription was deleted meanwhile
         continue;
       }
       try {
         await this.kv.put(`${o.subscriptionId}.${key}`, JSON.stringify({ ...o, by: this.identity } satisfies SharedOutcome));
         // A change made while the put was on its way is reported in the next pass.
-        if (JSON.stringify(this.store.outcome(key)) === JSON.stringify(o)) this.pending.delete(key);
+        if (JSON.stringify(this.store.outcome(key)) === JSON.stringify(o)) this.reported(key);
       } catch (err) {
         this.log.warn({ err: (err as Error).message, pending: this.pending.size }, 'webhook delivery report not shared yet; retrying');
         await new Promise((r) => setTimeout(r, RETRY_MS));
@@ -138,6 +172,8 @@ export class WebhookOutcomes {
   async stop(): Promise<void> {
     await this.flushed();
     this.stopped = true;
+    for (const list of this.waiting.values()) for (const resolve of list) resolve();
+    this.waiting.clear();
     this.watch?.stop();
     await this.watching;
   }

@@ -48,7 +48,9 @@ export interface WebhookSharingOptions {
  * - **Where it stopped**: it reports every delivery's outcome to `pp_webhook_deliveries`
  *   (webhook-outcomes.ts); the others apply the reports to their outboxes, so a node taking over
  *   (after a SIGKILL, the lease's TTL later) starts after the last delivery reported. A delivery
- *   answered 2xx whose report did not reach NATS is sent again, with the same `webhook-id`.
+ *   answered 2xx whose report did not reach NATS is sent again, with the same `webhook-id`; a
+ *   subscription's next delivery waits for the last one's report (WebhookOutcomes.changed), so
+ *   that is at most the one in flight per subscription.
  */
 export class WebhookSharing implements SubscriptionFleet {
   private leases: PartitionLeases | null = null;

@@ -27,8 +27,12 @@ const PURGE_EVERY_MS = 3_600_000;
 export interface DeliveryGate {
   /** Whether this node may start a delivery now. */
   mayDeliver(): boolean;
-  /** These deliveries changed state here (attempted, delivered, dead, redelivered). */
-  changed(idempotencyKeys: readonly string[]): void;
+  /**
+   * These deliveries changed state here (attempted, delivered, dead, redelivered). Resolves once
+   * the other nodes can see it (or the gate stopped waiting): a delivered one is awaited before
+   * the subscription's next delivery starts.
+   */
+  changed(idempotencyKeys: readonly string[]): Promise<void> | void;
 }
 
 /** A short, log-safe reason for a failed attempt (no response bodies: they are the receiver's). */
@@ -185,9 +189,11 @@ export class DeliveryWorker {
       if (status >= 200 && status < 300) {
         const now = this.clock();
         this.store.markDelivered(entry.seq, now, status);
-        this.gate?.changed([entry.idempotencyKey]);
         this.metrics.deliveries.inc({ outcome: 'delivered' });
         this.metrics.latency.observe(Math.max(0, now - entry.createdAt) / 1000);
+        // The subscription's next delivery waits until the other API nodes know this one was
+        // delivered: a node taking over after a crash then repeats at most the one in flight.
+        await this.gate?.changed([entry.idempotencyKey]);
         return;
       }
       error = `HTTP ${status}`;
@@ -209,14 +215,14 @@ export class DeliveryWorker {
     if (now >= entry.expiresAt) {
       const reason = `not delivered within ${Math.round(this.opts.deadAfterMs / 1000)} s (PP_WEBHOOK_DEAD_AFTER_S) after ${attempt} attempts; last: ${error}`;
       const died = this.store.markDead(entry, now, status, reason);
-      this.gate?.changed(died);
+      void this.gate?.changed(died);
       this.metrics.deliveries.inc({ outcome: 'dead' }, died.length);
       this.log.warn({ subscription: entry.subscriptionId, key: entry.idempotencyKey, died: died.length, reason }, 'webhook delivery dead');
       return;
     }
     const delay = retryDelayMs(attempt, { baseMs: this.opts.retryBaseMs, maxMs: this.opts.retryMaxMs, jitter: 'equal' }, askedDelay);
     this.store.markRetry(entry.seq, now, now + delay, status, error);
-    this.gate?.changed([entry.idempotencyKey]);
+    void this.gate?.changed([entry.idempotencyKey]);
     this.metrics.deliveries.inc({ outcome: 'retried' });
     this.log.debug({ subscription: entry.subscriptionId, key: entry.idempotencyKey, attempt, error, delayMs: delay }, 'webhook delivery failed; will retry');
   }

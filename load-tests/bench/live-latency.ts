@@ -25,7 +25,7 @@ import { argOf } from './cli-args.js';
 import { Fleet } from './fleet.js';
 import { buildPlatform, buildRevision, spawnBuiltPlatform } from './platform-process.js';
 import { drain, StoredCounter } from './platform-phases.js';
-import { cpuSeconds, loadAverage } from './proc-stats.js';
+import { cpuSeconds, loadAverage, rssMiB } from './proc-stats.js';
 import { median, percentiles, type Percentiles } from './stats.js';
 import { LiveWatcher } from './watchers.js';
 import { Workload } from './workload.js';
@@ -99,6 +99,8 @@ interface Run {
   /** The platform's major (mark-compact) collections in the window: count, and the longest bucket bound, ms. */
   platformMajorGc: { count: number; p99le: number };
   harnessLoopDelayP99Ms: number;
+  /** The platform's peak RSS (VmHWM, MiB) over its whole run: the closed-loop warm-up at the maximum included. */
+  platformPeakRssMiB: number;
   loadAvg: number;
 }
 
@@ -152,6 +154,7 @@ async function measure(tree: string, dist: string | undefined, env: Record<strin
     toBroker = null;
     loop.disable();
     const cpu1 = cpuSeconds(platform.pid);
+    const peakRss = rssMiB(platform.pid).peak;
     const text1 = await metricsText(platform.url, token);
     const [lines, wait, write] = METRICS.map((m) => delta(histogram(text0, m), histogram(text1, m)));
     const counter = (text: string, name: string) => text.split('\n').filter((l) => l.startsWith(name)).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
@@ -174,6 +177,7 @@ async function measure(tree: string, dist: string | undefined, env: Record<strin
       platformMajorGc: { count: majorGc.count, p99le: bucketQuantile(majorGc, 0.99) * 1000 },
       platformCpuUsPerSample: Number((((cpu1 - cpu0) * 1e6) / Math.max(1, storedAll)).toFixed(2)),
       harnessLoopDelayP99Ms: Number((loop.percentile(99) / 1e6).toFixed(1)),
+      platformPeakRssMiB: Math.round(peakRss),
       loadAvg: loadAverage(),
     };
   } finally {
@@ -198,17 +202,17 @@ async function main(): Promise<void> {
       for (const t of order) {
         const r = await measure(t.name, t.dist, t.env, round, influx.url);
         runs.push(r);
-        say(`round ${round}, ${t.name}: p50 ${r.latencyMs.p50} / p95 ${r.latencyMs.p95} / p99 ${r.latencyMs.p99} ms (n ${r.latencyMs.n}), of which to the broker p50 ${r.toBrokerMs.p50} / p99 ${r.toBrokerMs.p99} ms; ${r.storedSamplesPerS.toLocaleString('en')} samples/s stored; ${r.writes} writes of ${r.meanBatchLines} lines; fill wait mean ${r.waitMs.mean} ms (p99 ≤ ${r.waitMs.p99le}); write mean ${r.writeMs.mean} ms (p99 ≤ ${r.writeMs.p99le}); live sent ${r.liveSent}, merged ${r.liveCoalesced}; platform ${r.platformCpuUsPerSample} µs CPU per sample, loop delay p99 ${r.platformLoopDelayMs.p99} / max ${r.platformLoopDelayMs.max} ms, ${r.platformMajorGc.count} major GCs (p99 ≤ ${r.platformMajorGc.p99le} ms); harness loop delay p99 ${r.harnessLoopDelayP99Ms} ms; load ${r.loadAvg}`);
+        say(`round ${round}, ${t.name}: p50 ${r.latencyMs.p50} / p95 ${r.latencyMs.p95} / p99 ${r.latencyMs.p99} ms (n ${r.latencyMs.n}), of which to the broker p50 ${r.toBrokerMs.p50} / p99 ${r.toBrokerMs.p99} ms; ${r.storedSamplesPerS.toLocaleString('en')} samples/s stored; ${r.writes} writes of ${r.meanBatchLines} lines; fill wait mean ${r.waitMs.mean} ms (p99 ≤ ${r.waitMs.p99le}); write mean ${r.writeMs.mean} ms (p99 ≤ ${r.writeMs.p99le}); live sent ${r.liveSent}, merged ${r.liveCoalesced}; platform ${r.platformCpuUsPerSample} µs CPU per sample, loop delay p99 ${r.platformLoopDelayMs.p99} / max ${r.platformLoopDelayMs.max} ms, ${r.platformMajorGc.count} major GCs (p99 ≤ ${r.platformMajorGc.p99le} ms), peak RSS ${r.platformPeakRssMiB} MiB; harness loop delay p99 ${r.harnessLoopDelayP99Ms} ms; load ${r.loadAvg}`);
       }
     }
   } finally {
     await influx.stop();
   }
-  process.stdout.write(`\n| tree | latency p50 / p95 / p99, ms (medians of ${rounds}) | p99 per round | to the broker p50 / p99, ms | lines per write | fill wait, mean ms | write, mean ms | platform µs CPU per sample |\n|---|---|---|---|---|---|---|---|\n`);
+  process.stdout.write(`\n| tree | latency p50 / p95 / p99, ms (medians of ${rounds}) | p99 per round | to the broker p50 / p99, ms | lines per write | fill wait, mean ms | write, mean ms | platform µs CPU per sample | major GCs | peak RSS, MiB |\n|---|---|---|---|---|---|---|---|---|---|\n`);
   for (const t of trees) {
     const mine = runs.filter((r) => r.tree === t.name);
     const med = (f: (r: Run) => number) => median(mine.map(f));
-    process.stdout.write(`| ${t.name}${Object.keys(t.env).length ? ` (${Object.entries(t.env).map(([k, v]) => `${k}=${v}`).join(', ')})` : ''} | ${med((r) => r.latencyMs.p50)} / ${med((r) => r.latencyMs.p95)} / ${med((r) => r.latencyMs.p99)} | ${mine.map((r) => r.latencyMs.p99).join(', ')} | ${med((r) => r.toBrokerMs.p50)} / ${med((r) => r.toBrokerMs.p99)} | ${med((r) => r.meanBatchLines)} | ${med((r) => r.waitMs.mean)} | ${med((r) => r.writeMs.mean)} | ${med((r) => r.platformCpuUsPerSample)} |\n`);
+    process.stdout.write(`| ${t.name}${Object.keys(t.env).length ? ` (${Object.entries(t.env).map(([k, v]) => `${k}=${v}`).join(', ')})` : ''} | ${med((r) => r.latencyMs.p50)} / ${med((r) => r.latencyMs.p95)} / ${med((r) => r.latencyMs.p99)} | ${mine.map((r) => r.latencyMs.p99).join(', ')} | ${med((r) => r.toBrokerMs.p50)} / ${med((r) => r.toBrokerMs.p99)} | ${med((r) => r.meanBatchLines)} | ${med((r) => r.waitMs.mean)} | ${med((r) => r.writeMs.mean)} | ${med((r) => r.platformCpuUsPerSample)} | ${med((r) => r.platformMajorGc.count)} | ${med((r) => r.platformPeakRssMiB)} |\n`);
   }
   say(`done; load average ${loadAverage()}`);
 }

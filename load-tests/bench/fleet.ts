@@ -95,9 +95,8 @@ export class Fleet {
       this.gatewayOf[i]!.publish(this.slotOf[i]!, JSON.stringify({ seq: this.seq[i]!++, samples }), n);
       return { ts: newest.ts };
     }
-    const { json, newestTs } = this.telemetry.nextMessage(i, this.seq[i]!++);
-    this.gatewayOf[i]!.publish(this.slotOf[i]!, json, n);
-    return { ts: newestTs };
+    this.gatewayOf[i]!.publishFrom(this.slotOf[i]!, n, this.telemetry, i, this.seq[i]!++);
+    return { ts: this.telemetry.newestTs };
   }
 
   /** A gateway's failure (a refused publish, a lost connection): the run is void. */

@@ -68,18 +68,48 @@ export function publishLength(topic: Buffer, payloadBytes: number): number {
   return 1 + varintLength(length) + length;
 }
 
-/**
- * QoS 1 PUBLISH, no properties, written into `out` at `at` (room for publishLength bytes);
- * `payload` (`payloadBytes` bytes of UTF-8) is written as UTF-8. Returns where it ends.
- */
-export function writePublish(out: Buffer, at: number, topic: Buffer, packetId: number, payload: string, payloadBytes: number, retain = false): number {
+/** The fixed header, topic, packet id and (empty) properties of a QoS 1 PUBLISH, at `at`; returns where its payload goes. */
+function writePublishHeader(out: Buffer, at: number, topic: Buffer, packetId: number, payloadBytes: number, retain: boolean): number {
   out[at] = retain ? 0x33 : 0x32;
   at = writeVarint(out, at + 1, topic.length + 2 + 1 + payloadBytes);
   at += topic.copy(out, at);
   out[at] = packetId >> 8;
   out[at + 1] = packetId & 0xff;
   out[at + 2] = 0x00; // property length
-  return at + 3 + out.write(payload, at + 3, 'utf8');
+  return at + 3;
+}
+
+/**
+ * QoS 1 PUBLISH, no properties, written into `out` at `at` (room for publishLength bytes);
+ * `payload` (`payloadBytes` bytes; a string is written as UTF-8) follows the header. Returns where it ends.
+ */
+export function writePublish(out: Buffer, at: number, topic: Buffer, packetId: number, payload: string | Uint8Array, payloadBytes: number, retain = false): number {
+  at = writePublishHeader(out, at, topic, packetId, payloadBytes, retain);
+  if (typeof payload === 'string') return at + out.write(payload, at, 'utf8');
+  out.set(payload, at);
+  return at + payload.length;
+}
+
+/**
+ * Where to write, in place, the payload of a PUBLISH that starts at `at` when its size is not
+ * known yet: after room for the header of a `maxPayloadBytes` payload (`publishLength(topic,
+ * maxPayloadBytes)` bytes in all).
+ */
+export function publishPayloadAt(at: number, topic: Buffer, maxPayloadBytes: number): number {
+  return at + publishLength(topic, maxPayloadBytes) - maxPayloadBytes;
+}
+
+/**
+ * Completes, at `at`, the QoS 1 PUBLISH whose `payloadBytes` bytes of payload were written at
+ * `publishPayloadAt(at, topic, max)`: writes its header there and, when the remaining length
+ * takes fewer bytes than the room left for it, moves the payload up against the header. Returns
+ * where the packet ends.
+ */
+export function finishPublish(out: Buffer, at: number, topic: Buffer, packetId: number, payloadAt: number, payloadBytes: number, retain = false): number {
+  const headerEnd = at + publishLength(topic, payloadBytes) - payloadBytes;
+  if (headerEnd !== payloadAt) out.copyWithin(headerEnd, payloadAt, payloadAt + payloadBytes);
+  writePublishHeader(out, at, topic, packetId, payloadBytes, retain);
+  return headerEnd + payloadBytes;
 }
 
 /** QoS 1 PUBLISH, no properties; `payload` is written as UTF-8. */

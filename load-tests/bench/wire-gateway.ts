@@ -16,7 +16,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { deviceTopic, encodeStatus, gatewayStatusTopic, offlineStatus, onlineStatus, type DeviceRef } from '../../src/contract/index.js';
 import { Fifo } from '../../src/queue/fifo.js';
 import { AGENT_INFO } from '../../edge-agent/publisher/index.js';
-import { connectPacket, DISCONNECT, FrameReader, PACKET, PINGREQ, pubackReason, publishLength, readConnack, topicBytes, writePublish } from './mqtt-wire.js';
+import { connectPacket, DISCONNECT, finishPublish, FrameReader, PACKET, PINGREQ, pubackReason, publishLength, publishPayloadAt, readConnack, topicBytes, writePublish } from './mqtt-wire.js';
 
 /** The output buffer's size: a new one is taken when the turn's packets do not fit in what is left. */
 const OUT_BYTES = 64 * 1024;
@@ -33,10 +33,19 @@ export interface WireGatewayOptions {
   stopTimeoutMs?: number;
 }
 
+/**
+ * What writes payloads in place (recorded-telemetry.ts): payload (`key`, `seq`) into `out` at
+ * `at`, at most `maxMessageBytes(key)` bytes; returns where it ends.
+ */
+export interface PayloadSource {
+  maxMessageBytes(key: number): number;
+  writeMessage(key: number, seq: number, out: Buffer, at: number): number;
+}
+
 /** A publish waiting for a packet id. */
 interface Queued {
   topic: Buffer;
-  payload: string;
+  payload: string | Buffer;
   samples: number;
   retain: boolean;
 }
@@ -125,12 +134,37 @@ export class WireGateway {
 
   /** Publish `payload` (one message of `samples` samples) for device `d` (its index in `devices`), QoS 1; sent with the rest of this turn's. */
   publish(d: number, payload: string, samples: number): void {
+    this.send(this.telemetryTopic(d, samples), payload, samples, false);
+  }
+
+  /**
+   * The same, with the payload `source` writes for (`key`, `seq`) written straight into the
+   * output buffer: no string and no buffer per message (a buffer only when the window is full).
+   */
+  publishFrom(d: number, samples: number, source: PayloadSource, key: number, seq: number): void {
+    const topic = this.telemetryTopic(d, samples);
+    const max = source.maxMessageBytes(key);
+    const id = this.free.pop();
+    if (id === undefined) {
+      const payload = Buffer.allocUnsafe(max);
+      this.queue.push({ topic, payload: payload.subarray(0, source.writeMessage(key, seq, payload, 0)), samples, retain: false });
+      return;
+    }
+    this.samplesOf[id] = samples;
+    this.inFlightCount++;
+    const at = this.reserve(publishLength(topic, max));
+    const payloadAt = publishPayloadAt(at, topic, max);
+    const end = source.writeMessage(key, seq, this.out, payloadAt);
+    this.outAt = finishPublish(this.out, at, topic, id, payloadAt, end - payloadAt);
+  }
+
+  private telemetryTopic(d: number, samples: number): Buffer {
     const topic = this.topics[d];
     if (!topic) throw new Error(`gateway ${this.gatewayId}: no device ${d}`);
     if (this.closing) throw new Error(`gateway ${this.gatewayId} is stopped`);
     this.messagesPublished++;
     this.samplesPublished += samples;
-    this.send(topic, payload, samples, false);
+    return topic;
   }
 
   /** Clean stop: wait (bounded) for outstanding PUBACKs, retained `offline` statuses, DISCONNECT. Idempotent. */
@@ -162,7 +196,7 @@ export class WireGateway {
   }
 
   /** Sent now if a packet id is free; otherwise queued (only then is an object made for it). */
-  private send(topic: Buffer, payload: string, samples: number, retain: boolean): void {
+  private send(topic: Buffer, payload: string | Buffer, samples: number, retain: boolean): void {
     const id = this.free.pop();
     if (id === undefined) {
       this.queue.push({ topic, payload, samples, retain });
@@ -173,8 +207,8 @@ export class WireGateway {
     this.writePublish(topic, id, payload, retain);
   }
 
-  private writePublish(topic: Buffer, id: number, payload: string, retain: boolean): void {
-    const bytes = Buffer.byteLength(payload, 'utf8');
+  private writePublish(topic: Buffer, id: number, payload: string | Buffer, retain: boolean): void {
+    const bytes = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
     const at = this.reserve(publishLength(topic, bytes));
     this.outAt = writePublish(this.out, at, topic, id, payload, bytes, retain);
   }

@@ -25,11 +25,11 @@ const COUNTERS: Record<string, number> = { energy_kwh: 3, gas_m3: 3, output_unit
 /** One device's recording. */
 interface Recording {
   /**
-   * The JSON text of each sample's metrics around its counters, as UTF-8: sample k's part j is
-   * `bytes[offsets[k * (counters + 1) + j], offsets[k * (counters + 1) + j + 1])`.
+   * Per sample, the UTF-8 JSON text around its counters: sample k's part j (`counters.length + 1`
+   * parts) is `parts[k * (counters.length + 1) + j]`, the first opening its metrics (`,"m":{`),
+   * the last closing the sample (`}}`). Views of one buffer per device.
    */
-  bytes: Uint8Array;
-  offsets: Uint32Array;
+  parts: Uint8Array[];
   /** Samples recorded, and the most bytes of one's parts. */
   length: number;
   maxSampleBytes: number;
@@ -52,7 +52,6 @@ const TEXT_MAX = 32;
 const SEQ_OPEN = ascii('{"seq":');
 const SAMPLES_OPEN = ascii(',"samples":[');
 const TS_OPEN = ascii('{"ts":');
-const M_OPEN = ascii(',"m":{');
 
 function ascii(s: string): Uint8Array {
   return Uint8Array.from(s, (ch) => ch.charCodeAt(0));
@@ -72,20 +71,39 @@ function copyBytes(out: Uint8Array, at: number, from: Uint8Array, start: number,
 /** Below this an integer's digits are exact in a double and its `String()` is those digits. */
 const DIGITS_EXACT = 2 ** 53;
 
-/**
- * A non-negative integer `x` (< 2^53) as `String(x)` writes it, into `out` at `at`; returns where
- * it ends. Anything else is written as `String(x)`.
- */
-export function writeInteger(out: Uint8Array, at: number, x: number): number {
-  if (!(x >= 0 && x < DIGITS_EXACT && Math.floor(x) === x)) return writeAscii(out, at, String(x));
-  let end = at + 1;
-  for (let p = 10; p <= x; p *= 10) end++;
-  for (let k = end - 1; k >= at; k--) {
-    const q = Math.floor(x / 10);
-    out[k] = 48 + (x - q * 10);
+/** The `digits` last decimal digits of `x` (an integer, 0 ≤ x < 2^31) into `out`, ending at `end`. */
+function writeDigits(out: Uint8Array, end: number, x: number, digits: number): void {
+  for (let k = end - 1; k >= end - digits; k--) {
+    const q = (x / 10) | 0;
+    out[k] = 48 + x - q * 10;
     x = q;
   }
-  return end;
+}
+
+/** Decimal digits of `x` (an integer, 0 ≤ x < 2^31). */
+function digitCount(x: number): number {
+  let n = 1;
+  for (let p = 10; p <= x && n < 10; p *= 10) n++;
+  return n;
+}
+
+/**
+ * A non-negative integer `x` (< 2^53) as `String(x)` writes it, into `out` at `at`; returns where
+ * it ends. Anything else is written as `String(x)`. (Written in int32 halves: a timestamp's
+ * 13 digits are the first digits and 9 more.)
+ */
+export function writeInteger(out: Uint8Array, at: number, x: number): number {
+  if (x >= 0 && x <= 0x7fffffff && (x | 0) === x) {
+    const n = digitCount(x);
+    writeDigits(out, at + n, x, n);
+    return at + n;
+  }
+  if (!(x >= 0 && x < DIGITS_EXACT && Math.floor(x) === x)) return writeAscii(out, at, String(x));
+  const high = Math.floor(x / 1e9); // < 2^31: x < 2^53
+  const n = digitCount(high);
+  writeDigits(out, at + n, high, n);
+  writeDigits(out, at + n + 9, x - high * 1e9, 9);
+  return at + n + 9;
 }
 
 /**
@@ -164,7 +182,7 @@ export class RecordedTelemetry {
   /** At most how many bytes `writeMessage` writes for device `i`. */
   maxMessageBytes(i: number): number {
     const r = this.recording(i);
-    const perSample = 1 + TS_OPEN.length + TEXT_MAX + M_OPEN.length + r.maxSampleBytes + r.counters.length * TEXT_MAX + 2;
+    const perSample = 1 + TS_OPEN.length + TEXT_MAX + r.maxSampleBytes + r.counters.length * TEXT_MAX;
     return SEQ_OPEN.length + TEXT_MAX + SAMPLES_OPEN.length + this.workload.samplesPerMessage * perSample + 2;
   }
 
@@ -177,8 +195,8 @@ export class RecordedTelemetry {
     const r = this.recording(i);
     const n = this.workload.samplesPerMessage;
     const { first, step } = this.workload.nextStamps(i, now);
-    const parts = r.counters.length + 1;
-    const { bytes, offsets, texts, textLength } = r;
+    const counters = r.counters.length;
+    const { parts, texts, textLength } = r;
     at = copyBytes(out, at, SEQ_OPEN, 0, SEQ_OPEN.length);
     at = writeInteger(out, at, seq);
     at = copyBytes(out, at, SAMPLES_OPEN, 0, SAMPLES_OPEN.length);
@@ -186,16 +204,16 @@ export class RecordedTelemetry {
       if (k > 0) out[at++] = 0x2c; // ','
       at = copyBytes(out, at, TS_OPEN, 0, TS_OPEN.length);
       at = writeInteger(out, at, first + k * step);
-      at = copyBytes(out, at, M_OPEN, 0, M_OPEN.length);
-      let p = this.advance(r) * parts;
-      at = copyBytes(out, at, bytes, offsets[p]!, offsets[p + 1]!);
-      for (let c = 0; c < parts - 1; c++) {
+      let p = this.advance(r) * (counters + 1);
+      let part = parts[p]!;
+      out.set(part, at);
+      at += part.length;
+      for (let c = 0; c < counters; c++) {
         at = copyBytes(out, at, texts[c]!, 0, textLength[c]!);
-        p++;
-        at = copyBytes(out, at, bytes, offsets[p]!, offsets[p + 1]!);
+        part = parts[++p]!;
+        out.set(part, at);
+        at += part.length;
       }
-      out[at++] = 0x7d; // '}}'
-      out[at++] = 0x7d;
     }
     out[at++] = 0x5d; // ']}'
     out[at++] = 0x7d;
@@ -238,7 +256,7 @@ export class RecordedTelemetry {
     const existing = this.recordings[i];
     if (existing) return existing;
     const machine = this.workload.plant.machines[i]!;
-    const parts: Buffer[] = [];
+    const encoded: Buffer[] = [];
     const readings: Record<string, number>[] = [];
     let counters: string[] = [];
     let maxSampleBytes = 0;
@@ -259,26 +277,27 @@ export class RecordedTelemetry {
       }
       p.push(text);
       if (p.length !== counters.length + 1) throw new Error(`device ${i}: the metrics changed while recording`);
+      p[0] = `,"m":{${p[0]!}`;
+      p[p.length - 1] += '}}';
       let sampleBytes = 0;
       for (const part of p) {
         const b = Buffer.from(part, 'utf8');
-        parts.push(b);
+        encoded.push(b);
         sampleBytes += b.length;
       }
       maxSampleBytes = Math.max(maxSampleBytes, sampleBytes);
     }
-    const bytes = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
-    const offsets = new Uint32Array(parts.length + 1);
-    for (let j = 0; j < parts.length; j++) {
-      bytes.set(parts[j]!, offsets[j]!);
-      offsets[j + 1] = offsets[j]! + parts[j]!.length;
+    const bytes = new Uint8Array(encoded.reduce((n, b) => n + b.length, 0));
+    const parts: Uint8Array[] = new Array(encoded.length);
+    for (let j = 0, at = 0; j < encoded.length; j++) {
+      bytes.set(encoded[j]!, at);
+      parts[j] = bytes.subarray(at, (at += encoded[j]!.length));
     }
     const increments = counters.map((c) => Float64Array.from(readings, (m, k) => (k === 0 ? 0 : Math.max(0, m[c]! - readings[k - 1]![c]!))));
     const start = readings[0]!;
     const texts = counters.map(() => new Uint8Array(TEXT_MAX));
     const r: Recording = {
-      bytes,
-      offsets,
+      parts,
       length: this.samples,
       maxSampleBytes,
       counters,

@@ -6,8 +6,9 @@
  * retained will otherwise) at a fraction of the CPU per message: no promise, callback or packet
  * object per publish; the PUBLISHes of one turn of the event loop go out in one socket write;
  * a PUBACK frees its packet id and adds its samples to `samplesAcked`. Packets are written in
- * place into one output buffer, the next turn's after the last: no buffer per message, and no copy
- * to join them for the socket.
+ * place into one output buffer, the next turn's after the last (or from its start again once the
+ * socket has handed everything to the kernel): no buffer per message, and no copy to join them for
+ * the socket.
  *
  * Only what the broker acknowledged counts, so "acknowledged = stored" stays exact. It does not
  * reconnect: a dropped connection is a failed run (`failure`), never a silent resend.
@@ -240,6 +241,9 @@ export class WireGateway {
     if (!socket || socket.destroyed || this.outAt === this.outFrom) return;
     socket.write(this.out.subarray(this.outFrom, this.outAt));
     this.outFrom = this.outAt;
+    // Written through to the kernel (nothing left queued in the socket): the buffer is free again
+    // from its start, so one buffer per gateway serves every turn, warm in the cache.
+    if (socket.writableLength === 0) this.outFrom = this.outAt = 0;
     this.lastWrite = performance.now();
   };
 

@@ -124,17 +124,22 @@ export function publishPacket(topic: Buffer, packetId: number, payload: string, 
 export class FrameReader {
   private rest: Buffer | null = null;
 
-  /** Calls `onFrame` with each complete packet's type and its body (variable header and payload: `buf` from `start` to `end`). */
-  read(chunk: Buffer, onFrame: (type: number, buf: Buffer, start: number, end: number) => void): void {
-    const buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+  /**
+   * Calls `onFrame` with each complete packet's type and its body (variable header and payload:
+   * `buf` from `start` to `end`), for the first `chunkBytes` bytes of `chunk` (all by default). An
+   * incomplete packet is copied, so `chunk` may be reused for the next read.
+   */
+  read(chunk: Buffer, onFrame: (type: number, buf: Buffer, start: number, end: number) => void, chunkBytes = chunk.length): void {
+    const buf = this.rest ? Buffer.concat([this.rest, chunk.subarray(0, chunkBytes)]) : chunk;
+    const bufEnd = this.rest ? buf.length : chunkBytes;
     this.rest = null;
     let at = 0;
-    while (at < buf.length) {
+    while (at < bufEnd) {
       let length = 0;
       let mult = 1;
       let p = at + 1;
       let complete = false;
-      for (let k = 0; k < 4 && p < buf.length; k++) {
+      for (let k = 0; k < 4 && p < bufEnd; k++) {
         const b = buf[p++]!;
         length += (b & 0x7f) * mult;
         mult *= 0x80;
@@ -143,11 +148,11 @@ export class FrameReader {
           break;
         }
       }
-      if (!complete || p + length > buf.length) break;
+      if (!complete || p + length > bufEnd) break;
       onFrame(buf[at]! >> 4, buf, p, p + length);
       at = p + length;
     }
-    if (at < buf.length) this.rest = Buffer.from(buf.subarray(at));
+    if (at < bufEnd) this.rest = Buffer.from(buf.subarray(at, bufEnd));
   }
 }
 

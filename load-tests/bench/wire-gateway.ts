@@ -21,6 +21,8 @@ import { connectPacket, DISCONNECT, finishPublish, FrameReader, PACKET, PINGREQ,
 
 /** The output buffer's size: a new one is taken when the turn's packets do not fit in what is left. */
 const OUT_BYTES = 64 * 1024;
+/** The read buffer's size (a PUBACK is 4 bytes). */
+const READ_BYTES = 16 * 1024;
 
 export interface WireGatewayOptions {
   brokerUrl: string;
@@ -96,14 +98,20 @@ export class WireGateway {
     const url = new URL(this.opts.brokerUrl);
     if (url.protocol !== 'mqtt:') throw new Error(`gateway ${this.gatewayId}: only mqtt:// URLs, got ${url.protocol}`);
     const keepaliveSec = this.opts.keepaliveSec ?? 30;
-    const socket = tcpConnect({ host: url.hostname, port: Number(url.port || 1883), noDelay: true });
+    // Reads land in one buffer per gateway (its PUBACKs are parsed in place): no buffer and no
+    // stream event per read.
+    const input = Buffer.allocUnsafe(READ_BYTES);
+    const onread = (n: number): boolean => {
+      this.reader.read(input, this.onFrame, n);
+      return true;
+    };
+    const socket = tcpConnect({ host: url.hostname, port: Number(url.port || 1883), noDelay: true, onread: { buffer: input, callback: onread } });
     this.socket = socket;
     socket.on('error', (err) => this.fail(new Error(`gateway ${this.gatewayId} (${url.host}): ${err.message}${this.connackWaiter ? '' : ` with ${this.inFlightCount} publishes unacknowledged`}`)));
     socket.on('close', () => {
       if (!this.closing) this.fail(new Error(`gateway ${this.gatewayId}: the connection to the broker closed with ${this.inFlightCount} publishes unacknowledged`));
       this.wakeIdle();
     });
-    socket.on('data', (chunk: Buffer) => this.reader.read(chunk, this.onFrame));
     await new Promise<void>((resolve, reject) => {
       this.connackWaiter = { resolve, reject };
       socket.once('connect', () => {

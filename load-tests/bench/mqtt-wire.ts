@@ -72,7 +72,8 @@ export function publishLength(topic: Buffer, payloadBytes: number): number {
 function writePublishHeader(out: Buffer, at: number, topic: Buffer, packetId: number, payloadBytes: number, retain: boolean): number {
   out[at] = retain ? 0x33 : 0x32;
   at = writeVarint(out, at + 1, topic.length + 2 + 1 + payloadBytes);
-  at += topic.copy(out, at);
+  out.set(topic, at);
+  at += topic.length;
   out[at] = packetId >> 8;
   out[at + 1] = packetId & 0xff;
   out[at + 2] = 0x00; // property length

@@ -30,9 +30,9 @@ interface Recording {
    * the last closing the sample (`}}`). Views of one buffer per device.
    */
   parts: Uint8Array[];
-  /** Samples recorded, and the most bytes of one's parts. */
+  /** Samples recorded, and the most bytes a message of them takes. */
   length: number;
-  maxSampleBytes: number;
+  maxMessageBytes: number;
   /** The counters' names in their order in the text, and their decimals. */
   counters: string[];
   decimals: number[];
@@ -181,9 +181,7 @@ export class RecordedTelemetry {
 
   /** At most how many bytes `writeMessage` writes for device `i`. */
   maxMessageBytes(i: number): number {
-    const r = this.recording(i);
-    const perSample = 1 + TS_OPEN.length + TEXT_MAX + r.maxSampleBytes + r.counters.length * TEXT_MAX;
-    return SEQ_OPEN.length + TEXT_MAX + SAMPLES_OPEN.length + this.workload.samplesPerMessage * perSample + 2;
+    return this.recording(i).maxMessageBytes;
   }
 
   /**
@@ -299,7 +297,7 @@ export class RecordedTelemetry {
     const r: Recording = {
       parts,
       length: this.samples,
-      maxSampleBytes,
+      maxMessageBytes: SEQ_OPEN.length + TEXT_MAX + SAMPLES_OPEN.length + this.workload.samplesPerMessage * (1 + TS_OPEN.length + TEXT_MAX + maxSampleBytes + counters.length * TEXT_MAX) + 2,
       counters,
       decimals: counters.map((c) => COUNTERS[c]!),
       factors: counters.map((c) => 10 ** COUNTERS[c]!),

@@ -25,11 +25,14 @@ const COUNTERS: Record<string, number> = { energy_kwh: 3, gas_m3: 3, output_unit
 /** One device's recording. */
 interface Recording {
   /**
-   * Per sample, the UTF-8 JSON text around its counters: sample k's part j (`counters.length + 1`
-   * parts) is `parts[k * (counters.length + 1) + j]`, the first opening its metrics (`,"m":{`),
-   * the last closing the sample (`}}`). Views of one buffer per device.
+   * Per sample, the UTF-8 JSON text around its counters, all in one buffer: sample k's part j
+   * (`counters.length + 1` parts) is `bytes[offsets[p], offsets[p + 1])` with
+   * p = k × (counters.length + 1) + j, the first opening its metrics (`,"m":{`), the last closing
+   * the sample (`}}`). (Not a view per part: views took more memory than the text, and a message
+   * touched them all.)
    */
-  parts: Uint8Array[];
+  bytes: Uint8Array;
+  offsets: Uint32Array;
   /** Samples recorded, and the most bytes a message of them takes. */
   length: number;
   maxMessageBytes: number;
@@ -60,6 +63,16 @@ function ascii(s: string): Uint8Array {
 /** `s` (ASCII) into `out` at `at`; returns where it ends. */
 function writeAscii(out: Uint8Array, at: number, s: string): number {
   for (let k = 0; k < s.length; k++) out[at++] = s.charCodeAt(k);
+  return at;
+}
+
+/** `from[start, end)` into `out` at `at`: a longer part with one `set` (on a view made for it), a short one byte by byte; returns where it ends. */
+function copyPart(out: Uint8Array, at: number, from: Uint8Array, start: number, end: number): number {
+  if (end - start > 24) {
+    out.set(from.subarray(start, end), at);
+    return at + end - start;
+  }
+  for (let k = start; k < end; k++) out[at++] = from[k]!;
   return at;
 }
 
@@ -194,7 +207,7 @@ export class RecordedTelemetry {
     const n = this.workload.samplesPerMessage;
     const { first, step } = this.workload.nextStamps(i, now);
     const counters = r.counters.length;
-    const { parts, texts, textLength } = r;
+    const { bytes, offsets, texts, textLength } = r;
     at = copyBytes(out, at, SEQ_OPEN, 0, SEQ_OPEN.length);
     at = writeInteger(out, at, seq);
     at = copyBytes(out, at, SAMPLES_OPEN, 0, SAMPLES_OPEN.length);
@@ -203,14 +216,11 @@ export class RecordedTelemetry {
       at = copyBytes(out, at, TS_OPEN, 0, TS_OPEN.length);
       at = writeInteger(out, at, first + k * step);
       let p = this.advance(r) * (counters + 1);
-      let part = parts[p]!;
-      out.set(part, at);
-      at += part.length;
+      at = copyPart(out, at, bytes, offsets[p]!, offsets[p + 1]!);
       for (let c = 0; c < counters; c++) {
         at = copyBytes(out, at, texts[c]!, 0, textLength[c]!);
-        part = parts[++p]!;
-        out.set(part, at);
-        at += part.length;
+        p++;
+        at = copyPart(out, at, bytes, offsets[p]!, offsets[p + 1]!);
       }
     }
     out[at++] = 0x5d; // ']}'
@@ -286,16 +296,17 @@ export class RecordedTelemetry {
       maxSampleBytes = Math.max(maxSampleBytes, sampleBytes);
     }
     const bytes = new Uint8Array(encoded.reduce((n, b) => n + b.length, 0));
-    const parts: Uint8Array[] = new Array(encoded.length);
+    const offsets = new Uint32Array(encoded.length + 1);
     for (let j = 0, at = 0; j < encoded.length; j++) {
       bytes.set(encoded[j]!, at);
-      parts[j] = bytes.subarray(at, (at += encoded[j]!.length));
+      offsets[j + 1] = at += encoded[j]!.length;
     }
     const increments = counters.map((c) => Float64Array.from(readings, (m, k) => (k === 0 ? 0 : Math.max(0, m[c]! - readings[k - 1]![c]!))));
     const start = readings[0]!;
     const texts = counters.map(() => new Uint8Array(TEXT_MAX));
     const r: Recording = {
-      parts,
+      bytes,
+      offsets,
       length: this.samples,
       maxMessageBytes: SEQ_OPEN.length + TEXT_MAX + SAMPLES_OPEN.length + this.workload.samplesPerMessage * (1 + TS_OPEN.length + TEXT_MAX + maxSampleBytes + counters.length * TEXT_MAX) + 2,
       counters,

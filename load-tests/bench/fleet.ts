@@ -5,7 +5,8 @@
  * site's simulated machines (workload.ts), replayed from a recording (recorded-telemetry.ts).
  * The fleet shares the machine with the platform, so every microsecond it spends per message is
  * taken from what is being measured: a message is its recorded text with the seq, timestamps
- * and counters filled in, and a gateway writes a turn's messages to its socket in one go.
+ * and counters filled in, written as bytes straight into its gateway's output buffer, and a
+ * gateway writes a turn's messages to its socket in one go.
  *
  * Two ways to pace it:
  * - `rate`: open loop, a fixed offered rate in samples/s (a ramp step). A step the system cannot
@@ -95,9 +96,8 @@ export class Fleet {
       this.gatewayOf[i]!.publish(this.slotOf[i]!, JSON.stringify({ seq: this.seq[i]!++, samples }), n);
       return { ts: newest.ts };
     }
-    const { json, newestTs } = this.telemetry.nextMessage(i, this.seq[i]!++);
-    this.gatewayOf[i]!.publish(this.slotOf[i]!, json, n);
-    return { ts: newestTs };
+    this.gatewayOf[i]!.publishFrom(this.slotOf[i]!, n, this.telemetry, i, this.seq[i]!++);
+    return { ts: this.telemetry.newestTs };
   }
 
   /** A gateway's failure (a refused publish, a lost connection): the run is void. */

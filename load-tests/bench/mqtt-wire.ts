@@ -68,18 +68,49 @@ export function publishLength(topic: Buffer, payloadBytes: number): number {
   return 1 + varintLength(length) + length;
 }
 
-/**
- * QoS 1 PUBLISH, no properties, written into `out` at `at` (room for publishLength bytes);
- * `payload` (`payloadBytes` bytes of UTF-8) is written as UTF-8. Returns where it ends.
- */
-export function writePublish(out: Buffer, at: number, topic: Buffer, packetId: number, payload: string, payloadBytes: number, retain = false): number {
+/** The fixed header, topic, packet id and (empty) properties of a QoS 1 PUBLISH, at `at`; returns where its payload goes. */
+function writePublishHeader(out: Buffer, at: number, topic: Buffer, packetId: number, payloadBytes: number, retain: boolean): number {
   out[at] = retain ? 0x33 : 0x32;
   at = writeVarint(out, at + 1, topic.length + 2 + 1 + payloadBytes);
-  at += topic.copy(out, at);
+  out.set(topic, at);
+  at += topic.length;
   out[at] = packetId >> 8;
   out[at + 1] = packetId & 0xff;
   out[at + 2] = 0x00; // property length
-  return at + 3 + out.write(payload, at + 3, 'utf8');
+  return at + 3;
+}
+
+/**
+ * QoS 1 PUBLISH, no properties, written into `out` at `at` (room for publishLength bytes);
+ * `payload` (`payloadBytes` bytes; a string is written as UTF-8) follows the header. Returns where it ends.
+ */
+export function writePublish(out: Buffer, at: number, topic: Buffer, packetId: number, payload: string | Uint8Array, payloadBytes: number, retain = false): number {
+  at = writePublishHeader(out, at, topic, packetId, payloadBytes, retain);
+  if (typeof payload === 'string') return at + out.write(payload, at, 'utf8');
+  out.set(payload, at);
+  return at + payload.length;
+}
+
+/**
+ * Where to write, in place, the payload of a PUBLISH that starts at `at` when its size is not
+ * known yet: after room for the header of a `maxPayloadBytes` payload (`publishLength(topic,
+ * maxPayloadBytes)` bytes in all).
+ */
+export function publishPayloadAt(at: number, topic: Buffer, maxPayloadBytes: number): number {
+  return at + publishLength(topic, maxPayloadBytes) - maxPayloadBytes;
+}
+
+/**
+ * Completes, at `at`, the QoS 1 PUBLISH whose `payloadBytes` bytes of payload were written at
+ * `publishPayloadAt(at, topic, max)`: writes its header there and, when the remaining length
+ * takes fewer bytes than the room left for it, moves the payload up against the header. Returns
+ * where the packet ends.
+ */
+export function finishPublish(out: Buffer, at: number, topic: Buffer, packetId: number, payloadAt: number, payloadBytes: number, retain = false): number {
+  const headerEnd = at + publishLength(topic, payloadBytes) - payloadBytes;
+  if (headerEnd !== payloadAt) out.copyWithin(headerEnd, payloadAt, payloadAt + payloadBytes);
+  writePublishHeader(out, at, topic, packetId, payloadBytes, retain);
+  return headerEnd + payloadBytes;
 }
 
 /** QoS 1 PUBLISH, no properties; `payload` is written as UTF-8. */
@@ -94,17 +125,22 @@ export function publishPacket(topic: Buffer, packetId: number, payload: string, 
 export class FrameReader {
   private rest: Buffer | null = null;
 
-  /** Calls `onFrame` with each complete packet's type and its body (variable header and payload: `buf` from `start` to `end`). */
-  read(chunk: Buffer, onFrame: (type: number, buf: Buffer, start: number, end: number) => void): void {
-    const buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+  /**
+   * Calls `onFrame` with each complete packet's type and its body (variable header and payload:
+   * `buf` from `start` to `end`), for the first `chunkBytes` bytes of `chunk` (all by default). An
+   * incomplete packet is copied, so `chunk` may be reused for the next read.
+   */
+  read(chunk: Buffer, onFrame: (type: number, buf: Buffer, start: number, end: number) => void, chunkBytes = chunk.length): void {
+    const buf = this.rest ? Buffer.concat([this.rest, chunk.subarray(0, chunkBytes)]) : chunk;
+    const bufEnd = this.rest ? buf.length : chunkBytes;
     this.rest = null;
     let at = 0;
-    while (at < buf.length) {
+    while (at < bufEnd) {
       let length = 0;
       let mult = 1;
       let p = at + 1;
       let complete = false;
-      for (let k = 0; k < 4 && p < buf.length; k++) {
+      for (let k = 0; k < 4 && p < bufEnd; k++) {
         const b = buf[p++]!;
         length += (b & 0x7f) * mult;
         mult *= 0x80;
@@ -113,11 +149,11 @@ export class FrameReader {
           break;
         }
       }
-      if (!complete || p + length > buf.length) break;
+      if (!complete || p + length > bufEnd) break;
       onFrame(buf[at]! >> 4, buf, p, p + length);
       at = p + length;
     }
-    if (at < buf.length) this.rest = Buffer.from(buf.subarray(at));
+    if (at < bufEnd) this.rest = Buffer.from(buf.subarray(at, bufEnd));
   }
 }
 

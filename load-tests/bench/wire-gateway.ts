@@ -6,8 +6,9 @@
  * retained will otherwise) at a fraction of the CPU per message: no promise, callback or packet
  * object per publish; the PUBLISHes of one turn of the event loop go out in one socket write;
  * a PUBACK frees its packet id and adds its samples to `samplesAcked`. Packets are written in
- * place into one output buffer, the next turn's after the last: no buffer per message, and no copy
- * to join them for the socket.
+ * place into one output buffer, the next turn's after the last (or from its start again once the
+ * socket has handed everything to the kernel): no buffer per message, and no copy to join them for
+ * the socket.
  *
  * Only what the broker acknowledged counts, so "acknowledged = stored" stays exact. It does not
  * reconnect: a dropped connection is a failed run (`failure`), never a silent resend.
@@ -16,10 +17,12 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { deviceTopic, encodeStatus, gatewayStatusTopic, offlineStatus, onlineStatus, type DeviceRef } from '../../src/contract/index.js';
 import { Fifo } from '../../src/queue/fifo.js';
 import { AGENT_INFO } from '../../edge-agent/publisher/index.js';
-import { connectPacket, DISCONNECT, FrameReader, PACKET, PINGREQ, pubackReason, publishLength, readConnack, topicBytes, writePublish } from './mqtt-wire.js';
+import { connectPacket, DISCONNECT, finishPublish, FrameReader, PACKET, PINGREQ, pubackReason, publishLength, publishPayloadAt, readConnack, topicBytes, writePublish } from './mqtt-wire.js';
 
 /** The output buffer's size: a new one is taken when the turn's packets do not fit in what is left. */
 const OUT_BYTES = 64 * 1024;
+/** The read buffer's size (a PUBACK is 4 bytes). */
+const READ_BYTES = 16 * 1024;
 
 export interface WireGatewayOptions {
   brokerUrl: string;
@@ -33,10 +36,19 @@ export interface WireGatewayOptions {
   stopTimeoutMs?: number;
 }
 
+/**
+ * What writes payloads in place (recorded-telemetry.ts): payload (`key`, `seq`) into `out` at
+ * `at`, at most `maxMessageBytes(key)` bytes; returns where it ends.
+ */
+export interface PayloadSource {
+  maxMessageBytes(key: number): number;
+  writeMessage(key: number, seq: number, out: Buffer, at: number): number;
+}
+
 /** A publish waiting for a packet id. */
 interface Queued {
   topic: Buffer;
-  payload: string;
+  payload: string | Buffer;
   samples: number;
   retain: boolean;
 }
@@ -86,14 +98,20 @@ export class WireGateway {
     const url = new URL(this.opts.brokerUrl);
     if (url.protocol !== 'mqtt:') throw new Error(`gateway ${this.gatewayId}: only mqtt:// URLs, got ${url.protocol}`);
     const keepaliveSec = this.opts.keepaliveSec ?? 30;
-    const socket = tcpConnect({ host: url.hostname, port: Number(url.port || 1883), noDelay: true });
+    // Reads land in one buffer per gateway (its PUBACKs are parsed in place): no buffer and no
+    // stream event per read.
+    const input = Buffer.allocUnsafe(READ_BYTES);
+    const onread = (n: number): boolean => {
+      this.reader.read(input, this.onFrame, n);
+      return true;
+    };
+    const socket = tcpConnect({ host: url.hostname, port: Number(url.port || 1883), noDelay: true, onread: { buffer: input, callback: onread } });
     this.socket = socket;
     socket.on('error', (err) => this.fail(new Error(`gateway ${this.gatewayId} (${url.host}): ${err.message}${this.connackWaiter ? '' : ` with ${this.inFlightCount} publishes unacknowledged`}`)));
     socket.on('close', () => {
       if (!this.closing) this.fail(new Error(`gateway ${this.gatewayId}: the connection to the broker closed with ${this.inFlightCount} publishes unacknowledged`));
       this.wakeIdle();
     });
-    socket.on('data', (chunk: Buffer) => this.reader.read(chunk, this.onFrame));
     await new Promise<void>((resolve, reject) => {
       this.connackWaiter = { resolve, reject };
       socket.once('connect', () => {
@@ -125,12 +143,37 @@ export class WireGateway {
 
   /** Publish `payload` (one message of `samples` samples) for device `d` (its index in `devices`), QoS 1; sent with the rest of this turn's. */
   publish(d: number, payload: string, samples: number): void {
+    this.send(this.telemetryTopic(d, samples), payload, samples, false);
+  }
+
+  /**
+   * The same, with the payload `source` writes for (`key`, `seq`) written straight into the
+   * output buffer: no string and no buffer per message (a buffer only when the window is full).
+   */
+  publishFrom(d: number, samples: number, source: PayloadSource, key: number, seq: number): void {
+    const topic = this.telemetryTopic(d, samples);
+    const max = source.maxMessageBytes(key);
+    const id = this.free.pop();
+    if (id === undefined) {
+      const payload = Buffer.allocUnsafe(max);
+      this.queue.push({ topic, payload: payload.subarray(0, source.writeMessage(key, seq, payload, 0)), samples, retain: false });
+      return;
+    }
+    this.samplesOf[id] = samples;
+    this.inFlightCount++;
+    const at = this.reserve(publishLength(topic, max));
+    const payloadAt = publishPayloadAt(at, topic, max);
+    const end = source.writeMessage(key, seq, this.out, payloadAt);
+    this.outAt = finishPublish(this.out, at, topic, id, payloadAt, end - payloadAt);
+  }
+
+  private telemetryTopic(d: number, samples: number): Buffer {
     const topic = this.topics[d];
     if (!topic) throw new Error(`gateway ${this.gatewayId}: no device ${d}`);
     if (this.closing) throw new Error(`gateway ${this.gatewayId} is stopped`);
     this.messagesPublished++;
     this.samplesPublished += samples;
-    this.send(topic, payload, samples, false);
+    return topic;
   }
 
   /** Clean stop: wait (bounded) for outstanding PUBACKs, retained `offline` statuses, DISCONNECT. Idempotent. */
@@ -162,7 +205,7 @@ export class WireGateway {
   }
 
   /** Sent now if a packet id is free; otherwise queued (only then is an object made for it). */
-  private send(topic: Buffer, payload: string, samples: number, retain: boolean): void {
+  private send(topic: Buffer, payload: string | Buffer, samples: number, retain: boolean): void {
     const id = this.free.pop();
     if (id === undefined) {
       this.queue.push({ topic, payload, samples, retain });
@@ -173,8 +216,8 @@ export class WireGateway {
     this.writePublish(topic, id, payload, retain);
   }
 
-  private writePublish(topic: Buffer, id: number, payload: string, retain: boolean): void {
-    const bytes = Buffer.byteLength(payload, 'utf8');
+  private writePublish(topic: Buffer, id: number, payload: string | Buffer, retain: boolean): void {
+    const bytes = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
     const at = this.reserve(publishLength(topic, bytes));
     this.outAt = writePublish(this.out, at, topic, id, payload, bytes, retain);
   }
@@ -206,6 +249,9 @@ export class WireGateway {
     if (!socket || socket.destroyed || this.outAt === this.outFrom) return;
     socket.write(this.out.subarray(this.outFrom, this.outAt));
     this.outFrom = this.outAt;
+    // Written through to the kernel (nothing left queued in the socket): the buffer is free again
+    // from its start, so one buffer per gateway serves every turn, warm in the cache.
+    if (socket.writableLength === 0) this.outFrom = this.outAt = 0;
     this.lastWrite = performance.now();
   };
 

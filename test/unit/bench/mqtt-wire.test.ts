@@ -1,6 +1,6 @@
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { FrameReader, PACKET, publishPacket, topicBytes, writePublish } from '../../../load-tests/bench/mqtt-wire.js';
+import { finishPublish, FrameReader, PACKET, publishLength, publishPacket, publishPayloadAt, topicBytes, writePublish } from '../../../load-tests/bench/mqtt-wire.js';
 
 // The load generator writes its MQTT 5 PUBLISHes by hand: they must be the bytes a general
 // encoder (mqtt-packet, what MQTT.js sends) produces for the same packet, one after the other in
@@ -54,6 +54,26 @@ describe('bench: the wire gateway\'s MQTT packets', () => {
     }
   });
 
+  it('a PUBLISH whose payload was written in place before its header (room left for the longest) is mqtt-packet\'s, one after the other', () => {
+    const t = topicBytes(topic);
+    const out = Buffer.alloc(400_000, 0xee);
+    let at = 5;
+    for (const size of sizes) {
+      // Room for payloads up to this much larger: the remaining length may take more bytes than it needs.
+      for (const slack of [0, 1, 50, 20_000]) {
+        const payload = Buffer.alloc(size, 'b');
+        if (size > 3) payload.write('é', 0);
+        const packet = reference(topic, 7 + slack, payload, false);
+        if (at + publishLength(t, size + slack) > out.length) at = 5;
+        const payloadAt = publishPayloadAt(at, t, size + slack);
+        payload.copy(out, payloadAt);
+        const end = finishPublish(out, at, t, 7 + slack, payloadAt, size);
+        expectBytes(out.subarray(at, end), packet);
+        at = end;
+      }
+    }
+  });
+
   it('splits a stream of packets back into the same packets, however it is cut into reads', () => {
     const packets = sizes.map((size, k) => reference(topic, k + 1, Buffer.alloc(size, 'p'), false));
     const puback = Buffer.from([0x40, 0x02, 0x00, 0x07]);
@@ -72,6 +92,19 @@ describe('bench: the wire gateway\'s MQTT packets', () => {
       expect(types).toEqual([...packets.map(() => PACKET.publish), PACKET.puback, PACKET.puback]);
       packets.forEach((p, k) => expectBytes(got[k]!, body(p)));
       expect(got.slice(packets.length).map((b) => b.readUInt16BE(0))).toEqual([7, 8]);
+    }
+    // Reads into one reused buffer, its first n bytes each time (as the gateway reads its socket).
+    for (const cut of [3, 1000, 16_384]) {
+      const reader = new FrameReader();
+      const input = Buffer.alloc(cut);
+      const got: Buffer[] = [];
+      for (let at = 0; at < stream.length; at += cut) {
+        const n = stream.copy(input, 0, at, at + cut);
+        input.fill(0xff, n);
+        reader.read(input, (_, buf, start, end) => got.push(Buffer.from(buf.subarray(start, end))), n);
+      }
+      packets.forEach((p, k) => expectBytes(got[k]!, body(p)));
+      expect(got).toHaveLength(packets.length + 2);
     }
   });
 });

@@ -9,6 +9,54 @@ import { Workload } from '../../../load-tests/bench/workload.js';
 const SHAPE = { sites: 2, linesPerSite: 2, machinesPerLine: 3, samplesPerMessage: 10 };
 const counters = ['energy_kwh', 'gas_m3', 'output_units'];
 
+/** Byte for byte (toEqual walks a Buffer slowly); on a difference, the texts side by side. */
+function sameBytes(got: Buffer, want: Buffer): void {
+  if (!got.equals(want)) expect(got.toString('utf8')).toBe(want.toString('utf8'));
+}
+
+/**
+ * The replay as the message builder made it before it wrote bytes, from the objects: each device's
+ * simulated readings (stepped `stepMs` apart, `samples` of them) played forwards, then backwards,
+ * ...; the counters (3, 3 and 0 decimals) grow by the recorded increments, rounded as the
+ * simulator rounds; each message `JSON.stringify({ seq, samples: [{ ts, m }] })`, stamped by a
+ * twin workload's clock.
+ */
+function referenceReplay(workload: Workload, samples: number, stepMs: number) {
+  const decimals: Record<string, number> = { energy_kwh: 3, gas_m3: 3, output_units: 0 };
+  const devices = workload.plant.machines.map((machine) => {
+    const readings: Record<string, number>[] = [];
+    for (let k = 0; k < samples; k++) {
+      if (k > 0) machine.step(stepMs);
+      readings.push({ ...machine.sample(0).m });
+    }
+    const names = Object.keys(readings[0]!).filter((key) => key in decimals);
+    const increments = names.map((c) => readings.map((m, k) => (k === 0 ? 0 : Math.max(0, m[c]! - readings[k - 1]![c]!))));
+    return { readings, names, increments, values: names.map((c) => readings[0]![c]!), shown: names.map((c) => readings[0]![c]!), at: -1, dir: 1 };
+  });
+  return (i: number, seq: number, now: number): string => {
+    const d = devices[i]!;
+    const { first, step } = workload.nextStamps(i, now);
+    const out: { ts: number; m: Record<string, number> }[] = [];
+    for (let k = 0; k < workload.samplesPerMessage; k++) {
+      const from = d.at;
+      if (d.at + d.dir < 0 || d.at + d.dir >= samples) d.dir = -d.dir;
+      d.at += d.dir;
+      const inc = d.dir === 1 ? d.at : from;
+      d.names.forEach((c, j) => {
+        const add = d.increments[j]![inc]!;
+        if (add === 0) return;
+        d.values[j]! += add;
+        const f = 10 ** decimals[c]!;
+        d.shown[j] = Math.round(d.values[j]! * f) / f;
+      });
+      const m = { ...d.readings[d.at]! };
+      d.names.forEach((c, j) => (m[c] = d.shown[j]!));
+      out.push({ ts: first + k * step, m });
+    }
+    return JSON.stringify({ seq, samples: out });
+  };
+}
+
 describe('bench: recorded telemetry', () => {
   it('builds messages the platform decodes without a rejection, each sample with the simulation\'s metrics', () => {
     const now = Date.now();
@@ -70,6 +118,40 @@ describe('bench: recorded telemetry', () => {
     const w = new Workload({ ...SHAPE, sites: 1, linesPerSite: 1, machinesPerLine: 1 });
     expect(RecordedTelemetry.of(w)).toBe(RecordedTelemetry.of(w));
     expect(RecordedTelemetry.of(new Workload(SHAPE))).not.toBe(RecordedTelemetry.of(w));
+  });
+
+  it('writes each message as the very bytes of JSON.stringify of its samples, over laps of the recording and in any buffer position', () => {
+    const start = 1_700_000_000_000;
+    for (const [shape, opts] of [
+      [SHAPE, { samples: 12, stepMs: 60_000 }], // short recording, long steps: many turns, counters with decimals
+      [{ ...SHAPE, samplesPerMessage: 1 }, { samples: 5, stepMs: 1_000 }],
+      [{ ...SHAPE, sites: 1 }, {}], // the default recording length and step
+    ] as const) {
+      const replay = new RecordedTelemetry(new Workload(shape, start), opts);
+      const twin = new Workload(shape, start);
+      const reference = referenceReplay(twin, opts.samples ?? Math.max(4 * shape.samplesPerMessage, Math.min(256, Math.floor(200_000 / twin.size))), opts.stepMs ?? 10);
+      const out = Buffer.alloc(64 * 1024, 0xee);
+      for (let msg = 0; msg < 40; msg++) {
+        for (let i = 0; i < twin.size; i++) {
+          // Bursts (several messages a millisecond) and gaps (a natural pace), seq beyond 2^31.
+          const now = start + 60_000 + msg * (msg % 3 === 0 ? 1 : 2_500) + i;
+          const seq = msg % 2 === 0 ? msg : 2 ** 32 - 1 - msg;
+          const want = Buffer.from(reference(i, seq, now));
+          if (msg % 4 === 3) {
+            const got = replay.nextMessage(i, seq, now);
+            sameBytes(Buffer.from(got.json), want);
+            expect(got.newestTs).toBe((JSON.parse(got.json) as { samples: { ts: number }[] }).samples.at(-1)!.ts);
+            continue;
+          }
+          const at = 1 + ((msg * 977 + i * 131) % 30_000);
+          const end = replay.writeMessage(i, seq, out, at, now);
+          expect(end - at).toBeLessThanOrEqual(replay.maxMessageBytes(i));
+          sameBytes(out.subarray(at, end), want);
+          expect(out[at - 1]).toBe(0xee); // nothing written before it
+          out.fill(0xee, at, end);
+        }
+      }
+    }
   });
 
   it('refuses a recording too short to play back', () => {

@@ -68,14 +68,12 @@ function writeAscii(out: Uint8Array, at: number, s: string): number {
 
 /** `from[start, end)` into `out` at `at`: a longer part with one `set` (on a view made for it), a short one byte by byte; returns where it ends. */
 function copyPart(out: Uint8Array, at: number, from: Uint8Array, start: number, end: number): number {
-  if (end - start > 24) {
-    out.set(from.subarray(start, end), at);
-    return at + end - start;
-  }
-  for (let k = start; k < end; k++) out[at++] = from[k]!;
-  return at;
+  if (end - start <= 24) return copyBytes(out, at, from, start, end);
+  out.set(from.subarray(start, end), at);
+  return at + end - start;
 }
 
+/** `from[start, end)` into `out` at `at`, byte by byte; returns where it ends. */
 function copyBytes(out: Uint8Array, at: number, from: Uint8Array, start: number, end: number): number {
   for (let k = start; k < end; k++) out[at++] = from[k]!;
   return at;
@@ -141,11 +139,7 @@ export function writeDecimal(out: Uint8Array, at: number, units: number, decimal
   }
   out[at] = 0x2e; // '.'
   const end = at + 1 + digits;
-  for (let k = end - 1; k > at; k--) {
-    const q = Math.floor(frac / 10);
-    out[k] = 48 + (frac - q * 10);
-    frac = q;
-  }
+  writeDigits(out, end, frac, digits); // frac < f ≤ 10^6
   return end;
 }
 

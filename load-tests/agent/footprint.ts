@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { encodeRegister, loadProfile } from '../../edge-agent/modbus/index.js';
 import { startModbusServer } from '../../test/support/modbus-server.js';
 import { startMosquitto } from '../../test/support/mosquitto.js';
+import { reapOnExit } from '../../test/support/child-reaper.js';
 
 const seconds = Number(process.env.PP_FOOTPRINT_SECONDS ?? 60);
 const source = process.env.PP_FOOTPRINT_SOURCE ?? 'simulator';
@@ -39,7 +40,7 @@ async function main() {
   // Default: the built agent (`npm run build` first), as installed on a gateway. PP_FOOTPRINT_TSX=1
   // measures running from source through tsx, whose loader adds its own memory.
   const args = process.env.PP_FOOTPRINT_TSX ? ['--import', 'tsx', 'edge-agent/cli.ts'] : ['dist/edge-agent/cli.js'];
-  const child = spawn(process.execPath, [...args, '--config', file, '--log-level', 'warn'], { stdio: 'inherit' });
+  const child = reapOnExit(spawn(process.execPath, [...args, '--config', file, '--log-level', 'warn'], { stdio: 'inherit' }));
   const pid = child.pid!;
   await new Promise((r) => setTimeout(r, 10_000)); // start-up (tsx compiles) is not steady state
   const t0 = cpuTicks(pid);

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { queryInfluxQL } from '../../src/storage/index.js';
 import { startMosquitto } from '../../test/support/mosquitto.js';
 import { waitFor } from '../../test/support/ports.js';
+import { reapOnExit } from '../../test/support/child-reaper.js';
 import { Fleet } from './fleet.js';
 import { UsageWindow, type WindowUsage } from './proc-stats.js';
 import type { Workload, WorkloadShape } from './workload.js';
@@ -26,7 +27,7 @@ export interface RateMeasure {
 }
 
 function forkTs(file: string, args: string[]): ChildProcess {
-  return fork(here(file), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return reapOnExit(fork(here(file), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
 }
 
 function untilMessage<T>(child: ChildProcess, type: string, timeoutMs = 60_000): Promise<T> {

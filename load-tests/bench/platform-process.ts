@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, GiveUp, waitFor } from '../../test/support/ports.js';
+import { reapOnExit } from '../../test/support/child-reaper.js';
 import { START_NODE_FLAGS } from '../../src/app/heap.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -98,7 +99,7 @@ export async function spawnBuiltPlatform(opts: SpawnOptions): Promise<PlatformPr
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', PP_SIMULATOR: 'false', PP_INFLUX_MANAGED: 'false', PP_LOG_LEVEL: 'warn', PP_DATA_DIR: dataDir, PP_HTTP_PORT: String(port), ...opts.env };
   // As npm start runs it: each tree with its own start flags.
   const startFlags = opts.dist ? await startFlagsOf(opts.dist) : [...START_NODE_FLAGS];
-  const child = spawn(process.execPath, [...startFlags, ...(opts.nodeArgs ?? []), join(opts.dist ?? BENCH_DIST, 'src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = reapOnExit(spawn(process.execPath, [...startFlags, ...(opts.nodeArgs ?? []), join(opts.dist ?? BENCH_DIST, 'src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
   const keep = (d: Buffer) => (out = (out + d.toString()).slice(-20_000));
   child.stdout?.on('data', keep);

@@ -1,6 +1,7 @@
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { reapOnExit } from './child-reaper.js';
 import { InfluxV1Sink, startManagedInfluxd, type ManagedInfluxd } from '../../src/storage/index.js';
 
 export interface InfluxdProcess {
@@ -29,7 +30,12 @@ export async function startInfluxd(opts: { database?: string } = {}): Promise<In
   const dataDir = await mkdtemp(join(tmpdir(), 'pp-influxd-'));
   // managed-influxd picks the port (and picks again if it was taken before influxd bound it);
   // restart() keeps it.
-  let current: ManagedInfluxd | null = await startManagedInfluxd({ dataDir });
+  const start = async (httpPort?: number) => {
+    const started = await startManagedInfluxd({ dataDir, httpPort });
+    reapOnExit(started.process); // ends with this test or bench, however it ends
+    return started;
+  };
+  let current: ManagedInfluxd | null = await start();
   const port = current.httpPort;
   const url = `http://127.0.0.1:${port}`;
   if (opts.database) await new InfluxV1Sink({ url, database: opts.database }).connect();
@@ -52,7 +58,7 @@ export async function startInfluxd(opts: { database?: string } = {}): Promise<In
     kill,
     restart: async () => {
       await kill();
-      current = await startManagedInfluxd({ dataDir, httpPort: port });
+      current = await start(port);
     },
     stop: async () => {
       await current?.stop();

@@ -7,6 +7,7 @@ import { startPlatform, type Platform, type PlatformOptions } from '../../src/ap
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/observability/index.js';
 import { freePort, GiveUp, waitFor } from './ports.js';
+import { reapOnExit } from './child-reaper.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -50,25 +51,17 @@ export interface PlatformProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/**
- * Platform processes still running when this test process exits are killed then: a test that
- * forgets one (or fails before its cleanup) must not leave it running after the suite.
- */
-const spawned = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
 
 /** The platform as its own process (`src/main.ts` through tsx), so tests can SIGKILL it. */
 export async function spawnPlatform(env: Record<string, string>): Promise<PlatformProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // Killed when this test process ends: a test that forgets one (or fails before its cleanup)
+  // must not leave it running after the suite.
+  const child = reapOnExit(spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...baseEnv({ PP_HTTP_PORT: String(port), ...env }) },
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  spawned.add(child);
-  child.once('exit', () => spawned.delete(child));
+  }));
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

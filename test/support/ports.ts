@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { reapOnExit } from './child-reaper.js';
 
 export { freePort } from '../../src/storage/free-port.js';
 
@@ -60,9 +61,9 @@ export interface ServerProcess {
 /**
  * A server that runs `bin args`: `restart` (also the first start) resolves once `ready` says so
  * (its ports answer), or throws with the server's last output if it exits first; `stop` ends it
- * cleanly and deletes `dataDir`.
+ * cleanly and deletes `dataDir`. `env` adds variables to the server's environment (this process's).
  */
-export function serverLauncher(name: string, bin: string, args: string[], ready: () => Promise<boolean>, dataDir: string): ServerProcess {
+export function serverLauncher(name: string, bin: string, args: string[], ready: () => Promise<boolean>, dataDir: string, env?: Record<string, string>): ServerProcess {
   let child: ChildProcess | null = null;
   let output = '';
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
@@ -73,7 +74,7 @@ export function serverLauncher(name: string, bin: string, args: string[], ready:
     pid: () => child?.pid ?? null,
     log: () => output,
     restart: async () => {
-      const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = reapOnExit(spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : process.env }));
       child = proc;
       proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
       proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));

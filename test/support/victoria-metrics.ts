@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, GiveUp, waitFor } from './ports.js';
+import { reapOnExit } from './child-reaper.js';
 
 /** One series from `/api/v1/export`: labels, then values and timestamps (ms) in time order. */
 export interface ExportedSeries {
@@ -66,10 +67,10 @@ export interface VictoriaMetricsProcess {
 export async function startVictoriaMetrics(extraArgs: string[] = []): Promise<VictoriaMetricsProcess> {
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'pp-vm-'));
-  const child: ChildProcess = spawn(
-    'victoria-metrics',
-    [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dataDir}`, '-retentionPeriod=100y', '-dedup.minScrapeInterval=1ms', '-loggerLevel=ERROR', ...extraArgs],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+  const child: ChildProcess = reapOnExit(
+    spawn('victoria-metrics', [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dataDir}`, '-retentionPeriod=100y', '-dedup.minScrapeInterval=1ms', '-loggerLevel=ERROR', ...extraArgs], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    }),
   );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));

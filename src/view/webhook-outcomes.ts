@@ -97,29 +97,28 @@ export class WebhookOutcomes {
     if (outcomes.length > 0) this.changedHere();
   }
 
-  /**
-   * These deliveries changed here: report them (in the background, retried until NATS takes
-   * them). Resolves once every report is in the bucket, or after REPORT_WAIT_MS: the delivering
-   * node waits for it before a subscription's next delivery, so a node that takes over after a
-   * crash sends again at most the one delivery per subscription that was in flight.
-   */
-  changed(keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) return Promise.resolve();
-    const reported = Promise.all(keys.map((k) => this.whenReported(k)));
+  /** These deliveries changed here: report them (in the background, retried until NATS takes them). */
+  changed(keys: readonly string[]): void {
+    if (keys.length === 0) return;
     for (const k of keys) this.pending.add(k);
     this.pumping ??= this.pump().finally(() => (this.pumping = null));
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, REPORT_WAIT_MS)));
-    return Promise.race([reported.then(() => undefined), late]).finally(() => clearTimeout(timer));
   }
 
-  private whenReported(key: string): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return new Promise<void>((resolve) => {
+  /**
+   * Resolves once this delivery's latest report is in the bucket, or after REPORT_WAIT_MS: the
+   * delivering node waits for it before a subscription's next delivery, so a node that takes
+   * over after a crash sends again at most the one delivery per subscription that was in flight.
+   */
+  shared(key: string): Promise<void> {
+    if (this.stopped || !this.pending.has(key)) return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, REPORT_WAIT_MS)));
+    const reported = new Promise<void>((resolve) => {
       const list = this.waiting.get(key);
       if (list) list.push(resolve);
       else this.waiting.set(key, [resolve]);
     });
+    return Promise.race([reported, late]).finally(() => clearTimeout(timer));
   }
 
   private reported(key: string): void {

@@ -84,7 +84,7 @@ export class WebhookSharing implements SubscriptionFleet {
     const sharing = new WebhookSharing(nc, subscriptions, outcomes, webhooks, store, opts, log);
     if (opts.secretKey === null) log.warn('PP_WEBHOOK_SHARED_SECRET_KEY is not set: webhook signing secrets are stored in the NATS bucket pp_webhook_subscriptions as given (docs/webhooks.md)');
     await sharing.watchSubscriptions();
-    webhooks.share(sharing, { mayDeliver: () => sharing.delivering, changed: (keys) => outcomes.changed(keys) });
+    webhooks.share(sharing, { mayDeliver: () => sharing.delivering, changed: (keys) => outcomes.changed(keys), shared: (key) => outcomes.shared(key) });
     return sharing;
   }
 

@@ -27,12 +27,13 @@ const PURGE_EVERY_MS = 3_600_000;
 export interface DeliveryGate {
   /** Whether this node may start a delivery now. */
   mayDeliver(): boolean;
+  /** These deliveries changed state here (attempted, delivered, dead, redelivered): tell the other nodes. */
+  changed(idempotencyKeys: readonly string[]): void;
   /**
-   * These deliveries changed state here (attempted, delivered, dead, redelivered). Resolves once
-   * the other nodes can see it (or the gate stopped waiting): a delivered one is awaited before
-   * the subscription's next delivery starts.
+   * Resolves once the other nodes can see this delivery's latest change (or the gate stopped
+   * waiting): a delivered one is awaited before the subscription's next delivery starts.
    */
-  changed(idempotencyKeys: readonly string[]): Promise<void> | void;
+  shared(idempotencyKey: string): Promise<void>;
 }
 
 /** A short, log-safe reason for a failed attempt (no response bodies: they are the receiver's). */
@@ -193,7 +194,8 @@ export class DeliveryWorker {
         this.metrics.latency.observe(Math.max(0, now - entry.createdAt) / 1000);
         // The subscription's next delivery waits until the other API nodes know this one was
         // delivered: a node taking over after a crash then repeats at most the one in flight.
-        await this.gate?.changed([entry.idempotencyKey]);
+        this.gate?.changed([entry.idempotencyKey]);
+        await this.gate?.shared(entry.idempotencyKey);
         return;
       }
       error = `HTTP ${status}`;
@@ -215,14 +217,14 @@ export class DeliveryWorker {
     if (now >= entry.expiresAt) {
       const reason = `not delivered within ${Math.round(this.opts.deadAfterMs / 1000)} s (PP_WEBHOOK_DEAD_AFTER_S) after ${attempt} attempts; last: ${error}`;
       const died = this.store.markDead(entry, now, status, reason);
-      void this.gate?.changed(died);
+      this.gate?.changed(died);
       this.metrics.deliveries.inc({ outcome: 'dead' }, died.length);
       this.log.warn({ subscription: entry.subscriptionId, key: entry.idempotencyKey, died: died.length, reason }, 'webhook delivery dead');
       return;
     }
     const delay = retryDelayMs(attempt, { baseMs: this.opts.retryBaseMs, maxMs: this.opts.retryMaxMs, jitter: 'equal' }, askedDelay);
     this.store.markRetry(entry.seq, now, now + delay, status, error);
-    void this.gate?.changed([entry.idempotencyKey]);
+    this.gate?.changed([entry.idempotencyKey]);
     this.metrics.deliveries.inc({ outcome: 'retried' });
     this.log.debug({ subscription: entry.subscriptionId, key: entry.idempotencyKey, attempt, error, delayMs: delay }, 'webhook delivery failed; will retry');
   }

@@ -165,7 +165,7 @@ export class Webhooks implements AlertNotifier {
     this.get(id, by);
     const keys = this.store.redeliver(id, this.clock(), this.opts.deadAfterMs);
     // The delivering node (perhaps another API node) hears of it as of any delivery's change.
-    void this.gate?.changed(keys);
+    this.gate?.changed(keys);
     this.worker.kick();
     return keys.length;
   }

@@ -19,7 +19,7 @@ describe('delivery worker behind a gate (API nodes sharing delivery)', () => {
     let open = false;
     const changed: string[] = [];
     const worker = new DeliveryWorker(store, { timeoutMs: 200, retryBaseMs: 60_000, retryMaxMs: 60_000, deadAfterMs: 30 * DAY, concurrency: 1 }, createWebhookMetrics(createMetrics().registry, () => store.depth()), createLogger('silent'), () => 8 * DAY);
-    worker.setGate({ mayDeliver: () => open, changed: (keys) => {
+    worker.setGate({ mayDeliver: () => open, shared: async () => undefined, changed: (keys) => {
         changed.push(...keys);
       } });
     worker.start();
@@ -50,9 +50,15 @@ describe('delivery worker behind a gate (API nodes sharing delivery)', () => {
     const store = new WebhookStore(':memory:');
     store.createSubscription({ id: 'a', name: null, url, jurisdiction: parseScope('*'), categories: ['safety'], minSeverity: 'info', events: ['opened'], ownerTokenId: null, ownerRole: 'admin', createdAt: 0 }, 'secret-a');
     store.enqueue(['k1', 'k2'].map((key) => ({ subscriptionId: 'a', idempotencyKey: key, event: 'alert.opened', alertId: key, body: '{}' })), Date.now(), 30 * DAY);
+    // changed() is told at once; shared(k) resolves when the test says the report is in NATS.
     const reports: { keys: readonly string[]; done: () => void }[] = [];
+    const shared = new Map<string, () => void>();
     const worker = new DeliveryWorker(store, { timeoutMs: 2000, retryBaseMs: 60_000, retryMaxMs: 60_000, deadAfterMs: 30 * DAY, concurrency: 4 }, createWebhookMetrics(createMetrics().registry, () => store.depth()), createLogger('silent'));
-    worker.setGate({ mayDeliver: () => true, changed: (keys) => new Promise<void>((done) => reports.push({ keys, done })) });
+    worker.setGate({
+      mayDeliver: () => true,
+      changed: (keys) => void reports.push({ keys, done: () => keys.forEach((k) => shared.get(k)?.()) }),
+      shared: (key) => new Promise<void>((done) => shared.set(key, done)),
+    });
     try {
       worker.start();
       for (let waited = 0; reports.length === 0 && waited < 5000; waited += 10) await new Promise((r) => setTimeout(r, 10));

@@ -10,6 +10,8 @@
  *
  * Environment: PP_* variables are passed to the platform (e.g. PP_WRITE_CONCURRENCY=1);
  * MOSQUITTO_EXTRA appends lines to the broker's configuration (e.g. "autosave_interval 0");
+ * MOSQUITTO_ENV adds space-separated NAME=value pairs to the broker's environment (e.g.
+ * "GLIBC_TUNABLES=glibc.malloc.hugetlb=1": its allocator asks for transparent huge pages);
  * NODE_ARGS adds node flags to the platform (e.g. "--cpu-prof --cpu-prof-dir=.tmp/prof").
  * Every phase ends with where the platform's memory was at its peak RSS (memory-split.ts: V8
  * heap by space, array buffers, other anonymous memory), sampled inside it every 100 ms.
@@ -33,8 +35,21 @@ const overloadS = Number(process.argv[2] ?? 30);
 const times = Number(process.argv[3] ?? 2);
 if (!(overloadS > 0) || !(times > 0)) throw new Error('usage: overload-timeline.ts [overload seconds > 0] [multiple of the maximum > 0]');
 
+/** "A=1 B=x=y" → { A: '1', B: 'x=y' }. */
+function envPairs(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .split(' ')
+      .filter(Boolean)
+      .map((pair) => {
+        const at = pair.indexOf('=');
+        if (at < 1) throw new Error(`MOSQUITTO_ENV: "${pair}" is not NAME=value`);
+        return [pair.slice(0, at), pair.slice(at + 1)];
+      }),
+  );
+}
 const ppEnv = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => (e[0].startsWith('PP_') || e[0].startsWith('MALLOC_')) && e[1] !== undefined));
-const [influx, mosquitto] = await Promise.all([startInfluxd(), startMosquitto(process.env.MOSQUITTO_EXTRA ?? ''), buildPlatform(say)]);
+const [influx, mosquitto] = await Promise.all([startInfluxd(), startMosquitto(process.env.MOSQUITTO_EXTRA ?? '', { env: envPairs(process.env.MOSQUITTO_ENV ?? '') }), buildPlatform(say)]);
 const tmp = fileURLToPath(new URL('../../.tmp/', import.meta.url));
 mkdirSync(tmp, { recursive: true });
 const memoryFile = `${tmp}overload-memory-${process.pid}.jsonl`;

@@ -18,6 +18,8 @@ export interface MosquittoOptions {
   confFile?: string;
   /** Rewrites the file's text first (e.g. the password_file and acl_file paths), before the listener and persistence are set. */
   transform?: (conf: string) => string;
+  /** Variables added to the broker's environment (benchmarks: e.g. GLIBC_TUNABLES for its allocator). */
+  env?: Record<string, string>;
 }
 
 export interface MosquittoProcess {
@@ -52,7 +54,7 @@ export async function startMosquitto(extraConfig = '', opts: MosquittoOptions = 
   const asRoot = process.getuid?.() === 0 ? 'user root\n' : '';
   const confPath = join(dataDir, 'mosquitto.conf');
   await writeFile(confPath, `${conf}\n${asRoot}${extraConfig}\n`);
-  const server = serverLauncher(`mosquitto on port ${port}`, MOSQUITTO_BIN, ['-c', confPath], () => portOpen(port), dataDir);
+  const server = serverLauncher(`mosquitto on port ${port}`, MOSQUITTO_BIN, ['-c', confPath], () => portOpen(port), dataDir, opts.env);
   await server.restart();
   return {
     url: `mqtt://127.0.0.1:${port}`,

@@ -9,6 +9,8 @@ const KEEP = 32;
 
 export class IntervalLearner {
   private readonly spacings: number[];
+  /** The median, until the next spacing (a flush asks every device for it once per hour it rolls up). */
+  private median: number | null | undefined;
 
   constructor(initial: readonly number[] = []) {
     this.spacings = initial.slice(-KEEP);
@@ -18,13 +20,15 @@ export class IntervalLearner {
     if (!(spacingMs > 0)) return;
     this.spacings.push(spacingMs);
     if (this.spacings.length > KEEP) this.spacings.shift();
+    this.median = undefined;
   }
 
   /** The lower median of the spacings kept (a spacing that occurred); null before any. */
   get intervalMs(): number | null {
-    if (this.spacings.length === 0) return null;
+    if (this.median !== undefined) return this.median;
+    if (this.spacings.length === 0) return (this.median = null);
     const sorted = [...this.spacings].sort((a, b) => a - b);
-    return sorted[Math.floor((sorted.length - 1) / 2)]!;
+    return (this.median = sorted[Math.floor((sorted.length - 1) / 2)]!);
   }
 
   /** The spacings kept, live (the device state holds this array: see DeviceTracker). */

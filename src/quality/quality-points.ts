@@ -44,17 +44,32 @@ export function figureFields(f: Figures): Point['fields'] {
  * reads the figures sums devices into lines, sites and gateways (quality-report.ts).
  */
 export function rollupPoints(r: Rollup, devicesOnly = false): Point[] {
+  const points = devicePoints(r, devicesOnly);
+  return devicesOnly ? points : [...points, ...aggregatePoints(r)];
+}
+
+function qualityPoint(r: Rollup, level: QualityLevel, tags: Record<string, string>, f: Figures, extra: Point['fields'] = {}): Point {
+  return { measurement: QUALITY_MEASUREMENT, tags: { level, ...tags, window: r.window }, fields: { ...figureFields(f), ...extra }, ts: r.start };
+}
+
+/** The devices' points of a rollup (`devicesOnly`: with what an API node needs to sum them itself). */
+export function devicePoints(r: Rollup, devicesOnly = false): Point[] {
   const points: Point[] = [];
-  const point = (level: QualityLevel, tags: Record<string, string>, f: Figures, extra: Point['fields'] = {}) => points.push({ measurement: QUALITY_MEASUREMENT, tags: { level, ...tags, window: r.window }, fields: { ...figureFields(f), ...extra }, ts: r.start });
   for (const { tracker, figures } of r.devices.values()) {
     const extra: Point['fields'] = {};
     if (devicesOnly) {
       if (tracker.state.gateway !== null) extra.gateway_id = tracker.state.gateway;
       extra.delay_histogram = JSON.stringify(figures.delays.toJSON());
     }
-    point('device', { site: tracker.ref.site, line: tracker.ref.line, device: tracker.ref.device }, figures, extra);
+    points.push(qualityPoint(r, 'device', { site: tracker.ref.site, line: tracker.ref.line, device: tracker.ref.device }, figures, extra));
   }
-  if (devicesOnly) return points;
+  return points;
+}
+
+/** The lines', sites' and gateways' points of a rollup. */
+export function aggregatePoints(r: Rollup): Point[] {
+  const points: Point[] = [];
+  const point = (level: QualityLevel, tags: Record<string, string>, f: Figures) => points.push(qualityPoint(r, level, tags, f));
   for (const [key, f] of r.lines) {
     const [site, line] = key.split('/') as [string, string];
     point('line', { site, line }, f);

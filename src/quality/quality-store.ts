@@ -128,12 +128,12 @@ export class QualityStore {
     return this.stmts.windows.all(start);
   }
 
-  /** Save windows and devices in one transaction, and forget windows older than `dropBefore`. */
-  saveAll(windows: Iterable<StoredWindow>, devices: readonly { key: string; ref: DeviceRef; state: DeviceState }[], dropBefore: number): void {
+  /** Save windows and devices in one transaction, and forget windows older than `dropBefore` (null: not now). */
+  saveAll(windows: Iterable<StoredWindow>, devices: readonly { key: string; ref: DeviceRef; state: DeviceState }[], dropBefore: number | null): void {
     this.db.transaction(() => {
       for (const w of windows) this.stmts.saveWindow.run(w.key, w.start, w.state, w.times);
       for (const d of devices) this.saveDevice(d.key, d.ref, d.state);
-      this.stmts.dropWindows.run(dropBefore);
+      if (dropBefore !== null) this.stmts.dropWindows.run(dropBefore);
     })();
   }
 

@@ -28,19 +28,27 @@ export function deviceFigures(t: DeviceTracker, window: QualityWindow, start: nu
  * completeness must show. Devices with nothing to say about the window are left out.
  */
 export function rollup(trackers: Iterable<DeviceTracker>, window: QualityWindow, start: number, now: number, cfg: QualityConfig, withDelays = true): Rollup {
-  const out: Rollup = { window, start, devices: new Map(), lines: new Map(), sites: new Map(), gateways: new Map() };
-  const into = (map: Map<string, Figures>, key: string, f: Figures) => {
-    let sum = map.get(key);
-    if (!sum) map.set(key, (sum = emptyFigures()));
-    addFigures(sum, f);
-  };
-  for (const t of trackers) {
-    const f = deviceFigures(t, window, start, now, cfg, withDelays);
-    if (f.devices === 0) continue;
-    out.devices.set(t.key, { tracker: t, figures: f });
-    into(out.lines, `${t.ref.site}/${t.ref.line}`, f);
-    into(out.sites, t.ref.site, f);
-    if (t.state.gateway !== null) into(out.gateways, `${t.ref.site}/${t.state.gateway}`, f);
-  }
+  const out = emptyRollup(window, start);
+  for (const t of trackers) addToRollup(out, t, now, cfg, withDelays);
   return out;
+}
+
+export function emptyRollup(window: QualityWindow, start: number): Rollup {
+  return { window, start, devices: new Map(), lines: new Map(), sites: new Map(), gateways: new Map() };
+}
+
+/** One device into a rollup (`rollup` a device at a time, for work spread over turns of the event loop). */
+export function addToRollup(out: Rollup, t: DeviceTracker, now: number, cfg: QualityConfig, withDelays = true): void {
+  const f = deviceFigures(t, out.window, out.start, now, cfg, withDelays);
+  if (f.devices === 0) return;
+  out.devices.set(t.key, { tracker: t, figures: f });
+  into(out.lines, `${t.ref.site}/${t.ref.line}`, f);
+  into(out.sites, t.ref.site, f);
+  if (t.state.gateway !== null) into(out.gateways, `${t.ref.site}/${t.state.gateway}`, f);
+}
+
+function into(map: Map<string, Figures>, key: string, f: Figures): void {
+  let sum = map.get(key);
+  if (!sum) map.set(key, (sum = emptyFigures()));
+  addFigures(sum, f);
 }

@@ -15,4 +15,14 @@ describe('IntervalLearner', () => {
     expect(l.toJSON()).toHaveLength(32);
     expect(new IntervalLearner([10, 30, 20, 40]).intervalMs).toBe(20);
   });
+
+  it('answers from the median it keeps until the next spacing, and a spacing after a read moves it', () => {
+    const l = new IntervalLearner([100, 100, 100]);
+    expect(l.intervalMs).toBe(100);
+    expect(l.intervalMs).toBe(100);
+    for (let i = 0; i < 4; i++) l.add(300);
+    expect(l.intervalMs).toBe(300); // 100 ×3, 300 ×4: the lower median of seven is the fourth
+    l.add(0); // not a spacing: nothing changes
+    expect(l.intervalMs).toBe(300);
+  });
 });

@@ -325,3 +325,62 @@ describe('QualityStage: data alerts', () => {
     ]);
   });
 });
+
+describe('QualityStage: a flush with many devices', () => {
+  const fleet = (n: number) => Array.from({ length: n }, (_, i) => ({ site: `s${i % 4}`, line: 'l1', device: `d${i}`, seq: 0, samples: minute(0) }));
+
+  it('lets the event loop run between slices of devices, and writes the same figures as one piece would', async () => {
+    const s = stage();
+    await s.restore();
+    for (const b of fleet(1000)) s.accept(b);
+    now = T0 + 5 * MIN;
+    const store = stores.at(-1)!;
+    const saves: (number | null)[] = [];
+    const saveAll = store.saveAll.bind(store);
+    store.saveAll = (windows, devices, dropBefore) => {
+      saves.push(dropBefore);
+      saveAll(windows, devices, dropBefore);
+    };
+    let turns = 0;
+    let flushing = true;
+    const spin = () => {
+      turns++;
+      if (flushing) setImmediate(spin);
+    };
+    setImmediate(spin);
+    await s.flush();
+    flushing = false;
+    // 1,000 devices: four slices saved (one transaction each, the last dropping old windows),
+    // then each of the two rollups (the hour, the day) in four slices: turns in between.
+    expect(saves).toHaveLength(4);
+    expect(saves.slice(0, 3)).toEqual([null, null, null]);
+    expect(saves[3]).toBeTypeOf('number');
+    expect(turns).toBeGreaterThanOrEqual(9);
+    const devices = written.filter((p) => p.tags.level === 'device' && p.tags.window === '1h');
+    expect(devices).toHaveLength(1000);
+    expect(devices.every((p) => p.fields.received === 6)).toBe(true);
+    const sites = written.filter((p) => p.tags.level === 'site' && p.tags.window === '1h');
+    expect(sites.map((p) => [p.tags.site, p.fields.received])).toEqual([['s0', 1500], ['s1', 1500], ['s2', 1500], ['s3', 1500]]);
+  });
+
+  it('a device forgotten while a flush runs is neither saved again nor written', async () => {
+    const s = stage();
+    await s.restore();
+    for (const b of fleet(600)) s.accept(b);
+    now = T0 + 5 * MIN;
+    const flushed = s.flush();
+    await new Promise((r) => setImmediate(r)); // the first slice is saved; d599 is in the last
+    expect(s.forgetDevice('s3/l1/d599')).toBe(true);
+    await flushed;
+    expect(written.some((p) => p.tags.device === 'd599')).toBe(false);
+    expect(written.filter((p) => p.tags.level === 'device' && p.tags.window === '1h')).toHaveLength(599);
+    const db = new Database(join(dir, 'quality.sqlite'), { readonly: true });
+    try {
+      expect(db.prepare("SELECT count(*) AS n FROM quality_window WHERE key = 's3/l1/d599'").get()).toEqual({ n: 0 });
+      expect(db.prepare("SELECT count(*) AS n FROM quality_device WHERE key = 's3/l1/d599'").get()).toEqual({ n: 0 });
+      expect(db.prepare("SELECT count(*) AS n FROM quality_device WHERE key = 's2/l1/d598'").get()).toEqual({ n: 1 });
+    } finally {
+      db.close();
+    }
+  });
+});

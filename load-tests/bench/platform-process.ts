@@ -110,7 +110,11 @@ export async function spawnBuiltPlatform(opts: SpawnOptions): Promise<PlatformPr
     await waitFor(async () => {
       if (child.exitCode !== null) throw new GiveUp(`platform exited with ${child.exitCode}: ${out.slice(-3000)}`);
       return (await fetch(`${url}/readyz`)).status === 200;
-    }, 60_000, 'platform /readyz', 100);
+    }, 60_000, 'platform /readyz', 100).catch((err: Error) => {
+      // Still running but not ready: what it printed says where its start-up stands.
+      child.kill('SIGKILL');
+      throw new Error(`${err.message}; the platform printed:\n${out.slice(-3000)}`);
+    });
   }
   return {
     url,

@@ -45,7 +45,8 @@ export class AnalyticsStage {
       const now = this.clock();
       const devices = status.kind === 'device' ? [status.ref] : status.devices;
       const reason = status.reason ?? (status.kind === 'gateway' ? `gateway ${status.gateway} offline` : null);
-      for (const ref of devices) this.alerts.raise(this.engine.offline(ref, now, reason));
+      // One raise for all of a gateway's devices: one alert-store transaction (one fsync), not one each.
+      this.alerts.raise(devices.flatMap((ref) => this.engine.offline(ref, now, reason)));
     } catch (err) {
       this.metrics.analyticsErrors.inc();
       this.log.error({ err }, 'analytics failed on a status message');

@@ -18,7 +18,7 @@ import mqtt from 'mqtt';
 import { SUBSCRIPTION } from '../../src/sources/mqtt/index.js';
 import { startMosquitto } from '../../test/support/mosquitto.js';
 import { Fleet } from './fleet.js';
-import { cpuUserSystem, loadAverage } from './proc-stats.js';
+import { cpuUserSystem, loadAverage, minorFaults, rssMiB } from './proc-stats.js';
 import { median } from './stats.js';
 import { Workload } from './workload.js';
 
@@ -29,13 +29,6 @@ const rounds = Number(process.argv[4] ?? 2);
 if (!(rate > 0) || !(seconds > 0) || !(Number.isInteger(rounds) && rounds >= 1)) throw new Error('usage: broker-queue-cost.ts [samples/s > 0] [seconds > 0] [rounds ≥ 1]');
 
 const VARIANTS: Record<string, Record<string, string>> = { 'as installed': {}, 'hugetlb=1': { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' } };
-
-/** Minor page faults so far and RSS (MiB) of a process. */
-function faultsAndRss(pid: number): { minflt: number; rssMiB: number } {
-  const minflt = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[7]);
-  const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { minflt, rssMiB: Number(rss?.[1] ?? NaN) / 1024 };
-}
 
 say(`transparent huge pages: ${readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').trim()}; ${rate.toLocaleString('en')} samples/s for ${seconds} s, ${rounds} rounds, load ${loadAverage()}`);
 const perMessage: Record<string, number[]> = Object.fromEntries(Object.keys(VARIANTS).map((k) => [k, []]));
@@ -51,19 +44,19 @@ for (let r = 1; r <= rounds; r++) {
       await fleet.connect();
       const pid = broker.pid()!;
       const cpu0 = cpuUserSystem(pid);
-      const f0 = faultsAndRss(pid);
+      const faults0 = minorFaults(pid);
       const m0 = fleet.acked.messages;
       const t0 = performance.now();
       await fleet.run({ kind: 'rate', samplesPerS: rate }, seconds * 1000);
       const s = (performance.now() - t0) / 1000;
       const cpu1 = cpuUserSystem(pid);
-      const f1 = faultsAndRss(pid);
+      const faults1 = minorFaults(pid);
       const messages = fleet.acked.messages - m0;
       const us = ((cpu1.user + cpu1.system - cpu0.user - cpu0.system) / messages) * 1e6;
       perMessage[name]!.push(us);
       say(
         `round ${r}, ${name}: ${Math.round(messages / s).toLocaleString('en')} messages/s, Mosquitto user ${Math.round(((cpu1.user - cpu0.user) / s) * 100)} % system ${Math.round(((cpu1.system - cpu0.system) / s) * 100)} %, ` +
-          `${us.toFixed(2)} µs per message, ${Math.round((f1.minflt - f0.minflt) / s).toLocaleString('en')} minor faults/s, RSS ${Math.round(f1.rssMiB)} MiB, load ${loadAverage()}`,
+          `${us.toFixed(2)} µs per message, ${Math.round((faults1 - faults0) / s).toLocaleString('en')} minor faults/s, RSS ${Math.round(rssMiB(pid).rss)} MiB, load ${loadAverage()}`,
       );
       await fleet.stop();
     } finally {

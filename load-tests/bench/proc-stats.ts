@@ -14,14 +14,24 @@ export function cpuSeconds(pid: number): number {
   return user + system;
 }
 
+/** /proc/<pid>/stat after the command name: fields[0] is the state; null when the process is gone. */
+function statFields(pid: number): string[] | null {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  } catch {
+    return null;
+  }
+}
+
 /** A process's CPU seconds in user and in kernel mode (utime, stime); NaN when it is gone. */
 export function cpuUserSystem(pid: number): { user: number; system: number } {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return { user: Number(fields[11]) / TICKS_PER_S, system: Number(fields[12]) / TICKS_PER_S };
-  } catch {
-    return { user: Number.NaN, system: Number.NaN };
-  }
+  const fields = statFields(pid);
+  return fields ? { user: Number(fields[11]) / TICKS_PER_S, system: Number(fields[12]) / TICKS_PER_S } : { user: Number.NaN, system: Number.NaN };
+}
+
+/** Minor page faults of a process so far (minflt: a first touch of a page); NaN when it is gone. */
+export function minorFaults(pid: number): number {
+  return Number(statFields(pid)?.[7] ?? NaN);
 }
 
 /**

@@ -21,7 +21,14 @@ import { dayOf, firstRetainedDay, hourOf, type QualityWindow } from './windows.j
 
 /** Devices a flush handles between two turns of the event loop (about 10–30 ms of work with 5,000 devices' hours and days). */
 const FLUSH_SLICE = 250;
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** `items` FLUSH_SLICE at a time (at least one slice, maybe empty), the event loop served between slices. */
+async function* inSlices<T>(items: readonly T[]): AsyncGenerator<{ slice: T[]; last: boolean }> {
+  for (let i = 0; i === 0 || i < items.length; i += FLUSH_SLICE) {
+    if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    yield { slice: items.slice(i, i + FLUSH_SLICE), last: i + FLUSH_SLICE >= items.length };
+  }
+}
 
 export interface QualityStageDeps {
   config: QualityConfig;
@@ -314,11 +321,10 @@ export class QualityStage {
     // A device handed over or forgotten meanwhile is skipped (its rows are gone from the store).
     const trackers = [...this.fleet.devices.values()];
     const present = (t: DeviceTracker) => this.fleet.devices.get(t.key) === t;
-    for (let i = 0; i === 0 || i < trackers.length; i += FLUSH_SLICE) {
-      if (i > 0) await nextTurn();
-      const slice = trackers.slice(i, i + FLUSH_SLICE).filter(present);
-      this.saveSlice(slice, hours, i + FLUSH_SLICE >= trackers.length ? firstDay : null);
-      for (const t of slice) t.evict(now, this.cfg);
+    for await (const { slice, last } of inSlices(trackers)) {
+      const here = slice.filter(present);
+      this.saveSlice(here, hours, last ? firstDay : null);
+      for (const t of here) t.evict(now, this.cfg);
     }
     this.closedPending.clear();
 
@@ -326,9 +332,8 @@ export class QualityStage {
     const days = new Set<number>();
     const rollUp = async (window: QualityWindow, start: number) => {
       const r = emptyRollup(window, start);
-      for (let i = 0; i < trackers.length; i += FLUSH_SLICE) {
-        if (i > 0) await nextTurn();
-        for (const t of trackers.slice(i, i + FLUSH_SLICE)) if (present(t)) addToRollup(r, t, now, this.cfg);
+      for await (const { slice } of inSlices(trackers)) {
+        for (const t of slice) if (present(t)) addToRollup(r, t, now, this.cfg);
         points.push(...devicePoints(r, this.deps.devicePointsOnly));
         r.devices.clear(); // their points are made; the sums by line, site and gateway go on
       }
